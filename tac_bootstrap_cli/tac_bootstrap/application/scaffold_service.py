@@ -1,0 +1,114 @@
+"""ScaffoldService: turns a validated config into a ScaffoldPlan and renders its files.
+
+Building the plan touches no disk; executing it is PlanExecutor's job. Each layer section
+registers its files in a small ``_add_*`` method so a newcomer can see where a file comes from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tac_bootstrap import __version__
+from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
+from tac_bootstrap.domain.plan import Action, FileOperation, ScaffoldPlan
+from tac_bootstrap.infrastructure.template_renderer import TemplateRenderer
+
+
+class ScaffoldService:
+    def __init__(self, renderer: TemplateRenderer | None = None) -> None:
+        self.renderer = renderer or TemplateRenderer()
+
+    # -- plan ---------------------------------------------------------------------------
+
+    def build_plan(self, config: TacConfig, *, include_config: bool = False) -> ScaffoldPlan:
+        """Everything the layer consists of; ``include_config`` adds the config file (init)."""
+        plan = ScaffoldPlan()
+        if include_config:
+            self._add_config_file(plan, config)
+        self._add_directories(plan, config)
+        self._add_schema_files(plan, config)
+        return plan
+
+    def _add_config_file(self, plan: ScaffoldPlan, config: TacConfig) -> None:
+        plan.add(
+            FileOperation(
+                path=CONFIG_FILENAME,
+                action=Action.WRITE,
+                reason="project configuration every later command reads",
+                content=self.render_config(config),
+            )
+        )
+
+    def _add_directories(self, plan: ScaffoldPlan, config: TacConfig) -> None:
+        for directory, reason in (
+            (config.paths.adws_dir, "AI Developer Workflow scripts"),
+            (config.schema_dir, "orchestrator database schema and migrations"),
+            (f"{config.schema_dir}/migrations", "versioned SQL migrations"),
+        ):
+            plan.add(FileOperation(path=directory, action=Action.MKDIR, reason=reason))
+
+    def _add_schema_files(self, plan: ScaffoldPlan, config: TacConfig) -> None:
+        """The orchestrator schema: SQL, its documentation, migrations and the db .gitignore."""
+        schema = config.schema_dir
+        for target, template, reason in (
+            (
+                f"{schema}/schema_orchestrator.sql",
+                "adws/schema/schema_orchestrator.sql.j2",
+                "orchestrator schema: 5 tables, trigger, 6 indexes",
+            ),
+            (
+                f"{schema}/README.md",
+                "adws/schema/README.md.j2",
+                "schema documentation",
+            ),
+            (
+                f"{schema}/migrations/001_initial.sql",
+                "adws/schema/migrations/001_initial.sql.j2",
+                "first versioned migration (same schema as schema_orchestrator.sql)",
+            ),
+            (
+                f"{schema}/.gitignore",
+                "adws/schema/gitignore.j2",
+                "keep database, WAL and backup files out of git",
+            ),
+        ):
+            plan.add(
+                FileOperation(path=target, action=Action.RENDER, source=template, reason=reason)
+            )
+        plan.add(
+            FileOperation(
+                path=f"{schema}/migrations/.gitkeep",
+                action=Action.COPY,
+                source="adws/schema/migrations/.gitkeep",
+                reason="keep the migrations directory in git",
+            )
+        )
+
+    # -- content ------------------------------------------------------------------------
+
+    def context(self, config: TacConfig) -> dict[str, Any]:
+        return {
+            "config": config,
+            "project": config.project,
+            "paths": config.paths,
+            "commands": config.commands,
+            "agentic": config.agentic,
+            "orchestrator": config.orchestrator,
+            "schema_dir": config.schema_dir,
+            "database_path": config.default_database_path,
+            "tool_version": __version__,
+        }
+
+    def render_config(self, config: TacConfig) -> str:
+        return self.renderer.render("tac_bootstrap.yml.j2", self.context(config))
+
+    def content_for(self, op: FileOperation, config: TacConfig) -> bytes:
+        """The exact bytes a planned file should contain."""
+        if op.action is Action.WRITE:
+            assert op.content is not None
+            return op.content.encode("utf-8")
+        if op.action is Action.COPY:
+            return self.renderer.read_static(op.source)
+        if op.action is Action.RENDER:
+            return self.renderer.render(op.source, self.context(config)).encode("utf-8")
+        raise ValueError(f"{op.path}: a {op.action.value} operation has no content")

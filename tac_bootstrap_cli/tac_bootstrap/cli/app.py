@@ -1,0 +1,123 @@
+"""The `tac-bootstrap` command line.
+
+Start-up time matters (`--help` is run constantly by people and CI), so this module imports
+only typer; each command imports jinja2, rich and pydantic when it actually runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tac_bootstrap import __version__
+
+# Plain (click) help instead of rich panels: rich's help formatter costs ~70 ms per start.
+app = typer.Typer(
+    name="tac-bootstrap",
+    help="Give a repository an agentic layer: Claude Code config, ADW workflows and an "
+    "orchestrator database.",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"tac-bootstrap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_print_version, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """Give a repository an agentic layer: Claude Code config, ADW workflows and an
+    orchestrator database."""
+
+
+@app.command()
+def version() -> None:
+    """Show the tac-bootstrap version."""
+    typer.echo(f"tac-bootstrap {__version__}")
+
+
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")]
+Force = Annotated[
+    bool, typer.Option("--force", help="Overwrite conflicting files, keeping a backup of each.")
+]
+JsonOutput = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+@app.command()
+def init(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Project name; the project is created in ./NAME.")
+    ],
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Create the project in DIR/NAME instead.")
+    ] = Path("."),
+    language: Annotated[
+        str | None,
+        typer.Option("--language", "-l", help="python, typescript, javascript, go, rust or java."),
+    ] = None,
+    framework: Annotated[
+        str | None,
+        typer.Option("--framework", "-f", help="Framework, e.g. none, fastapi, express."),
+    ] = None,
+    package_manager: Annotated[
+        str | None,
+        typer.Option("--package-manager", "-p", help="e.g. pip, uv, poetry, npm, pnpm, cargo."),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Accept defaults; never prompt.")
+    ] = False,
+    dry_run: DryRun = False,
+    force: Force = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """Create a new project with its config file and agentic layer."""
+    from tac_bootstrap.cli.commands import run_init
+
+    run_init(
+        name=name,
+        output_dir=output_dir,
+        language=language,
+        framework=framework,
+        package_manager=package_manager,
+        yes=yes,
+        dry_run=dry_run,
+        force=force,
+        json_output=json_output,
+    )
+
+
+@app.command()
+def render(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="Project directory holding tac_bootstrap.yml.")
+    ] = Path("."),
+    dry_run: DryRun = False,
+    force: Force = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if any file differs.")
+    ] = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """Re-render the agentic layer from the project's config file."""
+    from tac_bootstrap.cli.commands import run_render
+
+    run_render(path=path, dry_run=dry_run, force=force, check=check, json_output=json_output)
+
+
+def main() -> None:
+    app()

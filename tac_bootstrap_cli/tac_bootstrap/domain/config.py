@@ -1,0 +1,268 @@
+"""The project's config file (tac_bootstrap.yml) as validated Pydantic models.
+
+Every model forbids unknown keys: a typo in the config must be an error with a line
+number, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import PurePosixPath
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+CONFIG_FILENAME = "tac_bootstrap.yml"
+CONFIG_SCHEMA_VERSION = 1
+
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+class Language(str, Enum):
+    PYTHON = "python"
+    TYPESCRIPT = "typescript"
+    JAVASCRIPT = "javascript"
+    GO = "go"
+    RUST = "rust"
+    JAVA = "java"
+
+
+class PackageManager(str, Enum):
+    PIP = "pip"
+    UV = "uv"
+    POETRY = "poetry"
+    NPM = "npm"
+    PNPM = "pnpm"
+    YARN = "yarn"
+    BUN = "bun"
+    GO = "go"
+    CARGO = "cargo"
+    MAVEN = "maven"
+    GRADLE = "gradle"
+
+
+# Which package managers make sense for which language; the first is the default.
+PACKAGE_MANAGERS: dict[Language, tuple[PackageManager, ...]] = {
+    Language.PYTHON: (PackageManager.PIP, PackageManager.UV, PackageManager.POETRY),
+    Language.TYPESCRIPT: (
+        PackageManager.NPM,
+        PackageManager.PNPM,
+        PackageManager.YARN,
+        PackageManager.BUN,
+    ),
+    Language.JAVASCRIPT: (
+        PackageManager.NPM,
+        PackageManager.PNPM,
+        PackageManager.YARN,
+        PackageManager.BUN,
+    ),
+    Language.GO: (PackageManager.GO,),
+    Language.RUST: (PackageManager.CARGO,),
+    Language.JAVA: (PackageManager.MAVEN, PackageManager.GRADLE),
+}
+
+FRAMEWORKS: dict[Language, tuple[str, ...]] = {
+    Language.PYTHON: ("none", "fastapi", "django", "flask"),
+    Language.TYPESCRIPT: ("none", "express", "nestjs", "nextjs", "react"),
+    Language.JAVASCRIPT: ("none", "express", "nextjs", "react"),
+    Language.GO: ("none", "gin", "echo"),
+    Language.RUST: ("none", "axum", "actix"),
+    Language.JAVA: ("none", "spring"),
+}
+
+
+def validate_project_name(name: str) -> str:
+    """Reject names that would escape the target directory or look like options/hidden dirs."""
+    if not name:
+        raise ValueError("project name is empty")
+    if "/" in name or "\\" in name:
+        raise ValueError(f"project name {name!r} contains a path separator")
+    if name.startswith((".", "-")):
+        raise ValueError(f"project name {name!r} starts with {name[0]!r}")
+    if not _NAME_RE.fullmatch(name):
+        raise ValueError(
+            f"project name {name!r} may only contain letters, digits, '.', '_' and '-'"
+        )
+    return name
+
+
+def _relative_dir(value: str) -> str:
+    path = PurePosixPath(value)
+    if not value or path.is_absolute() or ".." in path.parts or "\\" in value:
+        raise ValueError(
+            f"{value!r} must be a relative path inside the project (no '..', not absolute)"
+        )
+    return path.as_posix()
+
+
+ProjectName = Annotated[str, AfterValidator(validate_project_name)]
+RelativeDir = Annotated[str, AfterValidator(_relative_dir)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ProjectSection(_Strict):
+    name: ProjectName
+    language: Language = Language.PYTHON
+    framework: str = "none"
+    package_manager: PackageManager | None = None
+
+    @model_validator(mode="after")
+    def _check_combination(self) -> ProjectSection:
+        allowed_pm = PACKAGE_MANAGERS[self.language]
+        if self.package_manager is None:
+            self.package_manager = allowed_pm[0]
+        elif self.package_manager not in allowed_pm:
+            names = ", ".join(pm.value for pm in allowed_pm)
+            raise ValueError(
+                f"package manager {self.package_manager.value!r} does not fit language "
+                f"{self.language.value!r} (use one of: {names})"
+            )
+        frameworks = FRAMEWORKS[self.language]
+        if self.framework not in frameworks:
+            raise ValueError(
+                f"framework {self.framework!r} is not known for {self.language.value!r} "
+                f"(use one of: {', '.join(frameworks)})"
+            )
+        return self
+
+
+class PathsSection(_Strict):
+    adws_dir: RelativeDir = "adws"
+    specs_dir: RelativeDir = "specs"
+    logs_dir: RelativeDir = "logs"
+    claude_dir: RelativeDir = ".claude"
+
+
+class CommandsSection(_Strict):
+    """Shell commands the agent runs; an empty string means the project has none."""
+
+    install: str = ""
+    start: str = ""
+    test: str = ""
+    lint: str = ""
+    typecheck: str = ""
+    format: str = ""
+    build: str = ""
+
+
+class ModelPolicy(_Strict):
+    default: str = "sonnet"
+    heavy: str = "opus"
+    fallback: str = "haiku"
+
+
+class AgenticSection(_Strict):
+    provider: str = "claude_code"
+    agent_cli: str = "claude"
+    models: ModelPolicy = Field(default_factory=ModelPolicy)
+    max_retries: int = Field(default=3, ge=0, le=10)
+
+
+class OrchestratorSection(_Strict):
+    # Empty means the zero-config default <adws_dir>/schema/orchestrator.db;
+    # TAC_ORCHESTRATOR_DB in the environment always wins.
+    database: str = ""
+    busy_timeout_ms: int = Field(default=30_000, ge=0)
+
+
+class TacConfig(_Strict):
+    version: int = CONFIG_SCHEMA_VERSION
+    project: ProjectSection
+    paths: PathsSection = Field(default_factory=PathsSection)
+    commands: CommandsSection = Field(default_factory=CommandsSection)
+    agentic: AgenticSection = Field(default_factory=AgenticSection)
+    orchestrator: OrchestratorSection = Field(default_factory=OrchestratorSection)
+
+    @model_validator(mode="after")
+    def _check_version(self) -> TacConfig:
+        if self.version != CONFIG_SCHEMA_VERSION:
+            raise ValueError(
+                f"config version {self.version} is not supported (this tool reads version "
+                f"{CONFIG_SCHEMA_VERSION})"
+            )
+        return self
+
+    @property
+    def package_manager(self) -> PackageManager:
+        assert self.project.package_manager is not None  # filled by the validator
+        return self.project.package_manager
+
+    @property
+    def schema_dir(self) -> str:
+        return f"{self.paths.adws_dir}/schema"
+
+    @property
+    def default_database_path(self) -> str:
+        return f"{self.schema_dir}/orchestrator.db"
+
+
+def default_commands(language: Language, pm: PackageManager) -> CommandsSection:
+    """Sensible commands for a fresh project; users edit them in the config file."""
+    if language is Language.PYTHON:
+        run = {PackageManager.UV: "uv run ", PackageManager.POETRY: "poetry run "}.get(pm, "")
+        install = {
+            PackageManager.UV: "uv sync",
+            PackageManager.POETRY: "poetry install",
+        }.get(pm, "python -m pip install -e .")
+        return CommandsSection(
+            install=install,
+            start=f"{run}python -m app",
+            test=f"{run}python -m pytest",
+            lint=f"{run}ruff check .",
+            typecheck=f"{run}mypy .",
+            format=f"{run}ruff format .",
+        )
+    if language in (Language.TYPESCRIPT, Language.JAVASCRIPT):
+        runner = {PackageManager.NPM: "npm run", PackageManager.BUN: "bun run"}.get(pm, pm.value)
+        return CommandsSection(
+            install=f"{pm.value} install",
+            start=f"{runner} start",
+            test=f"{runner} test",
+            lint=f"{runner} lint",
+            typecheck="npx tsc --noEmit" if language is Language.TYPESCRIPT else "",
+            build=f"{runner} build",
+        )
+    if language is Language.GO:
+        return CommandsSection(
+            install="go mod download",
+            start="go run .",
+            test="go test ./...",
+            lint="go vet ./...",
+            format="gofmt -w .",
+            build="go build ./...",
+        )
+    if language is Language.RUST:
+        return CommandsSection(
+            install="cargo fetch",
+            start="cargo run",
+            test="cargo test",
+            lint="cargo clippy -- -D warnings",
+            typecheck="cargo check",
+            format="cargo fmt",
+            build="cargo build",
+        )
+    tool = "./mvnw" if pm is PackageManager.MAVEN else "./gradlew"
+    return CommandsSection(
+        install=f"{tool} dependencies" if pm is PackageManager.GRADLE else f"{tool} install",
+        start=f"{tool} run" if pm is PackageManager.GRADLE else f"{tool} exec:java",
+        test=f"{tool} test",
+        build=f"{tool} build" if pm is PackageManager.GRADLE else f"{tool} package",
+    )
+
+
+def new_config(
+    name: str,
+    language: Language = Language.PYTHON,
+    framework: str = "none",
+    package_manager: PackageManager | None = None,
+) -> TacConfig:
+    """Build the config `init` writes, with commands derived from the stack."""
+    project = ProjectSection(
+        name=name, language=language, framework=framework, package_manager=package_manager
+    )
+    assert project.package_manager is not None
+    return TacConfig(project=project, commands=default_commands(language, project.package_manager))
