@@ -5,7 +5,7 @@
 -- ---------------------------------------------------------------------------
 -- orchestrator_agents: agent type definitions (templates), ~10-50 rows
 -- ---------------------------------------------------------------------------
-CREATE TABLE IF NOT EXISTS orchestrator_agents (
+CREATE TABLE orchestrator_agents (
     id            TEXT PRIMARY KEY NOT NULL,
     name          TEXT NOT NULL UNIQUE CHECK (length(name) > 0),
     agent_type    TEXT NOT NULL
@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS orchestrator_agents (
 -- ---------------------------------------------------------------------------
 -- agents: runtime agent instances, one per workflow phase run
 -- ---------------------------------------------------------------------------
-CREATE TABLE IF NOT EXISTS agents (
+CREATE TABLE agents (
     id                    TEXT PRIMARY KEY NOT NULL,
     orchestrator_agent_id TEXT NOT NULL
                           REFERENCES orchestrator_agents (id) ON DELETE CASCADE,
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS agents (
 -- ---------------------------------------------------------------------------
 -- prompts: one row per LLM prompt an agent sends
 -- ---------------------------------------------------------------------------
-CREATE TABLE IF NOT EXISTS prompts (
+CREATE TABLE prompts (
     id            TEXT PRIMARY KEY NOT NULL,
     agent_id      TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
     prompt_text   TEXT NOT NULL,
@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS prompts (
 -- ---------------------------------------------------------------------------
 -- agent_logs: lifecycle and tool events of one agent
 -- ---------------------------------------------------------------------------
-CREATE TABLE IF NOT EXISTS agent_logs (
+CREATE TABLE agent_logs (
     id         TEXT PRIMARY KEY NOT NULL,
     agent_id   TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
     log_type   TEXT NOT NULL
@@ -88,7 +88,7 @@ CREATE TABLE IF NOT EXISTS agent_logs (
 -- ---------------------------------------------------------------------------
 -- system_logs: events not tied to one agent (CLI, hooks, migrations)
 -- ---------------------------------------------------------------------------
-CREATE TABLE IF NOT EXISTS system_logs (
+CREATE TABLE system_logs (
     id         TEXT PRIMARY KEY NOT NULL,
     log_level  TEXT NOT NULL DEFAULT 'INFO'
                CHECK (log_level IN ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')),
@@ -105,7 +105,7 @@ CREATE TABLE IF NOT EXISTS system_logs (
 -- and the value is not already "now" (so, with recursive_triggers on, its own UPDATE
 -- cannot fire it again).
 -- ---------------------------------------------------------------------------
-CREATE TRIGGER IF NOT EXISTS update_orchestrator_agents_updated_at
+CREATE TRIGGER update_orchestrator_agents_updated_at
 AFTER UPDATE ON orchestrator_agents
 FOR EACH ROW
 WHEN NEW.updated_at IS OLD.updated_at
@@ -119,9 +119,9 @@ END;
 -- ---------------------------------------------------------------------------
 -- Indexes for the common queries
 -- ---------------------------------------------------------------------------
-CREATE INDEX IF NOT EXISTS idx_agents_session ON agents (session_id);
-CREATE INDEX IF NOT EXISTS idx_agents_orch ON agents (orchestrator_agent_id);
-CREATE INDEX IF NOT EXISTS idx_prompts_agent ON prompts (agent_id);
-CREATE INDEX IF NOT EXISTS idx_prompts_status ON prompts (status);
-CREATE INDEX IF NOT EXISTS idx_agent_logs_agent ON agent_logs (agent_id);
-CREATE INDEX IF NOT EXISTS idx_system_logs_level ON system_logs (log_level);
+CREATE INDEX idx_agents_session ON agents (session_id);
+CREATE INDEX idx_agents_orch ON agents (orchestrator_agent_id);
+CREATE INDEX idx_prompts_agent ON prompts (agent_id);
+CREATE INDEX idx_prompts_status ON prompts (status);
+CREATE INDEX idx_agent_logs_agent ON agent_logs (agent_id);
+CREATE INDEX idx_system_logs_level ON system_logs (log_level);

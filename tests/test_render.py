@@ -1,0 +1,91 @@
+"""`tac-bootstrap render`: re-rendering, --check drift detection, and this repo's BASE copy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import REPO_ROOT, run_cli, tree_snapshot
+
+
+@pytest.fixture
+def project(cli: Any, tmp_path: Path) -> Path:
+    assert cli("init", "demo", "-o", tmp_path, "--yes").exit_code == 0
+    return tmp_path / "demo"
+
+
+def test_check_passes_on_a_fresh_project(cli: Any, project: Path) -> None:
+    result = cli("render", project, "--check")
+    assert result.exit_code == 0
+    assert "all 5 generated files match" in result.stdout
+
+
+def test_check_lists_drifted_and_missing_files_and_writes_nothing(cli: Any, project: Path) -> None:
+    (project / "adws/schema/schema_orchestrator.sql").write_text("-- drifted\n")
+    (project / "adws/schema/migrations/.gitkeep").unlink()
+    snapshot = tree_snapshot(project)
+    result = cli("render", project, "--check", "--json")
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert document["differs"] == [
+        {"path": "adws/schema/schema_orchestrator.sql", "state": "differs"},
+        {"path": "adws/schema/migrations/.gitkeep", "state": "missing"},
+    ]
+    assert "differs: adws/schema/schema_orchestrator.sql" in result.stderr
+    assert tree_snapshot(project) == snapshot
+
+
+def test_render_restores_missing_files_but_not_edited_ones(cli: Any, project: Path) -> None:
+    (project / "adws/schema/migrations/001_initial.sql").unlink()
+    (project / "adws/schema/README.md").write_text("edited\n")
+    result = cli("render", project)
+    assert result.exit_code == 1
+    assert (project / "adws/schema/migrations/001_initial.sql").exists()
+    assert (project / "adws/schema/README.md").read_text() == "edited\n"
+
+    result = cli("render", project, "--force")
+    assert result.exit_code == 0
+    assert cli("render", project, "--check").exit_code == 0
+
+
+def test_render_follows_config_changes(cli: Any, project: Path) -> None:
+    config = project / "tac_bootstrap.yml"
+    config.write_text(config.read_text().replace('name: "demo"', 'name: "renamed"'))
+    assert cli("render", project, "--check").exit_code == 1
+    result = cli("render", project, "--force")
+    assert result.exit_code == 0
+    assert "renamed" in (project / "adws/schema/schema_orchestrator.sql").read_text()
+
+
+def test_render_dry_run_writes_nothing(cli: Any, project: Path) -> None:
+    (project / "adws/schema/README.md").unlink()
+    snapshot = tree_snapshot(project)
+    result = cli("render", project, "--dry-run")
+    assert result.exit_code == 0
+    assert "README.md  create" in result.stdout
+    assert tree_snapshot(project) == snapshot
+
+
+def test_render_without_config_is_a_usage_error(cli: Any, tmp_path: Path) -> None:
+    result = cli("render", tmp_path)
+    assert result.exit_code == 2
+    assert "no config file found" in result.stderr
+    assert "tac-bootstrap init" in result.stderr
+
+
+def test_check_and_force_together_are_refused(cli: Any, project: Path) -> None:
+    result = cli("render", project, "--check", "--force")
+    assert result.exit_code == 2
+
+
+def test_base_copy_of_this_repo_matches_the_templates() -> None:
+    """This repo's adws/ is what the templates render for its own tac_bootstrap.yml."""
+    result = run_cli("render", REPO_ROOT, "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    base = REPO_ROOT / "adws" / "schema"
+    for name in ("schema_orchestrator.sql", "README.md", "migrations/001_initial.sql"):
+        assert (base / name).is_file()
