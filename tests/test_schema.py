@@ -117,10 +117,12 @@ def test_check_constraints_reject_bad_values(db: sqlite3.Connection) -> None:
         "INSERT INTO agents (id, orchestrator_agent_id, session_id, status) "
         "VALUES ('a2', 'o1', 's', 'exploded')",
         "INSERT INTO orchestrator_agents (id, name, agent_type) VALUES ('o2', 'x', 'wizard')",
-        "INSERT INTO prompts (id, agent_id, prompt_text, input_tokens) VALUES ('p2', 'a1', 'x', -1)",
+        "INSERT INTO prompts (id, agent_id, prompt_text, input_tokens) "
+        "VALUES ('p2', 'a1', 'x', -1)",
         "INSERT INTO prompts (id, agent_id, prompt_text, cost_usd) VALUES ('p3', 'a1', 'x', -0.5)",
         "INSERT INTO system_logs (id, log_level, message) VALUES ('s1', 'LOUD', 'x')",
-        "INSERT INTO agent_logs (id, agent_id, log_type, message) VALUES ('l2', 'a1', 'gossip', 'x')",
+        "INSERT INTO agent_logs (id, agent_id, log_type, message) "
+        "VALUES ('l2', 'a1', 'gossip', 'x')",
         "INSERT INTO system_logs (id, message, details) VALUES ('s2', 'x', '{not json')",
         "INSERT INTO orchestrator_agents (id, name, agent_type, capabilities) "
         "VALUES ('o3', 'y', 'custom', '{}')",
