@@ -49,7 +49,7 @@ def _parse_choice(enum: type[E], value: str, option: str) -> E:
 
 def _interactive(yes: bool) -> bool:
     """Prompt only for a person at a terminal; scripts and CI get the defaults, never a hang."""
-    return not yes and sys.stdin.isatty()
+    return not yes and sys.stdin is not None and sys.stdin.isatty()
 
 
 def _ask_stack(
