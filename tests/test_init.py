@@ -21,6 +21,13 @@ EXPECTED_FILES = {
     "adws/schema/migrations/001_initial.sql",
     "adws/schema/migrations/.gitkeep",
     "adws/schema/.gitignore",
+    "adws/schema/migrations/002_rollup_and_retention_indexes.sql",
+    "adws/adw_modules/__init__.py",
+    "adws/adw_modules/orch_database_models.py",
+    "adws/adw_modules/adw_db_connection.py",
+    "adws/adw_modules/adw_db_migrations.py",
+    "adws/adw_modules/adw_db_operations.py",
+    "adws/adw_modules/adw_database.py",
 }
 
 
@@ -124,7 +131,9 @@ def test_dry_run_writes_nothing_and_shows_statuses(cli: Any, tmp_path: Path) -> 
     assert result.exit_code == 0
     assert not (tmp_path / "demo").exists()
     assert "schema_orchestrator.sql  create" in result.stdout
-    assert re.search(r"6 files \(would\): 6 create", result.stdout)
+    assert re.search(
+        rf"{len(EXPECTED_FILES)} files \(would\): {len(EXPECTED_FILES)} create", result.stdout
+    )
 
     assert init(cli, tmp_path).exit_code == 0
     project = tmp_path / "demo"

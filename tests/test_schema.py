@@ -93,7 +93,7 @@ def test_schema_has_tables_trigger_and_named_indexes(db: sqlite3.Connection) -> 
     for kind, name, _, _ in objects(db):
         kinds.setdefault(kind, set()).add(name)
     assert kinds["table"] == TABLES
-    assert kinds["index"] == NAMED_INDEXES
+    assert kinds["index"] == NAMED_INDEXES | MIGRATION_002_INDEXES
     assert kinds["trigger"] == {"update_orchestrator_agents_updated_at"}
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -104,11 +104,30 @@ def test_schema_file_can_be_run_twice(schema_dir: Path, tmp_path: Path) -> None:
     connect(tmp_path / "x.db", script).close()
 
 
-def test_initial_migration_creates_exactly_the_schema(schema_dir: Path) -> None:
+MIGRATION_002_INDEXES = {
+    "idx_agents_session_cover",
+    "idx_prompts_agent_usage",
+    "idx_agents_adw",
+    "idx_agent_logs_created",
+    "idx_system_logs_created",
+}
+
+
+def test_migrations_together_create_exactly_the_schema(schema_dir: Path) -> None:
     from_schema = connect(":memory:", schema_dir / "schema_orchestrator.sql")
-    from_migration = connect(":memory:", schema_dir / "migrations" / "001_initial.sql")
-    assert objects(from_migration) == objects(from_schema)
-    assert len(objects(from_schema)) == 5 + 6 + 1
+    from_migrations = sqlite3.connect(":memory:")
+    for migration in sorted((schema_dir / "migrations").glob("*.sql")):
+        from_migrations.executescript(migration.read_text())
+    assert objects(from_migrations) == objects(from_schema)
+
+
+def test_initial_migration_is_the_schema_without_later_migrations(schema_dir: Path) -> None:
+    from_schema = connect(":memory:", schema_dir / "schema_orchestrator.sql")
+    from_initial = connect(":memory:", schema_dir / "migrations" / "001_initial.sql")
+    later = {o for o in objects(from_schema) if o[1] in MIGRATION_002_INDEXES}
+    assert len(later) == len(MIGRATION_002_INDEXES)
+    assert objects(from_initial) == objects(from_schema) - later
+    assert len(objects(from_initial)) == 5 + 6 + 1
 
 
 def test_check_constraints_reject_bad_values(db: sqlite3.Connection) -> None:

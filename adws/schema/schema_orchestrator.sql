@@ -3,7 +3,8 @@
 --
 -- This file is the whole current schema in one place, for reading and for
 --     sqlite3 :memory: < adws/schema/schema_orchestrator.sql
--- Databases are created and upgraded from migrations/NNN_*.sql, not from this file.
+-- Databases are created and upgraded from migrations/NNN_*.sql, not from this file; it
+-- always equals the result of applying every migration (a test checks it).
 --
 -- Connection settings. PRAGMA foreign_keys and busy_timeout apply to the connection that
 -- runs them only: every program that opens the database must set them again (the runtime
@@ -134,3 +135,16 @@ CREATE INDEX IF NOT EXISTS idx_prompts_agent ON prompts (agent_id);
 CREATE INDEX IF NOT EXISTS idx_prompts_status ON prompts (status);
 CREATE INDEX IF NOT EXISTS idx_agent_logs_agent ON agent_logs (agent_id);
 CREATE INDEX IF NOT EXISTS idx_system_logs_level ON system_logs (log_level);
+
+-- ---------------------------------------------------------------------------
+-- Added by migration 002
+-- ---------------------------------------------------------------------------
+-- Cost rollups: one session's cost by model reads only these two indexes.
+CREATE INDEX IF NOT EXISTS idx_agents_session_cover ON agents (session_id, id);
+CREATE INDEX IF NOT EXISTS idx_prompts_agent_usage
+    ON prompts (agent_id, model, cost_usd, input_tokens, output_tokens);
+-- Finding a workflow run's agents (resume by adw_id).
+CREATE INDEX IF NOT EXISTS idx_agents_adw ON agents (adw_id);
+-- Retention and `db logs --since`.
+CREATE INDEX IF NOT EXISTS idx_agent_logs_created ON agent_logs (created_at);
+CREATE INDEX IF NOT EXISTS idx_system_logs_created ON system_logs (created_at);

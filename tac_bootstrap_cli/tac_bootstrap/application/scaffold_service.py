@@ -6,12 +6,27 @@ registers its files in a small ``_add_*`` method so a newcomer can see where a f
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tac_bootstrap import __version__
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.plan import Action, FileOperation, ScaffoldPlan
 from tac_bootstrap.infrastructure.template_renderer import TemplateRenderer
+
+# COPY sources are relative to the package, so code can be shipped as well as templates.
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+# The orchestrator database runtime: real modules of this package, copied byte for byte into
+# <adws_dir>/adw_modules/ so the CLI and generated projects run the same code.
+RUNTIME_MODULES = (
+    ("__init__.py", "ADW modules package"),
+    ("orch_database_models.py", "Pydantic models of the orchestrator tables"),
+    ("adw_db_connection.py", "database location (zero-config) and connection settings"),
+    ("adw_db_migrations.py", "versioned migration runner"),
+    ("adw_db_operations.py", "database operations shared by the sync and async APIs"),
+    ("adw_database.py", "OrchestratorDB: the database API"),
+)
 
 
 class ScaffoldService:
@@ -27,6 +42,7 @@ class ScaffoldService:
             self._add_config_file(plan, config)
         self._add_directories(plan, config)
         self._add_schema_files(plan, config)
+        self._add_runtime_modules(plan, config)
         return plan
 
     def _add_config_file(self, plan: ScaffoldPlan, config: TacConfig) -> None:
@@ -67,6 +83,11 @@ class ScaffoldService:
                 "first versioned migration (same schema as schema_orchestrator.sql)",
             ),
             (
+                f"{schema}/migrations/002_rollup_and_retention_indexes.sql",
+                "adws/schema/migrations/002_rollup_and_retention_indexes.sql.j2",
+                "covering indexes for cost rollups and retention",
+            ),
+            (
                 f"{schema}/.gitignore",
                 "adws/schema/gitignore.j2",
                 "keep database, WAL and backup files out of git",
@@ -79,10 +100,21 @@ class ScaffoldService:
             FileOperation(
                 path=f"{schema}/migrations/.gitkeep",
                 action=Action.COPY,
-                source="adws/schema/migrations/.gitkeep",
+                source="templates/adws/schema/migrations/.gitkeep",
                 reason="keep the migrations directory in git",
             )
         )
+
+    def _add_runtime_modules(self, plan: ScaffoldPlan, config: TacConfig) -> None:
+        for module, reason in RUNTIME_MODULES:
+            plan.add(
+                FileOperation(
+                    path=f"{config.paths.adws_dir}/adw_modules/{module}",
+                    action=Action.COPY,
+                    source=f"runtime/{module}",
+                    reason=reason,
+                )
+            )
 
     # -- content ------------------------------------------------------------------------
 
@@ -108,7 +140,7 @@ class ScaffoldService:
             assert op.content is not None
             return op.content.encode("utf-8")
         if op.action is Action.COPY:
-            return self.renderer.read_static(op.source)
+            return (PACKAGE_DIR / op.source).read_bytes()
         if op.action is Action.RENDER:
             return self.renderer.render(op.source, self.context(config)).encode("utf-8")
         raise ValueError(f"{op.path}: a {op.action.value} operation has no content")

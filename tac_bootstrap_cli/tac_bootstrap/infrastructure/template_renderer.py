@@ -50,9 +50,6 @@ class TemplateRenderer:
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"template {self._where(name, exc)}: {exc.message}") from None
 
-    def read_static(self, name: str) -> bytes:
-        return (self.templates_dir / name).read_bytes()
-
     def _where(self, name: str, exc: BaseException) -> str:
         """Find the innermost template frame in the traceback (Jinja rewrites them)."""
         for frame in reversed(traceback.extract_tb(exc.__traceback__)):

@@ -1,0 +1,587 @@
+"""Every orchestrator database operation, written once for both the sync and async APIs.
+
+An operation is a generator: it validates its input, then yields SQL steps and receives their
+results; a driver (sqlite3 or aiosqlite, see adw_database.py) executes the steps inside one
+transaction and throws database errors back into the generator. Validation happens before
+the first step, so invalid input never reaches the database.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Generator, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from .orch_database_models import (
+    AGENT_TRANSITIONS,
+    TERMINAL_AGENT_STATUSES,
+    Agent,
+    AgentLogEntry,
+    AgentStatus,
+    AgentType,
+    InvalidInput,
+    LogLevel,
+    LogRecord,
+    LogType,
+    NotFound,
+    OrchestratorAgent,
+    Prompt,
+    PromptResult,
+    PromptStatus,
+    RollupRow,
+    SystemLogEntry,
+    format_timestamp,
+    invalid_input,
+    to_json,
+    utc_now,
+    validated,
+)
+
+T = TypeVar("T")
+Mode = Literal["exec", "many", "one", "all"]
+Step = tuple[Mode, str, Any]
+Op = Generator[Step, Any, T]
+
+RollupBy = Literal["session", "agent", "model", "day"]
+ROLLUP_KEYS: dict[str, str] = {
+    "session": "a.session_id",
+    "agent": "a.id",
+    "model": "coalesce(p.model, 'unknown')",
+    "day": "substr(p.created_at, 1, 10)",
+}
+LEVEL_ORDER = [level.value for level in LogLevel]
+TABLES = ("orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs")
+
+_AGENT_LOG_BATCH = TypeAdapter(list[AgentLogEntry])
+_SYSTEM_LOG_BATCH = TypeAdapter(list[SystemLogEntry])
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _row(model: type[T], row: Mapping[str, Any] | None, what: str, key: str) -> T:
+    if row is None:
+        raise NotFound(f"{what} {key!r} does not exist")
+    return model.model_validate(dict(row))  # type: ignore[attr-defined, no-any-return]
+
+
+def _text(value: str, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"invalid {field}: must be a non-empty string (got {value!r})")
+    return value
+
+
+def _enum(enum: type[Any], value: Any, field: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise InvalidInput(f"invalid {field}: {value!r} is not one of {allowed}") from None
+
+
+def _json(value: Any, field: str, kind: type) -> str:
+    """Validate a JSON column value (dict/list, or JSON text of one) and return its text."""
+    if value is None:
+        value = kind()
+    if isinstance(value, (str, bytes)):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise InvalidInput(f"invalid {field}: malformed JSON ({exc})") from None
+    if not isinstance(value, kind):
+        raise InvalidInput(f"invalid {field}: must be a JSON {kind.__name__} (got {value!r})")
+    try:
+        return to_json(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"invalid {field}: not serialisable as JSON ({exc})") from None
+
+
+def _foreign_key(exc: sqlite3.IntegrityError, message: str) -> Exception:
+    if "FOREIGN KEY" in str(exc):
+        return NotFound(message)
+    return InvalidInput(f"rejected by the database: {exc}")
+
+
+# -- orchestrator agents ------------------------------------------------------------------
+
+
+def register_orchestrator_agent(
+    name: str,
+    agent_type: AgentType | str,
+    *,
+    description: str = "",
+    system_prompt: str | None = None,
+    default_model: str | None = None,
+    capabilities: list[Any] | str | None = None,
+    config: dict[str, Any] | str | None = None,
+) -> Op[OrchestratorAgent]:
+    """Insert or update (by unique name) an agent type definition."""
+    params = (
+        new_id(),
+        _text(name, "orchestrator agent name"),
+        _enum(AgentType, agent_type, "agent_type").value,
+        description,
+        system_prompt,
+        default_model,
+        _json(capabilities, "capabilities", list),
+        _json(config, "config", dict),
+        utc_now(),
+    )
+    yield (
+        "exec",
+        "INSERT INTO orchestrator_agents (id, name, agent_type, description, system_prompt, "
+        "default_model, capabilities, config, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?9) "
+        "ON CONFLICT (name) DO UPDATE SET agent_type = excluded.agent_type, "
+        "description = excluded.description, system_prompt = excluded.system_prompt, "
+        "default_model = excluded.default_model, capabilities = excluded.capabilities, "
+        "config = excluded.config",
+        params,
+    )
+    row = yield ("one", "SELECT * FROM orchestrator_agents WHERE name = ?", (name,))
+    return _row(OrchestratorAgent, row, "orchestrator agent", name)
+
+
+def get_orchestrator_agent(id_or_name: str) -> Op[OrchestratorAgent]:
+    row = yield (
+        "one",
+        "SELECT * FROM orchestrator_agents WHERE id = ?1 OR name = ?1",
+        (id_or_name,),
+    )
+    return _row(OrchestratorAgent, row, "orchestrator agent", id_or_name)
+
+
+def list_orchestrator_agents() -> Op[list[OrchestratorAgent]]:
+    rows = yield ("all", "SELECT * FROM orchestrator_agents ORDER BY name", ())
+    return [OrchestratorAgent.model_validate(dict(r)) for r in rows]
+
+
+# -- agents -------------------------------------------------------------------------------
+
+
+def start_agent(
+    orchestrator_agent_id: str,
+    session_id: str,
+    *,
+    adw_id: str | None = None,
+    name: str = "",
+    model: str | None = None,
+    working_dir: str | None = None,
+    context: dict[str, Any] | str | None = None,
+) -> Op[Agent]:
+    """Create a running agent instance of an orchestrator agent (by id or name)."""
+    _text(orchestrator_agent_id, "orchestrator_agent_id")
+    _text(session_id, "session_id")
+    context_json = _json(context, "context", dict)
+    now = utc_now()
+    agent_id = new_id()
+    owner = yield (
+        "one",
+        "SELECT id FROM orchestrator_agents WHERE id = ?1 OR name = ?1",
+        (orchestrator_agent_id,),
+    )
+    if owner is None:
+        raise NotFound(f"orchestrator agent {orchestrator_agent_id!r} does not exist")
+    yield (
+        "exec",
+        "INSERT INTO agents (id, orchestrator_agent_id, session_id, adw_id, name, status, model, "
+        "working_dir, context, created_at, started_at) "
+        "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+        (agent_id, owner[0], session_id, adw_id, name, model, working_dir, context_json, now, now),
+    )
+    return (yield from get_agent(agent_id))
+
+
+def get_agent(agent_id: str) -> Op[Agent]:
+    row = yield ("one", "SELECT * FROM agents WHERE id = ?", (agent_id,))
+    return _row(Agent, row, "agent", agent_id)
+
+
+def list_agents(
+    *,
+    session_id: str | None = None,
+    adw_id: str | None = None,
+    status: AgentStatus | str | None = None,
+    limit: int = 100,
+) -> Op[list[Agent]]:
+    clauses, params = [], []
+    if session_id is not None:
+        clauses.append("session_id = ?")
+        params.append(session_id)
+    if adw_id is not None:
+        clauses.append("adw_id = ?")
+        params.append(adw_id)
+    if status is not None:
+        clauses.append("status = ?")
+        params.append(_enum(AgentStatus, status, "status").value)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = yield (
+        "all",
+        f"SELECT * FROM agents {where} ORDER BY created_at DESC, id LIMIT ?",
+        (*params, _limit(limit)),
+    )
+    return [Agent.model_validate(dict(r)) for r in rows]
+
+
+def set_agent_status(
+    agent_id: str, status: AgentStatus | str, *, error_message: str | None = None
+) -> Op[Agent]:
+    """Move an agent along its lifecycle; a terminal status sets completed_at. Cost is kept."""
+    new = _enum(AgentStatus, status, "status")
+    current = yield from get_agent(agent_id)
+    if new is current.status:
+        return current
+    if new not in AGENT_TRANSITIONS[current.status]:
+        raise InvalidInput(
+            f"agent {agent_id!r} cannot go from {current.status.value} to {new.value}"
+        )
+    now = utc_now()
+    yield (
+        "exec",
+        "UPDATE agents SET status = ?, error_message = coalesce(?, error_message), "
+        "started_at = CASE WHEN ? = 'running' THEN coalesce(started_at, ?) ELSE started_at END, "
+        "completed_at = CASE WHEN ? THEN ? ELSE completed_at END WHERE id = ?",
+        (
+            new.value,
+            error_message,
+            new.value,
+            now,
+            new in TERMINAL_AGENT_STATUSES,
+            now,
+            agent_id,
+        ),
+    )
+    return (yield from get_agent(agent_id))
+
+
+def add_agent_usage(
+    agent_id: str, *, cost_usd: float = 0.0, input_tokens: int = 0, output_tokens: int = 0
+) -> Op[Agent]:
+    """Add cost and tokens to an agent; they accumulate and are never reset."""
+    usage = validated(
+        PromptResult,
+        "usage",
+        cost_usd=cost_usd,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+    )
+    count = yield (
+        "exec",
+        "UPDATE agents SET total_cost_usd = total_cost_usd + ?, "
+        "input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?",
+        (usage.cost_usd, usage.input_tokens, usage.output_tokens, agent_id),
+    )
+    if count == 0:
+        raise NotFound(f"agent {agent_id!r} does not exist")
+    return (yield from get_agent(agent_id))
+
+
+# -- prompts ------------------------------------------------------------------------------
+
+
+def start_prompt(agent_id: str, prompt_text: str, *, model: str | None = None) -> Op[Prompt]:
+    if not isinstance(prompt_text, str):
+        raise InvalidInput(f"invalid prompt_text: must be a string (got {prompt_text!r})")
+    prompt_id = new_id()
+    try:
+        yield (
+            "exec",
+            "INSERT INTO prompts (id, agent_id, prompt_text, model, status, created_at) "
+            "VALUES (?, ?, ?, ?, 'running', ?)",
+            (prompt_id, agent_id, prompt_text, model, utc_now()),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise _foreign_key(exc, f"agent {agent_id!r} does not exist") from None
+    return (yield from get_prompt(prompt_id))
+
+
+def get_prompt(prompt_id: str) -> Op[Prompt]:
+    row = yield ("one", "SELECT * FROM prompts WHERE id = ?", (prompt_id,))
+    return _row(Prompt, row, "prompt", prompt_id)
+
+
+def list_prompts(
+    *, agent_id: str | None = None, session_id: str | None = None, limit: int = 100
+) -> Op[list[Prompt]]:
+    clauses, params = [], []
+    if agent_id is not None:
+        clauses.append("p.agent_id = ?")
+        params.append(agent_id)
+    if session_id is not None:
+        clauses.append("a.session_id = ?")
+        params.append(session_id)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = yield (
+        "all",
+        f"SELECT p.* FROM prompts p JOIN agents a ON a.id = p.agent_id {where} "
+        "ORDER BY p.created_at DESC, p.id LIMIT ?",
+        (*params, _limit(limit)),
+    )
+    return [Prompt.model_validate(dict(r)) for r in rows]
+
+
+def finish_prompt(prompt_id: str, status: PromptStatus, result: PromptResult) -> Op[Prompt]:
+    """Record a prompt's outcome and add its usage to its agent, in one transaction."""
+    prompt = yield from get_prompt(prompt_id)
+    if prompt.status in (PromptStatus.COMPLETED, PromptStatus.FAILED):
+        raise InvalidInput(f"prompt {prompt_id!r} is already {prompt.status.value}")
+    yield (
+        "exec",
+        "UPDATE prompts SET status = ?, response_text = ?, model = coalesce(?, model), "
+        "input_tokens = ?, output_tokens = ?, cost_usd = ?, latency_ms = ?, error_message = ?, "
+        "completed_at = ? WHERE id = ?",
+        (
+            status.value,
+            result.response_text,
+            result.model,
+            result.input_tokens,
+            result.output_tokens,
+            result.cost_usd,
+            result.latency_ms,
+            result.error_message,
+            utc_now(),
+            prompt_id,
+        ),
+    )
+    yield (
+        "exec",
+        "UPDATE agents SET total_cost_usd = total_cost_usd + ?, "
+        "input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?",
+        (result.cost_usd, result.input_tokens, result.output_tokens, prompt.agent_id),
+    )
+    return (yield from get_prompt(prompt_id))
+
+
+def complete_prompt(prompt_id: str, **result: Any) -> Op[Prompt]:
+    outcome = validated(PromptResult, "prompt result", **result)
+    return (yield from finish_prompt(prompt_id, PromptStatus.COMPLETED, outcome))
+
+
+def fail_prompt(prompt_id: str, error_message: str, **result: Any) -> Op[Prompt]:
+    outcome = validated(PromptResult, "prompt result", error_message=error_message, **result)
+    return (yield from finish_prompt(prompt_id, PromptStatus.FAILED, outcome))
+
+
+# -- logs ---------------------------------------------------------------------------------
+
+_AGENT_LOG_INSERT = (
+    "INSERT INTO agent_logs (id, agent_id, log_type, log_level, message, details, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_SYSTEM_LOG_INSERT = (
+    "INSERT INTO system_logs (id, log_level, component, message, details, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def log_agent(
+    agent_id: str,
+    log_type: LogType | str,
+    message: str,
+    *,
+    level: LogLevel | str = LogLevel.INFO,
+    details: dict[str, Any] | str | None = None,
+) -> Op[str]:
+    entry = validated(
+        AgentLogEntry,
+        "agent log",
+        agent_id=agent_id,
+        log_type=log_type,
+        message=message,
+        log_level=level,
+        details={} if details is None else details,
+    )
+    log_id = new_id()
+    try:
+        yield ("exec", _AGENT_LOG_INSERT, _agent_log_params(log_id, entry, utc_now()))
+    except sqlite3.IntegrityError as exc:
+        raise _foreign_key(exc, f"agent {agent_id!r} does not exist") from None
+    return log_id
+
+
+def _agent_log_params(log_id: str, entry: AgentLogEntry, now: str) -> tuple[Any, ...]:
+    return (
+        log_id,
+        entry.agent_id,
+        entry.log_type.value,
+        entry.log_level.value,
+        entry.message,
+        to_json(entry.details),
+        now,
+    )
+
+
+def log_agent_batch(entries: Iterable[AgentLogEntry | Mapping[str, Any]]) -> Op[int]:
+    """Insert many agent log lines in one transaction; one bad entry rejects the batch."""
+    try:
+        batch = _AGENT_LOG_BATCH.validate_python(list(entries))
+    except ValidationError as exc:
+        raise invalid_input(exc, "agent log batch") from None
+    if not batch:
+        return 0
+    agent_ids = sorted({entry.agent_id for entry in batch})
+    placeholders = ",".join("?" * len(agent_ids))
+    known = yield ("all", f"SELECT id FROM agents WHERE id IN ({placeholders})", agent_ids)
+    missing = set(agent_ids) - {row[0] for row in known}
+    if missing:
+        raise NotFound(f"agent(s) {', '.join(sorted(map(repr, missing)))} do not exist")
+    now = utc_now()
+    yield (
+        "many",
+        _AGENT_LOG_INSERT,
+        [_agent_log_params(new_id(), entry, now) for entry in batch],
+    )
+    return len(batch)
+
+
+def log_system(
+    message: str,
+    *,
+    level: LogLevel | str = LogLevel.INFO,
+    component: str = "system",
+    details: dict[str, Any] | str | None = None,
+) -> Op[str]:
+    entry = validated(
+        SystemLogEntry,
+        "system log",
+        message=message,
+        log_level=level,
+        component=component,
+        details={} if details is None else details,
+    )
+    log_id = new_id()
+    yield ("exec", _SYSTEM_LOG_INSERT, _system_log_params(log_id, entry, utc_now()))
+    return log_id
+
+
+def _system_log_params(log_id: str, entry: SystemLogEntry, now: str) -> tuple[Any, ...]:
+    return (
+        log_id,
+        entry.log_level.value,
+        entry.component,
+        entry.message,
+        to_json(entry.details),
+        now,
+    )
+
+
+def log_system_batch(entries: Iterable[SystemLogEntry | Mapping[str, Any]]) -> Op[int]:
+    try:
+        batch = _SYSTEM_LOG_BATCH.validate_python(list(entries))
+    except ValidationError as exc:
+        raise invalid_input(exc, "system log batch") from None
+    now = utc_now()
+    if batch:
+        yield (
+            "many",
+            _SYSTEM_LOG_INSERT,
+            [_system_log_params(new_id(), entry, now) for entry in batch],
+        )
+    return len(batch)
+
+
+def recent_logs(
+    *,
+    agent_id: str | None = None,
+    min_level: LogLevel | str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+    include_system: bool = True,
+) -> Op[list[LogRecord]]:
+    """Agent and system log lines, newest first; an agent filter leaves out system logs."""
+    conditions, params = [], []
+    if min_level is not None:
+        level = _enum(LogLevel, min_level, "level")
+        allowed = LEVEL_ORDER[LEVEL_ORDER.index(level.value) :]
+        conditions.append(f"log_level IN ({','.join('?' * len(allowed))})")
+        params.extend(allowed)
+    if since is not None:
+        conditions.append("created_at >= ?")
+        params.append(format_timestamp(since))
+    shared = " AND ".join(conditions)
+    agent_where = " AND ".join(filter(None, [shared, "agent_id = ?" if agent_id else ""]))
+    agent_sql = (
+        "SELECT 'agent' AS source, id, agent_id, log_type, log_level, NULL AS component, "
+        "message, details, created_at FROM agent_logs"
+        + (f" WHERE {agent_where}" if agent_where else "")
+    )
+    all_params: list[Any] = [*params, *([agent_id] if agent_id else [])]
+    parts = [agent_sql]
+    if include_system and agent_id is None:
+        parts.append(
+            "SELECT 'system', id, NULL, NULL, log_level, component, message, details, created_at "
+            "FROM system_logs" + (f" WHERE {shared}" if shared else "")
+        )
+        all_params.extend(params)
+    sql = " UNION ALL ".join(parts) + " ORDER BY created_at DESC, id LIMIT ?"
+    rows = yield ("all", sql, (*all_params, _limit(limit)))
+    return [LogRecord.model_validate(dict(r)) for r in rows]
+
+
+# -- rollups, retention, status -----------------------------------------------------------
+
+
+def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]]:
+    """Cost and tokens of prompts grouped by session, agent, model or UTC day."""
+    if by not in ROLLUP_KEYS:
+        raise InvalidInput(f"invalid rollup: {by!r} is not one of {', '.join(ROLLUP_KEYS)}")
+    where, params = ("WHERE a.session_id = ?", (session_id,)) if session_id else ("", ())
+    rows = yield (
+        "all",
+        f"SELECT {ROLLUP_KEYS[by]} AS key, count(*) AS prompts, "
+        "sum(p.input_tokens) AS input_tokens, sum(p.output_tokens) AS output_tokens, "
+        "sum(p.cost_usd) AS cost_usd "
+        f"FROM agents a JOIN prompts p ON p.agent_id = a.id {where} "
+        "GROUP BY 1 ORDER BY cost_usd DESC, key",
+        params,
+    )
+    return [RollupRow.model_validate(dict(r)) for r in rows]
+
+
+def prune(older_than_days: float, *, dry_run: bool = False) -> Op[dict[str, int]]:
+    """Delete log lines, and finished agents (with their prompts and logs), older than N days."""
+    if not isinstance(older_than_days, (int, float)) or older_than_days < 0:
+        raise InvalidInput(f"invalid older_than_days: must be >= 0 (got {older_than_days!r})")
+    cutoff = format_timestamp(datetime.now(timezone.utc) - timedelta(days=older_than_days))
+    finished = (
+        "SELECT id FROM agents WHERE status IN ('completed', 'failed', 'cancelled') "
+        "AND coalesce(completed_at, created_at) < ?1"
+    )
+    counts: dict[str, int] = {}
+    row = yield ("one", f"SELECT count(*) FROM ({finished})", (cutoff,))
+    counts["agents"] = row[0]
+    row = yield ("one", f"SELECT count(*) FROM prompts WHERE agent_id IN ({finished})", (cutoff,))
+    counts["prompts"] = row[0]
+    row = yield (
+        "one",
+        f"SELECT count(*) FROM agent_logs WHERE created_at < ?1 OR agent_id IN ({finished})",
+        (cutoff,),
+    )
+    counts["agent_logs"] = row[0]
+    row = yield ("one", "SELECT count(*) FROM system_logs WHERE created_at < ?", (cutoff,))
+    counts["system_logs"] = row[0]
+    if not dry_run:
+        yield ("exec", "DELETE FROM agent_logs WHERE created_at < ?", (cutoff,))
+        yield ("exec", "DELETE FROM system_logs WHERE created_at < ?", (cutoff,))
+        yield ("exec", f"DELETE FROM agents WHERE id IN ({finished})", (cutoff,))
+    return counts
+
+
+def table_counts() -> Op[dict[str, int]]:
+    counts = {}
+    for table in TABLES:
+        row = yield ("one", f"SELECT count(*) FROM {table}", ())
+        counts[table] = row[0]
+    return counts
+
+
+def _limit(limit: int) -> int:
+    if not isinstance(limit, int) or limit < 1:
+        raise InvalidInput(f"invalid limit: must be a positive integer (got {limit!r})")
+    return limit

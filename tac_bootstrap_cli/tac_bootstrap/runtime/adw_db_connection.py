@@ -1,0 +1,156 @@
+"""Where the orchestrator database lives, and how every connection to it is opened.
+
+Zero-config: without settings the database is <adws_dir>/schema/orchestrator.db of the project
+this module belongs to, found from this file's own location, never from the current directory.
+TAC_ORCHESTRATOR_DB (a file path or a sqlite:/// URL) overrides the config file's
+``orchestrator.database``, which overrides the default.
+
+Connection settings that SQLite keeps per connection (foreign_keys, synchronous, busy_timeout)
+are applied to every connection here; a schema file cannot do it for later connections.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .orch_database_models import OrchestratorError
+
+ENV_VAR = "TAC_ORCHESTRATOR_DB"
+CONFIG_FILENAME = "tac_bootstrap.yml"
+DEFAULT_BUSY_TIMEOUT_MS = 30_000
+
+
+class UnsupportedDatabase(OrchestratorError):
+    """A database URL this runtime cannot open (yet)."""
+
+
+@dataclass(frozen=True)
+class DatabaseLocation:
+    path: Path
+    source: str  # "environment", "config" or "default"
+    migrations_dir: Path
+
+
+def _path_from_setting(value: str, project_root: Path, origin: str) -> Path:
+    lowered = value.lower()
+    if lowered.startswith(("postgresql://", "postgres://", "postgresql+")):
+        raise UnsupportedDatabase(
+            f"{origin}: PostgreSQL URLs are not supported yet; use a file path or sqlite:/// URL"
+        )
+    if lowered.startswith("sqlite:"):
+        parts = urlsplit(value)
+        if parts.netloc not in ("", "localhost"):
+            raise UnsupportedDatabase(f"{origin}: sqlite URLs cannot name a host ({value})")
+        raw = unquote(parts.path)
+        if not raw or raw == "/":
+            raise UnsupportedDatabase(f"{origin}: the sqlite URL {value!r} names no file")
+        # SQLAlchemy's convention: sqlite:///rel.db is relative, sqlite:////abs.db absolute.
+        value = raw[1:]
+    elif "://" in value:
+        scheme = value.split("://", 1)[0]
+        raise UnsupportedDatabase(f"{origin}: unsupported database URL scheme {scheme!r}")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else project_root / path
+
+
+def resolve_location(
+    project_root: Path,
+    *,
+    adws_dir: str = "adws",
+    configured: str = "",
+    environ: Mapping[str, str] | None = None,
+) -> DatabaseLocation:
+    """Pick the database file: environment, then config, then the zero-config default.
+
+    Relative paths are taken relative to the project root, so the answer does not depend on
+    the directory a workflow happens to run in.
+    """
+    env = os.environ if environ is None else environ
+    migrations = project_root / adws_dir / "schema" / "migrations"
+    from_env = env.get(ENV_VAR, "").strip()
+    if from_env:
+        path = _path_from_setting(from_env, project_root, ENV_VAR)
+        return DatabaseLocation(path, "environment", migrations)
+    if configured.strip():
+        path = _path_from_setting(configured.strip(), project_root, "orchestrator.database")
+        return DatabaseLocation(path, "config", migrations)
+    default = project_root / adws_dir / "schema" / "orchestrator.db"
+    return DatabaseLocation(default, "default", migrations)
+
+
+def _read_orchestrator_settings(project_root: Path) -> tuple[str, int | None]:
+    """The config file's orchestrator.database and busy_timeout_ms, if it sets them."""
+    config = project_root / CONFIG_FILENAME
+    if not config.is_file():
+        return "", None
+    import yaml  # only needed when a config file exists
+
+    data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    section = data.get("orchestrator") or {} if isinstance(data, dict) else {}
+    timeout = section.get("busy_timeout_ms")
+    return str(section.get("database") or ""), int(timeout) if timeout is not None else None
+
+
+def default_location() -> tuple[DatabaseLocation, int]:
+    """The location and busy timeout for the project this module was generated into.
+
+    This file sits at <project>/<adws_dir>/adw_modules/; the project root is the nearest
+    ancestor holding tac_bootstrap.yml (or the adws dir's parent when there is none).
+    """
+    adws = Path(__file__).resolve().parent.parent
+    root = next(
+        (p for p in adws.parents if (p / CONFIG_FILENAME).is_file()),
+        adws.parent,
+    )
+    configured, timeout = _read_orchestrator_settings(root)
+    location = resolve_location(
+        root, adws_dir=adws.relative_to(root).as_posix(), configured=configured
+    )
+    return location, timeout if timeout is not None else DEFAULT_BUSY_TIMEOUT_MS
+
+
+def connection_pragmas(busy_timeout_ms: int) -> list[str]:
+    """Statements every new connection runs; busy_timeout first so the rest may wait."""
+    return [
+        f"PRAGMA busy_timeout = {int(busy_timeout_ms)}",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA synchronous = NORMAL",
+    ]
+
+
+def connect(path: Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+    """Open (creating if needed) a database file with the orchestrator's connection settings.
+
+    The connection is in autocommit mode: callers open write transactions with BEGIN IMMEDIATE
+    so concurrent writers queue on the busy timeout instead of failing.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=False
+    )
+    conn.row_factory = sqlite3.Row
+    for pragma in connection_pragmas(busy_timeout_ms):
+        conn.execute(pragma)
+    enable_wal(conn, busy_timeout_ms)
+    return conn
+
+
+def enable_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    """Switch to WAL (stored in the file, so usually a no-op), retrying while others hold locks."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+    if str(mode).lower() not in ("wal", "memory"):
+        raise OrchestratorError(f"could not enable WAL journal mode (got {mode!r})")
