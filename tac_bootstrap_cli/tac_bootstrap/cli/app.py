@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from tac_bootstrap import __version__
+from tac_bootstrap.cli.db_app import db_app
 
 # Plain (click) help instead of rich panels: rich's help formatter costs ~70 ms per start.
 app = typer.Typer(
@@ -117,6 +118,9 @@ def render(
     from tac_bootstrap.cli.commands import run_render
 
     run_render(path=path, dry_run=dry_run, force=force, check=check, json_output=json_output)
+
+
+app.add_typer(db_app)
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ class Output:
     def __init__(self, json_mode: bool = False) -> None:
         self.json_mode = json_mode
         self.console = Console(stderr=json_mode, highlight=False, soft_wrap=True)
+        self.stderr_console = Console(stderr=True, highlight=False)
 
     # -- plain lines --------------------------------------------------------------------
 

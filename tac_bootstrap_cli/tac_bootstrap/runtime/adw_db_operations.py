@@ -508,20 +508,26 @@ def recent_logs(
     agent_where = " AND ".join(filter(None, [shared, "agent_id = ?" if agent_id else ""]))
     agent_sql = (
         "SELECT 'agent' AS source, id, agent_id, log_type, log_level, NULL AS component, "
-        "message, details, created_at FROM agent_logs"
+        "message, details, created_at, rowid AS seq FROM agent_logs"
         + (f" WHERE {agent_where}" if agent_where else "")
     )
     all_params: list[Any] = [*params, *([agent_id] if agent_id else [])]
     parts = [agent_sql]
     if include_system and agent_id is None:
         parts.append(
-            "SELECT 'system', id, NULL, NULL, log_level, component, message, details, created_at "
-            "FROM system_logs" + (f" WHERE {shared}" if shared else "")
+            "SELECT 'system', id, NULL, NULL, log_level, component, message, details, "
+            "created_at, rowid FROM system_logs" + (f" WHERE {shared}" if shared else "")
         )
         all_params.extend(params)
-    sql = " UNION ALL ".join(parts) + " ORDER BY created_at DESC, id LIMIT ?"
+    # Within one millisecond, insertion order (rowid) keeps the newest-first order exact.
+    sql = " UNION ALL ".join(parts) + " ORDER BY created_at DESC, seq DESC LIMIT ?"
     rows = yield ("all", sql, (*all_params, _limit(limit)))
-    return [LogRecord.model_validate(dict(r)) for r in rows]
+    return [_log_record(dict(row)) for row in rows]
+
+
+def _log_record(values: dict[str, Any]) -> LogRecord:
+    values.pop("seq")
+    return LogRecord.model_validate(values)
 
 
 # -- rollups, retention, status -----------------------------------------------------------

@@ -1,0 +1,135 @@
+"""`tac-bootstrap db ...`: inspect and maintain the orchestrator database.
+
+Like app.py this module imports only typer; command bodies live in db_commands.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+db_app = typer.Typer(
+    name="db",
+    help="Inspect and maintain the orchestrator database (honours TAC_ORCHESTRATOR_DB).",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+Project = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        "-P",
+        help="Project directory (default: the nearest tac_bootstrap.yml above the current dir).",
+    ),
+]
+JsonOutput = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")]
+
+
+@db_app.command("init")
+def init_db(project: Project = None, json_output: JsonOutput = False) -> None:
+    """Create the database (if needed) and apply all migrations."""
+    from tac_bootstrap.cli import db_commands
+
+    db_commands.init_db(project, json_output)
+
+
+@db_app.command()
+def migrate(
+    project: Project = None, dry_run: DryRun = False, json_output: JsonOutput = False
+) -> None:
+    """Apply pending migrations, backing an existing database up first."""
+    from tac_bootstrap.cli import db_commands
+
+    db_commands.migrate(project, dry_run, json_output)
+
+
+@db_app.command()
+def status(project: Project = None, json_output: JsonOutput = False) -> None:
+    """Location, size, schema version, pending migrations and row counts."""
+    from tac_bootstrap.cli import db_commands
+
+    db_commands.status(project, json_output)
+
+
+@db_app.command()
+def stats(
+    project: Project = None,
+    by: Annotated[
+        str, typer.Option("--by", "-b", help="Group by session, agent, model or day.")
+    ] = "session",
+    session: Annotated[
+        str | None, typer.Option("--session", "-s", help="Only this session.")
+    ] = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Cost and token rollups."""
+    from tac_bootstrap.cli import db_commands
+
+    db_commands.stats(project, by, session, json_output)
+
+
+@db_app.command()
+def logs(
+    project: Project = None,
+    agent: Annotated[str | None, typer.Option("--agent", "-a", help="Only this agent id.")] = None,
+    level: Annotated[
+        str | None, typer.Option("--level", "-l", help="Minimum level: DEBUG, INFO, WARNING...")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="30m, 2h, 7d, or an ISO 8601 timestamp.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most N lines.")] = 50,
+    json_output: JsonOutput = False,
+) -> None:
+    """Recent agent and system logs, newest first."""
+    from tac_bootstrap.cli import db_commands
+
+    db_commands.logs(project, agent, level, since, limit, json_output)
+
+
+@db_app.command()
+def prune(
+    older_than: Annotated[
+        float, typer.Option("--older-than", min=0, help="Age in days.", show_default=False)
+    ],
+    project: Project = None,
+    dry_run: DryRun = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """Delete logs, and finished agents with their prompts and logs, older than N days."""
+    from tac_bootstrap.cli import db_commands
+
+    db_commands.prune(project, older_than, dry_run, yes, json_output)
+
+
+@db_app.command()
+def backup(
+    destination: Annotated[Path, typer.Argument(metavar="DEST", help="New backup file.")],
+    project: Project = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Online backup to a new file (the database stays usable meanwhile)."""
+    from tac_bootstrap.cli import db_commands
+
+    db_commands.backup(project, destination, json_output)
+
+
+@db_app.command()
+def export(
+    destination: Annotated[
+        Path, typer.Argument(metavar="DEST", help="JSON file, or directory for CSV files.")
+    ],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json or csv.")] = "json",
+    project: Project = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Export every table as JSON (one file) or CSV (one file per table)."""
+    from tac_bootstrap.cli import db_commands
+
+    db_commands.export(project, destination, fmt, json_output)

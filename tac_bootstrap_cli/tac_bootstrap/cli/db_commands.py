@@ -1,0 +1,311 @@
+"""Bodies of the `tac-bootstrap db` commands: arguments in, rich tables or JSON out."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from tac_bootstrap.application import database_service as service
+from tac_bootstrap.cli.output import Output
+from tac_bootstrap.domain.errors import UsageError
+
+ROLLUP_CHOICES = ("session", "agent", "model", "day")
+# Below this many rows/pages a progress bar would only flicker.
+PROGRESS_THRESHOLD = 20_000
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def _progress(out: Output, label: str) -> Iterator[service.Progress]:
+    """A progress bar on stderr for large jobs; silent when stderr is not a terminal."""
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=out.stderr_console,
+        transient=True,
+        disable=not out.stderr_console.is_terminal,
+    )
+    task = bar.add_task(label, total=None)
+    started = False
+
+    def update(done: int, total: int) -> None:
+        nonlocal started
+        if not started and total >= PROGRESS_THRESHOLD:
+            bar.start()
+            started = True
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if started:
+            bar.stop()
+
+
+def init_db(project: Path | None, json_output: bool) -> None:
+    out = Output(json_output)
+    with out.handling_errors():
+        target = service.locate(project)
+        created = not target.exists
+        applied, _ = service.migrate(target)
+        state = service.status(target)
+        verb = "created" if created else "already existed"
+        out.info(f"database {verb}: {target.path} (schema version {state.schema_version})")
+        for migration in applied:
+            out.info(f"applied {migration.filename}")
+        if out.json_mode:
+            out.emit_json(
+                {
+                    "ok": True,
+                    "path": str(target.path),
+                    "created": created,
+                    "schema_version": state.schema_version,
+                    "applied": [m.filename for m in applied],
+                }
+            )
+
+
+def migrate(project: Path | None, dry_run: bool, json_output: bool) -> None:
+    out = Output(json_output)
+    with out.handling_errors():
+        target = service.locate(project)
+        todo = service.pending(target)
+        backup_path = None
+        if dry_run:
+            for migration in todo:
+                out.info(f"would apply {migration.filename}")
+        elif todo:
+            todo, backup_path = service.migrate(target)
+            if backup_path:
+                out.info(f"backup of the database before migrating: {backup_path}")
+            for migration in todo:
+                out.info(f"applied {migration.filename}")
+        if not todo:
+            out.info(f"{target.path} is up to date")
+        if out.json_mode:
+            out.emit_json(
+                {
+                    "ok": True,
+                    "path": str(target.path),
+                    "dry_run": dry_run,
+                    "migrations": [m.filename for m in todo],
+                    "backup": str(backup_path) if backup_path else None,
+                }
+            )
+
+
+def status(project: Path | None, json_output: bool) -> None:
+    out = Output(json_output)
+    with out.handling_errors():
+        target = service.locate(project)
+        state = service.status(target)
+        table = Table(title="Orchestrator database", show_header=False)
+        table.add_column("key", style="bold")
+        table.add_column("value")
+        table.add_row("location", f"{state.path} ({target.location.source})")
+        table.add_row("size", _human_size(state.size_bytes) if state.exists else "not created yet")
+        table.add_row("schema version", str(state.schema_version))
+        table.add_row("pending migrations", ", ".join(state.pending) or "none")
+        for name, count in state.counts.items():
+            table.add_row(f"rows: {name}", f"{count:,}")
+        out.console.print(table)
+        if out.json_mode:
+            out.emit_json(
+                {
+                    "ok": True,
+                    "path": str(state.path),
+                    "source": target.location.source,
+                    "exists": state.exists,
+                    "size_bytes": state.size_bytes,
+                    "schema_version": state.schema_version,
+                    "pending_migrations": state.pending,
+                    "counts": state.counts,
+                }
+            )
+
+
+def _open_for_reading(out: Output, target: service.DatabaseTarget) -> bool:
+    """False (and a note) when there is nothing to read yet; warn about pending migrations."""
+    if not target.exists:
+        out.warn(f"no database at {target.path} yet: nothing has been recorded")
+        return False
+    todo = service.pending(target)
+    if todo:
+        out.warn(f"{len(todo)} pending migration(s); run `tac-bootstrap db migrate`")
+    return True
+
+
+def stats(project: Path | None, by: str, session: str | None, json_output: bool) -> None:
+    out = Output(json_output)
+    with out.handling_errors():
+        if by not in ROLLUP_CHOICES:
+            raise UsageError(
+                f"--by {by!r} is not supported", hint="use session, agent, model or day"
+            )
+        target = service.locate(project)
+        rows: list[Any] = []
+        if _open_for_reading(out, target):
+            with service.opened(target, migrate=False) as db, service.translated_errors():
+                rows = db.rollup(by, session_id=session)  # type: ignore[arg-type]
+        table = Table(title=f"Cost and tokens by {by}")
+        for column in (by, "prompts", "input tokens", "output tokens", "cost (USD)"):
+            table.add_column(column, justify="left" if column == by else "right")
+        for row in rows:
+            table.add_row(
+                row.key,
+                f"{row.prompts:,}",
+                f"{row.input_tokens:,}",
+                f"{row.output_tokens:,}",
+                f"{row.cost_usd:,.4f}",
+            )
+        totals = {
+            "prompts": sum(r.prompts for r in rows),
+            "input_tokens": sum(r.input_tokens for r in rows),
+            "output_tokens": sum(r.output_tokens for r in rows),
+            "cost_usd": round(sum(r.cost_usd for r in rows), 10),
+        }
+        table.add_section()
+        table.add_row(
+            "total",
+            f"{totals['prompts']:,}",
+            f"{totals['input_tokens']:,}",
+            f"{totals['output_tokens']:,}",
+            f"{totals['cost_usd']:,.4f}",
+        )
+        out.console.print(table)
+        if out.json_mode:
+            out.emit_json(
+                {
+                    "ok": True,
+                    "by": by,
+                    "session": session,
+                    "rows": [r.model_dump(mode="json") for r in rows],
+                    "totals": totals,
+                }
+            )
+
+
+def logs(
+    project: Path | None,
+    agent: str | None,
+    level: str | None,
+    since: str | None,
+    limit: int,
+    json_output: bool,
+) -> None:
+    out = Output(json_output)
+    with out.handling_errors():
+        since_at = service.parse_since(since) if since else None
+        target = service.locate(project)
+        records: list[Any] = []
+        if _open_for_reading(out, target):
+            with service.opened(target, migrate=False) as db, service.translated_errors():
+                records = db.recent_logs(
+                    agent_id=agent,
+                    min_level=level.upper() if level else None,
+                    since=since_at,
+                    limit=limit,
+                )
+        table = Table(title="Recent logs (newest first)")
+        for column in ("time (UTC)", "level", "source", "type", "message"):
+            table.add_column(column, overflow="fold")
+        for record in records:
+            source = f"agent {record.agent_id[:8]}" if record.agent_id else record.component
+            table.add_row(
+                record.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                record.log_level.value,
+                source or "",
+                record.log_type or "",
+                record.message,
+            )
+        out.console.print(table)
+        if out.json_mode:
+            out.emit_json({"ok": True, "logs": [r.model_dump(mode="json") for r in records]})
+
+
+def prune(
+    project: Path | None, older_than: float, dry_run: bool, yes: bool, json_output: bool
+) -> None:
+    out = Output(json_output)
+    with out.handling_errors():
+        target = service.locate(project)
+        service.require_existing(target)
+        with service.opened(target, migrate=False) as db, service.translated_errors():
+            counts = db.prune(older_than, dry_run=True)
+            total = sum(counts.values())
+            summary = ", ".join(f"{n:,} {table}" for table, n in counts.items())
+            if dry_run or total == 0:
+                out.info(f"would delete {summary}" if total else "nothing to prune")
+            else:
+                _confirm(f"Delete {summary} older than {older_than:g} days?", yes)
+                counts = db.prune(older_than)
+                out.info(f"deleted {summary}")
+        if out.json_mode:
+            out.emit_json({"ok": True, "dry_run": dry_run or total == 0, "deleted": counts})
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise UsageError(
+            "refusing to delete without confirmation", hint="pass --yes (or --dry-run)"
+        )
+    from rich.prompt import Confirm
+
+    if not Confirm.ask(question, default=False):
+        raise UsageError("cancelled; nothing was deleted")
+
+
+def backup(project: Path | None, destination: Path, json_output: bool) -> None:
+    out = Output(json_output)
+    with out.handling_errors():
+        target = service.locate(project)
+        with _progress(out, "backup") as progress:
+            size = service.backup(target, destination, progress)
+        out.info(f"backup written: {destination} ({_human_size(size)})")
+        if out.json_mode:
+            out.emit_json(
+                {
+                    "ok": True,
+                    "source": str(target.path),
+                    "backup": str(destination),
+                    "size_bytes": size,
+                }
+            )
+
+
+def export(project: Path | None, destination: Path, fmt: str, json_output: bool) -> None:
+    out = Output(json_output)
+    with out.handling_errors():
+        if fmt not in ("json", "csv"):
+            raise UsageError(f"--format {fmt!r} is not supported", hint="use json or csv")
+        target = service.locate(project)
+        service.require_existing(target)
+        with (
+            service.opened(target, migrate=False) as db,
+            service.translated_errors(),
+            _progress(out, "export") as progress,
+        ):
+            counts = service.export(db, destination, fmt, progress)
+        out.info(f"exported {sum(counts.values()):,} rows to {destination} ({fmt})")
+        if out.json_mode:
+            out.emit_json(
+                {"ok": True, "destination": str(destination), "format": fmt, "counts": counts}
+            )

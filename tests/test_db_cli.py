@@ -1,0 +1,296 @@
+"""`tac-bootstrap db ...` on generated projects, with and without TAC_ORCHESTRATOR_DB."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import run_cli, tree_snapshot
+
+POPULATE = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, sys.argv[1])
+    from adw_modules.adw_database import OrchestratorDB
+
+    with OrchestratorDB.open() as db:
+        planner = db.register_orchestrator_agent("planner", "planner")
+        for s in range(3):
+            agent = db.start_agent(planner.id, f"session-{s}", adw_id=f"adw{s}")
+            for i in range(4):
+                prompt = db.start_prompt(agent.id, "do it", model=["sonnet", "opus"][i % 2])
+                db.complete_prompt(prompt.id, input_tokens=100, output_tokens=10, cost_usd=0.25)
+                db.log_agent(agent.id, "tool_call", f"call {i}", level=["INFO", "WARNING"][i % 2])
+            db.set_agent_status(agent.id, "completed")
+        db.log_system("system hello", level="ERROR", component="cli")
+        print(db.path)
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    result = run_cli("init", "demo", "-o", tmp_path, "--yes")
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "demo"
+
+
+def populate(project: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> Path:
+    """Record a few runs through the project's own generated runtime, from another cwd."""
+    import os
+
+    result = subprocess.run(
+        [sys.executable, "-c", POPULATE, str(project / "adws")],
+        capture_output=True,
+        text=True,
+        cwd=cwd or project.parent,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=True,
+    )
+    return Path(result.stdout.strip())
+
+
+def db_json(*args: Any, env: dict[str, str] | None = None) -> Any:
+    result = run_cli("db", *args, "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_status_before_first_use_creates_nothing(project: Path) -> None:
+    snapshot = tree_snapshot(project)
+    document = db_json("status", "--project", project)
+    assert document["exists"] is False
+    assert document["source"] == "default"
+    assert document["path"] == str(project / "adws/schema/orchestrator.db")
+    assert document["pending_migrations"] == [
+        "001_initial.sql",
+        "002_rollup_and_retention_indexes.sql",
+    ]
+    assert tree_snapshot(project) == snapshot
+
+
+def test_init_status_and_stats_on_a_populated_project(project: Path) -> None:
+    document = db_json("init", "--project", project)
+    assert document["created"] is True and document["schema_version"] == 2
+    assert populate(project) == project / "adws/schema/orchestrator.db"
+
+    status = db_json("status", "--project", project)
+    assert status["schema_version"] == 2 and status["pending_migrations"] == []
+    assert status["counts"] == {
+        "orchestrator_agents": 1,
+        "agents": 3,
+        "prompts": 12,
+        "agent_logs": 12,
+        "system_logs": 1,
+    }
+    by_model = db_json("stats", "--by", "model", "--project", project)
+    assert {r["key"]: (r["prompts"], r["cost_usd"]) for r in by_model["rows"]} == {
+        "sonnet": (6, 1.5),
+        "opus": (6, 1.5),
+    }
+    assert by_model["totals"] == {
+        "prompts": 12,
+        "input_tokens": 1200,
+        "output_tokens": 120,
+        "cost_usd": 3.0,
+    }
+    one = db_json("stats", "--by", "day", "--session", "session-1", "--project", project)
+    assert [(r["prompts"], r["cost_usd"]) for r in one["rows"]] == [(4, 1.0)]
+
+    human = run_cli("db", "stats", "--by", "session", "--project", project)
+    assert human.returncode == 0
+    assert "session-2" in human.stdout and "3.0000" in human.stdout
+
+
+def test_commands_find_the_project_from_a_subdirectory(project: Path) -> None:
+    populate(project)
+    nested = project / "adws" / "schema"
+    result = run_cli("db", "status", "--json", cwd=nested)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["counts"]["prompts"] == 12
+
+
+def test_logs_filters(project: Path) -> None:
+    populate(project)
+    everything = db_json("logs", "--project", project, "-n", "100")["logs"]
+    assert len(everything) == 13
+    warnings = db_json("logs", "--level", "warning", "--project", project)["logs"]
+    assert {r["log_level"] for r in warnings} == {"WARNING", "ERROR"}
+    assert len(warnings) == 7
+    agent_id = everything[1]["agent_id"] or everything[2]["agent_id"]
+    mine = db_json("logs", "--agent", agent_id, "--project", project)["logs"]
+    assert len(mine) == 4 and {r["agent_id"] for r in mine} == {agent_id}
+    assert len(db_json("logs", "--since", "1h", "--project", project)["logs"]) == 13
+    assert db_json("logs", "--since", "2999-01-01T00:00:00Z", "--project", project)["logs"] == []
+    newest = db_json("logs", "-n", "1", "--project", project)["logs"]
+    assert newest[0]["created_at"] == max(r["created_at"] for r in everything)
+    assert [r["created_at"] for r in everything] == sorted(
+        (r["created_at"] for r in everything), reverse=True
+    )
+
+
+def test_bad_arguments_are_usage_errors(project: Path) -> None:
+    for args in (
+        ["stats", "--by", "planet"],
+        ["logs", "--since", "yesterday-ish"],
+        ["logs", "--level", "LOUD"],
+        ["export", str(project / "x"), "--format", "xml"],
+    ):
+        populate_if_needed = args[0] in ("logs",)
+        if populate_if_needed and not (project / "adws/schema/orchestrator.db").exists():
+            populate(project)
+        result = run_cli("db", *args, "--project", project)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
+def test_environment_variable_wins_over_default_and_config(project: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere" / "team.db"
+    env = {"TAC_ORCHESTRATOR_DB": f"sqlite:///{elsewhere}"}
+    assert populate(project, env=env) == elsewhere
+    assert not (project / "adws/schema/orchestrator.db").exists()
+    status = db_json("status", "--project", project, env=env)
+    assert status["path"] == str(elsewhere) and status["source"] == "environment"
+    assert status["counts"]["prompts"] == 12
+    # Without the variable, the project's default database is still empty/missing.
+    assert db_json("status", "--project", project)["exists"] is False
+
+    config = project / "tac_bootstrap.yml"
+    config.write_text(config.read_text().replace('database: ""', 'database: "state/orch.db"'))
+    assert db_json("status", "--project", project)["path"] == str(project / "state/orch.db")
+    assert db_json("status", "--project", project, env=env)["path"] == str(elsewhere)
+
+
+def test_postgresql_url_is_a_clear_config_error(project: Path) -> None:
+    env = {"TAC_ORCHESTRATOR_DB": "postgresql://user:secret@db.example/orch"}
+    result = run_cli("db", "status", "--project", project, env=env)
+    assert result.returncode == 2
+    assert "not supported yet" in result.stderr
+    assert "secret" not in result.stderr
+
+
+def test_migrate_backs_up_an_existing_database(project: Path) -> None:
+    db_path = project / "adws/schema/orchestrator.db"
+    migrations = project / "adws/schema/migrations"
+    populate(project)
+    (migrations / "003_add_notes.sql").write_text(
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);\n"
+    )
+    dry = db_json("migrate", "--dry-run", "--project", project)
+    assert dry["migrations"] == ["003_add_notes.sql"] and dry["backup"] is None
+    assert not (project / "adws/schema/backups").exists()
+
+    done = db_json("migrate", "--project", project)
+    assert done["migrations"] == ["003_add_notes.sql"]
+    backup = Path(done["backup"])
+    assert backup.parent == project / "adws/schema/backups"
+    with sqlite3.connect(backup) as old:
+        assert old.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 2
+        assert old.execute("SELECT count(*) FROM prompts").fetchone()[0] == 12
+    with sqlite3.connect(db_path) as new:
+        assert new.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 3
+    again = db_json("migrate", "--project", project)
+    assert again["migrations"] == [] and again["backup"] is None
+    # git must not pick up the database or its backups.
+    ignore = (project / "adws/schema/.gitignore").read_text()
+    assert "*.db" in ignore and "backups/" in ignore
+
+
+def test_edited_migration_makes_migrate_fail(project: Path) -> None:
+    populate(project)
+    initial = project / "adws/schema/migrations/001_initial.sql"
+    initial.write_text(initial.read_text() + "\n-- edited\n")
+    result = run_cli("db", "migrate", "--project", project)
+    assert result.returncode == 1
+    assert "001_initial.sql was changed after it was applied" in result.stderr
+
+
+def test_prune_needs_confirmation_and_honours_dry_run(project: Path) -> None:
+    populate(project)
+    result = run_cli("db", "prune", "--older-than", "0", "--project", project)
+    assert result.returncode == 2 and "--yes" in result.stderr
+    dry = db_json("prune", "--older-than", "0", "--dry-run", "--project", project)
+    assert dry["deleted"] == {"agents": 3, "prompts": 12, "agent_logs": 12, "system_logs": 1}
+    assert db_json("status", "--project", project)["counts"]["prompts"] == 12
+    kept = db_json("prune", "--older-than", "30", "--yes", "--project", project)
+    assert sum(kept["deleted"].values()) == 0
+    done = db_json("prune", "--older-than", "0", "--yes", "--project", project)
+    assert done["deleted"] == dry["deleted"]
+    counts = db_json("status", "--project", project)["counts"]
+    assert counts == {
+        "orchestrator_agents": 1,
+        "agents": 0,
+        "prompts": 0,
+        "agent_logs": 0,
+        "system_logs": 0,
+    }
+
+
+def test_backup_and_export(project: Path, tmp_path: Path) -> None:
+    populate(project)
+    backup = tmp_path / "copies" / "orch.db"
+    document = db_json("backup", backup, "--project", project)
+    assert document["size_bytes"] > 0
+    with sqlite3.connect(backup) as copy:
+        assert copy.execute("SELECT count(*) FROM agent_logs").fetchone()[0] == 12
+    refused = run_cli("db", "backup", backup, "--project", project)
+    assert refused.returncode == 2 and "already exists" in refused.stderr
+
+    exported = tmp_path / "export.json"
+    db_json("export", exported, "--project", project)
+    data = json.loads(exported.read_text())
+    assert {t: len(rows) for t, rows in data["tables"].items()} == {
+        "orchestrator_agents": 1,
+        "agents": 3,
+        "prompts": 12,
+        "agent_logs": 12,
+        "system_logs": 1,
+    }
+    assert data["schema_version"] == 2
+    assert data["tables"]["agents"][0]["context"] == {}  # JSON columns exported as JSON
+
+    csv_dir = tmp_path / "csv"
+    db_json("export", csv_dir, "--format", "csv", "--project", project)
+    with (csv_dir / "prompts.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 12 and sum(float(r["cost_usd"]) for r in rows) == 3.0
+
+
+def test_read_commands_on_a_missing_database(project: Path) -> None:
+    result = run_cli("db", "stats", "--project", project, "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["rows"] == []
+    assert "no database" in result.stderr
+    assert not (project / "adws/schema/orchestrator.db").exists()
+    for args in (["backup", str(project / "b.db")], ["export", str(project / "e.json")]):
+        failed = run_cli("db", *args, "--project", project)
+        assert failed.returncode == 1 and "db init" in failed.stderr
+
+
+def test_not_a_database_is_one_clear_error(project: Path) -> None:
+    (project / "adws/schema/orchestrator.db").write_text("this is not sqlite")
+    result = run_cli("db", "status", "--project", project)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: database error")
+
+
+def test_project_without_config_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli("db", "status", "--project", tmp_path)
+    assert result.returncode == 2
+    assert "tac_bootstrap.yml" in result.stderr
+
+
+def test_db_help() -> None:
+    for command in ("init", "migrate", "status", "stats", "logs", "prune", "backup", "export"):
+        result = run_cli("db", command, "--help")
+        assert result.returncode == 0 and "--project" in result.stdout
