@@ -294,3 +294,16 @@ def test_db_help() -> None:
     for command in ("init", "migrate", "status", "stats", "logs", "prune", "backup", "export"):
         result = run_cli("db", command, "--help")
         assert result.returncode == 0 and "--project" in result.stdout
+
+
+def test_schema_readme_api_example_runs(project: Path) -> None:
+    """The example in adws/schema/README.md is real code: run it in the generated project."""
+    readme = (project / "adws/schema/README.md").read_text()
+    section = readme[readme.index("### The Python API") :]
+    snippet = section[section.index("```python") + len("```python") : section.index("\n```\n")]
+    result = subprocess.run(
+        [sys.executable, "-c", snippet], cwd=project, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "key='sonnet', prompts=1, input_tokens=1200" in result.stdout
+    assert db_json("status", "--project", project)["counts"]["agent_logs"] == 2

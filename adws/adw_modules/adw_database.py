@@ -422,9 +422,15 @@ class AsyncOrchestratorDB:
     """The same operations over aiosqlite (install the `async` extra)."""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path, migrations_dir: Path) -> None:
+        import asyncio
+
         self.conn = conn
         self.path = path
         self.migrations_dir = migrations_dir
+        # One connection runs one transaction at a time: coroutines sharing this object (e.g.
+        # asyncio.gather of writes) queue here instead of nesting BEGIN IMMEDIATE or reading
+        # another coroutine's uncommitted rows.
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -490,17 +496,19 @@ class AsyncOrchestratorDB:
                 value, error = None, exc
 
     async def _read(self, op: ops.Op[T]) -> T:
-        return await self._drive(op)
+        async with self._lock:
+            return await self._drive(op)
 
     async def _write(self, op: ops.Op[T]) -> T:
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = await self._drive(op)
-        except BaseException:
-            await self.conn.execute("ROLLBACK")
-            raise
-        await self.conn.execute("COMMIT")
-        return result
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = await self._drive(op)
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+            return result
 
     async def register_orchestrator_agent(
         self, name: str, agent_type: AgentType | str, **fields: Any
@@ -579,4 +587,5 @@ class AsyncOrchestratorDB:
         return await self._read(ops.table_counts())
 
     async def vacuum(self) -> None:
-        await self.conn.execute("VACUUM")
+        async with self._lock:
+            await self.conn.execute("VACUUM")
