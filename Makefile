@@ -51,6 +51,7 @@ base: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_cli_startup.py
 	$(BIN)/python bench/bench_generate.py
+	$(BIN)/python bench/bench_database.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -312,7 +312,8 @@ def invalid_input(exc: ValidationError, what: str) -> InvalidInput:
 _InputT = TypeVar("_InputT", bound=BaseModel)
 
 
-def validated(model: type[_InputT], what: str, **values: Any) -> _InputT:
+def validated(model: type[_InputT], what: str, /, **values: Any) -> _InputT:
+    # Positional-only: a field may be called `model` (PromptResult.model) or `what`.
     try:
         return model.model_validate(values)
     except ValidationError as exc:

@@ -1,0 +1,230 @@
+"""Where the database lives: environment > config > zero-config default, never the cwd."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tac_bootstrap.runtime.adw_db_connection import (
+    DEFAULT_BUSY_TIMEOUT_MS,
+    ENV_VAR,
+    UnsupportedDatabase,
+    resolve_location,
+)
+
+from .conftest import run_cli
+from .db_helpers import python_env, run_python
+
+# -- resolve_location ---------------------------------------------------------------------
+
+
+def test_the_default_is_inside_the_adws_dir_of_the_project(tmp_path: Path) -> None:
+    location = resolve_location(tmp_path, environ={})
+    assert location.path == tmp_path / "adws" / "schema" / "orchestrator.db"
+    assert location.migrations_dir == tmp_path / "adws" / "schema" / "migrations"
+    assert location.source == "default"
+    custom = resolve_location(tmp_path, adws_dir="tools/agentic", environ={})
+    assert custom.path == tmp_path / "tools" / "agentic" / "schema" / "orchestrator.db"
+    assert custom.migrations_dir == tmp_path / "tools" / "agentic" / "schema" / "migrations"
+
+
+def test_environment_beats_config_beats_default(tmp_path: Path) -> None:
+    env = {ENV_VAR: str(tmp_path / "from-env.db")}
+    both = resolve_location(tmp_path, configured="from-config.db", environ=env)
+    assert (both.path, both.source) == (tmp_path / "from-env.db", "environment")
+    config = resolve_location(tmp_path, configured="from-config.db", environ={})
+    assert (config.path, config.source) == (tmp_path / "from-config.db", "config")
+    blank = resolve_location(tmp_path, configured="  ", environ={ENV_VAR: "   "})
+    assert blank.source == "default"
+    # Wherever the file goes, the migrations stay the project's own.
+    assert both.migrations_dir == config.migrations_dir == blank.migrations_dir
+
+
+def test_os_environ_is_used_when_no_mapping_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_VAR, "sqlite:///data/env.db")
+    location = resolve_location(tmp_path, configured="ignored.db")
+    assert (location.path, location.source) == (tmp_path / "data" / "env.db", "environment")
+
+
+def test_relative_paths_are_relative_to_the_project_not_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for configured, env in (("var/x.db", {}), ("", {ENV_VAR: "var/x.db"})):
+        location = resolve_location(project, configured=configured, environ=env)
+        assert location.path == project / "var" / "x.db"
+        assert location.path.is_absolute()
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("sqlite:///rel.db", "PROJECT/rel.db"),
+        ("sqlite:///data/rel.db", "PROJECT/data/rel.db"),
+        ("sqlite:////abs/dir/x.db", "/abs/dir/x.db"),
+        ("sqlite://localhost/rel.db", "PROJECT/rel.db"),
+        ("sqlite:///with%20space.db", "PROJECT/with space.db"),
+        ("/abs/plain.db", "/abs/plain.db"),
+        ("plain.db", "PROJECT/plain.db"),
+    ],
+)
+def test_paths_and_sqlite_urls(tmp_path: Path, setting: str, expected: str) -> None:
+    for configured, env in ((setting, {}), ("", {ENV_VAR: setting})):
+        location = resolve_location(tmp_path, configured=configured, environ=env)
+        assert location.path == Path(expected.replace("PROJECT", str(tmp_path)))
+
+
+def test_home_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    location = resolve_location(tmp_path / "project", configured="~/dbs/x.db", environ={})
+    assert location.path == tmp_path / "home" / "dbs" / "x.db"
+
+
+@pytest.mark.parametrize(
+    ("setting", "fragment"),
+    [
+        ("postgresql://user@host/db", "PostgreSQL URLs are not supported yet"),
+        ("postgres://host/db", "PostgreSQL URLs are not supported yet"),
+        ("postgresql+psycopg://host/db", "PostgreSQL URLs are not supported yet"),
+        ("mysql://host/db", "unsupported database URL scheme 'mysql'"),
+        ("http://example.com/x.db", "unsupported database URL scheme 'http'"),
+        ("sqlite://otherhost/x.db", "sqlite URLs cannot name a host"),
+        ("sqlite:///", "names no file"),
+    ],
+)
+def test_unsupported_urls_are_errors_naming_their_origin(
+    tmp_path: Path, setting: str, fragment: str
+) -> None:
+    with pytest.raises(UnsupportedDatabase, match=r"^orchestrator\.database: ") as from_config:
+        resolve_location(tmp_path, configured=setting, environ={})
+    assert fragment in str(from_config.value)
+    with pytest.raises(UnsupportedDatabase, match=rf"^{ENV_VAR}: ") as from_env:
+        resolve_location(tmp_path, configured="fine.db", environ={ENV_VAR: setting})
+    assert fragment in str(from_env.value)
+
+
+# -- zero-config in a generated project ---------------------------------------------------
+
+OPEN_SCRIPT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from adw_modules.adw_database import OrchestratorDB
+
+db = OrchestratorDB.open()
+owner = db.register_orchestrator_agent("planner", "planner")
+db.start_agent(owner.id, "s-zero-config")
+print(json.dumps({
+    "path": str(db.path),
+    "version": db.schema_version(),
+    "journal": db.conn.execute("PRAGMA journal_mode").fetchone()[0],
+    "busy_timeout": db.conn.execute("PRAGMA busy_timeout").fetchone()[0],
+    "agents": db.table_counts()["agents"],
+}))
+db.close()
+"""
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("generated")
+    result = run_cli("init", "demo", "--yes", "-o", root)
+    assert result.returncode == 0, result.stderr
+    return root / "demo"
+
+
+@pytest.fixture
+def project(generated: Path, tmp_path: Path) -> Path:
+    """A private copy of the generated project (tests change its config and create files)."""
+    copy = tmp_path / "demo"
+    shutil.copytree(generated, copy)
+    return copy
+
+
+def open_from_elsewhere(project: Path, cwd: Path, **env: str) -> dict[str, Any]:
+    cwd.mkdir(exist_ok=True)
+    result = run_python(OPEN_SCRIPT, str(project / "adws"), cwd=cwd, env=python_env(**env))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert list(cwd.iterdir()) == [], "nothing may be created in the current directory"
+    outcome: dict[str, Any] = json.loads(result.stdout)
+    return outcome
+
+
+def set_configured_database(project: Path, value: str, busy_timeout_ms: int = 30000) -> None:
+    config = project / "tac_bootstrap.yml"
+    text = config.read_text()
+    assert '  database: ""\n' in text and "  busy_timeout_ms: 30000\n" in text
+    text = text.replace('  database: ""\n', f'  database: "{value}"\n')
+    text = text.replace("  busy_timeout_ms: 30000\n", f"  busy_timeout_ms: {busy_timeout_ms}\n")
+    config.write_text(text)
+
+
+def test_zero_config_creates_the_database_in_the_project(project: Path, tmp_path: Path) -> None:
+    default = project / "adws" / "schema" / "orchestrator.db"
+    assert not default.exists()
+    outcome = open_from_elsewhere(project, tmp_path / "cwd")
+    assert outcome == {
+        "path": str(default),
+        "version": 2,
+        "journal": "wal",
+        "busy_timeout": DEFAULT_BUSY_TIMEOUT_MS,
+        "agents": 1,
+    }
+    assert default.is_file()
+    # A second process (from yet another directory) finds the same database.
+    again = open_from_elsewhere(project, tmp_path / "other-cwd")
+    assert (again["path"], again["agents"]) == (str(default), 2)
+
+
+def test_the_environment_variable_moves_the_database(project: Path, tmp_path: Path) -> None:
+    target = tmp_path / "shared" / "env.db"
+    outcome = open_from_elsewhere(project, tmp_path / "cwd", TAC_ORCHESTRATOR_DB=str(target))
+    assert (outcome["path"], outcome["version"]) == (str(target), 2)
+    assert target.is_file()
+    assert not (project / "adws" / "schema" / "orchestrator.db").exists()
+
+    relative = open_from_elsewhere(
+        project, tmp_path / "cwd", TAC_ORCHESTRATOR_DB="sqlite:///var/env-url.db"
+    )
+    assert relative["path"] == str(project / "var" / "env-url.db")
+    assert (project / "var" / "env-url.db").is_file()
+
+
+def test_the_config_file_moves_the_database_and_the_environment_still_wins(
+    project: Path, tmp_path: Path
+) -> None:
+    set_configured_database(project, "var/config.db", busy_timeout_ms=4321)
+    outcome = open_from_elsewhere(project, tmp_path / "cwd")
+    assert outcome["path"] == str(project / "var" / "config.db")
+    assert (outcome["version"], outcome["busy_timeout"]) == (2, 4321)
+    assert (project / "var" / "config.db").is_file()
+    assert not (project / "adws" / "schema" / "orchestrator.db").exists()
+
+    target = tmp_path / "env-wins.db"
+    winner = open_from_elsewhere(project, tmp_path / "cwd", TAC_ORCHESTRATOR_DB=str(target))
+    assert winner["path"] == str(target)
+    assert winner["agents"] == 1  # a new database: the config's one was not used
+    assert target.is_file()
+
+
+def test_a_postgresql_setting_fails_clearly_and_creates_nothing(
+    project: Path, tmp_path: Path
+) -> None:
+    set_configured_database(project, "postgresql://db.example/orchestrator")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    result = run_python(OPEN_SCRIPT, str(project / "adws"), cwd=cwd, env=python_env())
+    assert result.returncode != 0
+    assert "UnsupportedDatabase" in result.stderr
+    assert "PostgreSQL URLs are not supported yet" in result.stderr
+    assert list(cwd.iterdir()) == []
+    assert not (project / "adws" / "schema" / "orchestrator.db").exists()

@@ -1,0 +1,768 @@
+"""OrchestratorDB on real SQLite files: models, lifecycle, cascades, retention, bad input,
+rollups, log queries and maintenance."""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tac_bootstrap.runtime.adw_database import OrchestratorDB
+from tac_bootstrap.runtime.adw_db_connection import connect
+from tac_bootstrap.runtime.orch_database_models import (
+    Agent,
+    AgentLog,
+    AgentStatus,
+    AgentType,
+    InvalidInput,
+    LogLevel,
+    LogType,
+    NotFound,
+    OrchestratorAgent,
+    OrchestratorError,
+    Prompt,
+    PromptStatus,
+    SystemLog,
+    format_timestamp,
+    parse_timestamp,
+)
+
+from .db_helpers import ISO_MS, MIGRATIONS, SCHEMA_SQL, TABLES, days_ago, set_column, snapshot
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[OrchestratorDB]:
+    database = OrchestratorDB.open(tmp_path / "orchestrator.db", migrations_dir=MIGRATIONS)
+    yield database
+    database.close()
+
+
+@dataclass
+class World:
+    db: OrchestratorDB
+    owner: OrchestratorAgent
+    running: Agent
+    done: Agent
+    open_prompt: Prompt
+    done_prompt: Prompt
+
+
+@pytest.fixture
+def world(db: OrchestratorDB) -> World:
+    owner = db.register_orchestrator_agent("builder", "builder", config={"retries": 2})
+    running = db.start_agent(owner.id, "s-1", adw_id="adw-1", name="build")
+    done = db.start_agent("builder", "s-1", adw_id="adw-1", name="build-2")
+    done_prompt = db.start_prompt(done.id, "/build", model="sonnet")
+    done_prompt = db.complete_prompt(done_prompt.id, cost_usd=0.5, input_tokens=10)
+    done = db.set_agent_status(done.id, "completed")
+    open_prompt = db.start_prompt(running.id, "/test")
+    db.log_agent(running.id, "lifecycle", "started")
+    db.log_system("boot")
+    return World(db, owner, running, done, open_prompt, done_prompt)
+
+
+# -- the models equal the schema ------------------------------------------------------------
+
+CHECK_COLUMNS: dict[tuple[str, str], type[Enum]] = {
+    ("orchestrator_agents", "agent_type"): AgentType,
+    ("agents", "status"): AgentStatus,
+    ("prompts", "status"): PromptStatus,
+    ("agent_logs", "log_type"): LogType,
+    ("agent_logs", "log_level"): LogLevel,
+    ("system_logs", "log_level"): LogLevel,
+}
+
+
+def schema_check_lists() -> dict[tuple[str, str], list[str]]:
+    text = SCHEMA_SQL.read_text()
+    found: dict[tuple[str, str], list[str]] = {}
+    for table, body in re.findall(
+        r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", text, flags=re.S
+    ):
+        for column, values in re.findall(r"(\w+)\s+IN\s*\(([^)]*)\)", body):
+            found[(table, column)] = re.findall(r"'([^']*)'", values)
+    return found
+
+
+def test_every_enum_equals_its_schema_check_list() -> None:
+    lists = schema_check_lists()
+    assert set(lists) == set(CHECK_COLUMNS)  # no CHECK list without a model enum
+    for key, enum in CHECK_COLUMNS.items():
+        assert [member.value for member in enum] == lists[key], key
+
+
+def test_rows_read_back_validate_with_utc_millisecond_timestamps(world: World) -> None:
+    db = world.db
+    models: dict[str, type[Any]] = {
+        "orchestrator_agents": OrchestratorAgent,
+        "agents": Agent,
+        "prompts": Prompt,
+        "agent_logs": AgentLog,
+        "system_logs": SystemLog,
+    }
+    for table, model in models.items():
+        rows = db.conn.execute(f"SELECT * FROM {table}").fetchall()
+        assert rows, table
+        for row in rows:
+            record = model.model_validate(dict(row))
+            for column in row.keys():  # noqa: SIM118 - sqlite3.Row is not a mapping
+                if column.endswith("_at") and row[column] is not None:
+                    assert re.match(ISO_MS, row[column]), (table, column, row[column])
+                    moment = getattr(record, column)
+                    assert moment.tzinfo is not None
+                    assert moment.utcoffset() == timedelta(0)
+                    assert format_timestamp(moment) == row[column]
+    assert db.get_agent(world.done.id) == Agent.model_validate(
+        dict(db.conn.execute("SELECT * FROM agents WHERE id = ?", (world.done.id,)).fetchone())
+    )
+
+
+def test_timestamps_are_formatted_and_parsed_as_utc() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    moment = datetime(2026, 11, 26, 12, 24, 19, 123999, tzinfo=plus_two)
+    assert format_timestamp(moment) == "2026-11-26T10:24:19.123Z"
+    parsed = parse_timestamp("2026-11-26T10:24:19.123Z")
+    assert parsed == datetime(2026, 11, 26, 10, 24, 19, 123000, tzinfo=timezone.utc)
+    assert parse_timestamp("2026-11-26T12:24:19+02:00").hour == 10
+    with pytest.raises(InvalidInput, match="no time zone"):
+        format_timestamp(datetime(2026, 11, 26, 10, 24, 19))
+    with pytest.raises(ValueError, match="no time zone"):
+        parse_timestamp("2026-11-26T10:24:19")
+
+
+def test_json_columns_round_trip(db: OrchestratorDB) -> None:
+    owner = db.register_orchestrator_agent(
+        "reviewer",
+        AgentType.REVIEWER,
+        capabilities=["read", {"tool": "grep", "args": [1, 2.5, None]}],
+        config='{"nested": {"ok": true}, "ünï": "cödé"}',
+    )
+    assert owner.capabilities == ["read", {"tool": "grep", "args": [1, 2.5, None]}]
+    assert owner.config == {"nested": {"ok": True}, "ünï": "cödé"}
+    agent = db.start_agent(owner.id, "s", context={"issue": 42, "labels": ["a", "b"]})
+    assert db.get_agent(agent.id).context == {"issue": 42, "labels": ["a", "b"]}
+    db.log_agent(agent.id, "hook", "h", details={"k": [1, {"x": "y"}]})
+    [record] = db.recent_logs(agent_id=agent.id)
+    assert record.details == {"k": [1, {"x": "y"}]}
+    raw = db.conn.execute("SELECT capabilities, config FROM orchestrator_agents").fetchone()
+    assert raw[0] == '["read",{"tool":"grep","args":[1,2.5,null]}]'
+    assert raw[1] == '{"nested":{"ok":true},"ünï":"cödé"}'
+    assert db.get_orchestrator_agent("reviewer") == owner
+    assert db.get_orchestrator_agent(owner.id) == owner
+
+
+def test_registering_again_updates_by_name_and_keeps_id_and_created_at(
+    db: OrchestratorDB,
+) -> None:
+    first = db.register_orchestrator_agent("planner", "planner", description="v1")
+    db.conn.execute(
+        "UPDATE orchestrator_agents SET updated_at = ? WHERE id = ?", (days_ago(1), first.id)
+    )
+    second = db.register_orchestrator_agent(
+        "planner", "custom", description="v2", default_model="opus"
+    )
+    assert (second.id, second.created_at) == (first.id, first.created_at)
+    assert (second.agent_type, second.description, second.default_model) == (
+        AgentType.CUSTOM,
+        "v2",
+        "opus",
+    )
+    # The trigger moved updated_at from yesterday (set above) to now.
+    assert second.updated_at > datetime.now(timezone.utc) - timedelta(minutes=5)
+    assert second.updated_at >= first.created_at
+    assert [a.name for a in db.list_orchestrator_agents()] == ["planner"]
+
+
+def test_agent_lifecycle_sets_times_and_never_resets_cost(world: World) -> None:
+    db, agent = world.db, world.running
+    assert agent.status is AgentStatus.RUNNING
+    assert agent.started_at is not None and agent.completed_at is None
+    assert db.set_agent_status(agent.id, "running") == db.get_agent(agent.id)  # no-op
+
+    db.add_agent_usage(agent.id, cost_usd=0.25, input_tokens=3, output_tokens=4)
+    after = db.add_agent_usage(agent.id, cost_usd=0.5, input_tokens=10, output_tokens=20)
+    assert (after.total_cost_usd, after.input_tokens, after.output_tokens) == (0.75, 13, 24)
+
+    failed = db.set_agent_status(agent.id, AgentStatus.FAILED, error_message="tests red")
+    assert failed.status is AgentStatus.FAILED
+    assert failed.completed_at is not None and failed.completed_at >= failed.created_at
+    assert failed.error_message == "tests red"
+    assert (failed.total_cost_usd, failed.input_tokens, failed.output_tokens) == (0.75, 13, 24)
+    assert failed.started_at == agent.started_at
+
+    # Usage reported late still accumulates on a finished agent; nothing resets it.
+    late = db.add_agent_usage(agent.id, cost_usd=0.125)
+    assert late.total_cost_usd == 0.875
+    assert db.set_agent_status(agent.id, "failed").completed_at == failed.completed_at
+
+
+def test_finishing_prompts_records_the_outcome_and_adds_usage_to_the_agent(
+    world: World,
+) -> None:
+    db = world.db
+    prompt = db.complete_prompt(
+        world.open_prompt.id,
+        response_text="done",
+        model="opus",
+        input_tokens=100,
+        output_tokens=50,
+        cost_usd=1.25,
+        latency_ms=900,
+    )
+    assert prompt.status is PromptStatus.COMPLETED
+    assert (prompt.response_text, prompt.model, prompt.latency_ms) == ("done", "opus", 900)
+    assert prompt.completed_at is not None
+    second = db.start_prompt(world.running.id, "/retry", model="sonnet")
+    failed = db.fail_prompt(second.id, "rate limited", input_tokens=5, cost_usd=0.25)
+    assert failed.status is PromptStatus.FAILED and failed.error_message == "rate limited"
+    assert failed.model == "sonnet"  # kept when the result names no model
+    agent = db.get_agent(world.running.id)
+    assert (agent.total_cost_usd, agent.input_tokens, agent.output_tokens) == (1.5, 105, 50)
+    assert {p.id for p in db.list_prompts(agent_id=world.running.id)} == {prompt.id, second.id}
+    assert len(db.list_prompts(session_id="s-1")) == 3
+    assert db.list_prompts(session_id="other") == []
+
+
+def test_every_connection_enables_foreign_keys_wal_and_the_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "orchestrator.db"
+    conn = connect(path, busy_timeout_ms=1234)
+    try:
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 1234
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+    with OrchestratorDB.open(path, migrations_dir=MIGRATIONS, busy_timeout_ms=2500) as db:
+        assert db.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 2500
+        assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+# -- cascades and retention -----------------------------------------------------------------
+
+
+def agent_tree(db: OrchestratorDB, owner: str, session: str, prompts: int, logs: int) -> Agent:
+    agent = db.start_agent(owner, session)
+    for i in range(prompts):
+        db.start_prompt(agent.id, f"prompt {i}")
+    for i in range(logs):
+        db.log_agent(agent.id, "tool_call", f"log {i}")
+    return agent
+
+
+def test_deleting_an_orchestrator_agent_cascades_to_its_whole_tree(db: OrchestratorDB) -> None:
+    builder = db.register_orchestrator_agent("builder", "builder")
+    planner = db.register_orchestrator_agent("planner", "planner")
+    agent_tree(db, builder.id, "s", prompts=2, logs=3)
+    agent_tree(db, builder.id, "s", prompts=1, logs=1)
+    kept = agent_tree(db, planner.id, "s", prompts=1, logs=2)
+    db.log_system("unrelated")
+    assert db.table_counts() == {
+        "orchestrator_agents": 2,
+        "agents": 3,
+        "prompts": 4,
+        "agent_logs": 6,
+        "system_logs": 1,
+    }
+
+    db.conn.execute("DELETE FROM orchestrator_agents WHERE id = ?", (builder.id,))
+    assert db.table_counts() == {
+        "orchestrator_agents": 1,
+        "agents": 1,
+        "prompts": 1,
+        "agent_logs": 2,
+        "system_logs": 1,
+    }
+    assert [a.id for a in db.list_agents()] == [kept.id]
+
+    db.conn.execute("DELETE FROM agents WHERE id = ?", (kept.id,))
+    counts = db.table_counts()
+    assert (counts["prompts"], counts["agent_logs"]) == (0, 0)
+    assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_prune_removes_old_logs_and_old_finished_agents_only(db: OrchestratorDB) -> None:
+    conn = db.conn
+    owner = db.register_orchestrator_agent("builder", "builder").id
+
+    old_done = agent_tree(db, owner, "s", prompts=2, logs=3)  # finished 40 days ago: goes
+    db.set_agent_status(old_done.id, "completed")
+    set_column(conn, "agents", "created_at", old_done.id, days_ago(41))
+    set_column(conn, "agents", "completed_at", old_done.id, days_ago(40))
+
+    old_running = agent_tree(db, owner, "s", prompts=1, logs=1)  # still running: stays
+    set_column(conn, "agents", "created_at", old_running.id, days_ago(45))
+    for age in (35, 36):
+        log_id = db.log_agent(old_running.id, "hook", f"old {age}")
+        set_column(conn, "agent_logs", "created_at", log_id, days_ago(age))
+
+    recent_done = agent_tree(db, owner, "s", prompts=1, logs=1)  # finished today: stays
+    db.set_agent_status(recent_done.id, "completed")
+    old_log = db.log_agent(recent_done.id, "hook", "ancient")  # but its old log goes
+    set_column(conn, "agent_logs", "created_at", old_log, days_ago(50))
+
+    old_failed = agent_tree(db, owner, "s", prompts=1, logs=0)  # finished 31 days ago: goes
+    db.set_agent_status(old_failed.id, "failed")
+    set_column(conn, "agents", "completed_at", old_failed.id, days_ago(31))
+
+    late_cancel = agent_tree(db, owner, "s", prompts=1, logs=0)  # created long ago, ended
+    db.set_agent_status(late_cancel.id, "cancelled")  # recently: stays
+    set_column(conn, "agents", "created_at", late_cancel.id, days_ago(60))
+
+    for age in (40, 90):
+        log_id = db.log_system(f"system {age}")
+        set_column(conn, "system_logs", "created_at", log_id, days_ago(age))
+    db.log_system("system today")
+
+    expected = {"agents": 2, "prompts": 3, "agent_logs": 6, "system_logs": 2}
+    before_rows = snapshot(conn)
+    before_counts = db.table_counts()
+
+    assert db.prune(30, dry_run=True) == expected
+    assert snapshot(conn) == before_rows
+
+    assert db.prune(30) == expected
+    after_counts = db.table_counts()
+    assert {t: before_counts[t] - after_counts[t] for t in expected} == expected
+    assert {a.id for a in db.list_agents()} == {old_running.id, recent_done.id, late_cancel.id}
+    assert {r.message for r in db.recent_logs(include_system=False)} == {
+        "log 0"
+    }  # one recent log each for old_running and recent_done
+    assert len(db.recent_logs(include_system=False)) == 2
+    assert [r.message for r in db.recent_logs() if r.source == "system"] == ["system today"]
+    assert db.prune(30) == {"agents": 0, "prompts": 0, "agent_logs": 0, "system_logs": 0}
+
+
+# -- bad input is rejected and writes nothing ---------------------------------------------
+
+NAIVE = datetime(2026, 1, 1, 12, 0)
+Case = tuple[Callable[[World], object], type[Exception], str]
+
+BAD_INPUT: dict[str, Case] = {
+    "unknown agent_type": (
+        lambda w: w.db.register_orchestrator_agent("x", "wizard"),
+        InvalidInput,
+        "invalid agent_type: 'wizard' is not one of planner, builder",
+    ),
+    "empty orchestrator name": (
+        lambda w: w.db.register_orchestrator_agent(" ", "planner"),
+        InvalidInput,
+        "orchestrator agent name",
+    ),
+    "config list where an object is required": (
+        lambda w: w.db.register_orchestrator_agent("x", "planner", config="[1, 2]"),
+        InvalidInput,
+        "invalid config: must be a JSON dict",
+    ),
+    "capabilities object where a list is required": (
+        lambda w: w.db.register_orchestrator_agent("x", "planner", capabilities='{"a": 1}'),
+        InvalidInput,
+        "invalid capabilities: must be a JSON list",
+    ),
+    "malformed JSON config": (
+        lambda w: w.db.register_orchestrator_agent("x", "planner", config="{bad"),
+        InvalidInput,
+        "invalid config: malformed JSON",
+    ),
+    "unknown orchestrator agent in start_agent": (
+        lambda w: w.db.start_agent("no-such-owner", "s"),
+        NotFound,
+        "orchestrator agent 'no-such-owner' does not exist",
+    ),
+    "empty session": (
+        lambda w: w.db.start_agent(w.owner.id, ""),
+        InvalidInput,
+        "invalid session_id",
+    ),
+    "context that is a list": (
+        lambda w: w.db.start_agent(w.owner.id, "s", context=[1]),  # type: ignore[arg-type]
+        InvalidInput,
+        "invalid context: must be a JSON dict",
+    ),
+    "unknown status": (
+        lambda w: w.db.set_agent_status(w.running.id, "sleeping"),
+        InvalidInput,
+        "invalid status: 'sleeping' is not one of pending, running",
+    ),
+    "completed -> running": (
+        lambda w: w.db.set_agent_status(w.done.id, "running"),
+        InvalidInput,
+        "cannot go from completed to running",
+    ),
+    "completed -> failed": (
+        lambda w: w.db.set_agent_status(w.done.id, AgentStatus.FAILED),
+        InvalidInput,
+        "cannot go from completed to failed",
+    ),
+    "status of an unknown agent": (
+        lambda w: w.db.set_agent_status("no-such-agent", "completed"),
+        NotFound,
+        "agent 'no-such-agent' does not exist",
+    ),
+    "negative input tokens": (
+        lambda w: w.db.add_agent_usage(w.running.id, input_tokens=-1),
+        InvalidInput,
+        "invalid usage: input_tokens: Input should be greater than or equal to 0",
+    ),
+    "negative cost": (
+        lambda w: w.db.add_agent_usage(w.running.id, cost_usd=-0.5),
+        InvalidInput,
+        "invalid usage: cost_usd: Input should be greater than or equal to 0",
+    ),
+    "NaN cost": (
+        lambda w: w.db.add_agent_usage(w.running.id, cost_usd=math.nan),
+        InvalidInput,
+        "invalid usage: cost_usd: Input should be a finite number",
+    ),
+    "infinite cost": (
+        lambda w: w.db.add_agent_usage(w.running.id, cost_usd=math.inf),
+        InvalidInput,
+        "invalid usage: cost_usd",
+    ),
+    "usage of an unknown agent": (
+        lambda w: w.db.add_agent_usage("no-such-agent", cost_usd=1.0),
+        NotFound,
+        "agent 'no-such-agent' does not exist",
+    ),
+    "prompt of an unknown agent": (
+        lambda w: w.db.start_prompt("no-such-agent", "hello"),
+        NotFound,
+        "agent 'no-such-agent' does not exist",
+    ),
+    "completing a prompt twice": (
+        lambda w: w.db.complete_prompt(w.done_prompt.id, cost_usd=1.0),
+        InvalidInput,
+        "is already completed",
+    ),
+    "failing a completed prompt": (
+        lambda w: w.db.fail_prompt(w.done_prompt.id, "late"),
+        InvalidInput,
+        "is already completed",
+    ),
+    "negative prompt tokens": (
+        lambda w: w.db.complete_prompt(w.open_prompt.id, output_tokens=-5),
+        InvalidInput,
+        "invalid prompt result: output_tokens",
+    ),
+    "NaN prompt cost": (
+        lambda w: w.db.complete_prompt(w.open_prompt.id, cost_usd=math.nan),
+        InvalidInput,
+        "invalid prompt result: cost_usd: Input should be a finite number",
+    ),
+    "unknown prompt result field": (
+        lambda w: w.db.complete_prompt(w.open_prompt.id, tokens=5),
+        InvalidInput,
+        "invalid prompt result: tokens: Extra inputs are not permitted",
+    ),
+    "completing an unknown prompt": (
+        lambda w: w.db.complete_prompt("no-such-prompt"),
+        NotFound,
+        "prompt 'no-such-prompt' does not exist",
+    ),
+    "unknown log_type": (
+        lambda w: w.db.log_agent(w.running.id, "chatter", "m"),
+        InvalidInput,
+        "invalid agent log: log_type: Input should be 'lifecycle'",
+    ),
+    "unknown log level": (
+        lambda w: w.db.log_agent(w.running.id, "hook", "m", level="LOUD"),
+        InvalidInput,
+        "invalid agent log: log_level",
+    ),
+    "malformed JSON details": (
+        lambda w: w.db.log_agent(w.running.id, "hook", "m", details='{"a": '),
+        InvalidInput,
+        "invalid agent log: details: malformed JSON",
+    ),
+    "details that is a list (JSON text)": (
+        lambda w: w.db.log_agent(w.running.id, "hook", "m", details="[1, 2]"),
+        InvalidInput,
+        "invalid agent log: details: Input should be a valid dictionary",
+    ),
+    "details that is a list": (
+        lambda w: w.db.log_agent(w.running.id, "hook", "m", details=[1, 2]),  # type: ignore[arg-type]
+        InvalidInput,
+        "invalid agent log: details: Input should be a valid dictionary",
+    ),
+    "log of an unknown agent": (
+        lambda w: w.db.log_agent("no-such-agent", "hook", "m"),
+        NotFound,
+        "agent 'no-such-agent' does not exist",
+    ),
+    "batch with one unknown agent among good entries": (
+        lambda w: w.db.log_agent_batch(
+            [
+                {"agent_id": w.running.id, "log_type": "hook", "message": "good 1"},
+                {"agent_id": "no-such-agent", "log_type": "hook", "message": "bad"},
+                {"agent_id": w.done.id, "log_type": "hook", "message": "good 2"},
+            ]
+        ),
+        NotFound,
+        "agent(s) 'no-such-agent' do not exist",
+    ),
+    "batch with one invalid entry among good ones": (
+        lambda w: w.db.log_agent_batch(
+            [
+                {"agent_id": w.running.id, "log_type": "hook", "message": "good"},
+                {"agent_id": w.running.id, "log_type": "hook", "message": "x", "details": "[]"},
+            ]
+        ),
+        InvalidInput,
+        "invalid agent log batch: 1.details",
+    ),
+    "system log with a bad level": (
+        lambda w: w.db.log_system("m", level="LOUD"),
+        InvalidInput,
+        "invalid system log: log_level",
+    ),
+    "system batch with one invalid entry": (
+        lambda w: w.db.log_system_batch([{"message": "ok"}, {"message": "x", "component": ""}]),
+        InvalidInput,
+        "invalid system log batch: 1.component",
+    ),
+    "naive since": (
+        lambda w: w.db.recent_logs(since=NAIVE),
+        InvalidInput,
+        "has no time zone; use UTC",
+    ),
+    "unknown min level": (
+        lambda w: w.db.recent_logs(min_level="LOUD"),
+        InvalidInput,
+        "invalid level: 'LOUD' is not one of DEBUG",
+    ),
+    "zero limit": (
+        lambda w: w.db.list_agents(limit=0),
+        InvalidInput,
+        "invalid limit: must be a positive integer",
+    ),
+    "negative retention": (
+        lambda w: w.db.prune(-1),
+        InvalidInput,
+        "invalid older_than_days",
+    ),
+    "unknown rollup": (
+        lambda w: w.db.rollup("week"),  # type: ignore[arg-type]
+        InvalidInput,
+        "invalid rollup: 'week' is not one of session, agent, model, day",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUT.values(), ids=list(BAD_INPUT))
+def test_bad_input_is_rejected_and_writes_nothing(world: World, case: Case) -> None:
+    call, error, fragment = case
+    before = snapshot(world.db.conn)
+    counts = world.db.table_counts()
+    with pytest.raises(error) as raised:
+        call(world)
+    assert fragment in str(raised.value)
+    assert "\n" not in str(raised.value)
+    assert not world.db.conn.in_transaction
+    assert world.db.table_counts() == counts
+    assert snapshot(world.db.conn) == before
+    world.db.log_system("still usable")  # the connection is not left in a broken state
+
+
+def test_the_schema_still_guards_what_the_api_lets_through(world: World) -> None:
+    """Defence in depth: the CHECK constraints refuse what bypasses validation."""
+    with pytest.raises(sqlite3.IntegrityError):
+        world.db.conn.execute(
+            "UPDATE agents SET created_at = '2026-01-01 10:00:00' WHERE id = ?",
+            (world.running.id,),
+        )
+
+
+# -- queries and maintenance --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    agent: str
+    model: str | None
+    cost: float
+    tokens_in: int
+    tokens_out: int
+    day: str | None = None  # backdate to this UTC day
+    finish: bool = True
+
+
+SESSIONS = {"a1": "s1", "a2": "s1", "a3": "s2"}
+PROMPT_SPECS = [
+    PromptSpec("a1", "sonnet", 0.5, 100, 10),
+    PromptSpec("a1", "sonnet", 0.25, 50, 5, day="2026-01-14"),
+    PromptSpec("a1", "opus", 2.0, 300, 30),
+    PromptSpec("a2", "haiku", 0.125, 10, 1),
+    PromptSpec("a2", None, 0.0625, 20, 2),
+    PromptSpec("a3", "opus", 1.0, 200, 20, day="2026-01-15"),
+    PromptSpec("a3", "sonnet", 0.0, 0, 0, day="2026-01-15", finish=False),
+]
+
+
+def test_rollups_by_session_agent_model_and_day(db: OrchestratorDB) -> None:
+    owner = db.register_orchestrator_agent("builder", "builder").id
+    agents = {label: db.start_agent(owner, session).id for label, session in SESSIONS.items()}
+    today = db.conn.execute("SELECT strftime('%Y-%m-%d', 'now')").fetchone()[0]
+    for index, spec in enumerate(PROMPT_SPECS):
+        prompt = db.start_prompt(agents[spec.agent], f"p{index}", model=spec.model)
+        if spec.finish:
+            db.complete_prompt(
+                prompt.id,
+                cost_usd=spec.cost,
+                input_tokens=spec.tokens_in,
+                output_tokens=spec.tokens_out,
+            )
+        if spec.day:
+            set_column(db.conn, "prompts", "created_at", prompt.id, f"{spec.day}T23:59:59.999Z")
+
+    key_of: dict[str, Callable[[PromptSpec], str]] = {
+        "session": lambda s: SESSIONS[s.agent],
+        "agent": lambda s: agents[s.agent],
+        "model": lambda s: s.model or "unknown",
+        "day": lambda s: s.day or today,
+    }
+    for by, key in key_of.items():
+        expected: dict[str, list[float]] = {}
+        for spec in PROMPT_SPECS:
+            sums = expected.setdefault(key(spec), [0, 0, 0, 0.0])
+            for i, value in enumerate((1, spec.tokens_in, spec.tokens_out, spec.cost)):
+                sums[i] += value
+        rows = db.rollup(by)  # type: ignore[arg-type]
+        assert [(r.key, r.prompts, r.input_tokens, r.output_tokens, r.cost_usd) for r in rows] == [
+            (k, *v) for k, v in sorted(expected.items(), key=lambda kv: (-kv[1][3], kv[0]))
+        ], by
+
+    s1_models = {r.key: r.cost_usd for r in db.rollup("model", session_id="s1")}
+    assert s1_models == {"sonnet": 0.75, "opus": 2.0, "haiku": 0.125, "unknown": 0.0625}
+    assert [r.key for r in db.rollup("session", session_id="s2")] == ["s2"]
+    assert db.rollup("agent", session_id="nobody") == []
+
+
+def test_recent_logs_filter_by_agent_level_since_and_limit(db: OrchestratorDB) -> None:
+    owner = db.register_orchestrator_agent("builder", "builder").id
+    a1 = db.start_agent(owner, "s").id
+    a2 = db.start_agent(owner, "s").id
+    base = datetime.now(timezone.utc) - timedelta(hours=1)
+    plan: list[tuple[str | None, str]] = [
+        (a1, "DEBUG"),
+        (a1, "INFO"),
+        (a1, "WARNING"),
+        (a2, "ERROR"),
+        (a2, "CRITICAL"),
+        (None, "INFO"),
+        (None, "ERROR"),
+    ]
+    for minute, (agent, level) in enumerate(plan):
+        message = f"m{minute}"
+        if agent is None:
+            log_id = db.log_system(message, level=level, component="cli")
+            table = "system_logs"
+        else:
+            log_id = db.log_agent(agent, "tool_call", message, level=level, details={"n": minute})
+            table = "agent_logs"
+        stamp = format_timestamp(base + timedelta(minutes=minute))
+        set_column(db.conn, table, "created_at", log_id, stamp)
+
+    def messages(**filters: Any) -> list[str]:
+        return [r.message for r in db.recent_logs(**filters)]
+
+    assert messages() == ["m6", "m5", "m4", "m3", "m2", "m1", "m0"]
+    assert messages(agent_id=a1) == ["m2", "m1", "m0"]
+    assert messages(agent_id=a2, min_level="CRITICAL") == ["m4"]
+    assert messages(min_level=LogLevel.WARNING) == ["m6", "m4", "m3", "m2"]
+    assert messages(min_level="DEBUG") == messages()
+    since = base + timedelta(minutes=2, seconds=30)
+    assert messages(since=since) == ["m6", "m5", "m4", "m3"]
+    assert messages(since=since.astimezone(timezone(timedelta(hours=-5)))) == messages(since=since)
+    assert messages(since=base + timedelta(minutes=3)) == ["m6", "m5", "m4", "m3"]  # inclusive
+    assert messages(limit=2) == ["m6", "m5"]
+    assert messages(include_system=False) == ["m4", "m3", "m2", "m1", "m0"]
+    assert messages(min_level="ERROR", since=since, limit=2) == ["m6", "m4"]
+
+    records = db.recent_logs(limit=2)
+    assert (records[0].source, records[0].component, records[0].agent_id) == (
+        "system",
+        "cli",
+        None,
+    )
+    newest_agent_log = db.recent_logs(agent_id=a2, limit=1)[0]
+    assert newest_agent_log.source == "agent"
+    assert (newest_agent_log.log_type, newest_agent_log.details) == ("tool_call", {"n": 4})
+    assert newest_agent_log.log_level is LogLevel.CRITICAL
+    assert newest_agent_log.created_at == base.replace(
+        microsecond=base.microsecond // 1000 * 1000
+    ) + timedelta(minutes=4)
+
+
+def test_list_agents_filters(world: World) -> None:
+    db = world.db
+    other = db.start_agent(world.owner.id, "s-2", adw_id="adw-2")
+    assert {a.id for a in db.list_agents(session_id="s-1")} == {world.running.id, world.done.id}
+    assert [a.id for a in db.list_agents(status="completed")] == [world.done.id]
+    assert [a.id for a in db.list_agents(adw_id="adw-2")] == [other.id]
+    assert len(db.list_agents(limit=1)) == 1
+    assert len(db.list_agents()) == 3
+    with pytest.raises(NotFound, match="orchestrator agent 'ghost' does not exist"):
+        db.get_orchestrator_agent("ghost")
+
+
+def test_backup_opens_with_the_same_counts_and_refuses_an_existing_file(
+    world: World, tmp_path: Path
+) -> None:
+    db = world.db
+    db.log_agent_batch(
+        [{"agent_id": world.running.id, "log_type": "hook", "message": f"b{i}"} for i in range(50)]
+    )
+    progress: list[tuple[int, int]] = []
+    target = tmp_path / "backups" / "copy.db"
+    assert db.backup(target, progress=lambda done, total: progress.append((done, total))) == target
+    assert progress and progress[-1][0] == progress[-1][1] > 0
+
+    with OrchestratorDB.open(target, migrations_dir=MIGRATIONS) as copy:
+        assert copy.table_counts() == db.table_counts()
+        assert copy.schema_version() == 2
+        assert copy.pending_migrations() == []
+        assert copy.get_agent(world.done.id) == db.get_agent(world.done.id)
+        assert copy.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    existing = tmp_path / "backups" / "existing.db"
+    existing.write_bytes(b"keep me")
+    with pytest.raises(OrchestratorError, match="already exists"):
+        db.backup(existing)
+    assert existing.read_bytes() == b"keep me"
+    assert sorted(p.name for p in existing.parent.iterdir()) == ["copy.db", "existing.db"]
+
+
+def test_vacuum_reclaims_space_and_keeps_the_data(world: World) -> None:
+    db = world.db
+    db.log_system_batch([{"message": "x" * 2000, "details": {"i": i}} for i in range(500)])
+    db.conn.execute("DELETE FROM system_logs WHERE message LIKE 'xxx%'")
+    pages_before = db.conn.execute("PRAGMA page_count").fetchone()[0]
+    assert db.conn.execute("PRAGMA freelist_count").fetchone()[0] > 0
+    counts = db.table_counts()
+    db.vacuum()
+    assert db.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert db.conn.execute("PRAGMA page_count").fetchone()[0] < pages_before
+    assert db.table_counts() == counts
+    assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_status_and_iter_rows(world: World) -> None:
+    db = world.db
+    status = db.status()
+    assert (status.path, status.exists, status.schema_version) == (db.path, True, 2)
+    assert status.pending == []
+    assert status.counts == db.table_counts()
+    assert set(status.counts) == set(TABLES)
+    assert status.size_bytes >= db.path.stat().st_size > 0
+    rows = list(db.iter_rows("agents"))
+    assert {r["id"] for r in rows} == {world.running.id, world.done.id}
+    with pytest.raises(OrchestratorError, match="unknown table 'schema_migrations'"):
+        list(db.iter_rows("schema_migrations"))
