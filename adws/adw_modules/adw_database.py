@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -96,20 +97,31 @@ def _execute(conn: sqlite3.Connection, step: ops.Step) -> Any:
     return cursor.fetchall()
 
 
-def drive(op: ops.Op[T], execute: Callable[[ops.Step], Any]) -> T:
+def first_step(op: ops.Op[T]) -> tuple[ops.Step | None, T | None]:
+    """Run an operation up to its first SQL step: validation, ids and JSON need no lock."""
+    try:
+        return op.send(None), None
+    except StopIteration as stop:
+        return None, stop.value
+
+
+def drive(op: ops.Op[T], execute: Callable[[ops.Step], Any], first: ops.Step | None) -> T:
     """Run an operation's steps, sending results in and throwing database errors back."""
     value: Any = None
     error: BaseException | None = None
+    step = first
     while True:
-        try:
-            step = op.throw(error) if error is not None else op.send(value)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+        if step is None:
+            try:
+                step = op.throw(error) if error is not None else op.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
         error = None
         try:
             value = execute(step)
         except sqlite3.Error as exc:
             value, error = None, exc
+        step = None
 
 
 class OrchestratorDB:
@@ -119,6 +131,8 @@ class OrchestratorDB:
         self.conn = conn
         self.path = path
         self.migrations_dir = migrations_dir
+        # One connection, one transaction at a time, also when threads share this object.
+        self._lock = threading.Lock()
 
     @classmethod
     def open(
@@ -163,17 +177,28 @@ class OrchestratorDB:
     # -- transactions -------------------------------------------------------------------
 
     def _read(self, op: ops.Op[T]) -> T:
-        return drive(op, lambda step: _execute(self.conn, step))
+        first, done = first_step(op)
+        if first is None:
+            return done  # type: ignore[return-value]
+        with self._lock:
+            return drive(op, self._execute, first)
 
     def _write(self, op: ops.Op[T]) -> T:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = drive(op, lambda step: _execute(self.conn, step))
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
-        return result
+        first, done = first_step(op)
+        if first is None:
+            return done  # type: ignore[return-value]
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = drive(op, self._execute, first)
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+            return result
+
+    def _execute(self, step: ops.Step) -> Any:
+        return _execute(self.conn, step)
 
     # -- orchestrator agents ------------------------------------------------------------
 
@@ -481,29 +506,38 @@ class AsyncOrchestratorDB:
             return await cursor.fetchone()
         return await cursor.fetchall()
 
-    async def _drive(self, op: ops.Op[T]) -> T:
+    async def _drive(self, op: ops.Op[T], first: ops.Step) -> T:
         value: Any = None
         error: BaseException | None = None
+        step: ops.Step | None = first
         while True:
-            try:
-                step = op.throw(error) if error is not None else op.send(value)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+            if step is None:
+                try:
+                    step = op.throw(error) if error is not None else op.send(value)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
             error = None
             try:
                 value = await self._execute(step)
             except sqlite3.Error as exc:
                 value, error = None, exc
+            step = None
 
     async def _read(self, op: ops.Op[T]) -> T:
+        first, done = first_step(op)
+        if first is None:
+            return done  # type: ignore[return-value]
         async with self._lock:
-            return await self._drive(op)
+            return await self._drive(op, first)
 
     async def _write(self, op: ops.Op[T]) -> T:
+        first, done = first_step(op)
+        if first is None:
+            return done  # type: ignore[return-value]
         async with self._lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                result = await self._drive(op)
+                result = await self._drive(op, first)
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise

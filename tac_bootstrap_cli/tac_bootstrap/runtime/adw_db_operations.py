@@ -9,8 +9,9 @@ the first step, so invalid input never reaches the database.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-import uuid
+import time
 from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, TypeVar
@@ -62,7 +63,19 @@ _SYSTEM_LOG_BATCH = TypeAdapter(list[SystemLogEntry])
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A UUID version 7: time-ordered, so inserts append to the primary-key index instead of
+    landing at random pages (random uuid4 keys halve insert speed as tables grow)."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (
+        (millis & 0xFFFF_FFFF_FFFF) << 80
+        | 0x7 << 76
+        | (rand >> 62 & 0xFFF) << 64
+        | 0b10 << 62
+        | (rand & 0x3FFF_FFFF_FFFF_FFFF)
+    )
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _row(model: type[T], row: Mapping[str, Any] | None, what: str, key: str) -> T:
