@@ -4,7 +4,9 @@ Run: .venv/bin/python bench/bench_database.py [--quick] [--profile]
 Every case runs both sides in one run, on real database files in a temporary directory, each
 created by OrchestratorDB.open (same migrations); the raw side opens its own sqlite3
 connection with the runtime's pragmas (WAL, synchronous=NORMAL, foreign_keys=ON,
-busy_timeout). Ratios are API speed / raw speed, so 1.00 means no overhead.
+busy_timeout). Ratios are API speed / raw speed, so 1.00 means no overhead. Both sides use
+the runtime's time-ordered ids (new_id), so the ratio measures the API's own overhead; random
+uuid4 keys would slow the raw side down as the table grows and flatter the API.
 
 1. one agent log line per transaction (db.log_agent vs INSERT + COMMIT)
 2. batched agent logs, 1,000 per transaction (db.log_agent_batch vs executemany)
@@ -27,7 +29,6 @@ import sqlite3
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
+from tac_bootstrap.runtime.adw_db_operations import new_id
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "adws" / "schema" / "migrations"
 BUSY_TIMEOUT_MS = 30_000
@@ -122,7 +124,7 @@ def raw_single(conn: sqlite3.Connection, agent_id: str, start: int, n: int) -> N
         conn.execute(
             AGENT_LOG_INSERT,
             (
-                str(uuid.uuid4()),
+                new_id(),
                 agent_id,
                 "tool_call",
                 "INFO",
@@ -155,7 +157,7 @@ def raw_batched(conn: sqlite3.Connection, agent_id: str, start: int, n: int) -> 
             AGENT_LOG_INSERT,
             [
                 (
-                    str(uuid.uuid4()),
+                    new_id(),
                     agent_id,
                     "tool_call",
                     "INFO",
@@ -251,7 +253,7 @@ def writer_process(
                     conn.execute(
                         AGENT_LOG_INSERT,
                         (
-                            str(uuid.uuid4()),
+                            new_id(),
                             agent_id,
                             "tool_call",
                             "INFO",
