@@ -371,13 +371,53 @@ def finish_prompt(prompt_id: str, status: PromptStatus, result: PromptResult) ->
     return (yield from get_prompt(prompt_id))
 
 
-def complete_prompt(prompt_id: str, **result: Any) -> Op[Prompt]:
-    outcome = validated(PromptResult, "prompt result", **result)
+def complete_prompt(
+    prompt_id: str,
+    *,
+    response_text: str | None = None,
+    model: str | None = None,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    cost_usd: float = 0.0,
+    latency_ms: int | None = None,
+) -> Op[Prompt]:
+    """Mark a prompt completed with its usage; the agent's totals grow by the same amounts."""
+    outcome = validated(
+        PromptResult,
+        "prompt result",
+        response_text=response_text,
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost_usd=cost_usd,
+        latency_ms=latency_ms,
+    )
     return (yield from finish_prompt(prompt_id, PromptStatus.COMPLETED, outcome))
 
 
-def fail_prompt(prompt_id: str, error_message: str, **result: Any) -> Op[Prompt]:
-    outcome = validated(PromptResult, "prompt result", error_message=error_message, **result)
+def fail_prompt(
+    prompt_id: str,
+    error_message: str,
+    *,
+    response_text: str | None = None,
+    model: str | None = None,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    cost_usd: float = 0.0,
+    latency_ms: int | None = None,
+) -> Op[Prompt]:
+    """Mark a prompt failed; usage spent before the failure still counts."""
+    outcome = validated(
+        PromptResult,
+        "prompt result",
+        error_message=error_message,
+        response_text=response_text,
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost_usd=cost_usd,
+        latency_ms=latency_ms,
+    )
     return (yield from finish_prompt(prompt_id, PromptStatus.FAILED, outcome))
 
 

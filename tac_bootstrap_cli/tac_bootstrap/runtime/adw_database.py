@@ -17,16 +17,16 @@ themselves live in adw_db_operations.py and are shared with AsyncOrchestratorDB.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from . import adw_db_operations as ops
 from .adw_db_connection import (
@@ -38,24 +38,14 @@ from .adw_db_connection import (
 )
 from .adw_db_migrations import Migration, current_version, migrate, pending
 from .orch_database_models import (
-    Agent,
-    AgentLogEntry,
-    AgentStatus,
-    AgentType,
-    LogLevel,
-    LogRecord,
-    LogType,
-    OrchestratorAgent,
     OrchestratorError,
-    Prompt,
-    RollupRow,
-    SystemLogEntry,
 )
 
 if TYPE_CHECKING:
     import aiosqlite
 
 T = TypeVar("T")
+P = ParamSpec("P")
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -122,6 +112,60 @@ def drive(op: ops.Op[T], execute: Callable[[ops.Step], Any], first: ops.Step | N
         except sqlite3.Error as exc:
             value, error = None, exc
         step = None
+
+
+M = TypeVar("M", bound=Callable[..., Any])
+
+
+def _named_like(method: M, operation: Callable[..., Any]) -> M:
+    """Give a generated method the operation's name, docstring and signature (plus self), so
+    help() and IDEs show the real parameters. (Not __wrapped__: inspect would then drop the
+    operation's first parameter on bound methods.)"""
+    method.__name__ = operation.__name__
+    method.__qualname__ = operation.__qualname__
+    method.__doc__ = operation.__doc__
+    signature = inspect.signature(operation)
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    method.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[self_param, *signature.parameters.values()]
+    )
+    return method
+
+
+def _reads(operation: Callable[P, ops.Op[T]]) -> Callable[Concatenate[OrchestratorDB, P], T]:
+    """Expose an operation as a method that runs it without a write transaction."""
+
+    def method(self: OrchestratorDB, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._read(operation(*args, **kwargs))
+
+    return _named_like(method, operation)
+
+
+def _writes(operation: Callable[P, ops.Op[T]]) -> Callable[Concatenate[OrchestratorDB, P], T]:
+    """Expose an operation as a method that runs it in one BEGIN IMMEDIATE transaction."""
+
+    def method(self: OrchestratorDB, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._write(operation(*args, **kwargs))
+
+    return _named_like(method, operation)
+
+
+def _reads_async(
+    operation: Callable[P, ops.Op[T]],
+) -> Callable[Concatenate[AsyncOrchestratorDB, P], Coroutine[Any, Any, T]]:
+    async def method(self: AsyncOrchestratorDB, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._read(operation(*args, **kwargs))
+
+    return _named_like(method, operation)
+
+
+def _writes_async(
+    operation: Callable[P, ops.Op[T]],
+) -> Callable[Concatenate[AsyncOrchestratorDB, P], Coroutine[Any, Any, T]]:
+    async def method(self: AsyncOrchestratorDB, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._write(operation(*args, **kwargs))
+
+    return _named_like(method, operation)
 
 
 class OrchestratorDB:
@@ -200,177 +244,34 @@ class OrchestratorDB:
     def _execute(self, step: ops.Step) -> Any:
         return _execute(self.conn, step)
 
-    # -- orchestrator agents ------------------------------------------------------------
+    # -- operations (signatures and docs come from adw_db_operations) -------------------
 
-    def register_orchestrator_agent(
-        self,
-        name: str,
-        agent_type: AgentType | str,
-        *,
-        description: str = "",
-        system_prompt: str | None = None,
-        default_model: str | None = None,
-        capabilities: list[Any] | str | None = None,
-        config: dict[str, Any] | str | None = None,
-    ) -> OrchestratorAgent:
-        return self._write(
-            ops.register_orchestrator_agent(
-                name,
-                agent_type,
-                description=description,
-                system_prompt=system_prompt,
-                default_model=default_model,
-                capabilities=capabilities,
-                config=config,
-            )
-        )
+    register_orchestrator_agent = _writes(ops.register_orchestrator_agent)
+    get_orchestrator_agent = _reads(ops.get_orchestrator_agent)
+    list_orchestrator_agents = _reads(ops.list_orchestrator_agents)
+    start_agent = _writes(ops.start_agent)
+    get_agent = _reads(ops.get_agent)
+    list_agents = _reads(ops.list_agents)
+    set_agent_status = _writes(ops.set_agent_status)
+    add_agent_usage = _writes(ops.add_agent_usage)
+    start_prompt = _writes(ops.start_prompt)
+    complete_prompt = _writes(ops.complete_prompt)
+    fail_prompt = _writes(ops.fail_prompt)
+    get_prompt = _reads(ops.get_prompt)
+    list_prompts = _reads(ops.list_prompts)
+    log_agent = _writes(ops.log_agent)
+    log_agent_batch = _writes(ops.log_agent_batch)
+    log_system = _writes(ops.log_system)
+    log_system_batch = _writes(ops.log_system_batch)
+    recent_logs = _reads(ops.recent_logs)
+    rollup = _reads(ops.rollup)
+    table_counts = _reads(ops.table_counts)
 
-    def get_orchestrator_agent(self, id_or_name: str) -> OrchestratorAgent:
-        return self._read(ops.get_orchestrator_agent(id_or_name))
-
-    def list_orchestrator_agents(self) -> list[OrchestratorAgent]:
-        return self._read(ops.list_orchestrator_agents())
-
-    # -- agents -------------------------------------------------------------------------
-
-    def start_agent(
-        self,
-        orchestrator_agent_id: str,
-        session_id: str,
-        *,
-        adw_id: str | None = None,
-        name: str = "",
-        model: str | None = None,
-        working_dir: str | None = None,
-        context: dict[str, Any] | str | None = None,
-    ) -> Agent:
-        return self._write(
-            ops.start_agent(
-                orchestrator_agent_id,
-                session_id,
-                adw_id=adw_id,
-                name=name,
-                model=model,
-                working_dir=working_dir,
-                context=context,
-            )
-        )
-
-    def get_agent(self, agent_id: str) -> Agent:
-        return self._read(ops.get_agent(agent_id))
-
-    def list_agents(
-        self,
-        *,
-        session_id: str | None = None,
-        adw_id: str | None = None,
-        status: AgentStatus | str | None = None,
-        limit: int = 100,
-    ) -> list[Agent]:
-        return self._read(
-            ops.list_agents(session_id=session_id, adw_id=adw_id, status=status, limit=limit)
-        )
-
-    def set_agent_status(
-        self, agent_id: str, status: AgentStatus | str, *, error_message: str | None = None
-    ) -> Agent:
-        return self._write(ops.set_agent_status(agent_id, status, error_message=error_message))
-
-    def add_agent_usage(
-        self,
-        agent_id: str,
-        *,
-        cost_usd: float = 0.0,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-    ) -> Agent:
-        return self._write(
-            ops.add_agent_usage(
-                agent_id, cost_usd=cost_usd, input_tokens=input_tokens, output_tokens=output_tokens
-            )
-        )
-
-    # -- prompts ------------------------------------------------------------------------
-
-    def start_prompt(self, agent_id: str, prompt_text: str, *, model: str | None = None) -> Prompt:
-        return self._write(ops.start_prompt(agent_id, prompt_text, model=model))
-
-    def complete_prompt(self, prompt_id: str, **result: Any) -> Prompt:
-        """result: response_text, model, input_tokens, output_tokens, cost_usd, latency_ms."""
-        return self._write(ops.complete_prompt(prompt_id, **result))
-
-    def fail_prompt(self, prompt_id: str, error_message: str, **result: Any) -> Prompt:
-        return self._write(ops.fail_prompt(prompt_id, error_message, **result))
-
-    def get_prompt(self, prompt_id: str) -> Prompt:
-        return self._read(ops.get_prompt(prompt_id))
-
-    def list_prompts(
-        self, *, agent_id: str | None = None, session_id: str | None = None, limit: int = 100
-    ) -> list[Prompt]:
-        return self._read(ops.list_prompts(agent_id=agent_id, session_id=session_id, limit=limit))
-
-    # -- logs ---------------------------------------------------------------------------
-
-    def log_agent(
-        self,
-        agent_id: str,
-        log_type: LogType | str,
-        message: str,
-        *,
-        level: LogLevel | str = LogLevel.INFO,
-        details: dict[str, Any] | str | None = None,
-    ) -> str:
-        return self._write(ops.log_agent(agent_id, log_type, message, level=level, details=details))
-
-    def log_agent_batch(self, entries: Iterable[AgentLogEntry | Mapping[str, Any]]) -> int:
-        return self._write(ops.log_agent_batch(entries))
-
-    def log_system(
-        self,
-        message: str,
-        *,
-        level: LogLevel | str = LogLevel.INFO,
-        component: str = "system",
-        details: dict[str, Any] | str | None = None,
-    ) -> str:
-        return self._write(
-            ops.log_system(message, level=level, component=component, details=details)
-        )
-
-    def log_system_batch(self, entries: Iterable[SystemLogEntry | Mapping[str, Any]]) -> int:
-        return self._write(ops.log_system_batch(entries))
-
-    def recent_logs(
-        self,
-        *,
-        agent_id: str | None = None,
-        min_level: LogLevel | str | None = None,
-        since: datetime | None = None,
-        limit: int = 100,
-        include_system: bool = True,
-    ) -> list[LogRecord]:
-        return self._read(
-            ops.recent_logs(
-                agent_id=agent_id,
-                min_level=min_level,
-                since=since,
-                limit=limit,
-                include_system=include_system,
-            )
-        )
-
-    # -- rollups, retention, maintenance ------------------------------------------------
-
-    def rollup(self, by: ops.RollupBy, *, session_id: str | None = None) -> list[RollupRow]:
-        return self._read(ops.rollup(by, session_id=session_id))
+    # -- retention and maintenance ------------------------------------------------------
 
     def prune(self, older_than_days: float, *, dry_run: bool = False) -> dict[str, int]:
         op = ops.prune(older_than_days, dry_run=dry_run)
         return self._read(op) if dry_run else self._write(op)
-
-    def table_counts(self) -> dict[str, int]:
-        return self._read(ops.table_counts())
 
     def schema_version(self) -> int:
         return current_version(self.conn)
@@ -544,81 +445,30 @@ class AsyncOrchestratorDB:
             await self.conn.execute("COMMIT")
             return result
 
-    async def register_orchestrator_agent(
-        self, name: str, agent_type: AgentType | str, **fields: Any
-    ) -> OrchestratorAgent:
-        return await self._write(ops.register_orchestrator_agent(name, agent_type, **fields))
-
-    async def get_orchestrator_agent(self, id_or_name: str) -> OrchestratorAgent:
-        return await self._read(ops.get_orchestrator_agent(id_or_name))
-
-    async def list_orchestrator_agents(self) -> list[OrchestratorAgent]:
-        return await self._read(ops.list_orchestrator_agents())
-
-    async def start_agent(
-        self, orchestrator_agent_id: str, session_id: str, **fields: Any
-    ) -> Agent:
-        return await self._write(ops.start_agent(orchestrator_agent_id, session_id, **fields))
-
-    async def get_agent(self, agent_id: str) -> Agent:
-        return await self._read(ops.get_agent(agent_id))
-
-    async def list_agents(self, **filters: Any) -> list[Agent]:
-        return await self._read(ops.list_agents(**filters))
-
-    async def set_agent_status(
-        self, agent_id: str, status: AgentStatus | str, *, error_message: str | None = None
-    ) -> Agent:
-        return await self._write(
-            ops.set_agent_status(agent_id, status, error_message=error_message)
-        )
-
-    async def add_agent_usage(self, agent_id: str, **usage: Any) -> Agent:
-        return await self._write(ops.add_agent_usage(agent_id, **usage))
-
-    async def start_prompt(
-        self, agent_id: str, prompt_text: str, *, model: str | None = None
-    ) -> Prompt:
-        return await self._write(ops.start_prompt(agent_id, prompt_text, model=model))
-
-    async def complete_prompt(self, prompt_id: str, **result: Any) -> Prompt:
-        return await self._write(ops.complete_prompt(prompt_id, **result))
-
-    async def fail_prompt(self, prompt_id: str, error_message: str, **result: Any) -> Prompt:
-        return await self._write(ops.fail_prompt(prompt_id, error_message, **result))
-
-    async def get_prompt(self, prompt_id: str) -> Prompt:
-        return await self._read(ops.get_prompt(prompt_id))
-
-    async def list_prompts(self, **filters: Any) -> list[Prompt]:
-        return await self._read(ops.list_prompts(**filters))
-
-    async def log_agent(
-        self, agent_id: str, log_type: LogType | str, message: str, **fields: Any
-    ) -> str:
-        return await self._write(ops.log_agent(agent_id, log_type, message, **fields))
-
-    async def log_agent_batch(self, entries: Iterable[AgentLogEntry | Mapping[str, Any]]) -> int:
-        return await self._write(ops.log_agent_batch(entries))
-
-    async def log_system(self, message: str, **fields: Any) -> str:
-        return await self._write(ops.log_system(message, **fields))
-
-    async def log_system_batch(self, entries: Iterable[SystemLogEntry | Mapping[str, Any]]) -> int:
-        return await self._write(ops.log_system_batch(entries))
-
-    async def recent_logs(self, **filters: Any) -> list[LogRecord]:
-        return await self._read(ops.recent_logs(**filters))
-
-    async def rollup(self, by: ops.RollupBy, *, session_id: str | None = None) -> list[RollupRow]:
-        return await self._read(ops.rollup(by, session_id=session_id))
+    register_orchestrator_agent = _writes_async(ops.register_orchestrator_agent)
+    get_orchestrator_agent = _reads_async(ops.get_orchestrator_agent)
+    list_orchestrator_agents = _reads_async(ops.list_orchestrator_agents)
+    start_agent = _writes_async(ops.start_agent)
+    get_agent = _reads_async(ops.get_agent)
+    list_agents = _reads_async(ops.list_agents)
+    set_agent_status = _writes_async(ops.set_agent_status)
+    add_agent_usage = _writes_async(ops.add_agent_usage)
+    start_prompt = _writes_async(ops.start_prompt)
+    complete_prompt = _writes_async(ops.complete_prompt)
+    fail_prompt = _writes_async(ops.fail_prompt)
+    get_prompt = _reads_async(ops.get_prompt)
+    list_prompts = _reads_async(ops.list_prompts)
+    log_agent = _writes_async(ops.log_agent)
+    log_agent_batch = _writes_async(ops.log_agent_batch)
+    log_system = _writes_async(ops.log_system)
+    log_system_batch = _writes_async(ops.log_system_batch)
+    recent_logs = _reads_async(ops.recent_logs)
+    rollup = _reads_async(ops.rollup)
+    table_counts = _reads_async(ops.table_counts)
 
     async def prune(self, older_than_days: float, *, dry_run: bool = False) -> dict[str, int]:
         op = ops.prune(older_than_days, dry_run=dry_run)
         return await (self._read(op) if dry_run else self._write(op))
-
-    async def table_counts(self) -> dict[str, int]:
-        return await self._read(ops.table_counts())
 
     async def vacuum(self) -> None:
         async with self._lock:
