@@ -23,10 +23,16 @@ demo: $(STAMP)
 	@echo "== Generated files in $(DEMO_DIR)/demo-app =="
 	@cd $(DEMO_DIR)/demo-app && find . -type f -not -path './.git/*' | sort
 	@echo
-	@echo "== The schema loads into SQLite =="
-	$(BIN)/python -c "import sqlite3; c = sqlite3.connect(':memory:'); c.executescript(open('$(DEMO_DIR)/demo-app/adws/schema/schema_orchestrator.sql').read()); print(sorted(r[0] for r in c.execute(\"select name from sqlite_master where type in ('table','index','trigger') and name not like 'sqlite_%'\")))"
+	@echo "== A whole ADW run (plan -> build -> test -> review) against the stand-in agent CLI =="
+	cd $(DEMO_DIR)/demo-app && CLAUDE_CODE_PATH=adws/tests/fake_claude.py TAC_PYTHON=$(CURDIR)/$(BIN)/python \
+		$(CURDIR)/$(BIN)/python adws/adw_sdlc.py "Add a health-check endpoint" --adw-id demo0001
 	@echo
-	@echo "== Re-running is idempotent =="
+	@echo "== What the orchestrator database recorded =="
+	$(BIN)/tac-bootstrap db status --project $(DEMO_DIR)/demo-app
+	$(BIN)/tac-bootstrap db stats --by model --project $(DEMO_DIR)/demo-app
+	$(BIN)/tac-bootstrap db logs -n 12 --project $(DEMO_DIR)/demo-app
+	@echo
+	@echo "== Re-rendering is idempotent =="
 	$(BIN)/tac-bootstrap render $(DEMO_DIR)/demo-app --check
 
 lint: $(STAMP)
@@ -35,6 +41,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	MYPYPATH=adws/tests:adws $(BIN)/mypy --explicit-package-bases adws .claude/hooks
 
 check-base: $(STAMP)
 	$(BIN)/tac-bootstrap render . --check
@@ -52,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_cli_startup.py
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_database.py
+	$(BIN)/python bench/bench_hooks.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

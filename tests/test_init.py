@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,20 +15,40 @@ from tac_bootstrap.infrastructure.config_loader import load_config
 
 from .conftest import run_cli, tree_snapshot
 
+COMMANDS = [
+    "bug", "chore", "classify_issue", "commit", "document", "feature", "implement", "install",
+    "prime", "pull_request", "review", "start", "test",
+]  # fmt: skip
+RUNTIME = [
+    "__init__", "adw_database", "adw_db_connection", "adw_db_migrations", "adw_db_operations",
+    "adw_project", "adw_state", "agent", "hook_recorder", "orch_database_models", "workflow",
+]  # fmt: skip
 EXPECTED_FILES = {
     "tac_bootstrap.yml",
     "adws/schema/schema_orchestrator.sql",
     "adws/schema/README.md",
     "adws/schema/migrations/001_initial.sql",
+    "adws/schema/migrations/002_rollup_and_retention_indexes.sql",
     "adws/schema/migrations/.gitkeep",
     "adws/schema/.gitignore",
-    "adws/schema/migrations/002_rollup_and_retention_indexes.sql",
-    "adws/adw_modules/__init__.py",
-    "adws/adw_modules/orch_database_models.py",
-    "adws/adw_modules/adw_db_connection.py",
-    "adws/adw_modules/adw_db_migrations.py",
-    "adws/adw_modules/adw_db_operations.py",
-    "adws/adw_modules/adw_database.py",
+    "adws/README.md",
+    *(f"adws/adw_{phase}.py" for phase in ("plan", "build", "test", "review", "sdlc")),
+    *(f"adws/adw_modules/{module}.py" for module in RUNTIME),
+    *(
+        f"adws/tests/{name}.py"
+        for name in ("conftest", "fake_claude", "test_adw_agent", "test_adw_hooks")
+    ),
+    "adws/tests/test_adw_workflows.py",
+    ".claude/settings.json",
+    ".claude/hooks/orchestrator_hook.py",
+    *(f".claude/commands/{command}.md" for command in COMMANDS),
+    *(f"specs/templates/{kind}.md" for kind in ("feature", "bug", "chore")),
+    "logs/.gitignore",
+}
+EXECUTABLES = {
+    ".claude/hooks/orchestrator_hook.py",
+    "adws/tests/fake_claude.py",
+    *(f"adws/adw_{phase}.py" for phase in ("plan", "build", "test", "review", "sdlc")),
 }
 
 
@@ -40,6 +61,8 @@ def test_init_with_defaults_creates_config_and_layer(cli: Any, tmp_path: Path) -
     assert result.exit_code == 0, result.stderr
     project = tmp_path / "demo"
     assert set(tree_snapshot(project)) == EXPECTED_FILES
+    executables = {p for p in EXPECTED_FILES if os.access(project / p, os.X_OK)}
+    assert executables == EXECUTABLES
     config = load_config(project / "tac_bootstrap.yml")
     assert config.project.name == "demo"
     assert config.project.language.value == "python"

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .adw_project import current_project
 from .orch_database_models import OrchestratorError
 
 ENV_VAR = "TAC_ORCHESTRATOR_DB"
-CONFIG_FILENAME = "tac_bootstrap.yml"
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -84,35 +84,17 @@ def resolve_location(
     return DatabaseLocation(default, "default", migrations)
 
 
-def _read_orchestrator_settings(project_root: Path) -> tuple[str, int | None]:
-    """The config file's orchestrator.database and busy_timeout_ms, if it sets them."""
-    config = project_root / CONFIG_FILENAME
-    if not config.is_file():
-        return "", None
-    import yaml  # only needed when a config file exists
-
-    data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-    section = data.get("orchestrator") or {} if isinstance(data, dict) else {}
-    timeout = section.get("busy_timeout_ms")
-    return str(section.get("database") or ""), int(timeout) if timeout is not None else None
-
-
 def default_location() -> tuple[DatabaseLocation, int]:
-    """The location and busy timeout for the project this module was generated into.
-
-    This file sits at <project>/<adws_dir>/adw_modules/; the project root is the nearest
-    ancestor holding tac_bootstrap.yml (or the adws dir's parent when there is none).
-    """
-    adws = Path(__file__).resolve().parent.parent
-    root = next(
-        (p for p in adws.parents if (p / CONFIG_FILENAME).is_file()),
-        adws.parent,
-    )
-    configured, timeout = _read_orchestrator_settings(root)
+    """The location and busy timeout for the project this module was generated into."""
+    project = current_project()
+    orchestrator = project.section("orchestrator")
+    timeout = orchestrator.get("busy_timeout_ms")
     location = resolve_location(
-        root, adws_dir=adws.relative_to(root).as_posix(), configured=configured
+        project.root,
+        adws_dir=project.adws_dir,
+        configured=str(orchestrator.get("database") or ""),
     )
-    return location, timeout if timeout is not None else DEFAULT_BUSY_TIMEOUT_MS
+    return location, int(timeout) if timeout is not None else DEFAULT_BUSY_TIMEOUT_MS
 
 
 def connection_pragmas(busy_timeout_ms: int) -> list[str]:

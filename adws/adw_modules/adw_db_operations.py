@@ -14,9 +14,10 @@ import sqlite3
 import time
 from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from typing import Any, Literal, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from .orch_database_models import (
     AGENT_TRANSITIONS,
@@ -58,8 +59,13 @@ ROLLUP_KEYS: dict[str, str] = {
 LEVEL_ORDER = [level.value for level in LogLevel]
 TABLES = ("orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs")
 
-_AGENT_LOG_BATCH = TypeAdapter(list[AgentLogEntry])
-_SYSTEM_LOG_BATCH = TypeAdapter(list[SystemLogEntry])
+
+@cache
+def _batch_validator(entry: type[T]) -> Any:
+    """A list validator for batch inputs, built on first use (TypeAdapter is slow to import)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(list[entry])  # type: ignore[valid-type]
 
 
 def new_id() -> str:
@@ -473,7 +479,7 @@ def _agent_log_params(log_id: str, entry: AgentLogEntry, now: str) -> tuple[Any,
 def log_agent_batch(entries: Iterable[AgentLogEntry | Mapping[str, Any]]) -> Op[int]:
     """Insert many agent log lines in one transaction; one bad entry rejects the batch."""
     try:
-        batch = _AGENT_LOG_BATCH.validate_python(list(entries))
+        batch = _batch_validator(AgentLogEntry).validate_python(list(entries))
     except ValidationError as exc:
         raise invalid_input(exc, "agent log batch") from None
     if not batch:
@@ -526,7 +532,7 @@ def _system_log_params(log_id: str, entry: SystemLogEntry, now: str) -> tuple[An
 
 def log_system_batch(entries: Iterable[SystemLogEntry | Mapping[str, Any]]) -> Op[int]:
     try:
-        batch = _SYSTEM_LOG_BATCH.validate_python(list(entries))
+        batch = _batch_validator(SystemLogEntry).validate_python(list(entries))
     except ValidationError as exc:
         raise invalid_input(exc, "system log batch") from None
     now = utc_now()

@@ -168,7 +168,9 @@ class LogLevel(str, Enum):
 
 
 class _Row(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    # defer_build: schemas are built on first use, so a hook that only writes a log line does
+    # not pay for all twelve models at start-up.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, defer_build=True)
 
 
 class OrchestratorAgent(_Row):
@@ -246,7 +248,7 @@ class SystemLog(_Row):
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class AgentLogEntry(_Input):

@@ -12,7 +12,7 @@ from typing import Any
 from tac_bootstrap import __version__
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.plan import Action, FileOperation, ScaffoldPlan
-from tac_bootstrap.infrastructure.template_renderer import TemplateRenderer
+from tac_bootstrap.infrastructure.template_renderer import TEMPLATES_DIR, TemplateRenderer
 
 # COPY sources are relative to the package, so code can be shipped as well as templates.
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -26,6 +26,27 @@ RUNTIME_MODULES = (
     ("adw_db_migrations.py", "versioned migration runner"),
     ("adw_db_operations.py", "database operations shared by the sync and async APIs"),
     ("adw_database.py", "OrchestratorDB: the database API"),
+    ("adw_project.py", "finds the project and its settings from the module's location"),
+    ("agent.py", "runs the agent CLI, retries, and records prompts"),
+    ("adw_state.py", "per-run state file for resuming workflows"),
+    ("workflow.py", "plan/build/test/review phases and their command line"),
+    ("hook_recorder.py", "records Claude Code hook events without blocking the agent"),
+)
+
+WORKFLOW_SCRIPTS = (
+    ("adw_plan.py", "plan phase"),
+    ("adw_build.py", "build phase"),
+    ("adw_test.py", "test phase"),
+    ("adw_review.py", "review phase"),
+    ("adw_sdlc.py", "plan -> build -> test -> review"),
+)
+
+LAYER_TESTS = (
+    ("conftest.py", False),
+    ("fake_claude.py", True),
+    ("test_adw_agent.py", False),
+    ("test_adw_hooks.py", False),
+    ("test_adw_workflows.py", False),
 )
 
 
@@ -43,6 +64,10 @@ class ScaffoldService:
         self._add_directories(plan, config)
         self._add_schema_files(plan, config)
         self._add_runtime_modules(plan, config)
+        self._add_workflow_scripts(plan, config)
+        self._add_layer_tests(plan, config)
+        self._add_claude_files(plan, config)
+        self._add_spec_templates(plan, config)
         return plan
 
     def _add_config_file(self, plan: ScaffoldPlan, config: TacConfig) -> None:
@@ -113,6 +138,88 @@ class ScaffoldService:
                     action=Action.COPY,
                     source=f"runtime/{module}",
                     reason=reason,
+                )
+            )
+
+    def _add_workflow_scripts(self, plan: ScaffoldPlan, config: TacConfig) -> None:
+        adws = config.paths.adws_dir
+        for script, reason in WORKFLOW_SCRIPTS:
+            plan.add(
+                FileOperation(
+                    path=f"{adws}/{script}",
+                    action=Action.COPY,
+                    source=f"templates/adws/{script}",
+                    reason=f"ADW workflow: {reason}",
+                    executable=True,
+                )
+            )
+        plan.add(
+            FileOperation(
+                path=f"{adws}/README.md",
+                action=Action.RENDER,
+                source="adws/README.md.j2",
+                reason="how the workflows work and how to inspect a run",
+            )
+        )
+        plan.add(
+            FileOperation(
+                path=f"{config.paths.logs_dir}/.gitignore",
+                action=Action.RENDER,
+                source="logs/gitignore.j2",
+                reason="keep run logs and state out of git",
+            )
+        )
+
+    def _add_layer_tests(self, plan: ScaffoldPlan, config: TacConfig) -> None:
+        for name, executable in LAYER_TESTS:
+            plan.add(
+                FileOperation(
+                    path=f"{config.paths.adws_dir}/tests/{name}",
+                    action=Action.COPY,
+                    source=f"templates/adws/tests/{name}",
+                    reason="the layer's own tests (pytest, with a fake agent CLI)",
+                    executable=executable,
+                )
+            )
+
+    def _add_claude_files(self, plan: ScaffoldPlan, config: TacConfig) -> None:
+        claude = config.paths.claude_dir
+        plan.add(
+            FileOperation(
+                path=f"{claude}/settings.json",
+                action=Action.RENDER,
+                source="claude/settings.json.j2",
+                reason="permissions and the hooks that record agent activity",
+            )
+        )
+        plan.add(
+            FileOperation(
+                path=f"{claude}/hooks/orchestrator_hook.py",
+                action=Action.RENDER,
+                source="claude/hooks/orchestrator_hook.py.j2",
+                reason="hook entry point: records events, never blocks the agent",
+                executable=True,
+            )
+        )
+        for template in sorted((TEMPLATES_DIR / "claude" / "commands").glob("*.md.j2")):
+            name = template.name.removesuffix(".j2")
+            plan.add(
+                FileOperation(
+                    path=f"{claude}/commands/{name}",
+                    action=Action.RENDER,
+                    source=f"claude/commands/{template.name}",
+                    reason=f"slash command /{name.removesuffix('.md')}",
+                )
+            )
+
+    def _add_spec_templates(self, plan: ScaffoldPlan, config: TacConfig) -> None:
+        for kind in ("feature", "bug", "chore"):
+            plan.add(
+                FileOperation(
+                    path=f"{config.paths.specs_dir}/templates/{kind}.md",
+                    action=Action.RENDER,
+                    source=f"specs/templates/{kind}.md.j2",
+                    reason=f"plan template the /{kind} command fills",
                 )
             )
 

@@ -223,12 +223,14 @@ def logs(
                     limit=limit,
                 )
         table = Table(title="Recent logs (newest first)")
-        for column in ("time (UTC)", "level", "source", "type", "message"):
-            table.add_column(column, overflow="fold")
+        for column in ("time (UTC)", "level", "source", "type"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("message", overflow="fold")
         for record in records:
-            source = f"agent {record.agent_id[:8]}" if record.agent_id else record.component
+            # ids are time-ordered (UUIDv7): the tail, not the head, tells agents apart
+            source = f"agent …{record.agent_id[-8:]}" if record.agent_id else record.component
             table.add_row(
-                record.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                record.created_at.strftime("%m-%d %H:%M:%S"),
                 record.log_level.value,
                 source or "",
                 record.log_type or "",

@@ -130,11 +130,17 @@ class ProjectSection(_Strict):
         return self
 
 
+def _claude_dir(value: str) -> str:
+    if value != ".claude":
+        raise ValueError('Claude Code reads only <project>/.claude; keep claude_dir: ".claude"')
+    return value
+
+
 class PathsSection(_Strict):
     adws_dir: RelativeDir = "adws"
     specs_dir: RelativeDir = "specs"
     logs_dir: RelativeDir = "logs"
-    claude_dir: RelativeDir = ".claude"
+    claude_dir: Annotated[RelativeDir, AfterValidator(_claude_dir)] = ".claude"
 
 
 class CommandsSection(_Strict):

@@ -15,8 +15,8 @@ from tac_bootstrap.domain.errors import TemplateError
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
-def _yaml_str(value: object) -> str:
-    """Quote a scalar for YAML; JSON strings are valid YAML double-quoted scalars."""
+def _json_str(value: object) -> str:
+    """Quote a string for JSON (and for YAML, whose double-quoted scalars accept JSON strings)."""
     return json.dumps(str(value), ensure_ascii=False)
 
 
@@ -30,7 +30,8 @@ def _environment(root: str) -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters["yaml_str"] = _yaml_str
+    env.filters["yaml_str"] = _json_str
+    env.filters["json_str"] = _json_str
     return env
 
 

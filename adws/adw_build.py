@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+# /// script
+# requires-python = ">=3.10"
+# dependencies = ["pydantic>=2.6", "pyyaml>=6.0"]
+# ///
+"""ADW build. Build a planned run: runs /implement on the run's plan file.
+
+Usage:
+    python adws/adw_build.py --adw-id a1b2c3d4
+    uv run adws/adw_build.py --help
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from adw_modules.workflow import main
+
+if __name__ == "__main__":
+    raise SystemExit(main(["build"]))

@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+# /// script
+# requires-python = ">=3.10"
+# dependencies = ["pydantic>=2.6", "pyyaml>=6.0"]
+# ///
+"""ADW review. Review a run: runs /review against the plan and fails on blockers.
+
+Usage:
+    python adws/adw_review.py --adw-id a1b2c3d4
+    uv run adws/adw_review.py --help
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from adw_modules.workflow import main
+
+if __name__ == "__main__":
+    raise SystemExit(main(["review"]))

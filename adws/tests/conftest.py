@@ -1,0 +1,67 @@
+"""Fixtures for the agentic layer's tests: a throwaway database, run directory and fake agent.
+
+The tests run the real workflow scripts and hook against tests/fake_claude.py, which prints
+the agent CLI's stream-json output; no model is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ADWS_DIR = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = ADWS_DIR.parent
+FAKE_CLAUDE = Path(__file__).resolve().parent / "fake_claude.py"
+
+sys.path.insert(0, str(ADWS_DIR))
+
+INHERITED_VARIABLES = (
+    "TAC_AGENT_ID",
+    "TAC_ADW_ID",
+    "FAKE_CLAUDE_FAIL_ON",
+    "FAKE_CLAUDE_RATE_LIMIT",
+    "FAKE_CLAUDE_QUOTA_MODEL",
+    "FAKE_CLAUDE_CRASH",
+    "FAKE_CLAUDE_TESTS_FAIL",
+)
+
+
+@pytest.fixture
+def layer_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Environment for workflow runs: database, run state, hook fallback and fake CLI in tmp."""
+    values = {
+        "TAC_ORCHESTRATOR_DB": str(tmp_path / "orchestrator.db"),
+        "TAC_ADW_RUNS_DIR": str(tmp_path / "runs"),
+        "TAC_HOOK_FALLBACK_LOG": str(tmp_path / "hooks-fallback.jsonl"),
+        "CLAUDE_CODE_PATH": str(FAKE_CLAUDE),
+        "FAKE_CLAUDE_STATE_DIR": str(tmp_path / "fake-state"),
+        "ADW_RETRY_BASE_SECONDS": "0.01",
+        "TAC_PYTHON": sys.executable,
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    # Run inside a workflow (an agent running these tests) or with failure injection exported,
+    # the outer values must not leak into the runs under test.
+    for key in INHERITED_VARIABLES:
+        monkeypatch.delenv(key, raising=False)
+    yield values
+
+
+def run_script(
+    script: str, *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run an adws/ script as a real process, from a directory that is not the project."""
+    return subprocess.run(
+        [sys.executable, str(ADWS_DIR / script), *args],
+        cwd=Path(env["TAC_ADW_RUNS_DIR"]).parent,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )

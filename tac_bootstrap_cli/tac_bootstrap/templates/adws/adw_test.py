@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+# /// script
+# requires-python = ">=3.10"
+# dependencies = ["pydantic>=2.6", "pyyaml>=6.0"]
+# ///
+"""ADW test. Test a run: runs /test (tests, lint, typecheck) and fails on a failing check.
+
+Usage:
+    python adws/adw_test.py --adw-id a1b2c3d4
+    uv run adws/adw_test.py --help
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from adw_modules.workflow import main
+
+if __name__ == "__main__":
+    raise SystemExit(main(["test"]))
