@@ -52,6 +52,15 @@ EXECUTABLES = {
 }
 
 
+def layer_files(project: Path) -> set[str]:
+    """Files of the generated project, without the manifest and tac-bootstrap's local state."""
+    return {
+        path
+        for path in tree_snapshot(project)
+        if not path.startswith(".tac_bootstrap/") and path != "tac_bootstrap.manifest.json"
+    }
+
+
 def init(cli: Any, tmp_path: Path, *args: str) -> Any:
     return cli("init", "demo", "-o", tmp_path, "--yes", *args)
 
@@ -60,7 +69,10 @@ def test_init_with_defaults_creates_config_and_layer(cli: Any, tmp_path: Path) -
     result = init(cli, tmp_path)
     assert result.exit_code == 0, result.stderr
     project = tmp_path / "demo"
-    assert set(tree_snapshot(project)) == EXPECTED_FILES
+    assert layer_files(project) == EXPECTED_FILES
+    manifest = json.loads((project / "tac_bootstrap.manifest.json").read_text())
+    assert set(manifest["files"]) == EXPECTED_FILES - {"tac_bootstrap.yml"}
+    assert (project / ".tac_bootstrap/.gitignore").read_text().endswith("*\n")
     executables = {p for p in EXPECTED_FILES if os.access(project / p, os.X_OK)}
     assert executables == EXECUTABLES
     config = load_config(project / "tac_bootstrap.yml")
@@ -218,7 +230,7 @@ def test_target_that_is_a_file_is_refused(cli: Any, tmp_path: Path) -> None:
 def test_real_subprocess_init_and_version(tmp_path: Path) -> None:
     result = run_cli("init", "demo", "--yes", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert set(tree_snapshot(tmp_path / "demo")) == EXPECTED_FILES
+    assert layer_files(tmp_path / "demo") == EXPECTED_FILES
     assert "\x1b[" not in result.stdout  # no colour codes when stdout is not a terminal
     for args in (["--version"], ["version"]):
         version = run_cli(*args)

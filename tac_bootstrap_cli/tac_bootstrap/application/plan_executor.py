@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tac_bootstrap import __version__
 from tac_bootstrap.application.scaffold_service import ScaffoldService
-from tac_bootstrap.domain.config import TacConfig
+from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.errors import OperationError
+from tac_bootstrap.domain.manifest import Manifest, ManifestEntry
 from tac_bootstrap.domain.plan import (
     ApplyReport,
     FileOperation,
@@ -21,6 +23,7 @@ from tac_bootstrap.domain.plan import (
     Status,
 )
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path, is_executable
+from tac_bootstrap.infrastructure.manifest_store import load_manifest, remember_base, save_manifest
 
 BACKUP_ROOT = ".tac_bootstrap/backups"
 
@@ -96,7 +99,20 @@ class PlanExecutor:
             ):
                 item.path.chmod(item.path.stat().st_mode | 0o111)
             report.results.append(FileResult(item.op.path, item.status, backup, item.detail))
+        self._record(target, evaluated)
         return report
+
+    def _record(self, target: Path, evaluated: list[_Evaluated]) -> None:
+        """Note what the layer's files now contain as generated (conflicts keep their entry)."""
+        manifest = load_manifest(target) or Manifest(tool_version=__version__)
+        manifest.tool_version = __version__
+        for item in evaluated:
+            if item.op.path == CONFIG_FILENAME:
+                continue  # the config belongs to the user from the start
+            if item.status in (Status.CREATE, Status.OVERWRITE, Status.IDENTICAL):
+                manifest.files[item.op.path] = ManifestEntry.of(item.content, item.op.source)
+                remember_base(target, item.op.path, item.content)
+        save_manifest(target, manifest)
 
     def _backup(self, target: Path, item: _Evaluated, stamp: str) -> str:
         relative = f"{BACKUP_ROOT}/{stamp}/{item.op.path}"

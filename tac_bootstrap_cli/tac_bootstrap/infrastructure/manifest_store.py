@@ -1,0 +1,86 @@
+"""Reading and writing the manifest, and recovering the base content of a generated file.
+
+Base content comes from a local cache (.tac_bootstrap/base/, ignored by git, so upgrades work
+before anything is committed) or, failing that, from git history by the recorded blob id.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from tac_bootstrap.domain.errors import ConfigError
+from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, Manifest, ManifestEntry, sha256_of
+from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
+
+STATE_DIR = ".tac_bootstrap"
+BASE_DIR = f"{STATE_DIR}/base"
+
+
+def manifest_path(root: Path) -> Path:
+    return root / MANIFEST_FILENAME
+
+
+def load_manifest(root: Path) -> Manifest | None:
+    path = manifest_path(root)
+    if not path.is_file():
+        return None
+    try:
+        return Manifest.from_json(path.read_text(encoding="utf-8"), str(path))
+    except ValueError as exc:
+        hint = "restore it from git, or delete it to start over"
+        raise ConfigError(str(exc), hint=hint) from None
+
+
+def _write_if_changed(path: Path, content: bytes) -> None:
+    """Re-runs stay idempotent: an unchanged file is not rewritten (mtime and inode kept)."""
+    if path.is_file() and path.read_bytes() == content:
+        return
+    atomic_write(path, content)
+
+
+def save_manifest(root: Path, manifest: Manifest) -> None:
+    _write_if_changed(manifest_path(root), manifest.to_json().encode("utf-8"))
+
+
+def remember_base(root: Path, relative: str, content: bytes) -> None:
+    """Keep what was generated, for the next upgrade's three-way merge."""
+    state = root / STATE_DIR
+    if not (state / ".gitignore").exists():
+        atomic_write(state / ".gitignore", b"# tac-bootstrap's local state: never committed.\n*\n")
+    _write_if_changed(confined_path(root, f"{BASE_DIR}/{relative}"), content)
+
+
+def forget_base(root: Path, relative: str) -> None:
+    cached = root / BASE_DIR / relative
+    if cached.is_file():
+        cached.unlink()
+
+
+def recover_base(root: Path, relative: str, entry: ManifestEntry) -> bytes | None:
+    """The content generated last time, or None when neither the cache nor git has it."""
+    cached = root / BASE_DIR / relative
+    if cached.is_file():
+        content = cached.read_bytes()
+        if sha256_of(content) == entry.sha256:
+            return content
+    if shutil.which("git") is None:
+        return None
+    result = subprocess.run(
+        ["git", "cat-file", "blob", entry.blob], cwd=root, capture_output=True, check=False
+    )
+    if result.returncode == 0 and sha256_of(result.stdout) == entry.sha256:
+        return result.stdout
+    return None
+
+
+__all__ = [
+    "MANIFEST_FILENAME",
+    "forget_base",
+    "load_manifest",
+    "manifest_path",
+    "recover_base",
+    "remember_base",
+    "save_manifest",
+]
