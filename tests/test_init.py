@@ -57,7 +57,8 @@ def layer_files(project: Path) -> set[str]:
     return {
         path
         for path in tree_snapshot(project)
-        if not path.startswith(".tac_bootstrap/") and path != "tac_bootstrap.manifest.json"
+        if not path.startswith((".tac_bootstrap/", ".git/"))
+        and path != "tac_bootstrap.manifest.json"
     }
 
 

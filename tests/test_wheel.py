@@ -123,7 +123,7 @@ def test_wheel_ships_templates_and_installed_cli_works(tmp_path: Path) -> None:
     # -- the installed console script creates a project ---------------------------------------
     out = tmp_path / "out"
     _run(
-        [str(bin_dir / "tac-bootstrap"), "init", "demo", "--yes", "-o", str(out)],
+        [str(bin_dir / "tac-bootstrap"), "init", "demo", "--yes", "--no-git", "-o", str(out)],
         cwd=workdir,
         timeout=120,
     )
@@ -135,7 +135,17 @@ def test_wheel_ships_templates_and_installed_cli_works(tmp_path: Path) -> None:
     # ... and exactly the project the source tree creates.
     reference = tmp_path / "reference"
     _run(
-        [sys.executable, "-m", "tac_bootstrap", "init", "demo", "--yes", "-o", str(reference)],
+        [
+            sys.executable,
+            "-m",
+            "tac_bootstrap",
+            "init",
+            "demo",
+            "--yes",
+            "--no-git",
+            "-o",
+            str(reference),
+        ],
         cwd=workdir,
         timeout=120,
     )

@@ -12,7 +12,7 @@ from typing import Any
 from tac_bootstrap import __version__
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.plan import Action, FileOperation, ScaffoldPlan
-from tac_bootstrap.infrastructure.template_renderer import TEMPLATES_DIR, TemplateRenderer
+from tac_bootstrap.infrastructure.template_renderer import TemplateRenderer
 
 # COPY sources are relative to the package, so code can be shipped as well as templates.
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -201,7 +201,9 @@ class ScaffoldService:
                 executable=True,
             )
         )
-        for template in sorted((TEMPLATES_DIR / "claude" / "commands").glob("*.md.j2")):
+        for template in sorted(
+            (self.renderer.templates_dir / "claude" / "commands").glob("*.md.j2")
+        ):
             name = template.name.removesuffix(".j2")
             plan.add(
                 FileOperation(

@@ -82,6 +82,9 @@ def init(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Accept defaults; never prompt.")
     ] = False,
+    git: Annotated[
+        bool, typer.Option("--git/--no-git", help="Create a git repository with a first commit.")
+    ] = True,
     dry_run: DryRun = False,
     force: Force = False,
     json_output: JsonOutput = False,
@@ -96,6 +99,7 @@ def init(
         framework=framework,
         package_manager=package_manager,
         yes=yes,
+        git=git,
         dry_run=dry_run,
         force=force,
         json_output=json_output,
@@ -118,6 +122,61 @@ def render(
     from tac_bootstrap.cli.commands import run_render
 
     run_render(path=path, dry_run=dry_run, force=force, check=check, json_output=json_output)
+
+
+@app.command()
+def upgrade(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="Project directory holding tac_bootstrap.yml.")
+    ] = Path("."),
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show a diff per file; write nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """Bring the layer up to date, merging your edits with the new templates."""
+    from tac_bootstrap.cli.upgrade import run_upgrade
+
+    run_upgrade(path=path, dry_run=dry_run, yes=yes, json_output=json_output)
+
+
+@app.command()
+def doctor(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="Project directory holding tac_bootstrap.yml.")
+    ] = Path("."),
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Fix what is safe: create missing files, apply pending migrations (after a "
+            "backup), add .gitignore lines.",
+        ),
+    ] = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """Check the config, generated files, schema, database, .gitignore and tools."""
+    from tac_bootstrap.cli.doctor import run_doctor_command
+
+    run_doctor_command(path=path, fix=fix, json_output=json_output)
+
+
+@app.command("add-agentic")
+def add_agentic(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="The existing repository (default: here).")
+    ] = Path("."),
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Take what was detected; never prompt.")
+    ] = False,
+    dry_run: DryRun = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """Add the agentic layer to an existing repository, detecting its stack and commands."""
+    from tac_bootstrap.cli.add_agentic import run_add_agentic
+
+    run_add_agentic(path=path, yes=yes, dry_run=dry_run, json_output=json_output)
 
 
 app.add_typer(db_app)

@@ -11,6 +11,7 @@ from typing import TypeVar
 import typer
 from pydantic import ValidationError
 
+from tac_bootstrap import __version__
 from tac_bootstrap.application.plan_executor import PlanExecutor
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.cli.output import Output
@@ -34,6 +35,7 @@ E = TypeVar("E", bound=Enum)
 PM_EXECUTABLE = {
     PackageManager.MAVEN: "mvn",
     PackageManager.GRADLE: "gradle",
+    PackageManager.BUNDLER: "bundle",
 }
 
 
@@ -115,6 +117,7 @@ def run_init(
     framework: str | None,
     package_manager: str | None,
     yes: bool,
+    git: bool,
     dry_run: bool,
     force: bool,
     json_output: bool,
@@ -134,6 +137,7 @@ def run_init(
         if _interactive(yes):
             lang, framework, pm = _ask_stack(lang, framework, pm)
         config = _build_config(name, lang or Language.PYTHON, framework or "none", pm)
+        config.git.init = git
         target = output_dir / name
         if target.exists() and not target.is_dir():
             raise UsageError(f"{target} exists and is not a directory", hint="choose another name")
@@ -146,6 +150,10 @@ def run_init(
             report = executor.apply(plan, config, target, force=force)
             if report.count(Status.CREATE) or report.count(Status.OVERWRITE):
                 out.info(f"Project {name!r} is ready in {target}")
+            if config.git.init and not report.conflicts:
+                from tac_bootstrap.infrastructure.git_repo import init_repository
+
+                out.info(init_repository(target, f"Agentic layer by tac-bootstrap {__version__}"))
         _warn_missing_tools(out, config)
         _finish(out, report, {"command": "init", "project": name})
 

@@ -26,6 +26,7 @@ class Language(str, Enum):
     GO = "go"
     RUST = "rust"
     JAVA = "java"
+    RUBY = "ruby"
 
 
 class PackageManager(str, Enum):
@@ -40,6 +41,7 @@ class PackageManager(str, Enum):
     CARGO = "cargo"
     MAVEN = "maven"
     GRADLE = "gradle"
+    BUNDLER = "bundler"
 
 
 # Which package managers make sense for which language; the first is the default.
@@ -60,6 +62,7 @@ PACKAGE_MANAGERS: dict[Language, tuple[PackageManager, ...]] = {
     Language.GO: (PackageManager.GO,),
     Language.RUST: (PackageManager.CARGO,),
     Language.JAVA: (PackageManager.MAVEN, PackageManager.GRADLE),
+    Language.RUBY: (PackageManager.BUNDLER,),
 }
 
 FRAMEWORKS: dict[Language, tuple[str, ...]] = {
@@ -69,6 +72,7 @@ FRAMEWORKS: dict[Language, tuple[str, ...]] = {
     Language.GO: ("none", "gin", "echo"),
     Language.RUST: ("none", "axum", "actix"),
     Language.JAVA: ("none", "spring"),
+    Language.RUBY: ("none", "rails", "sinatra"),
 }
 
 
@@ -175,6 +179,12 @@ class OrchestratorSection(_Strict):
     busy_timeout_ms: int = Field(default=30_000, ge=0)
 
 
+class GitSection(_Strict):
+    # init: `tac-bootstrap init` creates a repository with an initial commit, so that a later
+    # upgrade can recover what was generated from history.
+    init: bool = True
+
+
 class TacConfig(_Strict):
     version: int = CONFIG_SCHEMA_VERSION
     project: ProjectSection
@@ -182,6 +192,7 @@ class TacConfig(_Strict):
     commands: CommandsSection = Field(default_factory=CommandsSection)
     agentic: AgenticSection = Field(default_factory=AgenticSection)
     orchestrator: OrchestratorSection = Field(default_factory=OrchestratorSection)
+    git: GitSection = Field(default_factory=GitSection)
 
     @model_validator(mode="after")
     def _check_version(self) -> TacConfig:
@@ -206,8 +217,13 @@ class TacConfig(_Strict):
         return f"{self.schema_dir}/orchestrator.db"
 
 
-def default_commands(language: Language, pm: PackageManager) -> CommandsSection:
-    """Sensible commands for a fresh project; users edit them in the config file."""
+def default_commands(
+    language: Language, pm: PackageManager, framework: str = "none"
+) -> CommandsSection:
+    """Sensible commands for a fresh project; users edit them in the config file.
+
+    ``framework`` matters only where it changes how a project is run (Ruby: rails, sinatra).
+    """
     if language is Language.PYTHON:
         run = {PackageManager.UV: "uv run ", PackageManager.POETRY: "poetry run "}.get(pm, "")
         install = {
@@ -251,12 +267,30 @@ def default_commands(language: Language, pm: PackageManager) -> CommandsSection:
             format="cargo fmt",
             build="cargo build",
         )
+    if language is Language.RUBY:
+        return _ruby_commands(framework)
     tool = "./mvnw" if pm is PackageManager.MAVEN else "./gradlew"
     return CommandsSection(
         install=f"{tool} dependencies" if pm is PackageManager.GRADLE else f"{tool} install",
         start=f"{tool} run" if pm is PackageManager.GRADLE else f"{tool} exec:java",
         test=f"{tool} test",
         build=f"{tool} build" if pm is PackageManager.GRADLE else f"{tool} package",
+    )
+
+
+def _ruby_commands(framework: str) -> CommandsSection:
+    if framework == "rails":
+        start, test = "bundle exec rails server", "bundle exec rails test"
+    elif framework == "sinatra":
+        start, test = "bundle exec rackup", "bundle exec rspec"
+    else:
+        start, test = "bundle exec ruby main.rb", "bundle exec rspec"
+    return CommandsSection(
+        install="bundle install",
+        start=start,
+        test=test,
+        lint="bundle exec rubocop",
+        format="bundle exec rubocop -a",
     )
 
 
@@ -271,4 +305,5 @@ def new_config(
         name=name, language=language, framework=framework, package_manager=package_manager
     )
     assert project.package_manager is not None
-    return TacConfig(project=project, commands=default_commands(language, project.package_manager))
+    commands = default_commands(language, project.package_manager, framework)
+    return TacConfig(project=project, commands=commands)

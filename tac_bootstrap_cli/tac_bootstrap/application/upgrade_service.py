@@ -1,0 +1,235 @@
+"""`tac-bootstrap upgrade`: bring the layer up to date without losing a line the user wrote.
+
+For each file the manifest says we generated, compare three versions: base (what we generated
+last time), ours (the file on disk) and theirs (what the templates produce now).
+
+  unedited (ours == base)          -> replaced by theirs
+  edited, template unchanged       -> kept as is
+  edited, template changed         -> three-way merge; conflicts marked inline, exit 1
+  deleted by the user              -> stays deleted
+  new template file                -> created (an existing foreign file there is a conflict)
+  template dropped                 -> removed if unedited, else kept and reported
+
+The manifest is updated only for what was applied. Every file changed or removed is backed up
+under .tac_bootstrap/backups/ first.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+
+from tac_bootstrap import __version__
+from tac_bootstrap.application.scaffold_service import ScaffoldService
+from tac_bootstrap.domain.config import TacConfig
+from tac_bootstrap.domain.manifest import Manifest, ManifestEntry, sha256_of
+from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
+from tac_bootstrap.infrastructure.manifest_store import (
+    forget_base,
+    load_manifest,
+    recover_base,
+    remember_base,
+    save_manifest,
+)
+from tac_bootstrap.infrastructure.merge import git_available, merge3
+
+BACKUP_ROOT = ".tac_bootstrap/backups"
+
+
+OURS_MARKER = b"<<<<<<< your version"
+
+
+def has_conflict_markers(content: bytes) -> bool:
+    """True while a file still holds the markers a previous upgrade wrote."""
+    return content.startswith(OURS_MARKER) or b"\n" + OURS_MARKER in content
+
+
+class Change(str, Enum):
+    UNCHANGED = "unchanged"  # already what the templates produce
+    UPDATE = "update"  # unedited file, new template content
+    CREATE = "create"  # new template file
+    KEEP = "keep"  # user edit kept; the template did not change
+    MERGE = "merge"  # user edit and template change merged cleanly
+    CONFLICT = "conflict"  # merged with conflict markers, or a foreign file in the way
+    DELETED = "deleted"  # the user deleted it: stays deleted
+    REMOVE = "remove"  # the templates no longer produce it and it is unedited
+    OBSOLETE = "obsolete"  # the templates no longer produce it, but it was edited: kept
+
+    @property
+    def writes(self) -> bool:
+        return self in (Change.UPDATE, Change.CREATE, Change.MERGE, Change.CONFLICT)
+
+
+@dataclass
+class UpgradeItem:
+    path: str
+    change: Change
+    detail: str = ""
+    write: bytes | None = None  # content to write (UPDATE/CREATE/MERGE/CONFLICT with markers)
+    generated: bytes | None = None  # the new render, recorded as the next base
+    source: str = ""
+    executable: bool = False
+    current: bytes | None = None  # the file on disk now, for diffs and backups
+
+    def diff(self) -> str:
+        before = (self.current or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
+        after_bytes = b"" if self.change is Change.REMOVE else (self.write or b"")
+        after = after_bytes.decode("utf-8", errors="replace").splitlines(keepends=True)
+        return "".join(difflib.unified_diff(before, after, f"a/{self.path}", f"b/{self.path}", n=2))
+
+
+@dataclass
+class UpgradePlan:
+    root: Path
+    items: list[UpgradeItem]
+    had_manifest: bool
+
+    def count(self, change: Change) -> int:
+        return sum(1 for item in self.items if item.change is change)
+
+    @property
+    def conflicts(self) -> list[UpgradeItem]:
+        return [item for item in self.items if item.change is Change.CONFLICT]
+
+    @property
+    def pending(self) -> list[UpgradeItem]:
+        """Items that would change something on disk."""
+        return [
+            i
+            for i in self.items
+            if (i.change.writes and i.write is not None) or i.change is Change.REMOVE
+        ]
+
+    def summary(self) -> dict[str, int]:
+        return {change.value: self.count(change) for change in Change}
+
+
+class UpgradeService:
+    def __init__(self, service: ScaffoldService | None = None) -> None:
+        self.service = service or ScaffoldService()
+
+    def plan(self, root: Path, config: TacConfig) -> UpgradePlan:
+        """Classify every file; reads only, so it serves --dry-run as well."""
+        manifest = load_manifest(root)
+        entries = manifest.files if manifest else {}
+        plan = self.service.build_plan(config)
+        items: list[UpgradeItem] = []
+        for op in plan.directories:
+            confined_path(root, op.path)
+        produced: set[str] = set()
+        for op in plan.files:
+            produced.add(op.path)
+            path = confined_path(root, op.path)
+            theirs = self.service.content_for(op, config)
+            ours = path.read_bytes() if path.is_file() else None
+            item = self._classify(root, op.path, entries.get(op.path), ours, theirs)
+            item.generated, item.source, item.executable = theirs, op.source, op.executable
+            item.current = ours
+            items.append(item)
+        for relative, entry in sorted(entries.items()):
+            if relative in produced:
+                continue
+            path = confined_path(root, relative)
+            if not path.is_file():
+                continue
+            ours = path.read_bytes()
+            if sha256_of(ours) == entry.sha256:
+                items.append(
+                    UpgradeItem(relative, Change.REMOVE, "no longer generated", current=ours)
+                )
+            else:
+                items.append(
+                    UpgradeItem(
+                        relative,
+                        Change.OBSOLETE,
+                        "no longer generated; kept because you edited it",
+                        current=ours,
+                    )
+                )
+        return UpgradePlan(root, items, manifest is not None)
+
+    def _classify(
+        self,
+        root: Path,
+        relative: str,
+        entry: ManifestEntry | None,
+        ours: bytes | None,
+        theirs: bytes,
+    ) -> UpgradeItem:
+        if entry is None:
+            if ours is None:
+                return UpgradeItem(relative, Change.CREATE, "new in this version", write=theirs)
+            if ours == theirs:
+                return UpgradeItem(relative, Change.UNCHANGED, "adopted into the manifest")
+            return UpgradeItem(
+                relative, Change.CONFLICT, "a file not generated by tac-bootstrap is in the way"
+            )
+        if ours is None:
+            return UpgradeItem(relative, Change.DELETED, "you deleted it; left deleted")
+        if has_conflict_markers(ours):
+            return UpgradeItem(
+                relative, Change.CONFLICT, "unresolved conflict markers; resolve first"
+            )
+        if ours == theirs:
+            return UpgradeItem(relative, Change.UNCHANGED)
+        if sha256_of(ours) == entry.sha256:
+            return UpgradeItem(relative, Change.UPDATE, "unedited; template changed", write=theirs)
+        if sha256_of(theirs) == entry.sha256:
+            return UpgradeItem(relative, Change.KEEP, "your edit kept; template unchanged")
+        base = recover_base(root, relative, entry)
+        if not git_available():
+            return UpgradeItem(relative, Change.CONFLICT, "edited, but git is needed to merge")
+        ours_label = OURS_MARKER.decode().removeprefix("<<<<<<< ")
+        labels = (ours_label, f"generated ({entry.blob[:8]})", f"tac-bootstrap {__version__}")
+        merged = merge3(base if base is not None else b"", ours, theirs, labels=labels)
+        if merged.conflicts:
+            detail = f"{merged.conflicts} conflict(s) marked inline"
+            if base is None:
+                detail += " (the old generated version was not found: commit generated files)"
+            return UpgradeItem(relative, Change.CONFLICT, detail, write=merged.content)
+        return UpgradeItem(
+            relative, Change.MERGE, "your edit merged with the new template", write=merged.content
+        )
+
+    def apply(self, plan: UpgradePlan) -> str | None:
+        """Write the plan; returns the backup directory used (None if nothing was changed)."""
+        root = plan.root
+        manifest = load_manifest(root) or Manifest(tool_version=__version__)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        backup_dir = f"{BACKUP_ROOT}/{stamp}"
+        backed_up = False
+        for item in plan.items:
+            path = confined_path(root, item.path)
+            changes_file = (item.change.writes and item.write is not None) or (
+                item.change is Change.REMOVE
+            )
+            if changes_file and item.current is not None:
+                atomic_write(confined_path(root, f"{backup_dir}/{item.path}"), item.current)
+                backed_up = True
+            if item.change.writes and item.write is not None:
+                atomic_write(path, item.write, executable=item.executable)
+            if item.change is Change.REMOVE:
+                path.unlink()
+                manifest.files.pop(item.path, None)
+                forget_base(root, item.path)
+            elif item.generated is not None and item.change in (
+                Change.UNCHANGED,
+                Change.UPDATE,
+                Change.CREATE,
+                Change.MERGE,
+                Change.CONFLICT,
+            ):
+                if item.change is Change.CONFLICT and item.write is None:
+                    continue  # a foreign file: nothing applied, nothing recorded
+                manifest.files[item.path] = ManifestEntry.of(item.generated, item.source)
+                remember_base(root, item.path, item.generated)
+        if backed_up:
+            ignore = confined_path(root, f"{BACKUP_ROOT}/.gitignore")
+            if not ignore.exists():
+                atomic_write(ignore, b"*\n")
+        manifest.tool_version = __version__
+        save_manifest(root, manifest)
+        return backup_dir if backed_up else None
