@@ -1,0 +1,73 @@
+"""Body of `tac-bootstrap doctor`: a table of checks for people, one JSON document for scripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from tac_bootstrap.application.doctor_service import CheckStatus, DoctorReport, run_doctor
+from tac_bootstrap.cli.output import Output
+
+GLYPH = {
+    CheckStatus.OK: "[green]✔ ok[/]",
+    CheckStatus.WARN: "[yellow]! warn[/]",
+    CheckStatus.FAIL: "[bold red]✖ fail[/]",
+}
+DETAIL_LINES = 8  # paths shown under a message; --json has them all
+
+
+def run_doctor_command(*, path: Path, fix: bool, json_output: bool) -> None:
+    out = Output(json_output)
+    with out.handling_errors():
+        report = run_doctor(path, fix=fix)
+        if report.config_error is not None:
+            # Like render: a missing or invalid config is a usage error (exit 2), one line.
+            raise report.config_error
+        _show(out, report, fix)
+        if out.json_mode:
+            out.emit_json({"command": "doctor", **report.to_dict()})
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _show(out: Output, report: DoctorReport, fix: bool) -> None:
+    for item in report.fixed:
+        out.info(f"fixed: {item.message}")
+        for fixed_path in item.paths[:DETAIL_LINES]:
+            out.info(f"  {fixed_path}")
+        if len(item.paths) > DETAIL_LINES:
+            out.info(f"  … and {len(item.paths) - DETAIL_LINES} more")
+    table = Table(title=f"tac-bootstrap doctor: {report.root}", title_justify="left")
+    table.add_column("check", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("message", overflow="fold")
+    table.add_column("how to fix", overflow="fold")
+    for check in report.checks:
+        message = escape(check.message)
+        extra = [d for d in check.details if d not in check.message]
+        for detail in extra[:DETAIL_LINES]:
+            message += f"\n  {escape(detail)}"
+        if len(extra) > DETAIL_LINES:
+            message += f"\n  … and {len(extra) - DETAIL_LINES} more (--json lists all)"
+        hint = escape(check.hint) if check.status is not CheckStatus.OK else ""
+        table.add_row(escape(check.name), GLYPH[check.status], message, hint)
+    out.console.print(table)
+    out.info(_summary(report, fix))
+
+
+def _summary(report: DoctorReport, fix: bool) -> str:
+    failed = report.count(CheckStatus.FAIL)
+    warned = report.count(CheckStatus.WARN)
+    counts = (
+        f"{len(report.checks)} checks: {report.count(CheckStatus.OK)} ok, "
+        f"{warned} warning{'' if warned == 1 else 's'}, {failed} failed"
+    )
+    if not failed:
+        return f"{counts}; the agentic layer is healthy" + (" (see the warnings)" if warned else "")
+    fixable = sum(1 for c in report.checks if c.status is CheckStatus.FAIL and c.fixable)
+    if fixable and not fix:
+        return f"{counts}; {fixable} can be fixed with `tac-bootstrap doctor --fix`"
+    return f"{counts}; see 'how to fix' above"
