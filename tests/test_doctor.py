@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tac_bootstrap.application.doctor_service import GITIGNORE_HEADER, gitignore_ignores
+from tac_bootstrap.application.doctor_service import gitignore_ignores
+from tac_bootstrap.application.gitignore import HEADER as GITIGNORE_HEADER
 
 from .conftest import run_cli, tree_snapshot
 

@@ -30,6 +30,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
 from tac_bootstrap.application import database_service
+from tac_bootstrap.application.gitignore import GitignoreAction, update_gitignore
 from tac_bootstrap.application.plan_executor import PlanExecutor
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
@@ -37,14 +38,13 @@ from tac_bootstrap.domain.errors import ConfigError, OperationError, TacError
 from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, Manifest, sha256_of
 from tac_bootstrap.domain.plan import FileOperation, ScaffoldPlan, Status
 from tac_bootstrap.infrastructure.config_loader import load_config
-from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
+from tac_bootstrap.infrastructure.filesystem import confined_path
 from tac_bootstrap.infrastructure.manifest_store import load_manifest
 from tac_bootstrap.runtime.adw_db_connection import ENV_VAR as DATABASE_ENV_VAR
 from tac_bootstrap.runtime.adw_db_migrations import MigrationError, discover, split_statements
 from tac_bootstrap.runtime.adw_db_migrations import pending as pending_migrations
 from tac_bootstrap.runtime.agent import CLI_ENV_VAR, AgentCLINotFound, resolve_cli
 
-GITIGNORE_HEADER = "# tac-bootstrap agentic layer"
 SQLITE_HEADER = b"SQLite format 3\x00"
 PYTHON_ENV_VAR = "TAC_PYTHON"  # the interpreter the Claude Code hooks run (settings.json)
 MIN_PYTHON = (3, 10)
@@ -710,23 +710,12 @@ def fix_gitignore(ctx: _Context) -> list[Fixed]:
     if not unignored:
         return []
     lines = ["/" + _escape_pattern(p) for p in unignored]
-    gitignore = ctx.root / ".gitignore"
-    if gitignore.is_symlink() or (gitignore.exists() and not gitignore.is_file()):
-        raise OperationError(
-            f"{gitignore} is not a regular file; add these lines to it yourself: "
-            + ", ".join(lines)
-        )
-    # Existing bytes stay as they are; new lines follow the file's own line ending.
-    existing = gitignore.read_bytes().decode("utf-8") if gitignore.exists() else ""
-    eol = "\r\n" if "\r\n" in existing else "\n"
-    text = existing
-    if text and not text.endswith("\n"):
-        text += eol
-    if GITIGNORE_HEADER not in existing.splitlines():
-        text += (eol if text else "") + GITIGNORE_HEADER + eol
-    text += "".join(line + eol for line in lines)
-    atomic_write(gitignore, text.encode("utf-8"))
-    return [Fixed("gitignore", f"added {_plural(len(lines), 'line')} to .gitignore", tuple(lines))]
+    # The same append-only update add-agentic uses: existing bytes are never changed.
+    update = update_gitignore(ctx.root, lines, dry_run=False)
+    if update.action is GitignoreAction.SKIPPED:
+        raise OperationError(f"{ctx.root / '.gitignore'}: {update.detail}: " + ", ".join(lines))
+    added = len(update.lines)
+    return [Fixed("gitignore", f"added {_plural(added, 'line')} to .gitignore", update.lines)]
 
 
 def _escape_pattern(path: str) -> str:

@@ -69,7 +69,7 @@ def update_gitignore(root: Path, lines: list[str], *, dry_run: bool) -> Gitignor
     Existing bytes are never changed: the result is the old content, a newline if it lacked a
     final one, a blank line, the header and the missing lines, in the file's own line ending.
     """
-    path = confined_path(root, GITIGNORE)
+    path = root / GITIGNORE  # checked before confined_path, which refuses escaping symlinks
     if path.is_symlink() or (path.exists() and not path.is_file()):
         kind = "a symlink" if path.is_symlink() else "not a regular file"
         return GitignoreUpdate(
@@ -77,6 +77,7 @@ def update_gitignore(root: Path, lines: list[str], *, dry_run: bool) -> Gitignor
             tuple(lines),
             f"it is {kind}; add these lines to it yourself",
         )
+    path = confined_path(root, GITIGNORE)
     if not path.exists():
         if not dry_run:
             atomic_write(path, "\n".join([HEADER, *lines, ""]).encode("utf-8"))

@@ -69,7 +69,9 @@ def init(
     ] = Path("."),
     language: Annotated[
         str | None,
-        typer.Option("--language", "-l", help="python, typescript, javascript, go, rust, java or ruby."),
+        typer.Option(
+            "--language", "-l", help="python, typescript, javascript, go, rust, java or ruby."
+        ),
     ] = None,
     framework: Annotated[
         str | None,
