@@ -48,7 +48,15 @@ def main() -> None:
 
         def cli_init(i: int) -> None:
             subprocess.run(
-                [cli, "init", f"p{i}", "-o", str(root / "cli"), "--yes"],
+                [cli, "init", f"p{i}", "-o", str(root / "cli"), "--yes", "--no-git"],
+                check=True,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+            )
+
+        def cli_init_git(i: int) -> None:
+            subprocess.run(
+                [cli, "init", f"p{i}", "-o", str(root / "cli-git"), "--yes"],
                 check=True,
                 capture_output=True,
                 stdin=subprocess.DEVNULL,
@@ -70,7 +78,8 @@ def main() -> None:
         results["API: plan + render + write"] = median_ms(api_apply, args.runs)
         results["API: re-run, all identical"] = median_ms(api_identical, args.runs)
         results["cp -r of the rendered tree"] = median_ms(copy_tree, args.runs)
-        results["tac-bootstrap init (process)"] = median_ms(cli_init, args.runs)
+        results["tac-bootstrap init --no-git"] = median_ms(cli_init, args.runs)
+        results["tac-bootstrap init (+ git)"] = median_ms(cli_init_git, args.runs)
         shutil.rmtree(root / "cli", ignore_errors=True)
 
     floor = results["cp -r of the rendered tree"]

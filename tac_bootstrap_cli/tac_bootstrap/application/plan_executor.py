@@ -91,7 +91,8 @@ class PlanExecutor:
             if item.status is Status.OVERWRITE:
                 backup = self._backup(target, item, stamp)
             if item.status in (Status.CREATE, Status.OVERWRITE):
-                atomic_write(item.path, item.content, executable=item.op.executable)
+                # New or backed-up content that a re-run regenerates: no fsync needed.
+                atomic_write(item.path, item.content, executable=item.op.executable, durable=False)
             elif (
                 item.status is Status.IDENTICAL
                 and item.op.executable

@@ -34,15 +34,22 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, data: bytes, *, executable: bool = False) -> None:
-    """Write via a temp file in the same directory and rename, so readers never see half a file."""
+def atomic_write(
+    path: Path, data: bytes, *, executable: bool = False, durable: bool = True
+) -> None:
+    """Write via a temp file in the same directory and rename, so readers never see half a file.
+
+    ``durable`` also fsyncs the data before the rename; freshly generated files that can be
+    regenerated skip it (an fsync per file made `init` several times slower on slow disks).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         if path.exists() and not path.is_symlink():
             mode = stat.S_IMODE(path.stat().st_mode)
         else:

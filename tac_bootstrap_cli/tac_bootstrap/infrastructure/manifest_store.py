@@ -33,11 +33,11 @@ def load_manifest(root: Path) -> Manifest | None:
         raise ConfigError(str(exc), hint=hint) from None
 
 
-def _write_if_changed(path: Path, content: bytes) -> None:
+def _write_if_changed(path: Path, content: bytes, *, durable: bool = True) -> None:
     """Re-runs stay idempotent: an unchanged file is not rewritten (mtime and inode kept)."""
     if path.is_file() and path.read_bytes() == content:
         return
-    atomic_write(path, content)
+    atomic_write(path, content, durable=durable)
 
 
 def save_manifest(root: Path, manifest: Manifest) -> None:
@@ -49,7 +49,8 @@ def remember_base(root: Path, relative: str, content: bytes) -> None:
     state = root / STATE_DIR
     if not (state / ".gitignore").exists():
         atomic_write(state / ".gitignore", b"# tac-bootstrap's local state: never committed.\n*\n")
-    _write_if_changed(confined_path(root, f"{BASE_DIR}/{relative}"), content)
+    # A cache (git history is the other source): no fsync per file.
+    _write_if_changed(confined_path(root, f"{BASE_DIR}/{relative}"), content, durable=False)
 
 
 def forget_base(root: Path, relative: str) -> None:
