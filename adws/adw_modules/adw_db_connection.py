@@ -84,10 +84,15 @@ def resolve_location(
     return DatabaseLocation(default, "default", migrations)
 
 
-def default_location() -> tuple[DatabaseLocation, int]:
-    """The location and busy timeout for the project this module was generated into."""
+def default_location(*, need_timeout: bool = True) -> tuple[DatabaseLocation, int]:
+    """The location and busy timeout for the project this module was generated into.
+
+    The config file is read only when something depends on it: with TAC_ORCHESTRATOR_DB set
+    and the timeout given by the caller (as hooks do), it is not parsed at all.
+    """
     project = current_project()
-    orchestrator = project.section("orchestrator")
+    env_set = bool(os.environ.get(ENV_VAR, "").strip())
+    orchestrator = project.section("orchestrator") if need_timeout or not env_set else {}
     timeout = orchestrator.get("busy_timeout_ms")
     location = resolve_location(
         project.root,

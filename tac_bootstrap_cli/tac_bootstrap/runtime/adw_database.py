@@ -65,7 +65,7 @@ def _resolve(
     busy_timeout_ms: int | None,
 ) -> tuple[Path, Path, int]:
     if database is None or migrations_dir is None:
-        location, timeout = default_location()
+        location, timeout = default_location(need_timeout=busy_timeout_ms is None)
     else:
         location, timeout = None, DEFAULT_BUSY_TIMEOUT_MS
     path = Path(database) if database is not None else location.path  # type: ignore[union-attr]

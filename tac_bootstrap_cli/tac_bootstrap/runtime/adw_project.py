@@ -7,8 +7,8 @@ the project it was generated into.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,11 @@ CONFIG_FILENAME = "tac_bootstrap.yml"
 class ProjectSettings:
     root: Path
     adws_dir: str
-    settings: dict[str, Any] = field(default_factory=dict)  # the parsed config file, if any
+
+    @cached_property
+    def settings(self) -> dict[str, Any]:
+        """The parsed config file, read on first use (hooks often never need it)."""
+        return read_settings(self.root)
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.settings.get(name)
@@ -33,7 +37,7 @@ class ProjectSettings:
 def current_project() -> ProjectSettings:
     adws = Path(__file__).resolve().parent.parent
     root = next((p for p in adws.parents if (p / CONFIG_FILENAME).is_file()), adws.parent)
-    return ProjectSettings(root, adws.relative_to(root).as_posix(), read_settings(root))
+    return ProjectSettings(root, adws.relative_to(root).as_posix())
 
 
 def read_settings(root: Path) -> dict[str, Any]:

@@ -146,7 +146,13 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
         working_dir=project.root,
         output_file=state.directory / name / "raw_output.jsonl",
         max_retries=int(agentic.get("max_retries", 3)),
-        env={"TAC_AGENT_ID": agent.id, "TAC_ADW_ID": state.adw_id, "TAC_PYTHON": sys.executable},
+        # The agent's hooks record into this database without re-reading the config.
+        env={
+            "TAC_AGENT_ID": agent.id,
+            "TAC_ADW_ID": state.adw_id,
+            "TAC_PYTHON": sys.executable,
+            "TAC_ORCHESTRATOR_DB": str(db.path),
+        },
     )
     result = run_prompt(db, agent.id, request, cli)
     error = result.error if not result.success else phase.check(state, result)
