@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tac_bootstrap.application.doctor_service import gitignore_ignores
+from tac_bootstrap.application.doctor import gitignore_ignores
 from tac_bootstrap.application.gitignore import HEADER as GITIGNORE_HEADER
 
 from .conftest import run_cli, tree_snapshot

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tac_bootstrap.application.doctor_service import CheckStatus, DoctorReport, run_doctor
+from tac_bootstrap.application.doctor import CheckStatus, DoctorReport, run_doctor
 from tac_bootstrap.cli.output import Output
 
 GLYPH = {

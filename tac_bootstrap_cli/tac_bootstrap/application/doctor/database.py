@@ -1,0 +1,187 @@
+"""The database checks (integrity, foreign keys, migrations) and the migrations fix.
+
+The checks open the database without migrating it; only the fix migrates, after a backup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tac_bootstrap.application import database_service
+from tac_bootstrap.application.doctor.files import _missing_generated
+from tac_bootstrap.application.doctor.report import (
+    FAIL,
+    OK,
+    Check,
+    Fixed,
+    _Context,
+    _listed,
+    _plural,
+)
+from tac_bootstrap.domain.errors import TacError
+from tac_bootstrap.runtime.adw_db_connection import ENV_VAR as DATABASE_ENV_VAR
+from tac_bootstrap.runtime.adw_db_migrations import MigrationError, discover
+from tac_bootstrap.runtime.adw_db_migrations import pending as pending_migrations
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _locate(ctx: _Context) -> database_service.DatabaseTarget:
+    return database_service.locate(ctx.root)
+
+
+def check_database(ctx: _Context) -> list[Check]:
+    try:
+        target = _locate(ctx)
+    except TacError as exc:
+        return [Check("database", FAIL, exc.message, exc.hint)]
+    shown = ctx.shown(target.path)
+    if target.location.source != "default":
+        source = {"environment": DATABASE_ENV_VAR, "config": "orchestrator.database"}
+        shown += f" (from {source.get(target.location.source, target.location.source)})"
+    missing_migrations = _missing_generated(ctx, f"{ctx.config.schema_dir}/migrations")
+    if not target.path.exists() and not target.path.is_symlink():
+        return [
+            Check("database", OK, f"{shown} not created yet (created on first use)"),
+            _migration_files_row(target, missing_migrations),
+        ]
+    problem = _not_a_database(target.path)
+    if problem:
+        return [
+            Check(
+                "database",
+                FAIL,
+                f"{shown} {problem}",
+                "move it away (a new database is created on first use), or point "
+                f"{DATABASE_ENV_VAR} or orchestrator.database at the right file",
+            )
+        ]
+    try:
+        with database_service.opened(target, migrate=False) as db:
+            integrity = [str(row[0]) for row in db.conn.execute("PRAGMA quick_check(20)")]
+            enforced = db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+            violations = [tuple(row) for row in db.conn.execute("PRAGMA foreign_key_check")]
+            version = db.schema_version()
+            try:
+                todo = [m.filename for m in pending_migrations(db.conn, db.migrations_dir)]
+                history_error = ""
+            except MigrationError as exc:
+                todo, history_error = [], str(exc)
+    except TacError as exc:
+        return [Check("database", FAIL, f"{shown} cannot be opened: {exc.message}", exc.hint)]
+    rows = [_integrity_row(shown, target, integrity)]
+    rows.append(_foreign_keys_row(enforced, violations))
+    rows.append(_migrations_row(version, todo, history_error, missing_migrations))
+    return rows
+
+
+def _not_a_database(path: Path) -> str:
+    if path.is_dir():
+        return "is a directory, not a database file"
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if header and header != SQLITE_HEADER:  # an empty file is a new database to SQLite
+        return "is not a SQLite database (its first bytes are not the SQLite header)"
+    return ""
+
+
+def _integrity_row(
+    shown: str, target: database_service.DatabaseTarget, integrity: list[str]
+) -> Check:
+    if integrity == ["ok"]:
+        return Check("database", OK, f"{shown} opens; integrity check passed")
+    backups = target.path.parent / "backups"
+    return Check(
+        "database",
+        FAIL,
+        f"{shown} failed the integrity check: {'; '.join(integrity[:3])}",
+        f"restore a backup (e.g. from {backups}) or try `sqlite3 {target.path} .recover`",
+        details=tuple(integrity),
+    )
+
+
+def _foreign_keys_row(enforced: bool, violations: list[tuple[object, ...]]) -> Check:
+    if not enforced:
+        return Check(
+            "foreign keys",
+            FAIL,
+            "not enforced on the runtime's connections (PRAGMA foreign_keys is 0)",
+            "every connection must run `PRAGMA foreign_keys = ON`; restore "
+            "adw_modules/adw_db_connection.py with `tac-bootstrap render --force`",
+        )
+    if violations:
+        pairs: dict[str, int] = {}
+        for row in violations:
+            key = f"{row[0]} -> {row[2]}"
+            pairs[key] = pairs.get(key, 0) + 1
+        listed = [f"{key} ({count})" for key, count in pairs.items()]
+        return Check(
+            "foreign keys",
+            FAIL,
+            f"{_plural(len(violations), 'row')} point at missing parents: {_listed(listed)}",
+            "`PRAGMA foreign_key_check` lists them; delete those rows or restore a backup",
+            details=tuple(listed),
+        )
+    return Check("foreign keys", OK, "enforced on the runtime's connections; no violations")
+
+
+def _migration_files_row(
+    target: database_service.DatabaseTarget, missing_migrations: list[str]
+) -> Check:
+    try:
+        found = discover(target.location.migrations_dir)
+    except MigrationError as exc:
+        return _migration_error_row(str(exc), missing_migrations)
+    return Check(
+        "migrations",
+        OK,
+        f"{_plural(len(found), 'migration')} ready; applied when the database is created",
+    )
+
+
+def _migration_error_row(message: str, missing_migrations: list[str]) -> Check:
+    if missing_migrations:
+        return Check(
+            "migrations",
+            FAIL,
+            message,
+            "`tac-bootstrap doctor --fix` restores the missing migration files",
+            fixable=True,
+        )
+    return Check("migrations", FAIL, message)
+
+
+def _migrations_row(
+    version: int, todo: list[str], history_error: str, missing_migrations: list[str]
+) -> Check:
+    if history_error:
+        return _migration_error_row(history_error, missing_migrations)
+    if todo:
+        return Check(
+            "migrations",
+            FAIL,
+            f"schema version {version}; {_plural(len(todo), 'pending migration')}: {_listed(todo)}",
+            "`tac-bootstrap doctor --fix` or `tac-bootstrap db migrate` applies them "
+            "(after backing the database up)",
+            fixable=True,
+            details=tuple(todo),
+        )
+    return Check("migrations", OK, f"schema version {version}, no pending migrations")
+
+
+def fix_database(ctx: _Context) -> list[Fixed]:
+    """Apply pending migrations to an existing database; migrate() backs it up first."""
+    target = _locate(ctx)
+    if not target.exists or not database_service.pending(target):
+        return []
+    applied, backup = database_service.migrate(target)
+    if not applied:
+        return []
+    names = tuple(m.filename for m in applied)
+    message = f"applied {_plural(len(names), 'migration')}: {', '.join(names)}"
+    if backup is not None:
+        message += f" (backup: {ctx.shown(backup)})"
+    return [Fixed("migrations", message, names, str(backup) if backup else None)]

@@ -1,0 +1,207 @@
+"""Whether git ignores the database files, and the fix that appends them to .gitignore.
+
+Git answers when the project is a repository; ``gitignore_ignores`` reads the patterns itself
+when it is not (or git is missing), so the check works before `git init` too.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
+
+from tac_bootstrap.application import database_service
+from tac_bootstrap.application.doctor.database import _locate
+from tac_bootstrap.application.doctor.report import (
+    FAIL,
+    OK,
+    SUBPROCESS_TIMEOUT,
+    Check,
+    Fixed,
+    _Context,
+    _listed,
+    _plural,
+)
+from tac_bootstrap.application.gitignore import GitignoreAction, update_gitignore
+from tac_bootstrap.domain.errors import OperationError, TacError
+
+
+def _database_paths(target: database_service.DatabaseTarget) -> list[tuple[Path, bool]]:
+    """The files that hold the database's data, and whether each is a directory."""
+    db = target.path
+    return [
+        (db, False),
+        (db.with_name(db.name + "-wal"), False),
+        (db.with_name(db.name + "-shm"), False),
+        (db.parent / "backups", True),  # where `db migrate` keeps full copies
+    ]
+
+
+@dataclass(frozen=True)
+class _IgnoreState:
+    method: str  # "git" or ".gitignore patterns"
+    unignored: list[str]  # project-relative POSIX paths; directories end with "/"
+    tracked: list[str]
+
+
+def _in_git_repo(root: Path) -> bool:
+    if shutil.which("git") is None:
+        return False
+    result = subprocess.run(
+        ["git", "rev-parse", "--is-inside-work-tree"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    return result.returncode == 0 and result.stdout.strip() == "true"
+
+
+def _ignore_state(ctx: _Context, relative: list[str]) -> _IgnoreState:
+    if _in_git_repo(ctx.root):
+        ignored = subprocess.run(
+            ["git", "check-ignore", "--", *relative],
+            cwd=ctx.root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=SUBPROCESS_TIMEOUT,
+        )
+        if ignored.returncode in (0, 1):
+            hits = set(ignored.stdout.splitlines())
+            files = [p for p in relative if not p.endswith("/")]
+            listed = subprocess.run(
+                ["git", "ls-files", "--", *files],
+                cwd=ctx.root,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=SUBPROCESS_TIMEOUT,
+            )
+            tracked = [p for p in files if p in set(listed.stdout.splitlines())]
+            unignored = [p for p in relative if p not in hits and p not in tracked]
+            return _IgnoreState("git check-ignore", unignored, tracked)
+    unignored = [p for p in relative if not gitignore_ignores(ctx.root, p)]
+    return _IgnoreState(".gitignore patterns (not a git repository)", unignored, [])
+
+
+def check_gitignore(ctx: _Context) -> list[Check]:
+    try:
+        target = _locate(ctx)
+    except TacError as exc:
+        return [Check("gitignore", FAIL, f"cannot locate the database: {exc.message}", exc.hint)]
+    relative: list[str] = []
+    for path, is_dir in _database_paths(target):
+        shown = ctx.shown(path)
+        if Path(shown).is_absolute():
+            return [Check("gitignore", OK, f"the database is outside the project ({target.path})")]
+        relative.append(shown + ("/" if is_dir else ""))
+    state = _ignore_state(ctx, relative)
+    rows: list[Check] = []
+    if state.tracked:
+        rows.append(
+            Check(
+                "gitignore",
+                FAIL,
+                f"committed to git: {_listed(state.tracked)} (the database is local state)",
+                f"`git rm --cached {' '.join(state.tracked)}` and commit",
+                details=tuple(state.tracked),
+            )
+        )
+    if state.unignored:
+        rows.append(
+            Check(
+                "gitignore",
+                FAIL,
+                f"not ignored by git: {_listed(state.unignored)}",
+                "`tac-bootstrap doctor --fix` adds them to .gitignore",
+                fixable=True,
+                details=tuple(state.unignored),
+            )
+        )
+    return rows or [Check("gitignore", OK, f"the database files are ignored ({state.method})")]
+
+
+def fix_gitignore(ctx: _Context) -> list[Fixed]:
+    """Append the paths git does not ignore to the root .gitignore (never a generated one)."""
+    target = _locate(ctx)
+    relative = [
+        ctx.shown(path) + ("/" if is_dir else "") for path, is_dir in _database_paths(target)
+    ]
+    if any(Path(p).is_absolute() for p in relative):
+        return []
+    unignored = _ignore_state(ctx, relative).unignored
+    if not unignored:
+        return []
+    lines = ["/" + _escape_pattern(p) for p in unignored]
+    # The same append-only update add-agentic uses: existing bytes are never changed.
+    update = update_gitignore(ctx.root, lines, dry_run=False)
+    if update.action is GitignoreAction.SKIPPED:
+        raise OperationError(f"{ctx.root / '.gitignore'}: {update.detail}: " + ", ".join(lines))
+    added = len(update.lines)
+    return [Fixed("gitignore", f"added {_plural(added, 'line')} to .gitignore", update.lines)]
+
+
+def _escape_pattern(path: str) -> str:
+    escaped = "".join("\\" + ch if ch in "\\*?[]" else ch for ch in path)
+    if escaped.endswith(" "):
+        escaped = escaped[:-1] + "\\ "
+    return escaped
+
+
+def gitignore_ignores(root: Path, relative: str) -> bool:
+    """Whether the .gitignore files from ``root`` down to the path's directory ignore it.
+
+    Used only outside a git repository, where `git check-ignore` cannot answer. It follows
+    git's rules for the patterns a project uses (comments, ``!`` negation, trailing ``/`` for
+    directories, anchoring by a ``/``, the last match winning); a ``*`` may match a ``/``.
+    """
+    is_dir = relative.endswith("/")
+    parts = PurePosixPath(relative.rstrip("/")).parts
+    verdict = False
+    for depth in range(len(parts)):
+        ignore_file = root.joinpath(*parts[:depth], ".gitignore")
+        if not ignore_file.is_file():
+            continue
+        try:
+            lines = ignore_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        below = parts[depth:]
+        for line in lines:
+            matched = _pattern_matches(line, below, is_dir)
+            if matched is not None:
+                verdict = matched
+    return verdict
+
+
+def _pattern_matches(line: str, parts: tuple[str, ...], is_dir: bool) -> bool | None:
+    """True (ignored) or False (re-included) when the pattern matches the path, else None."""
+    pattern = line.rstrip("\r")
+    # Trailing spaces are dropped unless escaped with a backslash.
+    escaped_space = pattern.endswith("\\ ")
+    pattern = pattern[:-2].rstrip() + "\\ " if escaped_space else pattern.rstrip()
+    if not pattern or pattern.startswith("#"):
+        return None
+    negate = pattern.startswith("!")
+    if negate:
+        pattern = pattern[1:]
+    pattern = pattern.removeprefix("\\")
+    dir_only = pattern.endswith("/")
+    pattern = pattern.rstrip("/")
+    anchored = "/" in pattern
+    pattern = pattern.lstrip("/").removeprefix("**/") if anchored else pattern
+    pattern = pattern.replace("\\ ", " ")
+    if not pattern:
+        return None
+    for end in range(1, len(parts) + 1):
+        directory = end < len(parts) or is_dir  # leading components are directories
+        if dir_only and not directory:
+            continue
+        candidate = "/".join(parts[:end]) if anchored else parts[end - 1]
+        if fnmatchcase(candidate, pattern):
+            return not negate
+    return None

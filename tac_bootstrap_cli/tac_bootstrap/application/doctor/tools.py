@@ -1,0 +1,144 @@
+"""The tools the layer runs on: git, the hooks' Python (with pydantic 2) and the agent CLI.
+
+Nothing here can be fixed by doctor: installing tools is left to the user, with a hint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tac_bootstrap.application.doctor.report import (
+    FAIL,
+    OK,
+    SUBPROCESS_TIMEOUT,
+    WARN,
+    Check,
+    _Context,
+)
+from tac_bootstrap.runtime.agent import CLI_ENV_VAR, AgentCLINotFound, resolve_cli
+
+PYTHON_ENV_VAR = "TAC_PYTHON"  # the interpreter the Claude Code hooks run (settings.json)
+MIN_PYTHON = (3, 10)
+INSTALL_CLAUDE = "npm install -g @anthropic-ai/claude-code"
+
+# Printed by the layer's interpreter: its version and the pydantic it can import (or null).
+_PYTHON_PROBE = """
+import json, sys
+try:
+    import pydantic
+    version = str(pydantic.VERSION)
+except Exception:
+    version = None
+print(json.dumps({"python": list(sys.version_info[:3]), "pydantic": version}))
+"""
+
+
+def check_git(ctx: _Context) -> list[Check]:
+    git = shutil.which("git")
+    if git is None:
+        return [
+            Check(
+                "git",
+                WARN,
+                "git is not installed",
+                "install git: upgrades recover generated files from its history, and the "
+                "/commit and /pull_request commands use it",
+            )
+        ]
+    result = subprocess.run(
+        [git, "--version"], capture_output=True, text=True, check=False, timeout=30
+    )
+    version = result.stdout.strip() or "git"
+    return [Check("git", OK, f"{version} ({git})")]
+
+
+def check_python(ctx: _Context) -> list[Check]:
+    """The interpreter the layer runs on: TAC_PYTHON, else python3 (as the hooks call it)."""
+    name = os.environ.get(PYTHON_ENV_VAR) or "python3"
+    origin = PYTHON_ENV_VAR if os.environ.get(PYTHON_ENV_VAR) else "the hooks' default"
+    executable = shutil.which(name)
+    if executable is None:
+        return [
+            Check(
+                "python",
+                FAIL,
+                f"{name} ({origin}) not found; the Claude Code hooks run it",
+                f"install Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+ with pydantic 2, or set "
+                f"{PYTHON_ENV_VAR} to an interpreter that has it",
+            )
+        ]
+    version: tuple[int, ...] = ()
+    pydantic: object = None
+    try:
+        result = subprocess.run(
+            [executable, "-c", _PYTHON_PROBE],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=SUBPROCESS_TIMEOUT,
+        )
+        lines = result.stdout.strip().splitlines()
+        probe = json.loads(lines[-1]) if result.returncode == 0 and lines else {}
+        version = tuple(int(part) for part in probe["python"])
+        pydantic = probe.get("pydantic")
+    except (OSError, subprocess.SubprocessError, ValueError, TypeError, KeyError):
+        version = ()  # not a Python that can run the probe
+    if len(version) < 2:
+        return [
+            Check(
+                "python",
+                FAIL,
+                f"{name} ({executable}) does not run as a Python interpreter",
+                f"set {PYTHON_ENV_VAR} to a Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+ interpreter",
+            )
+        ]
+    shown_version = ".".join(map(str, version))
+    where = f"{name} ({executable}, Python {shown_version})"
+    if version[:2] < MIN_PYTHON:
+        return [
+            Check(
+                "python",
+                FAIL,
+                f"{where} is older than {MIN_PYTHON[0]}.{MIN_PYTHON[1]}",
+                f"install a newer Python, or set {PYTHON_ENV_VAR} to one",
+            )
+        ]
+    if not isinstance(pydantic, str) or not pydantic.startswith("2"):
+        found = f"pydantic {pydantic}" if pydantic else "no pydantic"
+        return [
+            Check(
+                "python",
+                FAIL,
+                f"{where} has {found}; the layer's database modules need pydantic 2",
+                f"`{executable} -m pip install 'pydantic>=2'`, or set {PYTHON_ENV_VAR} to an "
+                "interpreter that has it",
+            )
+        ]
+    return [Check("python", OK, f"{where} with pydantic {pydantic}")]
+
+
+def check_agent_cli(ctx: _Context) -> list[Check]:
+    configured = ctx.config.agentic.agent_cli
+    from_env = os.environ.get(CLI_ENV_VAR)
+    try:
+        found = resolve_cli(configured)
+    except AgentCLINotFound:
+        candidate = from_env or configured or "claude"
+        origin = f"{CLI_ENV_VAR}={from_env}" if from_env else "agentic.agent_cli"
+        relative = bool(from_env) and "/" in candidate and not Path(candidate).is_absolute()
+        note = " (a relative path is taken from the current directory)" if relative else ""
+        return [
+            Check(
+                "agent CLI",
+                FAIL,
+                f"agent CLI {candidate!r} ({origin}) not found{note}; workflows cannot run",
+                f"install Claude Code (`{INSTALL_CLAUDE}`) or set {CLI_ENV_VAR} to its path",
+            )
+        ]
+    origin = f" (from {CLI_ENV_VAR})" if from_env else ""
+    return [Check("agent CLI", OK, f"{found}{origin}")]

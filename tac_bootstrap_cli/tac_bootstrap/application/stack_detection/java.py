@@ -1,0 +1,69 @@
+"""Java: pom.xml (Maven), then build.gradle / build.gradle.kts (Gradle).
+
+Build files are searched as text, not evaluated: a Gradle script is a program, and a pom's
+plugins only need to be named to be recognised.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from tac_bootstrap.domain.config import Language, PackageManager
+
+from .model import Candidate
+from .reading import Reader
+
+
+def detect_java(files: Reader) -> Candidate | None:
+    gradle_file = next((n for n in ("build.gradle", "build.gradle.kts") if files.is_file(n)), None)
+    maven = files.is_file("pom.xml")
+    if not maven and gradle_file is None:
+        return None
+    pm = PackageManager.MAVEN if maven else PackageManager.GRADLE
+    build_file = "pom.xml" if maven else str(gradle_file)
+    markers = [m for m in ("pom.xml", gradle_file) if m and files.is_file(m)]
+    c = Candidate("java", Language.JAVA, pm, markers=markers)
+    text = files.text(build_file, c.evidence) or ""
+    if maven and text:
+        try:
+            ET.fromstring(text)
+        except ET.ParseError as exc:
+            c.note("pom.xml", f"unreadable: not well-formed XML ({exc})")
+    c.note(build_file, f"{'Maven' if maven else 'Gradle'} build -> package manager {pm.value}")
+    if maven and gradle_file:
+        c.note(gradle_file, "a Gradle build too; pom.xml (Maven) was chosen")
+    if build_file.endswith(".kts"):
+        c.note(build_file, "Kotlin build script (recorded as java, the closest language)")
+    if "org.springframework.boot" in text or "spring-boot" in text:
+        c.set_framework("spring", build_file, "uses Spring Boot")
+    wrapper = "mvnw" if maven else "gradlew"
+    tool = f"./{wrapper}" if files.is_file(wrapper) else ("mvn" if maven else "gradle")
+    c.note(wrapper if files.is_file(wrapper) else build_file, f"commands run {tool}")
+    spring = c.framework == "spring"
+    if maven:
+        start = (
+            f"{tool} spring-boot:run"
+            if spring
+            else (f"{tool} exec:java" if "exec-maven-plugin" in text else "")
+        )
+        c.commands.update(
+            install=f"{tool} install -DskipTests",
+            start=start,
+            test=f"{tool} test",
+            build=f"{tool} package",
+            lint=f"{tool} checkstyle:check" if "maven-checkstyle-plugin" in text else "",
+            format=f"{tool} spotless:apply" if "spotless-maven-plugin" in text else "",
+        )
+    else:
+        application = re.search(r"""^\s*application\s*(\{|$)|["']application["']""", text, re.M)
+        start = f"{tool} bootRun" if spring else (f"{tool} run" if application else "")
+        c.commands.update(
+            install=f"{tool} dependencies",
+            start=start,
+            test=f"{tool} test",
+            build=f"{tool} build",
+            lint=f"{tool} checkstyleMain" if "checkstyle" in text else "",
+            format=f"{tool} spotlessApply" if "spotless" in text else "",
+        )
+    return c

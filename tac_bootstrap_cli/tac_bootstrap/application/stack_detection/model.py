@@ -1,0 +1,65 @@
+"""The types every detector shares: what a file told us, and what one ecosystem looks like.
+
+Detectors fill a mutable ``Candidate`` as they read; only the primary one becomes the frozen
+``DetectedStack`` that callers see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from tac_bootstrap.domain.config import FRAMEWORKS, CommandsSection, Language, PackageManager
+
+
+class Evidence(NamedTuple):
+    """One file and what it told us."""
+
+    file: str
+    finding: str
+
+
+@dataclass(frozen=True)
+class DetectedStack:
+    name: str  # the directory name, sanitised into a valid project name
+    language: Language
+    framework: str
+    package_manager: PackageManager
+    commands: CommandsSection
+    evidence: tuple[Evidence, ...] = ()
+    # Ecosystems whose markers were found, the primary first (empty: nothing recognised).
+    ecosystems: tuple[str, ...] = ()
+
+    @property
+    def recognised(self) -> bool:
+        return bool(self.ecosystems)
+
+
+@dataclass
+class Candidate:
+    """What one ecosystem's files say; the primary one becomes the DetectedStack."""
+
+    ecosystem: str
+    language: Language
+    package_manager: PackageManager
+    framework: str = "none"
+    commands: dict[str, str] = field(default_factory=dict)
+    evidence: list[Evidence] = field(default_factory=list)
+    markers: list[str] = field(default_factory=list)
+
+    def note(self, file: str, finding: str) -> None:
+        self.evidence.append(Evidence(file, finding))
+
+    def set_framework(self, framework: str, file: str, why: str) -> None:
+        if framework in FRAMEWORKS[self.language]:
+            self.framework = framework
+            self.note(file, f"{why} -> framework {framework}")
+        else:
+            self.note(file, f"{why}, but {framework} is not a {self.language.value} framework here")
+
+
+def first(names: Iterable[str], wanted: Iterable[str]) -> str | None:
+    """The first of ``wanted`` present in ``names``: ``wanted`` is in order of preference."""
+    have = set(names)
+    return next((name for name in wanted if name in have), None)

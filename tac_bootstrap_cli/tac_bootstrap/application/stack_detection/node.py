@@ -1,0 +1,122 @@
+"""JavaScript / TypeScript: package.json.
+
+The project's own scripts are preferred over guessed tool commands: they are what its
+developers run, with the flags they chose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tac_bootstrap.domain.config import Language, PackageManager
+
+from .model import Candidate, Evidence, first
+from .reading import Reader, table
+
+_LOCK_FILES = (
+    ("pnpm-lock.yaml", PackageManager.PNPM),
+    ("yarn.lock", PackageManager.YARN),
+    ("bun.lockb", PackageManager.BUN),
+    ("bun.lock", PackageManager.BUN),
+    ("package-lock.json", PackageManager.NPM),
+    ("npm-shrinkwrap.json", PackageManager.NPM),
+)
+_NODE_SCRIPTS = {
+    "test": ("test",),
+    "lint": ("lint",),
+    "typecheck": ("typecheck", "type-check", "check-types", "types", "tsc"),
+    "start": ("start", "dev", "serve"),
+    "build": ("build",),
+    "format": ("format", "fmt"),
+}
+# First match wins: NestJS and Next.js bring express and react along.
+_NODE_FRAMEWORKS = (
+    ("@nestjs/core", "nestjs"),
+    ("next", "nextjs"),
+    ("express", "express"),
+    ("react", "react"),
+)
+_NPM_PLACEHOLDER_TEST = "no test specified"
+
+
+def detect_node(files: Reader) -> Candidate | None:
+    if not files.is_file("package.json"):
+        return None
+    evidence: list[Evidence] = []
+    manifest: dict[str, Any] = files.json_object("package.json", evidence) or {}
+    deps: set[str] = set()
+    for key in ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies"):
+        deps.update(table(manifest, key))
+    scripts = {k: v for k, v in table(manifest, "scripts").items() if isinstance(v, str)}
+
+    typescript = "typescript" in deps or files.is_file("tsconfig.json")
+    language = Language.TYPESCRIPT if typescript else Language.JAVASCRIPT
+    c = Candidate("node", language, PackageManager.NPM, evidence=evidence, markers=["package.json"])
+    if "typescript" in deps:
+        c.note("package.json", "depends on typescript -> typescript")
+    elif typescript:
+        c.note("tsconfig.json", "TypeScript compiler settings -> typescript")
+    elif manifest:
+        c.note("package.json", "no typescript dependency or tsconfig.json -> javascript")
+
+    # Package manager: the packageManager field (corepack) wins over lock files.
+    declared = manifest.get("packageManager")
+    locks = [(name, pm) for name, pm in _LOCK_FILES if files.is_file(name)]
+    declared_pm = None
+    if isinstance(declared, str):
+        declared_pm = next(
+            (pm for pm in PackageManager if declared.split("@", 1)[0] == pm.value), None
+        )
+    if declared_pm is not None and declared_pm in (
+        PackageManager.NPM,
+        PackageManager.PNPM,
+        PackageManager.YARN,
+        PackageManager.BUN,
+    ):
+        c.package_manager = declared_pm
+        c.note(
+            "package.json", f'"packageManager": {declared!r} -> package manager {declared_pm.value}'
+        )
+    elif locks:
+        c.package_manager = locks[0][1]
+        c.note(locks[0][0], f"lock file -> package manager {locks[0][1].value}")
+    else:
+        c.note("package.json", "no lock file -> package manager npm")
+    for lock, lock_pm in locks:
+        if lock_pm is not c.package_manager:
+            c.note(lock, f"another lock file ({lock_pm.value}); {c.package_manager.value} chosen")
+
+    for dep, framework in _NODE_FRAMEWORKS:
+        if dep in deps:
+            c.set_framework(framework, "package.json", f"depends on {dep}")
+            break
+
+    pm = c.package_manager.value
+    cmd = c.commands
+    cmd["install"] = f"{pm} install"
+    used = []
+    for key, candidates in _NODE_SCRIPTS.items():
+        script = first(scripts, candidates)
+        if script is None:
+            continue
+        if script == "test" and _NPM_PLACEHOLDER_TEST in scripts[script]:
+            c.note(
+                "package.json", 'scripts.test is npm\'s placeholder ("no test specified"); ignored'
+            )
+            continue
+        if pm == "npm" and script in ("test", "start"):
+            cmd[key] = f"npm {script}"
+        else:
+            cmd[key] = f"{pm} run {script}"
+        used.append(script)
+    if used:
+        c.note("package.json", f"scripts: {', '.join(used)}")
+    if (
+        "typecheck" not in cmd
+        and language is Language.TYPESCRIPT
+        and files.is_file("tsconfig.json")
+    ):
+        runner = {"npm": "npx", "pnpm": "pnpm exec", "yarn": "yarn", "bun": "bunx"}[pm]
+        cmd["typecheck"] = f"{runner} tsc --noEmit"
+        c.note("tsconfig.json", f"no typecheck script -> {cmd['typecheck']}")
+    return c

@@ -1,0 +1,265 @@
+"""Python: pyproject.toml, setup.cfg, setup.py, requirements*.txt, Pipfile.
+
+Dependencies and tool configuration are gathered from every file first, because a project
+spreads them (deps in requirements.txt, pytest in tox.ini, ruff in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from tac_bootstrap.domain.config import Language, PackageManager
+
+from .model import Candidate, first
+from .reading import Reader, strings, table
+
+_REQ_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+_PY_FRAMEWORKS = ("django", "fastapi", "flask")  # first match wins
+_PY_TOOLS = ("pytest", "ruff", "mypy", "black", "pyright", "flake8")
+_PY_TOOL_FILES = (
+    ("pytest.ini", "pytest"),
+    ("conftest.py", "pytest"),
+    ("ruff.toml", "ruff"),
+    (".ruff.toml", "ruff"),
+    ("mypy.ini", "mypy"),
+    (".mypy.ini", "mypy"),
+    (".flake8", "flake8"),
+    ("pyrightconfig.json", "pyright"),
+)
+
+
+def _dist_name(requirement: str) -> str | None:
+    """The normalised distribution name of a PEP 508 requirement ('Flask[async]>=3' -> 'flask')."""
+    match = _REQ_NAME.match(requirement)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else None
+
+
+def _requirement_names(text: str) -> list[str]:
+    """Distribution names in requirements-file syntax (options, URLs and comments skipped)."""
+    names = []
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        if re.match(r"[a-z+]+://|(git|hg|svn|bzr)\+", line):
+            continue
+        name = _dist_name(line)
+        if name:
+            names.append(name)
+    return names
+
+
+class _PythonFacts:
+    """Dependencies and tools of a Python project, each with the file that told us."""
+
+    def __init__(self) -> None:
+        self.deps: dict[str, str] = {}
+        self.tools: dict[str, str] = {}
+
+    def add_deps(self, names: Iterable[str | None], source: str) -> None:
+        for name in names:
+            if name:
+                self.deps.setdefault(name, source)
+                if name in _PY_TOOLS:
+                    self.tools.setdefault(name, source)
+
+    def add_tool(self, tool: str, source: str) -> None:
+        self.tools.setdefault(tool, source)
+
+
+def detect_python(files: Reader) -> Candidate | None:
+    markers = [
+        name
+        for name in ("pyproject.toml", "setup.cfg", "setup.py", "Pipfile")
+        if files.is_file(name)
+    ]
+    requirements = files.glob("requirements*.txt") + files.glob("requirements/*.txt")
+    if not markers and not requirements:
+        return None
+    c = Candidate("python", Language.PYTHON, PackageManager.PIP, markers=markers + requirements)
+    facts = _PythonFacts()
+    py = files.toml("pyproject.toml", c.evidence) if "pyproject.toml" in markers else None
+    project = table(py, "project")
+    poetry = table(py, "tool", "poetry")
+    tool = table(py, "tool")
+    if py is not None:
+        _read_pyproject(py, facts, c)
+    for req in requirements:
+        text = files.text(req, c.evidence)
+        if text is not None:
+            names = _requirement_names(text)
+            facts.add_deps(names, req)
+            c.note(req, f"{len(names)} requirement(s)")
+    cfg = files.ini("setup.cfg", c.evidence) if "setup.cfg" in markers else None
+    if cfg is not None:
+        c.note("setup.cfg", "setuptools configuration")
+        if cfg.has_option("options", "install_requires"):
+            facts.add_deps(_requirement_names(cfg.get("options", "install_requires")), "setup.cfg")
+        if cfg.has_section("options.extras_require"):
+            for _key, value in cfg.items("options.extras_require"):
+                facts.add_deps(_requirement_names(value), "setup.cfg")
+        for section, tool_name in (
+            ("tool:pytest", "pytest"),
+            ("flake8", "flake8"),
+            ("mypy", "mypy"),
+        ):
+            if cfg.has_section(section):
+                facts.add_tool(tool_name, "setup.cfg")
+    pipfile = files.toml("Pipfile", c.evidence) if "Pipfile" in markers else None
+    if pipfile is not None:
+        for key in ("packages", "dev-packages"):
+            facts.add_deps(map(_dist_name, table(pipfile, key)), "Pipfile")
+    tox = files.ini("tox.ini", c.evidence) if files.is_file("tox.ini") else None
+    if tox is not None:
+        for section, tool_name in (("pytest", "pytest"), ("flake8", "flake8")):
+            if tox.has_section(section):
+                facts.add_tool(tool_name, "tox.ini")
+    for name, tool_name in _PY_TOOL_FILES:
+        if files.is_file(name):
+            facts.add_tool(tool_name, name)
+
+    # Package manager, and the prefix that runs a tool inside its environment.
+    if poetry:
+        c.package_manager = PackageManager.POETRY
+        c.note("pyproject.toml", "[tool.poetry] -> package manager poetry")
+    elif files.is_file("uv.lock"):
+        c.package_manager = PackageManager.UV
+        c.note("uv.lock", "uv lock file -> package manager uv")
+    elif "uv" in tool:
+        c.package_manager = PackageManager.UV
+        c.note("pyproject.toml", "[tool.uv] -> package manager uv")
+    elif files.is_file("poetry.lock"):
+        c.package_manager = PackageManager.POETRY
+        c.note("poetry.lock", "poetry lock file -> package manager poetry")
+    elif pipfile is not None:
+        c.note("Pipfile", "pipenv project: commands use pipenv (package manager recorded as pip)")
+    else:
+        c.note(c.markers[0], "no uv, poetry or pipenv markers -> package manager pip")
+    run = {
+        PackageManager.UV: "uv run ",
+        PackageManager.POETRY: "poetry run ",
+    }.get(c.package_manager, "pipenv run " if pipfile is not None else "")
+
+    for dep in _PY_FRAMEWORKS:
+        if dep in facts.deps:
+            c.set_framework(dep, facts.deps[dep], f"depends on {dep}")
+            break
+
+    cmd = c.commands
+    install = _python_install(files, c, project, cfg, requirements, pipfile is not None)
+    if install:
+        cmd["install"] = install
+    tools = facts.tools
+    chosen: dict[str, tuple[str, str]] = {}  # command -> (tool, file that told us)
+    for key, options in (
+        ("test", ("pytest",)),
+        ("lint", ("ruff", "flake8")),
+        ("typecheck", ("mypy", "pyright")),
+        ("format", ("black", "ruff")),
+    ):
+        found = first(tools, options)
+        if found is not None:
+            chosen[key] = (found, tools[found])
+    if "test" in chosen:
+        cmd["test"] = f"{run}python -m pytest"
+    if "lint" in chosen:
+        cmd["lint"] = run + ("ruff check ." if chosen["lint"][0] == "ruff" else "flake8")
+    if "typecheck" in chosen:
+        if chosen["typecheck"][0] == "pyright":
+            cmd["typecheck"] = f"{run}pyright"
+        else:
+            # A configured file list is what the project means to check: do not override it.
+            configured = "files" in table(py, "tool", "mypy")
+            cmd["typecheck"] = f"{run}mypy" if configured else f"{run}mypy ."
+    if "format" in chosen:
+        cmd["format"] = run + ("black ." if chosen["format"][0] == "black" else "ruff format .")
+    for key, (tool_name, source) in chosen.items():
+        c.note(source, f"{tool_name} -> {key}: {cmd[key]}")
+    start = _python_start(files, c.framework, project, poetry)
+    if start:
+        cmd["start"] = run + start
+    if py is not None and ("build-system" in py or poetry):
+        cmd["build"] = {
+            PackageManager.UV: "uv build",
+            PackageManager.POETRY: "poetry build",
+        }.get(c.package_manager, "python -m build")
+    return c
+
+
+def _read_pyproject(py: dict[str, Any], facts: _PythonFacts, c: Candidate) -> None:
+    project = table(py, "project")
+    poetry = table(py, "tool", "poetry")
+    declared = strings(project.get("dependencies"))
+    for extra in table(project, "optional-dependencies").values():
+        declared += strings(extra)
+    for group in table(py, "dependency-groups").values():
+        declared += strings(group)  # {include-group = ...} entries are not names
+    facts.add_deps(map(_dist_name, declared), "pyproject.toml")
+    for deps in (
+        table(poetry, "dependencies"),
+        table(poetry, "dev-dependencies"),
+        *(table(group, "dependencies") for group in table(poetry, "group").values()),
+    ):
+        facts.add_deps(map(_dist_name, deps), "pyproject.toml")
+    sections = [name for name in table(py, "tool") if name in _PY_TOOLS]
+    for name in sections:
+        facts.add_tool(name, "pyproject.toml")
+    project_name = project.get("name", poetry.get("name"))
+    summary = "Python project"
+    if isinstance(project_name, str):
+        summary += f" {project_name!r}"
+    if sections:
+        summary += "; tool sections: " + ", ".join(f"[tool.{s}]" for s in sections)
+    c.note("pyproject.toml", summary)
+
+
+def _python_install(
+    files: Reader,
+    c: Candidate,
+    project: dict[str, Any],
+    cfg: configparser.ConfigParser | None,
+    requirements: list[str],
+    pipenv: bool,
+) -> str:
+    if c.package_manager is PackageManager.UV:
+        return "uv sync"
+    if c.package_manager is PackageManager.POETRY:
+        return "poetry install"
+    if pipenv:
+        return "pipenv install --dev"
+    parts = []
+    installable = (
+        bool(project)
+        or files.is_file("setup.py")
+        or (cfg is not None and cfg.has_section("metadata"))
+    )
+    if installable:
+        parts.append("-e '.[dev]'" if "dev" in table(project, "optional-dependencies") else "-e .")
+    root_requirements = sorted(
+        (r for r in requirements if "/" not in r), key=lambda r: (r != "requirements.txt", r)
+    )
+    parts += [f"-r {r}" for r in root_requirements]
+    return "python -m pip install " + " ".join(parts) if parts else ""
+
+
+def _python_start(
+    files: Reader, framework: str, project: dict[str, Any], poetry: dict[str, Any]
+) -> str:
+    if framework == "django" and files.is_file("manage.py"):
+        return "python manage.py runserver"
+    if framework == "fastapi":
+        for path, module in (("main.py", "main"), ("app.py", "app"), ("app/main.py", "app.main")):
+            if files.is_file(path):
+                return f"uvicorn {module}:app"
+    if framework == "flask":
+        return "flask run"
+    scripts = list(table(project, "scripts")) or list(table(poetry, "scripts"))
+    if scripts:
+        return scripts[0]
+    for path in ("main.py", "app.py"):
+        if files.is_file(path):
+            return f"python {path}"
+    return ""

@@ -1,0 +1,57 @@
+"""Ruby: Gemfile (plus any root ``*.gemspec``), read as text: both are Ruby programs."""
+
+from __future__ import annotations
+
+import re
+
+from tac_bootstrap.domain.config import Language, PackageManager
+
+from .model import Candidate
+from .reading import Reader
+
+_GEM = re.compile(r"""^\s*gem\s*\(?\s*["']([^"']+)["']""", re.MULTILINE)
+_GEMSPEC_DEP = re.compile(r"""add_(?:runtime_|development_)?dependency\s*\(?\s*["']([^"']+)["']""")
+
+
+def detect_ruby(files: Reader) -> Candidate | None:
+    if not files.is_file("Gemfile"):
+        return None
+    c = Candidate("ruby", Language.RUBY, PackageManager.BUNDLER, markers=["Gemfile"])
+    gems = set(_GEM.findall(files.text("Gemfile", c.evidence) or ""))
+    gemspecs = files.glob("*.gemspec")
+    for spec in gemspecs:
+        gems.update(_GEMSPEC_DEP.findall(files.text(spec, c.evidence) or ""))
+    c.note("Gemfile", f"Ruby project, {len(gems)} gem(s) -> package manager bundler")
+    if files.is_file("Gemfile.lock"):
+        c.note("Gemfile.lock", "bundler lock file")
+    if "rails" in gems or "railties" in gems:
+        c.set_framework("rails", "Gemfile", "depends on rails")
+    elif "sinatra" in gems:
+        c.set_framework("sinatra", "Gemfile", "depends on sinatra")
+    rspec = bool(gems & {"rspec", "rspec-rails", "rspec-core"}) or files.is_file(".rspec")
+    cmd = c.commands
+    cmd["install"] = "bundle install"
+    if rspec or files.is_dir("spec"):
+        cmd["test"] = "bundle exec rspec"
+    elif c.framework == "rails":
+        cmd["test"] = "bundle exec rails test"
+    elif files.is_file("Rakefile"):
+        cmd["test"] = "bundle exec rake test"
+    if "rubocop" in gems or files.is_file(".rubocop.yml"):
+        cmd["lint"], cmd["format"] = "bundle exec rubocop", "bundle exec rubocop -a"
+    elif "standard" in gems:
+        cmd["lint"], cmd["format"] = "bundle exec standardrb", "bundle exec standardrb --fix"
+    if gems & {"sorbet", "sorbet-static"} or files.is_dir("sorbet"):
+        cmd["typecheck"] = "bundle exec srb tc"
+    elif files.is_file("Steepfile"):
+        cmd["typecheck"] = "bundle exec steep check"
+    if c.framework == "rails":
+        cmd["start"] = "bundle exec rails server"
+    elif files.is_file("config.ru"):
+        cmd["start"] = "bundle exec rackup"
+    if gemspecs:
+        cmd["build"] = f"gem build {gemspecs[0]}"
+    found = [f"{name} -> {cmd[name]}" for name in ("test", "lint", "typecheck") if name in cmd]
+    if found:
+        c.note("Gemfile", "; ".join(found))
+    return c
