@@ -206,3 +206,11 @@ def test_no_git_switch(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "plain/.git").exists()
     assert "init: false" in (tmp_path / "plain/tac_bootstrap.yml").read_text()
+
+
+def test_init_inside_a_repository_does_not_nest_one(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    result = run_cli("init", "inner", "-o", tmp_path, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "inner/.git").exists()
+    assert f"inside the git repository {tmp_path}" in result.stdout

@@ -20,6 +20,10 @@ def init_repository(root: Path, message: str) -> str:
         return "skipped git init: git is not installed"
     if (root / ".git").exists():
         return "git repository already present; left as it is"
+    inside = _git(root, "rev-parse", "--show-toplevel")
+    if inside.returncode == 0:
+        # A project created inside another repository's work tree belongs to that repository.
+        return f"inside the git repository {inside.stdout.strip()}; no new repository created"
     steps = [("init", "-q"), ("add", "-A")]
     for step in steps:
         result = _git(root, *step)
