@@ -148,6 +148,12 @@ def test_python_repo_gets_config_and_layer_and_keeps_every_user_file(tmp_path: P
     assert "`uv run python -m pytest`" in (root / ".claude/commands/test.md").read_text()
     manifest = json.loads((root / "tac_bootstrap.manifest.json").read_text())
     assert ".claude/settings.json" not in manifest["files"]  # not ours: not recorded as generated
+    # The layer's version waits beside the user's file, ready to be merged in by hand.
+    proposal = json.loads((root / ".claude/settings.json.tac-bootstrap").read_text())
+    assert "orchestrator_hook.py" in json.dumps(proposal["hooks"]["PreToolUse"])
+    assert "settings.json.tac-bootstrap" not in manifest["files"]
+    assert ".claude/settings.json.tac-bootstrap: merge" not in output
+    assert "<file>.tac-bootstrap" in output
 
     # Once the config exists, the repository has the layer: a second run is refused.
     again = run_cli("add-agentic", root, cwd=tmp_path)

@@ -161,6 +161,8 @@ def test_foreign_file_in_the_way_is_a_conflict_not_overwritten(project: Path) ->
     assert code == 1
     assert changes(document)[f"{COMMANDS}/review.md"] == "conflict"
     assert (project / f"{COMMANDS}/review.md").read_text() == "the user's own review command\n"
+    proposal = project / f"{COMMANDS}/review.md.tac-bootstrap"
+    assert proposal.read_text().startswith("---\ndescription:")  # the new version, beside it
 
 
 def test_without_terminal_or_yes_it_refuses(project: Path) -> None:

@@ -26,6 +26,7 @@ from tac_bootstrap.application.gitignore import (
 from tac_bootstrap.application.plan_executor import PlanExecutor
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.application.stack_detection import DetectedStack, detect_stack
+from tac_bootstrap.application.upgrade_service import PROPOSAL_SUFFIX
 from tac_bootstrap.cli.output import Output
 from tac_bootstrap.domain.config import (
     CONFIG_FILENAME,
@@ -40,7 +41,8 @@ from tac_bootstrap.domain.config import (
 )
 from tac_bootstrap.domain.errors import UsageError
 from tac_bootstrap.domain.manifest import MANIFEST_FILENAME
-from tac_bootstrap.domain.plan import ApplyReport
+from tac_bootstrap.domain.plan import ApplyReport, ScaffoldPlan
+from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
 
 # The commands a person is asked to confirm; install, format and build keep what was detected.
 ASKED_COMMANDS = (
@@ -180,9 +182,26 @@ def run_add_agentic(*, path: Path, yes: bool, dry_run: bool, json_output: bool) 
         else:
             # Never force: a file the repository already has at a target path is a conflict.
             report = executor.apply(plan, config, root)
+            _write_proposals(root, plan, config, service, report)
         gitignore = _update_gitignore(root, config, dry_run)
         _warn_missing_programs(out, root, config.commands)
         _finish(out, report, gitignore, config, stack)
+
+
+def _write_proposals(
+    root: Path, plan: ScaffoldPlan, config: TacConfig, service: ScaffoldService, report: ApplyReport
+) -> None:
+    """Put the layer's version beside each conflicting file, so merging it in is easy.
+
+    The proposal is a new file (never the user's); a proposal from an earlier run is replaced.
+    """
+    conflicted = {result.path for result in report.conflicts}
+    for op in plan.files:
+        if op.path in conflicted:
+            proposal = confined_path(root, op.path + PROPOSAL_SUFFIX)
+            if proposal.is_dir():
+                continue
+            atomic_write(proposal, service.content_for(op, config))
 
 
 def _update_gitignore(root: Path, config: TacConfig, dry_run: bool) -> GitignoreUpdate:
@@ -241,9 +260,14 @@ def _finish(
     if report.conflicts:
         out.info(
             f"{len(report.conflicts)} file(s) already exist with other content and were left "
-            "untouched (add-agentic never overwrites a file it did not create); merge the "
-            "layer's version by hand, or move yours aside and run `tac-bootstrap render`"
+            "untouched (add-agentic never overwrites a file it did not create)"
         )
+        if not report.dry_run:
+            out.info(
+                f"the layer's version of each is beside it as <file>{PROPOSAL_SUFFIX}: merge "
+                "what you want into your file (for .claude/settings.json, at least the "
+                '"hooks" block, which records agent activity), then delete the proposal'
+            )
     elif not report.dry_run:
         out.info(
             f"The agentic layer is in {report.target}; review {CONFIG_FILENAME} "
