@@ -2,15 +2,19 @@
 
 An operation is a generator: it validates its input, then yields SQL steps and receives their
 results; a driver (sqlite3 or aiosqlite, see adw_database.py) executes the steps inside one
-transaction and throws database errors back into the generator. Validation happens before
-the first step, so invalid input never reaches the database.
+transaction and throws database errors back into the generator, integrity errors as
+IntegrityViolation. Validation happens before the first step, so invalid input never reaches
+the database.
+
+The SQL is backend-neutral: plain `?` placeholders (a value used twice is passed twice), rows
+read by column name, and `{seq}`, `{day}`, `{for_update}` macros that the driver's Dialect
+(adw_db_dialect.py) replaces.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
@@ -19,6 +23,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
+from .adw_db_dialect import IntegrityViolation
 from .orch_database_models import (
     AGENT_TRANSITIONS,
     TERMINAL_AGENT_STATUSES,
@@ -54,10 +59,31 @@ ROLLUP_KEYS: dict[str, str] = {
     "session": "a.session_id",
     "agent": "a.id",
     "model": "coalesce(p.model, 'unknown')",
-    "day": "substr(p.created_at, 1, 10)",
+    "day": "{day}",
 }
 LEVEL_ORDER = [level.value for level in LogLevel]
 TABLES = ("orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs")
+# Every table's columns in schema order (export, iter_rows); an engine's own bookkeeping
+# columns (an insertion sequence) are not part of them.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "orchestrator_agents": (
+        "id", "name", "agent_type", "description", "system_prompt", "default_model",
+        "capabilities", "config", "created_at", "updated_at",
+    ),
+    "agents": (
+        "id", "orchestrator_agent_id", "session_id", "adw_id", "name", "status", "model",
+        "working_dir", "context", "input_tokens", "output_tokens", "total_cost_usd",
+        "error_message", "created_at", "started_at", "completed_at",
+    ),
+    "prompts": (
+        "id", "agent_id", "prompt_text", "response_text", "model", "status", "input_tokens",
+        "output_tokens", "cost_usd", "latency_ms", "error_message", "created_at", "completed_at",
+    ),
+    "agent_logs": (
+        "id", "agent_id", "log_type", "log_level", "message", "details", "created_at",
+    ),
+    "system_logs": ("id", "log_level", "component", "message", "details", "created_at"),
+}  # fmt: skip
 
 
 @cache
@@ -121,8 +147,8 @@ def _json(value: Any, field: str, kind: type) -> str:
         raise InvalidInput(f"invalid {field}: not serialisable as JSON ({exc})") from None
 
 
-def _foreign_key(exc: sqlite3.IntegrityError, message: str) -> Exception:
-    if "FOREIGN KEY" in str(exc):
+def _foreign_key(exc: IntegrityViolation, message: str) -> Exception:
+    if exc.kind == "foreign_key":
         return NotFound(message)
     return InvalidInput(f"rejected by the database: {exc}")
 
@@ -141,6 +167,7 @@ def register_orchestrator_agent(
     config: dict[str, Any] | str | None = None,
 ) -> Op[OrchestratorAgent]:
     """Insert or update (by unique name) an agent type definition."""
+    now = utc_now()
     params = (
         new_id(),
         _text(name, "orchestrator agent name"),
@@ -150,13 +177,14 @@ def register_orchestrator_agent(
         default_model,
         _json(capabilities, "capabilities", list),
         _json(config, "config", dict),
-        utc_now(),
+        now,
+        now,
     )
     yield (
         "exec",
         "INSERT INTO orchestrator_agents (id, name, agent_type, description, system_prompt, "
         "default_model, capabilities, config, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?9) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (name) DO UPDATE SET agent_type = excluded.agent_type, "
         "description = excluded.description, system_prompt = excluded.system_prompt, "
         "default_model = excluded.default_model, capabilities = excluded.capabilities, "
@@ -170,8 +198,8 @@ def register_orchestrator_agent(
 def get_orchestrator_agent(id_or_name: str) -> Op[OrchestratorAgent]:
     row = yield (
         "one",
-        "SELECT * FROM orchestrator_agents WHERE id = ?1 OR name = ?1",
-        (id_or_name,),
+        "SELECT * FROM orchestrator_agents WHERE id = ? OR name = ?",
+        (id_or_name, id_or_name),
     )
     return _row(OrchestratorAgent, row, "orchestrator agent", id_or_name)
 
@@ -202,23 +230,44 @@ def start_agent(
     agent_id = new_id()
     owner = yield (
         "one",
-        "SELECT id FROM orchestrator_agents WHERE id = ?1 OR name = ?1",
-        (orchestrator_agent_id,),
+        "SELECT id FROM orchestrator_agents WHERE id = ? OR name = ?",
+        (orchestrator_agent_id, orchestrator_agent_id),
     )
+    missing = f"orchestrator agent {orchestrator_agent_id!r} does not exist"
     if owner is None:
-        raise NotFound(f"orchestrator agent {orchestrator_agent_id!r} does not exist")
-    yield (
-        "exec",
-        "INSERT INTO agents (id, orchestrator_agent_id, session_id, adw_id, name, status, model, "
-        "working_dir, context, created_at, started_at) "
-        "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
-        (agent_id, owner[0], session_id, adw_id, name, model, working_dir, context_json, now, now),
-    )
+        raise NotFound(missing)
+    try:
+        yield (
+            "exec",
+            "INSERT INTO agents (id, orchestrator_agent_id, session_id, adw_id, name, status, "
+            "model, working_dir, context, created_at, started_at) "
+            "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+            (
+                agent_id,
+                owner["id"],
+                session_id,
+                adw_id,
+                name,
+                model,
+                working_dir,
+                context_json,
+                now,
+                now,
+            ),
+        )
+    except IntegrityViolation as exc:  # the owner can vanish between the SELECT and here
+        raise _foreign_key(exc, missing) from None
     return (yield from get_agent(agent_id))
 
 
 def get_agent(agent_id: str) -> Op[Agent]:
     row = yield ("one", "SELECT * FROM agents WHERE id = ?", (agent_id,))
+    return _row(Agent, row, "agent", agent_id)
+
+
+def _agent_for_update(agent_id: str) -> Op[Agent]:
+    """get_agent inside a write: the row stays locked until the transaction ends."""
+    row = yield ("one", "SELECT * FROM agents WHERE id = ? {for_update}", (agent_id,))
     return _row(Agent, row, "agent", agent_id)
 
 
@@ -253,7 +302,7 @@ def set_agent_status(
 ) -> Op[Agent]:
     """Move an agent along its lifecycle; a terminal status sets completed_at. Cost is kept."""
     new = _enum(AgentStatus, status, "status")
-    current = yield from get_agent(agent_id)
+    current = yield from _agent_for_update(agent_id)
     if new is current.status:
         return current
     if new not in AGENT_TRANSITIONS[current.status]:
@@ -315,13 +364,19 @@ def start_prompt(agent_id: str, prompt_text: str, *, model: str | None = None) -
             "VALUES (?, ?, ?, ?, 'running', ?)",
             (prompt_id, agent_id, prompt_text, model, utc_now()),
         )
-    except sqlite3.IntegrityError as exc:
+    except IntegrityViolation as exc:
         raise _foreign_key(exc, f"agent {agent_id!r} does not exist") from None
     return (yield from get_prompt(prompt_id))
 
 
 def get_prompt(prompt_id: str) -> Op[Prompt]:
     row = yield ("one", "SELECT * FROM prompts WHERE id = ?", (prompt_id,))
+    return _row(Prompt, row, "prompt", prompt_id)
+
+
+def _prompt_for_update(prompt_id: str) -> Op[Prompt]:
+    """get_prompt inside a write: the row stays locked until the transaction ends."""
+    row = yield ("one", "SELECT * FROM prompts WHERE id = ? {for_update}", (prompt_id,))
     return _row(Prompt, row, "prompt", prompt_id)
 
 
@@ -347,7 +402,7 @@ def list_prompts(
 
 def finish_prompt(prompt_id: str, status: PromptStatus, result: PromptResult) -> Op[Prompt]:
     """Record a prompt's outcome and add its usage to its agent, in one transaction."""
-    prompt = yield from get_prompt(prompt_id)
+    prompt = yield from _prompt_for_update(prompt_id)
     if prompt.status in (PromptStatus.COMPLETED, PromptStatus.FAILED):
         raise InvalidInput(f"prompt {prompt_id!r} is already {prompt.status.value}")
     yield (
@@ -459,7 +514,7 @@ def log_agent(
     log_id = new_id()
     try:
         yield ("exec", _AGENT_LOG_INSERT, _agent_log_params(log_id, entry, utc_now()))
-    except sqlite3.IntegrityError as exc:
+    except IntegrityViolation as exc:
         raise _foreign_key(exc, f"agent {agent_id!r} does not exist") from None
     return log_id
 
@@ -487,7 +542,7 @@ def log_agent_batch(entries: Iterable[AgentLogEntry | Mapping[str, Any]]) -> Op[
     agent_ids = sorted({entry.agent_id for entry in batch})
     placeholders = ",".join("?" * len(agent_ids))
     known = yield ("all", f"SELECT id FROM agents WHERE id IN ({placeholders})", agent_ids)
-    missing = set(agent_ids) - {row[0] for row in known}
+    missing = set(agent_ids) - {row["id"] for row in known}
     if missing:
         raise NotFound(f"agent(s) {', '.join(sorted(map(repr, missing)))} do not exist")
     now = utc_now()
@@ -567,7 +622,7 @@ def recent_logs(
     agent_where = " AND ".join(filter(None, [shared, "agent_id = ?" if agent_id else ""]))
     agent_sql = (
         "SELECT 'agent' AS source, id, agent_id, log_type, log_level, NULL AS component, "
-        "message, details, created_at, rowid AS seq FROM agent_logs"
+        "message, details, created_at, {seq} AS seq FROM agent_logs"
         + (f" WHERE {agent_where}" if agent_where else "")
     )
     all_params: list[Any] = [*params, *([agent_id] if agent_id else [])]
@@ -575,10 +630,10 @@ def recent_logs(
     if include_system and agent_id is None:
         parts.append(
             "SELECT 'system', id, NULL, NULL, log_level, component, message, details, "
-            "created_at, rowid FROM system_logs" + (f" WHERE {shared}" if shared else "")
+            "created_at, {seq} FROM system_logs" + (f" WHERE {shared}" if shared else "")
         )
         all_params.extend(params)
-    # Within one millisecond, insertion order (rowid) keeps the newest-first order exact.
+    # Within one millisecond, insertion order ({seq}) keeps the newest-first order exact.
     sql = " UNION ALL ".join(parts) + " ORDER BY created_at DESC, seq DESC LIMIT ?"
     rows = yield ("all", sql, (*all_params, _limit(limit)))
     return [_log_record(dict(row)) for row in rows]
@@ -600,7 +655,8 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
     rows = yield (
         "all",
         f"SELECT {ROLLUP_KEYS[by]} AS key, count(*) AS prompts, "
-        "sum(p.input_tokens) AS input_tokens, sum(p.output_tokens) AS output_tokens, "
+        "CAST(sum(p.input_tokens) AS BIGINT) AS input_tokens, "
+        "CAST(sum(p.output_tokens) AS BIGINT) AS output_tokens, "
         "sum(p.cost_usd) AS cost_usd "
         f"FROM agents a JOIN prompts p ON p.agent_id = a.id {where} "
         "GROUP BY 1 ORDER BY cost_usd DESC, key",
@@ -616,21 +672,25 @@ def prune(older_than_days: float, *, dry_run: bool = False) -> Op[dict[str, int]
     cutoff = format_timestamp(datetime.now(timezone.utc) - timedelta(days=older_than_days))
     finished = (
         "SELECT id FROM agents WHERE status IN ('completed', 'failed', 'cancelled') "
-        "AND coalesce(completed_at, created_at) < ?1"
+        "AND coalesce(completed_at, created_at) < ?"
     )
     counts: dict[str, int] = {}
-    row = yield ("one", f"SELECT count(*) FROM ({finished})", (cutoff,))
-    counts["agents"] = row[0]
-    row = yield ("one", f"SELECT count(*) FROM prompts WHERE agent_id IN ({finished})", (cutoff,))
-    counts["prompts"] = row[0]
+    row = yield ("one", f"SELECT count(*) AS n FROM ({finished}) AS f", (cutoff,))
+    counts["agents"] = row["n"]
     row = yield (
         "one",
-        f"SELECT count(*) FROM agent_logs WHERE created_at < ?1 OR agent_id IN ({finished})",
+        f"SELECT count(*) AS n FROM prompts WHERE agent_id IN ({finished})",
         (cutoff,),
     )
-    counts["agent_logs"] = row[0]
-    row = yield ("one", "SELECT count(*) FROM system_logs WHERE created_at < ?", (cutoff,))
-    counts["system_logs"] = row[0]
+    counts["prompts"] = row["n"]
+    row = yield (
+        "one",
+        f"SELECT count(*) AS n FROM agent_logs WHERE created_at < ? OR agent_id IN ({finished})",
+        (cutoff, cutoff),
+    )
+    counts["agent_logs"] = row["n"]
+    row = yield ("one", "SELECT count(*) AS n FROM system_logs WHERE created_at < ?", (cutoff,))
+    counts["system_logs"] = row["n"]
     if not dry_run:
         yield ("exec", "DELETE FROM agent_logs WHERE created_at < ?", (cutoff,))
         yield ("exec", "DELETE FROM system_logs WHERE created_at < ?", (cutoff,))
@@ -641,8 +701,8 @@ def prune(older_than_days: float, *, dry_run: bool = False) -> Op[dict[str, int]
 def table_counts() -> Op[dict[str, int]]:
     counts = {}
     for table in TABLES:
-        row = yield ("one", f"SELECT count(*) FROM {table}", ())
-        counts[table] = row[0]
+        row = yield ("one", f"SELECT count(*) AS n FROM {table}", ())
+        counts[table] = row["n"]
     return counts
 
 

@@ -267,7 +267,7 @@ def _write_csv(
     table: str,
     rows: Callable[[str], Iterator[sqlite3.Row]],
 ) -> None:
-    columns = [row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")]
+    columns = ops.COLUMNS[table]
     handle, tmp = _atomic_text(destination)
     try:
         with handle:

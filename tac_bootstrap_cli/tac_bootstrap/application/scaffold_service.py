@@ -24,6 +24,7 @@ RUNTIME_MODULES = (
     ("orch_database_models.py", "Pydantic models of the orchestrator tables"),
     ("adw_db_connection.py", "database location (zero-config) and connection settings"),
     ("adw_db_migrations.py", "versioned migration runner"),
+    ("adw_db_dialect.py", "SQL dialect seam: macros and integrity errors per database engine"),
     ("adw_db_operations.py", "database operations shared by the sync and async APIs"),
     ("adw_database.py", "OrchestratorDB: the database API"),
     ("adw_project.py", "finds the project and its settings from the module's location"),

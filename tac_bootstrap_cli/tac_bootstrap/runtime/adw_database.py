@@ -36,6 +36,7 @@ from .adw_db_connection import (
     connection_pragmas,
     default_location,
 )
+from .adw_db_dialect import SQLITE, Dialect, IntegrityViolation
 from .adw_db_migrations import Migration, current_version, migrate, pending
 from .orch_database_models import (
     OrchestratorError,
@@ -75,8 +76,9 @@ def _resolve(
     return path, migrations, busy_timeout_ms if busy_timeout_ms is not None else timeout
 
 
-def _execute(conn: sqlite3.Connection, step: ops.Step) -> Any:
+def _execute(conn: sqlite3.Connection, step: ops.Step, dialect: Dialect = SQLITE) -> Any:
     mode, sql, params = step
+    sql = dialect.translate(sql)
     if mode == "many":
         return conn.executemany(sql, params).rowcount
     cursor = conn.execute(sql, params)
@@ -95,22 +97,46 @@ def first_step(op: ops.Op[T]) -> tuple[ops.Step | None, T | None]:
         return None, stop.value
 
 
-def drive(op: ops.Op[T], execute: Callable[[ops.Step], Any], first: ops.Step | None) -> T:
+def resume(
+    op: ops.Op[T], value: Any, error: BaseException | None, cause: BaseException | None
+) -> ops.Step:
+    """Send a step's result into an operation, or throw its error in; return the next step.
+
+    An integrity error goes in as IntegrityViolation; if the operation does not catch it,
+    the engine's original exception (`cause`) is raised instead."""
+    if error is None:
+        return op.send(value)
+    try:
+        return op.throw(error)
+    except IntegrityViolation as violation:
+        if violation is error and cause is not None:
+            raise cause from None
+        raise
+
+
+def drive(
+    op: ops.Op[T],
+    execute: Callable[[ops.Step], Any],
+    first: ops.Step | None,
+    dialect: Dialect = SQLITE,
+) -> T:
     """Run an operation's steps, sending results in and throwing database errors back."""
     value: Any = None
     error: BaseException | None = None
+    cause: BaseException | None = None
     step = first
     while True:
         if step is None:
             try:
-                step = op.throw(error) if error is not None else op.send(value)
+                step = resume(op, value, error, cause)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-        error = None
+        error = cause = None
         try:
             value = execute(step)
-        except sqlite3.Error as exc:
-            value, error = None, exc
+        except dialect.errors as exc:
+            value, cause = None, exc
+            error = dialect.classify(exc) or exc
         step = None
 
 
@@ -171,6 +197,8 @@ def _writes_async(
 class OrchestratorDB:
     """Synchronous API over the standard library's sqlite3."""
 
+    dialect: Dialect = SQLITE
+
     def __init__(self, conn: sqlite3.Connection, path: Path, migrations_dir: Path) -> None:
         self.conn = conn
         self.path = path
@@ -225,7 +253,7 @@ class OrchestratorDB:
         if first is None:
             return done  # type: ignore[return-value]
         with self._lock:
-            return drive(op, self._execute, first)
+            return drive(op, self._execute, first, self.dialect)
 
     def _write(self, op: ops.Op[T]) -> T:
         first, done = first_step(op)
@@ -234,7 +262,7 @@ class OrchestratorDB:
         with self._lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                result = drive(op, self._execute, first)
+                result = drive(op, self._execute, first, self.dialect)
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
@@ -242,7 +270,7 @@ class OrchestratorDB:
             return result
 
     def _execute(self, step: ops.Step) -> Any:
-        return _execute(self.conn, step)
+        return _execute(self.conn, step, self.dialect)
 
     # -- operations (signatures and docs come from adw_db_operations) -------------------
 
@@ -293,7 +321,8 @@ class OrchestratorDB:
         """Stream one table's rows (for export) without loading them all."""
         if table not in ops.TABLES:
             raise OrchestratorError(f"unknown table {table!r}; tables: {', '.join(ops.TABLES)}")
-        yield from self.conn.execute(f"SELECT * FROM {table} ORDER BY rowid")
+        columns = ", ".join(ops.COLUMNS[table])
+        yield from self.conn.execute(f"SELECT {columns} FROM {table} ORDER BY rowid")
 
     def backup(
         self, destination: str | os.PathLike[str], *, progress: Progress | None = None
@@ -347,6 +376,8 @@ def backup_database(
 class AsyncOrchestratorDB:
     """The same operations over aiosqlite (install the `async` extra)."""
 
+    dialect: Dialect = SQLITE
+
     def __init__(self, conn: aiosqlite.Connection, path: Path, migrations_dir: Path) -> None:
         import asyncio
 
@@ -397,6 +428,7 @@ class AsyncOrchestratorDB:
 
     async def _execute(self, step: ops.Step) -> Any:
         mode, sql, params = step
+        sql = self.dialect.translate(sql)
         if mode == "many":
             cursor = await self.conn.executemany(sql, params)
             return cursor.rowcount
@@ -410,18 +442,21 @@ class AsyncOrchestratorDB:
     async def _drive(self, op: ops.Op[T], first: ops.Step) -> T:
         value: Any = None
         error: BaseException | None = None
+        cause: BaseException | None = None
         step: ops.Step | None = first
+        dialect = self.dialect
         while True:
             if step is None:
                 try:
-                    step = op.throw(error) if error is not None else op.send(value)
+                    step = resume(op, value, error, cause)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
-            error = None
+            error = cause = None
             try:
                 value = await self._execute(step)
-            except sqlite3.Error as exc:
-                value, error = None, exc
+            except dialect.errors as exc:
+                value, cause = None, exc
+                error = dialect.classify(exc) or exc
             step = None
 
     async def _read(self, op: ops.Op[T]) -> T:

@@ -1,0 +1,82 @@
+"""The seam between the backend-neutral operations and one database engine (stdlib only).
+
+The operations in adw_db_operations.py write one SQL text for every backend: plain `?`
+placeholders, rows read by column name, and a few `{macro}` names where engines differ. A
+driver passes every statement through `Dialect.translate()` (cached per SQL text) before it
+executes it, and turns the engine's integrity errors into `IntegrityViolation` with
+`Dialect.classify()` before throwing them back into the operation.
+
+Macros: `{seq}` the log tables' insertion order, `{day}` the UTC day (YYYY-MM-DD) of a
+prompt `p`, `{for_update}` the row lock on a read inside a write transaction (empty where the
+whole transaction already holds the write lock). An unknown `{name}` raises KeyError.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+IntegrityKind = Literal["foreign_key", "check", "unique", "not_null"]
+
+_MACRO = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class IntegrityViolation(Exception):
+    """A constraint refused a statement; `str()` is the engine's own message."""
+
+    def __init__(self, kind: IntegrityKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: IntegrityKind = kind
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    macros: Mapping[str, str] = field(hash=False)
+    errors: tuple[type[Exception], ...]
+    classifier: Callable[[BaseException], IntegrityViolation | None] = field(repr=False)
+    _cache: Callable[[str], str] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        macros = dict(self.macros)
+
+        def replace(sql: str) -> str:
+            return _MACRO.sub(lambda match: macros[match.group(1)], sql)
+
+        object.__setattr__(self, "_cache", lru_cache(maxsize=1024)(replace))
+
+    def translate(self, sql: str) -> str:
+        """The statement for this engine: known `{macro}` names replaced (`?` stays `?`)."""
+        return self._cache(sql)
+
+    def classify(self, exc: BaseException) -> IntegrityViolation | None:
+        """The IntegrityViolation an engine error stands for, or None for any other error."""
+        return self.classifier(exc)
+
+
+def _sqlite_violation(exc: BaseException) -> IntegrityViolation | None:
+    if not isinstance(exc, sqlite3.IntegrityError):
+        return None
+    message = str(exc)
+    kind: IntegrityKind
+    if "FOREIGN KEY" in message:
+        kind = "foreign_key"
+    elif "UNIQUE" in message:
+        kind = "unique"
+    elif "NOT NULL" in message:
+        kind = "not_null"
+    else:
+        kind = "check"
+    return IntegrityViolation(kind, message)
+
+
+SQLITE = Dialect(
+    name="sqlite",
+    macros={"seq": "rowid", "day": "substr(p.created_at, 1, 10)", "for_update": ""},
+    errors=(sqlite3.Error,),
+    classifier=_sqlite_violation,
+)
