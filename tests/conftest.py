@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from tac_bootstrap.cli.app import app
+
+from .pg_server import PgServer, PostgresUnavailable, start_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = REPO_ROOT / "tac_bootstrap_cli" / "tac_bootstrap" / "templates"
@@ -53,3 +56,64 @@ def tree_snapshot(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+# --- PostgreSQL: a throwaway server per session (tests/pg_server.py) ---------------------------
+
+PG_SKIP_PREFIX = "PostgreSQL unavailable:"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A real PostgreSQL server for the session; skipped loudly (or failed) when there is none."""
+    try:
+        server = start_server()
+    except PostgresUnavailable as exc:
+        if os.environ.get("TAC_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"TAC_REQUIRE_POSTGRES=1 but {PG_SKIP_PREFIX} {exc}", pytrace=False)
+        pytest.skip(f"{PG_SKIP_PREFIX} {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_database(pg_server: PgServer) -> Iterator[Callable[[], str]]:
+    """Create fresh databases on the session server (dropped afterwards); returns conninfo."""
+    import psycopg
+
+    admin = psycopg.connect(pg_server.conninfo("postgres"), autocommit=True)
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"t_{uuid.uuid4().hex}"
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE template0".encode())
+        created.append(name)
+        return pg_server.conninfo(name)
+
+    try:
+        yield create
+    finally:
+        for name in created:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
+        admin.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """A banner nobody can miss when the PostgreSQL tests did not run."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if PG_SKIP_PREFIX in str(getattr(report, "longrepr", ""))
+    ]
+    if skipped:
+        line = "!" * 88
+        terminalreporter.write_line(line, red=True, bold=True)
+        terminalreporter.write_line(
+            f"!!! {len(skipped)} PostgreSQL tests SKIPPED: no initdb found (install postgresql, "
+            "or set TAC_TEST_PG_BINDIR / TAC_TEST_POSTGRES_URL)",
+            red=True,
+            bold=True,
+        )
+        terminalreporter.write_line(line, red=True, bold=True)

@@ -37,7 +37,7 @@ def test_released_migrations_render_byte_for_byte(config: TacConfig) -> None:
     rendered = {
         op.path.rsplit("/", 1)[-1]: service.content_for(op, config)
         for op in plan.files
-        if "/migrations/" in op.path and op.path.endswith(".sql")
+        if "/migrations/" in op.path and "/postgres/" not in op.path and op.path.endswith(".sql")
     }
     assert set(rendered) == set(RELEASED)
     for name, digest in RELEASED.items():

@@ -86,6 +86,8 @@ class ScaffoldService:
             (config.paths.adws_dir, "AI Developer Workflow scripts"),
             (config.schema_dir, "orchestrator database schema and migrations"),
             (f"{config.schema_dir}/migrations", "versioned SQL migrations"),
+            (f"{config.schema_dir}/postgres", "PostgreSQL form of the orchestrator schema"),
+            (f"{config.schema_dir}/postgres/migrations", "versioned PostgreSQL migrations"),
         ):
             plan.add(FileOperation(path=directory, action=Action.MKDIR, reason=reason))
 
@@ -112,6 +114,21 @@ class ScaffoldService:
                 f"{schema}/migrations/002_rollup_and_retention_indexes.sql",
                 "adws/schema/migrations/002_rollup_and_retention_indexes.sql.j2",
                 "covering indexes for cost rollups and retention",
+            ),
+            (
+                f"{schema}/postgres/schema_orchestrator.sql",
+                "adws/schema/postgres/schema_orchestrator.sql.j2",
+                "orchestrator schema for PostgreSQL: same tables, rules and indexes",
+            ),
+            (
+                f"{schema}/postgres/migrations/001_initial.sql",
+                "adws/schema/postgres/migrations/001_initial.sql.j2",
+                "first PostgreSQL migration (same schema as postgres/schema_orchestrator.sql)",
+            ),
+            (
+                f"{schema}/postgres/migrations/002_rollup_and_retention_indexes.sql",
+                "adws/schema/postgres/migrations/002_rollup_and_retention_indexes.sql.j2",
+                "PostgreSQL covering indexes for cost rollups and retention",
             ),
             (
                 f"{schema}/.gitignore",

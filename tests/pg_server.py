@@ -1,0 +1,188 @@
+"""A throwaway PostgreSQL server for the tests (and the benchmark): no pytest import here.
+
+`start_server()` runs `initdb` and `pg_ctl start` from the newest /usr/lib/postgresql/*/bin
+(or TAC_TEST_PG_BINDIR, or `initdb` on PATH) in a fresh, short /tmp/tacpg-XXXX directory: unix
+socket only (`-h ''`), so the fixed port only names the socket file and servers in different
+directories never collide. As root, the directory is given to the `postgres` user and the
+server runs as that user. `TAC_TEST_POSTGRES_URL` uses an existing server instead.
+Missing binaries or user raise PostgresUnavailable; the caller decides to skip or fail.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PORT = 5433
+SUPERUSER = "postgres"
+INSTALL_HINT = (
+    "install postgresql (apt-get install postgresql), or set TAC_TEST_PG_BINDIR / "
+    "TAC_TEST_POSTGRES_URL"
+)
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL to test against: binaries or the postgres user are missing."""
+
+
+def find_bindir() -> Path | None:
+    """TAC_TEST_PG_BINDIR, then the newest /usr/lib/postgresql/*/bin, then initdb on PATH."""
+    explicit = os.environ.get("TAC_TEST_PG_BINDIR")
+    if explicit:
+        return Path(explicit) if (Path(explicit) / "initdb").is_file() else None
+
+    def major(path: str) -> int:
+        version = Path(path).parent.parent.name
+        return int(version) if version.isdigit() else 0
+
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=major)
+    if candidates:
+        return Path(candidates[-1]).parent
+    on_path = shutil.which("initdb")
+    return Path(on_path).parent if on_path else None
+
+
+@dataclass
+class PgServer:
+    """A running server: `dsn` is a libpq connection string without a database name."""
+
+    dsn: str
+    directory: Path | None = None
+    bindir: Path | None = None
+    _run_as: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def conninfo(self, dbname: str) -> str:
+        """Connection string for one database of this server."""
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(self.dsn, dbname=dbname)
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self.directory is None:
+            return ""
+        log = self.directory / "server.log"
+        if not log.exists():
+            return ""
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Stop the server (fast, then immediate) and remove its directory."""
+        if self.directory is None or self.bindir is None:
+            return
+        data = str(self.directory / "data")
+        try:
+            for mode in ("fast", "immediate"):
+                result = _run(
+                    [str(self.bindir / "pg_ctl"), "-D", data, "-m", mode, "-w", "stop"],
+                    self._run_as,
+                    self.directory,
+                    check=False,
+                )
+                if result.returncode == 0:
+                    break
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+
+
+def _run(
+    cmd: list[str], run_as: dict[str, Any], cwd: Path, *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        cmd,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        **run_as,
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(
+            f"{Path(cmd[0]).name} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+        )
+    return result
+
+
+def start_server() -> PgServer:
+    """Start a fresh server (or use TAC_TEST_POSTGRES_URL); raise PostgresUnavailable if none."""
+    url = os.environ.get("TAC_TEST_POSTGRES_URL")
+    if url:
+        return PgServer(dsn=url)
+    bindir = find_bindir()
+    if bindir is None:
+        raise PostgresUnavailable(f"no initdb found ({INSTALL_HINT})")
+    run_as: dict[str, Any] = {}
+    owner: pwd.struct_passwd | None = None
+    if os.geteuid() == 0:
+        try:
+            owner = pwd.getpwnam(SUPERUSER)
+        except KeyError:
+            raise PostgresUnavailable(
+                "running as root and there is no `postgres` user to run the server as "
+                f"({INSTALL_HINT})"
+            ) from None
+        run_as = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
+    # Short (a socket path must fit in 107 bytes) and not under pytest's 0700 base directory.
+    directory = Path(tempfile.mkdtemp(prefix="tacpg-", dir="/tmp"))
+    if owner is not None:
+        os.chown(directory, owner.pw_uid, owner.pw_gid)
+    server = PgServer(
+        dsn=f"host={directory} port={PORT} user={SUPERUSER}",
+        directory=directory,
+        bindir=bindir,
+        _run_as=run_as,
+    )
+    data = str(directory / "data")
+    options = (
+        f"-k {directory} -p {PORT} -h '' -F "
+        "-c client_connection_check_interval=200ms -c max_connections=200"
+    )
+    try:
+        _run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                data,
+                "-A",
+                "trust",
+                "-U",
+                SUPERUSER,
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            run_as,
+            directory,
+        )
+        _run(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                data,
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(directory / "server.log"),
+                "-o",
+                options,
+                "start",
+            ],
+            run_as,
+            directory,
+        )
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        tail = server.log_tail()
+        server.stop()
+        raise RuntimeError(f"{exc}\n--- server.log (tail) ---\n{tail}") from exc
+    return server
