@@ -7,7 +7,6 @@ block the rest of the layer; conflicts are reported and the caller exits 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from tac_bootstrap import __version__
@@ -22,10 +21,9 @@ from tac_bootstrap.domain.plan import (
     ScaffoldPlan,
     Status,
 )
+from tac_bootstrap.infrastructure.backups import BackupSet
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path, is_executable
 from tac_bootstrap.infrastructure.manifest_store import load_manifest, remember_base, save_manifest
-
-BACKUP_ROOT = ".tac_bootstrap/backups"
 
 
 @dataclass(frozen=True)
@@ -85,11 +83,11 @@ class PlanExecutor:
         for op in plan.directories:
             confined_path(target, op.path).mkdir(parents=True, exist_ok=True)
         report = ApplyReport(target=str(target), dry_run=False)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        backups = BackupSet(target)
         for item in evaluated:
             backup = None
             if item.status is Status.OVERWRITE:
-                backup = self._backup(target, item, stamp)
+                backup = backups.save(item.op.path, item.path.read_bytes())
             if item.status in (Status.CREATE, Status.OVERWRITE):
                 # New or backed-up content that a re-run regenerates: no fsync needed.
                 atomic_write(item.path, item.content, executable=item.op.executable, durable=False)
@@ -114,13 +112,3 @@ class PlanExecutor:
                 manifest.files[item.op.path] = ManifestEntry.of(item.content, item.op.source)
                 remember_base(target, item.op.path, item.content)
         save_manifest(target, manifest)
-
-    def _backup(self, target: Path, item: _Evaluated, stamp: str) -> str:
-        relative = f"{BACKUP_ROOT}/{stamp}/{item.op.path}"
-        destination = confined_path(target, relative)
-        atomic_write(destination, item.path.read_bytes())
-        ignore_file = confined_path(target, f"{BACKUP_ROOT}/.gitignore")
-        if not ignore_file.exists():
-            # Backups are local safety copies: keep them out of the user's commits.
-            atomic_write(ignore_file, b"*\n")
-        return relative

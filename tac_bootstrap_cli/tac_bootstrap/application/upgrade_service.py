@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from tac_bootstrap import __version__
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import TacConfig
 from tac_bootstrap.domain.manifest import Manifest, ManifestEntry, sha256_of
+from tac_bootstrap.infrastructure.backups import BackupSet
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
 from tac_bootstrap.infrastructure.manifest_store import (
     forget_base,
@@ -36,7 +36,6 @@ from tac_bootstrap.infrastructure.manifest_store import (
 )
 from tac_bootstrap.infrastructure.merge import git_available, merge3
 
-BACKUP_ROOT = ".tac_bootstrap/backups"
 PROPOSAL_SUFFIX = ".tac-bootstrap"  # the new version of a file we may not write
 
 
@@ -202,17 +201,14 @@ class UpgradeService:
         """Write the plan; returns the backup directory used (None if nothing was changed)."""
         root = plan.root
         manifest = load_manifest(root) or Manifest(tool_version=__version__)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-        backup_dir = f"{BACKUP_ROOT}/{stamp}"
-        backed_up = False
+        backups = BackupSet(root)
         for item in plan.items:
             path = confined_path(root, item.path)
             changes_file = (item.change.writes and item.write is not None) or (
                 item.change is Change.REMOVE
             )
             if changes_file and item.current is not None:
-                atomic_write(confined_path(root, f"{backup_dir}/{item.path}"), item.current)
-                backed_up = True
+                backups.save(item.path, item.current)
             if item.change.writes and item.write is not None:
                 atomic_write(path, item.write, executable=item.executable)
             if item.change is Change.REMOVE:
@@ -236,10 +232,6 @@ class UpgradeService:
                     continue
                 manifest.files[item.path] = ManifestEntry.of(item.generated, item.source)
                 remember_base(root, item.path, item.generated)
-        if backed_up:
-            ignore = confined_path(root, f"{BACKUP_ROOT}/.gitignore")
-            if not ignore.exists():
-                atomic_write(ignore, b"*\n")
         manifest.tool_version = __version__
         save_manifest(root, manifest)
-        return backup_dir if backed_up else None
+        return backups.directory if backups.used else None

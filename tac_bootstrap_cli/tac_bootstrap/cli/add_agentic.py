@@ -9,7 +9,6 @@ and .gitignore only gets its missing lines appended.
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import typer
@@ -28,6 +27,7 @@ from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.application.stack_detection import DetectedStack, detect_stack
 from tac_bootstrap.application.upgrade_service import PROPOSAL_SUFFIX
 from tac_bootstrap.cli.output import Output
+from tac_bootstrap.cli.prompts import has_terminal
 from tac_bootstrap.domain.config import (
     CONFIG_FILENAME,
     FRAMEWORKS,
@@ -56,7 +56,7 @@ NONE_ANSWER = "-"  # typed at a command prompt: the project has no such command
 
 def _interactive(yes: bool, json_output: bool) -> bool:
     """Ask only a person at a terminal; scripts, CI, --yes and --json never wait for input."""
-    return not yes and not json_output and sys.stdin is not None and sys.stdin.isatty()
+    return not yes and not json_output and has_terminal()
 
 
 def _resolve_root(path: Path) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import TypeVar
@@ -15,6 +14,7 @@ from tac_bootstrap import __version__
 from tac_bootstrap.application.plan_executor import PlanExecutor
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.cli.output import Output
+from tac_bootstrap.cli.prompts import has_terminal
 from tac_bootstrap.domain.config import (
     CONFIG_FILENAME,
     FRAMEWORKS,
@@ -51,7 +51,7 @@ def _parse_choice(enum: type[E], value: str, option: str) -> E:
 
 def _interactive(yes: bool) -> bool:
     """Prompt only for a person at a terminal; scripts and CI get the defaults, never a hang."""
-    return not yes and sys.stdin is not None and sys.stdin.isatty()
+    return not yes and has_terminal()
 
 
 def _ask_stack(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.table import Table
 
 from tac_bootstrap.application import database_service as service
 from tac_bootstrap.cli.output import Output
+from tac_bootstrap.cli.prompts import confirm
 from tac_bootstrap.domain.errors import UsageError
 
 ROLLUP_CHOICES = ("session", "agent", "model", "day")
@@ -263,16 +263,14 @@ def prune(
 
 
 def _confirm(question: str, yes: bool) -> None:
-    if yes:
-        return
-    if sys.stdin is None or not sys.stdin.isatty():
-        raise UsageError(
-            "refusing to delete without confirmation", hint="pass --yes (or --dry-run)"
-        )
-    from rich.prompt import Confirm
-
-    if not Confirm.ask(question, default=False):
-        raise UsageError("cancelled; nothing was deleted")
+    confirm(
+        question,
+        yes=yes,
+        default=False,
+        refusal="refusing to delete without confirmation",
+        hint="pass --yes (or --dry-run)",
+        cancelled="cancelled; nothing was deleted",
+    )
 
 
 def backup(project: Path | None, destination: Path, json_output: bool) -> None:

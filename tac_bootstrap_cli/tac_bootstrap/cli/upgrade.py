@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
@@ -11,8 +10,8 @@ from rich.table import Table
 
 from tac_bootstrap.application.upgrade_service import Change, UpgradePlan, UpgradeService
 from tac_bootstrap.cli.output import Output
+from tac_bootstrap.cli.prompts import confirm
 from tac_bootstrap.domain.config import CONFIG_FILENAME
-from tac_bootstrap.domain.errors import UsageError
 from tac_bootstrap.infrastructure.config_loader import load_config
 
 STYLE = {
@@ -48,14 +47,14 @@ def _show(out: Output, plan: UpgradePlan, dry_run: bool) -> None:
 
 
 def _confirm(question: str, yes: bool) -> None:
-    if yes:
-        return
-    if sys.stdin is None or not sys.stdin.isatty():
-        raise UsageError("refusing to change files without confirmation", hint="pass --yes")
-    from rich.prompt import Confirm
-
-    if not Confirm.ask(question, default=True):
-        raise UsageError("cancelled; nothing was changed")
+    confirm(
+        question,
+        yes=yes,
+        default=True,
+        refusal="refusing to change files without confirmation",
+        hint="pass --yes",
+        cancelled="cancelled; nothing was changed",
+    )
 
 
 def run_upgrade(*, path: Path, dry_run: bool, yes: bool, json_output: bool) -> None:

@@ -1,0 +1,26 @@
+"""Asking a person, and never hanging when nobody is there (CI, pipes, closed stdin)."""
+
+from __future__ import annotations
+
+import sys
+
+from tac_bootstrap.domain.errors import UsageError
+
+
+def has_terminal() -> bool:
+    """True only for a person at a terminal: stdin may be closed (None) or a pipe."""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def confirm(
+    question: str, *, yes: bool, default: bool, refusal: str, hint: str, cancelled: str
+) -> None:
+    """Go on with --yes or a "yes" at the terminal; otherwise a usage error (exit 2)."""
+    if yes:
+        return
+    if not has_terminal():
+        raise UsageError(refusal, hint=hint)
+    from rich.prompt import Confirm
+
+    if not Confirm.ask(question, default=default):
+        raise UsageError(cancelled)
