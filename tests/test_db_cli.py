@@ -170,11 +170,22 @@ def test_environment_variable_wins_over_default_and_config(project: Path, tmp_pa
     assert db_json("status", "--project", project, env=env)["path"] == str(elsewhere)
 
 
-def test_postgresql_url_is_a_clear_config_error(project: Path) -> None:
-    env = {"TAC_ORCHESTRATOR_DB": "postgresql://user:secret@db.example/orch"}
+def test_an_unreachable_postgresql_server_names_host_and_database_but_not_the_password(
+    project: Path,
+) -> None:
+    env = {"TAC_ORCHESTRATOR_DB": "postgresql://alice:s3cr%40t@db.invalid:6543/orch"}
+    result = run_cli("db", "status", "--project", project, env=env)
+    assert result.returncode == 1, result.stderr
+    assert 'database "orch" on db.invalid:6543 as alice (from TAC_ORCHESTRATOR_DB)' in result.stderr
+    assert "s3cr" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_database_url_scheme_is_a_config_error(project: Path) -> None:
+    env = {"TAC_ORCHESTRATOR_DB": "mysql://user:secret@db.example/orch"}
     result = run_cli("db", "status", "--project", project, env=env)
     assert result.returncode == 2
-    assert "not supported yet" in result.stderr
+    assert "unsupported database URL scheme 'mysql'" in result.stderr
     assert "secret" not in result.stderr
 
 

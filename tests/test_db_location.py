@@ -92,9 +92,8 @@ def test_home_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 @pytest.mark.parametrize(
     ("setting", "fragment"),
     [
-        ("postgresql://user@host/db", "PostgreSQL URLs are not supported yet"),
-        ("postgres://host/db", "PostgreSQL URLs are not supported yet"),
-        ("postgresql+psycopg://host/db", "PostgreSQL URLs are not supported yet"),
+        ("postgresql+asyncpg://host/db", "unsupported driver 'postgresql+asyncpg'"),
+        ("postgres+psycopg2://host/db", "unsupported driver 'postgres+psycopg2'"),
         ("mysql://host/db", "unsupported database URL scheme 'mysql'"),
         ("http://example.com/x.db", "unsupported database URL scheme 'http'"),
         ("sqlite://otherhost/x.db", "sqlite URLs cannot name a host"),
@@ -110,6 +109,43 @@ def test_unsupported_urls_are_errors_naming_their_origin(
     with pytest.raises(UnsupportedDatabase, match=rf"^{ENV_VAR}: ") as from_env:
         resolve_location(tmp_path, configured="fine.db", environ={ENV_VAR: setting})
     assert fragment in str(from_env.value)
+
+
+@pytest.mark.parametrize(
+    ("setting", "url"),
+    [
+        ("postgresql://alice@db.example:5432/orch", "postgresql://alice@db.example:5432/orch"),
+        ("postgres://db.example/orch", "postgres://db.example/orch"),
+        ("postgresql+psycopg://db.example/orch", "postgresql://db.example/orch"),
+        ("POSTGRESQL://db.example/orch", "postgresql://db.example/orch"),
+    ],
+)
+def test_postgresql_urls_select_the_postgres_migrations(
+    tmp_path: Path, setting: str, url: str
+) -> None:
+    location = resolve_location(tmp_path, configured=setting, environ={})
+    assert (location.backend, location.url, location.path) == ("postgresql", url, None)
+    assert location.migrations_dir == tmp_path / "adws" / "schema" / "postgres" / "migrations"
+    assert location.source == "config"
+    from_env = resolve_location(tmp_path, configured="x.db", environ={ENV_VAR: setting})
+    assert (from_env.url, from_env.source, from_env.origin) == (url, "environment", ENV_VAR)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://alice:s3cret@db:5432/orch", "postgresql://alice:***@db:5432/orch"),
+        ("postgresql://alice@db/orch?password=s3cret&sslmode=require",
+         "postgresql://alice@db/orch?password=***&sslmode=require"),
+        ("postgresql://a%40b:p%3Aw@db/orch", "postgresql://a%40b:***@db/orch"),
+        ("postgresql:///orch?host=/tmp/sock&port=5433", "postgresql:///orch?host=/tmp/sock&port=5433"),
+    ],
+)  # fmt: skip
+def test_a_postgresql_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    location = resolve_location(Path("/p"), configured=url, environ={})
+    assert location.display == shown
+    assert "s3cret" not in repr(location)
+    assert location.target == url  # what child processes need, password included
 
 
 # -- zero-config in a generated project ---------------------------------------------------
@@ -216,15 +252,16 @@ def test_the_config_file_moves_the_database_and_the_environment_still_wins(
     assert target.is_file()
 
 
-def test_a_postgresql_setting_fails_clearly_and_creates_nothing(
+def test_an_unreachable_postgresql_setting_fails_clearly_and_creates_nothing(
     project: Path, tmp_path: Path
 ) -> None:
-    set_configured_database(project, "postgresql://db.example/orchestrator")
+    set_configured_database(project, "postgresql://bob:hunter2@db.invalid/orchestrator")
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     result = run_python(OPEN_SCRIPT, str(project / "adws"), cwd=cwd, env=python_env())
     assert result.returncode != 0
-    assert "UnsupportedDatabase" in result.stderr
-    assert "PostgreSQL URLs are not supported yet" in result.stderr
+    assert "DatabaseUnavailable: cannot connect to PostgreSQL database " in result.stderr
+    assert '"orchestrator" on db.invalid:5432 as bob (from orchestrator.database)' in result.stderr
+    assert "hunter2" not in result.stderr
     assert list(cwd.iterdir()) == []
     assert not (project / "adws" / "schema" / "orchestrator.db").exists()

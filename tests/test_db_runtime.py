@@ -761,6 +761,7 @@ def test_status_and_iter_rows(world: World) -> None:
     assert status.pending == []
     assert status.counts == db.table_counts()
     assert set(status.counts) == set(TABLES)
+    assert db.path is not None
     assert status.size_bytes >= db.path.stat().st_size > 0
     rows = list(db.iter_rows("agents"))
     assert {r["id"] for r in rows} == {world.running.id, world.done.id}

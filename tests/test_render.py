@@ -20,7 +20,7 @@ def project(cli: Any, tmp_path: Path) -> Path:
 def test_check_passes_on_a_fresh_project(cli: Any, project: Path) -> None:
     result = cli("render", project, "--check")
     assert result.exit_code == 0
-    assert "all 51 generated files match" in result.stdout
+    assert "all 52 generated files match" in result.stdout
 
 
 def test_check_lists_drifted_and_missing_files_and_writes_nothing(cli: Any, project: Path) -> None:

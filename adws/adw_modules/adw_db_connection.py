@@ -2,8 +2,9 @@
 
 Zero-config: without settings the database is <adws_dir>/schema/orchestrator.db of the project
 this module belongs to, found from this file's own location, never from the current directory.
-TAC_ORCHESTRATOR_DB (a file path or a sqlite:/// URL) overrides the config file's
-``orchestrator.database``, which overrides the default.
+TAC_ORCHESTRATOR_DB (a file path, a sqlite:/// URL or a postgresql:// URL) overrides the
+config file's ``orchestrator.database``, which overrides the default. A PostgreSQL URL is a
+secret (it may hold a password): it is only ever shown through `redact()`.
 
 Connection settings that SQLite keeps per connection (foreign_keys, synchronous, busy_timeout)
 are applied to every connection here; a schema file cannot do it for later connections.
@@ -15,9 +16,9 @@ import os
 import sqlite3
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from .adw_project import current_project
 from .orch_database_models import OrchestratorError
@@ -30,19 +31,93 @@ class UnsupportedDatabase(OrchestratorError):
     """A database URL this runtime cannot open (yet)."""
 
 
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
 @dataclass(frozen=True)
 class DatabaseLocation:
-    path: Path
-    source: str  # "environment", "config" or "default"
+    """A SQLite file (`path`) or a PostgreSQL server (`url`, secret: show `display`)."""
+
+    path: Path | None
+    source: str  # "environment", "config", "default" or "argument"
     migrations_dir: Path
+    url: str | None = field(default=None, repr=False)
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.url else "sqlite"
+
+    @property
+    def display(self) -> str:
+        """Where the database is, safe to print: the URL with its password masked."""
+        return redact(self.url) if self.url else str(self.path)
+
+    @property
+    def origin(self) -> str:
+        """The setting a user would fix: named in connection errors ("" for an argument)."""
+        return {"environment": ENV_VAR, "config": "orchestrator.database"}.get(self.source, "")
+
+    @property
+    def target(self) -> str:
+        """The setting that reaches this database again (for child processes); may be secret."""
+        return self.url or str(self.path)
+
+
+def is_postgres_url(value: str) -> bool:
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    return scheme.split("+", 1)[0] in POSTGRES_SCHEMES
+
+
+def postgres_url(value: str, origin: str) -> str:
+    """The URL libpq understands: `postgresql+psycopg://` loses its suffix; other drivers are
+    refused, because this runtime only speaks psycopg 3."""
+    scheme, rest = value.split("://", 1)
+    base, _, driver = scheme.lower().partition("+")
+    if driver and (base != "postgresql" or driver != "psycopg"):
+        raise UnsupportedDatabase(
+            f"{origin}: unsupported driver {scheme!r}; use postgresql:// (psycopg 3 is used)"
+        )
+    return f"{base}://{rest}"
+
+
+def redact(url: str) -> str:
+    """The URL with any password (in the user part or a password= parameter) replaced by ***."""
+    parts = urlsplit(url)
+    userinfo, at, hostinfo = parts.netloc.rpartition("@")
+    if ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    query = urlencode(
+        [
+            (key, "***" if key == "password" else value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="/*",
+    )
+    # Not urlunsplit: it drops the empty host of postgresql:///db?host=/socket/dir.
+    text = f"{parts.scheme}://{userinfo}{at}{hostinfo}{parts.path}"
+    return text + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+
+
+def migrations_dir_for(project_root: Path, adws_dir: str, backend: str) -> Path:
+    schema = project_root / adws_dir / "schema"
+    return schema / "postgres" / "migrations" if backend == "postgresql" else schema / "migrations"
+
+
+def location_from_setting(
+    value: str, project_root: Path, adws_dir: str, source: str
+) -> DatabaseLocation:
+    """A location from a path or URL as a user wrote it (relative paths: project root)."""
+    origin = {"environment": ENV_VAR, "config": "orchestrator.database"}.get(source, source)
+    if is_postgres_url(value):
+        url = postgres_url(value, origin)
+        migrations = migrations_dir_for(project_root, adws_dir, "postgresql")
+        return DatabaseLocation(None, source, migrations, url)
+    path = _path_from_setting(value, project_root, origin)
+    return DatabaseLocation(path, source, migrations_dir_for(project_root, adws_dir, "sqlite"))
 
 
 def _path_from_setting(value: str, project_root: Path, origin: str) -> Path:
     lowered = value.lower()
-    if lowered.startswith(("postgresql://", "postgres://", "postgresql+")):
-        raise UnsupportedDatabase(
-            f"{origin}: PostgreSQL URLs are not supported yet; use a file path or sqlite:/// URL"
-        )
     if lowered.startswith("sqlite:"):
         parts = urlsplit(value)
         if parts.netloc not in ("", "localhost"):
@@ -54,7 +129,10 @@ def _path_from_setting(value: str, project_root: Path, origin: str) -> Path:
         value = raw[1:]
     elif "://" in value:
         scheme = value.split("://", 1)[0]
-        raise UnsupportedDatabase(f"{origin}: unsupported database URL scheme {scheme!r}")
+        raise UnsupportedDatabase(
+            f"{origin}: unsupported database URL scheme {scheme!r}; "
+            "use a file path, sqlite:///FILE or postgresql://"
+        )
     path = Path(value).expanduser()
     return path if path.is_absolute() else project_root / path
 
@@ -72,16 +150,15 @@ def resolve_location(
     the directory a workflow happens to run in.
     """
     env = os.environ if environ is None else environ
-    migrations = project_root / adws_dir / "schema" / "migrations"
     from_env = env.get(ENV_VAR, "").strip()
     if from_env:
-        path = _path_from_setting(from_env, project_root, ENV_VAR)
-        return DatabaseLocation(path, "environment", migrations)
+        return location_from_setting(from_env, project_root, adws_dir, "environment")
     if configured.strip():
-        path = _path_from_setting(configured.strip(), project_root, "orchestrator.database")
-        return DatabaseLocation(path, "config", migrations)
+        return location_from_setting(configured.strip(), project_root, adws_dir, "config")
     default = project_root / adws_dir / "schema" / "orchestrator.db"
-    return DatabaseLocation(default, "default", migrations)
+    return DatabaseLocation(
+        default, "default", migrations_dir_for(project_root, adws_dir, "sqlite")
+    )
 
 
 def default_location(*, need_timeout: bool = True) -> tuple[DatabaseLocation, int]:

@@ -8,7 +8,9 @@ the database.
 
 The SQL is backend-neutral: plain `?` placeholders (a value used twice is passed twice), rows
 read by column name, and `{seq}`, `{day}`, `{for_update}` macros that the driver's Dialect
-(adw_db_dialect.py) replaces.
+(adw_db_dialect.py) replaces. Ids are UUIDs (a UUID column on PostgreSQL, where comparing it
+with 'planner' is an error that aborts the transaction), so a key that is not a UUID is
+answered in Python, without SQL: NotFound, or an empty list for a filter.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from functools import cache
@@ -110,6 +113,31 @@ def new_id() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
+def _uuid_key(value: object) -> str | None:
+    """The canonical (lower-case, hyphenated) text of a UUID, or None if `value` is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def _existing_key(value: object, what: str) -> str:
+    """A UUID key for a row that must exist; anything else cannot name one."""
+    key = _uuid_key(value)
+    if key is None:
+        raise NotFound(f"{what} {value!r} does not exist")
+    return key
+
+
+def _by_id_or_name(value: str) -> tuple[str, tuple[str, ...]]:
+    key = _uuid_key(value)
+    if key is None:
+        return "name = ?", (value,)
+    return "(id = ? OR name = ?)", (key, value)
+
+
 def _row(model: type[T], row: Mapping[str, Any] | None, what: str, key: str) -> T:
     if row is None:
         raise NotFound(f"{what} {key!r} does not exist")
@@ -196,11 +224,8 @@ def register_orchestrator_agent(
 
 
 def get_orchestrator_agent(id_or_name: str) -> Op[OrchestratorAgent]:
-    row = yield (
-        "one",
-        "SELECT * FROM orchestrator_agents WHERE id = ? OR name = ?",
-        (id_or_name, id_or_name),
-    )
+    where, params = _by_id_or_name(id_or_name)
+    row = yield ("one", f"SELECT * FROM orchestrator_agents WHERE {where}", params)
     return _row(OrchestratorAgent, row, "orchestrator agent", id_or_name)
 
 
@@ -228,11 +253,8 @@ def start_agent(
     context_json = _json(context, "context", dict)
     now = utc_now()
     agent_id = new_id()
-    owner = yield (
-        "one",
-        "SELECT id FROM orchestrator_agents WHERE id = ? OR name = ?",
-        (orchestrator_agent_id, orchestrator_agent_id),
-    )
+    where, params = _by_id_or_name(orchestrator_agent_id)
+    owner = yield ("one", f"SELECT id FROM orchestrator_agents WHERE {where}", params)
     missing = f"orchestrator agent {orchestrator_agent_id!r} does not exist"
     if owner is None:
         raise NotFound(missing)
@@ -261,13 +283,15 @@ def start_agent(
 
 
 def get_agent(agent_id: str) -> Op[Agent]:
-    row = yield ("one", "SELECT * FROM agents WHERE id = ?", (agent_id,))
+    key = _existing_key(agent_id, "agent")
+    row = yield ("one", "SELECT * FROM agents WHERE id = ?", (key,))
     return _row(Agent, row, "agent", agent_id)
 
 
 def _agent_for_update(agent_id: str) -> Op[Agent]:
     """get_agent inside a write: the row stays locked until the transaction ends."""
-    row = yield ("one", "SELECT * FROM agents WHERE id = ? {for_update}", (agent_id,))
+    key = _existing_key(agent_id, "agent")
+    row = yield ("one", "SELECT * FROM agents WHERE id = ? {for_update}", (key,))
     return _row(Agent, row, "agent", agent_id)
 
 
@@ -322,10 +346,10 @@ def set_agent_status(
             now,
             new in TERMINAL_AGENT_STATUSES,
             now,
-            agent_id,
+            current.id,
         ),
     )
-    return (yield from get_agent(agent_id))
+    return (yield from get_agent(current.id))
 
 
 def add_agent_usage(
@@ -339,15 +363,16 @@ def add_agent_usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
     )
+    key = _existing_key(agent_id, "agent")
     count = yield (
         "exec",
         "UPDATE agents SET total_cost_usd = total_cost_usd + ?, "
         "input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?",
-        (usage.cost_usd, usage.input_tokens, usage.output_tokens, agent_id),
+        (usage.cost_usd, usage.input_tokens, usage.output_tokens, key),
     )
     if count == 0:
         raise NotFound(f"agent {agent_id!r} does not exist")
-    return (yield from get_agent(agent_id))
+    return (yield from get_agent(key))
 
 
 # -- prompts ------------------------------------------------------------------------------
@@ -356,13 +381,14 @@ def add_agent_usage(
 def start_prompt(agent_id: str, prompt_text: str, *, model: str | None = None) -> Op[Prompt]:
     if not isinstance(prompt_text, str):
         raise InvalidInput(f"invalid prompt_text: must be a string (got {prompt_text!r})")
+    key = _existing_key(agent_id, "agent")
     prompt_id = new_id()
     try:
         yield (
             "exec",
             "INSERT INTO prompts (id, agent_id, prompt_text, model, status, created_at) "
             "VALUES (?, ?, ?, ?, 'running', ?)",
-            (prompt_id, agent_id, prompt_text, model, utc_now()),
+            (prompt_id, key, prompt_text, model, utc_now()),
         )
     except IntegrityViolation as exc:
         raise _foreign_key(exc, f"agent {agent_id!r} does not exist") from None
@@ -370,13 +396,15 @@ def start_prompt(agent_id: str, prompt_text: str, *, model: str | None = None) -
 
 
 def get_prompt(prompt_id: str) -> Op[Prompt]:
-    row = yield ("one", "SELECT * FROM prompts WHERE id = ?", (prompt_id,))
+    key = _existing_key(prompt_id, "prompt")
+    row = yield ("one", "SELECT * FROM prompts WHERE id = ?", (key,))
     return _row(Prompt, row, "prompt", prompt_id)
 
 
 def _prompt_for_update(prompt_id: str) -> Op[Prompt]:
     """get_prompt inside a write: the row stays locked until the transaction ends."""
-    row = yield ("one", "SELECT * FROM prompts WHERE id = ? {for_update}", (prompt_id,))
+    key = _existing_key(prompt_id, "prompt")
+    row = yield ("one", "SELECT * FROM prompts WHERE id = ? {for_update}", (key,))
     return _row(Prompt, row, "prompt", prompt_id)
 
 
@@ -385,8 +413,11 @@ def list_prompts(
 ) -> Op[list[Prompt]]:
     clauses, params = [], []
     if agent_id is not None:
+        key = _uuid_key(agent_id)
+        if key is None:
+            return []  # no agent has that id
         clauses.append("p.agent_id = ?")
-        params.append(agent_id)
+        params.append(key)
     if session_id is not None:
         clauses.append("a.session_id = ?")
         params.append(session_id)
@@ -420,7 +451,7 @@ def finish_prompt(prompt_id: str, status: PromptStatus, result: PromptResult) ->
             result.latency_ms,
             result.error_message,
             utc_now(),
-            prompt_id,
+            prompt.id,
         ),
     )
     yield (
@@ -429,7 +460,7 @@ def finish_prompt(prompt_id: str, status: PromptStatus, result: PromptResult) ->
         "input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?",
         (result.cost_usd, result.input_tokens, result.output_tokens, prompt.agent_id),
     )
-    return (yield from get_prompt(prompt_id))
+    return (yield from get_prompt(prompt.id))
 
 
 def complete_prompt(
@@ -511,18 +542,21 @@ def log_agent(
         log_level=level,
         details={} if details is None else details,
     )
+    key = _existing_key(agent_id, "agent")
     log_id = new_id()
     try:
-        yield ("exec", _AGENT_LOG_INSERT, _agent_log_params(log_id, entry, utc_now()))
+        yield ("exec", _AGENT_LOG_INSERT, _agent_log_params(log_id, key, entry, utc_now()))
     except IntegrityViolation as exc:
         raise _foreign_key(exc, f"agent {agent_id!r} does not exist") from None
     return log_id
 
 
-def _agent_log_params(log_id: str, entry: AgentLogEntry, now: str) -> tuple[Any, ...]:
+def _agent_log_params(
+    log_id: str, agent_key: str, entry: AgentLogEntry, now: str
+) -> tuple[Any, ...]:
     return (
         log_id,
-        entry.agent_id,
+        agent_key,
         entry.log_type.value,
         entry.log_level.value,
         entry.message,
@@ -539,17 +573,21 @@ def log_agent_batch(entries: Iterable[AgentLogEntry | Mapping[str, Any]]) -> Op[
         raise invalid_input(exc, "agent log batch") from None
     if not batch:
         return 0
-    agent_ids = sorted({entry.agent_id for entry in batch})
-    placeholders = ",".join("?" * len(agent_ids))
-    known = yield ("all", f"SELECT id FROM agents WHERE id IN ({placeholders})", agent_ids)
-    missing = set(agent_ids) - {row["id"] for row in known}
+    keys = {entry.agent_id: _uuid_key(entry.agent_id) for entry in batch}
+    missing = {given for given, key in keys.items() if key is None}
+    agent_ids = sorted({key for key in keys.values() if key is not None})
+    if agent_ids:
+        placeholders = ",".join("?" * len(agent_ids))
+        known = yield ("all", f"SELECT id FROM agents WHERE id IN ({placeholders})", agent_ids)
+        found = {row["id"] for row in known}
+        missing |= {given for given, key in keys.items() if key is not None and key not in found}
     if missing:
         raise NotFound(f"agent(s) {', '.join(sorted(map(repr, missing)))} do not exist")
     now = utc_now()
     yield (
         "many",
         _AGENT_LOG_INSERT,
-        [_agent_log_params(new_id(), entry, now) for entry in batch],
+        [_agent_log_params(new_id(), keys[entry.agent_id] or "", entry, now) for entry in batch],
     )
     return len(batch)
 
@@ -609,6 +647,11 @@ def recent_logs(
     include_system: bool = True,
 ) -> Op[list[LogRecord]]:
     """Agent and system log lines, newest first; an agent filter leaves out system logs."""
+    if agent_id is not None:
+        agent_key = _uuid_key(agent_id)
+        if agent_key is None:
+            return []  # no agent has that id
+        agent_id = agent_key
     conditions, params = [], []
     if min_level is not None:
         level = _enum(LogLevel, min_level, "level")

@@ -151,7 +151,7 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
             "TAC_AGENT_ID": agent.id,
             "TAC_ADW_ID": state.adw_id,
             "TAC_PYTHON": sys.executable,
-            "TAC_ORCHESTRATOR_DB": str(db.path),
+            "TAC_ORCHESTRATOR_DB": db.location.target,
         },
     )
     result = run_prompt(db, agent.id, request, cli)

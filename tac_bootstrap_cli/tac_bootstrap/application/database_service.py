@@ -27,6 +27,7 @@ from tac_bootstrap.runtime import adw_db_operations as ops
 from tac_bootstrap.runtime.adw_database import (
     DatabaseStatus,
     OrchestratorDB,
+    Row,
     backup_database,
     database_size,
 )
@@ -57,12 +58,14 @@ class DatabaseTarget:
     busy_timeout_ms: int
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Path | None:
+        """The SQLite file; None for a PostgreSQL server."""
         return self.location.path
 
     @property
     def exists(self) -> bool:
-        return self.location.path.exists()
+        """A SQLite file exists; a PostgreSQL database is assumed to (connecting will tell)."""
+        return self.location.path.exists() if self.location.path is not None else True
 
 
 def find_project(start: Path) -> Path:
@@ -156,7 +159,7 @@ def migrate(target: DatabaseTarget) -> tuple[list[Migration], Path | None]:
     if not todo:
         return [], None
     backup_path = None
-    if target.exists:
+    if target.exists and target.path is not None:
         with opened(target, migrate=False) as db:
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
             name = f"{target.path.stem}-v{db.schema_version()}-{stamp}{target.path.suffix}"
@@ -203,7 +206,7 @@ def export(
     total = sum(counts.values())
     done = 0
 
-    def rows(table: str) -> Iterator[sqlite3.Row]:
+    def rows(table: str) -> Iterator[Row]:
         nonlocal done
         for row in db.iter_rows(table):
             done += 1
@@ -237,7 +240,7 @@ def _atomic_text(destination: Path) -> tuple[Any, str]:
 
 
 def _write_json_export(
-    db: OrchestratorDB, destination: Path, rows: Callable[[str], Iterator[sqlite3.Row]]
+    db: OrchestratorDB, destination: Path, rows: Callable[[str], Iterator[Row]]
 ) -> None:
     handle, tmp = _atomic_text(destination)
     try:
@@ -265,7 +268,7 @@ def _write_csv(
     destination: Path,
     db: OrchestratorDB,
     table: str,
-    rows: Callable[[str], Iterator[sqlite3.Row]],
+    rows: Callable[[str], Iterator[Row]],
 ) -> None:
     columns = ops.COLUMNS[table]
     handle, tmp = _atomic_text(destination)
@@ -286,6 +289,10 @@ def backup(target: DatabaseTarget, destination: Path, progress: Progress | None 
     require_existing(target)
     if destination.exists():
         raise UsageError(f"{destination} already exists", hint="choose a new file name")
+    if target.path is None:
+        with opened(target, migrate=False) as db, translated_errors():
+            db.backup(destination)  # explains pg_dump
+    assert target.path is not None
     with translated_errors():
         conn = connect(target.path, target.busy_timeout_ms)
         try:

@@ -26,6 +26,7 @@ RUNTIME_MODULES = (
     ("adw_db_migrations.py", "versioned migration runner"),
     ("adw_db_dialect.py", "SQL dialect seam: macros and integrity errors per database engine"),
     ("adw_db_operations.py", "database operations shared by the sync and async APIs"),
+    ("adw_db_postgres.py", "PostgreSQL through psycopg 3, loaded only for postgresql:// URLs"),
     ("adw_database.py", "OrchestratorDB: the database API"),
     ("adw_project.py", "finds the project and its settings from the module's location"),
     ("agent.py", "runs the agent CLI, retries, and records prompts"),

@@ -9,10 +9,15 @@
         db.complete_prompt(prompt.id, input_tokens=1200, output_tokens=300, cost_usd=0.021)
         db.set_agent_status(agent.id, "completed")
 
-Opening applies pending migrations. Every write is one BEGIN IMMEDIATE transaction, so
-concurrent writers from many processes queue on the busy timeout instead of failing; invalid
-input raises InvalidInput (or NotFound) before anything is written. The operations
-themselves live in adw_db_operations.py and are shared with AsyncOrchestratorDB.
+Opening applies pending migrations. Every write is one transaction (BEGIN IMMEDIATE on
+SQLite), so concurrent writers from many processes queue on the busy timeout instead of
+failing; invalid input raises InvalidInput (or NotFound) before anything is written. The
+operations themselves live in adw_db_operations.py and are shared with AsyncOrchestratorDB.
+
+The database is a SQLite file or, given a postgresql:// URL (argument, TAC_ORCHESTRATOR_DB or
+the config file), a PostgreSQL database through psycopg 3 (adw_db_postgres.py); the API and
+the values it returns are the same on both. On PostgreSQL a write that loses a deadlock or a
+serialization check is run again from the start, up to WRITE_RETRIES times.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ import os
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -35,52 +41,67 @@ from .adw_db_connection import (
     connect,
     connection_pragmas,
     default_location,
+    location_from_setting,
+    migrations_dir_for,
 )
 from .adw_db_dialect import SQLITE, Dialect, IntegrityViolation
 from .adw_db_migrations import Migration, current_version, migrate, pending
+from .adw_project import current_project
 from .orch_database_models import (
     OrchestratorError,
 )
 
 if TYPE_CHECKING:
-    import aiosqlite
+    pass
 
 T = TypeVar("T")
 P = ParamSpec("P")
 Progress = Callable[[int, int], None]  # (done, total)
+Row = Mapping[str, Any]
+WRITE_RETRIES = 3
+LOG_TABLES = ("agent_logs", "system_logs")
 
 
 @dataclass(frozen=True)
 class DatabaseStatus:
-    path: Path
+    path: Path | None  # None on PostgreSQL
     exists: bool
     size_bytes: int
     schema_version: int
     pending: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    location: str = ""  # path, or the URL with its password masked
+    backend: str = "sqlite"
+    server_version: str = ""
 
 
 def _resolve(
     database: str | os.PathLike[str] | None,
     migrations_dir: str | os.PathLike[str] | None,
     busy_timeout_ms: int | None,
-) -> tuple[Path, Path, int]:
-    if database is None or migrations_dir is None:
+) -> tuple[DatabaseLocation, int]:
+    """The location to open: an explicit path or URL wins over the project's settings, and
+    the migrations default to the project's directory for that backend."""
+    timeout = DEFAULT_BUSY_TIMEOUT_MS
+    if database is None:
         location, timeout = default_location(need_timeout=busy_timeout_ms is None)
     else:
-        location, timeout = None, DEFAULT_BUSY_TIMEOUT_MS
-    path = Path(database) if database is not None else location.path  # type: ignore[union-attr]
-    migrations = (
-        Path(migrations_dir) if migrations_dir is not None else location.migrations_dir  # type: ignore[union-attr]
-    )
-    return path, migrations, busy_timeout_ms if busy_timeout_ms is not None else timeout
+        location = location_from_setting(os.fspath(database), Path.cwd(), "adws", "argument")
+        if migrations_dir is None:
+            project = current_project()
+            migrations_dir = migrations_dir_for(project.root, project.adws_dir, location.backend)
+    if migrations_dir is not None:
+        location = replace(location, migrations_dir=Path(migrations_dir))
+    return location, busy_timeout_ms if busy_timeout_ms is not None else timeout
 
 
-def _execute(conn: sqlite3.Connection, step: ops.Step, dialect: Dialect = SQLITE) -> Any:
+def _execute(conn: Any, step: ops.Step, dialect: Dialect = SQLITE) -> Any:
     mode, sql, params = step
     sql = dialect.translate(sql)
     if mode == "many":
-        return conn.executemany(sql, params).rowcount
+        many = conn.cursor()
+        many.executemany(sql, params)
+        return many.rowcount
     cursor = conn.execute(sql, params)
     if mode == "exec":
         return cursor.rowcount
@@ -98,7 +119,11 @@ def first_step(op: ops.Op[T]) -> tuple[ops.Step | None, T | None]:
 
 
 def resume(
-    op: ops.Op[T], value: Any, error: BaseException | None, cause: BaseException | None
+    op: ops.Op[T],
+    value: Any,
+    error: BaseException | None,
+    cause: BaseException | None,
+    dialect: Dialect = SQLITE,
 ) -> ops.Step:
     """Send a step's result into an operation, or throw its error in; return the next step.
 
@@ -107,11 +132,18 @@ def resume(
     if error is None:
         return op.send(value)
     try:
-        return op.throw(error)
+        step = op.throw(error)
     except IntegrityViolation as violation:
         if violation is error and cause is not None:
             raise cause from None
         raise
+    if dialect.aborts_on_error:
+        op.close()
+        raise OrchestratorError(
+            f"an operation went on after a database error ({error}), but {dialect.name} "
+            "refuses every statement of a transaction after an error"
+        )
+    return step
 
 
 def drive(
@@ -128,7 +160,7 @@ def drive(
     while True:
         if step is None:
             try:
-                step = resume(op, value, error, cause)
+                step = resume(op, value, error, cause, dialect)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
         error = cause = None
@@ -171,7 +203,7 @@ def _writes(operation: Callable[P, ops.Op[T]]) -> Callable[Concatenate[Orchestra
     """Expose an operation as a method that runs it in one BEGIN IMMEDIATE transaction."""
 
     def method(self: OrchestratorDB, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._write(operation(*args, **kwargs))
+        return self._write(operation(*args, **kwargs), lambda: operation(*args, **kwargs))
 
     return _named_like(method, operation)
 
@@ -189,20 +221,52 @@ def _writes_async(
     operation: Callable[P, ops.Op[T]],
 ) -> Callable[Concatenate[AsyncOrchestratorDB, P], Coroutine[Any, Any, T]]:
     async def method(self: AsyncOrchestratorDB, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._write(operation(*args, **kwargs))
+        return await self._write(operation(*args, **kwargs), lambda: operation(*args, **kwargs))
 
     return _named_like(method, operation)
 
 
+def _open_connection(location: DatabaseLocation, busy_timeout_ms: int) -> tuple[Any, Dialect]:
+    if location.url is None:
+        assert location.path is not None
+        return connect(location.path, busy_timeout_ms), SQLITE
+    from . import adw_db_postgres as pg
+
+    conn = pg.connect(location.url, busy_timeout_ms, origin=location.origin)
+    return conn, pg.POSTGRES
+
+
+def _quiet_rollback(conn: Any, dialect: Dialect) -> None:
+    """End a failed transaction; the error that failed it is the one worth raising."""
+    with suppress(*dialect.errors):
+        conn.execute("ROLLBACK")
+
+
+def _in_transaction(conn: Any, dialect: Dialect) -> bool:
+    if dialect is SQLITE:
+        return bool(conn.in_transaction)
+    from psycopg.pq import TransactionStatus
+
+    return bool(conn.info.transaction_status != TransactionStatus.IDLE)
+
+
+def _select_all(table: str, dialect: Dialect) -> str:
+    """One table's rows in insertion order (SQLite rowid, PostgreSQL log seq or UUIDv7 id)."""
+    if table not in ops.TABLES:
+        raise OrchestratorError(f"unknown table {table!r}; tables: {', '.join(ops.TABLES)}")
+    order = "rowid" if dialect is SQLITE else "seq" if table in LOG_TABLES else "id"
+    return f"SELECT {', '.join(ops.COLUMNS[table])} FROM {table} ORDER BY {order}"
+
+
 class OrchestratorDB:
-    """Synchronous API over the standard library's sqlite3."""
+    """Synchronous API over the standard library's sqlite3, or psycopg 3 for PostgreSQL."""
 
-    dialect: Dialect = SQLITE
-
-    def __init__(self, conn: sqlite3.Connection, path: Path, migrations_dir: Path) -> None:
+    def __init__(self, conn: Any, location: DatabaseLocation, dialect: Dialect = SQLITE) -> None:
         self.conn = conn
-        self.path = path
-        self.migrations_dir = migrations_dir
+        self.location = location
+        self.dialect = dialect
+        self.path = location.path  # None on PostgreSQL
+        self.migrations_dir = location.migrations_dir
         # One connection, one transaction at a time, also when threads share this object.
         self._lock = threading.Lock()
 
@@ -215,22 +279,30 @@ class OrchestratorDB:
         busy_timeout_ms: int | None = None,
         apply_migrations: bool = True,
     ) -> OrchestratorDB:
-        """Open (creating on first use) and migrate; defaults come from default_location()."""
-        path, migrations, timeout = _resolve(database, migrations_dir, busy_timeout_ms)
-        conn = connect(path, timeout)
+        """Open (creating a SQLite file on first use) and migrate.
+
+        `database` is a file path, sqlite:/// URL or postgresql:// URL; without it the
+        project's setting (TAC_ORCHESTRATOR_DB > config > default) is used."""
+        location, timeout = _resolve(database, migrations_dir, busy_timeout_ms)
+        return cls.at(location, timeout, apply_migrations=apply_migrations)
+
+    @classmethod
+    def at(
+        cls,
+        location: DatabaseLocation,
+        busy_timeout_ms: int | None = None,
+        *,
+        apply_migrations: bool = True,
+    ) -> OrchestratorDB:
+        timeout = DEFAULT_BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms
+        conn, dialect = _open_connection(location, timeout)
         try:
             if apply_migrations:
-                migrate(conn, migrations)
+                migrate(conn, location.migrations_dir, dialect)
         except BaseException:
             conn.close()
             raise
-        return cls(conn, path, migrations)
-
-    @classmethod
-    def at(cls, location: DatabaseLocation, busy_timeout_ms: int | None = None) -> OrchestratorDB:
-        return cls.open(
-            location.path, migrations_dir=location.migrations_dir, busy_timeout_ms=busy_timeout_ms
-        )
+        return cls(conn, location, dialect)
 
     def close(self) -> None:
         self.conn.close()
@@ -246,6 +318,14 @@ class OrchestratorDB:
     ) -> None:
         self.close()
 
+    @property
+    def backend(self) -> str:
+        return self.dialect.name
+
+    @property
+    def in_transaction(self) -> bool:
+        return _in_transaction(self.conn, self.dialect)
+
     # -- transactions -------------------------------------------------------------------
 
     def _read(self, op: ops.Op[T]) -> T:
@@ -255,22 +335,44 @@ class OrchestratorDB:
         with self._lock:
             return drive(op, self._execute, first, self.dialect)
 
-    def _write(self, op: ops.Op[T]) -> T:
-        first, done = first_step(op)
-        if first is None:
-            return done  # type: ignore[return-value]
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = drive(op, self._execute, first, self.dialect)
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
-            return result
+    def _write(self, op: ops.Op[T], again: Callable[[], ops.Op[T]] | None = None) -> T:
+        """Run a write in one transaction; `again` builds a fresh operation for a retry."""
+        attempt = 0
+        while True:
+            first, done = first_step(op)
+            if first is None:
+                return done  # type: ignore[return-value]
+            with self._lock:
+                self.conn.execute(self.dialect.begin_write)
+                try:
+                    result = drive(op, self._execute, first, self.dialect)
+                    self.conn.execute("COMMIT")
+                    return result
+                except BaseException as exc:
+                    _quiet_rollback(self.conn, self.dialect)
+                    retry = again is not None and attempt < WRITE_RETRIES
+                    if not (retry and self.dialect.retryable(exc)):
+                        raise
+            attempt += 1
+            op = again()  # type: ignore[misc]
 
     def _execute(self, step: ops.Step) -> Any:
         return _execute(self.conn, step, self.dialect)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one consistent state of the database (copy, export)."""
+        begin = (
+            "BEGIN"
+            if self.dialect is SQLITE
+            else ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        )
+        with self._lock:
+            self.conn.execute(begin)
+        try:
+            yield
+        finally:
+            _quiet_rollback(self.conn, self.dialect)
 
     # -- operations (signatures and docs come from adw_db_operations) -------------------
 
@@ -299,35 +401,68 @@ class OrchestratorDB:
 
     def prune(self, older_than_days: float, *, dry_run: bool = False) -> dict[str, int]:
         op = ops.prune(older_than_days, dry_run=dry_run)
-        return self._read(op) if dry_run else self._write(op)
+        if dry_run:
+            return self._read(op)
+        return self._write(op, lambda: ops.prune(older_than_days, dry_run=dry_run))
 
     def schema_version(self) -> int:
-        return current_version(self.conn)
+        return current_version(self.conn, self.dialect)
 
     def pending_migrations(self) -> list[Migration]:
-        return pending(self.conn, self.migrations_dir)
+        return pending(self.conn, self.migrations_dir, self.dialect)
+
+    def size_bytes(self) -> int:
+        if self.path is not None:
+            return database_size(self.path)
+        from . import adw_db_postgres as pg
+
+        return pg.database_size(self.conn, (*ops.TABLES, "schema_migrations"))
 
     def status(self) -> DatabaseStatus:
+        version = ""
+        if self.dialect is not SQLITE:
+            from . import adw_db_postgres as pg
+
+            version = pg.server_version(self.conn)
         return DatabaseStatus(
             path=self.path,
             exists=True,
-            size_bytes=database_size(self.path),
+            size_bytes=self.size_bytes(),
             schema_version=self.schema_version(),
             pending=[m.filename for m in self.pending_migrations()],
             counts=self.table_counts(),
+            location=self.location.display,
+            backend=self.backend,
+            server_version=version,
         )
 
-    def iter_rows(self, table: str) -> Iterator[sqlite3.Row]:
-        """Stream one table's rows (for export) without loading them all."""
-        if table not in ops.TABLES:
-            raise OrchestratorError(f"unknown table {table!r}; tables: {', '.join(ops.TABLES)}")
-        columns = ", ".join(ops.COLUMNS[table])
-        yield from self.conn.execute(f"SELECT {columns} FROM {table} ORDER BY rowid")
+    def iter_rows(self, table: str) -> Iterator[Row]:
+        """Stream one table's rows in insertion order (export, copy) without loading them all."""
+        sql = _select_all(table, self.dialect)
+        if self.dialect is SQLITE:
+            yield from self.conn.execute(sql)
+            return
+        # A server-side cursor needs a transaction; inside snapshot() it joins that one.
+        own = not self.in_transaction
+        if own:
+            self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            with self.conn.cursor(name=f"tac_rows_{table}") as cursor:
+                cursor.itersize = 2000
+                cursor.execute(sql)
+                yield from cursor
+        finally:
+            if own:
+                _quiet_rollback(self.conn, self.dialect)
 
     def backup(
         self, destination: str | os.PathLike[str], *, progress: Progress | None = None
     ) -> Path:
         """Online backup (readers and writers may continue) into a new file, written atomically."""
+        if self.location.url is not None:
+            from . import adw_db_postgres as pg
+
+            raise OrchestratorError(pg.pg_dump_advice(self.location.url))
         return backup_database(self.conn, Path(destination), progress=progress)
 
     def vacuum(self) -> None:
@@ -374,18 +509,18 @@ def backup_database(
 
 
 class AsyncOrchestratorDB:
-    """The same operations over aiosqlite (install the `async` extra)."""
+    """The same operations over aiosqlite (the `async` extra) or psycopg 3's async API."""
 
-    dialect: Dialect = SQLITE
-
-    def __init__(self, conn: aiosqlite.Connection, path: Path, migrations_dir: Path) -> None:
+    def __init__(self, conn: Any, location: DatabaseLocation, dialect: Dialect = SQLITE) -> None:
         import asyncio
 
         self.conn = conn
-        self.path = path
-        self.migrations_dir = migrations_dir
+        self.location = location
+        self.dialect = dialect
+        self.path = location.path
+        self.migrations_dir = location.migrations_dir
         # One connection runs one transaction at a time: coroutines sharing this object (e.g.
-        # asyncio.gather of writes) queue here instead of nesting BEGIN IMMEDIATE or reading
+        # asyncio.gather of writes) queue here instead of nesting transactions or reading
         # another coroutine's uncommitted rows.
         self._lock = asyncio.Lock()
 
@@ -399,23 +534,31 @@ class AsyncOrchestratorDB:
     ) -> AsyncOrchestratorDB:
         import asyncio
 
+        location, timeout = _resolve(database, migrations_dir, busy_timeout_ms)
+
+        def prepare() -> None:  # create and migrate with the sync runner, off the event loop
+            OrchestratorDB.at(location, timeout).close()
+
+        if location.url is not None:
+            from . import adw_db_postgres as pg
+
+            await asyncio.to_thread(prepare)
+            pg_conn = await pg.connect_async(location.url, timeout, origin=location.origin)
+            return cls(pg_conn, location, pg.POSTGRES)
         try:
             import aiosqlite
         except ImportError:  # pragma: no cover - depends on the environment
             raise OrchestratorError(
                 "AsyncOrchestratorDB needs aiosqlite: pip install 'aiosqlite>=0.19'"
             ) from None
-        path, migrations, timeout = _resolve(database, migrations_dir, busy_timeout_ms)
-
-        def prepare() -> None:  # create and migrate with the sync runner, off the event loop
-            OrchestratorDB.open(path, migrations_dir=migrations, busy_timeout_ms=timeout).close()
-
         await asyncio.to_thread(prepare)
-        conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=timeout / 1000)
+        conn = await aiosqlite.connect(
+            str(location.path), isolation_level=None, timeout=timeout / 1000
+        )
         conn.row_factory = sqlite3.Row
         for pragma in connection_pragmas(timeout):
             await conn.execute(pragma)
-        return cls(conn, path, migrations)
+        return cls(conn, location, SQLITE)
 
     async def close(self) -> None:
         await self.conn.close()
@@ -426,11 +569,23 @@ class AsyncOrchestratorDB:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    @property
+    def backend(self) -> str:
+        return self.dialect.name
+
+    @property
+    def in_transaction(self) -> bool:
+        return _in_transaction(self.conn, self.dialect)
+
     async def _execute(self, step: ops.Step) -> Any:
         mode, sql, params = step
         sql = self.dialect.translate(sql)
         if mode == "many":
-            cursor = await self.conn.executemany(sql, params)
+            if self.dialect is SQLITE:
+                cursor = await self.conn.executemany(sql, params)
+            else:
+                cursor = self.conn.cursor()
+                await cursor.executemany(sql, params)
             return cursor.rowcount
         cursor = await self.conn.execute(sql, params)
         if mode == "exec":
@@ -448,7 +603,7 @@ class AsyncOrchestratorDB:
         while True:
             if step is None:
                 try:
-                    step = resume(op, value, error, cause)
+                    step = resume(op, value, error, cause, dialect)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
             error = cause = None
@@ -466,19 +621,26 @@ class AsyncOrchestratorDB:
         async with self._lock:
             return await self._drive(op, first)
 
-    async def _write(self, op: ops.Op[T]) -> T:
-        first, done = first_step(op)
-        if first is None:
-            return done  # type: ignore[return-value]
-        async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = await self._drive(op, first)
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            await self.conn.execute("COMMIT")
-            return result
+    async def _write(self, op: ops.Op[T], again: Callable[[], ops.Op[T]] | None = None) -> T:
+        attempt = 0
+        while True:
+            first, done = first_step(op)
+            if first is None:
+                return done  # type: ignore[return-value]
+            async with self._lock:
+                await self.conn.execute(self.dialect.begin_write)
+                try:
+                    result = await self._drive(op, first)
+                    await self.conn.execute("COMMIT")
+                    return result
+                except BaseException as exc:
+                    with suppress(*self.dialect.errors):
+                        await self.conn.execute("ROLLBACK")
+                    retry = again is not None and attempt < WRITE_RETRIES
+                    if not (retry and self.dialect.retryable(exc)):
+                        raise
+            attempt += 1
+            op = again()  # type: ignore[misc]
 
     register_orchestrator_agent = _writes_async(ops.register_orchestrator_agent)
     get_orchestrator_agent = _reads_async(ops.get_orchestrator_agent)
@@ -503,7 +665,9 @@ class AsyncOrchestratorDB:
 
     async def prune(self, older_than_days: float, *, dry_run: bool = False) -> dict[str, int]:
         op = ops.prune(older_than_days, dry_run=dry_run)
-        return await (self._read(op) if dry_run else self._write(op))
+        if dry_run:
+            return await self._read(op)
+        return await self._write(op, lambda: ops.prune(older_than_days, dry_run=dry_run))
 
     async def vacuum(self) -> None:
         async with self._lock:

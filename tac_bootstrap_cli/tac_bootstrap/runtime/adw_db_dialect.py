@@ -9,6 +9,9 @@ executes it, and turns the engine's integrity errors into `IntegrityViolation` w
 Macros: `{seq}` the log tables' insertion order, `{day}` the UTC day (YYYY-MM-DD) of a
 prompt `p`, `{for_update}` the row lock on a read inside a write transaction (empty where the
 whole transaction already holds the write lock). An unknown `{name}` raises KeyError.
+
+Drivers whose placeholders are `%s` (psycopg) set `format_placeholders`: `?` outside quoted
+text becomes `%s` and a literal `%` becomes `%%`.
 """
 
 from __future__ import annotations
@@ -33,19 +36,33 @@ class IntegrityViolation(Exception):
         self.kind: IntegrityKind = kind
 
 
+def _never(_exc: BaseException) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Dialect:
     name: str
     macros: Mapping[str, str] = field(hash=False)
     errors: tuple[type[Exception], ...]
     classifier: Callable[[BaseException], IntegrityViolation | None] = field(repr=False)
+    # The statement that opens a write transaction.
+    begin_write: str = "BEGIN"
+    format_placeholders: bool = False
+    # After any error the engine refuses further statements until ROLLBACK (PostgreSQL), so an
+    # operation that catches a thrown error must not yield another step.
+    aborts_on_error: bool = False
+    # Errors after which a write is run again from the start (serialization failure, deadlock).
+    retryable: Callable[[BaseException], bool] = field(default=_never, repr=False)
     _cache: Callable[[str], str] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         macros = dict(self.macros)
+        rewrite = self.format_placeholders
 
         def replace(sql: str) -> str:
-            return _MACRO.sub(lambda match: macros[match.group(1)], sql)
+            sql = _MACRO.sub(lambda match: macros[match.group(1)], sql)
+            return _format_placeholders(sql) if rewrite else sql
 
         object.__setattr__(self, "_cache", lru_cache(maxsize=1024)(replace))
 
@@ -56,6 +73,27 @@ class Dialect:
     def classify(self, exc: BaseException) -> IntegrityViolation | None:
         """The IntegrityViolation an engine error stands for, or None for any other error."""
         return self.classifier(exc)
+
+
+def _format_placeholders(sql: str) -> str:
+    """`?` -> `%s` and `%` -> `%%` outside single-quoted text and double-quoted names."""
+    out: list[str] = []
+    quote = ""
+    for char in sql:
+        if quote:
+            if char == quote:
+                quote = ""
+            out.append("%%" if char == "%" else char)
+        elif char in "'\"":
+            quote = char
+            out.append(char)
+        elif char == "?":
+            out.append("%s")
+        elif char == "%":
+            out.append("%%")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def _sqlite_violation(exc: BaseException) -> IntegrityViolation | None:
@@ -79,4 +117,5 @@ SQLITE = Dialect(
     macros={"seq": "rowid", "day": "substr(p.created_at, 1, 10)", "for_update": ""},
     errors=(sqlite3.Error,),
     classifier=_sqlite_violation,
+    begin_write="BEGIN IMMEDIATE",
 )

@@ -5,17 +5,25 @@ record (version, name, sha256, applied_at), so a crash or SIGKILL midway leaves 
 the previous version, and several processes opening a fresh database at once queue on the
 write lock: the first applies, the others find it applied. (Python's executescript() would
 commit the open transaction first, so statements are run one by one instead.)
+
+On PostgreSQL (adws/schema/postgres/migrations, same numbering) each migration is one
+transaction too (DDL is transactional there), and a transaction-scoped advisory lock taken
+before anything else makes concurrent migrators queue: CREATE TABLE IF NOT EXISTS alone races
+on the system catalogs. A file is sent whole, so `$$` function bodies need no splitting.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from .adw_db_dialect import SQLITE, Dialect
 from .orch_database_models import OrchestratorError, utc_now
 
 MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9][a-z0-9_]*)\.sql$")
@@ -25,9 +33,20 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
     name       TEXT NOT NULL,
     checksum   TEXT NOT NULL,
-    applied_at TEXT NOT NULL
+    applied_at {timestamp} NOT NULL
 )
 """
+_TIMESTAMP_TYPE = {"sqlite": "TEXT", "postgresql": "TIMESTAMPTZ"}
+_HISTORY_EXISTS = {
+    "sqlite": "SELECT count(*) AS n FROM sqlite_master "
+    "WHERE type = 'table' AND name = 'schema_migrations'",
+    "postgresql": "SELECT count(to_regclass('schema_migrations')) AS n",
+}
+# pg_advisory_xact_lock key: the signed first 8 bytes of sha256(b"tac-bootstrap:schema_migrations").
+MIGRATION_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"tac-bootstrap:schema_migrations").digest()[:8], "big", signed=True
+)
+_CONCURRENTLY = re.compile(r"\bCONCURRENTLY\b", re.I)
 
 
 class MigrationError(OrchestratorError):
@@ -109,16 +128,24 @@ def _has_code(sql: str) -> bool:
     return bool(without_comments.strip(" \t\r\n;"))
 
 
-def applied(conn: sqlite3.Connection) -> dict[int, AppliedMigration]:
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-    ).fetchone()
-    if not exists:
+def applied(conn: Any, dialect: Dialect = SQLITE) -> dict[int, AppliedMigration]:
+    if not _records(conn.execute(_HISTORY_EXISTS[dialect.name]))[0]["n"]:
         return {}
-    rows = conn.execute(
-        "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"
-    ).fetchall()
-    return {row[0]: AppliedMigration(row[0], row[1], row[2], row[3]) for row in rows}
+    rows = _records(
+        conn.execute(
+            "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"
+        )
+    )
+    return {row["version"]: AppliedMigration(**row) for row in rows}
+
+
+def _records(cursor: Any) -> list[dict[str, Any]]:
+    """Rows as dicts whatever the connection's row factory (tuples, sqlite3.Row, dict_row)."""
+    names = [column[0] for column in cursor.description]
+    return [
+        dict(row) if isinstance(row, Mapping) else dict(zip(names, row, strict=True))
+        for row in cursor.fetchall()
+    ]
 
 
 def verify_history(
@@ -142,48 +169,80 @@ def verify_history(
     return [m for m in available if m.version not in done]
 
 
-def pending(conn: sqlite3.Connection, migrations_dir: Path) -> list[Migration]:
-    return verify_history(discover(migrations_dir), applied(conn))
+def pending(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[Migration]:
+    return verify_history(discover(migrations_dir), applied(conn, dialect))
 
 
-def current_version(conn: sqlite3.Connection) -> int:
-    done = applied(conn)
+def current_version(conn: Any, dialect: Dialect = SQLITE) -> int:
+    done = applied(conn, dialect)
     return max(done) if done else 0
 
 
-def migrate(conn: sqlite3.Connection, migrations_dir: Path) -> list[Migration]:
-    """Apply every pending migration, each in its own immediate transaction; returns those applied.
+def migrate(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[Migration]:
+    """Apply every pending migration, each in its own write transaction; returns those applied.
 
     Safe to call from many processes at once: the lock is taken before the history is read,
     so each migration is applied by exactly one of them.
     """
     available = discover(migrations_dir)
-    if not verify_history(available, applied(conn)):
+    if not verify_history(available, applied(conn, dialect)):
         return []  # up to date: no write lock needed
+    postgres = dialect.name == "postgresql"
+    if postgres:
+        for migration in available:
+            if _CONCURRENTLY.search(migration.path.read_text(encoding="utf-8")):
+                raise MigrationError(
+                    f"{migration.path}: CONCURRENTLY cannot run inside a transaction, and each "
+                    "migration is one; build the index without it"
+                )
     done_now: list[Migration] = []
     for migration in available:
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(dialect.begin_write)
         try:
-            conn.execute(BOOKKEEPING_DDL)
-            history = applied(conn)
+            if postgres:
+                conn.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+            conn.execute(BOOKKEEPING_DDL.format(timestamp=_TIMESTAMP_TYPE[dialect.name]))
+            history = applied(conn, dialect)
             verify_history(available, history)
             if migration.version in history:
                 conn.execute("COMMIT")
                 continue
-            for statement in migration.statements():
-                conn.execute(statement)
+            if postgres:  # one simple-protocol call runs every statement of the file
+                conn.execute(migration.path.read_text(encoding="utf-8"))
+            else:
+                for statement in migration.statements():
+                    conn.execute(statement)
             conn.execute(
-                "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
-                "VALUES (?, ?, ?, ?)",
+                dialect.translate(
+                    "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+                    "VALUES (?, ?, ?, ?)"
+                ),
                 (migration.version, migration.name, migration.checksum, utc_now()),
             )
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
-            raise MigrationError(f"{migration.path}: {exc}; nothing of it was applied") from exc
+        except dialect.errors as exc:
+            _rollback(conn, dialect)
+            if getattr(exc, "sqlstate", None) == "55P03":  # lock_timeout while queueing
+                raise MigrationError(
+                    f"{migration.path}: another process has held the migration lock for longer "
+                    f"than the lock timeout; try again when it has finished ({_first(exc)})"
+                ) from exc
+            raise MigrationError(
+                f"{migration.path}: {_first(exc)}; nothing of it was applied"
+            ) from exc
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            _rollback(conn, dialect)
             raise
         done_now.append(migration)
     return done_now
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _rollback(conn: Any, dialect: Dialect) -> None:
+    """End a failed transaction; there may be none (it never began, or the link is gone)."""
+    with contextlib.suppress(*dialect.errors):
+        conn.execute("ROLLBACK")

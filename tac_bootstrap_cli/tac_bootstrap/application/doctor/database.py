@@ -35,6 +35,8 @@ def check_database(ctx: _Context) -> list[Check]:
         target = _locate(ctx)
     except TacError as exc:
         return [Check("database", FAIL, exc.message, exc.hint)]
+    if target.path is None:
+        return [Check("database", OK, f"PostgreSQL {target.location.display} (not checked yet)")]
     shown = ctx.shown(target.path)
     if target.location.source != "default":
         source = {"environment": DATABASE_ENV_VAR, "config": "orchestrator.database"}
@@ -93,6 +95,7 @@ def _integrity_row(
 ) -> Check:
     if integrity == ["ok"]:
         return Check("database", OK, f"{shown} opens; integrity check passed")
+    assert target.path is not None
     backups = target.path.parent / "backups"
     return Check(
         "database",

@@ -31,6 +31,8 @@ from tac_bootstrap.domain.errors import OperationError, TacError
 def _database_paths(target: database_service.DatabaseTarget) -> list[tuple[Path, bool]]:
     """The files that hold the database's data, and whether each is a directory."""
     db = target.path
+    if db is None:  # PostgreSQL: no files in the repository
+        return []
     return [
         (db, False),
         (db.with_name(db.name + "-wal"), False),

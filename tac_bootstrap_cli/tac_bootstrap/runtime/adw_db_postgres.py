@@ -1,0 +1,254 @@
+"""PostgreSQL through psycopg 3; imported only when the database is a postgresql:// URL.
+
+Importing psycopg costs ~150 ms, so SQLite users (and their hooks) never pay for it.
+
+Every connection is set up so that, above this module, values look exactly as on SQLite: ids
+are text, timestamps `YYYY-MM-DDTHH:MM:SS.mmmZ` strings, JSON columns compact JSON text, costs
+float. Models, export and `db copy` therefore need no backend branches. Floats travel to the
+server as numeric literals (their repr), so `total_cost_usd + 0.1` adds exact decimals instead
+of being resolved in float8 and rounded to 15 digits.
+
+Connections are in autocommit mode; the drivers open transactions with BEGIN and end them
+with COMMIT or ROLLBACK, as on SQLite. `lock_timeout` plays the part of SQLite's busy timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from .adw_db_connection import UnsupportedDatabase
+from .adw_db_dialect import Dialect, IntegrityKind, IntegrityViolation
+from .orch_database_models import OrchestratorError, format_timestamp, to_json
+
+try:
+    import psycopg
+    from psycopg import errors as pg_errors
+    from psycopg.adapt import AdaptersMap, Dumper, Loader
+    from psycopg.conninfo import conninfo_to_dict
+    from psycopg.rows import dict_row
+    from psycopg.types.datetime import TimestamptzLoader
+    from psycopg.types.numeric import FloatLoader
+    from psycopg.types.string import TextLoader
+except ImportError:  # pragma: no cover - depends on the environment
+    raise UnsupportedDatabase(
+        "PostgreSQL needs psycopg 3: pip install 'psycopg[binary]>=3.1' "
+        "(for the tac-bootstrap CLI: pip install 'tac-bootstrap[postgres]')"
+    ) from None
+
+APPLICATION_NAME = "tac-bootstrap"
+DEFAULT_CONNECT_TIMEOUT_S = 10
+
+
+class DatabaseUnavailable(OrchestratorError):
+    """The server could not be reached or refused the connection."""
+
+
+# -- adapters: make PostgreSQL values look like SQLite's ------------------------------------
+
+
+class _TimestampText(TimestamptzLoader):
+    def load(self, data: Any) -> str:  # type: ignore[override]
+        return format_timestamp(super().load(data))
+
+
+class _CompactJson(Loader):
+    def load(self, data: Any) -> str:
+        return to_json(json.loads(bytes(data)))
+
+
+class _FloatAsNumeric(Dumper):
+    oid = psycopg.adapters.types["numeric"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return repr(float(obj)).encode()
+
+
+def configure_adapters(adapters: AdaptersMap) -> None:
+    adapters.register_loader("uuid", TextLoader)
+    adapters.register_loader("numeric", FloatLoader)
+    adapters.register_loader("jsonb", _CompactJson)
+    adapters.register_loader("json", _CompactJson)
+    adapters.register_loader("timestamptz", _TimestampText)
+    adapters.register_dumper(float, _FloatAsNumeric)
+
+
+# -- the dialect ----------------------------------------------------------------------------
+
+_KINDS: dict[type[Exception], IntegrityKind] = {
+    pg_errors.ForeignKeyViolation: "foreign_key",
+    pg_errors.CheckViolation: "check",
+    pg_errors.UniqueViolation: "unique",
+    pg_errors.NotNullViolation: "not_null",
+}
+
+
+def _violation(exc: BaseException) -> IntegrityViolation | None:
+    for error_type, kind in _KINDS.items():
+        if isinstance(exc, error_type):
+            return IntegrityViolation(kind, first_line(str(exc)))
+    return None
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, (pg_errors.SerializationFailure, pg_errors.DeadlockDetected))
+
+
+POSTGRES = Dialect(
+    name="postgresql",
+    macros={
+        "seq": "seq",
+        "day": "to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+        "for_update": "FOR UPDATE",
+    },
+    errors=(psycopg.Error,),
+    classifier=_violation,
+    begin_write="BEGIN",
+    format_placeholders=True,
+    aborts_on_error=True,
+    retryable=_retryable,
+)
+
+
+# -- connections ------------------------------------------------------------------------------
+
+
+def _connect_kwargs(url: str, connect_timeout: int | None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "autocommit": True,
+        "row_factory": dict_row,
+        "application_name": APPLICATION_NAME,
+    }
+    if "connect_timeout" not in _conninfo(url):
+        kwargs["connect_timeout"] = connect_timeout or DEFAULT_CONNECT_TIMEOUT_S
+    return kwargs
+
+
+def _session_settings(busy_timeout_ms: int) -> str:
+    return f"SET lock_timeout = {int(busy_timeout_ms)}"
+
+
+def connect(
+    url: str, busy_timeout_ms: int, *, origin: str = "", connect_timeout: int | None = None
+) -> psycopg.Connection[dict[str, Any]]:
+    try:
+        conn = psycopg.connect(url, **_connect_kwargs(url, connect_timeout))
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(connection_error(url, exc, origin)) from None
+    configure_adapters(conn.adapters)
+    conn.execute(_session_settings(busy_timeout_ms))
+    return conn
+
+
+async def connect_async(
+    url: str, busy_timeout_ms: int, *, origin: str = "", connect_timeout: int | None = None
+) -> psycopg.AsyncConnection[dict[str, Any]]:
+    try:
+        conn = await psycopg.AsyncConnection.connect(url, **_connect_kwargs(url, connect_timeout))
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(connection_error(url, exc, origin)) from None
+    configure_adapters(conn.adapters)
+    await conn.execute(_session_settings(busy_timeout_ms))
+    return conn
+
+
+def server_version(conn: psycopg.Connection[Any]) -> str:
+    version = conn.info.server_version  # e.g. 150018
+    return f"{version // 10000}.{version % 10000}"
+
+
+def database_size(conn: psycopg.Connection[Any], tables: tuple[str, ...]) -> int:
+    """Bytes of the orchestrator's tables with their indexes and TOAST (not the whole
+    database, which other applications may share)."""
+    row = conn.execute(
+        "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint AS n "
+        "FROM unnest(%s::text[]) AS t",
+        (list(tables),),
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+# -- messages that name the server and never the password --------------------------------------
+
+
+def first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else message
+
+
+def _conninfo(url: str) -> dict[str, Any]:
+    try:
+        return conninfo_to_dict(url)
+    except psycopg.Error:
+        return {}
+
+
+def _secrets(url: str) -> list[str]:
+    found: list[str] = []
+    password = _conninfo(url).get("password")
+    with contextlib.suppress(ValueError):
+        password = password or urlsplit(url).password
+    if password:
+        found += [str(password), quote(str(password), safe=""), quote(str(password))]
+    return [secret for secret in found if secret]
+
+
+def scrub(message: str, url: str) -> str:
+    """A message with the URL's password removed, as written and percent-encoded
+    (libpq quotes a malformed URL back, password included)."""
+    for secret in sorted(_secrets(url), key=len, reverse=True):
+        message = message.replace(secret, "***")
+    return message
+
+
+def describe(url: str) -> str:
+    """`database "orch" on db.example.com:5432 as alice`, from the URL and libpq's defaults."""
+    info = _conninfo(url)
+    user = info.get("user") or getpass.getuser()
+    host = info.get("host") or "the default socket"
+    port = info.get("port") or "5432"
+    return f'database "{info.get("dbname") or user}" on {host}:{port} as {user}'
+
+
+def connection_error(url: str, exc: BaseException, origin: str = "") -> str:
+    info = _conninfo(url)
+    if not info:
+        return scrub(f"malformed PostgreSQL URL{_from(origin)}: {first_line(str(exc))}", url)
+    # libpq repeats "connection failed: connection to server ... failed:" before the cause.
+    cause = first_line(str(exc)).rsplit("failed:", 1)[-1].strip() or first_line(str(exc))
+    cause = cause.removeprefix("FATAL:").strip()
+    user = info.get("user") or getpass.getuser()
+    host = info.get("host") or "localhost"
+    database = info.get("dbname") or user
+    lowered = cause.lower()
+    if "password" in lowered or "authentication" in lowered:
+        hint = "check the user and password (PGPASSWORD or ~/.pgpass) and the server's pg_hba.conf"
+    elif "does not exist" in lowered and "database" in lowered:
+        hint = f"create it: createdb -h {host} -p {info.get('port') or 5432} -U {user} {database}"
+    elif "role" in lowered and "does not exist" in lowered:
+        hint = f"create the role {user!r} on the server, or connect as another user"
+    else:
+        hint = "check the host and port, that the server is running, and any firewall"
+    return scrub(
+        f"cannot connect to PostgreSQL {describe(url)}{_from(origin)}: {cause}; {hint}", url
+    )
+
+
+def _from(origin: str) -> str:
+    return f" (from {origin})" if origin else ""
+
+
+def pg_dump_advice(url: str) -> str:
+    """How to back up and restore a PostgreSQL orchestrator database (there is no file to copy)."""
+    from .adw_db_connection import redact
+
+    safe = redact(url).replace(":***@", "@")
+    return (
+        "backups of a PostgreSQL database are made with pg_dump, a consistent snapshot "
+        "taken while agents keep writing: "
+        f"pg_dump --format=custom --file=orchestrator.dump --dbname='{safe}' "
+        "(password via PGPASSWORD or ~/.pgpass); restore with "
+        f"pg_restore --no-owner --dbname='{safe}' orchestrator.dump"
+    )
