@@ -100,6 +100,34 @@ def pg_database(pg_server: PgServer) -> Iterator[Callable[[], str]]:
         admin.close()
 
 
+@pytest.fixture
+def pg_url(pg_server: PgServer, pg_database: Callable[[], str]) -> str:
+    """A postgresql:// URL of a fresh, empty database (dropped after the test)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    return pg_server.url(str(conninfo_to_dict(pg_database())["dbname"]))
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Parametrises a test over both database engines."""
+    return str(request.param)
+
+
+@pytest.fixture
+def db_target(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple[str, Path]:
+    """(database, migrations_dir) of a fresh database on the test's backend: a file path that
+    does not exist yet, or the URL of an empty PostgreSQL database."""
+    schema = REPO_ROOT / "adws" / "schema"
+    if backend == "sqlite":
+        return str(tmp_path / "orch.db"), schema / "migrations"
+    url = request.getfixturevalue("pg_url")
+    return str(url), schema / "postgres" / "migrations"
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """A banner nobody can miss when the PostgreSQL tests did not run."""
     skipped = [

@@ -64,6 +64,15 @@ class PgServer:
 
         return make_conninfo(self.dsn, dbname=dbname)
 
+    def url(self, dbname: str) -> str:
+        """The same as a postgresql:// URL (what TAC_ORCHESTRATOR_DB takes)."""
+        from urllib.parse import quote, urlencode
+
+        from psycopg.conninfo import conninfo_to_dict
+
+        params = {k: str(v) for k, v in conninfo_to_dict(self.dsn).items() if k != "dbname"}
+        return f"postgresql:///{quote(dbname)}?{urlencode(params, safe='/')}"
+
     def log_tail(self, lines: int = 30) -> str:
         if self.directory is None:
             return ""
