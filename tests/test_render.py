@@ -89,3 +89,20 @@ def test_base_copy_of_this_repo_matches_the_templates() -> None:
     base = REPO_ROOT / "adws" / "schema"
     for name in ("schema_orchestrator.sql", "README.md", "migrations/001_initial.sql"):
         assert (base / name).is_file()
+
+
+def test_a_postgresql_project_declares_psycopg_for_its_scripts(cli: Any, project: Path) -> None:
+    """uv reads the scripts' PEP 723 lines: psycopg only where the config selects PostgreSQL."""
+    scripts = sorted((project / "adws").glob("adw_*.py"))
+    assert len(scripts) == 5
+    assert not any("psycopg" in script.read_text() for script in scripts)
+    config = project / "tac_bootstrap.yml"
+    config.write_text(
+        config.read_text().replace('database: ""', 'database: "postgresql://ci@db.example/orch"')
+    )
+    result = cli("render", project, "--force")
+    assert result.exit_code == 0, result.stderr
+    for script in scripts:
+        header = script.read_text().split('"""', 1)[0]
+        assert '"psycopg[binary]>=3.1"' in header, script.name
+    assert cli("render", project, "--check").exit_code == 0

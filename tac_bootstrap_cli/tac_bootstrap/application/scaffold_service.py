@@ -35,6 +35,13 @@ RUNTIME_MODULES = (
     ("hook_recorder.py", "records Claude Code hook events without blocking the agent"),
 )
 
+# The workflow scripts' PEP 723 line; a project configured for PostgreSQL also needs psycopg
+# (the runtime imports it only for a postgresql:// URL, so SQLite projects never install it).
+SCRIPT_DEPENDENCIES = b'# dependencies = ["pydantic>=2.6", "pyyaml>=6.0"]\n'
+SCRIPT_DEPENDENCIES_POSTGRES = (
+    b'# dependencies = ["pydantic>=2.6", "pyyaml>=6.0", "psycopg[binary]>=3.1"]\n'
+)
+
 WORKFLOW_SCRIPTS = (
     ("adw_plan.py", "plan phase"),
     ("adw_build.py", "build phase"),
@@ -268,7 +275,10 @@ class ScaffoldService:
             assert op.content is not None
             return op.content.encode("utf-8")
         if op.action is Action.COPY:
-            return (PACKAGE_DIR / op.source).read_bytes()
+            data = (PACKAGE_DIR / op.source).read_bytes()
+            if config.uses_postgres and op.source.endswith(".py"):
+                data = data.replace(SCRIPT_DEPENDENCIES, SCRIPT_DEPENDENCIES_POSTGRES)
+            return data
         if op.action is Action.RENDER:
             return self.renderer.render(op.source, self.context(config)).encode("utf-8")
         raise ValueError(f"{op.path}: a {op.action.value} operation has no content")

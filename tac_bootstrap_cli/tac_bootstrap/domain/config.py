@@ -213,6 +213,15 @@ class TacConfig(_Strict):
         return f"{self.paths.adws_dir}/schema"
 
     @property
+    def uses_postgres(self) -> bool:
+        """The committed setting names a PostgreSQL server (TAC_ORCHESTRATOR_DB may too)."""
+        scheme = self.orchestrator.database.split("://", 1)[0].lower()
+        return "://" in self.orchestrator.database and scheme.split("+")[0] in (
+            "postgresql",
+            "postgres",
+        )
+
+    @property
     def default_database_path(self) -> str:
         return f"{self.schema_dir}/orchestrator.db"
 
