@@ -116,14 +116,17 @@ POSTGRES = Dialect(
 # -- connections ------------------------------------------------------------------------------
 
 
-def _connect_kwargs(url: str, connect_timeout: int | None) -> dict[str, Any]:
+def _connect_kwargs(url: str, busy_timeout_ms: int, connect_timeout: int | None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "autocommit": True,
         "row_factory": dict_row,
         "application_name": APPLICATION_NAME,
     }
     if "connect_timeout" not in _conninfo(url):
-        kwargs["connect_timeout"] = connect_timeout or DEFAULT_CONNECT_TIMEOUT_S
+        # A caller that waits briefly for locks (a hook: 2 s) must not wait 10 s for a dead
+        # server either; libpq's smallest timeout is 2 s.
+        fitting = max(2, min(DEFAULT_CONNECT_TIMEOUT_S, -(-busy_timeout_ms // 1000)))
+        kwargs["connect_timeout"] = connect_timeout or fitting
     return kwargs
 
 
@@ -135,7 +138,7 @@ def connect(
     url: str, busy_timeout_ms: int, *, origin: str = "", connect_timeout: int | None = None
 ) -> psycopg.Connection[dict[str, Any]]:
     try:
-        conn = psycopg.connect(url, **_connect_kwargs(url, connect_timeout))
+        conn = psycopg.connect(url, **_connect_kwargs(url, busy_timeout_ms, connect_timeout))
     except psycopg.Error as exc:
         raise DatabaseUnavailable(connection_error(url, exc, origin)) from None
     configure_adapters(conn.adapters)
@@ -147,7 +150,8 @@ async def connect_async(
     url: str, busy_timeout_ms: int, *, origin: str = "", connect_timeout: int | None = None
 ) -> psycopg.AsyncConnection[dict[str, Any]]:
     try:
-        conn = await psycopg.AsyncConnection.connect(url, **_connect_kwargs(url, connect_timeout))
+        kwargs = _connect_kwargs(url, busy_timeout_ms, connect_timeout)
+        conn = await psycopg.AsyncConnection.connect(url, **kwargs)
     except psycopg.Error as exc:
         raise DatabaseUnavailable(connection_error(url, exc, origin)) from None
     configure_adapters(conn.adapters)
