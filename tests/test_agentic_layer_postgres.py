@@ -1,0 +1,77 @@
+"""The generated layer on PostgreSQL: a whole workflow, its hooks included, recorded on a real
+server through TAC_ORCHESTRATOR_DB, and a hook that cannot reach its server falling back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tac_bootstrap.runtime.adw_database import OrchestratorDB
+
+from .test_agentic_layer import (
+    COST,
+    HOOK_EVENTS,
+    INPUT_TOKENS,
+    ISSUE,
+    PHASES,
+    agent_env,
+    clean_environment,  # noqa: F401 - autouse fixture, imported to apply here too
+    generate,
+    run_workflow,
+)
+
+pytestmark = pytest.mark.postgres
+
+
+def test_a_workflow_and_its_hooks_are_recorded_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    project = generate(tmp_path)
+    adw_id = "pgdemo01"
+    run = run_workflow(project, tmp_path, ISSUE, "--adw-id", adw_id, TAC_ORCHESTRATOR_DB=pg_url)
+    assert run.returncode == 0, run.stderr
+    assert not (project / "adws" / "schema" / "orchestrator.db").exists()  # nothing on SQLite
+    assert not (project / "logs" / "hooks-fallback.jsonl").exists()
+
+    migrations = project / "adws" / "schema" / "postgres" / "migrations"
+    with OrchestratorDB.open(pg_url, migrations_dir=migrations) as db:
+        assert db.backend == "postgresql"
+        (row,) = [r for r in db.rollup("session") if r.key == adw_id]
+        assert (row.prompts, row.input_tokens, row.cost_usd) == (4, 4 * INPUT_TOKENS, 4 * COST)
+        agents = db.list_agents(adw_id=adw_id)
+        assert sorted(a.status.value for a in agents) == ["completed"] * len(PHASES)
+        assert sum(a.total_cost_usd for a in agents) == 4 * COST
+        for agent in agents:
+            logs = db.recent_logs(agent_id=agent.id, limit=200)
+            events = {r.details.get("hook_event_name") for r in logs} - {None}
+            assert events == HOOK_EVENTS, agent.name
+
+
+def test_a_hook_that_cannot_reach_its_postgresql_server_falls_back_and_exits_0(
+    tmp_path: Path,
+) -> None:
+    project = generate(tmp_path)
+    fallback = tmp_path / "fallback.jsonl"
+    env = agent_env(
+        project,
+        tmp_path,
+        TAC_ORCHESTRATOR_DB="postgresql://hooker:t0ps3cret@db.invalid:5432/orch",
+        TAC_HOOK_FALLBACK_LOG=str(fallback),
+    )
+    event = {"session_id": "s", "hook_event_name": "Stop", "stop_hook_active": False}
+    result = subprocess.run(
+        [sys.executable, str(project / ".claude" / "hooks" / "orchestrator_hook.py")],
+        input=json.dumps(event),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    (entry,) = [json.loads(line) for line in fallback.read_text().splitlines()]
+    assert entry["error"].startswith("DatabaseUnavailable: cannot connect to PostgreSQL")
+    assert 'database "orch" on db.invalid:5432 as hooker' in entry["error"]
+    assert "t0ps3cret" not in fallback.read_text()
+    assert json.loads(entry["input"]) == event
