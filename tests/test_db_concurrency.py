@@ -1,13 +1,20 @@
-"""Many processes writing to, and creating, one orchestrator database at the same time."""
+"""Many processes writing to, and creating, one orchestrator database at the same time.
+
+Every test runs on SQLite (one file) and on PostgreSQL (one database of the suite's server):
+the workers are separate interpreters that get the database path or URL and the migrations
+directory as argv, and the results are read back through the API.
+"""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 
-from .db_helpers import MIGRATIONS, open_db, run_workers, worker_outputs
+from .db_helpers import run_workers, worker_outputs
 
 WRITERS = 8
 SINGLE_LOGS = 12  # log_agent calls per writer
@@ -55,15 +62,17 @@ print(json.dumps(done))
 """
 
 
-def test_eight_writers_on_one_agent_lose_nothing(tmp_path: Path) -> None:
-    db_path = tmp_path / "orchestrator.db"
-    with open_db(db_path) as db:
+def test_eight_writers_on_one_agent_lose_nothing(
+    backend: str, db_target: tuple[str, Path], tmp_path: Path
+) -> None:
+    database, migrations = db_target
+    with OrchestratorDB.open(database, migrations_dir=migrations) as db:
         owner = db.register_orchestrator_agent("builder", "builder")
         agent = db.start_agent(owner.id, "s-concurrent")
 
     results = run_workers(
         WRITER_SCRIPT,
-        [[str(db_path), str(MIGRATIONS), agent.id, str(w)] for w in range(WRITERS)],
+        [[database, str(migrations), agent.id, str(w)] for w in range(WRITERS)],
         tmp_path / "barrier",
     )
     outputs = worker_outputs(results)
@@ -71,11 +80,15 @@ def test_eight_writers_on_one_agent_lose_nothing(tmp_path: Path) -> None:
     per_writer_logs = SINGLE_LOGS + BATCHES * BATCH_SIZE
     assert outputs == [{"logs": per_writer_logs, "prompts": PROMPTS, "usages": USAGES}] * WRITERS
 
-    with open_db(db_path) as db:
+    with OrchestratorDB.open(database, migrations_dir=migrations) as db:
+        assert db.backend == backend
         counts = db.table_counts()
         assert counts["agent_logs"] == WRITERS * per_writer_logs
         assert counts["prompts"] == WRITERS * PROMPTS
-        messages = {row[0] for row in db.conn.execute("SELECT message FROM agent_logs")}
+        logs = list(db.iter_rows("agent_logs"))
+        assert {row["agent_id"] for row in logs} == {agent.id}
+        messages = {row["message"] for row in logs}
+        assert len(messages) == len(logs)  # nothing written twice by a retried write
         expected_messages = {
             f"w{w} single {s}" for w in range(WRITERS) for s in range(SINGLE_LOGS)
         } | {
@@ -85,8 +98,11 @@ def test_eight_writers_on_one_agent_lose_nothing(tmp_path: Path) -> None:
             for i in range(BATCH_SIZE)
         }
         assert messages == expected_messages
-        statuses = db.conn.execute("SELECT status, count(*) FROM prompts GROUP BY 1").fetchall()
-        assert [tuple(r) for r in statuses] == [("completed", WRITERS * PROMPTS)]
+        prompts = list(db.iter_rows("prompts"))
+        assert [row["status"] for row in prompts] == ["completed"] * (WRITERS * PROMPTS)
+        assert {row["prompt_text"] for row in prompts} == {
+            f"w{w} prompt {p}" for w in range(WRITERS) for p in range(PROMPTS)
+        }
 
         final = db.get_agent(agent.id)
         prompt_cost = WRITERS * PROMPTS * PROMPT_COST
@@ -98,72 +114,103 @@ def test_eight_writers_on_one_agent_lose_nothing(tmp_path: Path) -> None:
         assert final.output_tokens == WRITERS * (
             PROMPTS * PROMPT_TOKENS[1] + USAGES * USAGE_TOKENS[1]
         )
-        prompt_sum = db.conn.execute("SELECT sum(cost_usd) FROM prompts").fetchone()[0]
-        assert prompt_sum == prompt_cost
-        assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert sum(row["cost_usd"] for row in prompts) == prompt_cost
+        prompt_sum = db.conn.execute("SELECT sum(cost_usd) AS total FROM prompts").fetchone()
+        assert prompt_sum["total"] == prompt_cost
+        if backend == "sqlite":
+            assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 OPENER_SCRIPT = """
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 
-ready, go, db_path, migrations = sys.argv[1:]
+ready, go, database, migrations = sys.argv[1:]
 barrier(ready, go)
-db = OrchestratorDB.open(db_path, migrations_dir=migrations)
+db = OrchestratorDB.open(database, migrations_dir=migrations)
 db.log_system("opened", component=f"opener-{Path(ready).name}")
-print(json.dumps({"version": db.schema_version(),
-                  "journal": db.conn.execute("PRAGMA journal_mode").fetchone()[0]}))
+journal = None
+if db.backend == "sqlite":
+    journal = db.conn.execute("PRAGMA journal_mode").fetchone()[0]
+print(json.dumps({"version": db.schema_version(), "journal": journal}))
 db.close()
 """
 
+# The migration runner itself, on a connection that has not migrated anything yet.
 MIGRATE_SCRIPT = """
-from tac_bootstrap.runtime.adw_db_connection import connect
+from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_migrations import migrate
 
-ready, go, db_path, migrations = sys.argv[1:]
+ready, go, database, migrations = sys.argv[1:]
+db = OrchestratorDB.open(database, migrations_dir=migrations, apply_migrations=False)
 barrier(ready, go)
-conn = connect(Path(db_path))
-print(json.dumps([m.version for m in migrate(conn, Path(migrations))]))
-conn.close()
+print(json.dumps([m.version for m in migrate(db.conn, Path(migrations), db.dialect)]))
+db.close()
 """
 
-
-def migration_history(db_path: Path) -> list[tuple[int, str]]:
-    conn = sqlite3.connect(db_path)
-    try:
-        rows = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version")
-        return [(row[0], row[1]) for row in rows]
-    finally:
-        conn.close()
+EXPECTED_HISTORY = [(1, "initial"), (2, "rollup_and_retention_indexes")]
 
 
-def test_six_processes_open_a_fresh_database_at_once(tmp_path: Path) -> None:
-    db_path = tmp_path / "fresh" / "orchestrator.db"
-    assert not db_path.parent.exists()
+def migration_history(database: str, migrations: Path) -> list[tuple[int, str]]:
+    with OrchestratorDB.open(database, migrations_dir=migrations, apply_migrations=False) as db:
+        rows = db.conn.execute("SELECT version, name FROM schema_migrations ORDER BY version")
+        return [(row["version"], row["name"]) for row in rows]
 
-    results = run_workers(
-        OPENER_SCRIPT, [[str(db_path), str(MIGRATIONS)]] * 6, tmp_path / "barrier"
-    )
+
+def test_six_processes_open_a_fresh_database_at_once(
+    backend: str, db_target: tuple[str, Path], tmp_path: Path
+) -> None:
+    database, migrations = db_target
+    if backend == "sqlite":
+        database = str(tmp_path / "fresh" / "orchestrator.db")
+        assert not Path(database).parent.exists()
+
+    results = run_workers(OPENER_SCRIPT, [[database, str(migrations)]] * 6, tmp_path / "barrier")
     outputs = worker_outputs(results)
 
-    assert outputs == [{"version": 2, "journal": "wal"}] * 6
-    assert migration_history(db_path) == [(1, "initial"), (2, "rollup_and_retention_indexes")]
-    with OrchestratorDB.open(db_path, migrations_dir=MIGRATIONS) as db:
+    journal = "wal" if backend == "sqlite" else None
+    assert outputs == [{"version": 2, "journal": journal}] * 6
+    assert migration_history(database, migrations) == EXPECTED_HISTORY
+    with OrchestratorDB.open(database, migrations_dir=migrations) as db:
         assert db.table_counts()["system_logs"] == 6
+        components = {row["component"] for row in db.iter_rows("system_logs")}
+        assert components == {f"opener-ready-{i}" for i in range(6)}
         assert db.pending_migrations() == []
-        assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        if backend == "sqlite":
+            assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+RACES = 4  # fresh databases per test ...
+RACERS = 6  # ... each migrated by this many processes at once
+
+
+@pytest.fixture
+def fresh_databases(
+    backend: str, db_target: tuple[str, Path], tmp_path: Path, request: pytest.FixtureRequest
+) -> tuple[list[str], Path]:
+    """RACES fresh, empty databases on the test's backend, and their migrations directory."""
+    first, migrations = db_target
+    if backend == "sqlite":
+        return [str(tmp_path / f"race-{n}.db") for n in range(RACES)], migrations
+    pg_server = request.getfixturevalue("pg_server")
+    create: Callable[[], str] = request.getfixturevalue("pg_database")
+    from psycopg.conninfo import conninfo_to_dict
+
+    others = [pg_server.url(str(conninfo_to_dict(create())["dbname"])) for _ in range(RACES - 1)]
+    return [first, *others], migrations
 
 
 def test_each_migration_is_applied_by_exactly_one_of_the_racing_processes(
-    tmp_path: Path,
+    fresh_databases: tuple[list[str], Path], tmp_path: Path
 ) -> None:
-    db_path = tmp_path / "orchestrator.db"
+    databases, migrations = fresh_databases
+    per_worker = [[database, str(migrations)] for database in databases for _ in range(RACERS)]
 
-    results = run_workers(
-        MIGRATE_SCRIPT, [[str(db_path), str(MIGRATIONS)]] * 6, tmp_path / "barrier"
-    )
-    applied_by_each: list[list[int]] = worker_outputs(results)
+    results = run_workers(MIGRATE_SCRIPT, per_worker, tmp_path / "barrier")
+    applied_by_each: list[list[int]] = worker_outputs(results)  # 0 errors, nothing on stderr
 
-    assert sorted(v for versions in applied_by_each for v in versions) == [1, 2]
-    assert [v for v, _ in migration_history(db_path)] == [1, 2]
+    for index, database in enumerate(databases):
+        racers = applied_by_each[index * RACERS : (index + 1) * RACERS]
+        assert sorted(v for versions in racers for v in versions) == [1, 2], database
+        assert migration_history(database, migrations) == EXPECTED_HISTORY
