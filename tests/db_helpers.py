@@ -19,6 +19,7 @@ from tac_bootstrap.runtime.orch_database_models import format_timestamp
 from .conftest import REPO_ROOT
 
 MIGRATIONS = REPO_ROOT / "adws" / "schema" / "migrations"
+PG_MIGRATIONS = REPO_ROOT / "adws" / "schema" / "postgres" / "migrations"
 SCHEMA_SQL = REPO_ROOT / "adws" / "schema" / "schema_orchestrator.sql"
 TABLES = ("orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs")
 ISO_MS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
@@ -27,6 +28,16 @@ PROCESS_TIMEOUT = 60.0
 
 def open_db(path: Path, migrations_dir: Path = MIGRATIONS) -> OrchestratorDB:
     return OrchestratorDB.open(path, migrations_dir=migrations_dir)
+
+
+def integrity_errors() -> tuple[type[Exception], ...]:
+    """The engines' integrity error classes (psycopg's only when it is installed)."""
+    errors: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dev dependency
+        return errors
+    return (*errors, psycopg.errors.IntegrityError)
 
 
 def copy_migrations(target: Path, *names: str) -> Path:
@@ -38,8 +49,16 @@ def copy_migrations(target: Path, *names: str) -> Path:
     return target
 
 
-def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (bookkeeping included), to prove an operation wrote nothing."""
+def snapshot(
+    source: sqlite3.Connection | OrchestratorDB,
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (bookkeeping included), to prove an operation wrote nothing.
+
+    Given an OrchestratorDB it works on both backends (rows through `iter_rows`, values as
+    the runtime shapes them); given a sqlite3 connection it reads every table the file has."""
+    if isinstance(source, OrchestratorDB):
+        return db_snapshot(source)
+    conn = source
     names = [
         row[0]
         for row in conn.execute(
@@ -53,14 +72,57 @@ def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
+def db_snapshot(db: OrchestratorDB) -> dict[str, list[tuple[Any, ...]]]:
+    """Backend-neutral snapshot: the five tables in insertion order plus the migration history."""
+    rows: dict[str, list[tuple[Any, ...]]] = {
+        table: [tuple(dict(row).values()) for row in db.iter_rows(table)] for table in TABLES
+    }
+    rows["schema_migrations"] = [
+        tuple(row.values())
+        for row in sql(
+            db, "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"
+        )
+    ]
+    return rows
+
+
+def sql(db: OrchestratorDB, query: str, *params: Any) -> list[dict[str, Any]]:
+    """Run one statement written with `?` placeholders on either backend (autocommit), bypassing
+    the API on purpose; returns its rows as dicts (empty for statements without rows)."""
+    cursor = db.conn.execute(db.dialect.translate(query), params)
+    if cursor.description is None:
+        return []
+    return [dict(row) for row in cursor.fetchall()]
+
+
+def write(db: OrchestratorDB, query: str, *params: Any) -> int:
+    """Run one statement with `?` placeholders in its own write transaction; its rowcount."""
+    db.conn.execute(db.dialect.begin_write)
+    try:
+        count = int(db.conn.execute(db.dialect.translate(query), params).rowcount)
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+    return count
+
+
 def days_ago(days: float) -> str:
     return format_timestamp(datetime.now(timezone.utc) - timedelta(days=days))
 
 
-def set_column(conn: sqlite3.Connection, table: str, column: str, row_id: str, value: Any) -> None:
-    """Backdate (or otherwise set) one column of one row, bypassing the API on purpose."""
-    cursor = conn.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, row_id))
-    assert cursor.rowcount == 1, f"{table} {row_id!r} not found"
+def set_column(
+    target: sqlite3.Connection | OrchestratorDB, table: str, column: str, row_id: str, value: Any
+) -> None:
+    """Backdate (or otherwise set) one column of one row, bypassing the API on purpose.
+
+    Takes a sqlite3 connection, or an OrchestratorDB of either backend (one write transaction)."""
+    query = f"UPDATE {table} SET {column} = ? WHERE id = ?"
+    if isinstance(target, OrchestratorDB):
+        count = write(target, query, value, row_id)
+    else:
+        count = target.execute(query, (value, row_id)).rowcount
+    assert count == 1, f"{table} {row_id!r} not found"
 
 
 def python_env(**extra: str) -> dict[str, str]:

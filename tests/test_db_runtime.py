@@ -1,12 +1,16 @@
-"""OrchestratorDB on real SQLite files: models, lifecycle, cascades, retention, bad input,
-rollups, log queries and maintenance."""
+"""OrchestratorDB on real SQLite files and a real PostgreSQL server: models, lifecycle,
+cascades, retention, bad input, rollups, log queries and maintenance.
+
+Tests taking the `db` or `world` fixture run on both backends (the `backend` parameter);
+pragmas, WAL, backup files, VACUUM page counts and the GLOB timestamp guard are SQLite's own."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -15,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tac_bootstrap.runtime import adw_db_operations as ops
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_connection import connect
 from tac_bootstrap.runtime.orch_database_models import (
@@ -35,14 +40,35 @@ from tac_bootstrap.runtime.orch_database_models import (
     parse_timestamp,
 )
 
-from .db_helpers import ISO_MS, MIGRATIONS, SCHEMA_SQL, TABLES, days_ago, set_column, snapshot
+from .db_helpers import (
+    ISO_MS,
+    MIGRATIONS,
+    SCHEMA_SQL,
+    TABLES,
+    days_ago,
+    integrity_errors,
+    set_column,
+    snapshot,
+    sql,
+    write,
+)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[OrchestratorDB]:
-    database = OrchestratorDB.open(tmp_path / "orchestrator.db", migrations_dir=MIGRATIONS)
-    yield database
-    database.close()
+def db(db_target: tuple[str, Path]) -> Iterator[OrchestratorDB]:
+    """A fresh, migrated database on the test's backend."""
+    database, migrations = db_target
+    opened = OrchestratorDB.open(database, migrations_dir=migrations)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[OrchestratorDB]:
+    """A fresh SQLite file, for the tests about SQLite's own machinery."""
+    opened = OrchestratorDB.open(tmp_path / "orchestrator.db", migrations_dir=MIGRATIONS)
+    yield opened
+    opened.close()
 
 
 @dataclass
@@ -57,6 +83,16 @@ class World:
 
 @pytest.fixture
 def world(db: OrchestratorDB) -> World:
+    return make_world(db)
+
+
+@pytest.fixture
+def sqlite_world(sqlite_db: OrchestratorDB) -> World:
+    return make_world(sqlite_db)
+
+
+def make_world(db: OrchestratorDB) -> World:
+    """Two agents of one owner: one running with an open prompt, one completed."""
     owner = db.register_orchestrator_agent("builder", "builder", config={"retries": 2})
     running = db.start_agent(owner.id, "s-1", adw_id="adw-1", name="build")
     done = db.start_agent("builder", "s-1", adw_id="adw-1", name="build-2")
@@ -109,20 +145,20 @@ def test_rows_read_back_validate_with_utc_millisecond_timestamps(world: World) -
         "system_logs": SystemLog,
     }
     for table, model in models.items():
-        rows = db.conn.execute(f"SELECT * FROM {table}").fetchall()
+        rows = list(db.iter_rows(table))
         assert rows, table
-        for row in rows:
-            record = model.model_validate(dict(row))
-            for column in row.keys():  # noqa: SIM118 - sqlite3.Row is not a mapping
+        for row in map(dict, rows):  # sqlite3.Row or psycopg's dict: the same dict
+            record = model.model_validate(row)
+            for column in row:
                 if column.endswith("_at") and row[column] is not None:
                     assert re.match(ISO_MS, row[column]), (table, column, row[column])
                     moment = getattr(record, column)
                     assert moment.tzinfo is not None
                     assert moment.utcoffset() == timedelta(0)
                     assert format_timestamp(moment) == row[column]
-    assert db.get_agent(world.done.id) == Agent.model_validate(
-        dict(db.conn.execute("SELECT * FROM agents WHERE id = ?", (world.done.id,)).fetchone())
-    )
+    [raw] = sql(db, "SELECT * FROM agents WHERE id = ?", world.done.id)
+    assert db.get_agent(world.done.id) == Agent.model_validate(raw)
+    assert isinstance(raw["id"], str) and isinstance(raw["total_cost_usd"], float)
 
 
 def test_timestamps_are_formatted_and_parsed_as_utc() -> None:
@@ -152,9 +188,16 @@ def test_json_columns_round_trip(db: OrchestratorDB) -> None:
     db.log_agent(agent.id, "hook", "h", details={"k": [1, {"x": "y"}]})
     [record] = db.recent_logs(agent_id=agent.id)
     assert record.details == {"k": [1, {"x": "y"}]}
-    raw = db.conn.execute("SELECT capabilities, config FROM orchestrator_agents").fetchone()
-    assert raw[0] == '["read",{"tool":"grep","args":[1,2.5,null]}]'
-    assert raw[1] == '{"nested":{"ok":true},"ünï":"cödé"}'
+    [raw] = sql(db, "SELECT capabilities, config FROM orchestrator_agents")
+    # Compact JSON text on both; PostgreSQL's jsonb keeps keys in its own order.
+    capabilities = ["read", {"tool": "grep", "args": [1, 2.5, None]}]
+    config = {"nested": {"ok": True}, "ünï": "cödé"}
+    assert (json.loads(raw["capabilities"]), json.loads(raw["config"])) == (capabilities, config)
+    for text in raw.values():
+        assert text == json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
+    if db.backend == "sqlite":
+        assert raw["capabilities"] == '["read",{"tool":"grep","args":[1,2.5,null]}]'
+        assert raw["config"] == '{"nested":{"ok":true},"ünï":"cödé"}'
     assert db.get_orchestrator_agent("reviewer") == owner
     assert db.get_orchestrator_agent(owner.id) == owner
 
@@ -163,9 +206,7 @@ def test_registering_again_updates_by_name_and_keeps_id_and_created_at(
     db: OrchestratorDB,
 ) -> None:
     first = db.register_orchestrator_agent("planner", "planner", description="v1")
-    db.conn.execute(
-        "UPDATE orchestrator_agents SET updated_at = ? WHERE id = ?", (days_ago(1), first.id)
-    )
+    set_column(db, "orchestrator_agents", "updated_at", first.id, days_ago(1))
     second = db.register_orchestrator_agent(
         "planner", "custom", description="v2", default_model="opus"
     )
@@ -232,6 +273,7 @@ def test_finishing_prompts_records_the_outcome_and_adds_usage_to_the_agent(
 
 
 def test_every_connection_enables_foreign_keys_wal_and_the_busy_timeout(tmp_path: Path) -> None:
+    """SQLite keeps these settings per connection: every connection must set them."""
     path = tmp_path / "nested" / "dir" / "orchestrator.db"
     conn = connect(path, busy_timeout_ms=1234)
     try:
@@ -273,7 +315,7 @@ def test_deleting_an_orchestrator_agent_cascades_to_its_whole_tree(db: Orchestra
         "system_logs": 1,
     }
 
-    db.conn.execute("DELETE FROM orchestrator_agents WHERE id = ?", (builder.id,))
+    write(db, "DELETE FROM orchestrator_agents WHERE id = ?", builder.id)
     assert db.table_counts() == {
         "orchestrator_agents": 1,
         "agents": 1,
@@ -283,51 +325,56 @@ def test_deleting_an_orchestrator_agent_cascades_to_its_whole_tree(db: Orchestra
     }
     assert [a.id for a in db.list_agents()] == [kept.id]
 
-    db.conn.execute("DELETE FROM agents WHERE id = ?", (kept.id,))
+    write(db, "DELETE FROM agents WHERE id = ?", kept.id)
     counts = db.table_counts()
     assert (counts["prompts"], counts["agent_logs"]) == (0, 0)
-    assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    orphans = sql(
+        db,
+        "SELECT count(*) AS n FROM agents a WHERE NOT EXISTS "
+        "(SELECT 1 FROM orchestrator_agents o WHERE o.id = a.orchestrator_agent_id)",
+    )
+    assert orphans == [{"n": 0}]
 
 
 def test_prune_removes_old_logs_and_old_finished_agents_only(db: OrchestratorDB) -> None:
-    conn = db.conn
+
     owner = db.register_orchestrator_agent("builder", "builder").id
 
     old_done = agent_tree(db, owner, "s", prompts=2, logs=3)  # finished 40 days ago: goes
     db.set_agent_status(old_done.id, "completed")
-    set_column(conn, "agents", "created_at", old_done.id, days_ago(41))
-    set_column(conn, "agents", "completed_at", old_done.id, days_ago(40))
+    set_column(db, "agents", "created_at", old_done.id, days_ago(41))
+    set_column(db, "agents", "completed_at", old_done.id, days_ago(40))
 
     old_running = agent_tree(db, owner, "s", prompts=1, logs=1)  # still running: stays
-    set_column(conn, "agents", "created_at", old_running.id, days_ago(45))
+    set_column(db, "agents", "created_at", old_running.id, days_ago(45))
     for age in (35, 36):
         log_id = db.log_agent(old_running.id, "hook", f"old {age}")
-        set_column(conn, "agent_logs", "created_at", log_id, days_ago(age))
+        set_column(db, "agent_logs", "created_at", log_id, days_ago(age))
 
     recent_done = agent_tree(db, owner, "s", prompts=1, logs=1)  # finished today: stays
     db.set_agent_status(recent_done.id, "completed")
     old_log = db.log_agent(recent_done.id, "hook", "ancient")  # but its old log goes
-    set_column(conn, "agent_logs", "created_at", old_log, days_ago(50))
+    set_column(db, "agent_logs", "created_at", old_log, days_ago(50))
 
     old_failed = agent_tree(db, owner, "s", prompts=1, logs=0)  # finished 31 days ago: goes
     db.set_agent_status(old_failed.id, "failed")
-    set_column(conn, "agents", "completed_at", old_failed.id, days_ago(31))
+    set_column(db, "agents", "completed_at", old_failed.id, days_ago(31))
 
     late_cancel = agent_tree(db, owner, "s", prompts=1, logs=0)  # created long ago, ended
     db.set_agent_status(late_cancel.id, "cancelled")  # recently: stays
-    set_column(conn, "agents", "created_at", late_cancel.id, days_ago(60))
+    set_column(db, "agents", "created_at", late_cancel.id, days_ago(60))
 
     for age in (40, 90):
         log_id = db.log_system(f"system {age}")
-        set_column(conn, "system_logs", "created_at", log_id, days_ago(age))
+        set_column(db, "system_logs", "created_at", log_id, days_ago(age))
     db.log_system("system today")
 
     expected = {"agents": 2, "prompts": 3, "agent_logs": 6, "system_logs": 2}
-    before_rows = snapshot(conn)
+    before_rows = snapshot(db)
     before_counts = db.table_counts()
 
     assert db.prune(30, dry_run=True) == expected
-    assert snapshot(conn) == before_rows
+    assert snapshot(db) == before_rows
 
     assert db.prune(30) == expected
     after_counts = db.table_counts()
@@ -344,6 +391,7 @@ def test_prune_removes_old_logs_and_old_finished_agents_only(db: OrchestratorDB)
 # -- bad input is rejected and writes nothing ---------------------------------------------
 
 NAIVE = datetime(2026, 1, 1, 12, 0)
+GHOST = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"  # a UUIDv7 no row has
 Case = tuple[Callable[[World], object], type[Exception], str]
 
 BAD_INPUT: dict[str, Case] = {
@@ -553,30 +601,96 @@ BAD_INPUT: dict[str, Case] = {
         InvalidInput,
         "invalid rollup: 'week' is not one of session, agent, model, day",
     ),
+    # Well-formed ids of rows that do not exist reach the database (a foreign key refuses
+    # them or no row matches), unlike 'no-such-agent', which is answered before any SQL.
+    "owner with an unknown UUID": (
+        lambda w: w.db.start_agent(GHOST, "s"),
+        NotFound,
+        f"orchestrator agent '{GHOST}' does not exist",
+    ),
+    "prompt of an unknown agent UUID": (
+        lambda w: w.db.start_prompt(GHOST, "hello"),
+        NotFound,
+        f"agent '{GHOST}' does not exist",
+    ),
+    "log of an unknown agent UUID": (
+        lambda w: w.db.log_agent(GHOST, "hook", "m"),
+        NotFound,
+        f"agent '{GHOST}' does not exist",
+    ),
+    "batch with an unknown agent UUID": (
+        lambda w: w.db.log_agent_batch(
+            [
+                {"agent_id": w.running.id, "log_type": "hook", "message": "good"},
+                {"agent_id": GHOST.upper(), "log_type": "hook", "message": "bad"},
+            ]
+        ),
+        NotFound,
+        f"agent(s) '{GHOST.upper()}' do not exist",
+    ),
+    "status of an unknown agent UUID": (
+        lambda w: w.db.set_agent_status(GHOST, "completed"),
+        NotFound,
+        f"agent '{GHOST}' does not exist",
+    ),
+    "usage of an unknown agent UUID": (
+        lambda w: w.db.add_agent_usage(GHOST, cost_usd=1.0),
+        NotFound,
+        f"agent '{GHOST}' does not exist",
+    ),
+    "completing an unknown prompt UUID": (
+        lambda w: w.db.complete_prompt(GHOST, cost_usd=1.0),
+        NotFound,
+        f"prompt '{GHOST}' does not exist",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", BAD_INPUT.values(), ids=list(BAD_INPUT))
 def test_bad_input_is_rejected_and_writes_nothing(world: World, case: Case) -> None:
     call, error, fragment = case
-    before = snapshot(world.db.conn)
+    before = snapshot(world.db)
     counts = world.db.table_counts()
     with pytest.raises(error) as raised:
         call(world)
     assert fragment in str(raised.value)
     assert "\n" not in str(raised.value)
-    assert not world.db.conn.in_transaction
+    assert not world.db.in_transaction
     assert world.db.table_counts() == counts
-    assert snapshot(world.db.conn) == before
+    assert snapshot(world.db) == before
     world.db.log_system("still usable")  # the connection is not left in a broken state
 
 
-def test_the_schema_still_guards_what_the_api_lets_through(world: World) -> None:
-    """Defence in depth: the CHECK constraints refuse what bypasses validation."""
+GUARDED: dict[str, tuple[str, str, Any]] = {
+    "timestamp with microseconds": ("agents", "created_at", "2026-01-01T10:00:00.123456Z"),
+    "negative cost": ("agents", "total_cost_usd", -1.0),
+    "negative tokens": ("agents", "input_tokens", -1),
+    "unknown status": ("agents", "status", "sleeping"),
+    "context that is a JSON list": ("agents", "context", "[1]"),
+}
+
+
+@pytest.mark.parametrize("case", GUARDED.values(), ids=list(GUARDED))
+def test_the_schema_still_guards_what_the_api_lets_through(
+    world: World, case: tuple[str, str, Any]
+) -> None:
+    """Defence in depth: the CHECK constraints refuse what bypasses validation, on both."""
+    table, column, value = case
+    before = snapshot(world.db)
+    with pytest.raises(integrity_errors()) as raised:
+        set_column(world.db, table, column, world.running.id, value)
+    violation = world.db.dialect.classify(raised.value)
+    assert violation is not None and violation.kind == "check"
+    assert not world.db.in_transaction
+    assert snapshot(world.db) == before
+
+
+def test_sqlite_timestamps_must_have_the_one_text_format(sqlite_world: World) -> None:
+    """SQLite stores timestamps as text: a GLOB check keeps every row in one sortable format."""
     with pytest.raises(sqlite3.IntegrityError):
-        world.db.conn.execute(
+        sqlite_world.db.conn.execute(
             "UPDATE agents SET created_at = '2026-01-01 10:00:00' WHERE id = ?",
-            (world.running.id,),
+            (sqlite_world.running.id,),
         )
 
 
@@ -609,7 +723,7 @@ PROMPT_SPECS = [
 def test_rollups_by_session_agent_model_and_day(db: OrchestratorDB) -> None:
     owner = db.register_orchestrator_agent("builder", "builder").id
     agents = {label: db.start_agent(owner, session).id for label, session in SESSIONS.items()}
-    today = db.conn.execute("SELECT strftime('%Y-%m-%d', 'now')").fetchone()[0]
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     for index, spec in enumerate(PROMPT_SPECS):
         prompt = db.start_prompt(agents[spec.agent], f"p{index}", model=spec.model)
         if spec.finish:
@@ -620,7 +734,7 @@ def test_rollups_by_session_agent_model_and_day(db: OrchestratorDB) -> None:
                 output_tokens=spec.tokens_out,
             )
         if spec.day:
-            set_column(db.conn, "prompts", "created_at", prompt.id, f"{spec.day}T23:59:59.999Z")
+            set_column(db, "prompts", "created_at", prompt.id, f"{spec.day}T23:59:59.999Z")
 
     key_of: dict[str, Callable[[PromptSpec], str]] = {
         "session": lambda s: SESSIONS[s.agent],
@@ -668,7 +782,7 @@ def test_recent_logs_filter_by_agent_level_since_and_limit(db: OrchestratorDB) -
             log_id = db.log_agent(agent, "tool_call", message, level=level, details={"n": minute})
             table = "agent_logs"
         stamp = format_timestamp(base + timedelta(minutes=minute))
-        set_column(db.conn, table, "created_at", log_id, stamp)
+        set_column(db, table, "created_at", log_id, stamp)
 
     def messages(**filters: Any) -> list[str]:
         return [r.message for r in db.recent_logs(**filters)]
@@ -714,8 +828,9 @@ def test_list_agents_filters(world: World) -> None:
 
 
 def test_backup_opens_with_the_same_counts_and_refuses_an_existing_file(
-    world: World, tmp_path: Path
+    sqlite_world: World, tmp_path: Path
 ) -> None:
+    world = sqlite_world
     db = world.db
     db.log_agent_batch(
         [{"agent_id": world.running.id, "log_type": "hook", "message": f"b{i}"} for i in range(50)]
@@ -740,8 +855,8 @@ def test_backup_opens_with_the_same_counts_and_refuses_an_existing_file(
     assert sorted(p.name for p in existing.parent.iterdir()) == ["copy.db", "existing.db"]
 
 
-def test_vacuum_reclaims_space_and_keeps_the_data(world: World) -> None:
-    db = world.db
+def test_vacuum_reclaims_space_and_keeps_the_data(sqlite_world: World) -> None:
+    db = sqlite_world.db
     db.log_system_batch([{"message": "x" * 2000, "details": {"i": i}} for i in range(500)])
     db.conn.execute("DELETE FROM system_logs WHERE message LIKE 'xxx%'")
     pages_before = db.conn.execute("PRAGMA page_count").fetchone()[0]
@@ -757,13 +872,41 @@ def test_vacuum_reclaims_space_and_keeps_the_data(world: World) -> None:
 def test_status_and_iter_rows(world: World) -> None:
     db = world.db
     status = db.status()
-    assert (status.path, status.exists, status.schema_version) == (db.path, True, 2)
+    assert (status.exists, status.schema_version, status.backend) == (True, 2, db.backend)
     assert status.pending == []
     assert status.counts == db.table_counts()
     assert set(status.counts) == set(TABLES)
-    assert db.path is not None
-    assert status.size_bytes >= db.path.stat().st_size > 0
+    assert status.size_bytes > 0
+    assert status.location == db.location.display
+    if db.backend == "sqlite":
+        assert db.path is not None and status.path == db.path
+        assert status.size_bytes >= db.path.stat().st_size > 0
+        assert status.server_version == ""
+    else:
+        assert (db.path, status.path) == (None, None)
+        assert re.fullmatch(r"\d+\.\d+", status.server_version)
     rows = list(db.iter_rows("agents"))
     assert {r["id"] for r in rows} == {world.running.id, world.done.id}
+    assert [tuple(dict(r)) for r in rows] == [ops.COLUMNS["agents"]] * 2
+    assert not db.in_transaction
     with pytest.raises(OrchestratorError, match="unknown table 'schema_migrations'"):
         list(db.iter_rows("schema_migrations"))
+
+
+def test_iter_rows_streams_logs_in_insertion_order_and_ends_its_snapshot(
+    db: OrchestratorDB,
+) -> None:
+    """Logs written in one millisecond still come back in the order they were written."""
+    owner = db.register_orchestrator_agent("builder", "builder").id
+    agent = db.start_agent(owner, "s").id
+    db.log_agent_batch(
+        [{"agent_id": agent, "log_type": "hook", "message": f"m{i:03}"} for i in range(300)]
+    )
+    assert [r["message"] for r in db.iter_rows("agent_logs")] == [f"m{i:03}" for i in range(300)]
+    rows = db.iter_rows("agent_logs")
+    assert isinstance(rows, Generator)
+    assert next(rows)["message"] == "m000"
+    rows.close()  # abandoned half way: its read transaction must not stay open
+    assert not db.in_transaction
+    db.log_system("still writable")
+    assert db.table_counts()["system_logs"] == 1
