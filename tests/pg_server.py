@@ -120,8 +120,12 @@ def _run(
     return result
 
 
-def start_server() -> PgServer:
-    """Start a fresh server (or use TAC_TEST_POSTGRES_URL); raise PostgresUnavailable if none."""
+def start_server(*, fsync: bool = False, extra_options: str = "") -> PgServer:
+    """Start a fresh server (or use TAC_TEST_POSTGRES_URL); raise PostgresUnavailable if none.
+
+    Tests run with fsync off (`-F`); `fsync=True` keeps it on (the benchmark), and
+    `extra_options` is appended to the server's command line (e.g. `-c synchronous_commit=off`).
+    """
     url = os.environ.get("TAC_TEST_POSTGRES_URL")
     if url:
         return PgServer(dsn=url)
@@ -151,8 +155,9 @@ def start_server() -> PgServer:
     )
     data = str(directory / "data")
     options = (
-        f"-k {directory} -p {PORT} -h '' -F "
+        f"-k {directory} -p {PORT} -h ''{'' if fsync else ' -F'} "
         "-c client_connection_check_interval=200ms -c max_connections=200"
+        + (f" {extra_options}" if extra_options else "")
     )
     try:
         _run(
