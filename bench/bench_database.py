@@ -1,23 +1,36 @@
-"""Orchestrator database: OrchestratorDB against plain sqlite3 on the same schema and pragmas.
+"""Orchestrator database: OrchestratorDB against the plain driver, on SQLite and PostgreSQL.
 
 Run: .venv/bin/python bench/bench_database.py [--quick] [--profile]
-Every case runs both sides in one run, on real database files in a temporary directory, each
-created by OrchestratorDB.open (same migrations); the raw side opens its own sqlite3
-connection with the runtime's pragmas (WAL, synchronous=NORMAL, foreign_keys=ON,
-busy_timeout). Ratios are API speed / raw speed, so 1.00 means no overhead. Both sides use
-the runtime's time-ordered ids (new_id), so the ratio measures the API's own overhead; random
-uuid4 keys would slow the raw side down as the table grows and flatter the API.
+         [--backends sqlite,postgresql] [--postgres-url URL]
+
+SQLite: every case runs both sides in one run, on real database files in a temporary
+directory, each created by OrchestratorDB.open (same migrations); the raw side opens its own
+sqlite3 connection with the runtime's pragmas (WAL, synchronous=NORMAL, foreign_keys=ON,
+busy_timeout). PostgreSQL: the same cases against fresh databases (one per case and side,
+created by OrchestratorDB.open with the PostgreSQL migrations); the raw side is psycopg 3 in
+autocommit mode sending the same statements (BEGIN ... COMMIT, the same lock_timeout).
+Without --postgres-url a throwaway server is started with tests/pg_server.py over its unix
+socket, with fsync on and synchronous_commit=off: like SQLite's WAL + synchronous=NORMAL, a
+crash of the machine may lose the last commits but never corrupts the database. With a URL,
+its user needs CREATEDB: databases named tacbench_* are created and dropped. Without
+psycopg or PostgreSQL binaries the PostgreSQL half is skipped (with the reason).
+
+Ratios are API speed / raw speed, so 1.00 means no overhead. Both sides use the runtime's
+time-ordered ids (new_id), so the ratio measures the API's own overhead; random uuid4 keys
+would slow the raw side down as the table grows and flatter the API.
 
 1. one agent log line per transaction (db.log_agent vs INSERT + COMMIT)
 2. batched agent logs, 1,000 per transaction (db.log_agent_batch vs executemany)
 3. 8 processes writing single-row transactions at once (log_agent + add_agent_usage on one
-   shared agent); nothing may be lost and no call may fail
+   shared agent); nothing may be lost, no call may fail, and the summed cost must be exact
+   (on PostgreSQL compared as Decimal: numeric adds exact decimals)
 4. cost rollup by model of one session in a 1,000,000-prompt database
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
@@ -27,26 +40,40 @@ import pstats
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_operations import new_id
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "adws" / "schema" / "migrations"
+if TYPE_CHECKING:
+    from tests.pg_server import PgServer
+
+REPO = Path(__file__).resolve().parent.parent
+MIGRATIONS = REPO / "adws" / "schema" / "migrations"
+PG_MIGRATIONS = REPO / "adws" / "schema" / "postgres" / "migrations"
+BACKENDS = ("sqlite", "postgresql")
 BUSY_TIMEOUT_MS = 30_000
 BATCH = 1_000
 COST_PER_CALL = 0.001
 IN_TOKENS, OUT_TOKENS = 10, 5
+PG_SETTINGS = "-c synchronous_commit=off"
 AGENT_LOG_INSERT = (
     "INSERT INTO agent_logs (id, agent_id, log_type, log_level, message, details, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+ADD_USAGE = (
+    "UPDATE agents SET total_cost_usd = total_cost_usd + ?, "
+    "input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?"
+)
+SELECT_AGENT = "SELECT * FROM agents WHERE id = ?"
 ROLLUP_SQL = (
     "SELECT coalesce(p.model, 'unknown') AS key, count(*) AS prompts, "
     "sum(p.input_tokens) AS input_tokens, sum(p.output_tokens) AS output_tokens, "
@@ -54,11 +81,26 @@ ROLLUP_SQL = (
     "FROM agents a JOIN prompts p ON p.agent_id = a.id WHERE a.session_id = ? "
     "GROUP BY 1 ORDER BY cost_usd DESC, key"
 )
+# What the API sends on PostgreSQL (sums cast back to bigint, as on SQLite).
+PG_ROLLUP_SQL = (
+    "SELECT coalesce(p.model, 'unknown') AS key, count(*) AS prompts, "
+    "CAST(sum(p.input_tokens) AS BIGINT) AS input_tokens, "
+    "CAST(sum(p.output_tokens) AS BIGINT) AS output_tokens, "
+    "sum(p.cost_usd) AS cost_usd "
+    "FROM agents a JOIN prompts p ON p.agent_id = a.id WHERE a.session_id = %s "
+    "GROUP BY 1 ORDER BY cost_usd DESC, key"
+)
 MODELS = ("sonnet", "opus", "haiku", "sonnet-4.5", "gpt-5")
+
+
+def pg(sql: str) -> str:
+    """A statement written with `?` placeholders, for psycopg."""
+    return sql.replace("?", "%s")
 
 
 @dataclass(frozen=True)
 class Row:
+    backend: str
     case: str
     api: str
     raw: str
@@ -85,55 +127,139 @@ def raw_connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def fresh_db(root: Path, name: str) -> tuple[Path, str]:
-    """A migrated database file holding one running agent; returns (path, agent id)."""
-    path = root / f"{name}.db"
-    with OrchestratorDB.open(path, migrations_dir=MIGRATIONS) as db:
-        db.register_orchestrator_agent("bench-builder", "builder")
-        agent = db.start_agent("bench-builder", session_id=f"s-{name}", model="sonnet")
-    return path, agent.id
+def pg_connect(url: str) -> Any:
+    """A plain psycopg connection as the runtime opens one: autocommit, same lock_timeout."""
+    import psycopg
+
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute(f"SET lock_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
 
 
 def details(i: int) -> dict[str, Any]:
     return {"tool": "Bash", "call": i, "ok": True}
 
 
-def count(path: Path, sql: str) -> Any:
-    conn = raw_connect(path)
-    try:
-        return conn.execute(sql).fetchone()
-    finally:
-        conn.close()
+def log_params(agent_id: str, i: int, now: str) -> tuple[Any, ...]:
+    return (new_id(), agent_id, "tool_call", "INFO", f"tool call {i}", json.dumps(details(i)), now)
 
 
 def rate(rows_per_s: float) -> str:
     return f"{rows_per_s:,.0f} rows/s"
 
 
-# -- 1. one event per transaction ---------------------------------------------------------
+# -- the two backends -----------------------------------------------------------------------
+
+
+class Backend:
+    """Where a case's databases live and how the raw side reaches them; `target` is a file
+    path (SQLite) or a postgresql:// URL."""
+
+    name = "sqlite"
+    raw_label = "sqlite3"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def create(self, name: str) -> str:
+        return str(self.root / f"{name}.db")
+
+    def open_api(self, target: str) -> OrchestratorDB:
+        return OrchestratorDB.open(Path(target), migrations_dir=MIGRATIONS)
+
+    def raw(self, target: str) -> Any:
+        return raw_connect(Path(target))
+
+    def fresh(self, name: str) -> tuple[str, str]:
+        """A migrated database holding one running agent; returns (target, agent id)."""
+        target = self.create(name)
+        with self.open_api(target) as db:
+            db.register_orchestrator_agent("bench-builder", "builder")
+            agent = db.start_agent("bench-builder", session_id=f"s-{name}", model="sonnet")
+        return target, agent.id
+
+    def query(self, target: str, sql: str) -> Any:
+        conn = self.raw(target)
+        try:
+            return conn.execute(sql).fetchone()
+        finally:
+            conn.close()
+
+    def raw_single(self, conn: Any, agent_id: str, start: int, n: int) -> None:
+        for i in range(start, start + n):
+            conn.execute("BEGIN")
+            conn.execute(AGENT_LOG_INSERT, log_params(agent_id, i, now_iso()))
+            conn.execute("COMMIT")
+
+    def raw_batched(self, conn: Any, agent_id: str, start: int, n: int) -> None:
+        for first in range(start, start + n, BATCH):
+            now = now_iso()
+            conn.execute("BEGIN")
+            conn.executemany(
+                AGENT_LOG_INSERT,
+                [log_params(agent_id, i, now) for i in range(first, min(first + BATCH, start + n))],
+            )
+            conn.execute("COMMIT")
+
+    def cleanup(self) -> None:
+        pass
+
+
+class Postgres(Backend):
+    name = "postgresql"
+    raw_label = "psycopg"
+
+    def __init__(self, root: Path, server: PgServer, admin_db: str) -> None:
+        super().__init__(root)
+        self.server = server
+        self.admin = server.url(admin_db)
+        self.created: list[str] = []
+
+    def create(self, name: str) -> str:
+        dbname = "tacbench_" + name.replace("-", "_")
+        with pg_connect(self.admin) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {dbname}")
+            conn.execute(f"CREATE DATABASE {dbname}")
+        self.created.append(dbname)
+        return self.server.url(dbname)
+
+    def open_api(self, target: str) -> OrchestratorDB:
+        return OrchestratorDB.open(target, migrations_dir=PG_MIGRATIONS)
+
+    def raw(self, target: str) -> Any:
+        return pg_connect(target)
+
+    def raw_single(self, conn: Any, agent_id: str, start: int, n: int) -> None:
+        insert = pg(AGENT_LOG_INSERT)
+        for i in range(start, start + n):
+            conn.execute("BEGIN")
+            conn.execute(insert, log_params(agent_id, i, now_iso()))
+            conn.execute("COMMIT")
+
+    def raw_batched(self, conn: Any, agent_id: str, start: int, n: int) -> None:
+        insert = pg(AGENT_LOG_INSERT)
+        for first in range(start, start + n, BATCH):
+            now = now_iso()
+            conn.execute("BEGIN")
+            conn.cursor().executemany(
+                insert,
+                [log_params(agent_id, i, now) for i in range(first, min(first + BATCH, start + n))],
+            )
+            conn.execute("COMMIT")
+
+    def cleanup(self) -> None:
+        with pg_connect(self.admin) as conn:
+            for dbname in self.created:
+                conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        self.created.clear()
+
+
+# -- 1. and 2. one event per transaction, batches -------------------------------------------
 
 
 def api_single(db: OrchestratorDB, agent_id: str, start: int, n: int) -> None:
     for i in range(start, start + n):
         db.log_agent(agent_id, "tool_call", f"tool call {i}", details=details(i))
-
-
-def raw_single(conn: sqlite3.Connection, agent_id: str, start: int, n: int) -> None:
-    for i in range(start, start + n):
-        conn.execute("BEGIN")
-        conn.execute(
-            AGENT_LOG_INSERT,
-            (
-                new_id(),
-                agent_id,
-                "tool_call",
-                "INFO",
-                f"tool call {i}",
-                json.dumps(details(i)),
-                now_iso(),
-            ),
-        )
-        conn.execute("COMMIT")
 
 
 def api_batched(db: OrchestratorDB, agent_id: str, start: int, n: int) -> None:
@@ -149,39 +275,17 @@ def api_batched(db: OrchestratorDB, agent_id: str, start: int, n: int) -> None:
         )
 
 
-def raw_batched(conn: sqlite3.Connection, agent_id: str, start: int, n: int) -> None:
-    for first in range(start, start + n, BATCH):
-        now = now_iso()
-        conn.execute("BEGIN")
-        conn.executemany(
-            AGENT_LOG_INSERT,
-            [
-                (
-                    new_id(),
-                    agent_id,
-                    "tool_call",
-                    "INFO",
-                    f"tool call {i}",
-                    json.dumps(details(i)),
-                    now,
-                )
-                for i in range(first, min(first + BATCH, start + n))
-            ],
-        )
-        conn.execute("COMMIT")
-
-
 Writer = Callable[[Any, str, int, int], None]
 
 
 def side_by_side(
-    root: Path, name: str, api: Writer, raw: Writer, rows: int, rounds: int
+    backend: Backend, name: str, api: Writer, raw: Writer, rows: int, rounds: int
 ) -> tuple[float, float]:
     """Rows/s of both sides, alternating in `rounds` chunks so drift hits both alike."""
-    api_path, api_agent = fresh_db(root, f"{name}-api")
-    raw_path, raw_agent = fresh_db(root, f"{name}-raw")
-    db = OrchestratorDB.open(api_path, migrations_dir=MIGRATIONS)
-    conn = raw_connect(raw_path)
+    api_target, api_agent = backend.fresh(f"{name}-api")
+    raw_target, raw_agent = backend.fresh(f"{name}-raw")
+    db = backend.open_api(api_target)
+    conn = backend.raw(raw_target)
     warm = min(BATCH, rows)
     api(db, api_agent, -warm, warm)
     raw(conn, raw_agent, -warm, warm)
@@ -205,10 +309,10 @@ def side_by_side(
         db.close()
         conn.close()
     expected = rows + warm
-    for path in (api_path, raw_path):
-        (got,) = count(path, "SELECT count(*) FROM agent_logs")
+    for target in (api_target, raw_target):
+        (got,) = backend.query(target, "SELECT count(*) FROM agent_logs")
         if got != expected:
-            raise SystemExit(f"{path.name}: {got} agent_logs rows, expected {expected}")
+            raise SystemExit(f"{backend.name} {name}: {got} agent_logs rows, expected {expected}")
     return rows / api_time, rows / raw_time
 
 
@@ -216,13 +320,14 @@ def side_by_side(
 
 
 def writer_process(
-    mode: str, path: str, agent_id: str, per_proc: int, barrier: Any, results: Any
+    backend: str, mode: str, target: str, agent_id: str, per_proc: int, barrier: Any, results: Any
 ) -> None:
     """K single-row transactions: even i logs a line, odd i adds usage to the shared agent."""
     errors = 0
     first_error = ""
     if mode == "api":
-        db = OrchestratorDB.open(Path(path), migrations_dir=MIGRATIONS)
+        migrations = MIGRATIONS if backend == "sqlite" else PG_MIGRATIONS
+        db = OrchestratorDB.open(target, migrations_dir=migrations)
         barrier.wait()
         start = time.perf_counter()
         for i in range(per_proc):
@@ -242,39 +347,45 @@ def writer_process(
         end = time.perf_counter()
         db.close()
     else:
-        conn = raw_connect(Path(path))
-        conn.row_factory = sqlite3.Row
+        # Like the API: one transaction per call; usage is an update, then the agent read back.
+        # SQLite takes the write lock up front (BEGIN IMMEDIATE); PostgreSQL locks the row.
+        if backend == "sqlite":
+            conn: Any = raw_connect(Path(target))
+            conn.row_factory = sqlite3.Row
+            begin, insert, update, select = (
+                "BEGIN IMMEDIATE",
+                AGENT_LOG_INSERT,
+                ADD_USAGE,
+                SELECT_AGENT,
+            )
+            cost: Any = COST_PER_CALL
+        else:
+            from psycopg.rows import dict_row
+
+            conn = pg_connect(target)
+            conn.row_factory = dict_row
+            begin, insert, update, select = (
+                "BEGIN",
+                pg(AGENT_LOG_INSERT),
+                pg(ADD_USAGE),
+                pg(SELECT_AGENT),
+            )
+            cost = Decimal(repr(COST_PER_CALL))
         barrier.wait()
         start = time.perf_counter()
         for i in range(per_proc):
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(begin)
                 if i % 2 == 0:
-                    conn.execute(
-                        AGENT_LOG_INSERT,
-                        (
-                            new_id(),
-                            agent_id,
-                            "tool_call",
-                            "INFO",
-                            f"tool call {i}",
-                            json.dumps(details(i)),
-                            now_iso(),
-                        ),
-                    )
-                else:  # like add_agent_usage: update, then read the agent back
-                    conn.execute(
-                        "UPDATE agents SET total_cost_usd = total_cost_usd + ?, "
-                        "input_tokens = input_tokens + ?, output_tokens = output_tokens + ? "
-                        "WHERE id = ?",
-                        (COST_PER_CALL, IN_TOKENS, OUT_TOKENS, agent_id),
-                    )
-                    conn.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
+                    conn.execute(insert, log_params(agent_id, i, now_iso()))
+                else:
+                    conn.execute(update, (cost, IN_TOKENS, OUT_TOKENS, agent_id))
+                    conn.execute(select, (agent_id,)).fetchone()
                 conn.execute("COMMIT")
             except Exception as exc:
                 errors += 1
                 first_error = first_error or repr(exc)
-                if conn.in_transaction:
+                with contextlib.suppress(Exception):
                     conn.execute("ROLLBACK")
         end = time.perf_counter()
         conn.close()
@@ -286,19 +397,21 @@ class Concurrent:
     rows_per_s: float
     lost: int
     errors: int
-    cost: float
-    expected_cost: float
+    cost: Decimal
+    expected_cost: Decimal
+    exact: bool
     first_error: str
 
 
-def concurrent(root: Path, mode: str, procs: int, per_proc: int) -> Concurrent:
-    path, agent_id = fresh_db(root, f"concurrent-{mode}")
+def concurrent(backend: Backend, mode: str, procs: int, per_proc: int) -> Concurrent:
+    target, agent_id = backend.fresh(f"concurrent-{mode}")
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(procs)
     results = ctx.Queue()
     workers = [
         ctx.Process(
-            target=writer_process, args=(mode, str(path), agent_id, per_proc, barrier, results)
+            target=writer_process,
+            args=(backend.name, mode, target, agent_id, per_proc, barrier, results),
         )
         for _ in range(procs)
     ]
@@ -313,15 +426,22 @@ def concurrent(root: Path, mode: str, procs: int, per_proc: int) -> Concurrent:
     first_error = next((r[3] for r in reports if r[3]), "")
     logs_expected = procs * ((per_proc + 1) // 2)
     usage_expected = procs * (per_proc // 2)
-    (logs,) = count(path, "SELECT count(*) FROM agent_logs")
-    cost, tokens = count(path, "SELECT total_cost_usd, input_tokens FROM agents")
+    (logs,) = backend.query(target, "SELECT count(*) FROM agent_logs")
+    cost, tokens = backend.query(target, "SELECT total_cost_usd, input_tokens FROM agents")
     lost = (logs_expected - logs) + (usage_expected - tokens // IN_TOKENS)
+    expected = usage_expected * Decimal(repr(COST_PER_CALL))
+    if isinstance(cost, Decimal):  # PostgreSQL numeric: exact
+        exact = cost == expected
+    else:  # SQLite REAL: a float sum, exact to its rounding
+        exact = abs(cost - float(expected)) < 1e-6
+        cost = Decimal(repr(cost))
     return Concurrent(
         rows_per_s=procs * per_proc / wall,
         lost=lost,
         errors=errors,
         cost=cost,
-        expected_cost=usage_expected * COST_PER_CALL,
+        expected_cost=expected,
+        exact=exact,
         first_error=first_error,
     )
 
@@ -329,7 +449,7 @@ def concurrent(root: Path, mode: str, procs: int, per_proc: int) -> Concurrent:
 # -- 4. cost rollup over many prompts -----------------------------------------------------
 
 
-def build_prompts_db(path: Path, sessions: int, agents_per: int, prompts_per: int) -> None:
+def build_sqlite_prompts(path: Path, sessions: int, agents_per: int, prompts_per: int) -> None:
     """Fill a migrated database with sessions x agents x prompts rows by INSERT ... SELECT."""
     OrchestratorDB.open(path, migrations_dir=MIGRATIONS).close()
     conn = raw_connect(path)
@@ -368,21 +488,67 @@ def build_prompts_db(path: Path, sessions: int, agents_per: int, prompts_per: in
     conn.execute("ANALYZE")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
+    os.sync()  # else the kernel's writeback of the new file stalls the first timed calls
+
+
+def build_pg_prompts(url: str, sessions: int, agents_per: int, prompts_per: int) -> None:
+    """The same rows on PostgreSQL with generate_series, then VACUUM ANALYZE (index-only
+    scans need the visibility map) and a CHECKPOINT (none may start during the timing)."""
+    OrchestratorDB.open(url, migrations_dir=PG_MIGRATIONS).close()
+    with pg_connect(url) as conn:
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        conn.execute("BEGIN")
+        conn.execute(
+            "INSERT INTO orchestrator_agents (id, name, agent_type) "
+            "VALUES (gen_random_uuid(), 'bench-builder', 'builder')"
+        )
+        conn.execute(
+            "INSERT INTO agents (id, orchestrator_agent_id, session_id, name, status, model, "
+            "input_tokens, output_tokens, total_cost_usd, created_at, started_at, completed_at) "
+            "SELECT gen_random_uuid(), o.id, 'session-' || lpad(s::text, 5, '0'), "
+            "'agent-' || k, 'completed', 'sonnet', 0, 0, 0, "
+            "'2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-01T00:10:00.000Z' "
+            "FROM orchestrator_agents o, generate_series(0, %s - 1) s, "
+            "generate_series(0, %s - 1) k",
+            (sessions, agents_per),
+        )
+        conn.execute(
+            "INSERT INTO prompts (id, agent_id, prompt_text, response_text, model, status, "
+            "input_tokens, output_tokens, cost_usd, latency_ms, created_at, completed_at) "
+            "SELECT gen_random_uuid(), a.id, 'implement step ' || n, 'done', "
+            "CASE WHEN random() < 1.0 / 6 THEN NULL "
+            "ELSE (%s::text[])[1 + floor(random() * 5)::int] END, 'completed', "
+            "1000 + floor(random() * 5000)::int, 100 + floor(random() * 2000)::int, "
+            "floor(random() * 100000)::numeric / 1000000, 500 + floor(random() * 30000)::int, "
+            "timestamptz '2026-01-01 10:00:00+00' + (n %% 28) * interval '1 day', "
+            "timestamptz '2026-01-01 10:00:05+00' + (n %% 28) * interval '1 day' "
+            "FROM agents a, generate_series(0, %s - 1) n",
+            (list(MODELS), prompts_per),
+        )
+        conn.execute("COMMIT")
+        conn.execute("VACUUM ANALYZE")
+        conn.execute("CHECKPOINT")
 
 
 def rollup_latency(
-    path: Path, sessions: int, calls: int
+    backend: Backend, target: str, sessions: int, calls: int
 ) -> tuple[list[float], list[float], str, int]:
-    db = OrchestratorDB.open(path, migrations_dir=MIGRATIONS)
-    conn = raw_connect(path)
+    db = backend.open_api(target)
+    conn = backend.raw(target)
     rng = random.Random(42)
     picks = [f"session-{rng.randrange(sessions):05d}" for _ in range(calls)]
-    plan = " / ".join(
-        row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + ROLLUP_SQL, (picks[0],))
-    )
+    if backend.name == "sqlite":
+        sql = ROLLUP_SQL
+        plan = " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, (picks[0],)))
+    else:
+        sql = PG_ROLLUP_SQL
+        plan = " / ".join(
+            row[0].strip().removeprefix("->  ")
+            for row in conn.execute("EXPLAIN (COSTS OFF) " + sql, (picks[0],))
+        )
     for session in picks[:10]:  # warm-up
         db.rollup("model", session_id=session)
-        conn.execute(ROLLUP_SQL, (session,)).fetchall()
+        conn.execute(sql, (session,)).fetchall()
     api_ms: list[float] = []
     raw_ms: list[float] = []
     groups = 0
@@ -394,7 +560,7 @@ def rollup_latency(
                 groups += len(db.rollup("model", session_id=session))
                 api_ms.append((time.perf_counter() - start) * 1000)
             else:
-                conn.execute(ROLLUP_SQL, (session,)).fetchall()
+                conn.execute(sql, (session,)).fetchall()
                 raw_ms.append((time.perf_counter() - start) * 1000)
     db.close()
     conn.close()
@@ -424,41 +590,228 @@ def profile(label: str, action: Callable[[], object], top: int) -> None:
     print("\n".join(line for line in lines[start:] if line.strip()))
 
 
-def run_profiles(root: Path, rows: int, rollup_db: Path, sessions: int) -> None:
-    db_path, agent = fresh_db(root, "profile")
-    with OrchestratorDB.open(db_path, migrations_dir=MIGRATIONS) as db:
-        profile("log_agent, one per transaction", lambda: api_single(db, agent, 0, rows), 18)
+def run_profiles(backend: Backend, rows: int, rollup_db: str, sessions: int) -> None:
+    target, agent = backend.fresh("profile")
+    with backend.open_api(target) as db:
         profile(
-            "log_agent_batch, 1,000 per batch",
+            f"{backend.name}: log_agent, one per transaction",
+            lambda: api_single(db, agent, 0, rows),
+            18,
+        )
+        profile(
+            f"{backend.name}: log_agent_batch, 1,000 per batch",
             lambda: api_batched(db, agent, rows, rows * 5),
             18,
         )
-    with OrchestratorDB.open(rollup_db, migrations_dir=MIGRATIONS) as db:
+    with backend.open_api(rollup_db) as db:
 
         def rollups() -> None:
             for i in range(200):
                 db.rollup("model", session_id=f"session-{i % sessions:05d}")
 
-        profile("rollup('model', session_id=...), 200 calls", rollups, 18)
+        profile(f"{backend.name}: rollup('model', session_id=...), 200 calls", rollups, 18)
+
+
+# -- PostgreSQL server ------------------------------------------------------------------------
+
+
+def start_postgres(url: str | None) -> tuple[PgServer, str, str]:
+    """(server, admin database, description); raises RuntimeError with the reason to skip."""
+    try:
+        import psycopg
+    except ImportError:
+        raise RuntimeError("psycopg 3 is not installed (pip install 'psycopg[binary]')") from None
+    sys.path.insert(0, str(REPO))
+    from tests.pg_server import PgServer, PostgresUnavailable, start_server
+
+    if url:
+        server = PgServer(dsn=url)
+        info = psycopg.conninfo.conninfo_to_dict(url)
+        admin = str(info.get("dbname") or info.get("user") or "postgres")
+        origin = "given server"
+    else:
+        try:
+            server = start_server(fsync=True, extra_options=PG_SETTINGS)
+        except PostgresUnavailable as exc:
+            raise RuntimeError(str(exc)) from None
+        admin = "postgres"
+        origin = f"throwaway server in {server.directory}, unix socket"
+    try:
+        with psycopg.connect(server.conninfo(admin), autocommit=True) as conn:
+            settings = {
+                name: conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+                for name in ("server_version", "fsync", "synchronous_commit", "shared_buffers")
+            }
+    except psycopg.Error as exc:
+        server.stop()
+        raise RuntimeError(f"cannot connect: {str(exc).strip().splitlines()[0]}") from None
+    description = (
+        f"PostgreSQL {settings['server_version'].split()[0]} ({origin}): "
+        f"fsync={settings['fsync']}, synchronous_commit={settings['synchronous_commit']}, "
+        f"shared_buffers={settings['shared_buffers']}"
+    )
+    return server, admin, description
 
 
 # -- main ---------------------------------------------------------------------------------
 
 
 def table(rows: list[Row]) -> Iterator[str]:
-    header = ("case", "API", "raw sqlite3", "API/raw", "target", "result")
+    header = ("case", "backend", "API", "raw driver", "API/raw", "target", "result")
     cells = [
         header,
-        *((r.case, r.api, r.raw, r.ratio, r.target, "pass" if r.passed else "FAIL") for r in rows),
+        *(
+            (r.case, r.backend, r.api, r.raw, r.ratio, r.target, "pass" if r.passed else "FAIL")
+            for r in rows
+        ),
     ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
     for n, c in enumerate(cells):
         yield "  ".join(
-            (v.ljust(w) if i in (0, 4, 5) else v.rjust(w))
+            (v.ljust(w) if i in (0, 1, 5, 6) else v.rjust(w))
             for i, (v, w) in enumerate(zip(c, widths, strict=True))
         )
         if n == 0:
             yield "  ".join("-" * w for w in widths)
+
+
+def concurrent_table(
+    procs: int, per_proc: int, runs: dict[str, tuple[Concurrent, Concurrent | None]]
+) -> Iterator[str]:
+    yield f"3. {procs} processes x {per_proc:,} single-row transactions each, side by side:"
+    header = ("backend", "API", "raw", "API/raw", "lost", "errors", "cost (expected)")
+    cells = [header]
+    for name, (api, raw) in runs.items():
+        cells.append(
+            (
+                name,
+                rate(api.rows_per_s),
+                rate(raw.rows_per_s) if raw else "-",
+                f"{api.rows_per_s / raw.rows_per_s:.2f}x" if raw else "-",
+                f"{api.lost}" + (f" / {raw.lost}" if raw else ""),
+                f"{api.errors}" + (f" / {raw.errors}" if raw else ""),
+                f"{api.cost} ({api.expected_cost}, {'exact' if api.exact else 'WRONG'})",
+            )
+        )
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    for n, c in enumerate(cells):
+        yield "   " + "  ".join(
+            (v.ljust(w) if i in (0, 6) else v.rjust(w))
+            for i, (v, w) in enumerate(zip(c, widths, strict=True))
+        )
+        if n == 0:
+            yield "   " + "  ".join("-" * w for w in widths)
+    yield "   (lost and errors: API / raw)"
+
+
+@dataclass
+class Run:
+    backend: Backend
+    conc: tuple[Concurrent, Concurrent | None] | None = None
+    rollup_db: str = ""
+    rows: list[Row] = field(default_factory=list)
+
+
+def run_cases(args: argparse.Namespace, run: Run, sizes: dict[str, int]) -> None:
+    backend, name = run.backend, run.backend.name
+    raw_label = backend.raw_label
+    rows, batch_rows, per_proc = sizes["rows"], sizes["batch_rows"], sizes["per_proc"]
+    sessions, calls = sizes["sessions"], sizes["calls"]
+    agents_per, prompts_per = 5, 100
+
+    api, raw = side_by_side(backend, "single", api_single, backend.raw_single, rows, args.rounds)
+    print(
+        f"{name}: 1. {rows:,} rows, one per transaction: API {api:,.0f}/s, {raw_label} {raw:,.0f}/s"
+    )
+    run.rows.append(
+        Row(
+            name,
+            "1 log_agent, 1 row/txn",
+            rate(api),
+            rate(raw),
+            f"{api / raw:.2f}x",
+            ">= 0.70x",
+            api / raw >= 0.7,
+        )
+    )
+
+    api, raw = side_by_side(
+        backend, "batch", api_batched, backend.raw_batched, batch_rows, args.rounds
+    )
+    print(
+        f"{name}: 2. {batch_rows:,} rows, {BATCH:,} per batch: API {api:,.0f}/s, "
+        f"{raw_label} {raw:,.0f}/s"
+    )
+    run.rows.append(
+        Row(
+            name,
+            "2 log_agent_batch x1000",
+            rate(api),
+            rate(raw),
+            f"{api / raw:.2f}x",
+            ">= 0.80x",
+            api / raw >= 0.8,
+        )
+    )
+
+    conc_api = concurrent(backend, "api", args.procs, per_proc)
+    conc_raw = None if args.no_raw_concurrent else concurrent(backend, "raw", args.procs, per_proc)
+    run.conc = (conc_api, conc_raw)
+    for label, c in (("API", conc_api), (raw_label, conc_raw)):
+        if c is None:
+            continue
+        print(
+            f"{name}: 3. {args.procs} processes x {per_proc:,} txns ({label}): "
+            f"{c.rows_per_s:,.0f} rows/s, lost {c.lost}, errors {c.errors}, cost {c.cost} "
+            f"(expected {c.expected_cost})" + (f"; {c.first_error}" if c.first_error else "")
+        )
+    run.rows.append(
+        Row(
+            name,
+            f"3 {args.procs} procs, 1 row/txn",
+            rate(conc_api.rows_per_s),
+            rate(conc_raw.rows_per_s) if conc_raw else "-",
+            f"{conc_api.rows_per_s / conc_raw.rows_per_s:.2f}x" if conc_raw else "-",
+            "0 lost/errors, cost exact",
+            conc_api.lost == 0 and conc_api.errors == 0 and conc_api.exact,
+        )
+    )
+
+    total = sessions * agents_per * prompts_per
+    target = backend.create("rollup")
+    start = time.perf_counter()
+    if name == "sqlite":
+        build_sqlite_prompts(Path(target), sessions, agents_per, prompts_per)
+        size_mb = Path(target).stat().st_size / 1e6
+    else:
+        build_pg_prompts(target, sessions, agents_per, prompts_per)
+        (size,) = backend.query(target, "SELECT pg_database_size(current_database())")
+        size_mb = size / 1e6
+    build_s = time.perf_counter() - start
+    run.rollup_db = target
+    print(
+        f"{name}: 4. built {total:,} prompts ({sessions:,} sessions x {agents_per} agents x "
+        f"{prompts_per}) in {build_s:.1f} s, {size_mb:.0f} MB"
+    )
+    api_ms, raw_ms, plan, groups = rollup_latency(backend, target, sessions, calls)
+    api_med, raw_med = statistics.median(api_ms), statistics.median(raw_ms)
+    print(f"   plan: {plan}")
+    print(
+        f"   {calls} rollups ({groups / calls:.1f} groups each): API median {api_med:.3f} "
+        f"ms p95 {p95(api_ms):.3f} ms; {raw_label} median {raw_med:.3f} ms "
+        f"p95 {p95(raw_ms):.3f} ms"
+    )
+    run.rows.append(
+        Row(
+            name,
+            f"4 rollup model, {total // 1000:,}k prompts",
+            f"{api_med:.3f} ms (p95 {p95(api_ms):.2f})",
+            f"{raw_med:.3f} ms (p95 {p95(raw_ms):.2f})",
+            f"{raw_med / api_med:.2f}x",
+            "median < 2 ms",
+            api_med < 2.0,
+        )
+    )
 
 
 def main() -> None:
@@ -466,6 +819,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="about 1/10 of every size")
+    parser.add_argument(
+        "--backends",
+        default=",".join(BACKENDS),
+        help="comma-separated: sqlite, postgresql (default both; PostgreSQL is skipped, with "
+        "the reason, when no server can be started)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        help="an existing server (its user needs CREATEDB) instead of a throwaway one",
+    )
     parser.add_argument("--rows", type=int, help="case 1 rows (default 20,000)")
     parser.add_argument("--batch-rows", type=int, help="case 2 rows (default 200,000)")
     parser.add_argument("--procs", type=int, default=8, help="case 3 processes (default 8)")
@@ -476,108 +839,62 @@ def main() -> None:
     parser.add_argument("--no-raw-concurrent", action="store_true", help="skip raw case 3")
     parser.add_argument("--profile", action="store_true", help="cProfile the API side after")
     args = parser.parse_args()
+    wanted = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = sorted(set(wanted) - set(BACKENDS))
+    if unknown or not wanted:
+        parser.error(f"--backends: unknown {', '.join(unknown) or '(none given)'}")
     scale = 10 if args.quick else 1
-    rows = args.rows or 20_000 // scale
-    batch_rows = args.batch_rows or 200_000 // scale
-    per_proc = args.per_proc or 2_500 // scale
-    sessions = args.sessions or 2_000 // scale
-    calls = args.calls or 200 // (2 if args.quick else 1)
-    agents_per, prompts_per = 5, 100
+    sizes = {
+        "rows": args.rows or 20_000 // scale,
+        "batch_rows": args.batch_rows or 200_000 // scale,
+        "per_proc": args.per_proc or 2_500 // scale,
+        "sessions": args.sessions or 2_000 // scale,
+        "calls": args.calls or 200 // (2 if args.quick else 1),
+    }
     began = time.perf_counter()
-    results: list[Row] = []
     print(f"sqlite {sqlite3.sqlite_version}, migrations {MIGRATIONS}")
 
     with tempfile.TemporaryDirectory(prefix="bench-db-") as tmp:
         root = Path(tmp)
-
-        api, raw = side_by_side(root, "single", api_single, raw_single, rows, args.rounds)
-        print(f"1. {rows:,} rows, one per transaction: API {api:,.0f}/s, raw {raw:,.0f}/s")
-        results.append(
-            Row(
-                "1 log_agent, 1 row/txn",
-                rate(api),
-                rate(raw),
-                f"{api / raw:.2f}x",
-                ">= 0.70x",
-                api / raw >= 0.7,
-            )
-        )
-
-        api, raw = side_by_side(root, "batch", api_batched, raw_batched, batch_rows, args.rounds)
-        print(f"2. {batch_rows:,} rows, {BATCH:,} per batch: API {api:,.0f}/s, raw {raw:,.0f}/s")
-        results.append(
-            Row(
-                "2 log_agent_batch x1000",
-                rate(api),
-                rate(raw),
-                f"{api / raw:.2f}x",
-                ">= 0.80x",
-                api / raw >= 0.8,
-            )
-        )
-
-        conc_api = concurrent(root, "api", args.procs, per_proc)
-        conc_raw = None if args.no_raw_concurrent else concurrent(root, "raw", args.procs, per_proc)
-        for label, c in (("API", conc_api), ("raw", conc_raw)):
-            if c is None:
-                continue
+        runs: list[Run] = []
+        server: PgServer | None = None
+        skipped = ""
+        if "sqlite" in wanted:
+            runs.append(Run(Backend(root)))
+        if "postgresql" in wanted:
+            try:
+                server, admin, description = start_postgres(args.postgres_url)
+            except RuntimeError as exc:
+                skipped = str(exc).strip().splitlines()[0]
+                print(f"PostgreSQL: skipped ({skipped})")
+            else:
+                print(description)
+                runs.append(Run(Postgres(root, server, admin)))
+        try:
+            for run in runs:
+                run_cases(args, run, sizes)
+            print()
+            concurrent_runs = {r.backend.name: r.conc for r in runs if r.conc is not None}
+            for line in concurrent_table(args.procs, sizes["per_proc"], concurrent_runs):
+                print(line)
+            print()
+            results = sorted((row for run in runs for row in run.rows), key=lambda r: r.case[0])
+            for line in table(results):
+                print(line)
+            if skipped:
+                print(f"PostgreSQL: skipped ({skipped})")
             print(
-                f"3. {args.procs} processes x {per_proc:,} txns ({label}): {c.rows_per_s:,.0f} "
-                f"rows/s, lost {c.lost}, errors {c.errors}, cost {c.cost:.6f} "
-                f"(expected {c.expected_cost:.6f})"
-                + (f"; {c.first_error}" if c.first_error else "")
+                "(API/raw = API speed / raw driver speed, for case 4 raw median / API median; "
+                f"whole script {time.perf_counter() - began:.1f} s)"
             )
-        cost_ok = abs(conc_api.cost - conc_api.expected_cost) < 1e-6
-        results.append(
-            Row(
-                f"3 {args.procs} procs, 1 row/txn",
-                rate(conc_api.rows_per_s),
-                rate(conc_raw.rows_per_s) if conc_raw else "-",
-                f"{conc_api.rows_per_s / conc_raw.rows_per_s:.2f}x" if conc_raw else "-",
-                "0 lost/errors, cost ok",
-                conc_api.lost == 0 and conc_api.errors == 0 and cost_ok,
-            )
-        )
-
-        big = root / "rollup.db"
-        total = sessions * agents_per * prompts_per
-        start = time.perf_counter()
-        build_prompts_db(big, sessions, agents_per, prompts_per)
-        build_s = time.perf_counter() - start
-        os.sync()  # else the kernel's writeback of the new file stalls the first timed calls
-        size_mb = big.stat().st_size / 1e6
-        print(
-            f"4. built {total:,} prompts ({sessions:,} sessions x {agents_per} agents x "
-            f"{prompts_per}) in {build_s:.1f} s, {size_mb:.0f} MB"
-        )
-        api_ms, raw_ms, plan, groups = rollup_latency(big, sessions, calls)
-        api_med, raw_med = statistics.median(api_ms), statistics.median(raw_ms)
-        print(f"   plan: {plan}")
-        print(
-            f"   {calls} rollups ({groups / calls:.1f} groups each): API median {api_med:.3f} "
-            f"ms p95 {p95(api_ms):.3f} ms; raw median {raw_med:.3f} ms p95 {p95(raw_ms):.3f} ms"
-        )
-        results.append(
-            Row(
-                f"4 rollup model, {total // 1000:,}k prompts",
-                f"{api_med:.3f} ms (p95 {p95(api_ms):.2f})",
-                f"{raw_med:.3f} ms (p95 {p95(raw_ms):.2f})",
-                f"{raw_med / api_med:.2f}x",
-                "median < 2 ms",
-                api_med < 2.0,
-            )
-        )
-
-        print()
-        for line in table(results):
-            print(line)
-        print(
-            "(API/raw = API speed / raw speed, for case 4 raw median / API median; "
-            f"whole script {time.perf_counter() - began:.1f} s)"
-        )
-
-        if args.profile:
-            run_profiles(root, rows // 4, big, sessions)
+            if args.profile:
+                for run in runs:
+                    run_profiles(run.backend, sizes["rows"] // 4, run.rollup_db, sizes["sessions"])
+        finally:
+            for run in runs:
+                run.backend.cleanup()
+            if server is not None:
+                server.stop()
 
 
 if __name__ == "__main__":
