@@ -1,26 +1,29 @@
-"""AsyncOrchestratorDB behaves exactly like OrchestratorDB: same results, same errors."""
+"""AsyncOrchestratorDB behaves exactly like OrchestratorDB: same results, same errors, on
+SQLite (aiosqlite) and on PostgreSQL (psycopg's AsyncConnection)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import re
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from tac_bootstrap.runtime.adw_database import AsyncOrchestratorDB, OrchestratorDB
 from tac_bootstrap.runtime.orch_database_models import OrchestratorError
 
-from .db_helpers import ISO_MS, MIGRATIONS, snapshot
+from .db_helpers import ISO_MS, MIGRATIONS, PG_MIGRATIONS, snapshot
 
 Call = Callable[..., Awaitable[Any]]
+Target = tuple[str, Path]
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TIMESTAMP = re.compile(ISO_MS)
 
@@ -201,8 +204,28 @@ async def script(rec: Recorder) -> None:
     await do("table_counts")
 
 
-def run_sync(path: Path) -> Recorder:
-    with OrchestratorDB.open(path, migrations_dir=MIGRATIONS) as db:
+@pytest.fixture
+def fresh_target(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[[], Target]:
+    """Makes as many fresh databases on the test's backend as a test needs."""
+    if backend == "sqlite":
+        numbers = itertools.count()
+        return lambda: (str(tmp_path / f"orch-{next(numbers)}.db"), MIGRATIONS)
+    from psycopg.conninfo import conninfo_to_dict
+
+    create = request.getfixturevalue("pg_database")
+    server = request.getfixturevalue("pg_server")
+
+    def make() -> Target:
+        return server.url(str(conninfo_to_dict(create())["dbname"])), PG_MIGRATIONS
+
+    return make
+
+
+def run_sync(target: Target) -> Recorder:
+    database, migrations = target
+    with OrchestratorDB.open(database, migrations_dir=migrations) as db:
 
         async def call(method: str, /, *args: Any, **kwargs: Any) -> Any:
             return getattr(db, method)(*args, **kwargs)
@@ -212,9 +235,11 @@ def run_sync(path: Path) -> Recorder:
     return rec
 
 
-def run_async(path: Path) -> Recorder:
+def run_async(target: Target) -> Recorder:
+    database, migrations = target
+
     async def main() -> Recorder:
-        async with await AsyncOrchestratorDB.open(path, migrations_dir=MIGRATIONS) as db:
+        async with await AsyncOrchestratorDB.open(database, migrations_dir=migrations) as db:
 
             async def call(method: str, /, *args: Any, **kwargs: Any) -> Any:
                 return await getattr(db, method)(*args, **kwargs)
@@ -226,9 +251,12 @@ def run_async(path: Path) -> Recorder:
     return asyncio.run(main())
 
 
-def test_async_gives_the_same_results_and_errors_as_sync(tmp_path: Path) -> None:
-    sync = run_sync(tmp_path / "sync.db")
-    async_ = run_async(tmp_path / "async.db")
+def test_async_gives_the_same_results_and_errors_as_sync(
+    fresh_target: Callable[[], Target],
+) -> None:
+    sync_target, async_target = fresh_target(), fresh_target()
+    sync = run_sync(sync_target)
+    async_ = run_async(async_target)
 
     expected = sync.normalised()
     assert len(expected) == len(async_.results)
@@ -239,26 +267,25 @@ def test_async_gives_the_same_results_and_errors_as_sync(tmp_path: Path) -> None
     assert len(errors) >= 25  # the script really exercises the bad-input paths
     assert {kind for _, kind, _ in errors} == {"InvalidInput", "NotFound"}
 
-    # And the two files hold the same data, ids and timestamps aside.
-    def contents(path: Path, labels: dict[str, str]) -> Any:
-        conn = sqlite3.connect(path)
-        try:
-            rows = snapshot(conn)
-        finally:
-            conn.close()
+    # And the two databases hold the same data, ids and timestamps aside.
+    def contents(target: Target, labels: dict[str, str]) -> Any:
+        with OrchestratorDB.open(target[0], migrations_dir=target[1]) as db:
+            rows = snapshot(db)
         rows.pop("schema_migrations")
+        assert any(rows.values())
         return normalise(rows, labels)
 
-    assert contents(tmp_path / "async.db", async_.labels) == contents(
-        tmp_path / "sync.db", sync.labels
-    )
+    assert contents(async_target, async_.labels) == contents(sync_target, sync.labels)
 
 
-def test_concurrent_coroutines_sharing_one_async_db_lose_nothing(tmp_path: Path) -> None:
+def test_concurrent_coroutines_sharing_one_async_db_lose_nothing(
+    db_target: Target, backend: str
+) -> None:
+    database, migrations = db_target
+
     async def main() -> tuple[list[Any], dict[str, int], float]:
-        async with await AsyncOrchestratorDB.open(
-            tmp_path / "orchestrator.db", migrations_dir=MIGRATIONS
-        ) as db:
+        async with await AsyncOrchestratorDB.open(database, migrations_dir=migrations) as db:
+            assert db.backend == backend
             owner = await db.register_orchestrator_agent("builder", "builder")
             agent = await db.start_agent(owner.id, "s")
 
@@ -276,6 +303,7 @@ def test_concurrent_coroutines_sharing_one_async_db_lose_nothing(tmp_path: Path)
                 await db.recent_logs(agent_id=agent.id, limit=5)
 
             outcomes = await asyncio.gather(*(worker(n) for n in range(25)), return_exceptions=True)
+            assert not db.in_transaction
             final = await db.get_agent(agent.id)
             return outcomes, await db.table_counts(), final.total_cost_usd
 
@@ -285,21 +313,50 @@ def test_concurrent_coroutines_sharing_one_async_db_lose_nothing(tmp_path: Path)
     assert cost == 25 * (0.25 + 0.125)
 
 
-def test_async_open_creates_and_migrates_a_fresh_database(tmp_path: Path) -> None:
-    path = tmp_path / "new" / "orchestrator.db"
+async def session_settings(db: AsyncOrchestratorDB) -> dict[str, Any]:
+    """The per-connection settings each engine needs, read back from the live connection."""
+    if db.backend == "sqlite":
+        found: dict[str, Any] = {}
+        for pragma in ("foreign_keys", "busy_timeout", "synchronous", "journal_mode"):
+            cursor = await db.conn.execute(f"PRAGMA {pragma}")
+            row = await cursor.fetchone()
+            assert row is not None
+            found[pragma] = row[0]
+        return found
+    found = {"autocommit": db.conn.autocommit}
+    for setting in ("lock_timeout", "application_name"):
+        cursor = await db.conn.execute(f"SHOW {setting}")
+        row = await cursor.fetchone()
+        assert row is not None
+        found[setting] = row[setting]
+    return found
 
-    async def main() -> tuple[int, int, int, str]:
+
+EXPECTED_SETTINGS: dict[str, dict[str, Any]] = {
+    "sqlite": {"foreign_keys": 1, "busy_timeout": 4321, "synchronous": 1, "journal_mode": "wal"},
+    "postgresql": {
+        "autocommit": True,
+        "lock_timeout": "4321ms",
+        "application_name": "tac-bootstrap",
+    },
+}
+
+
+def test_async_open_creates_and_migrates_a_fresh_database(
+    db_target: Target, backend: str, tmp_path: Path
+) -> None:
+    database, migrations = db_target
+    if backend == "sqlite":  # a file in directories that do not exist yet
+        database = str(tmp_path / "new" / "orchestrator.db")
+
+    async def main() -> tuple[dict[str, Any], int]:
         async with await AsyncOrchestratorDB.open(
-            path, migrations_dir=MIGRATIONS, busy_timeout_ms=4321
+            database, migrations_dir=migrations, busy_timeout_ms=4321
         ) as db:
-            pragmas = []
-            for pragma in ("foreign_keys", "busy_timeout", "synchronous", "journal_mode"):
-                cursor = await db.conn.execute(f"PRAGMA {pragma}")
-                row = await cursor.fetchone()
-                assert row is not None
-                pragmas.append(row[0])
-            return pragmas[0], pragmas[1], pragmas[2], pragmas[3]
+            counts = await db.table_counts()
+            return await session_settings(db), sum(counts.values())
 
-    assert asyncio.run(main()) == (1, 4321, 1, "wal")
-    with OrchestratorDB.open(path, migrations_dir=MIGRATIONS) as db:
+    assert asyncio.run(main()) == (EXPECTED_SETTINGS[backend], 0)
+    with OrchestratorDB.open(database, migrations_dir=migrations) as db:
         assert db.schema_version() == 2
+        assert db.pending_migrations() == []
