@@ -3,6 +3,11 @@
 Finds the project (--project, or the nearest tac_bootstrap.yml above the current directory),
 resolves the database location exactly as the runtime does (TAC_ORCHESTRATOR_DB > config >
 default) and translates runtime errors into the CLI's error types.
+
+The database is a SQLite file or a PostgreSQL database (a postgresql:// URL). A URL may hold a
+password, so it is only ever shown as `location.display`. psycopg is imported by the runtime
+only for a PostgreSQL URL; this module never imports it, it only recognises its errors once it
+is loaded.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import os
 import re
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,7 +45,7 @@ from tac_bootstrap.runtime.adw_db_connection import (
     resolve_location,
 )
 from tac_bootstrap.runtime.adw_db_migrations import Migration, MigrationError, discover
-from tac_bootstrap.runtime.adw_db_migrations import pending as pending_migrations
+from tac_bootstrap.runtime.adw_db_migrations import migrate as apply_migrations
 from tac_bootstrap.runtime.orch_database_models import (
     InvalidInput,
     NotFound,
@@ -63,8 +69,22 @@ class DatabaseTarget:
         return self.location.path
 
     @property
+    def backend(self) -> str:
+        return self.location.backend
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.location.url is not None
+
+    @property
+    def display(self) -> str:
+        """The file, or the URL with its password masked: safe to print."""
+        return self.location.display
+
+    @property
     def exists(self) -> bool:
-        """A SQLite file exists; a PostgreSQL database is assumed to (connecting will tell)."""
+        """A SQLite file exists; a PostgreSQL database lives on the server, so it is taken to
+        exist and connecting tells (an unreachable or missing one is a one-line error)."""
         return self.location.path.exists() if self.location.path is not None else True
 
 
@@ -92,83 +112,182 @@ def locate(project: Path | None) -> DatabaseTarget:
     return DatabaseTarget(root, location, config.orchestrator.busy_timeout_ms)
 
 
+def _driver_errors() -> tuple[type[Exception], ...]:
+    """SQLite's errors, and psycopg's once the runtime has loaded it (for a PostgreSQL URL):
+    importing psycopg here would cost every SQLite command ~150 ms."""
+    psycopg = sys.modules.get("psycopg")
+    errors: tuple[type[Exception], ...] = (sqlite3.DatabaseError,)
+    if psycopg is not None and isinstance(getattr(psycopg, "Error", None), type):
+        errors += (psycopg.Error,)
+    return errors
+
+
+def _first_line(message: str) -> str:
+    lines = message.strip().splitlines()
+    return lines[0] if lines else message
+
+
+def _without_secrets(message: str, location: DatabaseLocation | None) -> str:
+    if location is None or location.url is None or "psycopg" not in sys.modules:
+        return message  # without psycopg nothing reached the server (nor quoted the URL)
+    from tac_bootstrap.runtime.adw_db_postgres import scrub
+
+    return scrub(message, location.url)
+
+
 @contextmanager
-def translated_errors() -> Iterator[None]:
-    """Runtime and SQLite errors as one-line CLI errors with the right exit code."""
+def translated_errors(location: DatabaseLocation | None = None) -> Iterator[None]:
+    """Runtime, SQLite and PostgreSQL errors as one-line CLI errors with the right exit code.
+
+    Unsupported URLs and a missing psycopg are configuration errors (exit 2); an unreachable
+    server (DatabaseUnavailable) and every other database error fail the operation (exit 1).
+    Given the location, messages are scrubbed of its password."""
     try:
         yield
     except UnsupportedDatabase as exc:
-        raise ConfigError(str(exc), hint=f"set {ENV_VAR} to a file path") from None
+        hint = (
+            ""
+            if "psycopg" in str(exc)
+            else f"set {ENV_VAR} or orchestrator.database to a file path, sqlite:///FILE "
+            "or postgresql://USER@HOST:PORT/DBNAME"
+        )
+        raise ConfigError(_without_secrets(str(exc), location), hint=hint) from None
     except InvalidInput as exc:
         raise UsageError(str(exc)) from None
     except (NotFound, MigrationError) as exc:
-        raise OperationError(str(exc)) from None
-    except OrchestratorError as exc:
-        raise OperationError(str(exc)) from None
-    except sqlite3.DatabaseError as exc:
-        raise OperationError(f"database error: {exc}") from None
+        raise OperationError(_without_secrets(str(exc), location)) from None
+    except OrchestratorError as exc:  # also DatabaseUnavailable: one line naming the server
+        raise OperationError(_without_secrets(str(exc), location)) from None
+    except _driver_errors() as exc:
+        message = _without_secrets(_first_line(str(exc)) or type(exc).__name__, location)
+        where = f" ({location.display})" if location is not None else ""
+        raise OperationError(f"database error{where}: {message}") from None
 
 
 @contextmanager
 def opened(target: DatabaseTarget, *, migrate: bool) -> Iterator[OrchestratorDB]:
     """Open the database; read-only commands do not migrate an existing one behind its back."""
-    with translated_errors():
-        db = OrchestratorDB.open(
-            target.path,
-            migrations_dir=target.location.migrations_dir,
-            busy_timeout_ms=target.busy_timeout_ms,
-            apply_migrations=migrate,
-        )
+    with translated_errors(target.location):
+        db = OrchestratorDB.at(target.location, target.busy_timeout_ms, apply_migrations=migrate)
         try:
             yield db
         finally:
             db.close()
 
 
-def require_existing(target: DatabaseTarget) -> None:
-    if not target.exists:
-        raise OperationError(
-            f"no database at {target.path} yet",
-            hint="it is created on first use; run `tac-bootstrap db init` to create it now",
+def initialised(db: OrchestratorDB) -> bool:
+    """Whether any migration was applied (before that there are no tables to read)."""
+    return db.schema_version() > 0
+
+
+def _not_initialised(target: DatabaseTarget) -> OperationError:
+    if target.is_postgres:
+        return OperationError(
+            f"no orchestrator tables in {target.display} yet",
+            hint="they are created on first use; run `tac-bootstrap db init` to create them now",
         )
+    return OperationError(
+        f"no database at {target.path} yet",
+        hint="it is created on first use; run `tac-bootstrap db init` to create it now",
+    )
+
+
+def require_existing(target: DatabaseTarget) -> None:
+    """A SQLite file must exist; a PostgreSQL database must be reachable and initialised."""
+    if not target.exists:
+        raise _not_initialised(target)
+    if target.is_postgres:
+        with opened_existing(target):
+            pass
+
+
+@contextmanager
+def opened_existing(target: DatabaseTarget) -> Iterator[OrchestratorDB]:
+    """Open a database that must already hold the orchestrator's tables (never migrating)."""
+    if not target.exists:
+        raise _not_initialised(target)
+    with opened(target, migrate=False) as db:
+        if target.is_postgres and not initialised(db):
+            raise _not_initialised(target)
+        yield db
+
+
+def server_version(db: OrchestratorDB) -> str:
+    """`15.18` on PostgreSQL, "" on SQLite."""
+    if db.location.url is None:
+        return ""
+    from tac_bootstrap.runtime.adw_db_postgres import server_version as version
+
+    return version(db.conn)
 
 
 # -- status and migrations ------------------------------------------------------------------
 
 
 def status(target: DatabaseTarget) -> DatabaseStatus:
+    location, backend = target.display, target.backend
     if not target.exists:
-        with translated_errors():
+        with translated_errors(target.location):
             names = [m.filename for m in discover(target.location.migrations_dir)]
-        return DatabaseStatus(target.path, False, 0, 0, names, {})
+        return DatabaseStatus(target.path, False, 0, 0, names, {}, location, backend)
     with opened(target, migrate=False) as db:
-        return db.status()
+        if initialised(db):
+            return db.status()
+        # Connected, but nothing applied yet (a new PostgreSQL database, an empty file).
+        return DatabaseStatus(
+            target.path,
+            True,
+            db.size_bytes(),
+            0,
+            [m.filename for m in db.pending_migrations()],
+            {},
+            location,
+            backend,
+            server_version(db),
+        )
 
 
 def pending(target: DatabaseTarget) -> list[Migration]:
     if not target.exists:
-        with translated_errors():
+        with translated_errors(target.location):
             return discover(target.location.migrations_dir)
-    with opened(target, migrate=False) as db, translated_errors():
-        return pending_migrations(db.conn, target.location.migrations_dir)
+    with opened(target, migrate=False) as db:
+        return db.pending_migrations()
 
 
-def migrate(target: DatabaseTarget) -> tuple[list[Migration], Path | None]:
-    """Apply pending migrations, backing an existing database up first."""
-    todo = pending(target)
-    if not todo:
-        return [], None
-    backup_path = None
-    if target.exists and target.path is not None:
-        with opened(target, migrate=False) as db:
+# What `db migrate` and `doctor --fix` say instead of naming a backup file.
+NO_BACKUP_ON_POSTGRES = (
+    "no automatic backup on PostgreSQL; each migration is one transaction; "
+    "run pg_dump first if you want one"
+)
+
+
+@dataclass(frozen=True)
+class MigrationRun:
+    applied: list[Migration]
+    backup: Path | None  # SQLite: the copy taken before migrating an existing database
+    version_before: int
+    version_after: int
+
+
+def migrate(target: DatabaseTarget) -> MigrationRun:
+    """Apply pending migrations, backing an existing SQLite database up first.
+
+    PostgreSQL has no file to copy: each migration runs in one transaction (all of it or
+    nothing) and a backup, if wanted, is the user's pg_dump."""
+    existed = target.exists
+    with opened(target, migrate=False) as db:
+        before = db.schema_version()
+        if not db.pending_migrations():
+            return MigrationRun([], None, before, before)
+        backup_path = None
+        if existed and target.path is not None:
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-            name = f"{target.path.stem}-v{db.schema_version()}-{stamp}{target.path.suffix}"
+            name = f"{target.path.stem}-v{before}-{stamp}{target.path.suffix}"
             backup_path = target.path.parent / "backups" / name
-            with translated_errors():
-                db.backup(backup_path)
-    with opened(target, migrate=True):
-        pass
-    return todo, backup_path
+            db.backup(backup_path)
+        applied = apply_migrations(db.conn, db.migrations_dir, db.dialect)
+        return MigrationRun(applied, backup_path, before, db.schema_version())
 
 
 # -- queries ------------------------------------------------------------------------------
@@ -285,15 +404,19 @@ def _write_csv(
 
 
 def backup(target: DatabaseTarget, destination: Path, progress: Progress | None = None) -> int:
-    """Online backup to a new file; returns its size in bytes."""
+    """Online backup of a SQLite database to a new file; returns its size in bytes.
+
+    On PostgreSQL there is no file to copy: the error says which pg_dump to run."""
+    if target.location.url is not None:
+        with translated_errors(target.location):
+            from tac_bootstrap.runtime.adw_db_postgres import pg_dump_advice
+
+            raise OperationError(pg_dump_advice(target.location.url))
     require_existing(target)
     if destination.exists():
         raise UsageError(f"{destination} already exists", hint="choose a new file name")
-    if target.path is None:
-        with opened(target, migrate=False) as db, translated_errors():
-            db.backup(destination)  # explains pg_dump
     assert target.path is not None
-    with translated_errors():
+    with translated_errors(target.location):
         conn = connect(target.path, target.busy_timeout_ms)
         try:
             backup_database(conn, destination, progress=progress)

@@ -1,4 +1,8 @@
-"""Bodies of the `tac-bootstrap db` commands: arguments in, rich tables or JSON out."""
+"""Bodies of the `tac-bootstrap db` commands: arguments in, rich tables or JSON out.
+
+Every command works on a SQLite file and on a PostgreSQL database alike; the location is shown
+as `target.display`, which masks a URL's password.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from tac_bootstrap.application import database_service as service
 from tac_bootstrap.cli.output import Output
 from tac_bootstrap.cli.prompts import confirm
 from tac_bootstrap.domain.errors import UsageError
+from tac_bootstrap.runtime.adw_database import OrchestratorDB
 
 ROLLUP_CHOICES = ("session", "agent", "model", "day")
 # Below this many rows/pages a progress bar would only flicker.
@@ -58,25 +63,39 @@ def _progress(out: Output, label: str) -> Iterator[service.Progress]:
             bar.stop()
 
 
+def _where(target: service.DatabaseTarget) -> dict[str, Any]:
+    """The keys every JSON document uses to say which database it is about."""
+    return {
+        "path": str(target.path) if target.path is not None else None,
+        "backend": target.backend,
+        "location": target.display,
+    }
+
+
 def init_db(project: Path | None, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors():
         target = service.locate(project)
-        created = not target.exists
-        applied, _ = service.migrate(target)
-        state = service.status(target)
-        verb = "created" if created else "already existed"
-        out.info(f"database {verb}: {target.path} (schema version {state.schema_version})")
-        for migration in applied:
+        missing_file = not target.exists
+        run = service.migrate(target)
+        if target.is_postgres:  # the database is the server's; the tables are ours
+            created = run.version_before == 0
+            verb = "tables created in" if created else "already initialised:"
+            out.info(f"database {verb} {target.display} (schema version {run.version_after})")
+        else:
+            created = missing_file
+            verb = "created" if created else "already existed"
+            out.info(f"database {verb}: {target.path} (schema version {run.version_after})")
+        for migration in run.applied:
             out.info(f"applied {migration.filename}")
         if out.json_mode:
             out.emit_json(
                 {
                     "ok": True,
-                    "path": str(target.path),
+                    **_where(target),
                     "created": created,
-                    "schema_version": state.schema_version,
-                    "applied": [m.filename for m in applied],
+                    "schema_version": run.version_after,
+                    "applied": [m.filename for m in run.applied],
                 }
             )
 
@@ -87,25 +106,31 @@ def migrate(project: Path | None, dry_run: bool, json_output: bool) -> None:
         target = service.locate(project)
         todo = service.pending(target)
         backup_path = None
+        note = None
         if dry_run:
             for migration in todo:
                 out.info(f"would apply {migration.filename}")
         elif todo:
-            todo, backup_path = service.migrate(target)
+            if target.is_postgres:
+                note = service.NO_BACKUP_ON_POSTGRES
+                out.info(note)
+            run = service.migrate(target)
+            todo, backup_path = run.applied, run.backup
             if backup_path:
                 out.info(f"backup of the database before migrating: {backup_path}")
             for migration in todo:
                 out.info(f"applied {migration.filename}")
         if not todo:
-            out.info(f"{target.path} is up to date")
+            out.info(f"{target.display} is up to date")
         if out.json_mode:
             out.emit_json(
                 {
                     "ok": True,
-                    "path": str(target.path),
+                    **_where(target),
                     "dry_run": dry_run,
                     "migrations": [m.filename for m in todo],
                     "backup": str(backup_path) if backup_path else None,
+                    "note": note,
                 }
             )
 
@@ -117,9 +142,15 @@ def status(project: Path | None, json_output: bool) -> None:
         state = service.status(target)
         table = Table(title="Orchestrator database", show_header=False)
         table.add_column("key", style="bold")
-        table.add_column("value")
-        table.add_row("location", f"{state.path} ({target.location.source})")
-        table.add_row("size", _human_size(state.size_bytes) if state.exists else "not created yet")
+        table.add_column("value", overflow="fold")
+        table.add_row("backend", "PostgreSQL" if target.is_postgres else "SQLite")
+        table.add_row("location", f"{target.display} ({target.location.source})")
+        if state.server_version:
+            table.add_row("server version", state.server_version)
+        size = _human_size(state.size_bytes) if state.exists else "not created yet"
+        if target.is_postgres:
+            size += " (the orchestrator's tables and indexes)"
+        table.add_row("size", size)
         table.add_row("schema version", str(state.schema_version))
         table.add_row("pending migrations", ", ".join(state.pending) or "none")
         for name, count in state.counts.items():
@@ -129,7 +160,8 @@ def status(project: Path | None, json_output: bool) -> None:
             out.emit_json(
                 {
                     "ok": True,
-                    "path": str(state.path),
+                    **_where(target),
+                    "server_version": state.server_version or None,
                     "source": target.location.source,
                     "exists": state.exists,
                     "size_bytes": state.size_bytes,
@@ -140,15 +172,23 @@ def status(project: Path | None, json_output: bool) -> None:
             )
 
 
-def _open_for_reading(out: Output, target: service.DatabaseTarget) -> bool:
-    """False (and a note) when there is nothing to read yet; warn about pending migrations."""
+@contextmanager
+def _reading(out: Output, target: service.DatabaseTarget) -> Iterator[OrchestratorDB | None]:
+    """The open database, or None (and a note) when nothing has been recorded yet: no SQLite
+    file, or a PostgreSQL database without the tables. Warns about pending migrations."""
     if not target.exists:
         out.warn(f"no database at {target.path} yet: nothing has been recorded")
-        return False
-    todo = service.pending(target)
-    if todo:
-        out.warn(f"{len(todo)} pending migration(s); run `tac-bootstrap db migrate`")
-    return True
+        yield None
+        return
+    with service.opened(target, migrate=False) as db:
+        if not service.initialised(db):
+            out.warn(f"no orchestrator tables in {target.display} yet: nothing has been recorded")
+            yield None
+            return
+        todo = db.pending_migrations()
+        if todo:
+            out.warn(f"{len(todo)} pending migration(s); run `tac-bootstrap db migrate`")
+        yield db
 
 
 def stats(project: Path | None, by: str, session: str | None, json_output: bool) -> None:
@@ -160,8 +200,8 @@ def stats(project: Path | None, by: str, session: str | None, json_output: bool)
             )
         target = service.locate(project)
         rows: list[Any] = []
-        if _open_for_reading(out, target):
-            with service.opened(target, migrate=False) as db, service.translated_errors():
+        with _reading(out, target) as db:
+            if db is not None:
                 rows = db.rollup(by, session_id=session)  # type: ignore[arg-type]
         table = Table(title=f"Cost and tokens by {by}")
         for column in (by, "prompts", "input tokens", "output tokens", "cost (USD)"):
@@ -214,8 +254,8 @@ def logs(
         since_at = service.parse_since(since) if since else None
         target = service.locate(project)
         records: list[Any] = []
-        if _open_for_reading(out, target):
-            with service.opened(target, migrate=False) as db, service.translated_errors():
+        with _reading(out, target) as db:
+            if db is not None:
                 records = db.recent_logs(
                     agent_id=agent,
                     min_level=level.upper() if level else None,
@@ -247,8 +287,7 @@ def prune(
     out = Output(json_output)
     with out.handling_errors():
         target = service.locate(project)
-        service.require_existing(target)
-        with service.opened(target, migrate=False) as db, service.translated_errors():
+        with service.opened_existing(target) as db:
             counts = db.prune(older_than, dry_run=True)
             total = sum(counts.values())
             summary = ", ".join(f"{n:,} {table}" for table, n in counts.items())
@@ -297,10 +336,8 @@ def export(project: Path | None, destination: Path, fmt: str, json_output: bool)
         if fmt not in ("json", "csv"):
             raise UsageError(f"--format {fmt!r} is not supported", hint="use json or csv")
         target = service.locate(project)
-        service.require_existing(target)
         with (
-            service.opened(target, migrate=False) as db,
-            service.translated_errors(),
+            service.opened_existing(target) as db,
             _progress(out, "export") as progress,
         ):
             counts = service.export(db, destination, fmt, progress)

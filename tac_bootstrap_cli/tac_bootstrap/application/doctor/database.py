@@ -1,27 +1,34 @@
 """The database checks (integrity, foreign keys, migrations) and the migrations fix.
 
-The checks open the database without migrating it; only the fix migrates, after a backup.
+The checks open the database without migrating it; only the fix migrates, after a backup of a
+SQLite file. On PostgreSQL the checks connect (an unreachable server is a failed row naming
+host and database, never the password), report the server version, and leave integrity and
+foreign keys to the server, which enforces them; the fix migrates without a file backup (each
+migration is one transaction). A password in tac_bootstrap.yml, a committed file, is a warning.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from tac_bootstrap.application import database_service
 from tac_bootstrap.application.doctor.files import _missing_generated
 from tac_bootstrap.application.doctor.report import (
     FAIL,
     OK,
+    WARN,
     Check,
     Fixed,
     _Context,
     _listed,
     _plural,
 )
+from tac_bootstrap.domain.config import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import TacError
 from tac_bootstrap.runtime.adw_db_connection import ENV_VAR as DATABASE_ENV_VAR
+from tac_bootstrap.runtime.adw_db_connection import is_postgres_url, redact
 from tac_bootstrap.runtime.adw_db_migrations import MigrationError, discover
-from tac_bootstrap.runtime.adw_db_migrations import pending as pending_migrations
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -30,17 +37,84 @@ def _locate(ctx: _Context) -> database_service.DatabaseTarget:
     return database_service.locate(ctx.root)
 
 
+def _from(target: database_service.DatabaseTarget) -> str:
+    if target.location.source == "default":
+        return ""
+    source = {"environment": DATABASE_ENV_VAR, "config": "orchestrator.database"}
+    return f" (from {source.get(target.location.source, target.location.source)})"
+
+
 def check_database(ctx: _Context) -> list[Check]:
+    rows = _password_in_config(ctx)
     try:
         target = _locate(ctx)
     except TacError as exc:
-        return [Check("database", FAIL, exc.message, exc.hint)]
-    if target.path is None:
-        return [Check("database", OK, f"PostgreSQL {target.location.display} (not checked yet)")]
-    shown = ctx.shown(target.path)
-    if target.location.source != "default":
-        source = {"environment": DATABASE_ENV_VAR, "config": "orchestrator.database"}
-        shown += f" (from {source.get(target.location.source, target.location.source)})"
+        return [*rows, Check("database", FAIL, exc.message, exc.hint)]
+    if target.is_postgres:
+        return [*rows, *_check_postgres(ctx, target)]
+    return [*rows, *_check_sqlite(ctx, target)]
+
+
+def _password_in_config(ctx: _Context) -> list[Check]:
+    """A warning when the committed config file's database URL holds a password."""
+    setting = ctx.config.orchestrator.database.strip()
+    if not is_postgres_url(setting):
+        return []
+    try:
+        parts = urlsplit(setting)
+        has_password = parts.password is not None or any(
+            key == "password" for key, _ in parse_qsl(parts.query, keep_blank_values=True)
+        )
+    except ValueError:  # a malformed URL: the database check names it
+        return []
+    if not has_password:
+        return []
+    return [
+        Check(
+            "database password",
+            WARN,
+            f"{CONFIG_FILENAME} (a committed file) holds the database password: "
+            f"orchestrator.database is {redact(setting)}",
+            "remove the password from the URL and give it through PGPASSWORD or ~/.pgpass, "
+            f"or set the whole URL in {DATABASE_ENV_VAR} instead of the config file",
+        )
+    ]
+
+
+def _check_postgres(ctx: _Context, target: database_service.DatabaseTarget) -> list[Check]:
+    shown = f"PostgreSQL {target.display}{_from(target)}"
+    missing_migrations = _missing_generated(ctx, f"{ctx.config.schema_dir}/postgres/migrations")
+    try:
+        with database_service.opened(target, migrate=False) as db:
+            version = db.schema_version()
+            server = database_service.server_version(db)
+            try:
+                todo = [m.filename for m in db.pending_migrations()]
+                history_error = ""
+            except MigrationError as exc:
+                todo, history_error = [], str(exc)
+    except TacError as exc:
+        # The runtime's one line is "what and where: cause; how to fix": keep the parts apart.
+        message, _, hint = exc.message.rpartition("; ") if not exc.hint else ("", "", "")
+        return [Check("database", FAIL, message or exc.message, exc.hint or hint)]
+    rows = [
+        Check(
+            "database",
+            OK,
+            f"{shown} connects (server {server}); integrity is enforced by the server",
+        ),
+        Check("foreign keys", OK, "enforced by the server (PostgreSQL constraints)"),
+    ]
+    if version == 0 and not history_error:
+        rows.append(_migration_files_row(target, missing_migrations, where="the tables are"))
+    else:
+        rows.append(_migrations_row(version, todo, history_error, missing_migrations))
+    return rows
+
+
+def _check_sqlite(ctx: _Context, target: database_service.DatabaseTarget) -> list[Check]:
+    assert target.path is not None
+    shown = ctx.shown(target.path) + _from(target)
     missing_migrations = _missing_generated(ctx, f"{ctx.config.schema_dir}/migrations")
     if not target.path.exists() and not target.path.is_symlink():
         return [
@@ -65,7 +139,7 @@ def check_database(ctx: _Context) -> list[Check]:
             violations = [tuple(row) for row in db.conn.execute("PRAGMA foreign_key_check")]
             version = db.schema_version()
             try:
-                todo = [m.filename for m in pending_migrations(db.conn, db.migrations_dir)]
+                todo = [m.filename for m in db.pending_migrations()]
                 history_error = ""
             except MigrationError as exc:
                 todo, history_error = [], str(exc)
@@ -132,7 +206,9 @@ def _foreign_keys_row(enforced: bool, violations: list[tuple[object, ...]]) -> C
 
 
 def _migration_files_row(
-    target: database_service.DatabaseTarget, missing_migrations: list[str]
+    target: database_service.DatabaseTarget,
+    missing_migrations: list[str],
+    where: str = "the database is",
 ) -> Check:
     try:
         found = discover(target.location.migrations_dir)
@@ -141,7 +217,8 @@ def _migration_files_row(
     return Check(
         "migrations",
         OK,
-        f"{_plural(len(found), 'migration')} ready; applied when the database is created",
+        f"{_plural(len(found), 'migration')} ready; applied when {where} created "
+        "(on first use, or by `tac-bootstrap db init`)",
     )
 
 
@@ -168,7 +245,8 @@ def _migrations_row(
             FAIL,
             f"schema version {version}; {_plural(len(todo), 'pending migration')}: {_listed(todo)}",
             "`tac-bootstrap doctor --fix` or `tac-bootstrap db migrate` applies them "
-            "(after backing the database up)",
+            "(after backing a SQLite database up; on PostgreSQL run pg_dump first if you "
+            "want a backup)",
             fixable=True,
             details=tuple(todo),
         )
@@ -176,15 +254,18 @@ def _migrations_row(
 
 
 def fix_database(ctx: _Context) -> list[Fixed]:
-    """Apply pending migrations to an existing database; migrate() backs it up first."""
+    """Apply pending migrations to an existing database; migrate() backs a SQLite file up
+    first. PostgreSQL gets no file backup: each migration is one transaction (say so)."""
     target = _locate(ctx)
-    if not target.exists or not database_service.pending(target):
+    if not target.exists:
         return []
-    applied, backup = database_service.migrate(target)
-    if not applied:
+    run = database_service.migrate(target)
+    if not run.applied:
         return []
-    names = tuple(m.filename for m in applied)
+    names = tuple(m.filename for m in run.applied)
     message = f"applied {_plural(len(names), 'migration')}: {', '.join(names)}"
-    if backup is not None:
-        message += f" (backup: {ctx.shown(backup)})"
-    return [Fixed("migrations", message, names, str(backup) if backup else None)]
+    if run.backup is not None:
+        message += f" (backup: {ctx.shown(run.backup)})"
+    elif target.is_postgres:
+        message += f" ({database_service.NO_BACKUP_ON_POSTGRES})"
+    return [Fixed("migrations", message, names, str(run.backup) if run.backup else None)]
