@@ -400,6 +400,7 @@ class Concurrent:
     cost: Decimal
     expected_cost: Decimal
     exact: bool
+    check: str  # how the cost was compared
     first_error: str
 
 
@@ -431,9 +432,10 @@ def concurrent(backend: Backend, mode: str, procs: int, per_proc: int) -> Concur
     lost = (logs_expected - logs) + (usage_expected - tokens // IN_TOKENS)
     expected = usage_expected * Decimal(repr(COST_PER_CALL))
     if isinstance(cost, Decimal):  # PostgreSQL numeric: exact
-        exact = cost == expected
-    else:  # SQLite REAL: a float sum, exact to its rounding
+        exact, check = cost == expected, "exact" if cost == expected else "WRONG"
+    else:  # SQLite REAL: a float sum, right to its rounding
         exact = abs(cost - float(expected)) < 1e-6
+        check = "float, within 1e-6" if exact else "WRONG"
         cost = Decimal(repr(cost))
     return Concurrent(
         rows_per_s=procs * per_proc / wall,
@@ -442,6 +444,7 @@ def concurrent(backend: Backend, mode: str, procs: int, per_proc: int) -> Concur
         cost=cost,
         expected_cost=expected,
         exact=exact,
+        check=check,
         first_error=first_error,
     )
 
@@ -679,7 +682,7 @@ def concurrent_table(
     procs: int, per_proc: int, runs: dict[str, tuple[Concurrent, Concurrent | None]]
 ) -> Iterator[str]:
     yield f"3. {procs} processes x {per_proc:,} single-row transactions each, side by side:"
-    header = ("backend", "API", "raw", "API/raw", "lost", "errors", "cost (expected)")
+    header = ("backend", "API", "raw", "API/raw", "lost", "errors", "API's summed cost")
     cells = [header]
     for name, (api, raw) in runs.items():
         cells.append(
@@ -690,7 +693,7 @@ def concurrent_table(
                 f"{api.rows_per_s / raw.rows_per_s:.2f}x" if raw else "-",
                 f"{api.lost}" + (f" / {raw.lost}" if raw else ""),
                 f"{api.errors}" + (f" / {raw.errors}" if raw else ""),
-                f"{api.cost} ({api.expected_cost}, {'exact' if api.exact else 'WRONG'})",
+                f"{api.cost} (expected {api.expected_cost}: {api.check})",
             )
         )
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
