@@ -12,7 +12,11 @@ import typer
 
 db_app = typer.Typer(
     name="db",
-    help="Inspect and maintain the orchestrator database (honours TAC_ORCHESTRATOR_DB).",
+    help=(
+        "Inspect and maintain the orchestrator database: a SQLite file or a PostgreSQL "
+        "database (TAC_ORCHESTRATOR_DB or orchestrator.database: a file path, sqlite:///FILE "
+        "or postgresql://USER@HOST:PORT/DBNAME)."
+    ),
     rich_markup_mode=None,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -32,7 +36,7 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change;
 
 @db_app.command("init")
 def init_db(project: Project = None, json_output: JsonOutput = False) -> None:
-    """Create the database (if needed) and apply all migrations."""
+    """Create the database (SQLite file; on PostgreSQL the tables) and apply all migrations."""
     from tac_bootstrap.cli import db_commands
 
     db_commands.init_db(project, json_output)
@@ -42,7 +46,10 @@ def init_db(project: Project = None, json_output: JsonOutput = False) -> None:
 def migrate(
     project: Project = None, dry_run: DryRun = False, json_output: JsonOutput = False
 ) -> None:
-    """Apply pending migrations, backing an existing database up first."""
+    """Apply pending migrations, backing an existing SQLite database up first.
+
+    On PostgreSQL there is no automatic backup (each migration is one transaction); run
+    pg_dump first if you want one."""
     from tac_bootstrap.cli import db_commands
 
     db_commands.migrate(project, dry_run, json_output)
@@ -50,7 +57,8 @@ def migrate(
 
 @db_app.command()
 def status(project: Project = None, json_output: JsonOutput = False) -> None:
-    """Location, size, schema version, pending migrations and row counts."""
+    """Backend, location (a URL's password masked), server version, size, schema version,
+    pending migrations and row counts."""
     from tac_bootstrap.cli import db_commands
 
     db_commands.status(project, json_output)
@@ -114,7 +122,10 @@ def backup(
     project: Project = None,
     json_output: JsonOutput = False,
 ) -> None:
-    """Online backup to a new file (the database stays usable meanwhile)."""
+    """Online backup of a SQLite database to a new file (it stays usable meanwhile).
+
+    PostgreSQL databases are backed up with pg_dump; on one this command prints the pg_dump
+    and pg_restore lines to run."""
     from tac_bootstrap.cli import db_commands
 
     db_commands.backup(project, destination, json_output)
