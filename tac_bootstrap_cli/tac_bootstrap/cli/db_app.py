@@ -144,3 +144,9 @@ def export(
     from tac_bootstrap.cli import db_commands
 
     db_commands.export(project, destination, fmt, json_output)
+
+
+# `db copy` is declared in db_copy.py (also typer-only at start-up).
+from tac_bootstrap.cli.db_copy import copy as copy_command  # noqa: E402
+
+db_app.command("copy")(copy_command)

@@ -1,0 +1,397 @@
+"""`tac-bootstrap db copy SOURCE DEST`: real SQLite files, a real PostgreSQL server, the CLI
+run as a real process."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tac_bootstrap.runtime import adw_db_operations as ops
+from tac_bootstrap.runtime.adw_database import OrchestratorDB
+from tac_bootstrap.runtime.orch_database_models import utc_now
+
+from .conftest import run_cli
+
+LOG_TABLES = ("agent_logs", "system_logs")
+LOGS_PER_AGENT = 700  # with 3 agents more than two default batches of agent_logs
+BIG_ROWS = 25_000  # above the progress bar's 20,000-row threshold
+# A progress bar line: the bar (rich draws it with ━ and ╸) then a percentage. Rich tables use
+# ━ for their borders too, so the glyph alone proves nothing.
+PROGRESS_BAR = re.compile(r"[━╸╺]+\s+\d+%")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("copy")
+    result = run_cli("init", "demo", "-o", root, "--yes", "--no-git")
+    assert result.returncode == 0, result.stderr
+    return root / "demo"
+
+
+def migrations(project: Path, backend: str = "sqlite") -> Path:
+    schema = project / "adws" / "schema"
+    return schema / "postgres" / "migrations" if backend == "postgresql" else schema / "migrations"
+
+
+def backend_of(database: str | Path) -> str:
+    return "postgresql" if str(database).startswith("postgresql://") else "sqlite"
+
+
+def open_db(project: Path, database: str | Path, *, migrate: bool = True) -> OrchestratorDB:
+    return OrchestratorDB.open(
+        database,
+        migrations_dir=migrations(project, backend_of(database)),
+        apply_migrations=migrate,
+    )
+
+
+def populate(project: Path, database: str | Path, logs_per_agent: int = LOGS_PER_AGENT) -> None:
+    """A few runs through the API: updated rows, JSON, nulls, float costs, many logs."""
+    with open_db(project, database) as db:
+        planner = db.register_orchestrator_agent("planner", "planner", config={"depth": 2})
+        db.register_orchestrator_agent("planner", "planner", description="updated later")
+        builder = db.register_orchestrator_agent("builder", "builder", capabilities=["edit"])
+        for index, owner in enumerate((planner, builder, planner)):
+            agent = db.start_agent(owner.id, f"session-{index}", context={"issue": index})
+            for i in range(4):
+                prompt = db.start_prompt(agent.id, f"step {i}", model="sonnet")
+                if i == 3:
+                    db.fail_prompt(prompt.id, "boom")
+                    continue
+                db.complete_prompt(
+                    prompt.id, input_tokens=1000 + i, output_tokens=10 * i, cost_usd=0.1
+                )
+            db.log_agent_batch(
+                {
+                    "agent_id": agent.id,
+                    "log_type": "tool_call",
+                    "message": f"call {n}",
+                    "details": {"n": n},
+                }
+                for n in range(logs_per_agent)
+            )
+            db.set_agent_status(agent.id, "completed" if index else "failed")
+        db.log_system("hello", level="WARNING", component="cli", details={"k": "v"})
+
+
+def rows(project: Path, database: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """Every row as the API reads it: logs in insertion order, other tables by id (ids made in
+    the same millisecond are not ordered, and PostgreSQL returns those tables by id)."""
+    with open_db(project, database, migrate=False) as db:
+        found = {t: [dict(row) for row in db.iter_rows(t)] for t in ops.TABLES}
+    for table, records in found.items():
+        if table not in LOG_TABLES:
+            records.sort(key=lambda r: str(r["id"]))
+    return found
+
+
+def counts(project: Path, database: str | Path) -> dict[str, int]:
+    with open_db(project, database, migrate=False) as db:
+        return db.table_counts()
+
+
+def copy(
+    project: Path, source: str | Path, dest: str | Path, *extra: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run_cli("db", "copy", source, dest, "--project", project, *extra, cwd=cwd)
+
+
+def copy_json(
+    project: Path, source: str | Path, dest: str | Path, *extra: str, code: int = 0
+) -> dict[str, Any]:
+    result = copy(project, source, dest, "--json", *extra)
+    assert result.returncode == code, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def test_sqlite_to_postgres_and_back_keeps_every_row(
+    project: Path, tmp_path: Path, pg_url: str
+) -> None:
+    source = tmp_path / "source.db"
+    populate(project, source)
+    expected = rows(project, source)
+    there = copy_json(project, source, pg_url)
+    back = copy_json(project, pg_url, tmp_path / "back.db")
+
+    assert rows(project, pg_url) == expected
+    assert rows(project, tmp_path / "back.db") == expected
+    for document in (there, back):
+        assert document["ok"] is True and document["problems"] == []
+        for table, facts in document["tables"].items():
+            n = len(expected[table])
+            assert facts == {"source_rows": n, "copied": n, "already_there": 0, "dest_rows": n}
+        cost = document["sums"]["prompts.cost_usd"]
+        assert cost["equal"] and math.isclose(cost["source"], 0.1 * 9, rel_tol=1e-12)
+        assert math.isclose(cost["dest"], cost["source"], rel_tol=1e-9, abs_tol=1e-9)
+        assert document["sums"]["agents.total_cost_usd"]["equal"]
+        assert document["sums"]["prompts.input_tokens"] == {
+            "source": 9 * 1000 + 3 * 3,
+            "dest": 9 * 1000 + 3 * 3,
+            "equal": True,
+        }
+    assert there["dest"]["backend"] == "postgresql"
+    assert there["dest"]["migrations_applied"] == [
+        "001_initial.sql",
+        "002_rollup_and_retention_indexes.sql",
+    ]
+    assert back["source"]["backend"] == "postgresql" and back["dest"]["backend"] == "sqlite"
+
+
+def test_a_second_copy_copies_nothing(project: Path, tmp_path: Path, pg_url: str) -> None:
+    source = tmp_path / "source.db"
+    populate(project, source, logs_per_agent=20)
+    copy_json(project, source, pg_url)
+    before = rows(project, pg_url)
+    again = copy_json(project, source, pg_url)
+    assert again["copied"] == 0
+    assert again["already_there"] == sum(len(r) for r in before.values())
+    assert all(t["copied"] == 0 for t in again["tables"].values())
+    assert again["dest"]["migrations_applied"] == []
+    assert rows(project, pg_url) == before
+
+
+def _cut_tail(project: Path, database: str | Path, keep_agent_logs: int) -> None:
+    """Leave DEST as an interrupted copy leaves it: agent_logs half done, system_logs empty."""
+    with open_db(project, database, migrate=False) as db:
+        order = "rowid" if db.backend == "sqlite" else "seq"
+        db.conn.execute(
+            f"DELETE FROM agent_logs WHERE id NOT IN "
+            f"(SELECT id FROM agent_logs ORDER BY {order} LIMIT {keep_agent_logs})"
+        )
+        db.conn.execute("DELETE FROM system_logs")
+
+
+@pytest.mark.parametrize("dest_backend", ["sqlite", pytest.param("pg", marks=pytest.mark.postgres)])
+def test_an_interrupted_copy_resumes(
+    project: Path, tmp_path: Path, dest_backend: str, request: pytest.FixtureRequest
+) -> None:
+    source = tmp_path / "source.db"
+    populate(project, source)
+    dest = (
+        str(tmp_path / "dest.db") if dest_backend == "sqlite" else request.getfixturevalue("pg_url")
+    )
+    copy_json(project, source, dest)
+    _cut_tail(project, dest, keep_agent_logs=1000)
+
+    resumed = copy_json(project, source, dest, "--batch-size", "300")
+    total_logs = 3 * LOGS_PER_AGENT
+    assert resumed["tables"]["agent_logs"] == {
+        "source_rows": total_logs,
+        "copied": total_logs - 1000,
+        "already_there": 1000,
+        "dest_rows": total_logs,
+    }
+    assert resumed["tables"]["system_logs"]["copied"] == 1
+    assert resumed["tables"]["prompts"]["copied"] == 0
+    assert rows(project, dest) == rows(project, source)  # logs still in SOURCE's order
+
+
+def test_an_orchestrator_name_taken_by_another_id_stops_before_writing(
+    project: Path, tmp_path: Path
+) -> None:
+    source, dest = tmp_path / "source.db", tmp_path / "dest.db"
+    populate(project, source, logs_per_agent=5)
+    with open_db(project, dest) as db:
+        other = db.register_orchestrator_agent("builder", "builder")
+    before = rows(project, dest)
+    result = copy(project, source, dest)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: DEST ")
+    assert "'builder'" in result.stderr and other.id in result.stderr
+    assert "nothing was copied" in result.stderr and "Traceback" not in result.stderr
+    assert rows(project, dest) == before
+
+
+def test_a_source_with_pending_migrations_is_refused(project: Path, tmp_path: Path) -> None:
+    only_first = tmp_path / "migrations"
+    only_first.mkdir()
+    shutil.copy2(migrations(project) / "001_initial.sql", only_first)
+    source = tmp_path / "old.db"
+    OrchestratorDB.open(source, migrations_dir=only_first).close()
+    dest = tmp_path / "dest.db"
+
+    result = copy(project, source, dest)
+    assert result.returncode == 1, result.stderr
+    assert "002_rollup_and_retention_indexes.sql" in result.stderr
+    assert "migrate the source first: tac-bootstrap db migrate" in result.stderr
+    assert not dest.exists()
+
+
+def test_the_same_database_twice_is_refused(project: Path, tmp_path: Path) -> None:
+    source = tmp_path / "same.db"
+    populate(project, source, logs_per_agent=1)
+    spellings = ["same.db", f"sqlite:///{source}".replace("sqlite:///", "sqlite:////", 1)]
+    for dest in spellings:
+        result = copy(project, source, dest, cwd=tmp_path)
+        assert result.returncode == 2, (dest, result.stderr)
+        assert "SOURCE and DEST are the same database" in result.stderr
+
+
+@pytest.mark.postgres
+def test_the_same_postgres_database_is_refused_also_by_another_url(
+    project: Path, tmp_path: Path, pg_url: str
+) -> None:
+    open_db(project, pg_url).close()
+    for dest in (pg_url, pg_url + "&application_name=other"):
+        result = copy(project, pg_url, dest)
+        assert result.returncode == 2, result.stderr
+        assert "SOURCE and DEST are the same database" in result.stderr
+
+
+def test_usage_errors(project: Path, tmp_path: Path) -> None:
+    missing = copy(project, tmp_path / "nope.db", tmp_path / "dest.db")
+    assert missing.returncode == 2 and "nope.db does not exist" in missing.stderr
+    unsupported = copy(project, "mysql://u:secret@h/db", tmp_path / "dest.db")
+    assert unsupported.returncode == 2 and "unsupported database URL scheme" in unsupported.stderr
+    assert not (tmp_path / "dest.db").exists()
+    batch = copy(project, tmp_path / "x.db", tmp_path / "y.db", "--batch-size", "0")
+    assert batch.returncode == 2
+
+
+@pytest.mark.postgres
+def test_non_uuid_ids_are_listed_before_anything_reaches_postgres(
+    project: Path, tmp_path: Path, pg_url: str
+) -> None:
+    source = tmp_path / "source.db"
+    populate(project, source, logs_per_agent=1)
+    conn = sqlite3.connect(source)
+    for n in range(7):
+        conn.execute(
+            "INSERT INTO system_logs (id, log_level, component, message, details, created_at) "
+            "VALUES (?, 'INFO', 'old-tool', 'm', '{}', ?)",
+            (f"log-{n}", utc_now()),
+        )
+    conn.execute(  # not the runtime's form, but a UUID PostgreSQL reads: accepted
+        "INSERT INTO system_logs (id, log_level, component, message, details, created_at) "
+        "VALUES (?, 'INFO', 'x', 'm', '{}', ?)",
+        (uuid.uuid4().hex.upper(), utc_now()),
+    )
+    conn.commit()
+    conn.close()
+
+    result = copy(project, source, pg_url)
+    assert result.returncode == 1, result.stderr
+    assert "7 id(s) that are not UUIDs" in result.stderr
+    assert "system_logs.id 'log-4'" in result.stderr and "'log-5'" not in result.stderr
+    with open_db(project, pg_url, migrate=False) as db:
+        assert db.schema_version() == 0  # DEST not even migrated
+
+
+def test_rows_dest_has_and_source_lacks_fail_the_verification(
+    project: Path, tmp_path: Path
+) -> None:
+    source, dest = tmp_path / "source.db", tmp_path / "dest.db"
+    populate(project, source, logs_per_agent=2)
+    with open_db(project, dest) as db:
+        db.log_system("only in DEST")
+    document = copy_json(project, source, dest, code=1)
+    assert document["ok"] is False and document["exit_code"] == 1
+    assert document["tables"]["system_logs"] == {
+        "source_rows": 1,
+        "copied": 1,
+        "already_there": 0,
+        "dest_rows": 2,
+    }
+    assert document["problems"] == ["DEST has 1 row(s) in system_logs that SOURCE does not have"]
+    assert "verification failed" in document["error"]
+
+
+def test_human_output_and_json_shape(project: Path, tmp_path: Path) -> None:
+    source = tmp_path / "source.db"
+    populate(project, source, logs_per_agent=3)
+    human = copy(project, source, tmp_path / "a.db")
+    assert human.returncode == 0, human.stderr
+    for text in ("copying ", "source rows", "already there", "sum(prompts.cost_usd)", "verified"):
+        assert text in human.stdout
+    assert not PROGRESS_BAR.search(human.stdout + human.stderr)
+
+    result = copy(project, source, tmp_path / "b.db", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)  # the whole of stdout is one document
+    assert set(document) == {
+        "ok",
+        "source",
+        "dest",
+        "schema_version",
+        "tables",
+        "sums",
+        "copied",
+        "already_there",
+        "seconds",
+        "problems",
+    }
+    assert document["source"] == {"location": str(source), "backend": "sqlite"}
+    assert document["schema_version"] == 2
+    assert list(document["tables"]) == list(ops.TABLES)
+    assert set(document["sums"]) == {
+        f"{t}.{c}"
+        for t, cost in (("agents", "total_cost_usd"), ("prompts", "cost_usd"))
+        for c in ("input_tokens", "output_tokens", cost)
+    }
+    assert "source rows" in result.stderr  # the human report went to stderr
+
+
+@pytest.mark.postgres
+def test_passwords_are_never_printed(project: Path, tmp_path: Path, pg_url: str) -> None:
+    source = tmp_path / "source.db"
+    populate(project, source, logs_per_agent=1)
+    with_password = pg_url.replace("postgresql:///", "postgresql://postgres:s3cr3t@/", 1)
+    result = copy(project, source, with_password, "--json")
+    # the test server trusts local connections, so the password is ignored and the copy works
+    assert result.returncode == 0, result.stderr
+    assert "s3cr3t" not in result.stdout + result.stderr
+    assert json.loads(result.stdout)["dest"]["location"].startswith("postgresql://postgres:***@")
+
+
+def _big_source(project: Path, path: Path) -> None:
+    """BIG_ROWS agent logs written straight into the file: fast, and still valid rows."""
+    with open_db(project, path) as db:
+        owner = db.register_orchestrator_agent("builder", "builder")
+        agent = db.start_agent(owner.id, "session")
+    now = utc_now()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO agent_logs (id, agent_id, log_type, log_level, message, details, "
+            "created_at) VALUES (?, ?, 'tool_call', 'INFO', ?, '{}', ?)",
+            ((ops.new_id(), agent.id, f"call {n}", now) for n in range(BIG_ROWS)),
+        )
+    conn.close()
+
+
+@pytest.fixture
+def big_source(project: Path, tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "big.db"
+    _big_source(project, path)
+    yield path
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX pseudo-terminals")
+def test_a_large_copy_shows_a_progress_bar_on_a_terminal(
+    project: Path, tmp_path: Path, big_source: Path
+) -> None:
+    from .test_db_progress import run_on_terminal
+
+    dest = tmp_path / "dest.db"
+    argv = [sys.executable, "-m", "tac_bootstrap", "db", "copy", str(big_source), str(dest)]
+    code, raw = run_on_terminal([*argv, "--project", str(project)], tmp_path)
+    assert code == 0, raw
+    assert PROGRESS_BAR.search(ANSI.sub("", raw)), raw
+    assert counts(project, dest)["agent_logs"] == BIG_ROWS
+
+    quiet = copy(project, big_source, tmp_path / "again.db")  # no terminal: no bar
+    assert quiet.returncode == 0, quiet.stderr
+    assert not PROGRESS_BAR.search(quiet.stdout + quiet.stderr)
