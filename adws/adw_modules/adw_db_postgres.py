@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -207,6 +208,31 @@ def scrub(message: str, url: str) -> str:
     return message
 
 
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def _written_password(url: str) -> str:
+    """The password as written, also in a URL too malformed for a parser: an unencoded @ or /
+    in it makes libpq and urlsplit cut the URL elsewhere and quote the rest back."""
+    rest = url.split("://", 1)[-1].split("?", 1)[0]
+    return rest.rpartition("@")[0].partition(":")[2]
+
+
+def _mask_quoted(message: str, url: str) -> str:
+    """Mask every quoted piece of libpq's message that shares three characters in a row with
+    the password (it may quote `ss word@` of the password `p@ss word`)."""
+    secrets = [s for s in (*_secrets(url), _written_password(url)) if s]
+
+    def shares(piece: str) -> bool:
+        for secret in secrets:
+            width = min(3, len(secret))
+            if any(secret[i : i + width] in piece for i in range(len(secret) - width + 1)):
+                return True
+        return False
+
+    return _QUOTED.sub(lambda m: '"***"' if shares(m.group(1)) else m.group(0), message)
+
+
 def describe(url: str) -> str:
     """`database "orch" on db.example.com:5432 as alice`, from the URL and libpq's defaults."""
     info = _conninfo(url)
@@ -219,7 +245,8 @@ def describe(url: str) -> str:
 def connection_error(url: str, exc: BaseException, origin: str = "") -> str:
     info = _conninfo(url)
     if not info:
-        return scrub(f"malformed PostgreSQL URL{_from(origin)}: {first_line(str(exc))}", url)
+        detail = _mask_quoted(first_line(str(exc)), url)
+        return scrub(f"malformed PostgreSQL URL{_from(origin)}: {detail}", url)
     # libpq repeats "connection failed: connection to server ... failed:" before the cause.
     cause = first_line(str(exc)).rsplit("failed:", 1)[-1].strip() or first_line(str(exc))
     cause = cause.removeprefix("FATAL:").strip()
