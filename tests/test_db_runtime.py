@@ -815,6 +815,39 @@ def test_recent_logs_filter_by_agent_level_since_and_limit(db: OrchestratorDB) -
     ) + timedelta(minutes=4)
 
 
+def test_logs_written_in_one_millisecond_come_back_newest_first(db: OrchestratorDB) -> None:
+    """A batch shares one timestamp: only the insertion order ({seq}) can order it."""
+    owner = db.register_orchestrator_agent("builder", "builder").id
+    agent = db.start_agent(owner, "s").id
+    messages = [f"m{i:02}" for i in range(60)]
+    db.log_agent_batch([{"agent_id": agent, "log_type": "hook", "message": m} for m in messages])
+    db.log_system_batch([{"message": f"sys {m}"} for m in messages])
+    newest_first = list(reversed(messages))
+    assert len({r.created_at for r in db.recent_logs(include_system=False, limit=60)}) == 1
+    assert [r.message for r in db.recent_logs(agent_id=agent, limit=60)] == newest_first
+    system = [r.message for r in db.recent_logs(limit=200) if r.source == "system"]
+    assert system == [f"sys {m}" for m in newest_first]
+    assert [r.message for r in db.recent_logs(agent_id=agent, limit=3)] == newest_first[:3]
+
+
+def test_ids_are_accepted_in_any_case_and_spelling_of_the_same_uuid(world: World) -> None:
+    """uuid.UUID parses upper case, braces and bare hex; every spelling names the same row."""
+    db, agent = world.db, world.running
+    for spelling in (agent.id.upper(), "{" + agent.id + "}", agent.id.replace("-", "")):
+        assert db.get_agent(spelling) == db.get_agent(agent.id)
+        prompt = db.start_prompt(spelling, "hello")
+        assert prompt.agent_id == agent.id
+        assert db.get_prompt(prompt.id.upper()) == prompt
+        db.log_agent(spelling, "hook", spelling)
+        assert db.recent_logs(agent_id=spelling, limit=1)[0].message == spelling
+        assert prompt.id in {p.id for p in db.list_prompts(agent_id=spelling)}
+    assert db.get_orchestrator_agent(world.owner.id.upper()) == db.get_orchestrator_agent("builder")
+    assert db.start_agent(world.owner.id.upper(), "s-9").orchestrator_agent_id == world.owner.id
+    db.log_agent_batch([{"agent_id": agent.id.upper(), "log_type": "hook", "message": "b"}])
+    assert db.add_agent_usage(agent.id.upper(), cost_usd=0.5).total_cost_usd == 0.5
+    assert db.set_agent_status(agent.id.upper(), "completed").status is AgentStatus.COMPLETED
+
+
 def test_list_agents_filters(world: World) -> None:
     db = world.db
     other = db.start_agent(world.owner.id, "s-2", adw_id="adw-2")
