@@ -1,4 +1,8 @@
-"""`tac-bootstrap db ...` on generated projects, with and without TAC_ORCHESTRATOR_DB."""
+"""`tac-bootstrap db ...` on generated projects, with and without TAC_ORCHESTRATOR_DB.
+
+Tests taking `db_env` run twice: on the project's SQLite file and, through TAC_ORCHESTRATOR_DB,
+on a fresh database of the test PostgreSQL server (marked `postgres`).
+"""
 
 from __future__ import annotations
 
@@ -43,8 +47,36 @@ def project(tmp_path: Path) -> Path:
     return tmp_path / "demo"
 
 
-def populate(project: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> Path:
-    """Record a few runs through the project's own generated runtime, from another cwd."""
+@pytest.fixture
+def db_env(backend: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The environment that points a project at the test's backend: nothing for the default
+    SQLite file, TAC_ORCHESTRATOR_DB=<url of an empty database> for PostgreSQL."""
+    if backend == "sqlite":
+        return {}
+    return {"TAC_ORCHESTRATOR_DB": str(request.getfixturevalue("pg_url"))}
+
+
+def is_pg(env: dict[str, str]) -> bool:
+    return env.get("TAC_ORCHESTRATOR_DB", "").startswith("postgresql")
+
+
+def migrations_dir(project: Path, env: dict[str, str]) -> Path:
+    schema = project / "adws/schema"
+    return schema / "postgres/migrations" if is_pg(env) else schema / "migrations"
+
+
+def with_password(url: str, password: str) -> str:
+    """The test server's URL with a password in its user part (the server trusts every
+    local connection, so any password is accepted: only its secrecy is tested)."""
+    assert url.startswith("postgresql:///")
+    return url.replace("postgresql:///", f"postgresql://postgres:{password}@/", 1)
+
+
+def populate(
+    project: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Path | None:
+    """Record a few runs through the project's own generated runtime, from another cwd.
+    Returns the SQLite file, or None on PostgreSQL."""
     import os
 
     result = subprocess.run(
@@ -56,7 +88,8 @@ def populate(project: Path, env: dict[str, str] | None = None, cwd: Path | None 
         timeout=60,
         check=True,
     )
-    return Path(result.stdout.strip())
+    printed = result.stdout.strip()
+    return None if printed == "None" else Path(printed)
 
 
 def db_json(*args: Any, env: dict[str, str] | None = None) -> Any:
@@ -65,26 +98,54 @@ def db_json(*args: Any, env: dict[str, str] | None = None) -> Any:
     return json.loads(result.stdout)
 
 
-def test_status_before_first_use_creates_nothing(project: Path) -> None:
+def test_status_before_first_use_creates_nothing(project: Path, db_env: dict[str, str]) -> None:
     snapshot = tree_snapshot(project)
-    document = db_json("status", "--project", project)
-    assert document["exists"] is False
-    assert document["source"] == "default"
-    assert document["path"] == str(project / "adws/schema/orchestrator.db")
+    document = db_json("status", "--project", project, env=db_env)
     assert document["pending_migrations"] == [
         "001_initial.sql",
         "002_rollup_and_retention_indexes.sql",
     ]
+    assert document["schema_version"] == 0 and document["counts"] == {}
+    if is_pg(db_env):  # the database is the server's: it exists, without our tables
+        assert document["exists"] is True
+        assert document["source"] == "environment"
+        assert document["path"] is None
+        assert document["backend"] == "postgresql"
+        assert document["location"] == db_env["TAC_ORCHESTRATOR_DB"]
+        assert document["server_version"].split(".")[0].isdigit()
+        assert document["size_bytes"] == 0
+        again = db_json("status", "--project", project, env=db_env)
+        assert again["schema_version"] == 0  # status did not migrate
+    else:
+        assert document["exists"] is False
+        assert document["source"] == "default"
+        assert document["path"] == str(project / "adws/schema/orchestrator.db")
+        assert document["backend"] == "sqlite"
+        assert document["location"] == document["path"]
+        assert document["server_version"] is None
     assert tree_snapshot(project) == snapshot
 
 
-def test_init_status_and_stats_on_a_populated_project(project: Path) -> None:
-    document = db_json("init", "--project", project)
+def test_init_status_and_stats_on_a_populated_project(
+    project: Path, db_env: dict[str, str]
+) -> None:
+    env = db_env
+    document = db_json("init", "--project", project, env=env)
     assert document["created"] is True and document["schema_version"] == 2
-    assert populate(project) == project / "adws/schema/orchestrator.db"
+    assert document["applied"] == ["001_initial.sql", "002_rollup_and_retention_indexes.sql"]
+    again = db_json("init", "--project", project, env=env)
+    assert again["created"] is False and again["applied"] == []
+    recorded_in = populate(project, env=env)
+    if is_pg(env):
+        assert recorded_in is None
+        assert not (project / "adws/schema/orchestrator.db").exists()
+    else:
+        assert recorded_in == project / "adws/schema/orchestrator.db"
 
-    status = db_json("status", "--project", project)
+    status = db_json("status", "--project", project, env=env)
     assert status["schema_version"] == 2 and status["pending_migrations"] == []
+    assert status["exists"] is True and status["size_bytes"] > 0
+    assert status["backend"] == ("postgresql" if is_pg(env) else "sqlite")
     assert status["counts"] == {
         "orchestrator_agents": 1,
         "agents": 3,
@@ -92,7 +153,7 @@ def test_init_status_and_stats_on_a_populated_project(project: Path) -> None:
         "agent_logs": 12,
         "system_logs": 1,
     }
-    by_model = db_json("stats", "--by", "model", "--project", project)
+    by_model = db_json("stats", "--by", "model", "--project", project, env=env)
     assert {r["key"]: (r["prompts"], r["cost_usd"]) for r in by_model["rows"]} == {
         "sonnet": (6, 1.5),
         "opus": (6, 1.5),
@@ -103,52 +164,56 @@ def test_init_status_and_stats_on_a_populated_project(project: Path) -> None:
         "output_tokens": 120,
         "cost_usd": 3.0,
     }
-    one = db_json("stats", "--by", "day", "--session", "session-1", "--project", project)
+    one = db_json("stats", "--by", "day", "--session", "session-1", "--project", project, env=env)
     assert [(r["prompts"], r["cost_usd"]) for r in one["rows"]] == [(4, 1.0)]
 
-    human = run_cli("db", "stats", "--by", "session", "--project", project)
+    human = run_cli("db", "stats", "--by", "session", "--project", project, env=env)
     assert human.returncode == 0
     assert "session-2" in human.stdout and "3.0000" in human.stdout
 
 
-def test_commands_find_the_project_from_a_subdirectory(project: Path) -> None:
-    populate(project)
+def test_commands_find_the_project_from_a_subdirectory(
+    project: Path, db_env: dict[str, str]
+) -> None:
+    populate(project, env=db_env)
     nested = project / "adws" / "schema"
-    result = run_cli("db", "status", "--json", cwd=nested)
+    result = run_cli("db", "status", "--json", cwd=nested, env=db_env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["counts"]["prompts"] == 12
 
 
-def test_logs_filters(project: Path) -> None:
-    populate(project)
-    everything = db_json("logs", "--project", project, "-n", "100")["logs"]
+def test_logs_filters(project: Path, db_env: dict[str, str]) -> None:
+    env = db_env
+    populate(project, env=env)
+    everything = db_json("logs", "--project", project, "-n", "100", env=env)["logs"]
     assert len(everything) == 13
-    warnings = db_json("logs", "--level", "warning", "--project", project)["logs"]
+    warnings = db_json("logs", "--level", "warning", "--project", project, env=env)["logs"]
     assert {r["log_level"] for r in warnings} == {"WARNING", "ERROR"}
     assert len(warnings) == 7
     agent_id = everything[1]["agent_id"] or everything[2]["agent_id"]
-    mine = db_json("logs", "--agent", agent_id, "--project", project)["logs"]
+    mine = db_json("logs", "--agent", agent_id, "--project", project, env=env)["logs"]
     assert len(mine) == 4 and {r["agent_id"] for r in mine} == {agent_id}
-    assert len(db_json("logs", "--since", "1h", "--project", project)["logs"]) == 13
-    assert db_json("logs", "--since", "2999-01-01T00:00:00Z", "--project", project)["logs"] == []
-    newest = db_json("logs", "-n", "1", "--project", project)["logs"]
+    assert len(db_json("logs", "--since", "1h", "--project", project, env=env)["logs"]) == 13
+    future = db_json("logs", "--since", "2999-01-01T00:00:00Z", "--project", project, env=env)
+    assert future["logs"] == []
+    # Not an id at all: no rows (PostgreSQL's uuid column never sees it), not an error.
+    assert db_json("logs", "--agent", "planner", "--project", project, env=env)["logs"] == []
+    newest = db_json("logs", "-n", "1", "--project", project, env=env)["logs"]
     assert newest[0]["created_at"] == max(r["created_at"] for r in everything)
     assert [r["created_at"] for r in everything] == sorted(
         (r["created_at"] for r in everything), reverse=True
     )
 
 
-def test_bad_arguments_are_usage_errors(project: Path) -> None:
+def test_bad_arguments_are_usage_errors(project: Path, db_env: dict[str, str]) -> None:
+    populate(project, env=db_env)
     for args in (
         ["stats", "--by", "planet"],
         ["logs", "--since", "yesterday-ish"],
         ["logs", "--level", "LOUD"],
         ["export", str(project / "x"), "--format", "xml"],
     ):
-        populate_if_needed = args[0] in ("logs",)
-        if populate_if_needed and not (project / "adws/schema/orchestrator.db").exists():
-            populate(project)
-        result = run_cli("db", *args, "--project", project)
+        result = run_cli("db", *args, "--project", project, env=db_env)
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
 
@@ -186,7 +251,86 @@ def test_an_unknown_database_url_scheme_is_a_config_error(project: Path) -> None
     result = run_cli("db", "status", "--project", project, env=env)
     assert result.returncode == 2
     assert "unsupported database URL scheme 'mysql'" in result.stderr
+    assert "postgresql://" in result.stderr  # the hint names what is supported
     assert "secret" not in result.stderr
+    env = {"TAC_ORCHESTRATOR_DB": "postgresql+asyncpg://user:secret@db.example/orch"}
+    result = run_cli("db", "status", "--project", project, env=env)
+    assert result.returncode == 2
+    assert "unsupported driver 'postgresql+asyncpg'" in result.stderr
+    assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_a_missing_postgresql_database_says_how_to_create_it(project: Path, pg_url: str) -> None:
+    missing = pg_url.replace("postgresql:///t_", "postgresql:///missing_", 1)
+    env = {"TAC_ORCHESTRATOR_DB": with_password(missing, "pa55word")}
+    for args in (["status"], ["init"], ["stats"], ["export", str(project / "e.json")]):
+        result = run_cli("db", *args, "--project", project, env=env)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert 'cannot connect to PostgreSQL database "missing_' in result.stderr
+        assert "createdb" in result.stderr
+        assert "pa55word" not in result.stderr + result.stdout
+
+
+@pytest.mark.postgres
+def test_postgresql_location_is_shown_without_its_password(project: Path, pg_url: str) -> None:
+    url = with_password(pg_url, "hunter2")
+    env = {"TAC_ORCHESTRATOR_DB": url}
+    masked = url.replace(":hunter2@", ":***@")
+    init = run_cli("db", "init", "--project", project, env=env)
+    assert init.returncode == 0, init.stderr
+    assert f"database tables created in {masked} (schema version 2)" in init.stdout
+    populate(project, env=env)
+    human = run_cli("db", "status", "--project", project, env={**env, "COLUMNS": "300"})
+    assert human.returncode == 0, human.stderr
+    for expected in ("PostgreSQL", masked, "server version", "rows: prompts", "12"):
+        assert expected in human.stdout, (expected, human.stdout)
+    document = db_json("status", "--project", project, env=env)
+    assert document["location"] == masked and document["path"] is None
+    outputs = [human.stdout + human.stderr, json.dumps(document), init.stdout + init.stderr]
+    for args in (["migrate"], ["stats"], ["logs"], ["prune", "--older-than", "0", "--dry-run"]):
+        result = run_cli("db", *args, "--project", project, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+        outputs.append(result.stdout + result.stderr)
+    assert all("hunter2" not in text for text in outputs)
+
+
+@pytest.mark.postgres
+def test_backup_on_postgresql_explains_pg_dump(project: Path, pg_url: str, tmp_path: Path) -> None:
+    env = {"TAC_ORCHESTRATOR_DB": with_password(pg_url, "hunter2")}
+    populate(project, env=env)
+    destination = tmp_path / "orch.db"
+    result = run_cli("db", "backup", destination, "--project", project, env=env)
+    assert result.returncode == 1
+    assert result.stdout == "" and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: backups of a PostgreSQL database are made with pg_dump")
+    assert (
+        "pg_dump --format=custom --file=orchestrator.dump --dbname='postgresql://postgres@/t_"
+        in (result.stderr)
+    )
+    assert "pg_restore --no-owner" in result.stderr
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+    assert not destination.exists()
+    as_json = run_cli("db", "backup", destination, "--project", project, "--json", env=env)
+    assert as_json.returncode == 1
+    document = json.loads(as_json.stdout)
+    assert document["ok"] is False and "pg_dump" in document["error"]
+
+
+@pytest.mark.postgres
+def test_a_database_error_on_postgresql_is_one_line(project: Path, pg_url: str) -> None:
+    import psycopg
+
+    env = {"TAC_ORCHESTRATOR_DB": pg_url}
+    populate(project, env=env)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE agent_logs")
+    result = run_cli("db", "logs", "--project", project, env=env)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: database error (postgresql:///t_")
+    assert 'relation "agent_logs" does not exist' in result.stderr
 
 
 def test_migrate_backs_up_an_existing_database(project: Path) -> None:
@@ -216,27 +360,56 @@ def test_migrate_backs_up_an_existing_database(project: Path) -> None:
     assert "*.db" in ignore and "backups/" in ignore
 
 
-def test_edited_migration_makes_migrate_fail(project: Path) -> None:
-    populate(project)
-    initial = project / "adws/schema/migrations/001_initial.sql"
+@pytest.mark.postgres
+def test_migrate_on_postgresql_takes_no_backup_and_says_so(project: Path, pg_url: str) -> None:
+    env = {"TAC_ORCHESTRATOR_DB": pg_url}
+    populate(project, env=env)
+    (migrations_dir(project, env) / "003_add_notes.sql").write_text(
+        "CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT NOT NULL);\n"
+    )
+    dry = db_json("migrate", "--dry-run", "--project", project, env=env)
+    assert dry["migrations"] == ["003_add_notes.sql"] and dry["backup"] is None
+    assert db_json("status", "--project", project, env=env)["schema_version"] == 2
+
+    result = run_cli("db", "migrate", "--project", project, env=env)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "no automatic backup on PostgreSQL; each migration is one transaction; "
+        "run pg_dump first if you want one"
+    ) in result.stdout
+    assert "applied 003_add_notes.sql" in result.stdout
+    assert not (project / "adws/schema/backups").exists()
+    status = db_json("status", "--project", project, env=env)
+    assert status["schema_version"] == 3 and status["counts"]["prompts"] == 12
+    again = db_json("migrate", "--project", project, env=env)
+    assert again["migrations"] == [] and again["backup"] is None and again["note"] is None
+
+
+def test_edited_migration_makes_migrate_fail(project: Path, db_env: dict[str, str]) -> None:
+    populate(project, env=db_env)
+    initial = migrations_dir(project, db_env) / "001_initial.sql"
     initial.write_text(initial.read_text() + "\n-- edited\n")
-    result = run_cli("db", "migrate", "--project", project)
+    result = run_cli("db", "migrate", "--project", project, env=db_env)
     assert result.returncode == 1
     assert "001_initial.sql was changed after it was applied" in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
-def test_prune_needs_confirmation_and_honours_dry_run(project: Path) -> None:
-    populate(project)
-    result = run_cli("db", "prune", "--older-than", "0", "--project", project)
+def test_prune_needs_confirmation_and_honours_dry_run(
+    project: Path, db_env: dict[str, str]
+) -> None:
+    env = db_env
+    populate(project, env=env)
+    result = run_cli("db", "prune", "--older-than", "0", "--project", project, env=env)
     assert result.returncode == 2 and "--yes" in result.stderr
-    dry = db_json("prune", "--older-than", "0", "--dry-run", "--project", project)
+    dry = db_json("prune", "--older-than", "0", "--dry-run", "--project", project, env=env)
     assert dry["deleted"] == {"agents": 3, "prompts": 12, "agent_logs": 12, "system_logs": 1}
-    assert db_json("status", "--project", project)["counts"]["prompts"] == 12
-    kept = db_json("prune", "--older-than", "30", "--yes", "--project", project)
+    assert db_json("status", "--project", project, env=env)["counts"]["prompts"] == 12
+    kept = db_json("prune", "--older-than", "30", "--yes", "--project", project, env=env)
     assert sum(kept["deleted"].values()) == 0
-    done = db_json("prune", "--older-than", "0", "--yes", "--project", project)
+    done = db_json("prune", "--older-than", "0", "--yes", "--project", project, env=env)
     assert done["deleted"] == dry["deleted"]
-    counts = db_json("status", "--project", project)["counts"]
+    counts = db_json("status", "--project", project, env=env)["counts"]
     assert counts == {
         "orchestrator_agents": 1,
         "agents": 0,
@@ -246,7 +419,7 @@ def test_prune_needs_confirmation_and_honours_dry_run(project: Path) -> None:
     }
 
 
-def test_backup_and_export(project: Path, tmp_path: Path) -> None:
+def test_backup(project: Path, tmp_path: Path) -> None:
     populate(project)
     backup = tmp_path / "copies" / "orch.db"
     document = db_json("backup", backup, "--project", project)
@@ -256,8 +429,11 @@ def test_backup_and_export(project: Path, tmp_path: Path) -> None:
     refused = run_cli("db", "backup", backup, "--project", project)
     assert refused.returncode == 2 and "already exists" in refused.stderr
 
+
+def test_export(project: Path, tmp_path: Path, db_env: dict[str, str]) -> None:
+    populate(project, env=db_env)
     exported = tmp_path / "export.json"
-    db_json("export", exported, "--project", project)
+    db_json("export", exported, "--project", project, env=db_env)
     data = json.loads(exported.read_text())
     assert {t: len(rows) for t, rows in data["tables"].items()} == {
         "orchestrator_agents": 1,
@@ -269,11 +445,35 @@ def test_backup_and_export(project: Path, tmp_path: Path) -> None:
     assert data["schema_version"] == 2
     assert data["tables"]["agents"][0]["context"] == {}  # JSON columns exported as JSON
 
+    assert data["tables"]["orchestrator_agents"][0]["capabilities"] == []
+    assert data["tables"]["prompts"][0]["created_at"].endswith("Z")
+    assert "seq" not in data["tables"]["agent_logs"][0]  # PostgreSQL's own column stays out
+    messages = [row["message"] for row in data["tables"]["agent_logs"]]
+    assert messages[:4] == ["call 0", "call 1", "call 2", "call 3"]  # insertion order
+
     csv_dir = tmp_path / "csv"
-    db_json("export", csv_dir, "--format", "csv", "--project", project)
+    db_json("export", csv_dir, "--format", "csv", "--project", project, env=db_env)
     with (csv_dir / "prompts.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 12 and sum(float(r["cost_usd"]) for r in rows) == 3.0
+
+
+@pytest.mark.postgres
+def test_read_commands_on_an_empty_postgresql_database(project: Path, pg_url: str) -> None:
+    import psycopg
+
+    env = {"TAC_ORCHESTRATOR_DB": pg_url}
+    for command in ("stats", "logs"):
+        result = run_cli("db", command, "--project", project, "--json", env=env)
+        assert result.returncode == 0, result.stderr
+        assert "no orchestrator tables in postgresql:///t_" in result.stderr
+    for args in (["prune", "--older-than", "1", "--dry-run"], ["export", str(project / "e.json")]):
+        failed = run_cli("db", *args, "--project", project, env=env)
+        assert failed.returncode == 1, failed.stderr
+        assert "no orchestrator tables" in failed.stderr and "db init" in failed.stderr
+    assert not (project / "e.json").exists()
+    with psycopg.connect(pg_url) as conn:  # reading created nothing on the server either
+        assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)
 
 
 def test_read_commands_on_a_missing_database(project: Path) -> None:
@@ -307,14 +507,22 @@ def test_db_help() -> None:
         assert result.returncode == 0 and "--project" in result.stdout
 
 
-def test_schema_readme_api_example_runs(project: Path) -> None:
+def test_schema_readme_api_example_runs(project: Path, db_env: dict[str, str]) -> None:
     """The example in adws/schema/README.md is real code: run it in the generated project."""
+    import os
+
     readme = (project / "adws/schema/README.md").read_text()
     section = readme[readme.index("### The Python API") :]
     snippet = section[section.index("```python") + len("```python") : section.index("\n```\n")]
     result = subprocess.run(
-        [sys.executable, "-c", snippet], cwd=project, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", snippet],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **db_env},
     )
     assert result.returncode == 0, result.stderr
     assert "key='sonnet', prompts=1, input_tokens=1200" in result.stdout
-    assert db_json("status", "--project", project)["counts"]["agent_logs"] == 2
+    status = db_json("status", "--project", project, env=db_env)
+    assert status["counts"]["agent_logs"] == 2
