@@ -1,4 +1,5 @@
-"""`tac-bootstrap doctor`: real projects, real git, real SQLite; --fix changes only what is safe."""
+"""`tac-bootstrap doctor`: real projects, real git, real SQLite and PostgreSQL; --fix changes
+only what is safe."""
 
 from __future__ import annotations
 
@@ -22,6 +23,22 @@ SCHEMA = "adws/schema/schema_orchestrator.sql"
 SCHEMA_GITIGNORE = "adws/schema/.gitignore"
 DATABASE = "adws/schema/orchestrator.db"
 MIGRATIONS = "adws/schema/migrations"
+PG_MIGRATIONS = "adws/schema/postgres/migrations"
+HEALTHY_ROWS = [
+    "config",
+    "files",
+    "edited",
+    "outdated",
+    "manifest",
+    "schema",
+    "database",
+    "foreign keys",
+    "migrations",
+    "gitignore",
+    "git",
+    "python",
+    "agent CLI",
+]
 
 
 @pytest.fixture
@@ -40,6 +57,20 @@ def project(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def with_db(cli: Any, project: Path) -> Path:
     assert cli("db", "init", "--project", project).exit_code == 0
     assert (project / DATABASE).is_file()
+    return project
+
+
+@pytest.fixture
+def on_pg(project: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the project at an empty PostgreSQL database through TAC_ORCHESTRATOR_DB."""
+    monkeypatch.setenv("TAC_ORCHESTRATOR_DB", pg_url)
+    return pg_url
+
+
+@pytest.fixture
+def with_pg_db(cli: Any, project: Path, on_pg: str) -> Path:
+    result = cli("db", "init", "--project", project)
+    assert result.exit_code == 0, result.stderr
     return project
 
 
@@ -85,21 +116,7 @@ def test_healthy_project_passes_every_check(cli: Any, with_db: Path) -> None:
     assert document["command"] == "doctor"
     assert document["fixed"] == []
     assert set(_statuses(document).values()) == {"ok"}, document["checks"]
-    assert list(_statuses(document)) == [
-        "config",
-        "files",
-        "edited",
-        "outdated",
-        "manifest",
-        "schema",
-        "database",
-        "foreign keys",
-        "migrations",
-        "gitignore",
-        "git",
-        "python",
-        "agent CLI",
-    ]
+    assert list(_statuses(document)) == HEALTHY_ROWS
     assert "schema version 2" in _row(document, "migrations")["message"]
     assert "git check-ignore" in _row(document, "gitignore")["message"]
     assert "fake_claude.py" in _row(document, "agent CLI")["message"]
@@ -340,6 +357,141 @@ def test_foreign_key_violations_fail(cli: Any, with_db: Path) -> None:
     row = _row(document, "foreign keys")
     assert row["status"] == "fail"
     assert "prompts -> agents (1)" in row["message"]
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_healthy_postgresql_database_passes_every_check(
+    cli: Any, with_pg_db: Path, on_pg: str
+) -> None:
+    code, document = _doctor(cli, with_pg_db)
+    assert code == 0, document["checks"]
+    assert set(_statuses(document).values()) == {"ok"}, document["checks"]
+    assert list(_statuses(document)) == HEALTHY_ROWS
+    database = _row(document, "database")["message"]
+    assert database.startswith(f"PostgreSQL {on_pg} (from TAC_ORCHESTRATOR_DB) connects (server ")
+    assert "integrity is enforced by the server" in database
+    assert "enforced by the server" in _row(document, "foreign keys")["message"]
+    assert _row(document, "migrations")["message"] == "schema version 2, no pending migrations"
+    assert "nothing to ignore" in _row(document, "gitignore")["message"]
+    assert not (with_pg_db / DATABASE).exists()
+
+    before = _files(with_pg_db)
+    code, document = _doctor(cli, with_pg_db, "--fix")
+    assert code == 0 and document["fixed"] == []
+    assert _files(with_pg_db) == before  # nothing to back up, ignore or create
+
+
+@pytest.mark.postgres
+def test_empty_postgresql_database_is_fine_and_left_empty(
+    cli: Any, project: Path, on_pg: str
+) -> None:
+    import psycopg
+
+    code, document = _doctor(cli, project, "--fix")
+    assert code == 0, document["checks"]
+    assert document["fixed"] == []
+    migrations = _row(document, "migrations")
+    assert migrations["status"] == "ok"
+    assert "2 migrations ready; applied when the tables are created" in migrations["message"]
+    with psycopg.connect(on_pg) as conn:  # doctor never creates the tables
+        assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)
+
+
+@pytest.mark.postgres
+def test_pending_postgresql_migration_is_fixed_without_a_file_backup(
+    cli: Any, with_pg_db: Path
+) -> None:
+    (with_pg_db / PG_MIGRATIONS / "003_extra_table.sql").write_text(
+        "CREATE TABLE extra (id BIGINT PRIMARY KEY);\n"
+    )
+    code, document = _doctor(cli, with_pg_db)
+    assert code == 1
+    row = _row(document, "migrations")
+    assert row["status"] == "fail" and row["fixable"] is True
+    assert row["details"] == ["003_extra_table.sql"]
+    assert "schema version 2" in row["message"]
+    assert "pg_dump" in row["hint"]
+
+    code, document = _doctor(cli, with_pg_db, "--fix")
+    assert code == 0, document
+    [fixed] = document["fixed"]
+    assert fixed["check"] == "migrations" and fixed["paths"] == ["003_extra_table.sql"]
+    assert fixed["backup"] is None
+    assert (
+        "no automatic backup on PostgreSQL; each migration is one transaction" in (fixed["message"])
+    )
+    assert not (with_pg_db / "adws/schema/backups").exists()
+    assert "schema version 3" in _row(document, "migrations")["message"]
+
+
+@pytest.mark.postgres
+def test_changed_postgresql_migration_fails(cli: Any, with_pg_db: Path) -> None:
+    migration = with_pg_db / PG_MIGRATIONS / "001_initial.sql"
+    migration.write_text(migration.read_text() + "\n-- changed\n")
+    code, document = _doctor(cli, with_pg_db, "--fix")
+    assert code == 1
+    row = _row(document, "migrations")
+    assert row["status"] == "fail" and row["fixable"] is False
+    assert "was changed after it was applied" in row["message"]
+    assert document["fixed"] == []
+
+
+@pytest.mark.postgres
+def test_password_in_the_config_file_is_a_warning(
+    cli: Any, project: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The test server trusts local connections: the password is accepted and ignored.
+    url = pg_url.replace("postgresql:///", "postgresql://postgres:hunter2@/", 1)
+    config = project / "tac_bootstrap.yml"
+    config.write_text(config.read_text().replace('database: ""', f'database: "{url}"'))
+    assert cli("db", "init", "--project", project).exit_code == 0
+    code, document = _doctor(cli, project)
+    assert code == 0, document["checks"]  # a warning, not a failure
+    row = _row(document, "database password")
+    assert row["status"] == "warn"
+    assert "tac_bootstrap.yml (a committed file) holds the database password" in row["message"]
+    assert "postgresql://postgres:***@/t_" in row["message"]
+    assert "PGPASSWORD" in row["hint"] and "~/.pgpass" in row["hint"]
+    assert "TAC_ORCHESTRATOR_DB" in row["hint"]
+    assert "(from orchestrator.database) connects" in _row(document, "database")["message"]
+    assert "hunter2" not in json.dumps(document)
+    human = cli("doctor", project)
+    assert "hunter2" not in human.stdout + human.stderr
+    assert "database password" in human.stdout and "! warn" in human.stdout
+
+    # Also warned when the environment variable takes over: the file still holds it.
+    monkeypatch.setenv("TAC_ORCHESTRATOR_DB", pg_url)
+    code, document = _doctor(cli, project)
+    assert _row(document, "database password")["status"] == "warn"
+    # Without a password nothing is said.
+    config.write_text(config.read_text().replace(url, pg_url))
+    code, document = _doctor(cli, project)
+    assert _rows(document, "database password") == []
+
+
+def test_unreachable_postgresql_server_fails_naming_host_and_database(
+    cli: Any, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAC_ORCHESTRATOR_DB", "postgresql://alice:s3cr3t@db.invalid:6543/orch")
+    code, document = _doctor(cli, project, "--fix")
+    assert code == 1
+    row = _row(document, "database")
+    assert row["status"] == "fail" and row["fixable"] is False
+    assert row["message"].startswith(
+        'cannot connect to PostgreSQL database "orch" on db.invalid:6543 as alice '
+        "(from TAC_ORCHESTRATOR_DB): "
+    )
+    assert "check the host and port" in row["hint"]
+    assert "nothing to ignore" in _row(document, "gitignore")["message"]
+    assert document["fixed"] == []
+    assert "s3cr3t" not in json.dumps(document)
+    human = cli("doctor", project)
+    assert human.exit_code == 1
+    assert "s3cr3t" not in human.stdout + human.stderr
+    assert "Traceback" not in human.stdout + human.stderr
 
 
 # -- .gitignore -----------------------------------------------------------------------------

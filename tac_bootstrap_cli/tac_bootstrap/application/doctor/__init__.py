@@ -9,8 +9,10 @@ describes the project as it is now.
 What --fix may do, and nothing else:
 
   files       create generated files that are missing (an existing file is never touched)
-  migrations  apply pending migrations, after backing the database up
-  gitignore   append the database paths to the project's root .gitignore
+  migrations  apply pending migrations, after backing a SQLite database up (PostgreSQL: no
+              file backup; each migration is one transaction, and the fix says so)
+  gitignore   append the SQLite database paths to the project's root .gitignore (a
+              PostgreSQL database has nothing to ignore)
 
 An invalid config stops everything after the first row: the other checks need the config.
 """
