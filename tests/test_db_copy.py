@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,10 +246,31 @@ def test_the_same_postgres_database_is_refused_also_by_another_url(
     project: Path, tmp_path: Path, pg_url: str
 ) -> None:
     open_db(project, pg_url).close()
-    for dest in (pg_url, pg_url + "&application_name=other"):
+    before = rows(project, pg_url)
+    # The same URL (refused from the arguments), and the socket directory spelled with a
+    # trailing slash: only the servers can tell that it is the same database.
+    other_spelling = re.sub(r"(host=[^&]+)", r"\1/", pg_url)
+    assert other_spelling != pg_url
+    for dest in (pg_url, other_spelling):
         result = copy(project, pg_url, dest)
         assert result.returncode == 2, result.stderr
         assert "SOURCE and DEST are the same database" in result.stderr
+    assert rows(project, pg_url) == before
+
+
+@pytest.mark.postgres
+def test_postgres_to_postgres(
+    project: Path, tmp_path: Path, pg_url: str, pg_server: Any, pg_database: Any
+) -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    source = tmp_path / "source.db"
+    populate(project, source, logs_per_agent=5)
+    copy_json(project, source, pg_url)
+    dest = pg_server.url(str(conninfo_to_dict(pg_database())["dbname"]))
+    document = copy_json(project, pg_url, dest)
+    assert document["copied"] == sum(counts(project, source).values())
+    assert rows(project, dest) == rows(project, source)
 
 
 def test_usage_errors(project: Path, tmp_path: Path) -> None:
@@ -395,3 +417,61 @@ def test_a_large_copy_shows_a_progress_bar_on_a_terminal(
     quiet = copy(project, big_source, tmp_path / "again.db")  # no terminal: no bar
     assert quiet.returncode == 0, quiet.stderr
     assert not PROGRESS_BAR.search(quiet.stdout + quiet.stderr)
+
+
+def _agent_logs_in(path: Path) -> int:
+    """Rows committed in DEST so far, read without creating the file or its tables."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.OperationalError:
+        return 0
+    try:
+        return int(conn.execute("SELECT count(*) FROM agent_logs").fetchone()[0])
+    except sqlite3.OperationalError:  # no file or no tables yet
+        return 0
+    finally:
+        conn.close()
+
+
+def test_a_killed_copy_is_resumed_by_running_it_again(
+    project: Path, tmp_path: Path, big_source: Path
+) -> None:
+    dest = tmp_path / "dest.db"
+    argv = [sys.executable, "-m", "tac_bootstrap", "db", "copy", str(big_source), str(dest)]
+    proc = subprocess.Popen(
+        [*argv, "--project", str(project), "--batch-size", "100"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while proc.poll() is None and _agent_logs_in(dest) == 0:
+            time.sleep(0.005)
+    finally:
+        proc.kill()  # SIGKILL: no clean-up, maybe in the middle of a batch
+        proc.wait(timeout=30)
+    kept = _agent_logs_in(dest)
+
+    resumed = copy_json(project, big_source, dest)
+    assert resumed["tables"]["agent_logs"]["already_there"] == kept
+    assert resumed["tables"]["agent_logs"]["copied"] == BIG_ROWS - kept
+    assert resumed["tables"]["agents"] == {
+        "source_rows": 1,
+        "copied": 0,
+        "already_there": 1,
+        "dest_rows": 1,
+    }
+    assert rows(project, dest) == rows(project, big_source)
+
+
+def test_a_dest_that_is_not_a_database_is_one_line(project: Path, tmp_path: Path) -> None:
+    source = tmp_path / "source.db"
+    populate(project, source, logs_per_agent=1)
+    dest = tmp_path / "notes.txt"
+    dest.write_text("not a database\n" * 100)
+    result = copy(project, source, dest)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: DEST: "), result.stderr
+    assert "not a database" in lines[0]
+    assert dest.read_text() == "not a database\n" * 100

@@ -268,7 +268,8 @@ def copy_database(
                     report.schema_version = _require_same_schema(source, dest)
                     _require_no_name_clash(source, dest)
                     _require_no_surplus(report.tables, dest.table_counts())
-                    _copy_tables(source, dest, report.tables, batch_size, progress)
+                _copy_tables(source, dest, report.tables, batch_size, progress)
+                with _errors_from(dest, "DEST"):
                     dest_counts = dest.table_counts()
                     dest_sums = _sums(dest)
     for table in report.tables:
@@ -288,12 +289,16 @@ def _opened(
 ) -> Iterator[OrchestratorDB]:
     """Open without migrating: SOURCE is never migrated, DEST only after the checks."""
     try:
-        with translated_errors():
+        with translated_errors(location):
             db = OrchestratorDB.at(location, busy_timeout_ms, apply_migrations=False)
     except OSError as exc:  # e.g. DEST in a directory that cannot be created
         raise OperationError(
             f"cannot open {role} {location.display}: {exc.strerror or exc}"
         ) from None
+    except UsageError as exc:  # psycopg missing (exit 2), keep the code, name the side
+        raise type(exc)(f"{role}: {exc.message}", hint=exc.hint) from None
+    except OperationError as exc:  # unreachable server, not a database file ...
+        raise OperationError(f"{role}: {exc.message}", hint=exc.hint) from None
     try:
         yield db
     finally:
@@ -304,7 +309,7 @@ def _opened(
 def _errors_from(db: OrchestratorDB, role: str) -> Iterator[None]:
     """Engine errors as one line naming the side (runtime errors keep their own messages);
     a PostgreSQL message is scrubbed of the URL's password."""
-    with translated_errors():
+    with translated_errors(db.location):
         try:
             yield
         except db.dialect.errors as exc:
@@ -454,9 +459,10 @@ def _copy_tables(
         progress(0, total)
     for table in tables:
         for batch in _batches(source, table.table, batch_size):
-            inserted = dest._write(
-                insert_rows(table.table, batch), partial(insert_rows, table.table, batch)
-            )
+            with _errors_from(dest, "DEST"):
+                inserted = dest._write(
+                    insert_rows(table.table, batch), partial(insert_rows, table.table, batch)
+                )
             table.copied += inserted
             table.already_there += len(batch) - inserted
             done += len(batch)
