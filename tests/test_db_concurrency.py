@@ -181,7 +181,7 @@ def test_six_processes_open_a_fresh_database_at_once(
             assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-RACES = 4  # fresh databases per test ...
+RACES = 2  # fresh databases per test ...
 RACERS = 6  # ... each migrated by this many processes at once
 
 

@@ -1,35 +1,44 @@
-"""The migration runner: bookkeeping, crash safety, refusing edited history, SQL splitting."""
+"""The migration runner: bookkeeping, crash safety, refusing edited history, SQL splitting.
+
+The bookkeeping and refusal cases run on both backends (`db_target`: a fresh SQLite file or
+PostgreSQL database and that backend's migrations directory); crash safety, statement
+splitting and the migration lock are tested per engine.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tac_bootstrap.runtime import adw_db_operations as ops
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_migrations import (
+    MIGRATION_LOCK_KEY,
     MigrationError,
-    current_version,
     discover,
     split_statements,
 )
 
+from .conftest import REPO_ROOT
 from .db_helpers import (
     ISO_MS,
-    MIGRATIONS,
     copy_migrations,
     open_db,
     python_env,
     run_python,
-    snapshot,
 )
+
+PG_MIGRATIONS = REPO_ROOT / "adws" / "schema" / "postgres" / "migrations"
 
 BIG_ROWS = 600_000
 SUM_TO = 5_000_000
@@ -73,8 +82,66 @@ def versions(db_path: Path) -> list[int]:
         conn.close()
 
 
-def table_names(conn: sqlite3.Connection) -> set[str]:
+def sqlite_tables(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+# -- backend-neutral helpers -----------------------------------------------------------------
+
+
+def copy_dir(source: Path, target: Path) -> Path:
+    """A private copy of one backend's migrations directory, for a test to add files to."""
+    target.mkdir(parents=True)
+    for path in sorted(source.glob("*.sql")):
+        shutil.copy2(path, target / path.name)
+    return target
+
+
+def inspect_db(database: str, migrations: Path) -> OrchestratorDB:
+    """Open without migrating, to look at the database as it is."""
+    return OrchestratorDB.open(database, migrations_dir=migrations, apply_migrations=False)
+
+
+def table_names(db: OrchestratorDB) -> set[str]:
+    sql = (
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+        if db.backend == "sqlite"
+        else "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
+    )
+    return {row["name"] for row in db.conn.execute(sql)}
+
+
+def schema_objects(db: OrchestratorDB) -> list[tuple[str, str, str]]:
+    """Every table, index, trigger and function with its definition."""
+    if db.backend == "sqlite":
+        sql = "SELECT type, name, coalesce(sql, '') AS sql FROM sqlite_master"
+    else:
+        sql = """
+            SELECT 'table' AS type, tablename AS name, '' AS sql FROM pg_tables
+                WHERE schemaname = current_schema()
+            UNION ALL SELECT 'index', indexname, indexdef FROM pg_indexes
+                WHERE schemaname = current_schema()
+            UNION ALL SELECT 'trigger', tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t
+                WHERE NOT tgisinternal
+            UNION ALL SELECT 'function', proname, prosrc FROM pg_proc p
+                JOIN pg_namespace n ON n.oid = p.pronamespace WHERE nspname = current_schema()
+        """
+    return sorted((row["type"], row["name"], row["sql"]) for row in db.conn.execute(sql))
+
+
+def history(db: OrchestratorDB) -> list[dict[str, Any]]:
+    if "schema_migrations" not in table_names(db):
+        return []
+    rows = db.conn.execute(
+        "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"
+    )
+    return [dict(row) for row in rows]
+
+
+def contents(db: OrchestratorDB) -> dict[str, Any]:
+    """Every row of every table, bookkeeping included, and the schema: proof nothing changed."""
+    rows = {table: [dict(row) for row in db.iter_rows(table)] for table in ops.TABLES}
+    return {"rows": rows, "history": history(db), "schema": schema_objects(db)}
 
 
 def test_sigkill_during_a_migration_leaves_the_previous_version(tmp_path: Path) -> None:
@@ -124,7 +191,7 @@ def test_sigkill_during_a_migration_leaves_the_previous_version(tmp_path: Path) 
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [1, 2]
         # Not even 003's first, quick statements survive: the migration is one transaction.
-        assert table_names(conn).isdisjoint({"started_003", "big", "big_total"})
+        assert sqlite_tables(conn).isdisjoint({"started_003", "big", "big_total"})
     finally:
         conn.close()
 
@@ -144,100 +211,101 @@ def test_sigkill_during_a_migration_leaves_the_previous_version(tmp_path: Path) 
 
 
 def test_history_is_recorded_with_checksums_and_reopening_applies_nothing(
-    tmp_path: Path,
+    db_target: tuple[str, Path],
 ) -> None:
-    db_path = tmp_path / "orchestrator.db"
-    with open_db(db_path) as db:
-        rows = db.conn.execute(
-            "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"
-        ).fetchall()
-    found = discover(MIGRATIONS)
-    assert [(r[0], r[1], r[2]) for r in rows] == [(m.version, m.name, m.checksum) for m in found]
+    database, migrations = db_target
+    with OrchestratorDB.open(database, migrations_dir=migrations) as db:
+        db.log_system("first open")
+        rows = history(db)
+    found = discover(migrations)
+    assert [(r["version"], r["name"], r["checksum"]) for r in rows] == [
+        (m.version, m.name, m.checksum) for m in found
+    ]
     assert [m.filename for m in found] == [
         "001_initial.sql",
         "002_rollup_and_retention_indexes.sql",
     ]
-    assert all(re.match(ISO_MS, r[3]) for r in rows)
+    assert all(re.match(ISO_MS, r["applied_at"]) for r in rows)
 
-    conn = sqlite3.connect(db_path)
-    before = snapshot(conn)
-    conn.close()
-    with open_db(db_path) as db:
+    with inspect_db(database, migrations) as db:
+        before = contents(db)
+    with OrchestratorDB.open(database, migrations_dir=migrations) as db:
         assert db.schema_version() == 2
         assert db.pending_migrations() == []
-        assert snapshot(db.conn) == before
+        assert contents(db) == before
+        assert before["rows"]["system_logs"][0]["message"] == "first open"
 
 
-def test_a_new_migration_is_applied_on_the_next_open(tmp_path: Path) -> None:
-    migrations = copy_migrations(tmp_path / "migrations")
-    db_path = tmp_path / "orchestrator.db"
-    with OrchestratorDB.open(db_path, migrations_dir=migrations) as db:
+def test_a_new_migration_is_applied_on_the_next_open(
+    db_target: tuple[str, Path], tmp_path: Path
+) -> None:
+    database, source = db_target
+    migrations = copy_dir(source, tmp_path / "migrations")
+    with OrchestratorDB.open(database, migrations_dir=migrations) as db:
         assert db.schema_version() == 2
     (migrations / "003_add_notes.sql").write_text("CREATE TABLE notes (id TEXT PRIMARY KEY);\n")
-    with OrchestratorDB.open(db_path, migrations_dir=migrations, apply_migrations=False) as db:
+    with OrchestratorDB.open(database, migrations_dir=migrations, apply_migrations=False) as db:
         assert [m.filename for m in db.pending_migrations()] == ["003_add_notes.sql"]
         assert db.status().pending == ["003_add_notes.sql"]
         assert db.schema_version() == 2
-    with OrchestratorDB.open(db_path, migrations_dir=migrations) as db:
+        assert "notes" not in table_names(db)
+    with OrchestratorDB.open(database, migrations_dir=migrations) as db:
         assert db.schema_version() == 3
-        assert "notes" in table_names(db.conn)
+        assert "notes" in table_names(db)
+        assert [(r["version"], r["name"]) for r in history(db)][-1] == (3, "add_notes")
 
 
-def test_an_edited_applied_migration_is_refused_and_nothing_changes(tmp_path: Path) -> None:
-    migrations = copy_migrations(tmp_path / "migrations")
-    db_path = tmp_path / "orchestrator.db"
-    open_db(db_path, migrations).close()
-    conn = sqlite3.connect(db_path)
-    before = snapshot(conn)
-    schema_before = conn.execute("SELECT * FROM sqlite_master ORDER BY name").fetchall()
-    conn.close()
+def test_an_edited_applied_migration_is_refused_and_nothing_changes(
+    db_target: tuple[str, Path], tmp_path: Path
+) -> None:
+    database, source = db_target
+    migrations = copy_dir(source, tmp_path / "migrations")
+    with OrchestratorDB.open(database, migrations_dir=migrations) as db:
+        before = contents(db)
 
     edited = migrations / "002_rollup_and_retention_indexes.sql"
     edited.write_text(edited.read_text() + "\nCREATE INDEX idx_extra ON agents (name);\n")
     (migrations / "003_add_notes.sql").write_text("CREATE TABLE notes (id TEXT PRIMARY KEY);\n")
     with pytest.raises(MigrationError) as raised:
-        OrchestratorDB.open(db_path, migrations_dir=migrations)
+        OrchestratorDB.open(database, migrations_dir=migrations)
     message = str(raised.value)
     assert "002_rollup_and_retention_indexes.sql" in message
     assert "changed after it was applied" in message
 
-    conn = sqlite3.connect(db_path)
-    try:
-        assert snapshot(conn) == before
-        assert conn.execute("SELECT * FROM sqlite_master ORDER BY name").fetchall() == (
-            schema_before
-        )
-    finally:
-        conn.close()
+    with inspect_db(database, migrations) as db:
+        assert contents(db) == before
 
 
-def test_a_vanished_applied_migration_is_refused(tmp_path: Path) -> None:
-    migrations = copy_migrations(tmp_path / "migrations")
-    db_path = tmp_path / "orchestrator.db"
-    open_db(db_path, migrations).close()
+def test_a_vanished_applied_migration_is_refused(
+    db_target: tuple[str, Path], tmp_path: Path
+) -> None:
+    database, source = db_target
+    migrations = copy_dir(source, tmp_path / "migrations")
+    OrchestratorDB.open(database, migrations_dir=migrations).close()
     (migrations / "002_rollup_and_retention_indexes.sql").unlink()
     with pytest.raises(MigrationError, match="002_rollup_and_retention_indexes applied, but"):
-        OrchestratorDB.open(db_path, migrations_dir=migrations)
+        OrchestratorDB.open(database, migrations_dir=migrations)
 
 
-def test_a_failing_migration_applies_nothing_of_itself(tmp_path: Path) -> None:
-    migrations = copy_migrations(tmp_path / "migrations")
-    db_path = tmp_path / "orchestrator.db"
-    open_db(db_path, migrations).close()
+def test_a_failing_migration_applies_nothing_of_itself(
+    db_target: tuple[str, Path], tmp_path: Path
+) -> None:
+    database, source = db_target
+    migrations = copy_dir(source, tmp_path / "migrations")
+    OrchestratorDB.open(database, migrations_dir=migrations).close()
     (migrations / "003_half_broken.sql").write_text(
         "CREATE TABLE first_half (id INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"
     )
     with pytest.raises(MigrationError) as raised:
-        OrchestratorDB.open(db_path, migrations_dir=migrations)
+        OrchestratorDB.open(database, migrations_dir=migrations)
     assert "003_half_broken.sql" in str(raised.value)
+    assert "no_such_table" in str(raised.value)
     assert "nothing of it was applied" in str(raised.value)
-    conn = sqlite3.connect(db_path)
-    try:
-        assert current_version(conn) == 2
-        assert "first_half" not in table_names(conn)
-        assert not conn.in_transaction
-    finally:
-        conn.close()
+    with inspect_db(database, migrations) as db:
+        assert db.schema_version() == 2
+        assert "first_half" not in table_names(db)
+        assert not db.in_transaction
+        assert [m.filename for m in db.pending_migrations()] == ["003_half_broken.sql"]
 
 
 @pytest.mark.parametrize(
@@ -252,27 +320,30 @@ def test_a_failing_migration_applies_nothing_of_itself(tmp_path: Path) -> None:
     ],
 )
 def test_bad_migration_directories_are_errors(
-    tmp_path: Path, files: list[str], message: str
+    db_target: tuple[str, Path], tmp_path: Path, files: list[str], message: str
 ) -> None:
+    database, _ = db_target
     migrations = tmp_path / "migrations"
     migrations.mkdir()
-    for name in files:
-        (migrations / name).write_text("CREATE TABLE t_" + str(len(name)) + " (x);\n")
+    for name in files:  # valid SQL on both engines: only the names are wrong
+        (migrations / name).write_text(f"CREATE TABLE t_{len(name)} (x INTEGER);\n")
     (migrations / ".gitkeep").write_text("")  # not .sql: ignored
     (migrations / "README.md").write_text("notes")
-    db_path = tmp_path / "orchestrator.db"
     with pytest.raises(MigrationError, match=message):
-        OrchestratorDB.open(db_path, migrations_dir=migrations)
-    conn = sqlite3.connect(db_path)
-    try:
-        assert table_names(conn) == set()  # nothing applied, not even the bookkeeping table
-    finally:
-        conn.close()
+        OrchestratorDB.open(database, migrations_dir=migrations)
+    with inspect_db(database, migrations) as db:
+        assert table_names(db) == set()  # nothing applied, not even the bookkeeping table
 
 
-def test_a_missing_migrations_directory_is_an_error(tmp_path: Path) -> None:
+def test_a_missing_migrations_directory_is_an_error(
+    db_target: tuple[str, Path], tmp_path: Path
+) -> None:
+    database, _ = db_target
     with pytest.raises(MigrationError, match="does not exist"):
-        OrchestratorDB.open(tmp_path / "x.db", migrations_dir=tmp_path / "nowhere")
+        OrchestratorDB.open(database, migrations_dir=tmp_path / "nowhere")
+
+
+# -- SQLite only: statement splitting (PostgreSQL gets each file whole) ------------------------
 
 
 TRICKY_SQL = """-- a comment; with a semicolon
@@ -319,3 +390,213 @@ def test_a_migration_with_triggers_and_quoted_semicolons_applies_as_written(
         assert [tuple(r) for r in rows] == [(1, "a;b;tail", "c;'d"), (2, "it's; fine;tail", None)]
         audit = [r[0] for r in db.conn.execute("SELECT what FROM t_audit ORDER BY rowid")]
         assert audit == ["inserted; 1", "inserted; 2"]
+
+
+# -- PostgreSQL only: whole-file execution, CONCURRENTLY, SIGKILL, the advisory lock ----------
+
+# One file, sent whole: a PL/pgSQL body between $$ (semicolons inside), quoted `;`, `%` and `?`
+# that must reach the server untouched (no splitting, no placeholder rewriting).
+PG_TRICKY_SQL = """-- a comment; with a semicolon
+CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT, "odd;name" TEXT);
+/* block comment; also with one */
+CREATE TABLE t_audit (seq SERIAL PRIMARY KEY, what TEXT NOT NULL);
+CREATE FUNCTION t_note() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    tail CONSTANT TEXT := ';tail';
+BEGIN
+    UPDATE t SET note = note || tail WHERE id = NEW.id;
+    INSERT INTO t_audit (what) VALUES ('inserted; ' || NEW.id);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER t_note AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION t_note();
+DO $body$ BEGIN RAISE NOTICE 'done; really'; END $body$;
+INSERT INTO t (id, note, "odd;name") VALUES (1, 'a;b', 'c;''d');
+INSERT INTO t (id, note) VALUES (2, 'it''s; 50% fine?')
+"""
+
+SLEEPY_003 = "CREATE TABLE started_003 (x int);\nSELECT pg_sleep(30);\n"
+FAST_003 = "CREATE TABLE started_003 (x int);\nINSERT INTO started_003 VALUES (3);\n"
+
+# pg_locks shows a bigint advisory key as classid (high 32 bits) and objid (low 32 bits).
+MIGRATION_LOCKS = """
+SELECT l.pid, l.granted, a.state, a.query
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.objsubid = 1
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid = %s::oid AND l.objid = %s::oid
+"""
+LOCK_PARAMS = ((MIGRATION_LOCK_KEY >> 32) & 0xFFFFFFFF, MIGRATION_LOCK_KEY & 0xFFFFFFFF)
+
+
+def pg_admin(url: str) -> Any:
+    """A plain psycopg connection (autocommit, dict rows) beside the runtime's own."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    return psycopg.connect(url, autocommit=True, row_factory=dict_row)
+
+
+def migration_locks(admin: Any) -> list[dict[str, Any]]:
+    return list(admin.execute(MIGRATION_LOCKS, LOCK_PARAMS).fetchall())
+
+
+def wait_for(condition: Any, what: str, proc: subprocess.Popen[bytes] | None = None) -> float:
+    """Poll until condition() is true (60 s at most); returns the seconds it took."""
+    started = time.monotonic()
+    while not condition():
+        if proc is not None:
+            assert proc.poll() is None, f"the process ended before {what}: {proc.communicate()!r}"
+        assert time.monotonic() - started < 60, f"timed out waiting for {what}"
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+@pytest.mark.postgres
+def test_a_pl_pgsql_function_body_and_quoted_semicolons_apply_as_written(
+    pg_url: str, tmp_path: Path
+) -> None:
+    migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
+    (migrations / "003_tricky.sql").write_text(PG_TRICKY_SQL)
+    with OrchestratorDB.open(pg_url, migrations_dir=migrations) as db:
+        assert db.schema_version() == 3
+        rows = db.conn.execute('SELECT id, note, "odd;name" AS odd FROM t ORDER BY id').fetchall()
+        assert [(r["id"], r["note"], r["odd"]) for r in rows] == [
+            (1, "a;b;tail", "c;'d"),
+            (2, "it's; 50% fine?;tail", None),
+        ]
+        audit = [r["what"] for r in db.conn.execute("SELECT what FROM t_audit ORDER BY seq")]
+        assert audit == ["inserted; 1", "inserted; 2"]
+        bodies = [body for kind, name, body in schema_objects(db) if name == "t_note"]
+        assert len(bodies) == 2  # the function and its trigger
+        assert any("UPDATE t SET note = note || tail WHERE id = NEW.id;" in b for b in bodies)
+
+
+@pytest.mark.postgres
+def test_a_concurrently_migration_is_refused_by_name(pg_url: str, tmp_path: Path) -> None:
+    migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
+    OrchestratorDB.open(pg_url, migrations_dir=migrations).close()
+    (migrations / "003_agents_by_name.sql").write_text(
+        "CREATE INDEX CONCURRENTLY idx_agents_name ON agents (name);\n"
+    )
+    with inspect_db(pg_url, migrations) as db:
+        before = contents(db)
+    with pytest.raises(MigrationError) as raised:
+        OrchestratorDB.open(pg_url, migrations_dir=migrations)
+    message = str(raised.value)
+    assert "003_agents_by_name.sql" in message
+    assert "CONCURRENTLY cannot run inside a transaction" in message
+    with inspect_db(pg_url, migrations) as db:
+        assert contents(db) == before
+        assert "idx_agents_name" not in {name for _, name, _ in schema_objects(db)}
+
+
+@pytest.mark.postgres
+def test_sigkill_during_a_postgres_migration_leaves_the_previous_version(
+    pg_url: str, tmp_path: Path
+) -> None:
+    migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
+    (migrations / "003_slow_backfill.sql").write_text(SLEEPY_003)
+    admin = pg_admin(pg_url)
+    try:
+        interval = admin.execute("SHOW client_connection_check_interval").fetchone()
+        if interval["client_connection_check_interval"] in ("0", "0ms"):
+            pytest.skip(
+                "this server keeps a killed client's statement running "
+                "(client_connection_check_interval = 0), so its lock outlives the kill"
+            )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", OPEN_SCRIPT, pg_url, str(migrations)],
+            env=python_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+
+            def running_003() -> bool:
+                return any(
+                    lock["granted"] and lock["state"] == "active" and "pg_sleep" in lock["query"]
+                    for lock in migration_locks(admin)
+                )
+
+            wait_for(running_003, "003 ran under the migration lock", proc)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+
+        # The server notices the dead client within client_connection_check_interval, cancels
+        # pg_sleep and rolls back: the lock is free long before the 30 s sleep would end.
+        released = wait_for(lambda: not migration_locks(admin), "the lock to be released")
+        assert released < 10, f"the migration lock was held {released:.1f} s after the kill"
+        assert admin.execute("SELECT to_regclass('started_003') AS t").fetchone()["t"] is None
+        versions = admin.execute("SELECT version FROM schema_migrations ORDER BY version")
+        assert [row["version"] for row in versions] == [1, 2]
+    finally:
+        admin.close()
+
+    (migrations / "003_slow_backfill.sql").write_text(FAST_003)
+    rerun = run_python(OPEN_SCRIPT, pg_url, str(migrations))
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout.strip() == "3"
+    with inspect_db(pg_url, migrations) as db:
+        assert [r["x"] for r in db.conn.execute("SELECT x FROM started_003")] == [3]
+        assert [r["version"] for r in history(db)] == [1, 2, 3]
+
+
+@pytest.mark.postgres
+def test_a_migrator_waiting_longer_than_the_lock_timeout_is_told_why(pg_url: str) -> None:
+    holder = pg_admin(pg_url)
+    try:
+        with holder.transaction():
+            holder.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            with pytest.raises(MigrationError) as raised:
+                OrchestratorDB.open(pg_url, migrations_dir=PG_MIGRATIONS, busy_timeout_ms=300)
+        message = str(raised.value)
+        assert "001_initial.sql" in message
+        assert "another process has held the migration lock" in message
+        assert "nothing of it was applied" not in message
+    finally:
+        holder.close()
+    with inspect_db(pg_url, PG_MIGRATIONS) as db:
+        assert table_names(db) == set()  # not even the bookkeeping table
+    with OrchestratorDB.open(pg_url, migrations_dir=PG_MIGRATIONS, busy_timeout_ms=300) as db:
+        assert db.schema_version() == 2
+
+
+@pytest.mark.postgres
+def test_a_migrator_queued_behind_the_lock_applies_once_it_is_free(pg_url: str) -> None:
+    holder = pg_admin(pg_url)
+    # Not the holder: inside a transaction pg_stat_activity is a snapshot taken at first use.
+    watcher = pg_admin(pg_url)
+    try:
+        holder.execute("BEGIN")
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+        proc = subprocess.Popen(
+            [sys.executable, "-c", OPEN_SCRIPT, pg_url, str(PG_MIGRATIONS)],
+            env=python_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+
+            def queued() -> bool:
+                return any(not lock["granted"] for lock in migration_locks(watcher))
+
+            wait_for(queued, "the migrator to queue on the lock", proc)
+            holder.execute("COMMIT")
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, stderr.decode()
+        assert stdout.decode().strip() == "2"
+    finally:
+        holder.close()
+        watcher.close()
