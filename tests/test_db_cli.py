@@ -260,6 +260,32 @@ def test_an_unknown_database_url_scheme_is_a_config_error(project: Path) -> None
     assert "secret" not in result.stderr and "Traceback" not in result.stderr
 
 
+def test_without_psycopg_a_postgresql_url_says_what_to_install(project: Path) -> None:
+    """A Python where psycopg cannot be imported (None in sys.modules makes import fail)."""
+    import os
+
+    script = (
+        "import sys; sys.modules['psycopg'] = None; sys.argv[0] = 'tac-bootstrap'\n"
+        "from tac_bootstrap.cli.app import main; main()"
+    )
+    env = {**os.environ, "TAC_ORCHESTRATOR_DB": "postgresql://alice:s3cret@db.example/orch"}
+    for args in (["status"], ["init", "--json"], ["backup", "x.db"]):
+        result = subprocess.run(
+            [sys.executable, "-c", script, "db", *args, "--project", str(project)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert result.returncode == 2, (args, result.stderr)
+        assert "PostgreSQL needs psycopg 3: pip install" in result.stderr + result.stdout
+        assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+        if "--json" in args:
+            assert json.loads(result.stdout)["exit_code"] == 2
+        else:
+            assert result.stderr.count("\n") == 1
+
+
 @pytest.mark.postgres
 def test_a_missing_postgresql_database_says_how_to_create_it(project: Path, pg_url: str) -> None:
     missing = pg_url.replace("postgresql:///t_", "postgresql:///missing_", 1)

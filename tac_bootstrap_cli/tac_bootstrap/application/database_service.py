@@ -128,11 +128,10 @@ def _first_line(message: str) -> str:
 
 
 def _without_secrets(message: str, location: DatabaseLocation | None) -> str:
-    if location is None or location.url is None or "psycopg" not in sys.modules:
-        return message  # without psycopg nothing reached the server (nor quoted the URL)
-    from tac_bootstrap.runtime.adw_db_postgres import scrub
-
-    return scrub(message, location.url)
+    postgres = sys.modules.get("tac_bootstrap.runtime.adw_db_postgres")
+    if location is None or location.url is None or postgres is None:
+        return message  # the driver never loaded: nothing reached the server or quoted the URL
+    return str(postgres.scrub(message, location.url))
 
 
 @contextmanager

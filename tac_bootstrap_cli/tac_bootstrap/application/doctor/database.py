@@ -95,8 +95,10 @@ def _check_postgres(ctx: _Context, target: database_service.DatabaseTarget) -> l
                 todo, history_error = [], str(exc)
     except TacError as exc:
         # The runtime's one line is "what and where: cause; how to fix": keep the parts apart.
-        message, _, hint = exc.message.rpartition("; ") if not exc.hint else ("", "", "")
-        return [Check("database", FAIL, message or exc.message, exc.hint or hint)]
+        message, hint = exc.message, exc.hint
+        if not hint and "; " in message:
+            message, _, hint = message.rpartition("; ")
+        return [Check("database", FAIL, message, hint)]
     rows = [
         Check(
             "database",
