@@ -600,3 +600,27 @@ def test_a_migrator_queued_behind_the_lock_applies_once_it_is_free(pg_url: str) 
     finally:
         holder.close()
         watcher.close()
+
+
+@pytest.mark.postgres
+def test_a_lock_timeout_inside_a_migration_is_not_blamed_on_the_migration_lock(
+    pg_url: str, tmp_path: Path
+) -> None:
+    migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
+    OrchestratorDB.open(pg_url, migrations_dir=migrations).close()
+    (migrations / "003_agent_notes.sql").write_text("ALTER TABLE agents ADD COLUMN note TEXT;\n")
+    reader = pg_admin(pg_url)  # a long read keeps ALTER TABLE waiting, not another migrator
+    try:
+        with reader.transaction():
+            reader.execute("SELECT count(*) FROM agents")
+            with pytest.raises(MigrationError) as raised:
+                OrchestratorDB.open(pg_url, migrations_dir=migrations, busy_timeout_ms=300)
+    finally:
+        reader.close()
+    message = str(raised.value)
+    assert "003_agent_notes.sql" in message
+    assert "lock timeout" in message
+    assert "nothing of it was applied" in message
+    assert "migration lock" not in message
+    with OrchestratorDB.open(pg_url, migrations_dir=migrations) as db:
+        assert db.schema_version() == 3

@@ -197,10 +197,13 @@ def migrate(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[
                 )
     done_now: list[Migration] = []
     for migration in available:
+        queued = False  # waiting for the migration lock (not for a lock the file's SQL needs)
         conn.execute(dialect.begin_write)
         try:
             if postgres:
+                queued = True
                 conn.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+                queued = False
             conn.execute(BOOKKEEPING_DDL.format(timestamp=_TIMESTAMP_TYPE[dialect.name]))
             history = applied(conn, dialect)
             verify_history(available, history)
@@ -222,7 +225,7 @@ def migrate(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[
             conn.execute("COMMIT")
         except dialect.errors as exc:
             _rollback(conn, dialect)
-            if getattr(exc, "sqlstate", None) == "55P03":  # lock_timeout while queueing
+            if queued and getattr(exc, "sqlstate", None) == "55P03":  # lock_timeout
                 raise MigrationError(
                     f"{migration.path}: another process has held the migration lock for longer "
                     f"than the lock timeout; try again when it has finished ({_first(exc)})"
