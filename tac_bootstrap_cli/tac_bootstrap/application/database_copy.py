@@ -208,11 +208,11 @@ def _same_place(a: DatabaseLocation, b: DatabaseLocation) -> bool:
 
 
 def _conninfo_key(url: str) -> tuple[str, str, str]:
-    from psycopg.conninfo import conninfo_to_dict
-
     try:
+        from psycopg.conninfo import conninfo_to_dict
+
         info = conninfo_to_dict(url)
-    except Exception:  # malformed: connecting will say so, with the password scrubbed
+    except Exception:  # no psycopg, or a malformed URL: opening it gives the one-line error
         return (url, "", "")
     user = str(info.get("user") or os.environ.get("PGUSER") or "")
     host = str(info.get("host") or os.environ.get("PGHOST") or "")

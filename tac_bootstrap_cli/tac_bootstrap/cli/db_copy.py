@@ -99,10 +99,11 @@ def _show(out: Output, report: CopyReport) -> None:
             "yes" if check.equal else "NO",
         )
     out.console.print(sums)
-    rate = report.copied / report.seconds if report.seconds > 0 else 0.0
+    # The time includes opening, migrating and checking: a rate only means something when large.
+    rate = f" ({report.copied / report.seconds:,.0f} rows/s)" if report.copied >= 10_000 else ""
     out.info(
         f"copied {report.copied:,} rows, {report.already_there:,} already there, "
-        f"in {report.seconds:.1f} s ({rate:,.0f} rows/s); schema version {report.schema_version}"
+        f"in {report.seconds:.1f} s{rate}; schema version {report.schema_version}"
         + (f"; DEST migrated: {', '.join(report.dest_migrated)}" if report.dest_migrated else "")
     )
     if not report.problems:
