@@ -442,18 +442,15 @@ class OrchestratorDB:
         if self.dialect is SQLITE:
             yield from self.conn.execute(sql)
             return
-        # A server-side cursor needs a transaction; inside snapshot() it joins that one.
-        own = not self.in_transaction
-        if own:
-            self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try:
-            with self.conn.cursor(name=f"tac_rows_{table}") as cursor:
-                cursor.itersize = 2000
-                cursor.execute(sql)
-                yield from cursor
-        finally:
-            if own:
-                _quiet_rollback(self.conn, self.dialect)
+        # A server-side cursor. Inside snapshot() it joins that transaction; otherwise it is
+        # declared WITH HOLD in autocommit (the server keeps the rows of that one statement),
+        # so no read transaction stays open and the caller may write between rows, as on
+        # SQLite (a read-only transaction held here made such writes fail).
+        hold = not self.in_transaction
+        with self.conn.cursor(name=f"tac_rows_{table}", withhold=hold) as cursor:
+            cursor.itersize = 2000
+            cursor.execute(sql)
+            yield from cursor
 
     def backup(
         self, destination: str | os.PathLike[str], *, progress: Progress | None = None
