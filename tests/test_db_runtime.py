@@ -943,3 +943,19 @@ def test_iter_rows_streams_logs_in_insertion_order_and_ends_its_snapshot(
     assert not db.in_transaction
     db.log_system("still writable")
     assert db.table_counts()["system_logs"] == 1
+
+
+def test_writes_between_the_rows_of_iter_rows_work(world: World) -> None:
+    """A loop over iter_rows that writes per row: no read transaction may be held open across
+    the rows (on PostgreSQL a read-only one refused the writes)."""
+    db = world.db
+    seen = []
+    for row in db.iter_rows("agents"):
+        assert not db.in_transaction
+        seen.append(row["id"])
+        db.log_agent(row["id"], "hook", "visited")
+        if row["status"] == "running":
+            db.set_agent_status(row["id"], "completed")
+    assert sorted(seen) == sorted([world.running.id, world.done.id])
+    assert {a.status for a in db.list_agents()} == {AgentStatus.COMPLETED}
+    assert len(db.recent_logs(include_system=False)) == 3  # the world's one, and one per agent
