@@ -492,6 +492,19 @@ def test_a_concurrently_migration_is_refused_by_name(pg_url: str, tmp_path: Path
 
 
 @pytest.mark.postgres
+def test_concurrently_in_a_comment_does_not_refuse_a_migration(pg_url: str, tmp_path: Path) -> None:
+    migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
+    (migrations / "003_agents_by_name.sql").write_text(
+        "-- not CONCURRENTLY: migrations run in a transaction\n"
+        "/* CONCURRENTLY would fail here */\n"
+        "CREATE INDEX idx_agents_name ON agents (name);\n"
+    )
+    with OrchestratorDB.open(pg_url, migrations_dir=migrations) as db:
+        assert db.schema_version() == 3
+        assert "idx_agents_name" in {name for _, name, _ in schema_objects(db)}
+
+
+@pytest.mark.postgres
 def test_sigkill_during_a_postgres_migration_leaves_the_previous_version(
     pg_url: str, tmp_path: Path
 ) -> None:

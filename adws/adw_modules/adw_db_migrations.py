@@ -122,10 +122,12 @@ def split_statements(script: str) -> Iterator[str]:
         raise MigrationError(f"incomplete SQL statement at the end: {buffer.strip()[:60]!r}")
 
 
+def _without_comments(sql: str) -> str:
+    return re.sub(r"/\*.*?\*/", "", re.sub(r"--[^\n]*", "", sql), flags=re.S)
+
+
 def _has_code(sql: str) -> bool:
-    without_comments = re.sub(r"--[^\n]*", "", sql)
-    without_comments = re.sub(r"/\*.*?\*/", "", without_comments, flags=re.S)
-    return bool(without_comments.strip(" \t\r\n;"))
+    return bool(_without_comments(sql).strip(" \t\r\n;"))
 
 
 def applied(conn: Any, dialect: Dialect = SQLITE) -> dict[int, AppliedMigration]:
@@ -185,12 +187,14 @@ def migrate(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[
     so each migration is applied by exactly one of them.
     """
     available = discover(migrations_dir)
-    if not verify_history(available, applied(conn, dialect)):
+    todo = verify_history(available, applied(conn, dialect))
+    if not todo:
         return []  # up to date: no write lock needed
     postgres = dialect.name == "postgresql"
     if postgres:
-        for migration in available:
-            if _CONCURRENTLY.search(migration.path.read_text(encoding="utf-8")):
+        for migration in todo:
+            code = _without_comments(migration.path.read_text(encoding="utf-8"))
+            if _CONCURRENTLY.search(code):
                 raise MigrationError(
                     f"{migration.path}: CONCURRENTLY cannot run inside a transaction, and each "
                     "migration is one; build the index without it"
