@@ -6,6 +6,8 @@ socket only (`-h ''`), so the fixed port only names the socket file and servers 
 directories never collide. As root, the directory is given to the `postgres` user and the
 server runs as that user. `TAC_TEST_POSTGRES_URL` uses an existing server instead.
 Missing binaries or user raise PostgresUnavailable; the caller decides to skip or fail.
+Each directory records the pid of the process that started it, so a later start stops and
+removes servers whose test run was SIGKILLed (`sweep_orphans`).
 """
 
 from __future__ import annotations
@@ -120,6 +122,43 @@ def _run(
     return result
 
 
+OWNER_FILE = "owner.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_orphans(bindir: Path, run_as: dict[str, Any]) -> list[Path]:
+    """Stop and remove servers left behind by a test run that was killed (SIGKILL skips every
+    cleanup): a /tmp/tacpg-* directory whose owner process no longer exists."""
+    swept = []
+    for candidate in glob.glob("/tmp/tacpg-*"):
+        directory = Path(candidate)
+        try:
+            owner_pid = int((directory / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not ours to judge (older layout, or being created right now)
+        if _alive(owner_pid):
+            continue
+        if (directory / "data" / "postmaster.pid").exists():
+            _run(
+                [str(bindir / "pg_ctl"), "-D", str(directory / "data"), "-m", "immediate", "stop"],
+                run_as,
+                Path("/tmp"),
+                check=False,
+            )
+        shutil.rmtree(directory, ignore_errors=True)
+        swept.append(directory)
+    return swept
+
+
 def start_server(*, fsync: bool = False, extra_options: str = "") -> PgServer:
     """Start a fresh server (or use TAC_TEST_POSTGRES_URL); raise PostgresUnavailable if none.
 
@@ -143,8 +182,10 @@ def start_server(*, fsync: bool = False, extra_options: str = "") -> PgServer:
                 f"({INSTALL_HINT})"
             ) from None
         run_as = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
+    sweep_orphans(bindir, run_as)
     # Short (a socket path must fit in 107 bytes) and not under pytest's 0700 base directory.
     directory = Path(tempfile.mkdtemp(prefix="tacpg-", dir="/tmp"))
+    (directory / OWNER_FILE).write_text(str(os.getpid()))
     if owner is not None:
         os.chown(directory, owner.pw_uid, owner.pw_gid)
     server = PgServer(
