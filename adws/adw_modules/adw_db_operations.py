@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Generator, Iterable, Mapping
@@ -113,10 +114,15 @@ def new_id() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _uuid_key(value: object) -> str | None:
     """The canonical (lower-case, hyphenated) text of a UUID, or None if `value` is not one."""
     if not isinstance(value, str):
         return None
+    if _CANONICAL_UUID.fullmatch(value):
+        return value  # the ids this API hands out: no parsing on the hot path
     try:
         return str(uuid.UUID(value))
     except ValueError:
@@ -573,7 +579,7 @@ def log_agent_batch(entries: Iterable[AgentLogEntry | Mapping[str, Any]]) -> Op[
         raise invalid_input(exc, "agent log batch") from None
     if not batch:
         return 0
-    keys = {entry.agent_id: _uuid_key(entry.agent_id) for entry in batch}
+    keys = {given: _uuid_key(given) for given in {entry.agent_id for entry in batch}}
     missing = {given for given, key in keys.items() if key is None}
     agent_ids = sorted({key for key in keys.values() if key is not None})
     if agent_ids:

@@ -258,7 +258,22 @@ def _select_all(table: str, dialect: Dialect) -> str:
     return f"SELECT {', '.join(ops.COLUMNS[table])} FROM {table} ORDER BY {order}"
 
 
-class OrchestratorDB:
+class _Connected:
+    """What the sync and async APIs share about their one connection."""
+
+    conn: Any
+    dialect: Dialect
+
+    @property
+    def backend(self) -> str:
+        return self.dialect.name
+
+    @property
+    def in_transaction(self) -> bool:
+        return _in_transaction(self.conn, self.dialect)
+
+
+class OrchestratorDB(_Connected):
     """Synchronous API over the standard library's sqlite3, or psycopg 3 for PostgreSQL."""
 
     def __init__(self, conn: Any, location: DatabaseLocation, dialect: Dialect = SQLITE) -> None:
@@ -317,14 +332,6 @@ class OrchestratorDB:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    @property
-    def backend(self) -> str:
-        return self.dialect.name
-
-    @property
-    def in_transaction(self) -> bool:
-        return _in_transaction(self.conn, self.dialect)
 
     # -- transactions -------------------------------------------------------------------
 
@@ -505,7 +512,7 @@ def backup_database(
     return destination
 
 
-class AsyncOrchestratorDB:
+class AsyncOrchestratorDB(_Connected):
     """The same operations over aiosqlite (the `async` extra) or psycopg 3's async API."""
 
     def __init__(self, conn: Any, location: DatabaseLocation, dialect: Dialect = SQLITE) -> None:
@@ -565,14 +572,6 @@ class AsyncOrchestratorDB:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-    @property
-    def backend(self) -> str:
-        return self.dialect.name
-
-    @property
-    def in_transaction(self) -> bool:
-        return _in_transaction(self.conn, self.dialect)
 
     async def _execute(self, step: ops.Step) -> Any:
         mode, sql, params = step

@@ -26,6 +26,7 @@ from tac_bootstrap.application.doctor.report import (
 )
 from tac_bootstrap.domain.config import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import TacError
+from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_connection import ENV_VAR as DATABASE_ENV_VAR
 from tac_bootstrap.runtime.adw_db_connection import is_postgres_url, redact
 from tac_bootstrap.runtime.adw_db_migrations import MigrationError, discover
@@ -88,11 +89,7 @@ def _check_postgres(ctx: _Context, target: database_service.DatabaseTarget) -> l
         with database_service.opened(target, migrate=False) as db:
             version = db.schema_version()
             server = database_service.server_version(db)
-            try:
-                todo = [m.filename for m in db.pending_migrations()]
-                history_error = ""
-            except MigrationError as exc:
-                todo, history_error = [], str(exc)
+            todo, history_error = _pending(db)
     except TacError as exc:
         # The runtime's one line is "what and where: cause; how to fix": keep the parts apart.
         message, hint = exc.message, exc.hint
@@ -140,11 +137,7 @@ def _check_sqlite(ctx: _Context, target: database_service.DatabaseTarget) -> lis
             enforced = db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
             violations = [tuple(row) for row in db.conn.execute("PRAGMA foreign_key_check")]
             version = db.schema_version()
-            try:
-                todo = [m.filename for m in db.pending_migrations()]
-                history_error = ""
-            except MigrationError as exc:
-                todo, history_error = [], str(exc)
+            todo, history_error = _pending(db)
     except TacError as exc:
         return [Check("database", FAIL, f"{shown} cannot be opened: {exc.message}", exc.hint)]
     rows = [_integrity_row(shown, target, integrity)]
@@ -271,3 +264,11 @@ def fix_database(ctx: _Context) -> list[Fixed]:
     elif target.is_postgres:
         message += f" ({database_service.NO_BACKUP_ON_POSTGRES})"
     return [Fixed("migrations", message, names, str(run.backup) if run.backup else None)]
+
+
+def _pending(db: OrchestratorDB) -> tuple[list[str], str]:
+    """Pending migration files, or the history error that stops migrating altogether."""
+    try:
+        return [m.filename for m in db.pending_migrations()], ""
+    except MigrationError as exc:
+        return [], str(exc)
