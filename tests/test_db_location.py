@@ -265,3 +265,23 @@ def test_an_unreachable_postgresql_setting_fails_clearly_and_creates_nothing(
     assert "hunter2" not in result.stderr
     assert list(cwd.iterdir()) == []
     assert not (project / "adws" / "schema" / "orchestrator.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "dbname"),
+    [
+        ("postgresql://al:pw@db:5432/orch", "postgresql://al@db:5432/orch"),
+        ("postgresql://al@db/orch?password=pw&sslmode=require", "postgresql://al@db/orch?sslmode=require"),
+        ("postgresql://al@db/orch?sslmode=require&password=pw", "postgresql://al@db/orch?sslmode=require"),
+        ("postgresql://al@db/orch?password=pw", "postgresql://al@db/orch"),
+    ],
+)  # fmt: skip
+def test_the_pg_dump_advice_is_a_runnable_command_without_the_password(
+    url: str, dbname: str
+) -> None:
+    from tac_bootstrap.runtime.adw_db_postgres import pg_dump_advice
+
+    advice = pg_dump_advice(url)
+    assert f"pg_dump --format=custom --file=orchestrator.dump --dbname='{dbname}'" in advice
+    assert f"pg_restore --no-owner --dbname='{dbname}' orchestrator.dump" in advice
+    assert "pw" not in advice.replace("PGPASSWORD", "")

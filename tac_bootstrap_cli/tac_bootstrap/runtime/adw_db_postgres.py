@@ -275,7 +275,9 @@ def pg_dump_advice(url: str) -> str:
     """How to back up and restore a PostgreSQL orchestrator database (there is no file to copy)."""
     from .adw_db_connection import redact
 
-    safe = redact(url).replace(":***@", "@")
+    # The command must work as printed: drop the masked password instead of showing ***.
+    safe = re.sub(r"([?&])password=\*\*\*(&|$)", r"\1", redact(url).replace(":***@", "@"))
+    safe = safe.rstrip("?&").replace("?&", "?")
     return (
         "backups of a PostgreSQL database are made with pg_dump, a consistent snapshot "
         "taken while agents keep writing: "
