@@ -30,6 +30,7 @@ LOG_TYPES = {"PreToolUse": "tool_call", "PostToolUse": "tool_result"}
 def _truncate(value: Any) -> Any:
     """Keep details small: long strings (file contents, tool output) are cut."""
     if isinstance(value, str):
+        value = value.replace("\x00", "\ufffd")  # binary tool output; PostgreSQL refuses NUL
         return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + f"… [{len(value)} chars]"
     if isinstance(value, dict):
         return {str(k): _truncate(v) for k, v in value.items()}
@@ -55,7 +56,7 @@ def describe(event: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     else:
         message = name
     details = {key: _truncate(value) for key, value in event.items() if key != "transcript_path"}
-    return LOG_TYPES.get(name, "hook"), message, details
+    return LOG_TYPES.get(name, "hook"), message.replace("\x00", "\ufffd"), details
 
 
 def parse(raw: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ costs float), so rows go into the other backend as they are.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -256,6 +257,7 @@ def copy_database(
             report.tables = [TableCopy(t, n) for t, n in source.table_counts().items()]
             if copy_plan.dest.backend == "postgresql" and source.backend == "sqlite":
                 _require_uuid_ids(source)
+                _require_no_nul(source)
             source_sums = _sums(source)
             with _opened(copy_plan.dest, copy_plan.busy_timeout_ms, "DEST") as dest:
                 if _same_server_database(source, dest):
@@ -405,6 +407,52 @@ def _require_uuid_ids(source: OrchestratorDB) -> None:
             + (" ..." if count > EXAMPLES else ""),
             hint="fix or delete those rows in SOURCE (ids must be UUIDs); nothing was copied",
         )
+
+
+JSON_COLUMNS = {"capabilities", "config", "context", "details"}
+NOT_TEXT = {"input_tokens", "output_tokens", "total_cost_usd", "cost_usd", "latency_ms"}
+
+
+def _require_no_nul(source: OrchestratorDB) -> None:
+    """SQLite stores NUL characters that PostgreSQL refuses (text, and \\u0000 in jsonb): a
+    copy would stop at the first such row, so all are looked for first."""
+    found: list[str] = []
+    for table, columns in ops.COLUMNS.items():
+        for column in columns:
+            if column in NOT_TEXT:
+                continue
+            for row_id in _rows_with_nul(source.conn, table, column):
+                found.append(f"{table}.{column} of {row_id}")
+    if found:
+        raise OperationError(
+            f"SOURCE has {len(found)} value(s) with NUL (0x00) characters, which PostgreSQL "
+            "cannot store: "
+            + ", ".join(found[:EXAMPLES])
+            + (" ..." if len(found) > EXAMPLES else ""),
+            hint="remove or replace those characters in SOURCE; nothing was copied",
+        )
+
+
+def _rows_with_nul(conn: sqlite3.Connection, table: str, column: str) -> Iterator[str]:
+    if column in JSON_COLUMNS:  # the JSON text holds an escape; confirm on the parsed value
+        sql = f"SELECT id, {column} AS v FROM {table} WHERE instr({column}, '\\u0000') > 0"
+        for row in conn.execute(sql):
+            if _holds_nul(json.loads(row["v"])):
+                yield str(row["id"])
+        return
+    sql = f"SELECT id FROM {table} WHERE instr(CAST({column} AS TEXT), char(0)) > 0"
+    for row in conn.execute(sql):
+        yield str(row["id"])
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _non_canonical_ids(conn: sqlite3.Connection, table: str, column: str) -> Iterator[str]:

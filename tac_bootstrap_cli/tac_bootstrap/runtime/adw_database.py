@@ -23,6 +23,7 @@ serialization check is run again from the start, up to WRITE_RETRIES times.
 from __future__ import annotations
 
 import inspect
+import itertools
 import os
 import sqlite3
 import tempfile
@@ -47,9 +48,7 @@ from .adw_db_connection import (
 from .adw_db_dialect import SQLITE, Dialect, IntegrityViolation
 from .adw_db_migrations import Migration, current_version, migrate, pending
 from .adw_project import current_project
-from .orch_database_models import (
-    OrchestratorError,
-)
+from .orch_database_models import InvalidInput, OrchestratorError
 
 if TYPE_CHECKING:
     pass
@@ -90,6 +89,8 @@ def _resolve(
         if migrations_dir is None:
             project = current_project()
             migrations_dir = migrations_dir_for(project.root, project.adws_dir, location.backend)
+            if busy_timeout_ms is None:  # the project's configured timeout, as before
+                timeout = default_location(need_timeout=True)[1]
     if migrations_dir is not None:
         location = replace(location, migrations_dir=Path(migrations_dir))
     return location, busy_timeout_ms if busy_timeout_ms is not None else timeout
@@ -146,6 +147,17 @@ def resume(
     return step
 
 
+def engine_error(
+    exc: BaseException, dialect: Dialect
+) -> tuple[BaseException, BaseException | None]:
+    """(what to throw into the operation, the engine error behind it) for a failed step:
+    refused input as InvalidInput, integrity errors as IntegrityViolation, others as they are."""
+    reason = dialect.refused_input(exc)
+    if reason is not None:
+        return InvalidInput(reason), None
+    return dialect.classify(exc) or exc, exc
+
+
 def drive(
     op: ops.Op[T],
     execute: Callable[[ops.Step], Any],
@@ -167,8 +179,8 @@ def drive(
         try:
             value = execute(step)
         except dialect.errors as exc:
-            value, cause = None, exc
-            error = dialect.classify(exc) or exc
+            value = None
+            error, cause = engine_error(exc, dialect)
         step = None
 
 
@@ -199,10 +211,23 @@ def _reads(operation: Callable[P, ops.Op[T]]) -> Callable[Concatenate[Orchestrat
     return _named_like(method, operation)
 
 
+def _replayable(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Arguments a retried write can use again: a one-shot iterator (a generator of log
+    entries) becomes a list, or the retry would see it empty and commit nothing."""
+
+    def keep(value: Any) -> Any:
+        return list(value) if isinstance(value, Iterator) else value
+
+    return tuple(keep(a) for a in args), {k: keep(v) for k, v in kwargs.items()}
+
+
 def _writes(operation: Callable[P, ops.Op[T]]) -> Callable[Concatenate[OrchestratorDB, P], T]:
     """Expose an operation as a method that runs it in one BEGIN IMMEDIATE transaction."""
 
     def method(self: OrchestratorDB, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        args, kwargs = _replayable(args, kwargs)  # type: ignore[assignment]
         return self._write(operation(*args, **kwargs), lambda: operation(*args, **kwargs))
 
     return _named_like(method, operation)
@@ -221,6 +246,7 @@ def _writes_async(
     operation: Callable[P, ops.Op[T]],
 ) -> Callable[Concatenate[AsyncOrchestratorDB, P], Coroutine[Any, Any, T]]:
     async def method(self: AsyncOrchestratorDB, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        args, kwargs = _replayable(args, kwargs)  # type: ignore[assignment]
         return await self._write(operation(*args, **kwargs), lambda: operation(*args, **kwargs))
 
     return _named_like(method, operation)
@@ -256,6 +282,19 @@ def _select_all(table: str, dialect: Dialect) -> str:
         raise OrchestratorError(f"unknown table {table!r}; tables: {', '.join(ops.TABLES)}")
     order = "rowid" if dialect is SQLITE else "seq" if table in LOG_TABLES else "id"
     return f"SELECT {', '.join(ops.COLUMNS[table])} FROM {table} ORDER BY {order}"
+
+
+_CURSOR_NUMBERS = itertools.count(1)
+
+
+def _refuse_nested_write(db: _Connected) -> None:
+    """A write inside snapshot() would end the snapshot (PostgreSQL ignores the nested BEGIN,
+    and the rollback after a failure takes the snapshot's transaction with it)."""
+    if db.in_transaction:
+        raise OrchestratorError(
+            "a write cannot run inside snapshot() (a read-only, consistent view); "
+            "write after the with-block"
+        )
 
 
 class _Connected:
@@ -350,6 +389,7 @@ class OrchestratorDB(_Connected):
             if first is None:
                 return done  # type: ignore[return-value]
             with self._lock:
+                _refuse_nested_write(self)
                 self.conn.execute(self.dialect.begin_write)
                 try:
                     result = drive(op, self._execute, first, self.dialect)
@@ -454,7 +494,8 @@ class OrchestratorDB(_Connected):
         # so no read transaction stays open and the caller may write between rows, as on
         # SQLite (a read-only transaction held here made such writes fail).
         hold = not self.in_transaction
-        with self.conn.cursor(name=f"tac_rows_{table}", withhold=hold) as cursor:
+        name = f"tac_rows_{table}_{next(_CURSOR_NUMBERS)}"  # unique: loops may nest
+        with self.conn.cursor(name=name, withhold=hold) as cursor:
             cursor.itersize = 2000
             cursor.execute(sql)
             yield from cursor
@@ -606,8 +647,8 @@ class AsyncOrchestratorDB(_Connected):
             try:
                 value = await self._execute(step)
             except dialect.errors as exc:
-                value, cause = None, exc
-                error = dialect.classify(exc) or exc
+                value = None
+                error, cause = engine_error(exc, dialect)
             step = None
 
     async def _read(self, op: ops.Op[T]) -> T:
@@ -624,6 +665,7 @@ class AsyncOrchestratorDB(_Connected):
             if first is None:
                 return done  # type: ignore[return-value]
             async with self._lock:
+                _refuse_nested_write(self)
                 await self.conn.execute(self.dialect.begin_write)
                 try:
                     result = await self._drive(op, first)

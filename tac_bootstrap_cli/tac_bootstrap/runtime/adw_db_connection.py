@@ -13,12 +13,13 @@ are applied to every connection here; a schema file cannot do it for later conne
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .adw_project import current_project
 from .orch_database_models import OrchestratorError
@@ -77,25 +78,41 @@ def postgres_url(value: str, origin: str) -> str:
         raise UnsupportedDatabase(
             f"{origin}: unsupported driver {scheme!r}; use postgresql:// (psycopg 3 is used)"
         )
+    password = written_password(value) or ""
+    if "@" in password or "/" in password:
+        raise UnsupportedDatabase(
+            f"{origin}: the PostgreSQL URL cannot be read: an '@' or '/' follows the ':' of its "
+            "user part; percent-encode them in the password (@ is %40, / is %2F), or leave the "
+            "password out and give it through PGPASSWORD or ~/.pgpass"
+        )
     return f"{base}://{rest}"
 
 
+def _userinfo(url: str) -> tuple[str, str, str]:
+    """(text before the user part, user part, the rest) as written. The user part runs to the
+    last @, because a password may hold ?, #, [ or / that a URL parser would cut it at; an @
+    in the query makes this mask too much, never too little."""
+    scheme, _, rest = url.partition("://")
+    userinfo, at, after = rest.rpartition("@")
+    return f"{scheme}://", userinfo, at + after if at else rest
+
+
+def written_password(url: str) -> str | None:
+    """The password of a URL's user part as written (still percent-encoded), or None."""
+    userinfo = _userinfo(url)[1]
+    return userinfo.partition(":")[2] if ":" in userinfo else None
+
+
+_PASSWORD_PARAM = re.compile(r"(?i)([?&]password=)[^&#]*")
+
+
 def redact(url: str) -> str:
-    """The URL with any password (in the user part or a password= parameter) replaced by ***."""
-    parts = urlsplit(url)
-    userinfo, at, hostinfo = parts.netloc.rpartition("@")
+    """The URL with any password (in the user part or a password= parameter) replaced by ***.
+    Never raises, whatever the URL holds."""
+    head, userinfo, rest = _userinfo(url)
     if ":" in userinfo:
-        userinfo = userinfo.split(":", 1)[0] + ":***"
-    query = urlencode(
-        [
-            (key, "***" if key == "password" else value)
-            for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        ],
-        safe="/*",
-    )
-    # Not urlunsplit: it drops the empty host of postgresql:///db?host=/socket/dir.
-    text = f"{parts.scheme}://{userinfo}{at}{hostinfo}{parts.path}"
-    return text + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+        userinfo = userinfo.partition(":")[0] + ":***"
+    return head + userinfo + _PASSWORD_PARAM.sub(r"\1***", rest)
 
 
 def migrations_dir_for(project_root: Path, adws_dir: str, backend: str) -> Path:

@@ -40,6 +40,10 @@ def _never(_exc: BaseException) -> bool:
     return False
 
 
+def _no_reason(_exc: BaseException) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class Dialect:
     name: str
@@ -54,6 +58,9 @@ class Dialect:
     aborts_on_error: bool = False
     # Errors after which a write is run again from the start (serialization failure, deadlock).
     retryable: Callable[[BaseException], bool] = field(default=_never, repr=False)
+    # Why the engine refused a value the other engine stores (PostgreSQL: NUL characters), or
+    # None; the driver raises that as InvalidInput instead of an engine error.
+    refused_input: Callable[[BaseException], str | None] = field(default=_no_reason, repr=False)
     _cache: Callable[[str], str] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:

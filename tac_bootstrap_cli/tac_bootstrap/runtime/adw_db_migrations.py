@@ -200,7 +200,7 @@ def migrate(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[
                     "migration is one; build the index without it"
                 )
     done_now: list[Migration] = []
-    for migration in available:
+    for migration in todo:
         queued = False  # waiting for the migration lock (not for a lock the file's SQL needs)
         conn.execute(dialect.begin_write)
         try:
@@ -208,7 +208,10 @@ def migrate(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[
                 queued = True
                 conn.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
                 queued = False
-            conn.execute(BOOKKEEPING_DDL.format(timestamp=_TIMESTAMP_TYPE[dialect.name]))
+            if not _records(conn.execute(_HISTORY_EXISTS[dialect.name]))[0]["n"]:
+                # Only when missing: PostgreSQL checks CREATE on the schema even for IF NOT
+                # EXISTS, and a role that may only write rows must still apply DML migrations.
+                conn.execute(BOOKKEEPING_DDL.format(timestamp=_TIMESTAMP_TYPE[dialect.name]))
             history = applied(conn, dialect)
             verify_history(available, history)
             if migration.version in history:
@@ -234,8 +237,15 @@ def migrate(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[
                     f"{migration.path}: another process has held the migration lock for longer "
                     f"than the lock timeout; try again when it has finished ({_first(exc)})"
                 ) from exc
+            hint = ""
+            if getattr(exc, "sqlstate", None) == "42501":  # insufficient_privilege
+                hint = (
+                    "; the database user needs the right to create tables (PostgreSQL 15 and "
+                    "later no longer give it on public to everyone: "
+                    "GRANT CREATE ON SCHEMA public TO <user>), or run migrations as the owner"
+                )
             raise MigrationError(
-                f"{migration.path}: {_first(exc)}; nothing of it was applied"
+                f"{migration.path}: {_first(exc)}; nothing of it was applied{hint}"
             ) from exc
         except BaseException:
             _rollback(conn, dialect)

@@ -14,14 +14,13 @@ with COMMIT or ROLLBACK, as on SQLite. `lock_timeout` plays the part of SQLite's
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import json
 import re
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote
 
-from .adw_db_connection import UnsupportedDatabase
+from .adw_db_connection import UnsupportedDatabase, written_password
 from .adw_db_dialect import Dialect, IntegrityKind, IntegrityViolation
 from .orch_database_models import OrchestratorError, format_timestamp, to_json
 
@@ -98,6 +97,17 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, (pg_errors.SerializationFailure, pg_errors.DeadlockDetected))
 
 
+def _refused_input(exc: BaseException) -> str | None:
+    # psycopg refuses NUL in text before sending; the server refuses \u0000 in jsonb (22P05).
+    nul_in_text = isinstance(exc, psycopg.DataError) and "NUL" in str(exc)
+    if nul_in_text or isinstance(exc, pg_errors.UntranslatableCharacter):
+        return (
+            "PostgreSQL cannot store NUL (0x00) characters in text or JSON values; "
+            "remove them (or replace them, e.g. with U+FFFD) before writing"
+        )
+    return None
+
+
 POSTGRES = Dialect(
     name="postgresql",
     macros={
@@ -111,6 +121,7 @@ POSTGRES = Dialect(
     format_placeholders=True,
     aborts_on_error=True,
     retryable=_retryable,
+    refused_input=_refused_input,
 )
 
 
@@ -135,13 +146,22 @@ def _session_settings(busy_timeout_ms: int) -> str:
     return f"SET lock_timeout = {int(busy_timeout_ms)}"
 
 
+def _unavailable(url: str, exc: BaseException, origin: str) -> OrchestratorError:
+    """A URL libpq cannot even parse is a setting to fix (UnsupportedDatabase, a config error);
+    anything else is a server that could not be reached or refused us."""
+    message = connection_error(url, exc, origin)
+    if not _conninfo(url):
+        return UnsupportedDatabase(message)
+    return DatabaseUnavailable(message)
+
+
 def connect(
     url: str, busy_timeout_ms: int, *, origin: str = "", connect_timeout: int | None = None
 ) -> psycopg.Connection[dict[str, Any]]:
     try:
         conn = psycopg.connect(url, **_connect_kwargs(url, busy_timeout_ms, connect_timeout))
     except psycopg.Error as exc:
-        raise DatabaseUnavailable(connection_error(url, exc, origin)) from None
+        raise _unavailable(url, exc, origin) from None
     configure_adapters(conn.adapters)
     conn.execute(_session_settings(busy_timeout_ms))
     return conn
@@ -154,7 +174,7 @@ async def connect_async(
         kwargs = _connect_kwargs(url, busy_timeout_ms, connect_timeout)
         conn = await psycopg.AsyncConnection.connect(url, **kwargs)
     except psycopg.Error as exc:
-        raise DatabaseUnavailable(connection_error(url, exc, origin)) from None
+        raise _unavailable(url, exc, origin) from None
     configure_adapters(conn.adapters)
     await conn.execute(_session_settings(busy_timeout_ms))
     return conn
@@ -191,12 +211,15 @@ def _conninfo(url: str) -> dict[str, Any]:
 
 
 def _secrets(url: str) -> list[str]:
-    found: list[str] = []
-    password = _conninfo(url).get("password")
-    with contextlib.suppress(ValueError):
-        password = password or urlsplit(url).password
-    if password:
-        found += [str(password), quote(str(password), safe=""), quote(str(password))]
+    """The password in every form a message may quote it: as libpq read it, as written,
+    decoded, encoded, and the pieces a malformed URL splits it into (3 characters or more, so
+    that masking does not eat ordinary words)."""
+    candidates = {str(_conninfo(url).get("password") or ""), written_password(url) or ""}
+    found: set[str] = set()
+    for password in filter(None, candidates):
+        for form in (password, unquote(password), quote(password, safe=""), quote(password)):
+            found.add(form)
+            found.update(piece for piece in re.split(r"[/@?#:]", form) if len(piece) >= 3)
     return [secret for secret in found if secret]
 
 
@@ -211,17 +234,10 @@ def scrub(message: str, url: str) -> str:
 _QUOTED = re.compile(r'"([^"]*)"')
 
 
-def _written_password(url: str) -> str:
-    """The password as written, also in a URL too malformed for a parser: an unencoded @ or /
-    in it makes libpq and urlsplit cut the URL elsewhere and quote the rest back."""
-    rest = url.split("://", 1)[-1].split("?", 1)[0]
-    return rest.rpartition("@")[0].partition(":")[2]
-
-
 def _mask_quoted(message: str, url: str) -> str:
     """Mask every quoted piece of libpq's message that shares three characters in a row with
     the password (it may quote `ss word@` of the password `p@ss word`)."""
-    secrets = [s for s in (*_secrets(url), _written_password(url)) if s]
+    secrets = _secrets(url)
 
     def shares(piece: str) -> bool:
         for secret in secrets:
@@ -244,11 +260,11 @@ def describe(url: str) -> str:
 
 def connection_error(url: str, exc: BaseException, origin: str = "") -> str:
     info = _conninfo(url)
+    text = _mask_quoted(first_line(str(exc)), url)
     if not info:
-        detail = _mask_quoted(first_line(str(exc)), url)
-        return scrub(f"malformed PostgreSQL URL{_from(origin)}: {detail}", url)
+        return scrub(f"malformed PostgreSQL URL{_from(origin)}: {text}", url)
     # libpq repeats "connection failed: connection to server ... failed:" before the cause.
-    cause = first_line(str(exc)).rsplit("failed:", 1)[-1].strip() or first_line(str(exc))
+    cause = text.rsplit("failed:", 1)[-1].strip() or text
     cause = cause.removeprefix("FATAL:").strip()
     user = info.get("user") or getpass.getuser()
     host = info.get("host") or "localhost"

@@ -10,7 +10,6 @@ migration is one transaction). A password in tac_bootstrap.yml, a committed file
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 
 from tac_bootstrap.application import database_service
 from tac_bootstrap.application.doctor.files import _missing_generated
@@ -28,7 +27,7 @@ from tac_bootstrap.domain.config import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import TacError
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_connection import ENV_VAR as DATABASE_ENV_VAR
-from tac_bootstrap.runtime.adw_db_connection import is_postgres_url, redact
+from tac_bootstrap.runtime.adw_db_connection import is_postgres_url, redact, written_password
 from tac_bootstrap.runtime.adw_db_migrations import MigrationError, discover
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -61,14 +60,8 @@ def _password_in_config(ctx: _Context) -> list[Check]:
     setting = ctx.config.orchestrator.database.strip()
     if not is_postgres_url(setting):
         return []
-    try:
-        parts = urlsplit(setting)
-        has_password = parts.password is not None or any(
-            key == "password" for key, _ in parse_qsl(parts.query, keep_blank_values=True)
-        )
-    except ValueError:  # a malformed URL: the database check names it
-        return []
-    if not has_password:
+    # Read as written (not with a URL parser, which a ?, # or [ in the password would fool).
+    if written_password(setting) is None and redact(setting) == setting:
         return []
     return [
         Check(
