@@ -128,20 +128,24 @@ def db_target(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> t
     return str(url), schema / "postgres" / "migrations"
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """A banner nobody can miss when the PostgreSQL tests did not run."""
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A banner nobody can miss when the PostgreSQL tests did not run: printed after pytest's
+    own totals, so it is the last thing on the screen."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
     skipped = [
         report
-        for report in terminalreporter.stats.get("skipped", [])
+        for report in reporter.stats.get("skipped", [])
         if PG_SKIP_PREFIX in str(getattr(report, "longrepr", ""))
     ]
     if skipped:
         line = "!" * 88
-        terminalreporter.write_line(line, red=True, bold=True)
-        terminalreporter.write_line(
+        reporter.write_line(line, red=True, bold=True)
+        reporter.write_line(
             f"!!! {len(skipped)} PostgreSQL tests SKIPPED: no initdb found (install postgresql, "
             "or set TAC_TEST_PG_BINDIR / TAC_TEST_POSTGRES_URL)",
             red=True,
             bold=True,
         )
-        terminalreporter.write_line(line, red=True, bold=True)
+        reporter.write_line(line, red=True, bold=True)
