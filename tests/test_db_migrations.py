@@ -7,6 +7,7 @@ splitting and the migration lock are tested per engine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -15,8 +16,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
@@ -36,6 +40,7 @@ from .db_helpers import (
     open_db,
     python_env,
     run_python,
+    sql,
 )
 
 PG_MIGRATIONS = REPO_ROOT / "adws" / "schema" / "postgres" / "migrations"
@@ -637,3 +642,83 @@ def test_a_lock_timeout_inside_a_migration_is_not_blamed_on_the_migration_lock(
     assert "migration lock" not in message
     with OrchestratorDB.open(pg_url, migrations_dir=migrations) as db:
         assert db.schema_version() == 3
+
+
+def url_as(url: str, user: str) -> str:
+    """The same database URL with another user (the test server trusts any local user)."""
+    base, _, query = url.partition("?")
+    params = [(k, v) for k, v in parse_qsl(query) if k != "user"] + [("user", user)]
+    return f"{base}?{urlencode(params, safe='/')}"  # not urlunsplit: it drops the empty host
+
+
+@contextlib.contextmanager
+def dml_only_role(url: str) -> Iterator[str]:
+    """A login role that may read and write the rows of every existing table (and use their
+    sequences) but not create anything: what an application user is often given."""
+    role = f"limited_{uuid.uuid4().hex[:12]}"  # roles are server-wide; tests share the server
+    admin = pg_admin(url)
+    try:
+        admin.execute(f"CREATE ROLE {role} LOGIN".encode())
+        for grant in (
+            "USAGE ON SCHEMA public",
+            "SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public",
+            "USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public",
+        ):
+            admin.execute(f"GRANT {grant} TO {role}".encode())
+        admin.execute(b"REVOKE CREATE ON SCHEMA public FROM PUBLIC")  # PostgreSQL 15's default
+        can_create = admin.execute(
+            "SELECT has_schema_privilege(%s, 'public', 'CREATE') AS ok", (role,)
+        ).fetchone()
+        assert can_create == {"ok": False}
+        yield role
+    finally:
+        admin.execute(f"DROP OWNED BY {role}".encode())
+        admin.execute(f"DROP ROLE {role}".encode())
+        admin.close()
+
+
+@pytest.mark.postgres
+def test_a_role_without_create_applies_a_dml_migration_once_the_history_exists(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """CREATE TABLE IF NOT EXISTS checks CREATE on the schema even when the table exists, so
+    the history table is created only when missing: a role that may only write rows applies
+    a migration that only writes rows."""
+    migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
+    OrchestratorDB.open(pg_url, migrations_dir=migrations).close()  # as the owner
+    with dml_only_role(pg_url) as role:
+        (migrations / "003_touch_descriptions.sql").write_text(
+            "UPDATE orchestrator_agents SET description = description;\n"
+        )
+        with OrchestratorDB.open(url_as(pg_url, role), migrations_dir=migrations) as db:
+            assert sql(db, "SELECT current_user AS u") == [{"u": role}]
+            assert db.schema_version() == 3
+            assert [r["version"] for r in history(db)] == [1, 2, 3]
+            assert db.pending_migrations() == []
+            db.log_system("written by the limited role")
+            assert db.table_counts()["system_logs"] == 1
+
+
+@pytest.mark.postgres
+def test_a_ddl_migration_without_create_names_itself_and_what_to_grant(
+    pg_url: str, tmp_path: Path
+) -> None:
+    migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
+    OrchestratorDB.open(pg_url, migrations_dir=migrations).close()  # as the owner
+    with dml_only_role(pg_url) as role:
+        (migrations / "004_t4.sql").write_text("CREATE TABLE t4 (x int);\n")
+        (migrations / "003_touch_descriptions.sql").write_text(
+            "UPDATE orchestrator_agents SET description = description;\n"
+        )
+        with pytest.raises(MigrationError) as raised:
+            OrchestratorDB.open(url_as(pg_url, role), migrations_dir=migrations)
+        message = str(raised.value)
+        assert "004_t4.sql" in message
+        assert "001_initial.sql" not in message and "003_" not in message
+        assert "permission denied" in message
+        assert "GRANT CREATE ON SCHEMA public" in message
+        assert "nothing of it was applied" in message
+    with inspect_db(pg_url, migrations) as db:
+        assert [r["version"] for r in history(db)] == [1, 2, 3]  # 003 applied, 004 not
+        assert "t4" not in table_names(db)
+        assert not db.in_transaction

@@ -17,7 +17,11 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from tac_bootstrap.runtime import adw_db_operations as ops
-from tac_bootstrap.runtime.adw_database import AsyncOrchestratorDB, OrchestratorDB
+from tac_bootstrap.runtime.adw_database import (
+    WRITE_RETRIES,
+    AsyncOrchestratorDB,
+    OrchestratorDB,
+)
 from tac_bootstrap.runtime.adw_db_connection import (
     UnsupportedDatabase,
     location_from_setting,
@@ -26,6 +30,7 @@ from tac_bootstrap.runtime.adw_db_connection import (
 from tac_bootstrap.runtime.adw_db_dialect import IntegrityViolation
 from tac_bootstrap.runtime.adw_db_postgres import DatabaseUnavailable, connect_async
 from tac_bootstrap.runtime.orch_database_models import (
+    InvalidInput,
     NotFound,
     OrchestratorError,
     format_timestamp,
@@ -352,3 +357,133 @@ def test_a_malformed_url_does_not_leak_its_password(password: str, tmp_path: Pat
 )
 def test_redact_masks_passwords_and_keeps_the_rest(url: str, shown: str) -> None:
     assert redact(url) == shown
+
+
+# -- retried writes ----------------------------------------------------------------------------
+
+
+def fail_first_inserts(db: OrchestratorDB, failures: int) -> None:
+    """The first `failures` INSERT statements into agent_logs fail with a real serialization
+    failure (40001). The count lives in a sequence, which a rollback does not undo."""
+    for statement in (
+        "CREATE SEQUENCE flaky",
+        "CREATE FUNCTION flaky_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF nextval('flaky') <= {failures} THEN "
+        "RAISE EXCEPTION 'simulated' USING ERRCODE = '40001'; END IF; RETURN NULL; END $$",
+        "CREATE TRIGGER flaky BEFORE INSERT ON agent_logs "
+        "FOR EACH STATEMENT EXECUTE FUNCTION flaky_once()",
+    ):
+        sql(db, statement)
+
+
+def insert_attempts(db: OrchestratorDB) -> int:
+    """How many INSERT statements into agent_logs have been tried so far."""
+    [row] = sql(db, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM flaky")
+    return int(row["n"])
+
+
+def log_entries(agent_id: str, count: int = 10) -> Iterator[dict[str, str]]:
+    """A one-shot generator of log entries, as a caller streaming them would pass."""
+    return ({"agent_id": agent_id, "log_type": "hook", "message": f"m{i}"} for i in range(count))
+
+
+def test_a_retried_write_replays_a_generator_argument(db: OrchestratorDB) -> None:
+    """A serialization failure runs the write again from the start; a generator it was given
+    is consumed by then, so the retry must see the same entries (it committed none)."""
+    owner = db.register_orchestrator_agent("builder", "builder")
+    agent = db.start_agent(owner.id, "s")
+    fail_first_inserts(db, 1)
+    assert db.log_agent_batch(log_entries(agent.id)) == 10
+    assert insert_attempts(db) > 1  # the first attempt really failed and was retried
+    assert not db.in_transaction
+    assert db.table_counts()["agent_logs"] == 10
+    messages = {r["message"] for r in db.iter_rows("agent_logs")}
+    assert messages == {f"m{i}" for i in range(10)}
+
+
+def test_the_async_api_replays_a_generator_argument_too(pg_url: str) -> None:
+    with open_pg(pg_url) as setup:
+        owner = setup.register_orchestrator_agent("builder", "builder")
+        agent = setup.start_agent(owner.id, "s")
+        fail_first_inserts(setup, 1)
+
+    async def main() -> tuple[int, bool, dict[str, int]]:
+        async with await AsyncOrchestratorDB.open(pg_url, migrations_dir=PG_MIGRATIONS) as db:
+            written = await db.log_agent_batch(log_entries(agent.id))
+            return written, db.in_transaction, await db.table_counts()
+
+    written, in_transaction, counts = asyncio.run(main())
+    assert (written, in_transaction, counts["agent_logs"]) == (10, False, 10)
+    with open_pg(pg_url) as db:
+        assert insert_attempts(db) > 1
+        assert sorted(r["message"] for r in db.iter_rows("agent_logs")) == [
+            f"m{i}" for i in range(10)
+        ]
+
+
+def test_a_write_failing_every_retry_raises_the_last_failure_and_writes_nothing(
+    db: OrchestratorDB,
+) -> None:
+    owner = db.register_orchestrator_agent("builder", "builder")
+    agent = db.start_agent(owner.id, "s")
+    fail_first_inserts(db, WRITE_RETRIES + 1)
+    before = snapshot(db)
+    with pytest.raises(psycopg.errors.SerializationFailure, match="simulated"):
+        db.log_agent_batch(log_entries(agent.id))
+    assert insert_attempts(db) == WRITE_RETRIES + 1  # the first try and every retry
+    assert not db.in_transaction
+    assert snapshot(db) == before
+    assert db.log_agent_batch(log_entries(agent.id, 3)) == 3  # the next write works
+    assert db.table_counts()["agent_logs"] == 3
+
+
+# -- NUL characters --------------------------------------------------------------------------
+
+
+def test_nul_characters_are_refused_as_invalid_input(db: OrchestratorDB) -> None:
+    """PostgreSQL cannot store NUL in text (psycopg refuses it) nor \\u0000 in jsonb (the
+    server refuses it): the caller gets InvalidInput, not an engine error, and the
+    connection stays usable. SQLite stores them (test_db_runtime.py)."""
+    owner = db.register_orchestrator_agent("builder", "builder")
+    agent = db.start_agent(owner.id, "s")
+    before = snapshot(db)
+    for write_call in (
+        lambda: db.log_agent(agent.id, "hook", "a\x00b"),
+        lambda: db.log_agent(agent.id, "hook", "fine", details={"x": "a\x00b"}),
+        lambda: db.start_prompt(agent.id, "a\x00b"),
+        lambda: db.log_system("a\x00b"),
+        lambda: db.log_agent_batch(
+            [
+                {"agent_id": agent.id, "log_type": "hook", "message": "fine"},
+                {"agent_id": agent.id, "log_type": "hook", "message": "a\x00b"},
+            ]
+        ),
+    ):
+        with pytest.raises(InvalidInput, match="NUL") as raised:
+            write_call()
+        assert not isinstance(raised.value, psycopg.Error)
+        assert not db.in_transaction
+        assert db.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert snapshot(db) == before
+    db.log_agent(agent.id, "hook", "a\ufffdb", details={"x": "a\ufffdb"})
+    assert db.start_prompt(agent.id, "next").prompt_text == "next"
+    [log] = db.recent_logs(include_system=False)
+    assert (log.message, log.details) == ("a\ufffdb", {"x": "a\ufffdb"})
+
+
+def test_the_async_api_refuses_nul_the_same_way(pg_url: str) -> None:
+    async def main() -> tuple[bool, dict[str, int]]:
+        async with await AsyncOrchestratorDB.open(pg_url, migrations_dir=PG_MIGRATIONS) as db:
+            owner = await db.register_orchestrator_agent("builder", "builder")
+            agent = await db.start_agent(owner.id, "s")
+            with pytest.raises(InvalidInput, match="NUL"):
+                await db.log_agent(agent.id, "hook", "fine", details={"x": "a\x00b"})
+            with pytest.raises(InvalidInput, match="NUL"):
+                await db.start_prompt(agent.id, "a\x00b")
+            in_transaction = db.in_transaction
+            await db.log_agent(agent.id, "hook", "next")
+            return in_transaction, await db.table_counts()
+
+    in_transaction, counts = asyncio.run(main())
+    assert not in_transaction
+    assert (counts["agent_logs"], counts["prompts"]) == (1, 0)

@@ -959,3 +959,78 @@ def test_writes_between_the_rows_of_iter_rows_work(world: World) -> None:
     assert sorted(seen) == sorted([world.running.id, world.done.id])
     assert {a.status for a in db.list_agents()} == {AgentStatus.COMPLETED}
     assert len(db.recent_logs(include_system=False)) == 3  # the world's one, and one per agent
+
+
+def test_nested_loops_over_iter_rows_of_the_same_table_work(db: OrchestratorDB) -> None:
+    """Each loop has its own cursor (on PostgreSQL a server-side cursor with its own name)."""
+    owner = db.register_orchestrator_agent("builder", "builder").id
+    agent = db.start_agent(owner, "s").id
+    db.log_agent_batch(
+        [{"agent_id": agent, "log_type": "hook", "message": f"m{i}"} for i in range(5)]
+    )
+    everything = [f"m{i}" for i in range(5)]
+    outer = []
+    for row in db.iter_rows("agent_logs"):
+        outer.append(row["message"])
+        assert [r["message"] for r in db.iter_rows("agent_logs")] == everything
+    assert outer == everything
+    assert not db.in_transaction
+    with db.snapshot():  # inside a snapshot the cursors join its transaction; still nested
+        pairs = [
+            (a["message"], b["message"])
+            for a in db.iter_rows("agent_logs")
+            for b in db.iter_rows("agent_logs")
+        ]
+    assert pairs == [(a, b) for a in everything for b in everything]
+    assert not db.in_transaction
+    db.log_system("still writable")
+
+
+def test_a_write_inside_a_snapshot_is_refused_and_the_snapshot_stays(
+    db_target: tuple[str, Path],
+) -> None:
+    """A write would end the snapshot (PostgreSQL ignores the nested BEGIN, SQLite refuses it
+    as an engine error): it is refused before it starts, and the reads go on."""
+    database, migrations = db_target
+    with (
+        OrchestratorDB.open(database, migrations_dir=migrations) as db,
+        OrchestratorDB.open(database, migrations_dir=migrations) as other,
+    ):
+        db.register_orchestrator_agent("first", "planner")
+        with db.snapshot():
+            assert db.table_counts()["orchestrator_agents"] == 1
+            if db.backend == "postgresql":  # SQLite: only refusal and reads are asserted
+                other.register_orchestrator_agent("second", "planner")
+            for write_call in (
+                lambda: db.register_orchestrator_agent("third", "planner"),
+                lambda: db.log_system("inside"),
+                lambda: db.prune(1),
+            ):
+                with pytest.raises(OrchestratorError, match="inside snapshot") as raised:
+                    write_call()
+                assert type(raised.value) is OrchestratorError  # not an engine error
+                assert db.in_transaction  # the snapshot's transaction is still open
+            names = [r["name"] for r in db.iter_rows("orchestrator_agents")]
+            assert names == ["first"]  # on PostgreSQL "second" is committed, yet not seen
+            assert db.table_counts()["system_logs"] == 0
+        assert not db.in_transaction
+        db.log_system("after")
+        db.register_orchestrator_agent("third", "planner")
+        counts = db.table_counts()
+        expected = 3 if db.backend == "postgresql" else 2
+        assert (counts["orchestrator_agents"], counts["system_logs"]) == (expected, 1)
+
+
+def test_sqlite_stores_nul_characters_that_postgresql_refuses(sqlite_db: OrchestratorDB) -> None:
+    """The backends differ here: SQLite keeps NUL in text and JSON as given (PostgreSQL raises
+    InvalidInput, test_db_postgres_runtime.py), so `db copy` to PostgreSQL looks first."""
+    db = sqlite_db
+    owner = db.register_orchestrator_agent("builder", "builder")
+    agent = db.start_agent(owner.id, "s")
+    db.log_agent(agent.id, "hook", "a\x00b")
+    db.log_agent(agent.id, "hook", "fine", details={"x": "a\x00b"})
+    prompt = db.start_prompt(agent.id, "a\x00b")
+    assert db.get_prompt(prompt.id).prompt_text == "a\x00b"
+    logs = {log.message: log.details for log in db.recent_logs(include_system=False)}
+    assert logs == {"a\x00b": {}, "fine": {"x": "a\x00b"}}
+    assert not db.in_transaction
