@@ -722,3 +722,21 @@ def test_a_ddl_migration_without_create_names_itself_and_what_to_grant(
         assert [r["version"] for r in history(db)] == [1, 2, 3]  # 003 applied, 004 not
         assert "t4" not in table_names(db)
         assert not db.in_transaction
+
+
+@pytest.mark.postgres
+def test_an_owner_only_migration_is_not_answered_with_a_create_grant(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """ "must be owner of table" is also 42501, but granting CREATE would not help there."""
+    migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
+    OrchestratorDB.open(pg_url, migrations_dir=migrations).close()  # as the owner
+    with dml_only_role(pg_url) as role:
+        (migrations / "003_agent_notes.sql").write_text(
+            "ALTER TABLE agents ADD COLUMN note TEXT;\n"
+        )
+        with pytest.raises(MigrationError) as raised:
+            OrchestratorDB.open(url_as(pg_url, role), migrations_dir=migrations)
+    message = str(raised.value)
+    assert "003_agent_notes.sql" in message and "must be owner of table agents" in message
+    assert "GRANT CREATE" not in message

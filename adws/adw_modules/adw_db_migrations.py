@@ -238,7 +238,8 @@ def migrate(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[
                     f"than the lock timeout; try again when it has finished ({_first(exc)})"
                 ) from exc
             hint = ""
-            if getattr(exc, "sqlstate", None) == "42501":  # insufficient_privilege
+            refused = getattr(exc, "sqlstate", None) == "42501"  # insufficient_privilege
+            if refused and "for schema" in str(exc):  # not "must be owner of table ..."
                 hint = (
                     "; the database user needs the right to create tables (PostgreSQL 15 and "
                     "later no longer give it on public to everyone: "

@@ -292,8 +292,8 @@ def _refuse_nested_write(db: _Connected) -> None:
     and the rollback after a failure takes the snapshot's transaction with it)."""
     if db.in_transaction:
         raise OrchestratorError(
-            "a write cannot run inside snapshot() (a read-only, consistent view); "
-            "write after the with-block"
+            "a write or VACUUM cannot run inside snapshot() (a read-only, consistent view); "
+            "run it after the with-block"
         )
 
 
@@ -511,6 +511,7 @@ class OrchestratorDB(_Connected):
         return backup_database(self.conn, Path(destination), progress=progress)
 
     def vacuum(self) -> None:
+        _refuse_nested_write(self)
         self.conn.execute("VACUUM")
 
 
@@ -709,4 +710,5 @@ class AsyncOrchestratorDB(_Connected):
 
     async def vacuum(self) -> None:
         async with self._lock:
+            _refuse_nested_write(self)
             await self.conn.execute("VACUUM")

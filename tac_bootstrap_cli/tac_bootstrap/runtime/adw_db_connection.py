@@ -135,6 +135,11 @@ def location_from_setting(
 
 def _path_from_setting(value: str, project_root: Path, origin: str) -> Path:
     lowered = value.lower()
+    if re.match(r"(postgres|postgresql)(\+\w+)?:(?!//)", lowered):
+        raise UnsupportedDatabase(
+            f"{origin}: this looks like a PostgreSQL URL without '//' after the scheme; "
+            "write postgresql://user@host:5432/dbname"
+        )
     if lowered.startswith("sqlite:"):
         parts = urlsplit(value)
         if parts.netloc not in ("", "localhost"):
