@@ -75,3 +75,46 @@ def test_a_hook_that_cannot_reach_its_postgresql_server_falls_back_and_exits_0(
     assert 'database "orch" on db.invalid:5432 as hooker' in entry["error"]
     assert "t0ps3cret" not in fallback.read_text()
     assert json.loads(entry["input"]) == event
+
+
+def test_a_hook_event_with_nul_characters_is_recorded_on_postgresql(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Binary tool output holds NUL characters, which PostgreSQL refuses: the hook records
+    the event with U+FFFD in their place instead of falling back."""
+    project = generate(tmp_path)
+    fallback = tmp_path / "fallback.jsonl"
+    env = agent_env(
+        project, tmp_path, TAC_ORCHESTRATOR_DB=pg_url, TAC_HOOK_FALLBACK_LOG=str(fallback)
+    )
+    event = {
+        "session_id": "s-nul",
+        "hook_event_name": "PostToolUse",
+        "tool_name": "Read",
+        "tool_input": {"file_path": "/tmp/bin\x00ary.dat"},
+        "tool_response": {"content": "\x7fELF\x00\x00head", "lines": ["a\x00b", 3]},
+    }
+    raw = json.dumps(event)
+    assert "\\u0000" in raw  # what the agent CLI sends
+    result = subprocess.run(
+        [sys.executable, str(project / ".claude" / "hooks" / "orchestrator_hook.py")],
+        input=raw,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert not fallback.exists(), fallback.read_text()
+    assert not (project / "logs" / "hooks-fallback.jsonl").exists()
+
+    migrations = project / "adws" / "schema" / "postgres" / "migrations"
+    with OrchestratorDB.open(pg_url, migrations_dir=migrations) as db:
+        (row,) = [r for r in db.recent_logs(limit=50) if r.details.get("session_id") == "s-nul"]
+    assert row.message == "PostToolUse: Read /tmp/bin\ufffdary.dat"
+    assert row.details["tool_response"] == {
+        "content": "\x7fELF\ufffd\ufffdhead",
+        "lines": ["a\ufffdb", 3],
+    }
+    assert row.details["tool_input"] == {"file_path": "/tmp/bin\ufffdary.dat"}
+    assert "\x00" not in json.dumps(row.details, ensure_ascii=False) + row.message

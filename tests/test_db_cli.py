@@ -14,6 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -357,6 +358,116 @@ def test_a_database_error_on_postgresql_is_one_line(project: Path, pg_url: str) 
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: database error (postgresql:///t_")
     assert 'relation "agent_logs" does not exist' in result.stderr
+
+
+def windows(secret: str, width: int = 3) -> list[str]:
+    """Every run of `width` characters of a secret: none may show, not even a piece."""
+    return [secret[i : i + width] for i in range(len(secret) - width + 1)] or [secret]
+
+
+def test_a_password_a_url_parser_would_misread_is_never_shown(project: Path) -> None:
+    for url in (
+        "postgresql://u:pa[ss@db.invalid/x",  # urllib refuses a lone [ in the host part
+        "postgresql://u:Kw4#Zr8?Tn6[@db.invalid/x",  # urllib ends the user part at # or ?
+    ):
+        password = url.split("://u:", 1)[1].rsplit("@", 1)[0]
+        env = {"TAC_ORCHESTRATOR_DB": url}
+        for args in (["status"], ["status", "--json"], ["logs"]):
+            result = run_cli("db", *args, "--project", project, env=env)
+            assert result.returncode == 1, (url, args, result.stderr)
+            assert "Traceback" not in result.stderr, result.stderr
+            assert result.stderr.count("\n") == 1, result.stderr
+            assert 'database "x" on db.invalid:5432 as u' in result.stderr
+            for piece in (password, *windows(password)):
+                assert piece not in result.stdout + result.stderr, (url, piece)
+
+
+@pytest.mark.parametrize(
+    ("url", "pieces"),
+    [
+        ("postgresql://alice:Xk9/LmQ2rT@db.invalid/orch", ["Xk9", "LmQ2rT"]),
+        ("postgresql://alice:Hv5@Qe7Yp@db.invalid/orch", ["Hv5", "Qe7Yp"]),
+    ],
+)
+def test_an_unencoded_at_or_slash_in_the_password_is_a_config_error(
+    project: Path, url: str, pieces: list[str]
+) -> None:
+    env = {"TAC_ORCHESTRATOR_DB": url}
+    for args in (["status"], ["init"], ["backup", str(project / "b.db")]):
+        result = run_cli("db", *args, "--project", project, env=env)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith("error: TAC_ORCHESTRATOR_DB: ")
+        assert "percent-encode" in result.stderr and result.stderr.count("\n") == 1
+        assert "Traceback" not in result.stderr
+        for piece in pieces:
+            assert piece not in result.stdout + result.stderr, (args, piece)
+    document = json.loads(run_cli("db", "status", "--json", "--project", project, env=env).stdout)
+    assert document["ok"] is False and document["exit_code"] == 2
+    assert all(piece not in json.dumps(document) for piece in pieces)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:Pq7 Wz4@db.invalid/x",  # libpq refuses unencoded spaces
+        "postgresql://u:Fm3%zzJb6@db.invalid/x",  # libpq refuses a broken percent-encoding
+    ],
+)
+def test_a_malformed_postgresql_url_is_a_config_error(project: Path, url: str) -> None:
+    env = {"TAC_ORCHESTRATOR_DB": url}
+    for args in (["status"], ["init"], ["logs"]):
+        result = run_cli("db", *args, "--project", project, env=env)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith(
+            "error: malformed PostgreSQL URL (from TAC_ORCHESTRATOR_DB)"
+        )
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        for piece in ("Pq7", "Wz4", "Fm3", "Jb6"):
+            assert piece not in result.stdout + result.stderr, (args, piece)
+    assert not (project / "adws/schema/orchestrator.db").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("password", ["Rt#1?x[y", "Gd5]Wu%25Ck#Ly?", "Nz2[Bq4]Hs6"])
+def test_a_password_with_url_characters_never_reaches_the_output(
+    project: Path, pg_url: str, tmp_path: Path, password: str
+) -> None:
+    """The server trusts local connections: it ignores the password, so the commands succeed
+    and every line they print can be searched for it."""
+    url = with_password(pg_url, password)
+    masked = with_password(pg_url, "***")
+    env = {"TAC_ORCHESTRATOR_DB": url}
+    outputs: list[str] = []
+
+    init = run_cli("db", "init", "--project", project, env=env)
+    assert init.returncode == 0, init.stderr
+    assert f"database tables created in {masked} (schema version 2)" in init.stdout
+    outputs.append(init.stdout + init.stderr)
+    populate(project, env=env)
+    status = run_cli("db", "status", "--json", "--project", project, env=env)
+    assert status.returncode == 0, status.stderr
+    document = json.loads(status.stdout)
+    assert document["location"] == masked and document["counts"]["prompts"] == 12
+    outputs.append(status.stdout + status.stderr)
+    human = run_cli("db", "status", "--project", project, env={**env, "COLUMNS": "300"})
+    assert human.returncode == 0 and masked in human.stdout, human.stdout
+    outputs.append(human.stdout + human.stderr)
+    for args in (["init", "--json"], ["migrate"], ["stats"]):
+        result = run_cli("db", *args, "--project", project, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+        outputs.append(result.stdout + result.stderr)
+    for args in (["backup", str(tmp_path / "b.db")], ["backup", str(tmp_path / "b.db"), "--json"]):
+        backup = run_cli("db", *args, "--project", project, env=env)
+        assert backup.returncode == 1, backup.stderr
+        assert "pg_dump --format=custom" in backup.stdout + backup.stderr
+        assert "--dbname='postgresql://postgres@/t_" in backup.stdout + backup.stderr
+        outputs.append(backup.stdout + backup.stderr)
+    assert not (tmp_path / "b.db").exists()
+
+    decoded = unquote(password)
+    for text in outputs:
+        for piece in {password, decoded, *windows(password), *windows(decoded)}:
+            assert piece not in text, (piece, text)
 
 
 def test_migrate_backs_up_an_existing_database(project: Path) -> None:

@@ -312,6 +312,86 @@ def test_non_uuid_ids_are_listed_before_anything_reaches_postgres(
         assert db.schema_version() == 0  # DEST not even migrated
 
 
+def _set_value(source: Path, table: str, column: str, value: str) -> str:
+    """Put a value straight into one row of a SQLite SOURCE (as an older tool might have);
+    returns that row's id."""
+    conn = sqlite3.connect(source)
+    try:
+        (row_id,) = conn.execute(f"SELECT id FROM {table} ORDER BY rowid DESC LIMIT 1").fetchone()
+        conn.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, row_id))
+        conn.commit()
+        assert (
+            conn.execute(f"SELECT {column} FROM {table} WHERE id = ?", (row_id,)).fetchone()[0]
+            == value
+        )
+    finally:
+        conn.close()
+    return str(row_id)
+
+
+NUL_VALUES = [
+    ("agent_logs", "message", "tool output a\x00b"),  # a NUL character in a text column
+    ("system_logs", "component", "\x00"),
+    ("system_logs", "details", '{"x":"a\\u0000b"}'),  # JSON text holding the \u0000 escape
+    ("agents", "context", '{"outer":{"list":["ok","\\u0000"]}}'),
+    ("orchestrator_agents", "config", '{"key\\u0000":1}'),  # in a key
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("table", "column", "value"), NUL_VALUES)
+def test_a_nul_character_in_source_stops_the_copy_before_anything_is_written(
+    project: Path, tmp_path: Path, pg_url: str, table: str, column: str, value: str
+) -> None:
+    source = tmp_path / "source.db"
+    populate(project, source, logs_per_agent=3)
+    row_id = _set_value(source, table, column, value)
+    result = copy(project, source, pg_url)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: SOURCE has 1 value(s) with NUL (0x00) characters")
+    assert f"{table}.{column} of {row_id}" in result.stderr
+    assert "nothing was copied" in result.stderr
+    with open_db(project, pg_url, migrate=False) as db:
+        assert db.schema_version() == 0  # DEST not even migrated
+    as_json = copy_json(project, source, pg_url, code=1)
+    assert as_json["ok"] is False and f"{table}.{column} of {row_id}" in as_json["error"]
+
+
+@pytest.mark.postgres
+def test_every_nul_in_source_is_listed(project: Path, tmp_path: Path, pg_url: str) -> None:
+    source = tmp_path / "source.db"
+    populate(project, source, logs_per_agent=3)
+    first = _set_value(source, "agent_logs", "message", "a\x00")
+    second = _set_value(source, "system_logs", "details", '{"x":["\\u0000"]}')
+    result = copy(project, source, pg_url)
+    assert result.returncode == 1, result.stderr
+    assert "SOURCE has 2 value(s) with NUL" in result.stderr
+    assert f"agent_logs.message of {first}" in result.stderr
+    assert f"system_logs.details of {second}" in result.stderr
+    with open_db(project, pg_url, migrate=False) as db:
+        assert db.schema_version() == 0
+
+
+@pytest.mark.postgres
+def test_an_escaped_backslash_before_u0000_is_not_a_nul_and_is_copied(
+    project: Path, tmp_path: Path, pg_url: str
+) -> None:
+    source = tmp_path / "source.db"
+    populate(project, source, logs_per_agent=3)
+    # JSON text {"x":"\\u0000"}: a backslash, then the letters u0000 (no NUL at all).
+    _set_value(source, "system_logs", "details", '{"x":"\\\\u0000","y":"a\\\\u0000b"}')
+    _set_value(source, "agent_logs", "message", "not a NUL: \\u0000 nor \\0")
+    document = copy_json(project, source, pg_url)
+    assert document["ok"] is True and document["problems"] == []
+    copied = rows(project, pg_url)
+    assert copied == rows(project, source)
+    details = json.loads(copied["system_logs"][0]["details"])
+    assert details == {"x": "\\u0000", "y": "a\\u0000b"}
+    assert "\x00" not in details["x"] and len(details["x"]) == 6
+    assert copied["agent_logs"][-1]["message"] == "not a NUL: \\u0000 nor \\0"
+
+
 def test_rows_dest_has_and_source_lacks_fail_the_verification(
     project: Path, tmp_path: Path
 ) -> None:

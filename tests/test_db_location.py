@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from tac_bootstrap.runtime.adw_db_connection import (
     DEFAULT_BUSY_TIMEOUT_MS,
     ENV_VAR,
     UnsupportedDatabase,
+    redact,
     resolve_location,
 )
 
@@ -146,6 +148,116 @@ def test_a_postgresql_url_is_shown_without_its_password(url: str, shown: str) ->
     assert location.display == shown
     assert "s3cret" not in repr(location)
     assert location.target == url  # what child processes need, password included
+
+
+# Each password is made of distinctive runs of 3 letters or digits: none of them may show.
+PASSWORDS = [
+    "Rt7#Qx9?Zk4[Wm2",  # a URL parser ends the user part at # or ?, and refuses a lone [
+    "Hq5]Jd8",
+    "Pv3?Zt9=Bn6&Cd5=",  # looks like a query
+    "Vb3%zzNp6%",  # not valid percent-encoding
+    "Lc2 Mf7 Gh1",  # spaces, as written
+    "Yw8%41Ts3[#?]% Ku5",
+    "Ea4[Fo2]",
+]
+
+
+def secret_pieces(password: str) -> list[str]:
+    return [password, *(p for p in re.split(r"[^A-Za-z0-9]+", password) if len(p) >= 3)]
+
+
+@pytest.mark.parametrize("password", PASSWORDS)
+@pytest.mark.parametrize(
+    "template",
+    [
+        "postgresql://alice:{pw}@db.example:5432/orch",
+        "postgresql://alice:{pw}@db.example/orch?sslmode=require",
+        "postgresql://alice:{pw}@/orch?host=/tmp/sock&port=5433",
+        "postgresql+psycopg://alice:{pw}@db.example/orch",
+    ],
+)
+def test_redact_masks_a_password_whatever_characters_it_holds(template: str, password: str) -> None:
+    url = template.format(pw=password)
+    shown = redact(url)  # never raises
+    assert shown == template.format(pw="***")
+    location = resolve_location(Path("/p"), configured=url, environ={})
+    assert location.display == template.format(pw="***").replace("+psycopg", "")
+    for piece in secret_pieces(password):
+        assert piece not in shown and piece not in location.display, piece
+        assert piece not in repr(location), piece
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql:///orch?host=/tmp/x&port=5433",
+        "postgresql://db.example/orch?sslmode=require&application_name=a%20b",
+        "postgresql://alice@db.example:5432/orch",
+    ],
+)
+def test_redact_keeps_a_url_without_a_password_as_written(url: str) -> None:
+    assert redact(url) == url
+
+
+@pytest.mark.parametrize("key", ["password", "PASSWORD", "Password", "passWord"])
+def test_redact_masks_a_password_parameter_in_any_case(key: str) -> None:
+    url = f"postgresql:///orch?host=/tmp/x&{key}=Qu3ry[pw&port=5433"
+    assert redact(url) == f"postgresql:///orch?host=/tmp/x&{key}=***&port=5433"
+    first = f"postgresql://al@db/orch?{key}=Qu3ry%20pw"
+    assert redact(first) == f"postgresql://al@db/orch?{key}=***"
+    both = f"postgresql://al:Us3r#pw@db/orch?sslmode=require&{key}=Qu3ry?pw"
+    assert redact(both) == f"postgresql://al:***@db/orch?sslmode=require&{key}=***"
+    for text in (redact(url), redact(first), redact(both)):
+        assert "Qu3ry" not in text and "Us3r" not in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://[",
+        "postgresql://a:b:c@[::1/x",
+        "postgresql://:@",
+        "postgresql://",
+        "postgresql://u:@h/d?password=&password",
+        "postgresql://h:99999999999/d#frag",
+        "postgresql://u:p\x00w@h/d",
+    ],
+)
+def test_redact_never_raises(url: str) -> None:
+    shown = redact(url)
+    assert isinstance(shown, str)
+    assert "p\x00w" not in shown and ":b:c" not in shown
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "Xk9/LmQ2rT",
+        "s3cr@tPass",
+        "Gh4/Jk7@Lm2",
+        "Wq8@",
+    ],
+)
+def test_an_unencoded_at_or_slash_in_the_password_is_a_config_error(
+    tmp_path: Path, password: str
+) -> None:
+    url = f"postgresql://alice:{password}@db.example:5432/orch"
+    for configured, env, origin in (
+        (url, {}, "orchestrator.database"),
+        ("fine.db", {ENV_VAR: url}, ENV_VAR),
+    ):
+        with pytest.raises(UnsupportedDatabase) as raised:
+            resolve_location(tmp_path, configured=configured, environ=env)
+        message = str(raised.value)
+        assert message.startswith(f"{origin}: ")
+        assert "percent-encode" in message and "%40" in message and "%2F" in message
+        for piece in secret_pieces(password):
+            assert piece not in message, piece
+    # Percent-encoded, the same password is fine (and still masked).
+    encoded = url.replace(password, password.replace("@", "%40").replace("/", "%2F"))
+    location = resolve_location(tmp_path, configured=encoded, environ={})
+    assert location.url == encoded
+    assert location.display == "postgresql://alice:***@db.example:5432/orch"
 
 
 # -- zero-config in a generated project ---------------------------------------------------
@@ -285,3 +397,14 @@ def test_the_pg_dump_advice_is_a_runnable_command_without_the_password(
     assert f"pg_dump --format=custom --file=orchestrator.dump --dbname='{dbname}'" in advice
     assert f"pg_restore --no-owner --dbname='{dbname}' orchestrator.dump" in advice
     assert "pw" not in advice.replace("PGPASSWORD", "")
+
+
+@pytest.mark.parametrize(
+    "setting", ["postgresql:/orch?host=/tmp/x", "postgres:orch", "POSTGRESQL:orch"]
+)
+def test_a_postgresql_url_missing_its_slashes_is_refused_not_taken_for_a_file(
+    tmp_path: Path, setting: str
+) -> None:
+    with pytest.raises(UnsupportedDatabase, match="without '//' after the scheme"):
+        resolve_location(tmp_path, configured=setting, environ={})
+    assert list(tmp_path.iterdir()) == []

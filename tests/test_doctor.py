@@ -472,6 +472,59 @@ def test_password_in_the_config_file_is_a_warning(
     assert _rows(document, "database password") == []
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("written", "shown", "secrets"),
+    [
+        # A URL parser ends the user part at # (or ?), so it saw no password or half of one.
+        ("postgres:Hx4#Tq9?Wb2[@/", "postgres:***@/", ["Hx4", "Tq9", "Wb2", "#Tq9"]),
+        ("postgres:Mj6#Rv3@/", "postgres:***@/", ["Mj6", "Rv3"]),
+        # A password= parameter in any case (libpq reads only the lower-case one).
+        ("/", "/", ["Sd8Kp5Zq"]),
+    ],
+)
+def test_a_password_a_url_parser_would_miss_is_still_warned_about(
+    cli: Any, project: Path, pg_url: str, written: str, shown: str, secrets: list[str]
+) -> None:
+    url = pg_url.replace("postgresql:///", f"postgresql://{written}", 1)
+    expected = pg_url.replace("postgresql:///", f"postgresql://{shown}", 1)
+    if written == "/":
+        url += "&password=Sd8Kp5Zq"
+        expected += "&password=***"
+    config = project / "tac_bootstrap.yml"
+    config.write_text(config.read_text().replace('database: ""', f'database: "{url}"'))
+    code, document = _doctor(cli, project)
+    row = _row(document, "database password")
+    assert row["status"] == "warn"
+    assert row["message"].endswith(f"orchestrator.database is {expected}"), row["message"]
+    assert "(from orchestrator.database) connects" in _row(document, "database")["message"]
+    assert code == 0, document["checks"]
+    human = cli("doctor", project)
+    assert "database password" in human.stdout
+    for secret in secrets:
+        assert secret not in json.dumps(document), secret
+        assert secret not in human.stdout + human.stderr, secret
+
+
+@pytest.mark.parametrize("key", ["PASSWORD", "Password"])
+def test_an_upper_case_password_parameter_is_warned_about(
+    cli: Any, project: Path, key: str
+) -> None:
+    """libpq refuses the parameter (the database row fails), but the file still holds it."""
+    url = f"postgresql://alice@db.invalid:6543/orch?sslmode=disable&{key}=Yc3Vn8Gt"
+    config = project / "tac_bootstrap.yml"
+    config.write_text(config.read_text().replace('database: ""', f'database: "{url}"'))
+    code, document = _doctor(cli, project)
+    assert code == 1
+    row = _row(document, "database password")
+    assert row["status"] == "warn"
+    assert row["message"].endswith(f"?sslmode=disable&{key}=***"), row["message"]
+    assert _row(document, "database")["status"] == "fail"
+    assert "Yc3Vn8Gt" not in json.dumps(document)
+    human = cli("doctor", project)
+    assert "Yc3Vn8Gt" not in human.stdout + human.stderr
+
+
 def test_unreachable_postgresql_server_fails_naming_host_and_database(
     cli: Any, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
