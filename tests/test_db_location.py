@@ -408,3 +408,31 @@ def test_a_postgresql_url_missing_its_slashes_is_refused_not_taken_for_a_file(
     with pytest.raises(UnsupportedDatabase, match="without '//' after the scheme"):
         resolve_location(tmp_path, configured=setting, environ={})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("postgresql://u@db/x?password=ab#cd", "#cd"),  # libpq has no #fragment
+        ("postgresql://u@db/x?sslpassword=k3yPass&sslmode=require", "k3yPass"),
+        ("postgresql://u@db/x?SSLPASSWORD=k3yPass", "k3yPass"),
+    ],
+)
+def test_password_parameters_are_masked_to_their_end(url: str, secret: str) -> None:
+    from tac_bootstrap.runtime.adw_db_postgres import pg_dump_advice
+
+    shown = resolve_location(Path("/p"), configured=url, environ={}).display
+    assert secret not in shown and "***" in shown
+    assert secret not in pg_dump_advice(url) and "***" not in pg_dump_advice(url)
+
+
+def test_a_password_parameter_libpq_cannot_decode_is_not_echoed() -> None:
+    """libpq quotes a broken %-escape back; the value is a password, so it must be masked."""
+    from tac_bootstrap.runtime.adw_database import OrchestratorDB
+
+    with pytest.raises(UnsupportedDatabase) as raised:
+        OrchestratorDB.open(
+            "postgresql://u@db.invalid/x?password=s3cr%zzet", migrations_dir=Path("/nonexistent")
+        )
+    assert "s3cr" not in str(raised.value) and "zzet" not in str(raised.value)
+    assert str(raised.value).startswith("malformed PostgreSQL URL")

@@ -20,7 +20,7 @@ import re
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .adw_db_connection import UnsupportedDatabase, written_password
+from .adw_db_connection import PASSWORD_PARAM, UnsupportedDatabase, written_password
 from .adw_db_dialect import Dialect, IntegrityKind, IntegrityViolation
 from .orch_database_models import OrchestratorError, format_timestamp, to_json
 
@@ -214,7 +214,13 @@ def _secrets(url: str) -> list[str]:
     """The password in every form a message may quote it: as libpq read it, as written,
     decoded, encoded, and the pieces a malformed URL splits it into (3 characters or more, so
     that masking does not eat ordinary words)."""
-    candidates = {str(_conninfo(url).get("password") or ""), written_password(url) or ""}
+    info = _conninfo(url)
+    candidates = {
+        str(info.get("password") or ""),
+        str(info.get("sslpassword") or ""),
+        written_password(url) or "",
+        *(match.group(2) for match in PASSWORD_PARAM.finditer(url)),
+    }
     found: set[str] = set()
     for password in filter(None, candidates):
         for form in (password, unquote(password), quote(password, safe=""), quote(password)):
@@ -291,9 +297,10 @@ def pg_dump_advice(url: str) -> str:
     """How to back up and restore a PostgreSQL orchestrator database (there is no file to copy)."""
     from .adw_db_connection import redact
 
-    # The command must work as printed: drop the masked password instead of showing ***.
-    safe = re.sub(r"([?&])password=\*\*\*(&|$)", r"\1", redact(url).replace(":***@", "@"))
-    safe = safe.rstrip("?&").replace("?&", "?")
+    # The command must work as printed: drop the masked secrets instead of showing ***.
+    head, _, query = redact(url).replace(":***@", "@").partition("?")
+    kept = [p for p in query.split("&") if p and not re.match(r"(?i)(ssl)?password=", p)]
+    safe = head + ("?" + "&".join(kept) if kept else "")
     return (
         "backups of a PostgreSQL database are made with pg_dump, a consistent snapshot "
         "taken while agents keep writing: "

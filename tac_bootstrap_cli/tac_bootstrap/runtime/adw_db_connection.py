@@ -103,7 +103,9 @@ def written_password(url: str) -> str | None:
     return userinfo.partition(":")[2] if ":" in userinfo else None
 
 
-_PASSWORD_PARAM = re.compile(r"(?i)([?&]password=)[^&#]*")
+# password= and sslpassword= (the client key's), in any case; libpq knows no #fragment, so a
+# value runs to the next &.
+PASSWORD_PARAM = re.compile(r"(?i)([?&](?:ssl)?password=)([^&]*)")
 
 
 def redact(url: str) -> str:
@@ -112,7 +114,7 @@ def redact(url: str) -> str:
     head, userinfo, rest = _userinfo(url)
     if ":" in userinfo:
         userinfo = userinfo.partition(":")[0] + ":***"
-    return head + userinfo + _PASSWORD_PARAM.sub(r"\1***", rest)
+    return head + userinfo + PASSWORD_PARAM.sub(r"\1***", rest)
 
 
 def migrations_dir_for(project_root: Path, adws_dir: str, backend: str) -> Path:
