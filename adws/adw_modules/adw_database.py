@@ -262,12 +262,6 @@ def _open_connection(location: DatabaseLocation, busy_timeout_ms: int) -> tuple[
     return conn, pg.POSTGRES
 
 
-def _quiet_rollback(conn: Any, dialect: Dialect) -> None:
-    """End a failed transaction; the error that failed it is the one worth raising."""
-    with suppress(*dialect.errors):
-        conn.execute("ROLLBACK")
-
-
 def _in_transaction(conn: Any, dialect: Dialect) -> bool:
     if dialect is SQLITE:
         return bool(conn.in_transaction)
@@ -285,6 +279,14 @@ def _select_all(table: str, dialect: Dialect) -> str:
 
 
 _CURSOR_NUMBERS = itertools.count(1)
+
+
+def _may_retry(
+    exc: BaseException, again: Callable[[], Any] | None, attempt: int, dialect: Dialect
+) -> bool:
+    """A failed write runs again when it can be rebuilt, has retries left, and lost only a
+    deadlock or serialization check."""
+    return again is not None and attempt < WRITE_RETRIES and dialect.retryable(exc)
 
 
 def _refuse_nested_write(db: _Connected) -> None:
@@ -396,9 +398,8 @@ class OrchestratorDB(_Connected):
                     self.conn.execute("COMMIT")
                     return result
                 except BaseException as exc:
-                    _quiet_rollback(self.conn, self.dialect)
-                    retry = again is not None and attempt < WRITE_RETRIES
-                    if not (retry and self.dialect.retryable(exc)):
+                    self.dialect.rollback_quietly(self.conn)
+                    if not _may_retry(exc, again, attempt, self.dialect):
                         raise
             attempt += 1
             op = again()  # type: ignore[misc]
@@ -419,7 +420,7 @@ class OrchestratorDB(_Connected):
         try:
             yield
         finally:
-            _quiet_rollback(self.conn, self.dialect)
+            self.dialect.rollback_quietly(self.conn)
 
     # -- operations (signatures and docs come from adw_db_operations) -------------------
 
@@ -675,8 +676,7 @@ class AsyncOrchestratorDB(_Connected):
                 except BaseException as exc:
                     with suppress(*self.dialect.errors):
                         await self.conn.execute("ROLLBACK")
-                    retry = again is not None and attempt < WRITE_RETRIES
-                    if not (retry and self.dialect.retryable(exc)):
+                    if not _may_retry(exc, again, attempt, self.dialect):
                         raise
             attempt += 1
             op = again()  # type: ignore[misc]

@@ -19,9 +19,10 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 IntegrityKind = Literal["foreign_key", "check", "unique", "not_null"]
 
@@ -80,6 +81,18 @@ class Dialect:
     def classify(self, exc: BaseException) -> IntegrityViolation | None:
         """The IntegrityViolation an engine error stands for, or None for any other error."""
         return self.classifier(exc)
+
+    def rollback_quietly(self, conn: Any) -> None:
+        """End a failed transaction; there may be none (it never began, or the link is gone),
+        and the error that failed it is the one worth raising."""
+        with suppress(*self.errors):
+            conn.execute("ROLLBACK")
+
+
+def first_line(message: str) -> str:
+    """The first line of an engine's message (libpq and psycopg add detail lines)."""
+    lines = message.strip().splitlines()
+    return lines[0] if lines else message
 
 
 def _format_placeholders(sql: str) -> str:

@@ -14,7 +14,6 @@ on the system catalogs. A file is sent whole, so `$$` function bodies need no sp
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 import sqlite3
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .adw_db_dialect import SQLITE, Dialect
+from .adw_db_dialect import SQLITE, Dialect, first_line
 from .orch_database_models import OrchestratorError, utc_now
 
 MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9][a-z0-9_]*)\.sql$")
@@ -231,7 +230,7 @@ def migrate(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[
             )
             conn.execute("COMMIT")
         except dialect.errors as exc:
-            _rollback(conn, dialect)
+            dialect.rollback_quietly(conn)
             if queued and getattr(exc, "sqlstate", None) == "55P03":  # lock_timeout
                 raise MigrationError(
                     f"{migration.path}: another process has held the migration lock for longer "
@@ -249,18 +248,11 @@ def migrate(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[
                 f"{migration.path}: {_first(exc)}; nothing of it was applied{hint}"
             ) from exc
         except BaseException:
-            _rollback(conn, dialect)
+            dialect.rollback_quietly(conn)
             raise
         done_now.append(migration)
     return done_now
 
 
 def _first(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _rollback(conn: Any, dialect: Dialect) -> None:
-    """End a failed transaction; there may be none (it never began, or the link is gone)."""
-    with contextlib.suppress(*dialect.errors):
-        conn.execute("ROLLBACK")
+    return first_line(str(exc)) or type(exc).__name__

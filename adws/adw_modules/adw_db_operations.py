@@ -90,6 +90,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+# Columns holding JSON text (objects or arrays), in every table that has them.
+JSON_COLUMNS = frozenset({"capabilities", "config", "context", "details"})
+
+
 @cache
 def _batch_validator(entry: type[T]) -> Any:
     """A list validator for batch inputs, built on first use (TypeAdapter is slow to import)."""
@@ -117,7 +121,7 @@ def new_id() -> str:
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def _uuid_key(value: object) -> str | None:
+def uuid_key(value: object) -> str | None:
     """The canonical (lower-case, hyphenated) text of a UUID, or None if `value` is not one."""
     if not isinstance(value, str):
         return None
@@ -131,14 +135,14 @@ def _uuid_key(value: object) -> str | None:
 
 def _existing_key(value: object, what: str) -> str:
     """A UUID key for a row that must exist; anything else cannot name one."""
-    key = _uuid_key(value)
+    key = uuid_key(value)
     if key is None:
         raise NotFound(f"{what} {value!r} does not exist")
     return key
 
 
 def _by_id_or_name(value: str) -> tuple[str, tuple[str, ...]]:
-    key = _uuid_key(value)
+    key = uuid_key(value)
     if key is None:
         return "name = ?", (value,)
     return "(id = ? OR name = ?)", (key, value)
@@ -419,7 +423,7 @@ def list_prompts(
 ) -> Op[list[Prompt]]:
     clauses, params = [], []
     if agent_id is not None:
-        key = _uuid_key(agent_id)
+        key = uuid_key(agent_id)
         if key is None:
             return []  # no agent has that id
         clauses.append("p.agent_id = ?")
@@ -579,7 +583,7 @@ def log_agent_batch(entries: Iterable[AgentLogEntry | Mapping[str, Any]]) -> Op[
         raise invalid_input(exc, "agent log batch") from None
     if not batch:
         return 0
-    keys = {given: _uuid_key(given) for given in {entry.agent_id for entry in batch}}
+    keys = {given: uuid_key(given) for given in {entry.agent_id for entry in batch}}
     missing = {given for given, key in keys.items() if key is None}
     agent_ids = sorted({key for key in keys.values() if key is not None})
     if agent_ids:
@@ -654,7 +658,7 @@ def recent_logs(
 ) -> Op[list[LogRecord]]:
     """Agent and system log lines, newest first; an agent filter leaves out system logs."""
     if agent_id is not None:
-        agent_key = _uuid_key(agent_id)
+        agent_key = uuid_key(agent_id)
         if agent_key is None:
             return []  # no agent has that id
         agent_id = agent_key

@@ -23,7 +23,6 @@ import os
 import re
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -363,11 +362,11 @@ def _history(names: dict[int, str]) -> str:
 def _require_no_name_clash(source: OrchestratorDB, dest: OrchestratorDB) -> None:
     """An orchestrator agent name is unique: DEST using it for another id would make the
     insert fail half-way, so it is refused before anything is written."""
-    wanted = {row["name"]: _id_key(row["id"]) for row in source.iter_rows("orchestrator_agents")}
+    wanted = {row["name"]: _same_id(row["id"]) for row in source.iter_rows("orchestrator_agents")}
     clashes = [
         f"{row['name']!r} (SOURCE id {wanted[row['name']]}, DEST id {row['id']})"
         for row in dest.iter_rows("orchestrator_agents")
-        if row["name"] in wanted and wanted[row["name"]] != _id_key(row["id"])
+        if row["name"] in wanted and wanted[row["name"]] != _same_id(row["id"])
     ]
     if clashes:
         raise OperationError(
@@ -379,12 +378,9 @@ def _require_no_name_clash(source: OrchestratorDB, dest: OrchestratorDB) -> None
         )
 
 
-def _id_key(value: str) -> str:
+def _same_id(value: str) -> str:
     """Ids compare as UUIDs (PostgreSQL returns them lower-case, SQLite keeps what it got)."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return value
+    return ops.uuid_key(value) or value
 
 
 def _require_uuid_ids(source: OrchestratorDB) -> None:
@@ -409,7 +405,6 @@ def _require_uuid_ids(source: OrchestratorDB) -> None:
         )
 
 
-JSON_COLUMNS = {"capabilities", "config", "context", "details"}
 NOT_TEXT = {"input_tokens", "output_tokens", "total_cost_usd", "cost_usd", "latency_ms"}
 
 
@@ -434,7 +429,7 @@ def _require_no_nul(source: OrchestratorDB) -> None:
 
 
 def _rows_with_nul(conn: sqlite3.Connection, table: str, column: str) -> Iterator[str]:
-    if column in JSON_COLUMNS:  # the JSON text holds an escape; confirm on the parsed value
+    if column in ops.JSON_COLUMNS:  # the JSON text holds an escape; confirm on the parsed value
         sql = f"SELECT id, {column} AS v FROM {table} WHERE instr({column}, '\\u0000') > 0"
         for row in conn.execute(sql):
             if _holds_nul(json.loads(row["v"])):

@@ -44,6 +44,7 @@ from tac_bootstrap.runtime.adw_db_connection import (
     connect,
     resolve_location,
 )
+from tac_bootstrap.runtime.adw_db_dialect import first_line
 from tac_bootstrap.runtime.adw_db_migrations import Migration, MigrationError, discover
 from tac_bootstrap.runtime.adw_db_migrations import migrate as apply_migrations
 from tac_bootstrap.runtime.orch_database_models import (
@@ -53,7 +54,6 @@ from tac_bootstrap.runtime.orch_database_models import (
     parse_timestamp,
 )
 
-JSON_COLUMNS = {"capabilities", "config", "context", "details"}
 Progress = Callable[[int, int], None]
 
 
@@ -122,11 +122,6 @@ def _driver_errors() -> tuple[type[Exception], ...]:
     return errors
 
 
-def _first_line(message: str) -> str:
-    lines = message.strip().splitlines()
-    return lines[0] if lines else message
-
-
 def _without_secrets(message: str, location: DatabaseLocation | None) -> str:
     postgres = sys.modules.get("tac_bootstrap.runtime.adw_db_postgres")
     if location is None or location.url is None or postgres is None:
@@ -158,7 +153,7 @@ def translated_errors(location: DatabaseLocation | None = None) -> Iterator[None
     except OrchestratorError as exc:  # also DatabaseUnavailable: one line naming the server
         raise OperationError(_without_secrets(str(exc), location)) from None
     except _driver_errors() as exc:
-        message = _without_secrets(_first_line(str(exc)) or type(exc).__name__, location)
+        message = _without_secrets(first_line(str(exc)) or type(exc).__name__, location)
         where = f" ({location.display})" if location is not None else ""
         raise OperationError(f"database error{where}: {message}") from None
 
@@ -369,7 +364,7 @@ def _write_json_export(
                 for r_index, row in enumerate(rows(table)):
                     record = {
                         key: json.loads(row[key])
-                        if key in JSON_COLUMNS and row[key] is not None
+                        if key in ops.JSON_COLUMNS and row[key] is not None
                         else row[key]
                         for key in row.keys()  # noqa: SIM118 - iterating a Row yields values
                     }

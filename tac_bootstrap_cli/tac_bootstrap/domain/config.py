@@ -214,7 +214,10 @@ class TacConfig(_Strict):
 
     @property
     def uses_postgres(self) -> bool:
-        """The committed setting names a PostgreSQL server (TAC_ORCHESTRATOR_DB may too)."""
+        """The committed setting names a PostgreSQL server (TAC_ORCHESTRATOR_DB may too).
+
+        Mirrors runtime.adw_db_connection.is_postgres_url: importing that module would load
+        the runtime's models into every `init` (~40 ms) for a two-line check."""
         scheme = self.orchestrator.database.split("://", 1)[0].lower()
         return "://" in self.orchestrator.database and scheme.split("+")[0] in (
             "postgresql",

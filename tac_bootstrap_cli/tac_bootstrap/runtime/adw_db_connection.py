@@ -33,6 +33,8 @@ class UnsupportedDatabase(OrchestratorError):
 
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
+# What each source of a location is called where a user changes it.
+SETTING_NAMES = {"environment": ENV_VAR, "config": "orchestrator.database"}
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,8 @@ class DatabaseLocation:
 
     @property
     def origin(self) -> str:
-        """The setting a user would fix: named in connection errors ("" for an argument)."""
-        return {"environment": ENV_VAR, "config": "orchestrator.database"}.get(self.source, "")
+        """The setting a user would fix: named in errors ("" for the default or an argument)."""
+        return SETTING_NAMES.get(self.source, "")
 
     @property
     def target(self) -> str:
@@ -126,7 +128,7 @@ def location_from_setting(
     value: str, project_root: Path, adws_dir: str, source: str
 ) -> DatabaseLocation:
     """A location from a path or URL as a user wrote it (relative paths: project root)."""
-    origin = {"environment": ENV_VAR, "config": "orchestrator.database"}.get(source, source)
+    origin = SETTING_NAMES.get(source, source)
     if is_postgres_url(value):
         url = postgres_url(value, origin)
         migrations = migrations_dir_for(project_root, adws_dir, "postgresql")

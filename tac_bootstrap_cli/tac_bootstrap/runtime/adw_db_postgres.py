@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from .adw_db_connection import PASSWORD_PARAM, UnsupportedDatabase, written_password
-from .adw_db_dialect import Dialect, IntegrityKind, IntegrityViolation
+from .adw_db_dialect import Dialect, IntegrityKind, IntegrityViolation, first_line
 from .orch_database_models import OrchestratorError, format_timestamp, to_json
 
 try:
@@ -197,10 +197,6 @@ def database_size(conn: psycopg.Connection[Any], tables: tuple[str, ...]) -> int
 
 
 # -- messages that name the server and never the password --------------------------------------
-
-
-def first_line(message: str) -> str:
-    return message.strip().splitlines()[0] if message.strip() else message
 
 
 def _conninfo(url: str) -> dict[str, Any]:

@@ -38,10 +38,8 @@ def _locate(ctx: _Context) -> database_service.DatabaseTarget:
 
 
 def _from(target: database_service.DatabaseTarget) -> str:
-    if target.location.source == "default":
-        return ""
-    source = {"environment": DATABASE_ENV_VAR, "config": "orchestrator.database"}
-    return f" (from {source.get(target.location.source, target.location.source)})"
+    origin = target.location.origin
+    return f" (from {origin})" if origin else ""
 
 
 def check_database(ctx: _Context) -> list[Check]:
