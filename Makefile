@@ -5,8 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 DEMO_DIR ?= /tmp/tac-bootstrap-demo
+# The real Claude Code CLI for the test suite, pinned, in an ignored project-local folder.
+CLAUDE_CODE_VERSION := 2.1.332
+CLAUDE_DIR := .tools/claude-code
+CLAUDE_STAMP := $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
 
-.PHONY: demo test lint typecheck unit check-base base bench clean
+.PHONY: demo test lint typecheck unit check-base base bench clean claude-cli
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +19,16 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Without npm the real-CLI tests skip under a banner (or fail where TAC_REQUIRE_CLAUDE=1).
+$(CLAUDE_STAMP):
+	@if command -v npm >/dev/null 2>&1; then \
+		mkdir -p $(CLAUDE_DIR) && \
+		npm install --prefix $(CLAUDE_DIR) --no-audit --no-fund --loglevel=error \
+			@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) && touch $@; \
+	else echo "npm not found: the real Claude Code CLI tests will be skipped"; fi
+
+claude-cli: $(CLAUDE_STAMP)
 
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
@@ -46,7 +60,7 @@ typecheck: $(STAMP)
 check-base: $(STAMP)
 	$(BIN)/tac-bootstrap render . --check
 
-unit: $(STAMP)
+unit: $(STAMP) claude-cli
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck check-base unit
@@ -62,4 +76,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_hooks.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools build dist .pytest_cache .mypy_cache .ruff_cache

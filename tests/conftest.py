@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 
 from tac_bootstrap.cli.app import app
 
+from . import real_claude
+from .fake_anthropic import FakeAnthropic
 from .pg_server import PgServer, PostgresUnavailable, start_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -128,24 +130,66 @@ def db_target(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> t
     return str(url), schema / "postgres" / "migrations"
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """A banner nobody can miss when the PostgreSQL tests did not run: printed after pytest's
-    own totals, so it is the last thing on the screen."""
+# --- The real Claude Code CLI against the fake model API (tests/real_claude.py) -------------
+
+
+@pytest.fixture(scope="session")
+def claude_cli() -> Path:
+    """The real CLI; skipped loudly (or failed where TAC_REQUIRE_CLAUDE=1) when missing."""
+    cli, reason = real_claude.find_cli()
+    if cli is None:
+        if os.environ.get(real_claude.REQUIRE_ENV_VAR) == "1":
+            pytest.fail(
+                f"{real_claude.REQUIRE_ENV_VAR}=1 but {real_claude.SKIP_PREFIX} {reason}",
+                pytrace=False,
+            )
+        pytest.skip(f"{real_claude.SKIP_PREFIX} {reason}")
+    return cli
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeAnthropic]:
+    """A fresh fake Messages API on 127.0.0.1 for one test."""
+    with FakeAnthropic() as api:
+        yield api
+
+
+@pytest.fixture
+def claude_home(tmp_path: Path) -> Path:
+    """A throwaway HOME for the CLI (its settings, transcripts and caches land here)."""
+    home = tmp_path / "claude-home"
+    home.mkdir()
+    return home
+
+
+def _banner(config: pytest.Config, prefix: str, what: str, how: str) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
         return
     skipped = [
         report
         for report in reporter.stats.get("skipped", [])
-        if PG_SKIP_PREFIX in str(getattr(report, "longrepr", ""))
+        if prefix in str(getattr(report, "longrepr", ""))
     ]
     if skipped:
         line = "!" * 88
         reporter.write_line(line, red=True, bold=True)
-        reporter.write_line(
-            f"!!! {len(skipped)} PostgreSQL tests SKIPPED: no initdb found (install postgresql, "
-            "or set TAC_TEST_PG_BINDIR / TAC_TEST_POSTGRES_URL)",
-            red=True,
-            bold=True,
-        )
+        reporter.write_line(f"!!! {len(skipped)} {what} tests SKIPPED: {how}", red=True, bold=True)
         reporter.write_line(line, red=True, bold=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Banners nobody can miss when the PostgreSQL or real-CLI tests did not run: printed
+    after pytest's own totals, so they are the last thing on the screen."""
+    _banner(
+        config,
+        PG_SKIP_PREFIX,
+        "PostgreSQL",
+        "no initdb found (install postgresql, or set TAC_TEST_PG_BINDIR / TAC_TEST_POSTGRES_URL)",
+    )
+    _banner(
+        config,
+        real_claude.SKIP_PREFIX,
+        "real Claude Code CLI",
+        "no CLI (install node and npm, then `make claude-cli`; or set TAC_CLAUDE_CLI)",
+    )

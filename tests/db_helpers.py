@@ -21,7 +21,10 @@ from .conftest import REPO_ROOT
 MIGRATIONS = REPO_ROOT / "adws" / "schema" / "migrations"
 PG_MIGRATIONS = REPO_ROOT / "adws" / "schema" / "postgres" / "migrations"
 SCHEMA_SQL = REPO_ROOT / "adws" / "schema" / "schema_orchestrator.sql"
-TABLES = ("orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs")
+TABLES = (
+    "orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs",
+    "prompt_model_usage", "session_usage",
+)  # fmt: skip
 ISO_MS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 PROCESS_TIMEOUT = 60.0
 

@@ -358,5 +358,5 @@ def test_async_open_creates_and_migrates_a_fresh_database(
 
     assert asyncio.run(main()) == (EXPECTED_SETTINGS[backend], 0)
     with OrchestratorDB.open(database, migrations_dir=migrations) as db:
-        assert db.schema_version() == 2
+        assert db.schema_version() == 3
         assert db.pending_migrations() == []

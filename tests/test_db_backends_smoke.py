@@ -7,11 +7,11 @@ from pathlib import Path
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 
 
-def test_a_fresh_database_on_each_backend_starts_empty_at_version_2(
+def test_a_fresh_database_on_each_backend_starts_empty_at_version_3(
     backend: str, db_target: tuple[str, Path]
 ) -> None:
     database, migrations = db_target
     with OrchestratorDB.open(database, migrations_dir=migrations) as db:
         assert db.backend == backend
-        assert db.schema_version() == 2
+        assert db.schema_version() == 3
         assert set(db.table_counts().values()) == {0}

@@ -105,6 +105,7 @@ def test_status_before_first_use_creates_nothing(project: Path, db_env: dict[str
     assert document["pending_migrations"] == [
         "001_initial.sql",
         "002_rollup_and_retention_indexes.sql",
+        "003_usage_by_kind_and_model.sql",
     ]
     assert document["schema_version"] == 0 and document["counts"] == {}
     if is_pg(db_env):  # the database is the server's: it exists, without our tables
@@ -132,8 +133,12 @@ def test_init_status_and_stats_on_a_populated_project(
 ) -> None:
     env = db_env
     document = db_json("init", "--project", project, env=env)
-    assert document["created"] is True and document["schema_version"] == 2
-    assert document["applied"] == ["001_initial.sql", "002_rollup_and_retention_indexes.sql"]
+    assert document["created"] is True and document["schema_version"] == 3
+    assert document["applied"] == [
+        "001_initial.sql",
+        "002_rollup_and_retention_indexes.sql",
+        "003_usage_by_kind_and_model.sql",
+    ]
     again = db_json("init", "--project", project, env=env)
     assert again["created"] is False and again["applied"] == []
     recorded_in = populate(project, env=env)
@@ -144,7 +149,7 @@ def test_init_status_and_stats_on_a_populated_project(
         assert recorded_in == project / "adws/schema/orchestrator.db"
 
     status = db_json("status", "--project", project, env=env)
-    assert status["schema_version"] == 2 and status["pending_migrations"] == []
+    assert status["schema_version"] == 3 and status["pending_migrations"] == []
     assert status["exists"] is True and status["size_bytes"] > 0
     assert status["backend"] == ("postgresql" if is_pg(env) else "sqlite")
     assert status["counts"] == {
@@ -153,6 +158,8 @@ def test_init_status_and_stats_on_a_populated_project(
         "prompts": 12,
         "agent_logs": 12,
         "system_logs": 1,
+        "prompt_model_usage": 0,
+        "session_usage": 0,
     }
     by_model = db_json("stats", "--by", "model", "--project", project, env=env)
     assert {r["key"]: (r["prompts"], r["cost_usd"]) for r in by_model["rows"]} == {
@@ -307,7 +314,7 @@ def test_postgresql_location_is_shown_without_its_password(project: Path, pg_url
     masked = url.replace(":hunter2@", ":***@")
     init = run_cli("db", "init", "--project", project, env=env)
     assert init.returncode == 0, init.stderr
-    assert f"database tables created in {masked} (schema version 2)" in init.stdout
+    assert f"database tables created in {masked} (schema version 3)" in init.stdout
     populate(project, env=env)
     human = run_cli("db", "status", "--project", project, env={**env, "COLUMNS": "300"})
     assert human.returncode == 0, human.stderr
@@ -441,7 +448,7 @@ def test_a_password_with_url_characters_never_reaches_the_output(
 
     init = run_cli("db", "init", "--project", project, env=env)
     assert init.returncode == 0, init.stderr
-    assert f"database tables created in {masked} (schema version 2)" in init.stdout
+    assert f"database tables created in {masked} (schema version 3)" in init.stdout
     outputs.append(init.stdout + init.stderr)
     populate(project, env=env)
     status = run_cli("db", "status", "--json", "--project", project, env=env)
@@ -474,22 +481,22 @@ def test_migrate_backs_up_an_existing_database(project: Path) -> None:
     db_path = project / "adws/schema/orchestrator.db"
     migrations = project / "adws/schema/migrations"
     populate(project)
-    (migrations / "003_add_notes.sql").write_text(
+    (migrations / "004_add_notes.sql").write_text(
         "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);\n"
     )
     dry = db_json("migrate", "--dry-run", "--project", project)
-    assert dry["migrations"] == ["003_add_notes.sql"] and dry["backup"] is None
+    assert dry["migrations"] == ["004_add_notes.sql"] and dry["backup"] is None
     assert not (project / "adws/schema/backups").exists()
 
     done = db_json("migrate", "--project", project)
-    assert done["migrations"] == ["003_add_notes.sql"]
+    assert done["migrations"] == ["004_add_notes.sql"]
     backup = Path(done["backup"])
     assert backup.parent == project / "adws/schema/backups"
     with sqlite3.connect(backup) as old:
-        assert old.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 2
+        assert old.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 3
         assert old.execute("SELECT count(*) FROM prompts").fetchone()[0] == 12
     with sqlite3.connect(db_path) as new:
-        assert new.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 3
+        assert new.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 4
     again = db_json("migrate", "--project", project)
     assert again["migrations"] == [] and again["backup"] is None
     # git must not pick up the database or its backups.
@@ -501,12 +508,12 @@ def test_migrate_backs_up_an_existing_database(project: Path) -> None:
 def test_migrate_on_postgresql_takes_no_backup_and_says_so(project: Path, pg_url: str) -> None:
     env = {"TAC_ORCHESTRATOR_DB": pg_url}
     populate(project, env=env)
-    (migrations_dir(project, env) / "003_add_notes.sql").write_text(
+    (migrations_dir(project, env) / "004_add_notes.sql").write_text(
         "CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT NOT NULL);\n"
     )
     dry = db_json("migrate", "--dry-run", "--project", project, env=env)
-    assert dry["migrations"] == ["003_add_notes.sql"] and dry["backup"] is None
-    assert db_json("status", "--project", project, env=env)["schema_version"] == 2
+    assert dry["migrations"] == ["004_add_notes.sql"] and dry["backup"] is None
+    assert db_json("status", "--project", project, env=env)["schema_version"] == 3
 
     result = run_cli("db", "migrate", "--project", project, env=env)
     assert result.returncode == 0, result.stderr
@@ -514,10 +521,10 @@ def test_migrate_on_postgresql_takes_no_backup_and_says_so(project: Path, pg_url
         "no automatic backup on PostgreSQL; each migration is one transaction; "
         "run pg_dump first if you want one"
     ) in result.stdout
-    assert "applied 003_add_notes.sql" in result.stdout
+    assert "applied 004_add_notes.sql" in result.stdout
     assert not (project / "adws/schema/backups").exists()
     status = db_json("status", "--project", project, env=env)
-    assert status["schema_version"] == 3 and status["counts"]["prompts"] == 12
+    assert status["schema_version"] == 4 and status["counts"]["prompts"] == 12
     again = db_json("migrate", "--project", project, env=env)
     assert again["migrations"] == [] and again["backup"] is None and again["note"] is None
 
@@ -553,6 +560,8 @@ def test_prune_needs_confirmation_and_honours_dry_run(
         "prompts": 0,
         "agent_logs": 0,
         "system_logs": 0,
+        "prompt_model_usage": 0,
+        "session_usage": 0,
     }
 
 
@@ -578,8 +587,10 @@ def test_export(project: Path, tmp_path: Path, db_env: dict[str, str]) -> None:
         "prompts": 12,
         "agent_logs": 12,
         "system_logs": 1,
+        "prompt_model_usage": 0,
+        "session_usage": 0,
     }
-    assert data["schema_version"] == 2
+    assert data["schema_version"] == 3
     assert data["tables"]["agents"][0]["context"] == {}  # JSON columns exported as JSON
 
     assert data["tables"]["orchestrator_agents"][0]["capabilities"] == []

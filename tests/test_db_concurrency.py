@@ -148,7 +148,11 @@ print(json.dumps([m.version for m in migrate(db.conn, Path(migrations), db.diale
 db.close()
 """
 
-EXPECTED_HISTORY = [(1, "initial"), (2, "rollup_and_retention_indexes")]
+EXPECTED_HISTORY = [
+    (1, "initial"),
+    (2, "rollup_and_retention_indexes"),
+    (3, "usage_by_kind_and_model"),
+]
 
 
 def migration_history(database: str, migrations: Path) -> list[tuple[int, str]]:
@@ -169,7 +173,7 @@ def test_six_processes_open_a_fresh_database_at_once(
     outputs = worker_outputs(results)
 
     journal = "wal" if backend == "sqlite" else None
-    assert outputs == [{"version": 2, "journal": journal}] * 6
+    assert outputs == [{"version": 3, "journal": journal}] * 6
     assert migration_history(database, migrations) == EXPECTED_HISTORY
     with OrchestratorDB.open(database, migrations_dir=migrations) as db:
         assert db.table_counts()["system_logs"] == 6
@@ -212,5 +216,5 @@ def test_each_migration_is_applied_by_exactly_one_of_the_racing_processes(
 
     for index, database in enumerate(databases):
         racers = applied_by_each[index * RACERS : (index + 1) * RACERS]
-        assert sorted(v for versions in racers for v in versions) == [1, 2], database
+        assert sorted(v for versions in racers for v in versions) == [1, 2, 3], database
         assert migration_history(database, migrations) == EXPECTED_HISTORY

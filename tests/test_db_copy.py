@@ -147,6 +147,7 @@ def test_sqlite_to_postgres_and_back_keeps_every_row(
     assert there["dest"]["migrations_applied"] == [
         "001_initial.sql",
         "002_rollup_and_retention_indexes.sql",
+        "003_usage_by_kind_and_model.sql",
     ]
     assert back["source"]["backend"] == "postgresql" and back["dest"]["backend"] == "sqlite"
 
@@ -436,12 +437,12 @@ def test_human_output_and_json_shape(project: Path, tmp_path: Path) -> None:
         "problems",
     }
     assert document["source"] == {"location": str(source), "backend": "sqlite"}
-    assert document["schema_version"] == 2
+    assert document["schema_version"] == 3
     assert list(document["tables"]) == list(ops.TABLES)
+    costs = {"agents": "total_cost_usd", "prompts": "cost_usd", "prompt_model_usage": "cost_usd"}
+    costs["session_usage"] = "cost_usd"
     assert set(document["sums"]) == {
-        f"{t}.{c}"
-        for t, cost in (("agents", "total_cost_usd"), ("prompts", "cost_usd"))
-        for c in ("input_tokens", "output_tokens", cost)
+        f"{t}.{c}" for t, cost in costs.items() for c in (*ops.TOKEN_KINDS, cost)
     }
     assert "source rows" in result.stderr  # the human report went to stderr
 

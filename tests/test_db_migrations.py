@@ -49,9 +49,9 @@ BIG_ROWS = 600_000
 SUM_TO = 5_000_000
 # Heavy but bounded (a few seconds): a big table (its pages spill into the WAL while the
 # transaction is open), an index on it, then a long aggregate that writes almost nothing.
-SLOW_003 = f"""-- Migration 003 (test only): slow on purpose.
-CREATE TABLE started_003 (x INTEGER);
-INSERT INTO started_003 VALUES (1);
+SLOW_004 = f"""-- Migration 004 (test only): slow on purpose.
+CREATE TABLE started_004 (x INTEGER);
+INSERT INTO started_004 VALUES (1);
 CREATE TABLE big AS
     WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {BIG_ROWS})
     SELECT x, x * 2 AS y, printf('row-%d', x) AS label FROM n;
@@ -151,7 +151,7 @@ def contents(db: OrchestratorDB) -> dict[str, Any]:
 
 def test_sigkill_during_a_migration_leaves_the_previous_version(tmp_path: Path) -> None:
     migrations = copy_migrations(tmp_path / "migrations")
-    (migrations / "003_slow_backfill.sql").write_text(SLOW_003)
+    (migrations / "004_slow_backfill.sql").write_text(SLOW_004)
     db_path = tmp_path / "orchestrator.db"
 
     proc = subprocess.Popen(
@@ -174,12 +174,12 @@ def test_sigkill_during_a_migration_leaves_the_previous_version(tmp_path: Path) 
             time.sleep(0.01)
         wal = db_path.with_name(db_path.name + "-wal")
         wal_at_002 = wal.stat().st_size
-        # 003 is under way once its uncommitted pages start spilling into the WAL.
+        # 004 is under way once its uncommitted pages start spilling into the WAL.
         while wal.stat().st_size < wal_at_002 + 1_000_000:
-            assert proc.poll() is None, "003 finished before the kill; make it slower"
-            assert time.monotonic() < deadline, "003 never started writing"
+            assert proc.poll() is None, "004 finished before the kill; make it slower"
+            assert time.monotonic() < deadline, "004 never started writing"
             time.sleep(0.005)
-        assert proc.poll() is None, "003 finished before the kill; make it slower"
+        assert proc.poll() is None, "004 finished before the kill; make it slower"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
@@ -194,23 +194,23 @@ def test_sigkill_during_a_migration_leaves_the_previous_version(tmp_path: Path) 
     conn = sqlite3.connect(db_path)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [1, 2]
-        # Not even 003's first, quick statements survive: the migration is one transaction.
-        assert sqlite_tables(conn).isdisjoint({"started_003", "big", "big_total"})
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [1, 2, 3]
+        # Not even 004's first, quick statements survive: the migration is one transaction.
+        assert sqlite_tables(conn).isdisjoint({"started_004", "big", "big_total"})
     finally:
         conn.close()
 
     rerun = run_python(OPEN_SCRIPT, str(db_path), str(migrations))
     assert rerun.returncode == 0, rerun.stderr
-    assert rerun.stdout.strip() == "3"
+    assert rerun.stdout.strip() == "4"
     conn = sqlite3.connect(db_path)
     try:
-        assert conn.execute("SELECT count(*) FROM started_003").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM started_004").fetchone()[0] == 1
         assert conn.execute("SELECT count(*) FROM big").fetchone()[0] == BIG_ROWS
         assert (
             conn.execute("SELECT total FROM big_total").fetchone()[0] == SUM_TO * (SUM_TO + 1) // 2
         )
-        assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [1, 2, 3]
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [1, 2, 3, 4]
     finally:
         conn.close()
 
@@ -229,13 +229,14 @@ def test_history_is_recorded_with_checksums_and_reopening_applies_nothing(
     assert [m.filename for m in found] == [
         "001_initial.sql",
         "002_rollup_and_retention_indexes.sql",
+        "003_usage_by_kind_and_model.sql",
     ]
     assert all(re.match(ISO_MS, r["applied_at"]) for r in rows)
 
     with inspect_db(database, migrations) as db:
         before = contents(db)
     with OrchestratorDB.open(database, migrations_dir=migrations) as db:
-        assert db.schema_version() == 2
+        assert db.schema_version() == 3
         assert db.pending_migrations() == []
         assert contents(db) == before
         assert before["rows"]["system_logs"][0]["message"] == "first open"
@@ -247,17 +248,17 @@ def test_a_new_migration_is_applied_on_the_next_open(
     database, source = db_target
     migrations = copy_dir(source, tmp_path / "migrations")
     with OrchestratorDB.open(database, migrations_dir=migrations) as db:
-        assert db.schema_version() == 2
-    (migrations / "003_add_notes.sql").write_text("CREATE TABLE notes (id TEXT PRIMARY KEY);\n")
+        assert db.schema_version() == 3
+    (migrations / "004_add_notes.sql").write_text("CREATE TABLE notes (id TEXT PRIMARY KEY);\n")
     with OrchestratorDB.open(database, migrations_dir=migrations, apply_migrations=False) as db:
-        assert [m.filename for m in db.pending_migrations()] == ["003_add_notes.sql"]
-        assert db.status().pending == ["003_add_notes.sql"]
-        assert db.schema_version() == 2
+        assert [m.filename for m in db.pending_migrations()] == ["004_add_notes.sql"]
+        assert db.status().pending == ["004_add_notes.sql"]
+        assert db.schema_version() == 3
         assert "notes" not in table_names(db)
     with OrchestratorDB.open(database, migrations_dir=migrations) as db:
-        assert db.schema_version() == 3
+        assert db.schema_version() == 4
         assert "notes" in table_names(db)
-        assert [(r["version"], r["name"]) for r in history(db)][-1] == (3, "add_notes")
+        assert [(r["version"], r["name"]) for r in history(db)][-1] == (4, "add_notes")
 
 
 def test_an_edited_applied_migration_is_refused_and_nothing_changes(
@@ -270,7 +271,7 @@ def test_an_edited_applied_migration_is_refused_and_nothing_changes(
 
     edited = migrations / "002_rollup_and_retention_indexes.sql"
     edited.write_text(edited.read_text() + "\nCREATE INDEX idx_extra ON agents (name);\n")
-    (migrations / "003_add_notes.sql").write_text("CREATE TABLE notes (id TEXT PRIMARY KEY);\n")
+    (migrations / "004_add_notes.sql").write_text("CREATE TABLE notes (id TEXT PRIMARY KEY);\n")
     with pytest.raises(MigrationError) as raised:
         OrchestratorDB.open(database, migrations_dir=migrations)
     message = str(raised.value)
@@ -287,8 +288,8 @@ def test_a_vanished_applied_migration_is_refused(
     database, source = db_target
     migrations = copy_dir(source, tmp_path / "migrations")
     OrchestratorDB.open(database, migrations_dir=migrations).close()
-    (migrations / "002_rollup_and_retention_indexes.sql").unlink()
-    with pytest.raises(MigrationError, match="002_rollup_and_retention_indexes applied, but"):
+    (migrations / "003_usage_by_kind_and_model.sql").unlink()
+    with pytest.raises(MigrationError, match="003_usage_by_kind_and_model applied, but"):
         OrchestratorDB.open(database, migrations_dir=migrations)
 
 
@@ -298,25 +299,25 @@ def test_a_failing_migration_applies_nothing_of_itself(
     database, source = db_target
     migrations = copy_dir(source, tmp_path / "migrations")
     OrchestratorDB.open(database, migrations_dir=migrations).close()
-    (migrations / "003_half_broken.sql").write_text(
+    (migrations / "004_half_broken.sql").write_text(
         "CREATE TABLE first_half (id INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"
     )
     with pytest.raises(MigrationError) as raised:
         OrchestratorDB.open(database, migrations_dir=migrations)
-    assert "003_half_broken.sql" in str(raised.value)
+    assert "004_half_broken.sql" in str(raised.value)
     assert "no_such_table" in str(raised.value)
     assert "nothing of it was applied" in str(raised.value)
     with inspect_db(database, migrations) as db:
-        assert db.schema_version() == 2
+        assert db.schema_version() == 3
         assert "first_half" not in table_names(db)
         assert not db.in_transaction
-        assert [m.filename for m in db.pending_migrations()] == ["003_half_broken.sql"]
+        assert [m.filename for m in db.pending_migrations()] == ["004_half_broken.sql"]
 
 
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        (["001_initial.sql", "003_third.sql"], "002 is missing"),
+        (["001_initial.sql", "004_third.sql"], "002 is missing"),
         (["002_second.sql"], "001 is missing"),
         (["001_initial.sql", "002_a.sql", "002_b.sql"], "duplicate migration number 002"),
         (["001_initial.sql", "2_second.sql"], "must be named NNN_description.sql"),
@@ -388,9 +389,9 @@ def test_a_migration_with_triggers_and_quoted_semicolons_applies_as_written(
     tmp_path: Path,
 ) -> None:
     migrations = copy_migrations(tmp_path / "migrations")
-    (migrations / "003_tricky.sql").write_text(TRICKY_SQL)
+    (migrations / "004_tricky.sql").write_text(TRICKY_SQL)
     with open_db(tmp_path / "orchestrator.db", migrations) as db:
-        assert db.schema_version() == 3
+        assert db.schema_version() == 4
         rows = db.conn.execute('SELECT id, note, "odd;name" FROM t ORDER BY id').fetchall()
         assert [tuple(r) for r in rows] == [(1, "a;b;tail", "c;'d"), (2, "it's; fine;tail", None)]
         audit = [r[0] for r in db.conn.execute("SELECT what FROM t_audit ORDER BY rowid")]
@@ -420,8 +421,8 @@ INSERT INTO t (id, note, "odd;name") VALUES (1, 'a;b', 'c;''d');
 INSERT INTO t (id, note) VALUES (2, 'it''s; 50% fine?')
 """
 
-SLEEPY_003 = "CREATE TABLE started_003 (x int);\nSELECT pg_sleep(30);\n"
-FAST_003 = "CREATE TABLE started_003 (x int);\nINSERT INTO started_003 VALUES (3);\n"
+SLEEPY_004 = "CREATE TABLE started_004 (x int);\nSELECT pg_sleep(30);\n"
+FAST_004 = "CREATE TABLE started_004 (x int);\nINSERT INTO started_004 VALUES (3);\n"
 
 # pg_locks shows a bigint advisory key as classid (high 32 bits) and objid (low 32 bits).
 MIGRATION_LOCKS = """
@@ -462,9 +463,9 @@ def test_a_pl_pgsql_function_body_and_quoted_semicolons_apply_as_written(
     pg_url: str, tmp_path: Path
 ) -> None:
     migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
-    (migrations / "003_tricky.sql").write_text(PG_TRICKY_SQL)
+    (migrations / "004_tricky.sql").write_text(PG_TRICKY_SQL)
     with OrchestratorDB.open(pg_url, migrations_dir=migrations) as db:
-        assert db.schema_version() == 3
+        assert db.schema_version() == 4
         rows = db.conn.execute('SELECT id, note, "odd;name" AS odd FROM t ORDER BY id').fetchall()
         assert [(r["id"], r["note"], r["odd"]) for r in rows] == [
             (1, "a;b;tail", "c;'d"),
@@ -481,7 +482,7 @@ def test_a_pl_pgsql_function_body_and_quoted_semicolons_apply_as_written(
 def test_a_concurrently_migration_is_refused_by_name(pg_url: str, tmp_path: Path) -> None:
     migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
     OrchestratorDB.open(pg_url, migrations_dir=migrations).close()
-    (migrations / "003_agents_by_name.sql").write_text(
+    (migrations / "004_agents_by_name.sql").write_text(
         "CREATE INDEX CONCURRENTLY idx_agents_name ON agents (name);\n"
     )
     with inspect_db(pg_url, migrations) as db:
@@ -489,7 +490,7 @@ def test_a_concurrently_migration_is_refused_by_name(pg_url: str, tmp_path: Path
     with pytest.raises(MigrationError) as raised:
         OrchestratorDB.open(pg_url, migrations_dir=migrations)
     message = str(raised.value)
-    assert "003_agents_by_name.sql" in message
+    assert "004_agents_by_name.sql" in message
     assert "CONCURRENTLY cannot run inside a transaction" in message
     with inspect_db(pg_url, migrations) as db:
         assert contents(db) == before
@@ -499,13 +500,13 @@ def test_a_concurrently_migration_is_refused_by_name(pg_url: str, tmp_path: Path
 @pytest.mark.postgres
 def test_concurrently_in_a_comment_does_not_refuse_a_migration(pg_url: str, tmp_path: Path) -> None:
     migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
-    (migrations / "003_agents_by_name.sql").write_text(
+    (migrations / "004_agents_by_name.sql").write_text(
         "-- not CONCURRENTLY: migrations run in a transaction\n"
         "/* CONCURRENTLY would fail here */\n"
         "CREATE INDEX idx_agents_name ON agents (name);\n"
     )
     with OrchestratorDB.open(pg_url, migrations_dir=migrations) as db:
-        assert db.schema_version() == 3
+        assert db.schema_version() == 4
         assert "idx_agents_name" in {name for _, name, _ in schema_objects(db)}
 
 
@@ -514,7 +515,7 @@ def test_sigkill_during_a_postgres_migration_leaves_the_previous_version(
     pg_url: str, tmp_path: Path
 ) -> None:
     migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
-    (migrations / "003_slow_backfill.sql").write_text(SLEEPY_003)
+    (migrations / "004_slow_backfill.sql").write_text(SLEEPY_004)
     admin = pg_admin(pg_url)
     try:
         interval = admin.execute("SHOW client_connection_check_interval").fetchone()
@@ -532,13 +533,13 @@ def test_sigkill_during_a_postgres_migration_leaves_the_previous_version(
         )
         try:
 
-            def running_003() -> bool:
+            def running_004() -> bool:
                 return any(
                     lock["granted"] and lock["state"] == "active" and "pg_sleep" in lock["query"]
                     for lock in migration_locks(admin)
                 )
 
-            wait_for(running_003, "003 ran under the migration lock", proc)
+            wait_for(running_004, "004 ran under the migration lock", proc)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         finally:
@@ -551,19 +552,19 @@ def test_sigkill_during_a_postgres_migration_leaves_the_previous_version(
         # pg_sleep and rolls back: the lock is free long before the 30 s sleep would end.
         released = wait_for(lambda: not migration_locks(admin), "the lock to be released")
         assert released < 10, f"the migration lock was held {released:.1f} s after the kill"
-        assert admin.execute("SELECT to_regclass('started_003') AS t").fetchone()["t"] is None
+        assert admin.execute("SELECT to_regclass('started_004') AS t").fetchone()["t"] is None
         versions = admin.execute("SELECT version FROM schema_migrations ORDER BY version")
-        assert [row["version"] for row in versions] == [1, 2]
+        assert [row["version"] for row in versions] == [1, 2, 3]
     finally:
         admin.close()
 
-    (migrations / "003_slow_backfill.sql").write_text(FAST_003)
+    (migrations / "004_slow_backfill.sql").write_text(FAST_004)
     rerun = run_python(OPEN_SCRIPT, pg_url, str(migrations))
     assert rerun.returncode == 0, rerun.stderr
-    assert rerun.stdout.strip() == "3"
+    assert rerun.stdout.strip() == "4"
     with inspect_db(pg_url, migrations) as db:
-        assert [r["x"] for r in db.conn.execute("SELECT x FROM started_003")] == [3]
-        assert [r["version"] for r in history(db)] == [1, 2, 3]
+        assert [r["x"] for r in db.conn.execute("SELECT x FROM started_004")] == [3]
+        assert [r["version"] for r in history(db)] == [1, 2, 3, 4]
 
 
 @pytest.mark.postgres
@@ -583,7 +584,7 @@ def test_a_migrator_waiting_longer_than_the_lock_timeout_is_told_why(pg_url: str
     with inspect_db(pg_url, PG_MIGRATIONS) as db:
         assert table_names(db) == set()  # not even the bookkeeping table
     with OrchestratorDB.open(pg_url, migrations_dir=PG_MIGRATIONS, busy_timeout_ms=300) as db:
-        assert db.schema_version() == 2
+        assert db.schema_version() == 3
 
 
 @pytest.mark.postgres
@@ -614,7 +615,7 @@ def test_a_migrator_queued_behind_the_lock_applies_once_it_is_free(pg_url: str) 
                 proc.kill()
                 proc.wait()
         assert proc.returncode == 0, stderr.decode()
-        assert stdout.decode().strip() == "2"
+        assert stdout.decode().strip() == "3"
     finally:
         holder.close()
         watcher.close()
@@ -626,7 +627,7 @@ def test_a_lock_timeout_inside_a_migration_is_not_blamed_on_the_migration_lock(
 ) -> None:
     migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
     OrchestratorDB.open(pg_url, migrations_dir=migrations).close()
-    (migrations / "003_agent_notes.sql").write_text("ALTER TABLE agents ADD COLUMN note TEXT;\n")
+    (migrations / "004_agent_notes.sql").write_text("ALTER TABLE agents ADD COLUMN note TEXT;\n")
     reader = pg_admin(pg_url)  # a long read keeps ALTER TABLE waiting, not another migrator
     try:
         with reader.transaction():
@@ -636,12 +637,12 @@ def test_a_lock_timeout_inside_a_migration_is_not_blamed_on_the_migration_lock(
     finally:
         reader.close()
     message = str(raised.value)
-    assert "003_agent_notes.sql" in message
+    assert "004_agent_notes.sql" in message
     assert "lock timeout" in message
     assert "nothing of it was applied" in message
     assert "migration lock" not in message
     with OrchestratorDB.open(pg_url, migrations_dir=migrations) as db:
-        assert db.schema_version() == 3
+        assert db.schema_version() == 4
 
 
 def url_as(url: str, user: str) -> str:
@@ -687,13 +688,13 @@ def test_a_role_without_create_applies_a_dml_migration_once_the_history_exists(
     migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
     OrchestratorDB.open(pg_url, migrations_dir=migrations).close()  # as the owner
     with dml_only_role(pg_url) as role:
-        (migrations / "003_touch_descriptions.sql").write_text(
+        (migrations / "004_touch_descriptions.sql").write_text(
             "UPDATE orchestrator_agents SET description = description;\n"
         )
         with OrchestratorDB.open(url_as(pg_url, role), migrations_dir=migrations) as db:
             assert sql(db, "SELECT current_user AS u") == [{"u": role}]
-            assert db.schema_version() == 3
-            assert [r["version"] for r in history(db)] == [1, 2, 3]
+            assert db.schema_version() == 4
+            assert [r["version"] for r in history(db)] == [1, 2, 3, 4]
             assert db.pending_migrations() == []
             db.log_system("written by the limited role")
             assert db.table_counts()["system_logs"] == 1
@@ -706,21 +707,21 @@ def test_a_ddl_migration_without_create_names_itself_and_what_to_grant(
     migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
     OrchestratorDB.open(pg_url, migrations_dir=migrations).close()  # as the owner
     with dml_only_role(pg_url) as role:
-        (migrations / "004_t4.sql").write_text("CREATE TABLE t4 (x int);\n")
-        (migrations / "003_touch_descriptions.sql").write_text(
+        (migrations / "005_t5.sql").write_text("CREATE TABLE t5 (x int);\n")
+        (migrations / "004_touch_descriptions.sql").write_text(
             "UPDATE orchestrator_agents SET description = description;\n"
         )
         with pytest.raises(MigrationError) as raised:
             OrchestratorDB.open(url_as(pg_url, role), migrations_dir=migrations)
         message = str(raised.value)
-        assert "004_t4.sql" in message
-        assert "001_initial.sql" not in message and "003_" not in message
+        assert "005_t5.sql" in message
+        assert "001_initial.sql" not in message and "004_" not in message
         assert "permission denied" in message
         assert "GRANT CREATE ON SCHEMA public" in message
         assert "nothing of it was applied" in message
     with inspect_db(pg_url, migrations) as db:
-        assert [r["version"] for r in history(db)] == [1, 2, 3]  # 003 applied, 004 not
-        assert "t4" not in table_names(db)
+        assert [r["version"] for r in history(db)] == [1, 2, 3, 4]  # 004 applied, 005 not
+        assert "t5" not in table_names(db)
         assert not db.in_transaction
 
 
@@ -732,11 +733,11 @@ def test_an_owner_only_migration_is_not_answered_with_a_create_grant(
     migrations = copy_dir(PG_MIGRATIONS, tmp_path / "migrations")
     OrchestratorDB.open(pg_url, migrations_dir=migrations).close()  # as the owner
     with dml_only_role(pg_url) as role:
-        (migrations / "003_agent_notes.sql").write_text(
+        (migrations / "004_agent_notes.sql").write_text(
             "ALTER TABLE agents ADD COLUMN note TEXT;\n"
         )
         with pytest.raises(MigrationError) as raised:
             OrchestratorDB.open(url_as(pg_url, role), migrations_dir=migrations)
     message = str(raised.value)
-    assert "003_agent_notes.sql" in message and "must be owner of table agents" in message
+    assert "004_agent_notes.sql" in message and "must be owner of table agents" in message
     assert "GRANT CREATE" not in message

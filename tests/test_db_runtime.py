@@ -27,6 +27,7 @@ from tac_bootstrap.runtime.orch_database_models import (
     AgentLog,
     AgentStatus,
     AgentType,
+    FailureKind,
     InvalidInput,
     LogLevel,
     LogType,
@@ -114,6 +115,7 @@ CHECK_COLUMNS: dict[tuple[str, str], type[Enum]] = {
     ("agent_logs", "log_type"): LogType,
     ("agent_logs", "log_level"): LogLevel,
     ("system_logs", "log_level"): LogLevel,
+    ("prompts", "failure_kind"): FailureKind,
 }
 
 
@@ -313,6 +315,8 @@ def test_deleting_an_orchestrator_agent_cascades_to_its_whole_tree(db: Orchestra
         "prompts": 4,
         "agent_logs": 6,
         "system_logs": 1,
+        "prompt_model_usage": 0,
+        "session_usage": 0,
     }
 
     write(db, "DELETE FROM orchestrator_agents WHERE id = ?", builder.id)
@@ -322,6 +326,8 @@ def test_deleting_an_orchestrator_agent_cascades_to_its_whole_tree(db: Orchestra
         "prompts": 1,
         "agent_logs": 2,
         "system_logs": 1,
+        "prompt_model_usage": 0,
+        "session_usage": 0,
     }
     assert [a.id for a in db.list_agents()] == [kept.id]
 
@@ -875,7 +881,7 @@ def test_backup_opens_with_the_same_counts_and_refuses_an_existing_file(
 
     with OrchestratorDB.open(target, migrations_dir=MIGRATIONS) as copy:
         assert copy.table_counts() == db.table_counts()
-        assert copy.schema_version() == 2
+        assert copy.schema_version() == 3
         assert copy.pending_migrations() == []
         assert copy.get_agent(world.done.id) == db.get_agent(world.done.id)
         assert copy.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -905,7 +911,7 @@ def test_vacuum_reclaims_space_and_keeps_the_data(sqlite_world: World) -> None:
 def test_status_and_iter_rows(world: World) -> None:
     db = world.db
     status = db.status()
-    assert (status.exists, status.schema_version, status.backend) == (True, 2, db.backend)
+    assert (status.exists, status.schema_version, status.backend) == (True, 3, db.backend)
     assert status.pending == []
     assert status.counts == db.table_counts()
     assert set(status.counts) == set(TABLES)

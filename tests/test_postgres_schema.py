@@ -20,7 +20,10 @@ from psycopg import errors
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import new_config
 
-TABLES = {"orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs"}
+TABLES = {
+    "orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs",
+    "prompt_model_usage", "session_usage",
+}  # fmt: skip
 INDEXES_001 = {
     "idx_agents_session",
     "idx_agents_orch",
@@ -35,6 +38,13 @@ INDEXES_002 = {
     "idx_agents_adw",
     "idx_agent_logs_created",
     "idx_system_logs_created",
+}
+INDEXES_003 = {
+    "idx_prompt_model_usage_prompt",
+    "idx_session_usage_session",
+    "idx_session_usage_agent",
+    "idx_prompts_agent_tokens",
+    "idx_agent_logs_tool_use",
 }
 TRIGGER = "update_orchestrator_agents_updated_at"
 
@@ -115,7 +125,7 @@ def test_schema_creates_tables_indexes_and_trigger(db: psycopg.Connection[Any]) 
     indexes = {
         r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
     }
-    assert {i for i in indexes if i.startswith("idx_")} == INDEXES_001 | INDEXES_002
+    assert {i for i in indexes if i.startswith("idx_")} == INDEXES_001 | INDEXES_002 | INDEXES_003
     triggers = db.execute(
         "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal"
     ).fetchall()

@@ -22,7 +22,18 @@ NAMED_INDEXES = {
     "idx_agent_logs_agent",
     "idx_system_logs_level",
 }
-TABLES = {"orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs"}
+TABLES = {
+    "orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs",
+    "prompt_model_usage", "session_usage",
+}  # fmt: skip
+MIGRATION_003_TABLES = {"prompt_model_usage", "session_usage"}
+MIGRATION_003_INDEXES = {
+    "idx_prompt_model_usage_prompt",
+    "idx_session_usage_session",
+    "idx_session_usage_agent",
+    "idx_prompts_agent_tokens",
+    "idx_agent_logs_tool_use",
+}
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +81,30 @@ def add_agent_tree(db: sqlite3.Connection) -> None:
     )
 
 
-def objects(conn: sqlite3.Connection) -> set[tuple[str, str, str, str]]:
-    return set(
-        conn.execute(
+def _normalized(sql: str | None) -> str | None:
+    """SQL text up to layout: ALTER TABLE ADD COLUMN appends `, <column>` to a table's stored
+    CREATE TABLE text, which the schema file writes on a line of its own."""
+    if sql is None:
+        return None
+    collapsed = re.sub(r"\s+", " ", sql)
+    return re.sub(r"\s*([(),])\s*", r"\1", collapsed).strip()
+
+
+def objects(conn: sqlite3.Connection) -> set[tuple[str, str, str, str | None]]:
+    return {
+        (kind, name, table, _normalized(sql))
+        for kind, name, table, sql in conn.execute(
             "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
         )
-    )
+    }
+
+
+def columns(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's columns in order (name, type, not null, default, primary key)."""
+    return {
+        table: [tuple(row)[1:] for row in conn.execute(f"PRAGMA table_xinfo({table})")]
+        for table in TABLES
+    }
 
 
 @pytest.mark.skipif(shutil.which("sqlite3") is None, reason="sqlite3 command-line tool missing")
@@ -93,7 +122,7 @@ def test_schema_has_tables_trigger_and_named_indexes(db: sqlite3.Connection) -> 
     for kind, name, _, _ in objects(db):
         kinds.setdefault(kind, set()).add(name)
     assert kinds["table"] == TABLES
-    assert kinds["index"] == NAMED_INDEXES | MIGRATION_002_INDEXES
+    assert kinds["index"] == NAMED_INDEXES | MIGRATION_002_INDEXES | MIGRATION_003_INDEXES
     assert kinds["trigger"] == {"update_orchestrator_agents_updated_at"}
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -119,14 +148,18 @@ def test_migrations_together_create_exactly_the_schema(schema_dir: Path) -> None
     for migration in sorted((schema_dir / "migrations").glob("*.sql")):
         from_migrations.executescript(migration.read_text())
     assert objects(from_migrations) == objects(from_schema)
+    assert columns(from_migrations) == columns(from_schema)
 
 
 def test_initial_migration_is_the_schema_without_later_migrations(schema_dir: Path) -> None:
     from_schema = connect(":memory:", schema_dir / "schema_orchestrator.sql")
     from_initial = connect(":memory:", schema_dir / "migrations" / "001_initial.sql")
-    later = {o for o in objects(from_schema) if o[1] in MIGRATION_002_INDEXES}
-    assert len(later) == len(MIGRATION_002_INDEXES)
-    assert objects(from_initial) == objects(from_schema) - later
+    later_names = MIGRATION_002_INDEXES | MIGRATION_003_INDEXES | MIGRATION_003_TABLES
+    later = {o for o in objects(from_schema) if o[1] in later_names}
+    assert len(later) == len(later_names)
+    altered = {"agents", "prompts", "agent_logs"}  # migration 003 adds columns to them
+    initial = {o for o in objects(from_initial) if o[1] not in altered}
+    assert initial == {o for o in objects(from_schema) - later if o[1] not in altered}
     assert len(objects(from_initial)) == 5 + 6 + 1
 
 

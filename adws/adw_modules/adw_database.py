@@ -51,7 +51,7 @@ from .adw_project import current_project
 from .orch_database_models import InvalidInput, OrchestratorError
 
 if TYPE_CHECKING:
-    pass
+    from .orch_database_models import Agent
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -358,7 +358,10 @@ class OrchestratorDB(_Connected):
         except BaseException:
             conn.close()
             raise
-        return cls(conn, location, dialect)
+        db = cls(conn, location, dialect)
+        with suppress(Exception):  # best effort: whatever fails here waits for the next open
+            db.replay_hook_events()
+        return db
 
     def close(self) -> None:
         self.conn.close()
@@ -432,10 +435,12 @@ class OrchestratorDB(_Connected):
     list_agents = _reads(ops.list_agents)
     set_agent_status = _writes(ops.set_agent_status)
     add_agent_usage = _writes(ops.add_agent_usage)
+    set_agent_model = _writes(ops.set_agent_model)
     start_prompt = _writes(ops.start_prompt)
     complete_prompt = _writes(ops.complete_prompt)
     fail_prompt = _writes(ops.fail_prompt)
     get_prompt = _reads(ops.get_prompt)
+    prompt_model_usage = _reads(ops.prompt_model_usage)
     list_prompts = _reads(ops.list_prompts)
     log_agent = _writes(ops.log_agent)
     log_agent_batch = _writes(ops.log_agent_batch)
@@ -444,6 +449,21 @@ class OrchestratorDB(_Connected):
     recent_logs = _reads(ops.recent_logs)
     rollup = _reads(ops.rollup)
     table_counts = _reads(ops.table_counts)
+
+    # -- hook events (hook_recorder.py) -------------------------------------------------
+
+    def interactive_agent(self, session_id: str, *, working_dir: str | None = None) -> Agent:
+        """The agent of Claude Code session `session_id` outside a workflow, created when
+        missing (orchestrator agent `claude_code`); its id is interactive_agent_id(S)."""
+        return self._write(_interactive_agent(session_id, working_dir))
+
+    def replay_hook_events(self, spool: Any = None, *, wait_seconds: float | None = None) -> int:
+        """Record what the project's hooks could not write yet: the fallback file's rows of
+        this database and, when this is the hooks' own database, spool files no recorder is
+        working on (after waiting up to `wait_seconds` for live ones). Runs on every open;
+        idempotent. Returns the rows inserted. `spool`: a hook_recorder.Spool (default: the
+        project's, from TAC_HOOK_FALLBACK_LOG or its logs dir)."""
+        return _replay_hook_events(self, spool, wait_seconds)
 
     # -- retention and maintenance ------------------------------------------------------
 
@@ -689,10 +709,12 @@ class AsyncOrchestratorDB(_Connected):
     list_agents = _reads_async(ops.list_agents)
     set_agent_status = _writes_async(ops.set_agent_status)
     add_agent_usage = _writes_async(ops.add_agent_usage)
+    set_agent_model = _writes_async(ops.set_agent_model)
     start_prompt = _writes_async(ops.start_prompt)
     complete_prompt = _writes_async(ops.complete_prompt)
     fail_prompt = _writes_async(ops.fail_prompt)
     get_prompt = _reads_async(ops.get_prompt)
+    prompt_model_usage = _reads_async(ops.prompt_model_usage)
     list_prompts = _reads_async(ops.list_prompts)
     log_agent = _writes_async(ops.log_agent)
     log_agent_batch = _writes_async(ops.log_agent_batch)
@@ -701,6 +723,10 @@ class AsyncOrchestratorDB(_Connected):
     recent_logs = _reads_async(ops.recent_logs)
     rollup = _reads_async(ops.rollup)
     table_counts = _reads_async(ops.table_counts)
+
+    async def interactive_agent(self, session_id: str, *, working_dir: str | None = None) -> Agent:
+        """The agent of Claude Code session `session_id` (see OrchestratorDB)."""
+        return await self._write(_interactive_agent(session_id, working_dir))
 
     async def prune(self, older_than_days: float, *, dry_run: bool = False) -> dict[str, int]:
         op = ops.prune(older_than_days, dry_run=dry_run)
@@ -712,3 +738,75 @@ class AsyncOrchestratorDB(_Connected):
         async with self._lock:
             _refuse_nested_write(self)
             await self.conn.execute("VACUUM")
+
+
+# -- hook events: replay and interactive agents (the recorder itself is stdlib-only) ----------
+
+
+def _interactive_agent(session_id: str, working_dir: str | None) -> ops.Op[Agent]:
+    from . import hook_recorder as hooks
+
+    if not isinstance(session_id, str) or not session_id.strip():
+        raise InvalidInput(f"invalid session_id: must be a non-empty string (got {session_id!r})")
+    agent_id = yield from hooks.ensure_interactive_agent(session_id, working_dir=working_dir)
+    return (yield from ops.get_agent(agent_id))
+
+
+def _hook_key(location: DatabaseLocation) -> str:
+    from . import hook_recorder as hooks
+
+    return hooks.database_key(path=location.path, url=location.url)
+
+
+def hook_spool(location: DatabaseLocation) -> tuple[Any, bool] | None:
+    """(the hook spool of the project this database belongs to, whether this database is the
+    one that project's hooks write to), or None outside a project. The project is the one
+    holding the migrations directory, so `tac-bootstrap db` and the project's own runtime
+    find the same spool."""
+    from . import hook_recorder as hooks
+    from .adw_db_connection import resolve_location
+    from .adw_project import CONFIG_FILENAME, read_settings
+
+    root = next(
+        (p for p in location.migrations_dir.parents if (p / CONFIG_FILENAME).is_file()), None
+    )
+    if root is None:
+        return None
+    project = current_project()
+    settings = project.settings if root == project.root else read_settings(root)
+    sections = {
+        name: value if isinstance(value := settings.get(name), dict) else {}
+        for name in ("paths", "orchestrator")
+    }
+    paths, orchestrator = sections["paths"], sections["orchestrator"]
+    spool = hooks.Spool.locate(root, str(paths.get("logs_dir") or "logs"), os.environ)
+    try:
+        own = resolve_location(
+            root,
+            adws_dir=str(paths.get("adws_dir") or "adws"),
+            configured=str(orchestrator.get("database") or ""),
+        )
+    except OrchestratorError:
+        return spool, False
+    return spool, _hook_key(own) == _hook_key(location)
+
+
+def _replay_hook_events(db: OrchestratorDB, spool: Any, wait_seconds: float | None) -> int:
+    from . import hook_recorder as hooks
+
+    take_spool = True
+    if spool is None:
+        found = hook_spool(db.location)
+        if found is None:
+            return 0
+        spool, take_spool = found
+    if not spool.pending():
+        return 0
+
+    def write(rows: list[dict[str, Any]]) -> tuple[int, list[tuple[dict[str, Any], str]]]:
+        return db._write(hooks.record_rows(rows), lambda: hooks.record_rows(rows))
+
+    wait = hooks.REPLAY_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    return hooks.replay(
+        spool, _hook_key(db.location), write, take_spool=take_spool, wait_seconds=wait
+    )

@@ -145,6 +145,24 @@ class PromptStatus(str, Enum):
     FAILED = "failed"
 
 
+class FailureKind(str, Enum):
+    """Why a prompt failed, decided from the agent CLI's structured result (agent.py)."""
+
+    RATE_LIMIT = "rate_limit"
+    OVERLOADED = "overloaded"
+    SERVER_ERROR = "server_error"
+    CONNECTION = "connection"
+    QUOTA = "quota"
+    AUTH = "auth"
+    INVALID_REQUEST = "invalid_request"
+    PERMISSION_DENIED = "permission_denied"
+    MAX_TURNS = "max_turns"
+    BUDGET = "budget"
+    TIMEOUT = "timeout"
+    CRASH = "crash"
+    FATAL = "fatal"
+
+
 class LogType(str, Enum):
     LIFECYCLE = "lifecycle"
     STATE_CHANGE = "state_change"
@@ -207,6 +225,8 @@ class Agent(_Row):
     created_at: Timestamp
     started_at: Timestamp | None = None
     completed_at: Timestamp | None = None
+    cache_creation_tokens: NonNegativeInt = 0
+    cache_read_tokens: NonNegativeInt = 0
 
 
 class Prompt(_Row):
@@ -223,6 +243,23 @@ class Prompt(_Row):
     error_message: str | None = None
     created_at: Timestamp
     completed_at: Timestamp | None = None
+    cache_creation_tokens: NonNegativeInt = 0
+    cache_read_tokens: NonNegativeInt = 0
+    cli_session_id: str | None = None
+    failure_kind: FailureKind | None = None
+    cli_retries: NonNegativeInt = 0
+    permission_denials: JsonArray = Field(default_factory=list)
+
+
+class ModelUsage(_Row):
+    """One model's share of a prompt (prompt_model_usage), or of a transcript message."""
+
+    model: Text
+    input_tokens: NonNegativeInt = 0
+    output_tokens: NonNegativeInt = 0
+    cache_creation_tokens: NonNegativeInt = 0
+    cache_read_tokens: NonNegativeInt = 0
+    cost_usd: NonNegativeFloat = 0.0
 
 
 class AgentLog(_Row):
@@ -233,6 +270,7 @@ class AgentLog(_Row):
     message: str
     details: JsonObject = Field(default_factory=dict)
     created_at: Timestamp
+    tool_use_id: str | None = None
 
 
 class SystemLog(_Row):
@@ -257,6 +295,7 @@ class AgentLogEntry(_Input):
     message: str
     log_level: LogLevel = LogLevel.INFO
     details: JsonObject = Field(default_factory=dict)
+    tool_use_id: str | None = None
 
 
 class SystemLogEntry(_Input):
@@ -273,9 +312,17 @@ class PromptResult(_Input):
     model: str | None = None
     input_tokens: NonNegativeInt = 0
     output_tokens: NonNegativeInt = 0
+    cache_creation_tokens: NonNegativeInt = 0
+    cache_read_tokens: NonNegativeInt = 0
     cost_usd: NonNegativeFloat = 0.0
     latency_ms: NonNegativeInt | None = None
     error_message: str | None = None
+    cli_session_id: str | None = None
+    failure_kind: FailureKind | None = None
+    cli_retries: NonNegativeInt = 0
+    permission_denials: list[dict[str, Any]] = Field(default_factory=list)
+    # Each model's share; its sums are the prompt's totals (a check in finish_prompt).
+    model_usage: list[ModelUsage] = Field(default_factory=list)
 
 
 # -- read models --------------------------------------------------------------------------
@@ -289,6 +336,8 @@ class RollupRow(_Row):
     input_tokens: NonNegativeInt
     output_tokens: NonNegativeInt
     cost_usd: NonNegativeFloat
+    cache_creation_tokens: NonNegativeInt = 0
+    cache_read_tokens: NonNegativeInt = 0
 
 
 class LogRecord(_Row):

@@ -50,7 +50,9 @@ CREATE TABLE IF NOT EXISTS agents (
     error_message         TEXT,
     created_at            TIMESTAMPTZ NOT NULL DEFAULT date_trunc('milliseconds', statement_timestamp()) CHECK (created_at = date_trunc('milliseconds', created_at)),
     started_at            TIMESTAMPTZ CHECK (started_at = date_trunc('milliseconds', started_at)),
-    completed_at          TIMESTAMPTZ CHECK (completed_at = date_trunc('milliseconds', completed_at))
+    completed_at          TIMESTAMPTZ CHECK (completed_at = date_trunc('milliseconds', completed_at)),
+    cache_creation_tokens BIGINT NOT NULL DEFAULT 0 CHECK (cache_creation_tokens >= 0),
+    cache_read_tokens BIGINT NOT NULL DEFAULT 0 CHECK (cache_read_tokens >= 0)
 );
 
 -- ---------------------------------------------------------------------------
@@ -70,7 +72,13 @@ CREATE TABLE IF NOT EXISTS prompts (
     latency_ms    INTEGER CHECK (latency_ms IS NULL OR latency_ms >= 0),
     error_message TEXT,
     created_at    TIMESTAMPTZ NOT NULL DEFAULT date_trunc('milliseconds', statement_timestamp()) CHECK (created_at = date_trunc('milliseconds', created_at)),
-    completed_at  TIMESTAMPTZ CHECK (completed_at = date_trunc('milliseconds', completed_at))
+    completed_at  TIMESTAMPTZ CHECK (completed_at = date_trunc('milliseconds', completed_at)),
+    cache_creation_tokens BIGINT NOT NULL DEFAULT 0 CHECK (cache_creation_tokens >= 0),
+    cache_read_tokens BIGINT NOT NULL DEFAULT 0 CHECK (cache_read_tokens >= 0),
+    cli_session_id TEXT,
+    failure_kind TEXT CHECK (failure_kind IS NULL OR failure_kind IN ('rate_limit', 'overloaded', 'server_error', 'connection', 'quota', 'auth', 'invalid_request', 'permission_denied', 'max_turns', 'budget', 'timeout', 'crash', 'fatal')),
+    cli_retries INTEGER NOT NULL DEFAULT 0 CHECK (cli_retries >= 0),
+    permission_denials JSONB NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(permission_denials) = 'array')
 );
 
 -- ---------------------------------------------------------------------------
@@ -88,7 +96,8 @@ CREATE TABLE IF NOT EXISTS agent_logs (
     details    JSONB NOT NULL DEFAULT '{}'
                CHECK (jsonb_typeof(details) = 'object'),
     created_at TIMESTAMPTZ NOT NULL DEFAULT date_trunc('milliseconds', statement_timestamp()) CHECK (created_at = date_trunc('milliseconds', created_at)),
-    seq        BIGINT GENERATED ALWAYS AS IDENTITY
+    seq        BIGINT GENERATED ALWAYS AS IDENTITY,
+    tool_use_id TEXT
 );
 
 -- ---------------------------------------------------------------------------
@@ -151,3 +160,53 @@ CREATE INDEX IF NOT EXISTS idx_agents_adw ON agents (adw_id);
 -- Retention and `db logs --since`.
 CREATE INDEX IF NOT EXISTS idx_agent_logs_created ON agent_logs (created_at);
 CREATE INDEX IF NOT EXISTS idx_system_logs_created ON system_logs (created_at);
+
+-- ---------------------------------------------------------------------------
+-- Added by migration 003 (its new columns are at the end of their tables above)
+-- ---------------------------------------------------------------------------
+-- ---------------------------------------------------------------------------
+-- prompt_model_usage: each model's share of one prompt
+-- ---------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS prompt_model_usage (
+    id                    UUID PRIMARY KEY NOT NULL,
+    prompt_id             UUID NOT NULL REFERENCES prompts (id) ON DELETE CASCADE,
+    model                 TEXT NOT NULL CHECK (length(model) > 0),
+    input_tokens          BIGINT NOT NULL DEFAULT 0 CHECK (input_tokens >= 0),
+    output_tokens         BIGINT NOT NULL DEFAULT 0 CHECK (output_tokens >= 0),
+    cache_creation_tokens BIGINT NOT NULL DEFAULT 0 CHECK (cache_creation_tokens >= 0),
+    cache_read_tokens     BIGINT NOT NULL DEFAULT 0 CHECK (cache_read_tokens >= 0),
+    cost_usd              NUMERIC NOT NULL DEFAULT 0 CHECK (cost_usd >= 0 AND cost_usd < 'Infinity'),
+    created_at            TIMESTAMPTZ NOT NULL DEFAULT date_trunc('milliseconds', statement_timestamp()) CHECK (created_at = date_trunc('milliseconds', created_at)),
+    UNIQUE (prompt_id, model)
+);
+
+-- ---------------------------------------------------------------------------
+-- session_usage: one row per assistant message of a Claude Code session transcript
+-- ---------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS session_usage (
+    id                    UUID PRIMARY KEY NOT NULL,
+    session_id            TEXT NOT NULL CHECK (length(session_id) > 0),
+    agent_id              UUID REFERENCES agents (id) ON DELETE SET NULL,
+    subagent_id           TEXT,
+    message_id            TEXT NOT NULL CHECK (length(message_id) > 0),
+    request_id            TEXT NOT NULL DEFAULT '',
+    model                 TEXT NOT NULL CHECK (length(model) > 0),
+    input_tokens          BIGINT NOT NULL DEFAULT 0 CHECK (input_tokens >= 0),
+    output_tokens         BIGINT NOT NULL DEFAULT 0 CHECK (output_tokens >= 0),
+    cache_creation_tokens BIGINT NOT NULL DEFAULT 0 CHECK (cache_creation_tokens >= 0),
+    cache_read_tokens     BIGINT NOT NULL DEFAULT 0 CHECK (cache_read_tokens >= 0),
+    cost_usd              NUMERIC NOT NULL DEFAULT 0 CHECK (cost_usd >= 0 AND cost_usd < 'Infinity'),
+    message_at            TIMESTAMPTZ NOT NULL CHECK (message_at = date_trunc('milliseconds', message_at)),
+    created_at            TIMESTAMPTZ NOT NULL DEFAULT date_trunc('milliseconds', statement_timestamp()) CHECK (created_at = date_trunc('milliseconds', created_at)),
+    UNIQUE (message_id, request_id)
+);
+
+CREATE INDEX IF NOT EXISTS idx_prompt_model_usage_prompt ON prompt_model_usage (prompt_id);
+CREATE INDEX IF NOT EXISTS idx_session_usage_session ON session_usage (session_id, model);
+CREATE INDEX IF NOT EXISTS idx_session_usage_agent ON session_usage (agent_id);
+-- Cost rollups over every token kind read only this index (002's stops at output_tokens).
+CREATE INDEX IF NOT EXISTS idx_prompts_agent_tokens
+    ON prompts (agent_id, model, cost_usd, input_tokens, output_tokens, cache_creation_tokens,
+                cache_read_tokens);
+CREATE INDEX IF NOT EXISTS idx_agent_logs_tool_use ON agent_logs (tool_use_id)
+    WHERE tool_use_id IS NOT NULL;

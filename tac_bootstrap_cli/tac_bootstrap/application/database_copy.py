@@ -53,10 +53,17 @@ ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "prompts": ("id", "agent_id"),
     "agent_logs": ("id", "agent_id"),
     "system_logs": ("id",),
+    "prompt_model_usage": ("id", "prompt_id"),
+    "session_usage": ("id", "agent_id"),
 }
-TOKEN_COLUMNS = ("input_tokens", "output_tokens")
+TOKEN_COLUMNS = ops.TOKEN_KINDS
 # Cost columns: REAL sums on SQLite, exact NUMERIC sums on PostgreSQL, so compared with isclose.
-COST_COLUMNS = {"agents": "total_cost_usd", "prompts": "cost_usd"}
+COST_COLUMNS = {
+    "agents": "total_cost_usd",
+    "prompts": "cost_usd",
+    "prompt_model_usage": "cost_usd",
+    "session_usage": "cost_usd",
+}
 COST_TOLERANCE = 1e-9
 EXAMPLES = 5
 # What PostgreSQL's uuid input accepts in practice: 32 hex digits, optionally hyphenated as

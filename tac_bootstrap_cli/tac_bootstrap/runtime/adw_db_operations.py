@@ -39,6 +39,7 @@ from .orch_database_models import (
     LogLevel,
     LogRecord,
     LogType,
+    ModelUsage,
     NotFound,
     OrchestratorAgent,
     Prompt,
@@ -66,7 +67,10 @@ ROLLUP_KEYS: dict[str, str] = {
     "day": "{day}",
 }
 LEVEL_ORDER = [level.value for level in LogLevel]
-TABLES = ("orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs")
+TABLES = (
+    "orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs",
+    "prompt_model_usage", "session_usage",
+)  # fmt: skip
 # Every table's columns in schema order (export, iter_rows); an engine's own bookkeeping
 # columns (an insertion sequence) are not part of them.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -77,21 +81,35 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "agents": (
         "id", "orchestrator_agent_id", "session_id", "adw_id", "name", "status", "model",
         "working_dir", "context", "input_tokens", "output_tokens", "total_cost_usd",
-        "error_message", "created_at", "started_at", "completed_at",
+        "error_message", "created_at", "started_at", "completed_at", "cache_creation_tokens",
+        "cache_read_tokens",
     ),
     "prompts": (
         "id", "agent_id", "prompt_text", "response_text", "model", "status", "input_tokens",
         "output_tokens", "cost_usd", "latency_ms", "error_message", "created_at", "completed_at",
+        "cache_creation_tokens", "cache_read_tokens", "cli_session_id", "failure_kind",
+        "cli_retries", "permission_denials",
     ),
     "agent_logs": (
         "id", "agent_id", "log_type", "log_level", "message", "details", "created_at",
+        "tool_use_id",
     ),
     "system_logs": ("id", "log_level", "component", "message", "details", "created_at"),
+    "prompt_model_usage": (
+        "id", "prompt_id", "model", "input_tokens", "output_tokens", "cache_creation_tokens",
+        "cache_read_tokens", "cost_usd", "created_at",
+    ),
+    "session_usage": (
+        "id", "session_id", "agent_id", "subagent_id", "message_id", "request_id", "model",
+        "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
+        "cost_usd", "message_at", "created_at",
+    ),
 }  # fmt: skip
 
 
 # Columns holding JSON text (objects or arrays), in every table that has them.
-JSON_COLUMNS = frozenset({"capabilities", "config", "context", "details"})
+JSON_COLUMNS = frozenset({"capabilities", "config", "context", "details", "permission_denials"})
+TOKEN_KINDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 
 
 @cache
@@ -362,8 +380,35 @@ def set_agent_status(
     return (yield from get_agent(current.id))
 
 
+def set_agent_model(agent_id: str, model: str) -> Op[Agent]:
+    """The model an agent actually ran on (it follows a fallback model)."""
+    name = _text(model, "model")
+    key = _existing_key(agent_id, "agent")
+    count = yield ("exec", "UPDATE agents SET model = ? WHERE id = ?", (name, key))
+    if count == 0:
+        raise NotFound(f"agent {agent_id!r} does not exist")
+    return (yield from get_agent(key))
+
+
+_ADD_AGENT_USAGE = (
+    "UPDATE agents SET total_cost_usd = total_cost_usd + ?, input_tokens = input_tokens + ?, "
+    "output_tokens = output_tokens + ?, cache_creation_tokens = cache_creation_tokens + ?, "
+    "cache_read_tokens = cache_read_tokens + ? WHERE id = ?"
+)
+
+
+def _usage_params(usage: PromptResult, key: str) -> tuple[Any, ...]:
+    return (usage.cost_usd, *(getattr(usage, kind) for kind in TOKEN_KINDS), key)
+
+
 def add_agent_usage(
-    agent_id: str, *, cost_usd: float = 0.0, input_tokens: int = 0, output_tokens: int = 0
+    agent_id: str,
+    *,
+    cost_usd: float = 0.0,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    cache_creation_tokens: int = 0,
+    cache_read_tokens: int = 0,
 ) -> Op[Agent]:
     """Add cost and tokens to an agent; they accumulate and are never reset."""
     usage = validated(
@@ -372,14 +417,11 @@ def add_agent_usage(
         cost_usd=cost_usd,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
+        cache_creation_tokens=cache_creation_tokens,
+        cache_read_tokens=cache_read_tokens,
     )
     key = _existing_key(agent_id, "agent")
-    count = yield (
-        "exec",
-        "UPDATE agents SET total_cost_usd = total_cost_usd + ?, "
-        "input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?",
-        (usage.cost_usd, usage.input_tokens, usage.output_tokens, key),
-    )
+    count = yield ("exec", _ADD_AGENT_USAGE, _usage_params(usage, key))
     if count == 0:
         raise NotFound(f"agent {agent_id!r} does not exist")
     return (yield from get_agent(key))
@@ -446,31 +488,56 @@ def finish_prompt(prompt_id: str, status: PromptStatus, result: PromptResult) ->
     prompt = yield from _prompt_for_update(prompt_id)
     if prompt.status in (PromptStatus.COMPLETED, PromptStatus.FAILED):
         raise InvalidInput(f"prompt {prompt_id!r} is already {prompt.status.value}")
+    now = utc_now()
     yield (
         "exec",
         "UPDATE prompts SET status = ?, response_text = ?, model = coalesce(?, model), "
-        "input_tokens = ?, output_tokens = ?, cost_usd = ?, latency_ms = ?, error_message = ?, "
-        "completed_at = ? WHERE id = ?",
+        "input_tokens = ?, output_tokens = ?, cache_creation_tokens = ?, cache_read_tokens = ?, "
+        "cost_usd = ?, latency_ms = ?, error_message = ?, cli_session_id = ?, "
+        "failure_kind = ?, cli_retries = ?, permission_denials = ?, completed_at = ? "
+        "WHERE id = ?",
         (
             status.value,
             result.response_text,
             result.model,
-            result.input_tokens,
-            result.output_tokens,
+            *(getattr(result, kind) for kind in TOKEN_KINDS),
             result.cost_usd,
             result.latency_ms,
             result.error_message,
-            utc_now(),
+            result.cli_session_id,
+            result.failure_kind.value if result.failure_kind else None,
+            result.cli_retries,
+            to_json(result.permission_denials),
+            now,
             prompt.id,
         ),
     )
-    yield (
-        "exec",
-        "UPDATE agents SET total_cost_usd = total_cost_usd + ?, "
-        "input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?",
-        (result.cost_usd, result.input_tokens, result.output_tokens, prompt.agent_id),
-    )
+    if result.model_usage:
+        yield (
+            "many",
+            "INSERT INTO prompt_model_usage (id, prompt_id, model, input_tokens, output_tokens, "
+            "cache_creation_tokens, cache_read_tokens, cost_usd, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (new_id(), prompt.id, u.model, *(getattr(u, k) for k in TOKEN_KINDS),
+                 u.cost_usd, now)
+                for u in result.model_usage
+            ],
+        )  # fmt: skip
+    yield ("exec", _ADD_AGENT_USAGE, _usage_params(result, prompt.agent_id))
     return (yield from get_prompt(prompt.id))
+
+
+def prompt_model_usage(prompt_id: str) -> Op[list[ModelUsage]]:
+    """Each model's share of one prompt, largest cost first."""
+    key = _existing_key(prompt_id, "prompt")
+    rows = yield (
+        "all",
+        "SELECT model, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, "
+        "cost_usd FROM prompt_model_usage WHERE prompt_id = ? ORDER BY cost_usd DESC, model",
+        (key,),
+    )
+    return [ModelUsage.model_validate(dict(r)) for r in rows]
 
 
 def complete_prompt(
@@ -482,8 +549,15 @@ def complete_prompt(
     output_tokens: int = 0,
     cost_usd: float = 0.0,
     latency_ms: int | None = None,
+    cache_creation_tokens: int = 0,
+    cache_read_tokens: int = 0,
+    cli_session_id: str | None = None,
+    cli_retries: int = 0,
+    permission_denials: Iterable[Mapping[str, Any]] = (),
+    model_usage: Iterable[Mapping[str, Any] | ModelUsage] = (),
 ) -> Op[Prompt]:
-    """Mark a prompt completed with its usage; the agent's totals grow by the same amounts."""
+    """Mark a prompt completed with its usage; the agent's totals grow by the same amounts.
+    model_usage is each model's share (subagents, a fallback), as the CLI's modelUsage."""
     outcome = validated(
         PromptResult,
         "prompt result",
@@ -493,6 +567,12 @@ def complete_prompt(
         output_tokens=output_tokens,
         cost_usd=cost_usd,
         latency_ms=latency_ms,
+        cache_creation_tokens=cache_creation_tokens,
+        cache_read_tokens=cache_read_tokens,
+        cli_session_id=cli_session_id,
+        cli_retries=cli_retries,
+        permission_denials=list(permission_denials),
+        model_usage=list(model_usage),
     )
     return (yield from finish_prompt(prompt_id, PromptStatus.COMPLETED, outcome))
 
@@ -507,6 +587,13 @@ def fail_prompt(
     output_tokens: int = 0,
     cost_usd: float = 0.0,
     latency_ms: int | None = None,
+    cache_creation_tokens: int = 0,
+    cache_read_tokens: int = 0,
+    cli_session_id: str | None = None,
+    cli_retries: int = 0,
+    permission_denials: Iterable[Mapping[str, Any]] = (),
+    model_usage: Iterable[Mapping[str, Any] | ModelUsage] = (),
+    failure_kind: str | None = None,
 ) -> Op[Prompt]:
     """Mark a prompt failed; usage spent before the failure still counts."""
     outcome = validated(
@@ -519,6 +606,13 @@ def fail_prompt(
         output_tokens=output_tokens,
         cost_usd=cost_usd,
         latency_ms=latency_ms,
+        cache_creation_tokens=cache_creation_tokens,
+        cache_read_tokens=cache_read_tokens,
+        cli_session_id=cli_session_id,
+        cli_retries=cli_retries,
+        permission_denials=list(permission_denials),
+        model_usage=list(model_usage),
+        failure_kind=failure_kind,
     )
     return (yield from finish_prompt(prompt_id, PromptStatus.FAILED, outcome))
 
@@ -526,8 +620,8 @@ def fail_prompt(
 # -- logs ---------------------------------------------------------------------------------
 
 _AGENT_LOG_INSERT = (
-    "INSERT INTO agent_logs (id, agent_id, log_type, log_level, message, details, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO agent_logs (id, agent_id, log_type, log_level, message, details, created_at, "
+    "tool_use_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SYSTEM_LOG_INSERT = (
     "INSERT INTO system_logs (id, log_level, component, message, details, created_at) "
@@ -542,7 +636,9 @@ def log_agent(
     *,
     level: LogLevel | str = LogLevel.INFO,
     details: dict[str, Any] | str | None = None,
+    tool_use_id: str | None = None,
 ) -> Op[str]:
+    """One agent log line; tool_use_id pairs a tool call with its result or failure."""
     entry = validated(
         AgentLogEntry,
         "agent log",
@@ -551,6 +647,7 @@ def log_agent(
         message=message,
         log_level=level,
         details={} if details is None else details,
+        tool_use_id=tool_use_id,
     )
     key = _existing_key(agent_id, "agent")
     log_id = new_id()
@@ -572,6 +669,7 @@ def _agent_log_params(
         entry.message,
         to_json(entry.details),
         now,
+        entry.tool_use_id,
     )
 
 
@@ -705,13 +803,19 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
     if by not in ROLLUP_KEYS:
         raise InvalidInput(f"invalid rollup: {by!r} is not one of {', '.join(ROLLUP_KEYS)}")
     where, params = ("WHERE a.session_id = ?", (session_id,)) if session_id else ("", ())
+    # A prompt that used several models (subagents, a fallback) has one prompt_model_usage
+    # row per model: those shares are counted instead of the prompt's totals, so `by model`
+    # gives each model its own tokens and cost; the other groupings sum to the same totals.
+    sums = ", ".join(
+        f"CAST(sum(coalesce(u.{kind}, p.{kind})) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS
+    )
+    key = ROLLUP_KEYS[by].replace("p.model", "coalesce(u.model, p.model)")
     rows = yield (
         "all",
-        f"SELECT {ROLLUP_KEYS[by]} AS key, count(*) AS prompts, "
-        "CAST(sum(p.input_tokens) AS BIGINT) AS input_tokens, "
-        "CAST(sum(p.output_tokens) AS BIGINT) AS output_tokens, "
-        "sum(p.cost_usd) AS cost_usd "
-        f"FROM agents a JOIN prompts p ON p.agent_id = a.id {where} "
+        f"SELECT {key} AS key, count(DISTINCT p.id) AS prompts, {sums}, "
+        "sum(coalesce(u.cost_usd, p.cost_usd)) AS cost_usd "
+        "FROM agents a JOIN prompts p ON p.agent_id = a.id "
+        f"LEFT JOIN prompt_model_usage u ON u.prompt_id = p.id {where} "
         "GROUP BY 1 ORDER BY cost_usd DESC, key",
         params,
     )
