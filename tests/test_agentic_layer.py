@@ -255,7 +255,9 @@ def test_typescript_project_gets_its_own_commands_and_working_hooks(tmp_path: Pa
     assert any("pnpm" in rule for rule in allowed)
     assert not any("pytest" in rule for rule in allowed)
 
-    # The hook command, run through a shell as the CLI runs it, records into the project.
+    # The hook command, run through a shell as the CLI runs it, records into the project:
+    # before the database exists the event waits in the fallback file, and creating the
+    # database records it (in the session's interactive agent).
     command = settings["hooks"]["Stop"][0]["hooks"][0]["command"]
     payload = {"session_id": "s-1", "hook_event_name": "Stop", "stop_hook_active": False}
     result = subprocess.run(
@@ -268,6 +270,7 @@ def test_typescript_project_gets_its_own_commands_and_working_hooks(tmp_path: Pa
         timeout=60,
     )
     assert (result.returncode, result.stdout) == (0, "")
+    assert run_cli("db", "init", "--project", ts_project).returncode == 0
     logs = db_json(ts_project, "logs")["logs"]
-    assert [(r["component"], r["message"]) for r in logs] == [("hook", "Stop")]
+    assert [(r["source"], r["message"]) for r in logs] == [("agent", "Stop")]
     assert not (ts_project / "logs" / "hooks-fallback.jsonl").exists()

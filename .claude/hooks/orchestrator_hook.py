@@ -1,11 +1,41 @@
-#!/usr/bin/env python3
-"""Claude Code hook for tac-bootstrap: records every hook event in the orchestrator database.
-
-Wired in .claude/settings.json for each event. Reads the event JSON on stdin and
-hands it to adws/adw_modules/hook_recorder.py. It never blocks or breaks the
-agent: it prints nothing, always exits 0, and writes what it could not record to
-logs/hooks-fallback.jsonl.
-"""
+#!/bin/sh
+# Claude Code hook for tac-bootstrap: records every hook event in the orchestrator database.
+#
+# One file in two languages. .claude/settings.json runs it with `sh` for every
+# event: the shell half spools the event (stdin, with TAC_AGENT_ID) to
+# logs/hooks-spool/<CLI pid>/ and returns at once, so the agent waits for sh,
+# date and cat only, never for Python or the database. It starts the Python half in the
+# background (`python3 -S orchestrator_hook.py --drain DIR`, standard library only): the
+# recorder, which writes the spooled events to the database and deletes them. Run with Python
+# and no arguments, the file records the event on stdin synchronously.
+#
+# It never blocks or breaks the agent: it prints nothing and always exits 0. What cannot be
+# written now (PostgreSQL, a locked or missing database) waits in
+# logs/hooks-fallback.jsonl and is replayed by the recorder's next successful
+# write and by the runtime; see adws/adw_modules/hook_recorder.py.
+# The quotes on the next line make this file valid sh (`:`) and Python (a string).
+# fmt: off
+''':'
+umask 077
+case $0 in */*) h=${0%/*} ;; *) h=. ;; esac
+f=${TAC_HOOK_FALLBACK_LOG:-"$h/../../logs/hooks-fallback.jsonl"}
+case $f in */*) d=${f%/*} ;; *) d=. ;; esac
+d=$d/hooks-spool/$PPID
+t=$(date +%s%N 2>/dev/null)
+case $t in '' | *[!0-9]*) t=0 ;; esac
+set -C
+n=0
+until { printf '%s\n' "${TAC_AGENT_ID-}" && cat; } 2>/dev/null >"$d/$t-$$-$n.json"; do
+    n=$((n + 1))
+    [ "$n" -gt 3 ] && exit 0
+    mkdir -p "$d" 2>/dev/null
+done
+if read -r p 2>/dev/null <"$d/.recorder" && kill -0 "$p" 2>/dev/null; then :; else
+    "${TAC_PYTHON:-python3}" -S "$0" --drain "$d" </dev/null >/dev/null 2>&1 &
+fi
+exit 0
+'''
+# fmt: on
 
 import json
 import os
@@ -13,27 +43,38 @@ import sys
 import time
 from pathlib import Path
 
-# A hook runs on every tool call: skip pydantic's plugin discovery (~20 ms of start-up).
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(PROJECT_ROOT / "adws"))
+ADWS_DIR = "adws"
+LOGS_DIR = "logs"
+CONFIGURED_DATABASE = ""  # TAC_ORCHESTRATOR_DB wins
+sys.path.insert(0, str(PROJECT_ROOT / ADWS_DIR))
 
 try:
     from adw_modules.hook_recorder import main
 except Exception as exc:  # the layer is missing or broken: note it, never fail the agent
     try:
-        fallback = PROJECT_ROOT / "logs" / "hooks-fallback.jsonl"
+        fallback = Path(
+            os.environ.get("TAC_HOOK_FALLBACK_LOG")
+            or PROJECT_ROOT / LOGS_DIR / "hooks-fallback.jsonl"
+        )
         fallback.parent.mkdir(parents=True, exist_ok=True)
+        raw = sys.stdin.read() if sys.argv[1:2] != ["--drain"] else ""
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "error": f"cannot load hook_recorder: {exc!r}",
+            "input": raw[:20_000],
+        }
         with fallback.open("a", encoding="utf-8") as handle:
-            entry = {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "error": f"cannot load hook_recorder: {exc!r}",
-                "input": sys.stdin.read()[:2000],
-            }
             handle.write(json.dumps(entry) + "\n")
     except Exception:
         pass
     sys.exit(0)
 
-sys.exit(main())
+sys.exit(
+    main(
+        project_root=PROJECT_ROOT,
+        adws_dir=ADWS_DIR,
+        logs_dir=LOGS_DIR,
+        configured_database=CONFIGURED_DATABASE,
+    )
+)
