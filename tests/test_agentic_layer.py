@@ -21,7 +21,7 @@ import pytest
 from .conftest import run_cli, tree_snapshot
 
 COST = 0.015625  # what the fake agent charges per successful call (exact in binary)
-INPUT_TOKENS = 24 + 100 + 400  # input + cache creation + cache read tokens per call
+INPUT_TOKENS = 24  # uncached input tokens per call (cache writes and reads are apart)
 OUTPUT_TOKENS = 60
 PHASES = ("plan", "build", "test", "review")
 HOOK_EVENTS = {"UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop"}
@@ -181,7 +181,8 @@ def test_sdlc_run_is_recorded_in_the_default_database(project: Path, tmp_path: P
         assert types.count("prompt") == 1 and types.count("response") == 1, phase
         response = next(r for r in records if r["log_type"] == "response")
         assert response["details"]["cost_usd"] == COST
-        assert response["details"]["cache_read_tokens"] == 400
+        [share] = response["details"]["models"]
+        assert (share["cache_read_tokens"], share["cache_creation_tokens"]) == (400, 100)
         assert records[-1]["message"] == f"{phase} phase completed", agent_id
         assert {r["log_level"] for r in records} == {"INFO"}
     system = [r["message"] for r in logs if r["source"] == "system"]

@@ -21,7 +21,7 @@ COMMANDS = [
 ]  # fmt: skip
 RUNTIME = [
     "__init__", "adw_database", "adw_db_connection", "adw_db_dialect", "adw_db_migrations",
-    "adw_db_postgres", "adw_db_operations", "adw_project", "adw_state", "agent", "hook_recorder",
+    "adw_db_postgres", "adw_db_operations", "adw_project", "adw_state", "agent", "agent_stream", "hook_recorder",
     "orch_database_models", "workflow",
 ]  # fmt: skip
 EXPECTED_FILES = {
@@ -30,10 +30,12 @@ EXPECTED_FILES = {
     "adws/schema/README.md",
     "adws/schema/migrations/001_initial.sql",
     "adws/schema/migrations/002_rollup_and_retention_indexes.sql",
+    "adws/schema/migrations/003_usage_by_kind_and_model.sql",
     "adws/schema/migrations/.gitkeep",
     "adws/schema/postgres/schema_orchestrator.sql",
     "adws/schema/postgres/migrations/001_initial.sql",
     "adws/schema/postgres/migrations/002_rollup_and_retention_indexes.sql",
+    "adws/schema/postgres/migrations/003_usage_by_kind_and_model.sql",
     "adws/schema/.gitignore",
     "adws/README.md",
     *(f"adws/adw_{phase}.py" for phase in ("plan", "build", "test", "review", "sdlc")),

@@ -18,8 +18,11 @@ from typing import Any
 from .adw_database import OrchestratorDB
 from .adw_project import current_project
 from .adw_state import ISSUE_TYPES, PHASES, ADWState, StateError
-from .agent import AgentCLINotFound, AgentResult, PromptRequest, resolve_cli, run_prompt
+from .agent import AgentCLINotFound, PromptRequest, resolve_cli, run_prompt
+from .agent_stream import CliOutcome
 from .orch_database_models import OrchestratorError
+
+AgentResult = CliOutcome  # what a phase's check reads
 
 
 class PhaseFailed(OrchestratorError):
@@ -114,6 +117,38 @@ PHASE_DEFINITIONS: dict[str, Phase] = {
 }
 
 
+class BudgetSpent(OrchestratorError):
+    """The run spent its configured budget (agentic.run_budget_usd): no further phase runs."""
+
+
+def _number(value: object, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def claude_permissions(root: Path, claude_dir: str) -> tuple[list[str], list[str]]:
+    """(allow, deny) rules of the project's settings.json, passed to the CLI on its command
+    line: a workspace the user never trusted ignores the file's rules but honours these."""
+    try:
+        settings = json.loads((root / claude_dir / "settings.json").read_text(encoding="utf-8"))
+        permissions = settings.get("permissions") or {}
+        allow, deny = permissions.get("allow") or [], permissions.get("deny") or []
+    except (OSError, ValueError, AttributeError):
+        return [], []
+    return [str(r) for r in allow if isinstance(r, str)], [str(r) for r in deny if isinstance(r, str)]
+
+
+def unknown_tools(rules: Sequence[str], available: Sequence[str]) -> list[str]:
+    """Tool names in permission rules that this CLI does not have (its init line lists them)."""
+    known = set(available) | ({"Agent"} if "Task" in available else set())
+    names = {rule.split("(", 1)[0] for rule in rules}
+    return sorted(n for n in names if n and not n.startswith("mcp__") and n not in known)
+
+
+def run_spent(db: OrchestratorDB, adw_id: str) -> float:
+    rows = db.rollup("session", session_id=adw_id)
+    return sum(row.cost_usd for row in rows)
+
+
 def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
     """Run one phase as a new agent instance; raises PhaseFailed when it does not succeed."""
     phase = PHASE_DEFINITIONS[name]
@@ -122,6 +157,28 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
     configured_models = agentic.get("models")
     models: dict[str, Any] = configured_models if isinstance(configured_models, dict) else {}
     model = str(models.get(phase.model_role) or models.get("default") or "sonnet")
+    phases = agentic.get("phases") if isinstance(agentic.get("phases"), dict) else {}
+    limits = phases.get(name) if isinstance(phases.get(name), dict) else {}
+    budget = _number(agentic.get("run_budget_usd"))
+    phase_budget = _number(limits.get("max_budget_usd")) or None
+    if budget:
+        spent = run_spent(db, state.adw_id)
+        if spent >= budget:
+            db.log_system(
+                f"adw {state.adw_id}: budget spent (${spent:.4f} of ${budget:.4f}); "
+                f"{name} not started",
+                level="WARNING",
+                component="adw",
+                details={"adw_id": state.adw_id, "budget_usd": budget, "spent_usd": spent},
+            )
+            state.mark(name, "failed", error=f"run budget ${budget:.4f} spent")
+            raise BudgetSpent(
+                f"run {state.adw_id} spent ${spent:.4f} of its ${budget:.4f} budget "
+                "(agentic.run_budget_usd); raise it to go on"
+            )
+        phase_budget = min(phase_budget or budget, budget - spent)
+    claude_dir = str(project.section("paths").get("claude_dir") or ".claude")
+    allow, deny = claude_permissions(project.root, claude_dir)
     prompt = phase.command(state)
     owner = db.register_orchestrator_agent(
         f"adw_{name}", phase.agent_type, description=f"ADW {name} phase", default_model=model
@@ -133,7 +190,12 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
         name=name,
         model=model,
         working_dir=str(project.root),
-        context={"phase": name, "issue_type": state.issue_type, "plan_file": state.plan_file},
+        context={
+            "phase": name,
+            "issue_type": state.issue_type,
+            "plan_file": state.plan_file,
+            "run_budget_usd": budget or None,
+        },
     )
     attempts = state.phase(name).attempts + 1
     state.mark(name, "running", agent_id=agent.id, attempts=attempts, error=None)
@@ -145,7 +207,16 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
         fallback_model=str(models.get("fallback") or "") or None,
         working_dir=project.root,
         output_file=state.directory / name / "raw_output.jsonl",
-        max_retries=int(agentic.get("max_retries", 3)),
+        stderr_file=state.directory / name / "stderr.log",
+        max_retries=int(_number(agentic.get("max_retries"), 1)),
+        cli_max_retries=int(_number(agentic.get("cli_max_retries"), 4)),
+        timeout_seconds=_number(limits.get("timeout_seconds"))
+        or _number(agentic.get("phase_timeout_seconds"), 1800),
+        max_turns=int(_number(limits.get("max_turns"))) or None,
+        max_budget_usd=phase_budget,
+        allowed_tools=allow,
+        disallowed_tools=deny,
+        permission_mode=str(limits.get("permission_mode") or "") or None,
         # The agent's hooks record into this database without re-reading the config.
         env={
             "TAC_AGENT_ID": agent.id,
@@ -155,7 +226,19 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
         },
     )
     result = run_prompt(db, agent.id, request, cli)
+    unknown = unknown_tools(allow, result.available_tools) if result.available_tools else []
+    if unknown:
+        db.log_agent(
+            agent.id,
+            "error",
+            f"settings.json allows tools this agent CLI does not have: {', '.join(unknown)}",
+            level="WARNING",
+            details={"unknown_tools": unknown, "available_tools": result.available_tools},
+        )
     error = result.error if not result.success else phase.check(state, result)
+    if error and result.success and result.permission_denials:
+        denied = ", ".join(sorted({str(d.get("tool_name")) for d in result.permission_denials}))
+        error += f" (the agent CLI denied: {denied}; see the permissions in {claude_dir}/settings.json)"
     if error:
         db.set_agent_status(agent.id, "failed", error_message=error)
         db.log_agent(agent.id, "lifecycle", f"{name} phase failed: {error}", level="ERROR")
@@ -243,7 +326,7 @@ def main(phases: Sequence[str], argv: Sequence[str] | None = None) -> int:
     except AgentCLINotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except PhaseFailed as exc:
+    except (PhaseFailed, BudgetSpent) as exc:
         print(f"error: {exc}", file=sys.stderr)
         print(f"resume with: {script} --adw-id {state.adw_id}", file=sys.stderr)
         return 1

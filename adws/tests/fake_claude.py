@@ -2,16 +2,21 @@
 """A stand-in for the Claude Code CLI in print mode, for tests where no model is reachable.
 
 It accepts the arguments the workflows pass (-p PROMPT --output-format stream-json --verbose
---model M), prints the same stream-json event shapes the real CLI prints (system/init,
-assistant with a tool_use block, user with the tool_result, assistant text, result), and runs
-the project's hooks from .claude/settings.json with the documented JSON on stdin, as the real
-CLI does. It acts out the slash commands the workflows send: /feature|/bug|/chore write a plan
+--model M, and --max-turns, --max-budget-usd, --allowedTools, --disallowedTools,
+--permission-mode), prints the event shapes Claude Code 2.1 prints (system/init, system/
+api_retry, assistant with a tool_use block, user with the tool_result, assistant text, result
+with usage and modelUsage; an API failure as a synthetic assistant message with `error` and a
+result with is_error and api_error_status), and runs the project's hooks from
+.claude/settings.json with the JSON the real CLI sends on stdin. Our own test suite compares
+these shapes with the real CLI's and fails when they drift. It acts out the slash commands the workflows send: /feature|/bug|/chore write a plan
 file and answer with its path, /test and /review answer with JSON.
 
 Failure injection (environment):
   FAKE_CLAUDE_FAIL_ON=TEXT        error result (error_during_execution) when TEXT is in the prompt
-  FAKE_CLAUDE_RATE_LIMIT=N        the first N calls answer with a 429 rate-limit error
-  FAKE_CLAUDE_QUOTA_MODEL=NAME    calls with --model NAME answer "usage limit reached"
+  FAKE_CLAUDE_RATE_LIMIT=N        the first N API requests get a 429: the fake retries them
+                                  itself (system/api_retry lines) up to CLAUDE_CODE_MAX_RETRIES
+                                  (default 10), as the CLI does, then reports the 429
+  FAKE_CLAUDE_QUOTA_MODEL=NAME    calls with --model NAME answer "Credit balance is too low"
   FAKE_CLAUDE_CRASH=N             the first N calls exit 1 with no output at all
   FAKE_CLAUDE_STATE_DIR=DIR       where call counters are kept (default: a temp dir per cwd)
   FAKE_CLAUDE_TESTS_FAIL=1        /test reports a failing check
@@ -33,6 +38,22 @@ from typing import Any
 
 COST_PER_CALL = 0.015625  # exact in binary, so test sums compare exactly
 MODEL_IDS = {"sonnet": "claude-sonnet-4-5", "opus": "claude-opus-4-1", "haiku": "claude-haiku-4-5"}
+# What Claude Code 2.1's init line lists (there is no Glob or Grep; the subagent tool is Task).
+TOOLS = ["Task", "Bash", "Edit", "NotebookEdit", "Read", "WebFetch", "WebSearch", "Write"]
+VERSION = "2.1.332 (fake)"
+VALUE_OPTIONS = {
+    "--output-format": "format",
+    "--model": "model",
+    "--max-turns": "max_turns",
+    "--max-budget-usd": "max_budget_usd",
+    "--permission-mode": "permission_mode",
+    "--allowedTools": "allowed_tools",
+    "--allowed-tools": "allowed_tools",
+    "--disallowedTools": "disallowed_tools",
+    "--disallowed-tools": "disallowed_tools",
+    "--fallback-model": "fallback_model",
+    "--session-id": "session_id",
+}
 
 
 def emit(event: dict[str, Any]) -> None:
@@ -54,11 +75,8 @@ def parse_args(argv: list[str]) -> dict[str, Any]:
             if i + 1 < len(argv) and not argv[i + 1].startswith("--"):
                 options["prompt"] = argv[i + 1]
                 i += 1
-        elif arg == "--output-format":
-            options["format"] = argv[i + 1]
-            i += 1
-        elif arg == "--model":
-            options["model"] = argv[i + 1]
+        elif arg in VALUE_OPTIONS and i + 1 < len(argv):
+            options[VALUE_OPTIONS[arg]] = argv[i + 1]
             i += 1
         elif arg == "--verbose":
             options["verbose"] = True
@@ -184,13 +202,17 @@ def result_event(session_id: str, started: float, **fields: Any) -> dict[str, An
             "server_tool_use": {"web_search_requests": 0},
             "service_tier": "standard",
         },
+        "modelUsage": {},
         "permission_denials": [],
+        "terminal_reason": "completed",
+        "api_error_status": None,
         "uuid": str(uuid.uuid4()),
         **fields,
     }
 
 
 def error_result(session_id: str, started: float, text: str, subtype: str) -> int:
+    """A failure of the agent's own work (error_during_execution): no API status."""
     emit(
         result_event(
             session_id,
@@ -200,6 +222,44 @@ def error_result(session_id: str, started: float, text: str, subtype: str) -> in
             result=text,
             num_turns=1,
             total_cost_usd=0.0,
+            terminal_reason="error",
+        )
+    )
+    return 1
+
+
+def api_error(session_id: str, started: float, status: int, code: str, text: str) -> int:
+    """An API failure the CLI gave up on: a synthetic assistant message, then the result."""
+    emit(
+        {
+            "type": "assistant",
+            "message": {
+                "id": str(uuid.uuid4()),
+                "type": "message",
+                "role": "assistant",
+                "model": "<synthetic>",
+                "content": [{"type": "text", "text": text}],
+                "stop_reason": "stop_sequence",
+                "stop_sequence": "",
+                "usage": {"input_tokens": 0, "output_tokens": 0},
+            },
+            "parent_tool_use_id": None,
+            "session_id": session_id,
+            "uuid": str(uuid.uuid4()),
+            "error": code,
+            "is_api_error_message": True,
+            "api_error_status": status,
+        }
+    )
+    emit(
+        result_event(
+            session_id,
+            started,
+            is_error=True,
+            result=text,
+            num_turns=1,
+            api_error_status=status,
+            terminal_reason="api_error",
         )
     )
     return 1
@@ -238,32 +298,45 @@ def main(argv: list[str]) -> int:
             "subtype": "init",
             "cwd": os.getcwd(),
             "session_id": session_id,
-            "tools": ["Bash", "Edit", "Glob", "Grep", "Read", "Write"],
+            "tools": TOOLS,
             "mcp_servers": [],
             "model": model,
             "permissionMode": "default",
             "slash_commands": [],
             "apiKeySource": "none",
+            "claude_code_version": VERSION,
             "output_style": "default",
             "uuid": str(uuid.uuid4()),
         }
     )
     limited = int(os.environ.get("FAKE_CLAUDE_RATE_LIMIT", "0"))
-    if limited and counter("rate_limit") < limited:
-        return error_result(
-            session_id,
-            started,
-            'API Error: 429 {"type":"error","error":'
-            '{"type":"rate_limit_error","message":"Rate limited"}}',
-            "success",
+    max_retries = int(os.environ.get("CLAUDE_CODE_MAX_RETRIES", "10"))
+    attempt = 0
+    while limited and counter("rate_limit") < limited:
+        if attempt >= max_retries:
+            return api_error(
+                session_id,
+                started,
+                429,
+                "rate_limit",
+                "API Error: Request rejected (429) · Rate limited",
+            )
+        attempt += 1
+        emit(
+            {
+                "type": "system",
+                "subtype": "api_retry",
+                "attempt": attempt,
+                "max_retries": max_retries,
+                "retry_delay_ms": 0,
+                "error_status": 429,
+                "error": "rate_limit",
+                "session_id": session_id,
+                "uuid": str(uuid.uuid4()),
+            }
         )
     if os.environ.get("FAKE_CLAUDE_QUOTA_MODEL") == model_alias:
-        return error_result(
-            session_id,
-            started,
-            f"Claude AI usage limit reached|{int(time.time()) + 3600}",
-            "success",
-        )
+        return api_error(session_id, started, 400, "billing_error", "Credit balance is too low")
     run_hooks("UserPromptSubmit", {"prompt": prompt}, session_id)
     fail_on = os.environ.get("FAKE_CLAUDE_FAIL_ON")
     if fail_on and fail_on in prompt:
@@ -275,11 +348,13 @@ def main(argv: list[str]) -> int:
         )
     answer, tool, tool_input = act(prompt)
     tool_use_id = "toolu_" + uuid.uuid4().hex[:24]
+    # The real CLI prints each assistant message with the usage of its stream's first event
+    # (output_tokens 1): only the result line's modelUsage has the whole count.
     usage = {
         "input_tokens": 12,
-        "cache_creation_input_tokens": 100,
+        "cache_creation_input_tokens": 50,
         "cache_read_input_tokens": 200,
-        "output_tokens": 30,
+        "output_tokens": 1,
         "service_tier": "standard",
     }
     emit(
@@ -353,6 +428,7 @@ def main(argv: list[str]) -> int:
             session_id,
             started,
             result=answer,
+            num_turns=2,
             total_cost_usd=COST_PER_CALL,
             usage={
                 "input_tokens": 24,

@@ -29,6 +29,7 @@ RUNTIME_MODULES = (
     ("adw_db_postgres.py", "PostgreSQL through psycopg 3, loaded only for postgresql:// URLs"),
     ("adw_database.py", "OrchestratorDB: the database API"),
     ("adw_project.py", "finds the project and its settings from the module's location"),
+    ("agent_stream.py", "reads the agent CLI's stream-json output and classifies failures"),
     ("agent.py", "runs the agent CLI, retries, and records prompts"),
     ("adw_state.py", "per-run state file for resuming workflows"),
     ("workflow.py", "plan/build/test/review phases and their command line"),
@@ -106,7 +107,7 @@ class ScaffoldService:
             (
                 f"{schema}/schema_orchestrator.sql",
                 "adws/schema/schema_orchestrator.sql.j2",
-                "orchestrator schema: 5 tables, trigger, 6 indexes",
+                "orchestrator schema: 7 tables, trigger, 16 indexes",
             ),
             (
                 f"{schema}/README.md",
@@ -124,6 +125,11 @@ class ScaffoldService:
                 "covering indexes for cost rollups and retention",
             ),
             (
+                f"{schema}/migrations/003_usage_by_kind_and_model.sql",
+                "adws/schema/migrations/003_usage_by_kind_and_model.sql.j2",
+                "tokens of every kind, usage per model and per transcript, tool pairing",
+            ),
+            (
                 f"{schema}/postgres/schema_orchestrator.sql",
                 "adws/schema/postgres/schema_orchestrator.sql.j2",
                 "orchestrator schema for PostgreSQL: same tables, rules and indexes",
@@ -137,6 +143,11 @@ class ScaffoldService:
                 f"{schema}/postgres/migrations/002_rollup_and_retention_indexes.sql",
                 "adws/schema/postgres/migrations/002_rollup_and_retention_indexes.sql.j2",
                 "PostgreSQL covering indexes for cost rollups and retention",
+            ),
+            (
+                f"{schema}/postgres/migrations/003_usage_by_kind_and_model.sql",
+                "adws/schema/postgres/migrations/003_usage_by_kind_and_model.sql.j2",
+                "PostgreSQL: tokens of every kind, usage per model and per transcript",
             ),
             (
                 f"{schema}/.gitignore",

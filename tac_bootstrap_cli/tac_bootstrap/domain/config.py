@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 from pathlib import PurePosixPath
-from typing import Annotated
+from typing import Literal, Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -165,11 +165,40 @@ class ModelPolicy(_Strict):
     fallback: str = "haiku"
 
 
+PermissionMode = Literal["", "default", "acceptEdits", "plan", "dontAsk", "auto"]
+
+
+class PhaseLimits(_Strict):
+    """Limits of one workflow phase's agent run; 0 means none."""
+
+    max_turns: int = Field(default=0, ge=0, le=10_000)
+    max_budget_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    timeout_seconds: int = Field(default=0, ge=0, le=86_400)  # 0: agentic.phase_timeout_seconds
+    permission_mode: PermissionMode = ""
+
+
+def _default_phases() -> dict[str, PhaseLimits]:
+    return {
+        "plan": PhaseLimits(max_turns=60),
+        "build": PhaseLimits(max_turns=120, permission_mode="acceptEdits"),
+        "test": PhaseLimits(max_turns=60),
+        "review": PhaseLimits(max_turns=60),
+    }
+
+
 class AgenticSection(_Strict):
     provider: str = "claude_code"
     agent_cli: str = "claude"
     models: ModelPolicy = Field(default_factory=ModelPolicy)
-    max_retries: int = Field(default=3, ge=0, le=10)
+    # Re-runs of a phase whose agent CLI died without a result. API errors (429, 529, 5xx,
+    # cut connections) are retried by the CLI itself, cli_max_retries times.
+    max_retries: int = Field(default=1, ge=0, le=10)
+    cli_max_retries: int = Field(default=4, ge=0, le=20)
+    phase_timeout_seconds: int = Field(default=1800, ge=1, le=86_400)
+    run_budget_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)  # 0: no budget
+    phases: dict[Literal["plan", "build", "test", "review"], PhaseLimits] = Field(
+        default_factory=_default_phases
+    )
 
 
 class OrchestratorSection(_Strict):

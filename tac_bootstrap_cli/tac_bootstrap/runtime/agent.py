@@ -1,18 +1,15 @@
 """Run the agent CLI (Claude Code) in print mode and record every prompt in the database.
 
-The CLI is started as ``claude -p PROMPT --output-format stream-json --verbose --model M``:
-one JSON object per line, the last of type "result" with the run's outcome. Fields this
-module relies on (see adws/README.md for where the format is documented):
+The CLI is started as ``claude -p PROMPT --output-format stream-json --verbose --model M``
+plus the phase's limits and permissions (see `cli_arguments`), in a process group of its own
+so that a timeout ends it and everything it started. agent_stream.py reads its output.
 
-  {"type": "system", "subtype": "init", "session_id": ..., "model": ...}
-  {"type": "assistant", "message": {"model": ..., "content": [...], "usage": {...}}, ...}
-  {"type": "result", "subtype": "success" | "error_max_turns" | "error_during_execution",
-   "is_error": bool, "result": str, "session_id": str, "duration_ms": int, "num_turns": int,
-   "total_cost_usd": float, "usage": {"input_tokens", "output_tokens",
-   "cache_creation_input_tokens", "cache_read_input_tokens"}}
-
-Rate limits and transient failures are retried with exponential backoff; an exhausted quota
-switches to the fallback model. Each attempt is one row in `prompts`.
+One retry policy: the CLI retries rate limits, overload, 5xx and cut connections itself
+(CLAUDE_CODE_MAX_RETRIES, from `agentic.cli_max_retries`), and each of its retries is
+recorded. This module retries only what the CLI cannot: a CLI that died without a result
+(`agentic.max_retries` times, with back-off), and an exhausted quota once on the fallback
+model. Each attempt is one row in `prompts`, with tokens of every kind, each model's share,
+the CLI's session id, its retries, permission denials and the failure kind.
 """
 
 from __future__ import annotations
@@ -21,118 +18,28 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from . import agent_stream as stream
 from .adw_database import OrchestratorDB
+from .agent_stream import CliOutcome, parse_stream
 from .orch_database_models import OrchestratorError
 
 CLI_ENV_VAR = "CLAUDE_CODE_PATH"
 RETRY_BASE_ENV_VAR = "ADW_RETRY_BASE_SECONDS"
-
-RATE_LIMIT_MARKERS = ("rate limit", "rate_limit", "429", "overloaded", "529", "too many requests")
-QUOTA_MARKERS = ("usage limit", "quota", "credit balance is too low", "insufficient credit")
-TRANSIENT_MARKERS = (
-    "api error: 5",
-    "internal server error",
-    "econnreset",
-    "connection reset",
-    "connection error",
-    "timed out",
-    "timeout",
-    "network",
-)
+CLI_RETRIES_ENV_VAR = "CLAUDE_CODE_MAX_RETRIES"
+KILL_GRACE_SECONDS = 5.0
 
 
 class AgentCLINotFound(OrchestratorError):
     """The agent CLI is not installed or CLAUDE_CODE_PATH is wrong."""
-
-
-@dataclass
-class AgentResult:
-    """The outcome of one CLI run, parsed from its stream-json output."""
-
-    success: bool
-    result_text: str = ""
-    session_id: str | None = None
-    model: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_tokens: int = 0
-    cache_read_tokens: int = 0
-    cost_usd: float = 0.0
-    duration_ms: int = 0
-    num_turns: int = 0
-    error: str | None = None
-    subtype: str | None = None
-    exit_code: int = 0
-    tool_uses: list[str] = field(default_factory=list)
-
-    @property
-    def failure_kind(self) -> str | None:
-        """None on success; else 'quota', 'rate_limit', 'transient' or 'fatal'."""
-        if self.success:
-            return None
-        text = f"{self.error or ''} {self.result_text}".lower()
-        if any(marker in text for marker in QUOTA_MARKERS):
-            return "quota"
-        if any(marker in text for marker in RATE_LIMIT_MARKERS):
-            return "rate_limit"
-        if self.subtype is None or any(marker in text for marker in TRANSIENT_MARKERS):
-            return "transient"  # no result line at all: the CLI crashed or was killed
-        return "fatal"
-
-
-def parse_stream(lines: Iterable[str], exit_code: int = 0, stderr: str = "") -> AgentResult:
-    """Fold stream-json lines into an AgentResult; tolerant of noise and partial output."""
-    result = AgentResult(success=False, exit_code=exit_code)
-    saw_result = False
-    for line in lines:
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(event, dict):
-            continue
-        kind = event.get("type")
-        if kind == "system" and event.get("subtype") == "init":
-            result.session_id = event.get("session_id") or result.session_id
-            result.model = event.get("model") or result.model
-        elif kind == "assistant":
-            message = event.get("message") or {}
-            result.model = message.get("model") or result.model
-            for block in message.get("content") or []:
-                if isinstance(block, dict) and block.get("type") == "tool_use":
-                    result.tool_uses.append(str(block.get("name")))
-        elif kind == "result":
-            saw_result = True
-            usage = event.get("usage") or {}
-            result.subtype = event.get("subtype")
-            result.result_text = str(event.get("result") or "")
-            result.session_id = event.get("session_id") or result.session_id
-            result.cost_usd = float(event.get("total_cost_usd") or 0.0)
-            result.duration_ms = int(event.get("duration_ms") or 0)
-            result.num_turns = int(event.get("num_turns") or 0)
-            result.input_tokens = int(usage.get("input_tokens") or 0)
-            result.output_tokens = int(usage.get("output_tokens") or 0)
-            result.cache_creation_tokens = int(usage.get("cache_creation_input_tokens") or 0)
-            result.cache_read_tokens = int(usage.get("cache_read_input_tokens") or 0)
-            is_error = bool(event.get("is_error")) or result.subtype != "success"
-            result.success = not is_error and exit_code == 0
-            if not result.success:
-                result.error = result.result_text or result.subtype or "agent reported an error"
-    if not saw_result:
-        detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no result message"
-        result.error = f"agent CLI exited with code {exit_code} without a result ({detail})"
-    return result
 
 
 def resolve_cli(configured: str | None = None) -> str:
@@ -154,42 +61,110 @@ class PromptRequest:
     fallback_model: str | None = None
     working_dir: Path | None = None
     output_file: Path | None = None  # raw stream-json is appended here as it arrives
-    max_retries: int = 3
+    stderr_file: Path | None = None  # the CLI's stderr (trust warnings, parse errors ...)
+    max_retries: int = 1  # re-runs after a crash; the CLI retries API errors itself
+    cli_max_retries: int | None = None  # the CLI's own retries (CLAUDE_CODE_MAX_RETRIES)
+    timeout_seconds: float | None = None  # wall clock for one CLI run
+    max_turns: int | None = None
+    max_budget_usd: float | None = None
+    allowed_tools: list[str] = field(default_factory=list)
+    disallowed_tools: list[str] = field(default_factory=list)
+    permission_mode: str | None = None
     env: dict[str, str] = field(default_factory=dict)
 
 
-def run_cli_once(cli: str, request: PromptRequest, model: str) -> AgentResult:
-    """One CLI run, streaming stdout line by line into the per-run log file."""
-    command = [cli, "-p", request.prompt, "--output-format", "stream-json", "--verbose"]
-    command += ["--model", model]
-    lines: list[str] = []
+def cli_arguments(request: PromptRequest, model: str) -> list[str]:
+    """The CLI's options for one run. Permissions go on the command line: in a workspace the
+    user never trusted, the CLI ignores the project's permissions.allow but honours these."""
+    args = ["-p", request.prompt, "--output-format", "stream-json", "--verbose"]
+    args += ["--model", model]
+    if request.max_turns:
+        args += ["--max-turns", str(request.max_turns)]
+    if request.max_budget_usd is not None:
+        args += ["--max-budget-usd", f"{request.max_budget_usd:.6f}"]
+    if request.permission_mode:
+        args += ["--permission-mode", request.permission_mode]
+    if request.allowed_tools:
+        args += ["--allowedTools", ",".join(request.allowed_tools)]
+    if request.disallowed_tools:
+        args += ["--disallowedTools", ",".join(request.disallowed_tools)]
+    return args
+
+
+def _pump(source: IO[str], sink: list[str], log: IO[str] | None) -> None:
+    for line in source:
+        sink.append(line)
+        if log is not None:
+            log.write(line)
+            log.flush()
+
+
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    """End the CLI and everything it started (tool commands, subagents)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            process.wait(timeout=KILL_GRACE_SECONDS)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _open_log(path: Path | None) -> IO[str] | None:
+    if path is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("a", encoding="utf-8")
+
+
+def run_cli_once(cli: str, request: PromptRequest, model: str) -> CliOutcome:
+    """One CLI run: stdout streamed into the run log, stderr kept, a timeout enforced."""
     env = {**os.environ, **request.env}
-    log = None
-    if request.output_file is not None:
-        request.output_file.parent.mkdir(parents=True, exist_ok=True)
-        log = request.output_file.open("a", encoding="utf-8")
+    if request.cli_max_retries is not None:
+        env[CLI_RETRIES_ENV_VAR] = str(request.cli_max_retries)
+    stdout_lines: list[str] = []
+    stderr_lines: list[str] = []
+    log = _open_log(request.output_file)
+    err_log = _open_log(request.stderr_file)
+    timed_out = False
     try:
-        with subprocess.Popen(
-            command,
+        process = subprocess.Popen(
+            [cli, *cli_arguments(request, model)],
             cwd=request.working_dir,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        ) as process:
-            assert process.stdout is not None and process.stderr is not None
-            for line in process.stdout:
-                lines.append(line)
-                if log is not None:
-                    log.write(line)
-                    log.flush()
-            stderr = process.stderr.read()
+            start_new_session=True,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        readers = [
+            threading.Thread(target=_pump, args=(process.stdout, stdout_lines, log), daemon=True),
+            threading.Thread(
+                target=_pump, args=(process.stderr, stderr_lines, err_log), daemon=True
+            ),
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            exit_code = process.wait(timeout=request.timeout_seconds)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _stop_group(process)
             exit_code = process.wait()
+        for reader in readers:
+            reader.join(timeout=KILL_GRACE_SECONDS)
     finally:
-        if log is not None:
-            log.close()
-    return parse_stream(lines, exit_code, stderr)
+        for handle in (log, err_log):
+            if handle is not None:
+                handle.close()
+    outcome = parse_stream(stdout_lines, exit_code, "".join(stderr_lines))
+    outcome.timed_out = timed_out
+    return outcome
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -198,10 +173,88 @@ def backoff_seconds(attempt: int) -> float:
     return base * float(2**attempt) * (0.5 + random.random())
 
 
+def outcome_fields(outcome: CliOutcome, model: str, latency_ms: int) -> dict[str, Any]:
+    """The prompt row's fields for an outcome (complete_prompt / fail_prompt keywords)."""
+    return {
+        "model": outcome.model or model,
+        "input_tokens": outcome.input_tokens,
+        "output_tokens": outcome.output_tokens,
+        "cache_creation_tokens": outcome.cache_creation_tokens,
+        "cache_read_tokens": outcome.cache_read_tokens,
+        "cost_usd": outcome.cost_usd,
+        "latency_ms": latency_ms,
+        "response_text": outcome.result_text,
+        "cli_session_id": outcome.session_id,
+        "cli_retries": len(outcome.retries),
+        "permission_denials": outcome.permission_denials,
+        "model_usage": [share.as_dict() for share in outcome.models],
+    }
+
+
+def _details(outcome: CliOutcome, prompt_id: str) -> dict[str, Any]:
+    return {
+        "prompt_id": prompt_id,
+        "agent_session_id": outcome.session_id,
+        "models": [share.as_dict() for share in outcome.models],
+        "cost_usd": outcome.cost_usd,
+        "duration_ms": outcome.duration_ms,
+        "num_turns": outcome.num_turns,
+        "tools": outcome.tool_uses,
+        "cli_retries": outcome.retries,
+        "permission_denials": outcome.permission_denials,
+        "cli_version": outcome.cli_version,
+    }
+
+
+def _record_attempt(
+    db: OrchestratorDB, agent_id: str, prompt_id: str, outcome: CliOutcome, model: str, ms: int
+) -> None:
+    fields = outcome_fields(outcome, model, ms)
+    details = _details(outcome, prompt_id)
+    for retry in outcome.retries:
+        db.log_agent(
+            agent_id,
+            "state_change",
+            f"the agent CLI retried after {retry.get('error') or retry.get('error_status')} "
+            f"(attempt {retry.get('attempt')} of {retry.get('max_retries')})",
+            level="WARNING",
+            details={"prompt_id": prompt_id, **retry},
+        )
+    for denial in outcome.permission_denials:
+        db.log_agent(
+            agent_id,
+            "error",
+            f"permission denied: {denial.get('tool_name')}",
+            level="WARNING",
+            details={"prompt_id": prompt_id, **denial},
+        )
+    if outcome.stderr.strip():
+        db.log_agent(
+            agent_id,
+            "hook",
+            f"agent CLI stderr: {outcome.stderr.strip().splitlines()[-1][:200]}",
+            level="WARNING",
+            details={"prompt_id": prompt_id, "stderr": outcome.stderr[-4000:]},
+        )
+    if outcome.success:
+        db.complete_prompt(prompt_id, **fields)
+        db.log_agent(agent_id, "response", "prompt completed", details=details)
+        return
+    kind = outcome.failure_kind
+    db.fail_prompt(prompt_id, outcome.error or "failed", failure_kind=kind, **fields)
+    db.log_agent(
+        agent_id,
+        "error",
+        f"prompt failed ({kind}): {(outcome.error or '')[:200]}",
+        level="WARNING" if kind in stream.RETRIED_BY_CLI else "ERROR",
+        details={**details, "failure_kind": kind, "exit_code": outcome.exit_code},
+    )
+
+
 def run_prompt(
     db: OrchestratorDB, agent_id: str, request: PromptRequest, cli: str | None = None
-) -> AgentResult:
-    """Run a prompt with retries; every attempt is recorded as a prompt with its usage."""
+) -> CliOutcome:
+    """Run a prompt; every attempt is recorded as a prompt with its usage."""
     executable = cli or resolve_cli()
     model = request.model
     switched = False
@@ -215,60 +268,33 @@ def run_prompt(
             details={"prompt_id": prompt_row.id, "model": model, "attempt": attempt + 1},
         )
         started = time.monotonic()
-        result = run_cli_once(executable, request, model)
+        outcome = run_cli_once(executable, request, model)
         latency_ms = int((time.monotonic() - started) * 1000)
-        usage: dict[str, Any] = {
-            "model": result.model or model,
-            "input_tokens": result.input_tokens
-            + result.cache_creation_tokens
-            + result.cache_read_tokens,
-            "output_tokens": result.output_tokens,
-            "cost_usd": result.cost_usd,
-            "latency_ms": latency_ms,
-            "response_text": result.result_text,
-        }
-        details = {
-            "prompt_id": prompt_row.id,
-            "agent_session_id": result.session_id,
-            "input_tokens": result.input_tokens,
-            "cache_creation_tokens": result.cache_creation_tokens,
-            "cache_read_tokens": result.cache_read_tokens,
-            "output_tokens": result.output_tokens,
-            "cost_usd": result.cost_usd,
-            "duration_ms": result.duration_ms,
-            "num_turns": result.num_turns,
-            "tools": result.tool_uses,
-        }
-        if result.success:
-            db.complete_prompt(prompt_row.id, **usage)
-            db.log_agent(agent_id, "response", "prompt completed", details=details)
-            return result
-        kind = result.failure_kind
-        db.fail_prompt(prompt_row.id, result.error or "failed", **usage)
-        db.log_agent(
-            agent_id,
-            "error",
-            f"prompt failed ({kind}): {(result.error or '')[:200]}",
-            level="WARNING" if kind != "fatal" else "ERROR",
-            details={**details, "failure_kind": kind, "exit_code": result.exit_code},
-        )
-        if kind == "quota" and request.fallback_model and not switched:
-            switched = True
-            model = request.fallback_model
-            db.log_agent(agent_id, "state_change", f"quota exhausted; falling back to {model}")
-            continue
-        if kind in ("rate_limit", "transient") and attempt < request.max_retries:
+        _record_attempt(db, agent_id, prompt_row.id, outcome, model, latency_ms)
+        if outcome.model:
+            db.set_agent_model(agent_id, outcome.model)
+        kind = outcome.failure_kind
+        if kind is None:
+            return outcome
+        if kind == stream.QUOTA and request.fallback_model and not switched:
+            if request.fallback_model != model:
+                switched = True
+                model = request.fallback_model
+                db.log_agent(agent_id, "state_change", f"quota exhausted; falling back to {model}")
+                continue
+        if kind == stream.CRASH and attempt < request.max_retries:
             delay = backoff_seconds(attempt)
             attempt += 1
             db.log_agent(
                 agent_id,
                 "state_change",
-                f"retrying in {delay:.2f}s (attempt {attempt + 1} of {request.max_retries + 1})",
+                f"the agent CLI died; retrying in {delay:.2f}s "
+                f"(attempt {attempt + 1} of {request.max_retries + 1})",
                 details={"delay_seconds": delay, "failure_kind": kind},
             )
             time.sleep(delay)
             continue
-        return result
+        return outcome
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,9 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     except AgentCLINotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = run_cli_once(cli, PromptRequest(args.prompt, args.model), args.model)
-    print(json.dumps(result.__dict__, indent=2, default=str))
-    return 0 if result.success else 1
+    outcome = run_cli_once(cli, PromptRequest(args.prompt, args.model), args.model)
+    report = {**outcome.__dict__, "failure_kind": outcome.failure_kind, "error": outcome.error}
+    print(json.dumps(report, indent=2, default=lambda o: getattr(o, "__dict__", str(o))))
+    return 0 if outcome.success else 1
 
 
 if __name__ == "__main__":

@@ -17,20 +17,14 @@ from typing import Any
 
 import pytest
 from adw_modules.adw_database import OrchestratorDB
-from adw_modules.agent import (
-    AgentCLINotFound,
-    AgentResult,
-    PromptRequest,
-    parse_stream,
-    resolve_cli,
-    run_prompt,
-)
+from adw_modules.agent import AgentCLINotFound, PromptRequest, cli_arguments, resolve_cli, run_prompt
+from adw_modules.agent_stream import CliOutcome, parse_stream
 
 from conftest import FAKE_CLAUDE
 
 COST = 0.015625  # what the fake charges per successful call
-# The fake's final usage: 24 input, 100 cache creation, 400 cache read, 60 output tokens.
-PROCESSED_INPUT = 24 + 100 + 400
+# The fake's final usage (its modelUsage): 24 input, 100 cache write, 400 cache read, 60 output.
+TOKENS = {"input": 24, "cache_write": 100, "cache_read": 400, "output": 60}
 
 
 def run_fake(
@@ -71,13 +65,13 @@ def request(tmp_path: Path, **changes: Any) -> PromptRequest:
         "model": "sonnet",
         "working_dir": tmp_path,
         "output_file": tmp_path / "raw_output.jsonl",
-        "max_retries": 3,
+        "max_retries": 1,
     }
     values.update(changes)
     return PromptRequest(**values)
 
 
-# -- parse_stream on the fake's real output ------------------------------------------------
+# -- parse_stream on the fake's output ------------------------------------------------------
 
 
 def test_parse_stream_success(tmp_path: Path, layer_env: dict[str, str]) -> None:
@@ -93,14 +87,17 @@ def test_parse_stream_success(tmp_path: Path, layer_env: dict[str, str]) -> None
     assert result.result_text == "Implemented the plan. 1 file changed."
     assert result.session_id == init["session_id"]
     assert result.model == "claude-sonnet-4-5"
-    assert result.input_tokens == 24
-    assert result.output_tokens == 60
-    assert result.cache_creation_tokens == 100
-    assert result.cache_read_tokens == 400
+    # Tokens come from modelUsage: the assistant lines carry only their stream's first usage.
+    assert result.input_tokens == TOKENS["input"]
+    assert result.output_tokens == TOKENS["output"]
+    assert result.cache_creation_tokens == TOKENS["cache_write"]
+    assert result.cache_read_tokens == TOKENS["cache_read"]
+    assert [share.model for share in result.models] == ["claude-sonnet-4-5"]
     assert result.cost_usd == COST
-    assert result.num_turns == 3
+    assert result.num_turns == 2
     assert result.duration_ms >= 0
     assert result.tool_uses == ["Edit"]
+    assert "Glob" not in result.available_tools and "Bash" in result.available_tools
 
 
 def test_parse_stream_ignores_noise_between_events(
@@ -128,7 +125,7 @@ def test_parse_stream_error_result(tmp_path: Path, layer_env: dict[str, str]) ->
     assert result.failure_kind == "fatal"
 
 
-def test_parse_stream_without_result_line_is_transient(
+def test_parse_stream_without_result_line_is_a_crash(
     tmp_path: Path, layer_env: dict[str, str]
 ) -> None:
     crashed = run_fake("/implement specs/feature-x.md", tmp_path, FAKE_CLAUDE_CRASH="1")
@@ -137,16 +134,16 @@ def test_parse_stream_without_result_line_is_transient(
     result = parse_stream(crashed.stdout.splitlines(), crashed.returncode, crashed.stderr)
     assert not result.success
     assert result.subtype is None
-    assert result.failure_kind == "transient"
+    assert result.failure_kind == "crash"
     assert result.error is not None
     assert "without a result" in result.error
     assert "ECONNRESET" in result.error
 
-    # Killed mid-run: the events so far are kept, but without a result it is still transient.
+    # Killed mid-run: the events so far are kept, but without a result it is a crash.
     complete = run_fake("/implement specs/feature-x.md", tmp_path)
     cut = parse_stream(complete.stdout.splitlines()[:-1], -9, "")
     assert not cut.success
-    assert cut.failure_kind == "transient"
+    assert cut.failure_kind == "crash"
     assert cut.model == "claude-sonnet-4-5"
     assert cut.session_id == json.loads(complete.stdout.splitlines()[0])["session_id"]
     assert cut.error is not None
@@ -156,12 +153,12 @@ def test_parse_stream_without_result_line_is_transient(
 def test_parse_stream_rate_limit_and_quota_results(
     tmp_path: Path, layer_env: dict[str, str]
 ) -> None:
-    limited = run_fake("/test", tmp_path, FAKE_CLAUDE_RATE_LIMIT="1")
+    limited = run_fake("/test", tmp_path, FAKE_CLAUDE_RATE_LIMIT="9", CLAUDE_CODE_MAX_RETRIES="2")
     result = parse_stream(limited.stdout.splitlines(), limited.returncode, limited.stderr)
     assert not result.success
-    assert result.failure_kind == "rate_limit"
-    assert result.error is not None
-    assert "429" in result.error
+    assert (result.failure_kind, result.api_error_status) == ("rate_limit", 429)
+    assert len(result.retries) == 2  # the CLI's own retries, announced by api_retry lines
+    assert result.model == "claude-sonnet-4-5"  # never the synthetic placeholder
 
     quota = run_fake("/test", tmp_path, FAKE_CLAUDE_QUOTA_MODEL="sonnet")
     result = parse_stream(quota.stdout.splitlines(), quota.returncode, quota.stderr)
@@ -169,26 +166,90 @@ def test_parse_stream_rate_limit_and_quota_results(
     assert result.failure_kind == "quota"
 
 
+def result_line(**fields: Any) -> str:
+    return json.dumps({"type": "result", "subtype": "success", "is_error": True, **fields})
+
+
 @pytest.mark.parametrize(
-    ("error", "subtype", "kind"),
+    ("fields", "assistant_error", "kind"),
     [
-        ('API Error: 429 {"type":"rate_limit_error"}', "success", "rate_limit"),
-        ("API Error: 529 Overloaded", "success", "rate_limit"),
-        ("Claude AI usage limit reached|1767225600", "success", "quota"),
-        ("Credit balance is too low", "success", "quota"),
-        ("API Error: 500 Internal server error", "success", "transient"),
-        ("Request timed out", "error_during_execution", "transient"),
-        ("agent CLI exited with code 1 without a result (no result message)", None, "transient"),
-        ("Execution failed while handling '/implement'", "error_during_execution", "fatal"),
-        ("error_max_turns", "error_max_turns", "fatal"),
+        ({"api_error_status": 429}, "rate_limit", "rate_limit"),
+        ({"api_error_status": 529}, None, "overloaded"),
+        ({"api_error_status": 500}, None, "server_error"),
+        ({"api_error_status": 401}, "authentication_failed", "auth"),
+        ({"api_error_status": 400}, "billing_error", "quota"),
+        ({"api_error_status": 400}, "invalid_request", "invalid_request"),
+        # The wording says nothing: a 429 whose text mentions usage is still a rate limit.
+        ({"api_error_status": 429, "result": "not your usage limit"}, "rate_limit", "rate_limit"),
+        ({"terminal_reason": "api_error", "result": "Connection closed"}, None, "connection"),
+        ({"subtype": "error_max_turns", "errors": ["Reached maximum number of turns (2)"]},
+         None, "max_turns"),
+        ({"subtype": "error_max_budget_usd", "errors": ["Reached maximum budget"]}, None, "budget"),
+        ({"subtype": "error_during_execution", "result": "quota 429 rate limit"}, None, "fatal"),
     ],
-)
-def test_failure_kind(error: str, subtype: str | None, kind: str) -> None:
-    assert AgentResult(success=False, error=error, subtype=subtype).failure_kind == kind
+)  # fmt: skip
+def test_failure_kind_comes_from_structured_fields(
+    fields: dict[str, Any], assistant_error: str | None, kind: str
+) -> None:
+    lines = []
+    if assistant_error:
+        lines.append(json.dumps({"type": "assistant", "error": assistant_error, "message": {
+            "model": "<synthetic>", "content": [{"type": "text", "text": "x"}]}}))
+    lines.append(result_line(**fields))
+    outcome = parse_stream(lines, 1)
+    assert outcome.failure_kind == kind
+    assert outcome.model is None  # <synthetic> is never taken for a model
+    if "errors" in fields:
+        assert outcome.error == fields["errors"][0]
 
 
 def test_failure_kind_of_a_success_is_none() -> None:
-    assert AgentResult(success=True, result_text="rate limit 429 quota").failure_kind is None
+    line = json.dumps({"type": "result", "subtype": "success", "is_error": False, "result": "429"})
+    assert parse_stream([line]).failure_kind is None
+    assert CliOutcome(timed_out=True, saw_result=True, is_error=False).failure_kind == "timeout"
+
+
+def test_the_last_result_line_wins_and_model_usage_is_complete() -> None:
+    """A background subagent makes the CLI print two result lines; tokens come from the
+    last one's modelUsage (its `usage` undercounts), split by model."""
+    first = result_line(is_error=False, result="first", total_cost_usd=0.01, modelUsage={
+        "claude-sonnet-4-5": {"inputTokens": 1, "outputTokens": 1, "costUSD": 0.01}})
+    last = result_line(
+        is_error=False, result="All done.", total_cost_usd=0.03,
+        usage={"input_tokens": 5, "output_tokens": 5},
+        modelUsage={
+            "claude-sonnet-4-5": {"inputTokens": 10, "outputTokens": 20, "cacheReadInputTokens": 30,
+                                  "cacheCreationInputTokens": 40, "costUSD": 0.02},
+            "claude-haiku-4-5": {"inputTokens": 1, "outputTokens": 2, "costUSD": 0.01},
+            "<synthetic>": {"inputTokens": 0, "outputTokens": 0, "costUSD": 0},
+        },
+    )  # fmt: skip
+    outcome = parse_stream([first, last])
+    assert outcome.success and outcome.result_text == "All done."
+    assert [s.model for s in outcome.models] == ["claude-sonnet-4-5", "claude-haiku-4-5"]
+    assert (outcome.input_tokens, outcome.output_tokens) == (11, 22)
+    assert (outcome.cache_read_tokens, outcome.cache_creation_tokens) == (30, 40)
+    assert outcome.cost_usd == 0.03
+
+
+def test_cli_arguments_carry_the_phase_limits_and_permissions(tmp_path: Path) -> None:
+    args = cli_arguments(
+        request(
+            tmp_path,
+            max_turns=7,
+            max_budget_usd=0.25,
+            permission_mode="acceptEdits",
+            allowed_tools=["Read", "Bash(git diff:*)"],
+            disallowed_tools=["Bash(git push --force:*)"],
+        ),
+        "opus",
+    )
+    assert args[args.index("--model") + 1] == "opus"
+    assert args[args.index("--max-turns") + 1] == "7"
+    assert float(args[args.index("--max-budget-usd") + 1]) == 0.25
+    assert args[args.index("--permission-mode") + 1] == "acceptEdits"
+    assert args[args.index("--allowedTools") + 1] == "Read,Bash(git diff:*)"
+    assert args[args.index("--disallowedTools") + 1] == "Bash(git push --force:*)"
 
 
 # -- run_prompt against the fake -----------------------------------------------------------
@@ -206,20 +267,31 @@ def test_run_prompt_records_one_completed_prompt(
     assert prompt.status.value == "completed"
     assert prompt.prompt_text == "/implement specs/feature-x.md"
     assert prompt.model == "claude-sonnet-4-5"
-    assert prompt.input_tokens == PROCESSED_INPUT
-    assert prompt.output_tokens == 60
+    # Every token kind in its own column: cache tokens are not folded into input.
+    assert (prompt.input_tokens, prompt.output_tokens) == (TOKENS["input"], TOKENS["output"])
+    assert prompt.cache_creation_tokens == TOKENS["cache_write"]
+    assert prompt.cache_read_tokens == TOKENS["cache_read"]
     assert prompt.cost_usd == COST
+    assert prompt.cli_session_id == result.session_id
+    assert (prompt.cli_retries, prompt.failure_kind, prompt.permission_denials) == (0, None, [])
     assert prompt.latency_ms is not None
     assert prompt.latency_ms >= 0
     assert prompt.response_text == "Implemented the plan. 1 file changed."
     assert prompt.completed_at is not None
+    [share] = db.prompt_model_usage(prompt.id)
+    assert (share.model, share.cost_usd, share.cache_read_tokens) == (
+        "claude-sonnet-4-5",
+        COST,
+        TOKENS["cache_read"],
+    )
     totals = db.get_agent(agent_id)
     assert (totals.input_tokens, totals.output_tokens, totals.total_cost_usd) == (
-        PROCESSED_INPUT,
-        60,
+        TOKENS["input"],
+        TOKENS["output"],
         COST,
     )
-    # The split of the input tokens is kept in the response log's details.
+    assert (totals.cache_creation_tokens, totals.cache_read_tokens) == (100, 400)
+    assert totals.model == "claude-sonnet-4-5"
     logs = rows(
         layer_env["TAC_ORCHESTRATOR_DB"],
         "SELECT log_type, details FROM agent_logs WHERE agent_id = ? ORDER BY rowid",
@@ -228,8 +300,6 @@ def test_run_prompt_records_one_completed_prompt(
     assert [r["log_type"] for r in logs] == ["prompt", "response"]
     details = json.loads(logs[1]["details"])
     assert details["prompt_id"] == prompt.id
-    assert (details["input_tokens"], details["cache_creation_tokens"]) == (24, 100)
-    assert (details["cache_read_tokens"], details["output_tokens"]) == (400, 60)
     assert details["tools"] == ["Edit"]
 
 
@@ -248,34 +318,46 @@ def test_run_prompt_writes_the_raw_stream(
     assert parse_stream(raw.read_text(encoding="utf-8").splitlines()) == result
 
 
-def test_rate_limit_is_retried(
+def test_rate_limits_are_retried_by_the_cli_and_recorded_once(
+    tmp_path: Path, layer_env: dict[str, str], agent: tuple[OrchestratorDB, str]
+) -> None:
+    """One retry policy: the CLI retries (CLAUDE_CODE_MAX_RETRIES); the workflow does not
+    run the whole prompt again on top of it, and records the CLI's retries."""
+    db, agent_id = agent
+    request_ = request(tmp_path, cli_max_retries=3, env={"FAKE_CLAUDE_RATE_LIMIT": "2"})
+    result = run_prompt(db, agent_id, request_)
+    assert result.success
+    [prompt] = db.list_prompts(agent_id=agent_id)
+    assert (prompt.status.value, prompt.cli_retries) == ("completed", 2)
+    messages = [
+        r["message"]
+        for r in rows(
+            layer_env["TAC_ORCHESTRATOR_DB"],
+            "SELECT message FROM agent_logs WHERE agent_id = ? ORDER BY rowid",
+            agent_id,
+        )
+    ]
+    assert sum("the agent CLI retried after rate_limit" in m for m in messages) == 2
+
+
+def test_a_rate_limit_the_cli_gave_up_on_is_not_retried_again(
     tmp_path: Path, layer_env: dict[str, str], agent: tuple[OrchestratorDB, str]
 ) -> None:
     db, agent_id = agent
-    request_ = request(tmp_path, env={"FAKE_CLAUDE_RATE_LIMIT": "2"})
+    request_ = request(
+        tmp_path, max_retries=3, cli_max_retries=2, env={"FAKE_CLAUDE_RATE_LIMIT": "10"}
+    )
     result = run_prompt(db, agent_id, request_)
-    assert result.success
-    prompts = rows(
-        layer_env["TAC_ORCHESTRATOR_DB"],
-        "SELECT status, error_message, cost_usd FROM prompts WHERE agent_id = ? ORDER BY rowid",
-        agent_id,
+    assert not result.success
+    assert result.failure_kind == "rate_limit"
+    [prompt] = db.list_prompts(agent_id=agent_id)
+    assert (prompt.status.value, prompt.failure_kind, prompt.cli_retries) == (
+        "failed",
+        "rate_limit",
+        2,
     )
-    assert [p["status"] for p in prompts] == ["failed", "failed", "completed"]
-    assert all("429" in p["error_message"] for p in prompts[:2])
-    assert prompts[2]["error_message"] is None
-    assert db.get_agent(agent_id).total_cost_usd == COST
-    logs = rows(
-        layer_env["TAC_ORCHESTRATOR_DB"],
-        "SELECT log_type, log_level, message FROM agent_logs WHERE agent_id = ? ORDER BY rowid",
-        agent_id,
-    )
-    retries = [r["message"] for r in logs if r["message"].startswith("retrying in")]
-    assert len(retries) == 2
-    assert "attempt 2 of 4" in retries[0]
-    assert "attempt 3 of 4" in retries[1]
-    failures = [r for r in logs if r["log_type"] == "error"]
-    assert [r["log_level"] for r in failures] == ["WARNING", "WARNING"]
-    assert all("(rate_limit)" in r["message"] for r in failures)
+    assert prompt.model == "claude-sonnet-4-5"
+    assert db.get_agent(agent_id).total_cost_usd == 0.0
 
 
 def test_quota_falls_back_to_the_fallback_model(
@@ -288,14 +370,16 @@ def test_quota_falls_back_to_the_fallback_model(
     assert result.model == "claude-haiku-4-5"
     prompts = rows(
         layer_env["TAC_ORCHESTRATOR_DB"],
-        "SELECT status, model, error_message FROM prompts WHERE agent_id = ? ORDER BY rowid",
+        "SELECT status, model, error_message, failure_kind FROM prompts WHERE agent_id = ? "
+        "ORDER BY rowid",
         agent_id,
     )
-    assert [(p["status"], p["model"]) for p in prompts] == [
-        ("failed", "claude-sonnet-4-5"),
-        ("completed", "claude-haiku-4-5"),
+    assert [(p["status"], p["model"], p["failure_kind"]) for p in prompts] == [
+        ("failed", "claude-sonnet-4-5", "quota"),
+        ("completed", "claude-haiku-4-5", None),
     ]
-    assert "usage limit reached" in prompts[0]["error_message"]
+    assert "Credit balance is too low" in prompts[0]["error_message"]
+    assert db.get_agent(agent_id).model == "claude-haiku-4-5"  # agents.model follows it
     messages = [
         r["message"]
         for r in rows(
@@ -326,27 +410,27 @@ def test_crash_is_retried(
     assert result.success
     prompts = rows(
         layer_env["TAC_ORCHESTRATOR_DB"],
-        "SELECT status, error_message FROM prompts WHERE agent_id = ? ORDER BY rowid",
+        "SELECT status, error_message, failure_kind FROM prompts WHERE agent_id = ? "
+        "ORDER BY rowid",
         agent_id,
     )
-    assert [p["status"] for p in prompts] == ["failed", "completed"]
+    assert [(p["status"], p["failure_kind"]) for p in prompts] == [
+        ("failed", "crash"),
+        ("completed", None),
+    ]
     assert "without a result" in prompts[0]["error_message"]
     assert "ECONNRESET" in prompts[0]["error_message"]
 
 
-def test_retries_exhausted(
+def test_crashes_beyond_max_retries_fail(
     tmp_path: Path, layer_env: dict[str, str], agent: tuple[OrchestratorDB, str]
 ) -> None:
     db, agent_id = agent
-    request_ = request(tmp_path, max_retries=2, env={"FAKE_CLAUDE_RATE_LIMIT": "10"})
-    result = run_prompt(db, agent_id, request_)
-    assert not result.success
-    assert result.failure_kind == "rate_limit"
-    prompts = db.list_prompts(agent_id=agent_id)
-    assert len(prompts) == 3  # the first attempt and two retries
-    assert {p.status.value for p in prompts} == {"failed"}
-    assert all(p.error_message and "429" in p.error_message for p in prompts)
-    assert db.get_agent(agent_id).total_cost_usd == 0.0
+    result = run_prompt(
+        db, agent_id, request(tmp_path, max_retries=2, env={"FAKE_CLAUDE_CRASH": "10"})
+    )
+    assert result.failure_kind == "crash"
+    assert len(db.list_prompts(agent_id=agent_id)) == 3  # the first attempt and two retries
 
 
 def test_fatal_error_is_not_retried(
@@ -365,6 +449,40 @@ def test_fatal_error_is_not_retried(
         agent_id,
     )
     assert [r["log_level"] for r in errors] == ["ERROR"]
+
+
+def test_a_phase_timeout_ends_the_cli_and_everything_it_started(
+    tmp_path: Path, layer_env: dict[str, str], agent: tuple[OrchestratorDB, str]
+) -> None:
+    """The CLI runs in its own process group: a timeout ends it and its children."""
+    db, agent_id = agent
+    marker = tmp_path / "child.pid"
+    script = tmp_path / "hanging_cli.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        f"child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        f"open({str(marker)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(600)\n"
+    )
+    script.chmod(0o755)
+    wrapper = tmp_path / "hanging-claude"
+    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} {script}\n")
+    wrapper.chmod(0o755)
+    result = run_prompt(db, agent_id, request(tmp_path, timeout_seconds=1.5), cli=str(wrapper))
+    assert result.failure_kind == "timeout"
+    [prompt] = db.list_prompts(agent_id=agent_id)
+    assert (prompt.status.value, prompt.failure_kind) == ("failed", "timeout")
+    child = int(marker.read_text())
+    deadline = 50
+    while deadline and Path(f"/proc/{child}").exists():
+        stat = Path(f"/proc/{child}/stat").read_text().split()
+        if stat[2] == "Z":
+            break
+        deadline -= 1
+        import time
+
+        time.sleep(0.1)
+    assert not Path(f"/proc/{child}").exists() or stat[2] == "Z"
 
 
 # -- finding the CLI -----------------------------------------------------------------------
