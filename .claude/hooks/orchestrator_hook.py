@@ -16,6 +16,7 @@
 # The quotes on the next line make this file valid sh (`:`) and Python (a string).
 # fmt: off
 ''':'
+trap '' HUP INT TERM  # the CLI stops StopFailure hooks at exit: finish the spool first
 umask 077
 case $0 in */*) h=${0%/*} ;; *) h=. ;; esac
 f=${TAC_HOOK_FALLBACK_LOG:-"$h/../../logs/hooks-fallback.jsonl"}

@@ -1106,6 +1106,9 @@ def main(
             if args[:1] == ["--drain"] and len(args) == 2:
                 with contextlib.suppress(OSError):
                     os.setsid()  # outlive the hook's process group; the agent never waits
+                import signal  # the shell half ignores SIGTERM; out of its group, obey it again
+
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 drain(Path(args[1]), recorder)
             else:
                 raw = (stdin or sys.stdin).read()
