@@ -276,12 +276,12 @@ def run_prompt(
         kind = outcome.failure_kind
         if kind is None:
             return outcome
-        if kind == stream.QUOTA and request.fallback_model and not switched:
-            if request.fallback_model != model:
-                switched = True
-                model = request.fallback_model
-                db.log_agent(agent_id, "state_change", f"quota exhausted; falling back to {model}")
-                continue
+        fallback = request.fallback_model
+        if kind == stream.QUOTA and fallback and fallback != model and not switched:
+            switched = True
+            model = fallback
+            db.log_agent(agent_id, "state_change", f"quota exhausted; falling back to {model}")
+            continue
         if kind == stream.CRASH and attempt < request.max_retries:
             delay = backoff_seconds(attempt)
             attempt += 1

@@ -158,10 +158,13 @@ class CliOutcome:
             return CRASH  # the CLI died (or was killed) before reporting
         if self.subtype in SUBTYPES:
             return SUBTYPES[self.subtype]
+        status = self.api_error_status
+        if status is not None and status != 400:
+            return kind_for_status(status)  # the HTTP status says it: 529 is overload
         if self.error_code in ERROR_CODES:
-            return ERROR_CODES[self.error_code]
-        if self.api_error_status is not None:
-            return kind_for_status(self.api_error_status)
+            return ERROR_CODES[self.error_code]  # a 400 is a billing or a request error
+        if status is not None:
+            return kind_for_status(status)
         if self.terminal_reason == "api_error":
             return CONNECTION  # no HTTP status: the connection failed or the stream was cut
         return FATAL
@@ -245,10 +248,13 @@ def _apply(outcome: CliOutcome, event: dict[str, Any]) -> None:
             {k: event.get(k) for k in ("attempt", "max_retries", "error_status", "error")}
         )
     elif kind == "assistant":
-        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        found = event.get("message")
+        message: dict[str, Any] = found if isinstance(found, dict) else {}
         model = message.get("model")
-        if isinstance(model, str) and model != SYNTHETIC_MODEL and not event.get(
-            "parent_tool_use_id"
+        if (
+            isinstance(model, str)
+            and model != SYNTHETIC_MODEL
+            and not event.get("parent_tool_use_id")
         ):
             outcome.model = model  # follows a fallback: the latest main-agent model
         if event.get("error"):

@@ -122,7 +122,9 @@ class BudgetSpent(OrchestratorError):
 
 
 def _number(value: object, default: float = 0.0) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+    return (
+        float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+    )
 
 
 def claude_permissions(root: Path, claude_dir: str) -> tuple[list[str], list[str]]:
@@ -134,7 +136,9 @@ def claude_permissions(root: Path, claude_dir: str) -> tuple[list[str], list[str
         allow, deny = permissions.get("allow") or [], permissions.get("deny") or []
     except (OSError, ValueError, AttributeError):
         return [], []
-    return [str(r) for r in allow if isinstance(r, str)], [str(r) for r in deny if isinstance(r, str)]
+    return [str(r) for r in allow if isinstance(r, str)], [
+        str(r) for r in deny if isinstance(r, str)
+    ]
 
 
 def unknown_tools(rules: Sequence[str], available: Sequence[str]) -> list[str]:
@@ -157,8 +161,9 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
     configured_models = agentic.get("models")
     models: dict[str, Any] = configured_models if isinstance(configured_models, dict) else {}
     model = str(models.get(phase.model_role) or models.get("default") or "sonnet")
-    phases = agentic.get("phases") if isinstance(agentic.get("phases"), dict) else {}
-    limits = phases.get(name) if isinstance(phases.get(name), dict) else {}
+    phases = agentic.get("phases")
+    found = phases.get(name) if isinstance(phases, dict) else None
+    limits: dict[str, Any] = found if isinstance(found, dict) else {}
     budget = _number(agentic.get("run_budget_usd"))
     phase_budget = _number(limits.get("max_budget_usd")) or None
     if budget:
@@ -238,7 +243,9 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
     error = result.error if not result.success else phase.check(state, result)
     if error and result.success and result.permission_denials:
         denied = ", ".join(sorted({str(d.get("tool_name")) for d in result.permission_denials}))
-        error += f" (the agent CLI denied: {denied}; see the permissions in {claude_dir}/settings.json)"
+        error += (
+            f" (the agent CLI denied: {denied}; see the permissions in {claude_dir}/settings.json)"
+        )
     if error:
         db.set_agent_status(agent.id, "failed", error_message=error)
         db.log_agent(agent.id, "lifecycle", f"{name} phase failed: {error}", level="ERROR")

@@ -8,8 +8,9 @@ api_retry, assistant with a tool_use block, user with the tool_result, assistant
 with usage and modelUsage; an API failure as a synthetic assistant message with `error` and a
 result with is_error and api_error_status), and runs the project's hooks from
 .claude/settings.json with the JSON the real CLI sends on stdin. Our own test suite compares
-these shapes with the real CLI's and fails when they drift. It acts out the slash commands the workflows send: /feature|/bug|/chore write a plan
-file and answer with its path, /test and /review answer with JSON.
+these shapes with the real CLI's and fails when they drift. It acts out the slash commands
+the workflows send: /feature|/bug|/chore write a plan file and answer with its path, /test
+and /review answer with JSON.
 
 Failure injection (environment):
   FAKE_CLAUDE_FAIL_ON=TEXT        error result (error_during_execution) when TEXT is in the prompt
@@ -413,7 +414,7 @@ def main(argv: list[str]) -> int:
                 "role": "assistant",
                 "model": model,
                 "content": [{"type": "text", "text": answer}],
-                "stop_reason": "end_turn",
+                "stop_reason": None,  # as the real CLI prints it: the stream's first event
                 "stop_sequence": None,
                 "usage": usage,
             },

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 from pathlib import PurePosixPath
-from typing import Literal, Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -177,7 +177,10 @@ class PhaseLimits(_Strict):
     permission_mode: PermissionMode = ""
 
 
-def _default_phases() -> dict[str, PhaseLimits]:
+PhaseName = Literal["plan", "build", "test", "review"]
+
+
+def _default_phases() -> dict[PhaseName, PhaseLimits]:
     return {
         "plan": PhaseLimits(max_turns=60),
         "build": PhaseLimits(max_turns=120, permission_mode="acceptEdits"),
@@ -196,9 +199,7 @@ class AgenticSection(_Strict):
     cli_max_retries: int = Field(default=4, ge=0, le=20)
     phase_timeout_seconds: int = Field(default=1800, ge=1, le=86_400)
     run_budget_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)  # 0: no budget
-    phases: dict[Literal["plan", "build", "test", "review"], PhaseLimits] = Field(
-        default_factory=_default_phases
-    )
+    phases: dict[PhaseName, PhaseLimits] = Field(default_factory=_default_phases)
 
 
 class OrchestratorSection(_Strict):
