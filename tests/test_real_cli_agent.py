@@ -475,7 +475,9 @@ def shapes(stdout: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def assert_fake_within_real(fake: dict[str, dict[str, str]], real: dict[str, dict[str, str]]):
+def assert_fake_within_real(
+    fake: dict[str, dict[str, str]], real: dict[str, dict[str, str]]
+) -> None:
     for name, keys in fake.items():
         assert name in real, f"fake_claude prints {name} lines; the real CLI does not"
         for key, kind in keys.items():
