@@ -38,6 +38,7 @@ HEALTHY_ROWS = [
     "git",
     "python",
     "agent CLI",
+    "workspace trust",
 ]
 
 
@@ -50,6 +51,12 @@ def project(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CLAUDE_CODE_PATH", str(root / "adws/tests/fake_claude.py"))
     monkeypatch.setenv("TAC_PYTHON", sys.executable)
     monkeypatch.delenv("TAC_ORCHESTRATOR_DB", raising=False)
+    # Claude Code's per-user state, where it records the trust dialog: this project trusted.
+    state = tmp_path / "claude-config"
+    state.mkdir()
+    trusted = {"projects": {str(root.resolve()): {"hasTrustDialogAccepted": True}}}
+    (state / ".claude.json").write_text(json.dumps(trusted))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(state))
     return root
 
 
@@ -127,7 +134,7 @@ def test_human_output_is_a_table_with_a_summary(cli: Any, with_db: Path) -> None
     assert result.exit_code == 0
     assert "✔ ok" in result.stdout
     assert "foreign keys" in result.stdout
-    assert "13 checks: 13 ok, 0 warnings, 0 failed; the agentic layer is healthy" in result.stdout
+    assert "14 checks: 14 ok, 0 warnings, 0 failed; the agentic layer is healthy" in result.stdout
 
 
 def test_database_not_created_yet_is_fine(cli: Any, project: Path) -> None:
@@ -705,3 +712,25 @@ def test_missing_config_is_a_usage_error(cli: Any, tmp_path: Path) -> None:
     result = cli("doctor", tmp_path)
     assert result.exit_code == 2
     assert "no config file found" in result.stderr
+
+
+def test_an_untrusted_workspace_is_explained(
+    cli: Any, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh clone: Claude Code ignores permissions.allow there; doctor says so, and that
+    the workflows work anyway."""
+    empty = tmp_path / "fresh-user"
+    empty.mkdir()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(empty))
+    code, document = _doctor(cli, project)
+    row = _row(document, "workspace trust")
+    assert row["status"] == "warn"
+    assert "ignore .claude/settings.json's permissions.allow" in row["message"]
+    assert "--allowedTools" in row["message"]
+    assert "accept the trust dialog" in row["hint"]
+    # A trusted parent directory trusts the project too.
+    parent = {"projects": {str(project.resolve().parent): {"hasTrustDialogAccepted": True}}}
+    (empty / ".claude.json").write_text(json.dumps(parent))
+    code, document = _doctor(cli, project)
+    row = _row(document, "workspace trust")
+    assert row["status"] == "ok" and "its parent" in row["message"]

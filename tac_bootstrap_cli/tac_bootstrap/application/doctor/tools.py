@@ -141,4 +141,50 @@ def check_agent_cli(ctx: _Context) -> list[Check]:
             )
         ]
     origin = f" (from {CLI_ENV_VAR})" if from_env else ""
-    return [Check("agent CLI", OK, f"{found}{origin}")]
+    return [Check("agent CLI", OK, f"{found}{origin}"), check_workspace_trust(ctx)]
+
+
+def claude_user_config() -> Path:
+    """Where Claude Code keeps per-user state, trust decisions included."""
+    configured = os.environ.get("CLAUDE_CONFIG_DIR")
+    return Path(configured) / ".claude.json" if configured else Path.home() / ".claude.json"
+
+
+def trusted_by(root: Path, config: Path) -> Path | None:
+    """The directory (the project or a parent) whose trust dialog was accepted, if any."""
+    try:
+        projects = json.loads(config.read_text(encoding="utf-8")).get("projects") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(projects, dict):
+        return None
+    for candidate in (root, *root.parents):
+        entry = projects.get(str(candidate))
+        if isinstance(entry, dict) and entry.get("hasTrustDialogAccepted") is True:
+            return candidate
+    return None
+
+
+def check_workspace_trust(ctx: _Context) -> Check:
+    """Claude Code ignores a project's permissions.allow until its trust dialog is accepted
+    (it says so only on stderr). Workflows do not depend on it: they pass the permissions on
+    the command line. Interactive sessions do, so an untrusted project is a warning."""
+    config = claude_user_config()
+    root = ctx.root.resolve()
+    trusted = trusted_by(root, config)
+    if trusted is not None:
+        where = "this project" if trusted == root else f"its parent {trusted}"
+        return Check(
+            "workspace trust",
+            OK,
+            f"Claude Code trusts {where}: interactive sessions use the permissions in "
+            f"{ctx.config.paths.claude_dir}/settings.json",
+        )
+    return Check(
+        "workspace trust",
+        WARN,
+        f"Claude Code has not trusted this project ({config} has no accepted trust dialog for "
+        f"it): interactive sessions ignore {ctx.config.paths.claude_dir}/settings.json's "
+        "permissions.allow and ask instead; ADW workflows pass them as --allowedTools and work",
+        "run `claude` once in the project and accept the trust dialog",
+    )
