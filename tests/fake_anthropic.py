@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -56,8 +56,12 @@ def text(value: str) -> Block:
 
 
 def tool_use(name: str, tool_input: dict[str, Any]) -> Block:
-    return {"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": name,
-            "input": tool_input}
+    return {
+        "type": "tool_use",
+        "id": f"toolu_{uuid.uuid4().hex[:24]}",
+        "name": name,
+        "input": tool_input,
+    }
 
 
 @dataclass
@@ -129,8 +133,9 @@ class Request:
         for message in self.messages:
             content = message.get("content")
             if message.get("role") == "user" and isinstance(content, list):
-                results += [b for b in content if isinstance(b, dict)
-                            and b.get("type") == "tool_result"]
+                results += [
+                    b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"
+                ]
         return results
 
     @property
@@ -183,9 +188,13 @@ class FakeAnthropic:
     # --- what tests read and set ------------------------------------------------------------
     def main_requests(self) -> list[Request]:
         with self._lock:
-            return [r for r in self.requests if r.path.startswith("/v1/messages")
-                    and not r.path.startswith("/v1/messages/count_tokens")
-                    and r.is_main_conversation]
+            return [
+                r
+                for r in self.requests
+                if r.path.startswith("/v1/messages")
+                and not r.path.startswith("/v1/messages/count_tokens")
+                and r.is_main_conversation
+            ]
 
     def queue(self, *faults: Fault) -> None:
         with self._lock:
@@ -224,8 +233,11 @@ class FakeAnthropic:
                     body = json.loads(raw or b"{}")
                 except json.JSONDecodeError:
                     body = {}
-                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()},
-                                  body if isinstance(body, dict) else {})
+                request = Request(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body if isinstance(body, dict) else {},
+                )
                 with api._lock:
                     api.requests.append(request)
                 path = self.path.split("?", 1)[0]
@@ -237,8 +249,9 @@ class FakeAnthropic:
                     return
                 api._answer(self, request)
 
-            def _json(self, status: int, payload: dict[str, Any],
-                      headers: dict[str, str] | None = None) -> None:
+            def _json(
+                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -266,11 +279,19 @@ class FakeAnthropic:
         stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
         message_id = f"msg_{uuid.uuid4().hex[:24]}"
         if not request.body.get("stream"):
-            handler._json(200, {
-                "id": message_id, "type": "message", "role": "assistant", "model": model,
-                "content": blocks, "stop_reason": stop_reason, "stop_sequence": None,
-                "usage": self._usage_dict(),
-            })
+            handler._json(
+                200,
+                {
+                    "id": message_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": blocks,
+                    "stop_reason": stop_reason,
+                    "stop_sequence": None,
+                    "usage": self._usage_dict(),
+                },
+            )
             return
         handler.send_response(200)
         handler.send_header("Content-Type", "text/event-stream")
@@ -299,40 +320,85 @@ class FakeAnthropic:
 
     def _usage_dict(self) -> dict[str, int]:
         u = self.usage
-        return {"input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
-                "cache_creation_input_tokens": u.cache_creation_input_tokens,
-                "cache_read_input_tokens": u.cache_read_input_tokens}
+        return {
+            "input_tokens": u.input_tokens,
+            "output_tokens": u.output_tokens,
+            "cache_creation_input_tokens": u.cache_creation_input_tokens,
+            "cache_read_input_tokens": u.cache_read_input_tokens,
+        }
 
-    def _stream_events(self, message_id: str, model: str, blocks: list[Block],
-                       stop_reason: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    def _stream_events(
+        self, message_id: str, model: str, blocks: list[Block], stop_reason: str
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
         start_usage = {**self._usage_dict(), "output_tokens": 1}
-        yield "message_start", {"type": "message_start", "message": {
-            "id": message_id, "type": "message", "role": "assistant", "model": model,
-            "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}}
+        yield (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": message_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": start_usage,
+                },
+            },
+        )
         yield "ping", {"type": "ping"}
         for index, block in enumerate(blocks):
             if block["type"] == "text":
-                yield "content_block_start", {"type": "content_block_start", "index": index,
-                                              "content_block": {"type": "text", "text": ""}}
+                yield (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": index,
+                        "content_block": {"type": "text", "text": ""},
+                    },
+                )
                 for piece in _chunks(block["text"], 40):
-                    yield "content_block_delta", {"type": "content_block_delta", "index": index,
-                                                  "delta": {"type": "text_delta", "text": piece}}
+                    yield (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": index,
+                            "delta": {"type": "text_delta", "text": piece},
+                        },
+                    )
             else:
-                yield "content_block_start", {"type": "content_block_start", "index": index,
-                                              "content_block": {**block, "input": {}}}
+                yield (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": index,
+                        "content_block": {**block, "input": {}},
+                    },
+                )
                 for piece in _chunks(json.dumps(block["input"]), 30):
-                    yield "content_block_delta", {
-                        "type": "content_block_delta", "index": index,
-                        "delta": {"type": "input_json_delta", "partial_json": piece}}
+                    yield (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": index,
+                            "delta": {"type": "input_json_delta", "partial_json": piece},
+                        },
+                    )
             yield "content_block_stop", {"type": "content_block_stop", "index": index}
-        yield "message_delta", {"type": "message_delta",
-                                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                                "usage": {"output_tokens": self.usage.output_tokens}}
+        yield (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                "usage": {"output_tokens": self.usage.output_tokens},
+            },
+        )
         yield "message_stop", {"type": "message_stop"}
 
 
 def _chunks(value: str, size: int) -> list[str]:
-    return [value[i:i + size] for i in range(0, len(value), size)] or [""]
+    return [value[i : i + size] for i in range(0, len(value), size)] or [""]
 
 
 def _error_body(status: int, message: str) -> dict[str, Any]:
@@ -343,8 +409,11 @@ def _error_body(status: int, message: str) -> dict[str, Any]:
         500: "Internal server error",
         401: "invalid x-api-key",
     }.get(status, "Bad request")
-    return {"type": "error", "error": {"type": kind, "message": message or default},
-            "request_id": f"req_{uuid.uuid4().hex[:24]}"}
+    return {
+        "type": "error",
+        "error": {"type": kind, "message": message or default},
+        "request_id": f"req_{uuid.uuid4().hex[:24]}",
+    }
 
 
 MARKER = re.compile(r"\[\[script:([a-z_]+)\]\]")

@@ -731,6 +731,6 @@ def test_an_untrusted_workspace_is_explained(
     # A trusted parent directory trusts the project too.
     parent = {"projects": {str(project.resolve().parent): {"hasTrustDialogAccepted": True}}}
     (empty / ".claude.json").write_text(json.dumps(parent))
-    code, document = _doctor(cli, project)
+    _code, document = _doctor(cli, project)
     row = _row(document, "workspace trust")
     assert row["status"] == "ok" and "its parent" in row["message"]

@@ -17,7 +17,13 @@ from typing import Any
 
 import pytest
 from adw_modules.adw_database import OrchestratorDB
-from adw_modules.agent import AgentCLINotFound, PromptRequest, cli_arguments, resolve_cli, run_prompt
+from adw_modules.agent import (
+    AgentCLINotFound,
+    PromptRequest,
+    cli_arguments,
+    resolve_cli,
+    run_prompt,
+)
 from adw_modules.agent_stream import CliOutcome, parse_stream
 
 from conftest import FAKE_CLAUDE
@@ -193,8 +199,15 @@ def test_failure_kind_comes_from_structured_fields(
 ) -> None:
     lines = []
     if assistant_error:
-        lines.append(json.dumps({"type": "assistant", "error": assistant_error, "message": {
-            "model": "<synthetic>", "content": [{"type": "text", "text": "x"}]}}))
+        lines.append(
+            json.dumps(
+                {
+                    "type": "assistant",
+                    "error": assistant_error,
+                    "message": {"model": "<synthetic>", "content": [{"type": "text", "text": "x"}]},
+                }
+            )
+        )
     lines.append(result_line(**fields))
     outcome = parse_stream(lines, 1)
     assert outcome.failure_kind == kind
@@ -212,8 +225,12 @@ def test_failure_kind_of_a_success_is_none() -> None:
 def test_the_last_result_line_wins_and_model_usage_is_complete() -> None:
     """A background subagent makes the CLI print two result lines; tokens come from the
     last one's modelUsage (its `usage` undercounts), split by model."""
-    first = result_line(is_error=False, result="first", total_cost_usd=0.01, modelUsage={
-        "claude-sonnet-4-5": {"inputTokens": 1, "outputTokens": 1, "costUSD": 0.01}})
+    first = result_line(
+        is_error=False,
+        result="first",
+        total_cost_usd=0.01,
+        modelUsage={"claude-sonnet-4-5": {"inputTokens": 1, "outputTokens": 1, "costUSD": 0.01}},
+    )
     last = result_line(
         is_error=False, result="All done.", total_cost_usd=0.03,
         usage={"input_tokens": 5, "output_tokens": 5},
@@ -410,8 +427,7 @@ def test_crash_is_retried(
     assert result.success
     prompts = rows(
         layer_env["TAC_ORCHESTRATOR_DB"],
-        "SELECT status, error_message, failure_kind FROM prompts WHERE agent_id = ? "
-        "ORDER BY rowid",
+        "SELECT status, error_message, failure_kind FROM prompts WHERE agent_id = ? ORDER BY rowid",
         agent_id,
     )
     assert [(p["status"], p["failure_kind"]) for p in prompts] == [
