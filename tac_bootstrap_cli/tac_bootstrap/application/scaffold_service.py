@@ -34,6 +34,7 @@ RUNTIME_MODULES = (
     ("adw_state.py", "per-run state file for resuming workflows"),
     ("workflow.py", "plan/build/test/review phases and their command line"),
     ("hook_recorder.py", "records Claude Code hook events without blocking the agent"),
+    ("transcripts.py", "usage of Claude Code sessions read from their transcripts"),
 )
 
 # The workflow scripts' PEP 723 line; a project configured for PostgreSQL also needs psycopg
