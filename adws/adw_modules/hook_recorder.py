@@ -108,6 +108,8 @@ EVENTS: dict[str, tuple[str, str]] = {
     "PreCompact": ("hook", "INFO"),
 }
 UNKNOWN_EVENT = ("hook", "INFO")
+# Events after which the session's transcript holds new usage (recorded by transcripts.py).
+TRANSCRIPT_EVENTS = ("Stop", "SubagentStop", "SessionEnd")
 
 # Interactive sessions: one orchestrator agent, one agent per Claude Code session.
 INTERACTIVE_ORCHESTRATOR = "claude_code"
@@ -914,12 +916,27 @@ class Recorder:
         if written and self.writer is not None and self.spool.fallback.exists():
             with contextlib.suppress(Exception):  # the database is back: replay what waits
                 replay_fallback(self.spool.fallback, self.target.key, self.writer)
+        if written and self.writer is not None:
+            self.import_transcripts(rows, [row for row, _ in rejected])
         # Last: a spool file is gone only once its event is recorded or in the fallback file
         # (and any replay it allowed is done), which is what wait_until_recorded waits for.
         for entry in entries:
             if entry.file is not None:
                 with contextlib.suppress(FileNotFoundError):
                     entry.file.unlink()
+
+    def import_transcripts(self, rows: list[Row], refused: list[Row]) -> None:
+        """After Stop, SubagentStop and SessionEnd: the session's usage from its transcript
+        (transcripts.py, imported only then). Never fails the recorder: what is not recorded
+        now is on disk, and the next Stop or `db import-transcripts` records it."""
+        if self.writer is None or not any(row["event"] in TRANSCRIPT_EVENTS for row in rows):
+            return
+        with contextlib.suppress(Exception):
+            from . import transcripts
+
+            skip = {id(row) for row in refused}
+            run = transcripts.sqlite_runner(self.writer.path, self.writer.busy_timeout_ms)
+            transcripts.import_after_hooks(run, [row for row in rows if id(row) not in skip])
 
     def close(self) -> None:
         if self.writer is not None:

@@ -28,7 +28,7 @@ import os
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -51,6 +51,7 @@ from .adw_project import current_project
 from .orch_database_models import InvalidInput, OrchestratorError
 
 if TYPE_CHECKING:
+    from . import transcripts
     from .orch_database_models import Agent
 
 T = TypeVar("T")
@@ -465,6 +466,31 @@ class OrchestratorDB(_Connected):
         project's, from TAC_HOOK_FALLBACK_LOG or its logs dir)."""
         return _replay_hook_events(self, spool, wait_seconds)
 
+    def import_transcripts(
+        self,
+        paths: Iterable[str | os.PathLike[str]] = (),
+        *,
+        since_days: float | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> transcripts.Report:
+        """Record the usage of Claude Code sessions from their transcripts (session_usage):
+        the given files and folders, or every session of the project this database belongs
+        to (~/.claude/projects/<project>/). Idempotent; see transcripts.py."""
+        from . import transcripts
+        from .adw_project import CONFIG_FILENAME
+
+        parents = self.location.migrations_dir.parents
+        root = next((p for p in parents if (p / CONFIG_FILENAME).is_file()), None)
+        return transcripts.import_transcripts(
+            self,
+            paths,
+            project_root=root or current_project().root,
+            since_days=since_days,
+            dry_run=dry_run,
+            progress=progress,
+        )
+
     # -- retention and maintenance ------------------------------------------------------
 
     def prune(self, older_than_days: float, *, dry_run: bool = False) -> dict[str, int]:
@@ -804,7 +830,14 @@ def _replay_hook_events(db: OrchestratorDB, spool: Any, wait_seconds: float | No
         return 0
 
     def write(rows: list[dict[str, Any]]) -> tuple[int, list[tuple[dict[str, Any], str]]]:
-        return db._write(hooks.record_rows(rows), lambda: hooks.record_rows(rows))
+        result = db._write(hooks.record_rows(rows), lambda: hooks.record_rows(rows))
+        if any(row.get("event") in hooks.TRANSCRIPT_EVENTS for row in rows):
+            from . import transcripts  # a replayed Stop/SessionEnd: its session's usage too
+
+            refused = {id(row) for row, _ in result[1]}
+            kept = [row for row in rows if id(row) not in refused]
+            transcripts.import_after_hooks(transcripts.db_runner(db), kept)
+        return result
 
     wait = hooks.REPLAY_WAIT_SECONDS if wait_seconds is None else wait_seconds
     return hooks.replay(

@@ -55,7 +55,7 @@ Op = Generator[Step, Any, Any]
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
 
 SYNTHETIC_MODEL = "<synthetic>"
-TRANSCRIPT_EVENTS = ("Stop", "SubagentStop", "SessionEnd")
+TRANSCRIPT_EVENTS = hooks.TRANSCRIPT_EVENTS
 CONFIG_DIR_ENV_VAR = "CLAUDE_CONFIG_DIR"
 CHUNK = 500  # ids per IN (...) list: far below every engine's limit on parameters
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
