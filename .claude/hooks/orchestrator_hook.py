@@ -32,7 +32,8 @@ until { printf '%s\n' "${TAC_AGENT_ID-}" && cat; } 2>/dev/null >"$d/$t-$$-$n.jso
     mkdir -p "$d" 2>/dev/null
 done
 if read -r p 2>/dev/null <"$d/.recorder" && kill -0 "$p" 2>/dev/null; then :; else
-    "${TAC_PYTHON:-python3}" -S "$0" --drain "$d" </dev/null >/dev/null 2>&1 &
+    # Background work at low priority: the agent's own processes come first.
+    nice -n 10 "${TAC_PYTHON:-python3}" -S "$0" --drain "$d" </dev/null >/dev/null 2>&1 &
 fi
 exit 0
 '''
