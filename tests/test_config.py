@@ -51,7 +51,7 @@ def line_of(text: str, needle: str) -> int:
         ("  language: python", "  language: cobol", "project.language", "Input should be"),
         ('  adws_dir: "adws"', '  adws_dir: "../outside"', "paths.adws_dir", "relative path"),
         ('  name: "demo"', '  name: ".hidden"', "project.name", "starts with '.'"),
-        ("  max_retries: 3", "  max_retries: -1", "agentic.max_retries", "greater than"),
+        ("  max_retries: 1", "  max_retries: -1", "agentic.max_retries", "greater than"),
         ('  claude_dir: ".claude"', '  claude_dir: "cfg"', "paths.claude_dir", "reads only"),
     ],
 )
