@@ -541,3 +541,52 @@ def test_fake_claude_prints_what_the_real_cli_prints(
     assert_fake_within_real(shapes(fake.stdout), real_shapes)
     assert_fake_within_real(shapes(fake_error.stdout), shapes(real_error.stdout))
     assert {"system/api_retry", "assistant//api_error"} <= set(shapes(fake_error.stdout))
+
+
+def test_a_run_budget_stops_the_workflow_once_spent(
+    claude_cli: Path, tmp_path: Path, claude_home: Path
+) -> None:
+    result = run_cli("init", "shop", "-o", tmp_path, "--yes", "--no-git")
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "shop"
+    config = project / "tac_bootstrap.yml"
+    config.write_text(
+        config.read_text().replace("run_budget_usd: 0.0", "run_budget_usd: 0.001"),
+    )
+    database = tmp_path / "orch.db"
+    with FakeAnthropic(acting_model(project)) as api:
+        env = claude_env(
+            api.base_url,
+            claude_home,
+            CLAUDE_CODE_PATH=str(claude_cli),
+            TAC_ORCHESTRATOR_DB=str(database),
+            TAC_ADW_RUNS_DIR=str(tmp_path / "runs"),
+            TAC_HOOK_FALLBACK_LOG=str(tmp_path / "fb.jsonl"),
+            TAC_PYTHON=sys.executable,
+        )
+
+        def sdlc(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, str(project / "adws" / "adw_sdlc.py"), *args],
+                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+                stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+
+        first = sdlc("Add a health check", "--adw-id", "budget01")
+        sent_first = len(api.main_requests())
+        again = sdlc("--adw-id", "budget01")
+        sent_again = len(api.main_requests()) - sent_first
+    # The plan phase ran with --max-budget-usd 0.001: the CLI stopped it there.
+    assert first.returncode == 1, first.stderr
+    assert "plan phase failed" in first.stderr
+    # Resumed, the run has spent its budget: no phase starts, no request is sent.
+    assert again.returncode == 1
+    assert "spent" in again.stderr and "budget" in again.stderr
+    assert sent_again == 0
+    with OrchestratorDB.open(database, migrations_dir=MIGRATIONS) as db:
+        [prompt] = db.list_prompts(session_id="budget01")
+        assert prompt.failure_kind == "budget" and prompt.cost_usd > 0
+        logs = db.recent_logs(limit=100)
+        stopped = [r for r in logs if "budget spent" in r.message]
+        assert stopped and stopped[0].details["budget_usd"] == 0.001
+        assert stopped[0].details["spent_usd"] == pytest.approx(prompt.cost_usd)
