@@ -73,6 +73,7 @@ class Fault:
     message: str = ""
     delay_seconds: float = 0.0
     retry_after: str | None = None
+    model: str = ""  # only requests for a model whose id contains this ("" = any)
 
 
 @dataclass
@@ -204,8 +205,9 @@ class FakeAnthropic:
         if not request.is_main_conversation:
             return None
         with self._lock:
-            if self.sticky_fault is not None:
-                return self.sticky_fault
+            sticky = self.sticky_fault
+            if sticky is not None and sticky.model in request.model:
+                return sticky
             return self.faults.pop(0) if self.faults else None
 
     # --- HTTP -------------------------------------------------------------------------------

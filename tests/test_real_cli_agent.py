@@ -590,3 +590,23 @@ def test_a_run_budget_stops_the_workflow_once_spent(
         stopped = [r for r in logs if "budget spent" in r.message]
         assert stopped and stopped[0].details["budget_usd"] == 0.001
         assert stopped[0].details["spent_usd"] == pytest.approx(prompt.cost_usd)
+
+
+def test_an_overloaded_model_falls_back_inside_the_cli_and_the_agent_follows(
+    claude_cli: Path, generated: Path, tmp_path: Path, claude_home: Path, db: OrchestratorDB
+) -> None:
+    with FakeAnthropic(tool_round(generated)) as api:
+        api.sticky_fault = Fault("http", status=529, model="sonnet")
+        agent_id = new_agent(db)
+        req = request(
+            generated, tmp_path, api, claude_home, fallback_model="haiku", cli_max_retries=4
+        )
+        outcome = run_prompt(db, agent_id, req, cli=str(claude_cli))
+    assert outcome.success, outcome.error
+    assert outcome.fallbacks and outcome.fallbacks[0]["trigger"] == "overloaded"
+    [prompt] = db.list_prompts(agent_id=agent_id)
+    assert_prompt_equals_result_line(db, prompt.id, tmp_path / "raw.jsonl")
+    assert "haiku" in str(prompt.model)
+    assert db.get_agent(agent_id).model == prompt.model  # agents.model follows the fallback
+    logs = [r.message for r in db.recent_logs(agent_id=agent_id, limit=50)]
+    assert any(m.startswith("the agent CLI fell back from ") for m in logs)

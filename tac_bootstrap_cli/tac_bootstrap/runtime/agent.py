@@ -78,6 +78,9 @@ def cli_arguments(request: PromptRequest, model: str) -> list[str]:
     user never trusted, the CLI ignores the project's permissions.allow but honours these."""
     args = ["-p", request.prompt, "--output-format", "stream-json", "--verbose"]
     args += ["--model", model]
+    if request.fallback_model and request.fallback_model != model:
+        # The CLI itself switches to it when the main model stays overloaded.
+        args += ["--fallback-model", request.fallback_model]
     if request.max_turns:
         args += ["--max-turns", str(request.max_turns)]
     if request.max_budget_usd is not None:
@@ -202,6 +205,7 @@ def _details(outcome: CliOutcome, prompt_id: str) -> dict[str, Any]:
         "tools": outcome.tool_uses,
         "cli_retries": outcome.retries,
         "permission_denials": outcome.permission_denials,
+        "model_fallbacks": outcome.fallbacks,
         "cli_version": outcome.cli_version,
     }
 
@@ -219,6 +223,15 @@ def _record_attempt(
             f"(attempt {retry.get('attempt')} of {retry.get('max_retries')})",
             level="WARNING",
             details={"prompt_id": prompt_id, **retry},
+        )
+    for switch in outcome.fallbacks:
+        db.log_agent(
+            agent_id,
+            "state_change",
+            f"the agent CLI fell back from {switch.get('original_model')} to "
+            f"{switch.get('fallback_model')} ({switch.get('trigger')})",
+            level="WARNING",
+            details={"prompt_id": prompt_id, **switch},
         )
     for denial in outcome.permission_denials:
         db.log_agent(

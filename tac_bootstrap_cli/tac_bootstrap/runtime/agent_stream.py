@@ -5,6 +5,7 @@ this module relies on, as Claude Code 2.1 prints it (specs/real-claude-cli.md ha
 
   system/init        session_id, model, tools (the tool names this CLI has)
   system/api_retry   one per retry the CLI makes itself: attempt, error_status, error
+  system/model_fallback  the CLI switched to --fallback-model (trigger "overloaded")
   system/permission_denied, and result.permission_denials: tool calls that were refused
   assistant          message.model, content (tool_use blocks); an API failure is a
                      synthetic message (model "<synthetic>") with `error` ("rate_limit",
@@ -119,6 +120,7 @@ class CliOutcome:
     tool_uses: list[str] = field(default_factory=list)
     permission_denials: list[dict[str, Any]] = field(default_factory=list)
     retries: list[dict[str, Any]] = field(default_factory=list)  # the CLI's own api_retry lines
+    fallbacks: list[dict[str, Any]] = field(default_factory=list)  # its model_fallback lines
     stderr: str = ""
     timed_out: bool = False
 
@@ -246,6 +248,10 @@ def _apply(outcome: CliOutcome, event: dict[str, Any]) -> None:
     elif kind == "system" and subtype == "api_retry":
         outcome.retries.append(
             {k: event.get(k) for k in ("attempt", "max_retries", "error_status", "error")}
+        )
+    elif kind == "system" and subtype == "model_fallback":
+        outcome.fallbacks.append(
+            {k: event.get(k) for k in ("trigger", "original_model", "fallback_model")}
         )
     elif kind == "assistant":
         found = event.get("message")
