@@ -168,9 +168,13 @@ def test_init_status_and_stats_on_a_populated_project(
     }
     assert by_model["totals"] == {
         "prompts": 12,
+        "messages": 0,  # transcript messages of interactive sessions: none here
         "input_tokens": 1200,
         "output_tokens": 120,
+        "cache_creation_tokens": 0,
+        "cache_read_tokens": 0,
         "cost_usd": 3.0,
+        "unpriced_messages": 0,
     }
     one = db_json("stats", "--by", "day", "--session", "session-1", "--project", project, env=env)
     assert [(r["prompts"], r["cost_usd"]) for r in one["rows"]] == [(4, 1.0)]

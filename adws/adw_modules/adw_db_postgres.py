@@ -113,6 +113,7 @@ POSTGRES = Dialect(
     macros={
         "seq": "seq",
         "day": "to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+        "usage_day": "to_char(su.message_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
         "for_update": "FOR UPDATE",
     },
     errors=(psycopg.Error,),

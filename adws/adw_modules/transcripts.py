@@ -961,3 +961,34 @@ def import_after_hooks(run: Runner, rows: Iterable[Mapping[str, Any]]) -> Report
         report.bad_lines += part.bad_lines
         report.errors += part.errors
     return report
+
+
+def no_database_runner() -> Runner:
+    """A dry run's runner when there is no database yet: nothing is recorded, all is new."""
+
+    def run(build: Callable[[], Op], write: bool) -> Any:
+        op = build()
+        value: Any = None
+        try:
+            while True:
+                mode, _sql, _params = op.send(value)
+                value = [] if mode == "all" else (None if mode == "one" else 0)
+        except StopIteration as stop:
+            return stop.value
+
+    return run
+
+
+def unpriced_models(session_id: str | None = None) -> Generator[Step, Any, dict[str, int]]:
+    """Models of recorded transcript messages without a price (cost 0), with how many
+    messages each, among the sessions the rollups count (no workflow prompt ran them)."""
+    rows = yield (
+        "all",
+        "SELECT model, count(*) AS n FROM session_usage WHERE cost_usd = 0 "
+        "AND session_id NOT IN "
+        "(SELECT cli_session_id FROM prompts WHERE cli_session_id IS NOT NULL)"
+        + (" AND session_id = ?" if session_id else "")
+        + " GROUP BY model ORDER BY model",
+        (session_id,) if session_id else (),
+    )
+    return {str(row["model"]): int(row["n"]) for row in rows}

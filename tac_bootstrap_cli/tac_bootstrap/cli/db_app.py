@@ -81,6 +81,39 @@ def stats(
     db_commands.stats(project, by, session, json_output)
 
 
+@db_app.command("import-transcripts")
+def import_transcripts(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="PATHS",
+            help="Transcript files (.jsonl) or folders of them (searched recursively). "
+            "Default: this project's sessions under ~/.claude/projects/.",
+            show_default=False,
+        ),
+    ] = None,
+    project: Project = None,
+    since: Annotated[
+        float | None,
+        typer.Option(
+            "--since", min=0, help="Only transcripts changed in the last DAYS days.", metavar="DAYS"
+        ),
+    ] = None,
+    dry_run: DryRun = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """Record the usage of past Claude Code sessions from their transcripts.
+
+    Each assistant message counts once, by model, linked to its session (a workflow
+    prompt's agent, or the session's interactive agent); running it again adds nothing.
+    Cost is computed with the CLI's own rates; a model without a price costs 0 and is
+    listed. The project's hooks already do this on Stop and SessionEnd (SQLite); this is for
+    sessions before them, PostgreSQL databases and sessions run elsewhere."""
+    from tac_bootstrap.cli import db_commands
+
+    db_commands.import_transcripts(project, paths or [], since, dry_run, json_output)
+
+
 @db_app.command()
 def logs(
     project: Project = None,

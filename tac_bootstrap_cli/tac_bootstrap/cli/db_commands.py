@@ -6,11 +6,13 @@ as `target.display`, which masks a URL's password.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -191,6 +193,16 @@ def _reading(out: Output, target: service.DatabaseTarget) -> Iterator[Orchestrat
         yield db
 
 
+STATS_COLUMNS = (
+    ("prompts", "prompts"),
+    ("messages", "messages"),
+    ("input", "input_tokens"),
+    ("output", "output_tokens"),
+    ("cache write", "cache_creation_tokens"),
+    ("cache read", "cache_read_tokens"),
+)
+
+
 def stats(project: Path | None, by: str, session: str | None, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors():
@@ -200,35 +212,40 @@ def stats(project: Path | None, by: str, session: str | None, json_output: bool)
             )
         target = service.locate(project)
         rows: list[Any] = []
+        unpriced: dict[str, int] = {}
         with _reading(out, target) as db:
             if db is not None:
                 rows = db.rollup(by, session_id=session)  # type: ignore[arg-type]
+                unpriced = service.unpriced_models(db, session)
+        # prompts: workflow prompts (their result lines); messages: transcript messages of
+        # sessions no prompt ran (interactive sessions), recorded from their transcripts.
         table = Table(title=f"Cost and tokens by {by}")
-        for column in (by, "prompts", "input tokens", "output tokens", "cost (USD)"):
-            table.add_column(column, justify="left" if column == by else "right")
+        widest = max((len(row.key) for row in rows), default=len(by))
+        table.add_column(by, justify="left", overflow="fold", min_width=min(widest, 36))
+        for label, _ in STATS_COLUMNS:
+            table.add_column(label, justify="right")
+        table.add_column("cost (USD)", justify="right")
         for row in rows:
-            table.add_row(
-                row.key,
-                f"{row.prompts:,}",
-                f"{row.input_tokens:,}",
-                f"{row.output_tokens:,}",
-                f"{row.cost_usd:,.4f}",
-            )
-        totals = {
-            "prompts": sum(r.prompts for r in rows),
-            "input_tokens": sum(r.input_tokens for r in rows),
-            "output_tokens": sum(r.output_tokens for r in rows),
-            "cost_usd": round(sum(r.cost_usd for r in rows), 10),
+            cost = f"{row.cost_usd:,.4f}" + (" *" if row.unpriced_messages else "")
+            table.add_row(row.key, *(f"{getattr(row, f):,}" for _, f in STATS_COLUMNS), cost)
+        totals: dict[str, Any] = {
+            field: sum(getattr(r, field) for r in rows) for _, field in STATS_COLUMNS
         }
+        totals["cost_usd"] = round(sum(r.cost_usd for r in rows), 10)
+        totals["unpriced_messages"] = sum(r.unpriced_messages for r in rows)
         table.add_section()
         table.add_row(
             "total",
-            f"{totals['prompts']:,}",
-            f"{totals['input_tokens']:,}",
-            f"{totals['output_tokens']:,}",
+            *(f"{totals[f]:,}" for _, f in STATS_COLUMNS),
             f"{totals['cost_usd']:,.4f}",
         )
         out.console.print(table)
+        if unpriced:
+            listed = ", ".join(f"{model} ({n:,})" for model, n in unpriced.items())
+            out.info(
+                f"* {totals['unpriced_messages']:,} transcript message(s) of models without a "
+                f"price are counted at cost 0: {listed}"
+            )
         if out.json_mode:
             out.emit_json(
                 {
@@ -237,8 +254,78 @@ def stats(project: Path | None, by: str, session: str | None, json_output: bool)
                     "session": session,
                     "rows": [r.model_dump(mode="json") for r in rows],
                     "totals": totals,
+                    "unpriced_models": unpriced,
                 }
             )
+
+
+def import_transcripts(
+    project: Path | None,
+    paths: list[Path],
+    since: float | None,
+    dry_run: bool,
+    json_output: bool,
+) -> None:
+    out = Output(json_output)
+    with out.handling_errors():
+        with _progress(out, "import") as progress:
+            done = service.import_transcripts(
+                project, paths, since_days=since, dry_run=dry_run, progress=progress
+            )
+        report, counts = done.report, done.report.counts
+        if done.default_search and not done.searched:
+            out.info(
+                f"no Claude Code transcripts of {done.target.project_root} found under "
+                f"{transcripts_home()}"
+            )
+        verb = "would import" if dry_run else "imported"
+        table = Table(
+            title=f"Transcripts {'(dry run) ' if dry_run else ''}-> {done.target.display}"
+        )
+        table.add_column("what")
+        table.add_column("count", justify="right")
+        for label, value in (
+            ("transcript files", report.files),
+            ("sessions", len(counts.sessions)),
+            ("messages", counts.messages),
+            (f"messages {verb}", counts.inserted),
+            ("messages updated (usage grew)", counts.updated),
+            ("duplicates skipped", counts.duplicates),
+            ("lines skipped (<synthetic>, no usage)", report.skipped),
+            ("bad lines skipped", report.bad_lines),
+            ("input tokens", counts.tokens["input_tokens"]),
+            ("output tokens", counts.tokens["output_tokens"]),
+            ("cache write tokens", counts.tokens["cache_creation_tokens"]),
+            ("cache read tokens", counts.tokens["cache_read_tokens"]),
+        ):
+            table.add_row(label, f"{value:,}")
+        table.add_row("cost (USD)", f"{counts.cost_usd:,.4f}")
+        out.console.print(table)
+        if counts.unpriced_models:
+            out.info(
+                f"{counts.unpriced:,} message(s) of models without a price, counted at cost 0: "
+                + ", ".join(sorted(counts.unpriced_models))
+            )
+        for error in report.errors:
+            sys.stderr.write(f"error: {error}\n")
+        failed = bool(report.errors)
+        if out.json_mode:
+            out.emit_json(
+                {
+                    "ok": not failed,
+                    **_where(done.target),
+                    "searched": [str(p) for p in done.searched],
+                    **report.to_json(),
+                }
+            )
+        if failed:
+            raise typer.Exit(1)
+
+
+def transcripts_home() -> Path:
+    from tac_bootstrap.runtime.transcripts import claude_config_dir
+
+    return claude_config_dir() / "projects"
 
 
 def logs(

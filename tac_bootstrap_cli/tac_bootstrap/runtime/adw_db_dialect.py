@@ -7,8 +7,9 @@ executes it, and turns the engine's integrity errors into `IntegrityViolation` w
 `Dialect.classify()` before throwing them back into the operation.
 
 Macros: `{seq}` the log tables' insertion order, `{day}` the UTC day (YYYY-MM-DD) of a
-prompt `p`, `{for_update}` the row lock on a read inside a write transaction (empty where the
-whole transaction already holds the write lock). An unknown `{name}` raises KeyError.
+prompt `p` (`{usage_day}`: of a session_usage row `su`), `{for_update}` the row lock on a
+read inside a write transaction (empty where the whole transaction already holds the write
+lock). An unknown `{name}` raises KeyError.
 
 Drivers whose placeholders are `%s` (psycopg) set `format_placeholders`: `?` outside quoted
 text becomes `%s` and a literal `%` becomes `%%`.
@@ -134,7 +135,12 @@ def _sqlite_violation(exc: BaseException) -> IntegrityViolation | None:
 
 SQLITE = Dialect(
     name="sqlite",
-    macros={"seq": "rowid", "day": "substr(p.created_at, 1, 10)", "for_update": ""},
+    macros={
+        "seq": "rowid",
+        "day": "substr(p.created_at, 1, 10)",
+        "usage_day": "substr(su.message_at, 1, 10)",
+        "for_update": "",
+    },
     errors=(sqlite3.Error,),
     classifier=_sqlite_violation,
     begin_write="BEGIN IMMEDIATE",

@@ -798,8 +798,21 @@ def _log_record(values: dict[str, Any]) -> LogRecord:
 # -- rollups, retention, status -----------------------------------------------------------
 
 
+# The same groupings for transcript usage (session_usage rows, alias su).
+USAGE_ROLLUP_KEYS: dict[str, str] = {
+    "session": "su.session_id",
+    "agent": "coalesce(CAST(su.agent_id AS TEXT), 'unknown')",
+    "model": "su.model",
+    "day": "{usage_day}",
+}
+
+
 def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]]:
-    """Cost and tokens of prompts grouped by session, agent, model or UTC day."""
+    """Cost and tokens grouped by session, agent, model or UTC day: workflow prompts, and
+    the transcript usage of sessions no prompt ran (interactive ones, session_usage).
+
+    A CLI session that belongs to a workflow prompt (prompts.cli_session_id) is counted once,
+    from the prompt: its result line is complete where its transcript is not."""
     if by not in ROLLUP_KEYS:
         raise InvalidInput(f"invalid rollup: {by!r} is not one of {', '.join(ROLLUP_KEYS)}")
     where, params = ("WHERE a.session_id = ?", (session_id,)) if session_id else ("", ())
@@ -810,14 +823,34 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
         f"CAST(sum(coalesce(u.{kind}, p.{kind})) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS
     )
     key = ROLLUP_KEYS[by].replace("p.model", "coalesce(u.model, p.model)")
+    key = "CAST(a.id AS TEXT)" if by == "agent" else key
+    prompts = (
+        f"SELECT {key} AS key, count(DISTINCT p.id) AS prompts, 0 AS messages, {sums}, "
+        "sum(coalesce(u.cost_usd, p.cost_usd)) AS cost_usd, 0 AS unpriced_messages "
+        "FROM agents a JOIN prompts p ON p.agent_id = a.id "
+        f"LEFT JOIN prompt_model_usage u ON u.prompt_id = p.id {where} GROUP BY 1"
+    )
+    usage_sums = ", ".join(f"CAST(sum(su.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
+    # Every priced message has a cost > 0 (it has tokens, every rate is > 0): cost 0 means
+    # its model has no price (transcripts.PRICES).
+    usage = (
+        f"SELECT {USAGE_ROLLUP_KEYS[by]} AS key, 0 AS prompts, count(*) AS messages, "
+        f"{usage_sums}, sum(su.cost_usd) AS cost_usd, "
+        "sum(CASE WHEN su.cost_usd = 0 THEN 1 ELSE 0 END) AS unpriced_messages "
+        "FROM session_usage su WHERE su.session_id NOT IN "
+        "(SELECT cli_session_id FROM prompts WHERE cli_session_id IS NOT NULL)"
+        + (" AND su.session_id = ?" if session_id else "")
+        + " GROUP BY 1"
+    )
+    outer = ", ".join(f"CAST(sum({kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
     rows = yield (
         "all",
-        f"SELECT {key} AS key, count(DISTINCT p.id) AS prompts, {sums}, "
-        "sum(coalesce(u.cost_usd, p.cost_usd)) AS cost_usd "
-        "FROM agents a JOIN prompts p ON p.agent_id = a.id "
-        f"LEFT JOIN prompt_model_usage u ON u.prompt_id = p.id {where} "
-        "GROUP BY 1 ORDER BY cost_usd DESC, key",
-        params,
+        "SELECT key, CAST(sum(prompts) AS BIGINT) AS prompts, "
+        f"CAST(sum(messages) AS BIGINT) AS messages, {outer}, sum(cost_usd) AS cost_usd, "
+        "CAST(sum(unpriced_messages) AS BIGINT) AS unpriced_messages "
+        f"FROM ({prompts} UNION ALL {usage}) AS grouped "
+        "GROUP BY key ORDER BY cost_usd DESC, key",
+        (*params, *params),
     )
     return [RollupRow.model_validate(dict(r)) for r in rows]
 

@@ -338,6 +338,10 @@ class RollupRow(_Row):
     cost_usd: NonNegativeFloat
     cache_creation_tokens: NonNegativeInt = 0
     cache_read_tokens: NonNegativeInt = 0
+    # Transcript messages of sessions no workflow prompt ran (interactive sessions), and how
+    # many of them are of a model without a price (their cost is 0).
+    messages: NonNegativeInt = 0
+    unpriced_messages: NonNegativeInt = 0
 
 
 class LogRecord(_Row):
