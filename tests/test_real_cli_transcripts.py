@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -26,7 +27,7 @@ from tac_bootstrap.runtime import hook_recorder, transcripts
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 
 from .conftest import run_cli
-from .fake_anthropic import FakeAnthropic, Request, text, tool_use
+from .fake_anthropic import CREDIT_TOO_LOW, FakeAnthropic, Fault, Request, text, tool_use
 from .real_claude import CliRun, claude_env, run_claude
 
 ALLOWED_TOOLS = "Bash Read Write Edit Agent"
@@ -230,3 +231,368 @@ def test_an_interactive_session_is_recorded_on_stop_and_session_end(project: Pro
         "completed",
     )
     assert not project.fallback.exists()
+
+
+def test_importing_again_adds_nothing(project: Project) -> None:
+    run = project.run("say hi")
+    recorded = project.usage()
+    assert recorded  # by the hooks
+    for _ in range(2):
+        result = project.tac("db", "import-transcripts", "--json")
+        assert result.returncode == 0, result.stderr
+        document = json.loads(result.stdout)
+        assert document["searched"] == [str(project.transcripts)]
+        assert (document["sessions"], document["messages"]) == (1, len(recorded))
+        assert (document["imported"], document["duplicates"]) == (0, len(recorded))
+        assert project.usage() == recorded
+    # Without the hooks' rows, the command alone records the same.
+    with sqlite3.connect(project.database) as conn:
+        conn.execute("DELETE FROM session_usage")
+    result = project.tac("db", "import-transcripts", "--json")
+    document = json.loads(result.stdout)
+    assert document["imported"] == len(recorded)
+    assert document["tokens"] == result_totals(run.result)
+    assert document["cost_usd"] == pytest.approx(run.result["total_cost_usd"])
+    assert [r["message_id"] for r in project.usage()] == [r["message_id"] for r in recorded]
+
+
+def test_a_subagent_on_another_model_is_recorded_per_model_and_agent(project: Project) -> None:
+    run = project.run("[[subagent]] ask a subagent")
+    session = run.result["session_id"]
+    subagents = list((project.transcripts / session / "subagents").glob("agent-*.jsonl"))
+    assert len(subagents) == 1, subagents
+    subagent_id = subagents[0].stem.removeprefix("agent-")
+    rows = project.usage(session)
+    by_model: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_model.setdefault(row["model"], []).append(row)
+    assert set(by_model) == set(run.result["modelUsage"]), run.result["modelUsage"]
+    assert len(by_model) == 2  # the main agent on sonnet, the subagent on haiku
+    for model, usage in run.result["modelUsage"].items():
+        assert totals(by_model[model]) == {k: usage[v] for k, v in KINDS.items()}, model
+        assert sum(r["cost_usd"] for r in by_model[model]) == pytest.approx(usage["costUSD"])
+    haiku = next(m for m in by_model if "haiku" in m)
+    assert {r["subagent_id"] for r in by_model[haiku]} == {subagent_id}
+    assert {r["subagent_id"] for r in rows if r["model"] != haiku} == {None}
+    assert {r["agent_id"] for r in rows} == {hook_recorder.interactive_agent_id(session)}
+    # db stats: one interactive session, both models.
+    result = project.tac("db", "stats", "--by", "model", "--json")
+    document = json.loads(result.stdout)
+    assert {r["key"]: r["messages"] for r in document["rows"]} == {
+        m: len(v) for m, v in by_model.items()
+    }
+    assert document["totals"]["cost_usd"] == pytest.approx(run.result["total_cost_usd"])
+
+
+def test_a_workflow_runs_transcript_totals_equal_its_result_line_and_count_once(
+    project: Project, tmp_path: Path
+) -> None:
+    from tac_bootstrap.runtime.agent import PromptRequest, run_prompt
+    from tac_bootstrap.runtime.workflow import claude_permissions
+
+    allow, deny = claude_permissions(project.root, ".claude")
+    with open_db(project.root, project.database) as db:
+        owner = db.register_orchestrator_agent("adw_build", "builder")
+        agent = db.start_agent(owner.id, "adw-transcripts", adw_id="adw-tr1", name="build").id
+        request = PromptRequest(
+            prompt="[[subagent]] ask a subagent",
+            model="sonnet",
+            working_dir=project.root,
+            output_file=tmp_path / "raw.jsonl",
+            stderr_file=tmp_path / "stderr.log",
+            cli_max_retries=1,
+            timeout_seconds=120,
+            allowed_tools=[*allow, "Agent"],
+            disallowed_tools=deny,
+            env=project.env(TAC_AGENT_ID=agent),
+        )
+        outcome = run_prompt(db, agent, request, cli=str(project.cli))
+        assert outcome.success, outcome.error
+        assert hook_recorder.wait_until_recorded(project.spool, timeout=30)
+        (prompt,) = db.list_prompts(agent_id=agent)
+        result = [
+            json.loads(line)
+            for line in (tmp_path / "raw.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.startswith("{") and '"type":"result"' in line
+        ][-1]
+        session = result["session_id"]
+        assert prompt.cli_session_id == session
+        # The hooks recorded the transcript into the workflow's agent, every token kind as
+        # the result line's modelUsage reports it, and the cost the CLI charged.
+        rows = project.usage(session)
+        assert {r["agent_id"] for r in rows} == {agent}
+        assert totals(rows) == result_totals(result)
+        assert sum(r["cost_usd"] for r in rows) == pytest.approx(result["total_cost_usd"])
+        assert {r["model"] for r in rows} == set(result["modelUsage"])
+        # db stats --by session: the run once, from its prompt; no second, interactive row.
+        (row,) = db.rollup("session")
+        assert (row.key, row.prompts, row.messages) == ("adw-transcripts", 1, 0)
+        assert row.cost_usd == pytest.approx(prompt.cost_usd)
+        assert (
+            row.cache_read_tokens == prompt.cache_read_tokens == totals(rows)["cache_read_tokens"]
+        )
+    interactive = project.run("say hi")  # and an interactive session beside it
+    document = json.loads(project.tac("db", "stats", "--by", "session", "--json").stdout)
+    keys = {r["key"]: r for r in document["rows"]}
+    assert set(keys) == {"adw-transcripts", interactive.result["session_id"]}
+    assert keys[interactive.result["session_id"]]["prompts"] == 0
+    assert document["totals"]["cost_usd"] == pytest.approx(
+        result["total_cost_usd"] + interactive.result["total_cost_usd"]
+    )
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_runtime_records_the_session_the_hooks_could_not(
+    project: Project, pg_url: str
+) -> None:
+    open_db(project.root, pg_url, "postgresql").close()
+    run = project.run("say hi", TAC_ORCHESTRATOR_DB=pg_url)
+    session = run.result["session_id"]
+    assert project.fallback.exists()  # the hook has no driver: rows wait there
+    with open_db(project.root, pg_url, "postgresql") as db:  # opening replays them ...
+        assert not project.fallback.exists()
+        rows = db._read(_usage_of(session))
+        # ... and the transcripts their Stop and SessionEnd point to.
+        assert totals([dict(r) for r in rows]) == result_totals(run.result)
+        assert {str(r["agent_id"]) for r in rows} == {hook_recorder.interactive_agent_id(session)}
+        assert db.rollup("session")[0].cost_usd == pytest.approx(run.result["total_cost_usd"])
+
+
+def _usage_of(session: str) -> Any:
+    rows = yield ("all", "SELECT * FROM session_usage WHERE session_id = ?", (session,))
+    return rows
+
+
+# -- the price table against the CLI's own cost ------------------------------------------------
+
+
+class PricedApi(FakeAnthropic):
+    """The fake API, reporting a usage with a 1-hour share of the cache writes."""
+
+    one_hour = 0
+
+    def _usage_dict(self) -> dict[str, Any]:
+        usage: dict[str, Any] = dict(super()._usage_dict())
+        usage["cache_creation"] = {
+            "ephemeral_5m_input_tokens": self.usage.cache_creation_input_tokens - self.one_hour,
+            "ephemeral_1h_input_tokens": self.one_hour,
+        }
+        return usage
+
+
+PRICE_CASES = [
+    ("sonnet", (12_345, 6_789, 23_456, 45_678), 3_456),
+    ("opus", (12_345, 6_789, 23_456, 45_678), 3_456),
+    ("haiku", (12_345, 6_789, 23_456, 45_678), 3_456),
+    ("haiku", (60_000, 5_000, 30_000, 20_000), 10_000),  # a prompt past 100,000 tokens
+]
+
+
+@pytest.mark.parametrize(("alias", "usage", "one_hour"), PRICE_CASES)
+def test_the_price_table_charges_what_the_cli_charges(
+    claude_cli: Path,
+    claude_home: Path,
+    tmp_path: Path,
+    alias: str,
+    usage: tuple[int, int, int, int],
+    one_hour: int,
+) -> None:
+    api = PricedApi()
+    with api:
+        (
+            api.usage.input_tokens,
+            api.usage.output_tokens,
+            api.usage.cache_creation_input_tokens,
+            api.usage.cache_read_input_tokens,
+        ) = usage
+        api.one_hour = one_hour
+        run = run_claude(
+            claude_cli,
+            ["-p", "hi", "--output-format", "stream-json", "--verbose", "--model", alias],
+            cwd=tmp_path,
+            env=claude_env(api.base_url, claude_home),
+        )
+    assert run.returncode == 0, run.stderr[-2000:]
+    ((model, reported),) = run.result["modelUsage"].items()
+    messages = [
+        m
+        for path in (claude_home / ".claude" / "projects").rglob("*.jsonl")
+        for m in transcripts.read_transcript(path).messages
+    ]
+    assert {m.model for m in messages} == {model}
+    assert all(m.cache_1h_tokens == one_hour for m in messages)
+    assert reported["cacheCreationEphemeral1hInputTokens"] == one_hour * len(messages)
+    costs = [m.cost_usd for m in messages]
+    assert None not in costs, f"{model} has no price"
+    assert sum(c or 0.0 for c in costs) == pytest.approx(reported["costUSD"], rel=1e-12)
+
+
+# -- db import-transcripts on a folder of real transcripts and broken lines ----------------------
+
+
+BROKEN_SESSION = "0b5e55ed-0000-4000-8000-000000000000"
+
+
+def broken_lines(real: dict[str, Any]) -> tuple[bytes, int, int]:
+    """(lines, messages in them, bad lines among them) built from a real assistant line."""
+
+    def renamed(message_id: str, **changes: Any) -> dict[str, Any]:
+        copy: dict[str, Any] = json.loads(json.dumps(real))
+        copy["message"]["id"] = message_id
+        copy["uuid"] = f"{message_id}-uuid"
+        copy["sessionId"] = BROKEN_SESSION
+        for key, value in changes.items():
+            if value is None:
+                copy.pop(key, None)
+            else:
+                copy[key] = value
+        return copy
+
+    whole = json.dumps(real).encode()
+    no_usage = renamed("msg_no_usage")
+    del no_usage["message"]["usage"]
+    no_id = renamed("msg_no_id")
+    del no_id["message"]["id"]
+    no_model = renamed("msg_no_model")
+    del no_model["message"]["model"]
+    wide = renamed("msg_wide")
+    wide["message"]["content"] = [{"type": "text", "text": "w" * 1_000_000}]
+    binary = json.dumps(renamed("msg_binary")).encode().replace(b'"assistant"', b'"assistant"', 1)
+    binary = binary.replace(b'"type": "message"', b'"type": "message", "note": "\xff\xfe\xc3"')
+    lines = [
+        whole[: len(whole) // 2],  # truncated mid-line, as after a crash
+        b"\xff\xfe not JSON, not UTF-8",
+        b"{" + b" " * 1_000_000,  # 1 MB that never closes (not even a message: not bad)
+        json.dumps(wide).encode(),  # a line of 1 MB that is a message
+        binary,  # bytes that are not UTF-8 inside a message: its usage is still good
+        json.dumps(no_usage).encode(),
+        json.dumps(no_id).encode(),
+        json.dumps(no_model).encode(),
+        json.dumps(renamed("msg_no_request", requestId=None)).encode(),  # counted by its id
+        json.dumps(renamed("msg_no_time", timestamp=None)).encode(),  # the file's time
+        json.dumps({"type": "assistant"}).encode(),
+        b"[]",
+        b"",
+    ]
+    assert b'"assistant"' in lines[0]  # the truncated half still looks like a message
+    return b"\n".join(lines) + b"\n", 4, 7
+
+
+def transcript_dump(project: Project, tmp_path: Path) -> tuple[Path, int, list[CliRun]]:
+    """A folder of real transcripts (an interactive session, one with a subagent, one with
+    an API error) and a file of broken lines; returns it with its message count."""
+    runs = [project.run("say hi"), project.run("[[subagent]] ask a subagent")]
+    project.api.sticky_fault = Fault("http", status=400, message=CREDIT_TOO_LOW)
+    failed = run_claude(
+        project.cli,
+        ["-p", "fail", "--output-format", "stream-json", "--verbose"],
+        cwd=project.root,
+        env=project.env(),
+    )
+    project.api.sticky_fault = None
+    assert failed.result["is_error"] is True
+    assert hook_recorder.wait_until_recorded(project.spool, timeout=30)
+    dump = tmp_path / "dump"
+    shutil.copytree(project.transcripts, dump)
+    real = [m for path in dump.rglob("*.jsonl") for m in transcripts.read_transcript(path).messages]
+    first = assistant_lines(project.transcripts / f"{runs[0].result['session_id']}.jsonl")[0]
+    data, extra, _ = broken_lines(first)
+    (dump / "broken.jsonl").write_bytes(data)
+    return dump, len(real) + extra, runs
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_the_command_imports_a_folder_of_transcripts_and_skips_broken_lines(
+    project: Project, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    dump, messages, runs = transcript_dump(project, tmp_path)
+    # A database the hooks never wrote to: a new file (the command creates it), or PostgreSQL.
+    project.database = (
+        request.getfixturevalue("pg_url") if backend == "postgresql" else tmp_path / "new.db"
+    )
+    synthetic = sum(
+        1
+        for path in dump.rglob("*.jsonl")
+        for line in path.read_bytes().splitlines()
+        if b'"<synthetic>"' in line
+    )
+    assert synthetic >= 1  # the API error's placeholder message
+
+    dry = project.tac("db", "import-transcripts", dump, "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["imported"] == messages
+    assert backend == "postgresql" or not (tmp_path / "new.db").exists()  # wrote nothing
+    result = project.tac("db", "import-transcripts", dump, "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["imported"], document["duplicates"], document["errors"]) == (messages, 0, [])
+    assert document["bad_lines"] == 7
+    assert document["skipped_lines"] == synthetic
+    # Two real sessions with messages (the failed one has only its <synthetic> message) and
+    # broken.jsonl's copies, in a session of their own.
+    assert document["sessions"] == 3
+    assert document["unpriced_models"] == []
+    real_cost = sum(run.result["total_cost_usd"] for run in runs)
+    assert document["cost_usd"] > real_cost  # plus the broken file's four copies
+    again = project.tac("db", "import-transcripts", dump, "--json")
+    assert (json.loads(again.stdout)["imported"], json.loads(again.stdout)["duplicates"]) == (
+        0,
+        messages,
+    )
+    # People get a table and a summary; stats see every session, none twice.
+    human = project.tac("db", "import-transcripts", dump)
+    assert human.returncode == 0 and "duplicates skipped" in human.stdout
+    stats = json.loads(project.tac("db", "stats", "--by", "session", "--json").stdout)
+    assert sum(r["messages"] for r in stats["rows"]) == messages
+    for run in runs:
+        (row,) = [r for r in stats["rows"] if r["key"] == run.result["session_id"]]
+        assert row["cost_usd"] == pytest.approx(run.result["total_cost_usd"])
+        assert {k: row[k] for k in KINDS} == result_totals(run.result)
+
+
+def test_the_command_reports_failures_in_one_line_each_and_exits_1(
+    project: Project, tmp_path: Path
+) -> None:
+    project.run("say hi")
+    config = project.root / "tac_bootstrap.yml"
+    config.write_text(
+        re.sub(r"busy_timeout_ms: \d+", "busy_timeout_ms: 50", config.read_text("utf-8")),
+        encoding="utf-8",
+    )
+    locker = sqlite3.connect(project.database, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # another writer holds the database
+    try:
+        result = project.tac("db", "import-transcripts", "--json")
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "locked" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads(result.stdout)["ok"] is False
+    usage = project.tac("db", "import-transcripts", tmp_path / "missing")
+    assert usage.returncode == 2 and usage.stderr.startswith("error: no such file"), usage.stderr
+    negative = project.tac("db", "import-transcripts", "--since", "-1")
+    assert negative.returncode == 2
+    assert project.tac("db", "import-transcripts", "--help").returncode == 0
+
+
+# -- what transcripts cannot show ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["cut", "malformed"])
+def test_after_a_broken_stream_the_transcript_undercounts_and_the_result_line_does_not(
+    project: Project, fault: str
+) -> None:
+    """Why a workflow prompt's usage comes from its result line: a response the CLI threw
+    away (a malformed stream, retried without streaming) leaves no transcript line, and a
+    stream cut mid-response leaves its message_start usage (output_tokens 1)."""
+    project.api.queue(Fault(fault))
+    run = project.run("say hi")
+    recorded = totals(project.usage(run.result["session_id"]))
+    reported = result_totals(run.result)
+    assert all(recorded[kind] <= reported[kind] for kind in KINDS), (recorded, reported)
+    assert recorded != reported

@@ -227,6 +227,20 @@ def test_cost_splits_one_hour_cache_writes_and_unknown_models_have_none() -> Non
     assert cost == pytest.approx(3.1)
     assert transcripts.cost_usd(SONNET, 1_000_000, 1_000_000, 0, 1_000_000) == pytest.approx(12.1)
     assert transcripts.cost_usd("claude-3-opus-20240229", 10, 10) is None
+
+
+def test_a_long_prompt_on_claude_haiku_5_5_is_priced_at_its_second_rates() -> None:
+    # Measured (CLI 2.1.332): a prompt (input + cache write + cache read) of 100,000 tokens
+    # is priced at the first rates, 100,001 at the second ones, output included.
+    haiku = "claude-haiku-5-5"
+    assert transcripts.cost_usd(haiku, 60_000, 0, 40_000) == pytest.approx(0.011)
+    assert transcripts.cost_usd(haiku, 60_000, 0, 40_001) == pytest.approx(0.055000625)
+    assert transcripts.cost_usd(haiku, 60_000, 0, 0, 40_001) == pytest.approx(0.03200005)
+    assert transcripts.cost_usd(haiku, 0, 100_001) == pytest.approx(0.0500005)
+    assert transcripts.cost_usd(haiku, 300_000, 100_000) == pytest.approx(0.4)
+    assert transcripts.cost_usd(
+        haiku, cache_creation_tokens=100_001, cache_1h_tokens=100_001
+    ) == pytest.approx(0.100001)
     assert transcripts.cost_usd("totally-unknown-model", 10) is None
 
 
@@ -375,9 +389,8 @@ def test_importing_records_each_message_once_linked_to_its_session(
     assert by_id["msg_s"]["subagent_id"] == "a4f7" and by_id["msg_a"]["subagent_id"] is None
     assert by_id["msg_o"]["request_id"] == ""
     assert float(by_id["msg_u"]["cost_usd"]) == 0.0
-    assert float(by_id["msg_s"]["cost_usd"]) == pytest.approx(
-        (120 * 0.5 + 40 * 0.5 + 300 * 0.625 + 1000 * 0.05) / 1e6
-    )
+    # What the CLI charged for this message on claude-haiku-5-5: 7.95e-05.
+    assert float(by_id["msg_s"]["cost_usd"]) == pytest.approx(7.95e-05)
     # Each session has its interactive agent: created, completed at its last message.
     for session in (SESSION, OTHER):
         agent = db.get_agent(hook_recorder.interactive_agent_id(session))
