@@ -590,6 +590,13 @@ def test_a_run_budget_stops_the_workflow_once_spent(
         stopped = [r for r in logs if "budget spent" in r.message]
         assert stopped and stopped[0].details["budget_usd"] == 0.001
         assert stopped[0].details["spent_usd"] == pytest.approx(prompt.cost_usd)
+    env_db = {"TAC_ORCHESTRATOR_DB": str(database)}
+    shown = run_cli("db", "stats", "--by", "session", "--json", "--project", project, env=env_db)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["budgets"] == {"budget01": 0.001}
+    wide = {**env_db, "COLUMNS": "200"}
+    human = run_cli("db", "stats", "--by", "session", "--project", project, env=wide)
+    assert "budget (USD)" in human.stdout and "0.0010 spent" in human.stdout
 
 
 def test_an_overloaded_model_falls_back_inside_the_cli_and_the_agent_follows(

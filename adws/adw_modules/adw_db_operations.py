@@ -888,6 +888,26 @@ def prune(older_than_days: float, *, dry_run: bool = False) -> Op[dict[str, int]
     return counts
 
 
+def run_budgets(*, session_id: str | None = None) -> Op[dict[str, float]]:
+    """The budget (agentic.run_budget_usd) each workflow run was started with, by session;
+    runs without one are left out."""
+    where, params = ("AND session_id = ?", (session_id,)) if session_id else ("", ())
+    rows = yield (
+        "all",
+        f"SELECT session_id, context FROM agents WHERE adw_id IS NOT NULL {where}",
+        params,
+    )
+    budgets: dict[str, float] = {}
+    for row in rows:
+        context = row["context"]
+        if isinstance(context, str):
+            context = json.loads(context)
+        budget = context.get("run_budget_usd") if isinstance(context, dict) else None
+        if isinstance(budget, (int, float)) and not isinstance(budget, bool) and budget > 0:
+            budgets[row["session_id"]] = float(budget)
+    return budgets
+
+
 def table_counts() -> Op[dict[str, int]]:
     counts = {}
     for table in TABLES:

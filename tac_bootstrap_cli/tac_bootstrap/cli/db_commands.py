@@ -213,10 +213,13 @@ def stats(project: Path | None, by: str, session: str | None, json_output: bool)
         target = service.locate(project)
         rows: list[Any] = []
         unpriced: dict[str, int] = {}
+        budgets: dict[str, float] = {}
         with _reading(out, target) as db:
             if db is not None:
                 rows = db.rollup(by, session_id=session)  # type: ignore[arg-type]
                 unpriced = service.unpriced_models(db, session)
+                if by == "session":
+                    budgets = db.run_budgets(session_id=session)
         # prompts: workflow prompts (their result lines); messages: transcript messages of
         # sessions no prompt ran (interactive sessions), recorded from their transcripts.
         table = Table(title=f"Cost and tokens by {by}")
@@ -225,9 +228,17 @@ def stats(project: Path | None, by: str, session: str | None, json_output: bool)
         for label, _ in STATS_COLUMNS:
             table.add_column(label, justify="right")
         table.add_column("cost (USD)", justify="right")
+        if budgets:  # workflow runs started with agentic.run_budget_usd
+            table.add_column("budget (USD)", justify="right")
         for row in rows:
             cost = f"{row.cost_usd:,.4f}" + (" *" if row.unpriced_messages else "")
-            table.add_row(row.key, *(f"{getattr(row, f):,}" for _, f in STATS_COLUMNS), cost)
+            cells = [row.key, *(f"{getattr(row, f):,}" for _, f in STATS_COLUMNS), cost]
+            if budgets:
+                budget = budgets.get(row.key)
+                spent = budget is not None and row.cost_usd >= budget
+                shown = "" if budget is None else f"{budget:,.4f}" + (" spent" if spent else "")
+                cells.append(shown)
+            table.add_row(*cells)
         totals: dict[str, Any] = {
             field: sum(getattr(r, field) for r in rows) for _, field in STATS_COLUMNS
         }
@@ -238,6 +249,7 @@ def stats(project: Path | None, by: str, session: str | None, json_output: bool)
             "total",
             *(f"{totals[f]:,}" for _, f in STATS_COLUMNS),
             f"{totals['cost_usd']:,.4f}",
+            *([""] if budgets else []),
         )
         out.console.print(table)
         if unpriced:
@@ -255,6 +267,7 @@ def stats(project: Path | None, by: str, session: str | None, json_output: bool)
                     "rows": [r.model_dump(mode="json") for r in rows],
                     "totals": totals,
                     "unpriced_models": unpriced,
+                    "budgets": budgets,
                 }
             )
 

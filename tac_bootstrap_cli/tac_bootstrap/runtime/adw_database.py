@@ -450,6 +450,7 @@ class OrchestratorDB(_Connected):
     recent_logs = _reads(ops.recent_logs)
     rollup = _reads(ops.rollup)
     table_counts = _reads(ops.table_counts)
+    run_budgets = _reads(ops.run_budgets)
 
     # -- hook events (hook_recorder.py) -------------------------------------------------
 
@@ -749,6 +750,7 @@ class AsyncOrchestratorDB(_Connected):
     recent_logs = _reads_async(ops.recent_logs)
     rollup = _reads_async(ops.rollup)
     table_counts = _reads_async(ops.table_counts)
+    run_budgets = _reads_async(ops.run_budgets)
 
     async def interactive_agent(self, session_id: str, *, working_dir: str | None = None) -> Agent:
         """The agent of Claude Code session `session_id` (see OrchestratorDB)."""
