@@ -723,6 +723,7 @@ def test_an_untrusted_workspace_is_explained(
     empty.mkdir()
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(empty))
     code, document = _doctor(cli, project)
+    assert code == 0  # a warning: the workflows work without trust
     row = _row(document, "workspace trust")
     assert row["status"] == "warn"
     assert "ignore .claude/settings.json's permissions.allow" in row["message"]
