@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_database.py
 	$(BIN)/python bench/bench_hooks.py
+	$(BIN)/python bench/bench_transcripts.py
 
 clean:
 	rm -rf $(VENV) .tools build dist .pytest_cache .mypy_cache .ruff_cache

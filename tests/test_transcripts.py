@@ -316,7 +316,13 @@ def test_hook_rows_ask_for_the_sessions_transcripts(tmp_path: Path) -> None:
         {"event": "SessionEnd", "session_id": SESSION, "transcript_path": str(main)},
         {"event": "Stop", "session_id": None, "transcript_path": str(main)},
     ]
-    assert transcripts.hook_imports(rows) == [([sub], SESSION, "a"), ([main], SESSION, "a")]
+    (wanted,) = transcripts.hook_imports(rows)
+    assert (wanted.session_id, wanted.agent_id, wanted.files, wanted.final) == (
+        SESSION,
+        "a",
+        [sub, main],
+        True,
+    )
 
 
 # -- recording, on both engines -------------------------------------------------------------
@@ -507,3 +513,46 @@ def test_a_session_that_cannot_be_written_is_an_error_and_the_others_are_importe
     report = transcripts.import_transcripts(tmp_path / "no-such.db", [folder])
     assert report.counts.inserted == 0
     assert len(report.errors) == 2 and all("no database at" in e for e in report.errors)
+
+
+def test_after_each_stop_the_hook_path_reads_only_what_is_new(
+    db: OrchestratorDB, tmp_path: Path
+) -> None:
+    main = write(tmp_path / f"{SESSION}.jsonl", user_line(), line("msg_a"))
+    offsets = tmp_path / "logs" / transcripts.OFFSETS_NAME
+    run = transcripts.db_runner(db)
+    stop = {"event": "Stop", "session_id": SESSION, "transcript_path": str(main)}
+    first = transcripts.import_after_hooks(run, [stop], offsets)
+    assert (first.counts.inserted, first.lines) == (1, 2)
+    cursor = transcripts.Offsets(offsets, SESSION)
+    assert cursor.load() == {str(main): [main.stat().st_ino, main.stat().st_size]}
+
+    partial = json.dumps(line("msg_c", request_id="req_3")).encode()
+    with main.open("ab") as handle:  # the next turn, its last line still being written
+        handle.write(json.dumps(line("msg_b", request_id="req_2")).encode() + b"\n")
+        handle.write(partial[:40])
+    second = transcripts.import_after_hooks(run, [stop], offsets)
+    assert (second.counts.inserted, second.counts.duplicates, second.lines) == (1, 0, 1)
+    with main.open("ab") as handle:
+        handle.write(partial[40:] + b"\n")
+    end = {**stop, "event": "SessionEnd"}
+    third = transcripts.import_after_hooks(run, [end], offsets)
+    assert (third.counts.inserted, third.lines, third.bad_lines) == (1, 1, 0)
+    assert not cursor.path.exists()  # SessionEnd: nothing more to follow
+    assert [r["message_id"] for r in usage_rows(db)] == ["msg_a", "msg_b", "msg_c"]
+
+    # A transcript replaced by a shorter one is read again from its start.
+    cursor.save({str(main): [main.stat().st_ino, main.stat().st_size]})
+    write(main, line("msg_a"), line("msg_d", request_id="req_4"))
+    again = transcripts.import_after_hooks(run, [stop], offsets)
+    assert (again.counts.inserted, again.counts.duplicates) == (1, 1)
+
+
+def test_a_failed_hook_import_keeps_its_offset_and_is_read_again(tmp_path: Path) -> None:
+    main = write(tmp_path / f"{SESSION}.jsonl", line("msg_a"))
+    offsets = tmp_path / transcripts.OFFSETS_NAME
+    stop = {"event": "Stop", "session_id": SESSION, "transcript_path": str(main)}
+    missing = transcripts.sqlite_runner(tmp_path / "not-created-yet.db")
+    failed = transcripts.import_after_hooks(missing, [stop], offsets)
+    assert failed.counts.inserted == 0 and "no database at" in failed.errors[0]
+    assert transcripts.Offsets(offsets, SESSION).load() == {}

@@ -936,7 +936,9 @@ class Recorder:
 
             skip = {id(row) for row in refused}
             run = transcripts.sqlite_runner(self.writer.path, self.writer.busy_timeout_ms)
-            transcripts.import_after_hooks(run, [row for row in rows if id(row) not in skip])
+            kept = [row for row in rows if id(row) not in skip]
+            offsets = self.spool.fallback.parent / transcripts.OFFSETS_NAME
+            transcripts.import_after_hooks(run, kept, offsets)  # only what is new since
 
     def close(self) -> None:
         if self.writer is not None:

@@ -46,7 +46,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from . import hook_recorder as hooks
 
@@ -246,7 +246,17 @@ class Transcript:
     """What one transcript file holds: its messages (one per message id) and what was
     skipped. `error` is set when the file could not be read at all."""
 
-    __slots__ = ("bad_lines", "error", "lines", "messages", "path", "size", "skipped")
+    __slots__ = (
+        "bad_lines",
+        "end",
+        "error",
+        "inode",
+        "lines",
+        "messages",
+        "path",
+        "size",
+        "skipped",
+    )
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -255,6 +265,8 @@ class Transcript:
         self.bad_lines = 0
         self.skipped = 0  # <synthetic> and zero-usage assistant lines
         self.size = 0
+        self.end = 0  # the byte after the last line read
+        self.inode = 0
         self.error = ""
 
     def __repr__(self) -> str:
@@ -282,18 +294,31 @@ def normalise_timestamp(value: object) -> str | None:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis}Z"
 
 
+_USAGE_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+
+
 def _count(usage: Mapping[str, Any], key: str) -> int:
     value = usage.get(key, 0)
+    if value.__class__ is int and value >= 0:  # the common case first (a bool is no int here)
+        return int(value)
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"usage.{key} is not a token count")
-    return value
+    raise ValueError(f"usage.{key} is not a token count")
 
 
 NOT_A_MESSAGE = "not a message"  # a user line, an attachment, the CLI's bookkeeping
 SKIPPED = "skipped"  # an assistant line with nothing to record: <synthetic>, zero usage
 BAD_LINE = "bad line"  # not JSON, truncated, or an assistant line missing a field
+
+
+def _is_database_time(value: object) -> TypeGuard[str]:
+    """'2026-12-01T07:56:03.806Z' as the CLI writes it (no need to parse it)."""
+    return isinstance(value, str) and len(value) == 24 and value[19] == "." and value[23] == "Z"
 
 
 def parse_line(
@@ -306,7 +331,11 @@ def parse_line(
     """The message of one transcript line, or why there is none (NOT_A_MESSAGE, SKIPPED,
     BAD_LINE). Bytes that are not UTF-8 are replaced; the usage numbers survive that."""
     try:
-        line = json.loads(raw.decode("utf-8", "replace"))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", "replace")
+    try:
+        line = json.loads(text)
     except ValueError:
         return BAD_LINE
     if not isinstance(line, dict):
@@ -326,15 +355,7 @@ def parse_line(
     if not (isinstance(message_id, str) and message_id.strip() and isinstance(usage, dict)):
         return BAD_LINE
     try:
-        tokens = [
-            _count(usage, key)
-            for key in (
-                "input_tokens",
-                "output_tokens",
-                "cache_creation_input_tokens",
-                "cache_read_input_tokens",
-            )
-        ]
+        tokens = [_count(usage, key) for key in _USAGE_KEYS]
         detail = usage.get("cache_creation")
         one_hour = _count(detail, "ephemeral_1h_input_tokens") if isinstance(detail, dict) else 0
     except ValueError:
@@ -348,11 +369,14 @@ def parse_line(
     request_id = line.get("requestId")
     agent = line.get("agentId")
     cwd = line.get("cwd")
+    moment = line.get("timestamp")
+    if not _is_database_time(moment):
+        moment = normalise_timestamp(moment) or fallback_time
     return Message(
         session,
         message_id,
         model.strip(),
-        normalise_timestamp(line.get("timestamp")) or fallback_time,
+        moment,
         request_id=request_id if isinstance(request_id, str) else "",
         subagent_id=agent if isinstance(agent, str) and agent else subagent_id,
         input_tokens=tokens[0],
@@ -364,10 +388,14 @@ def parse_line(
     )
 
 
-def read_transcript(path: os.PathLike[str] | str) -> Transcript:
-    """Every assistant message of one transcript file, one per message id (the lines of a
-    message merged). Never raises: an unreadable file has `error` set. `bad_lines` counts
-    the lines that could hold a message (or are not JSON at all) but do not parse."""
+def read_transcript(
+    path: os.PathLike[str] | str, start: int = 0, *, whole_lines: bool = False
+) -> Transcript:
+    """Every assistant message of one transcript file (from byte `start`), one per message
+    id (the lines of a message merged). Never raises: an unreadable file has `error` set.
+    `bad_lines` counts the lines that could hold a message (or are not JSON at all) but do
+    not parse. With `whole_lines` a last line without its newline (the CLI may be writing
+    it) is left for later; `end` is where the next read starts."""
     path = Path(path)
     transcript = Transcript(path)
     session_id, subagent_id = _ids_from_path(path)
@@ -375,9 +403,15 @@ def read_transcript(path: os.PathLike[str] | str) -> Transcript:
     try:
         with path.open("rb") as handle:
             stat = os.fstat(handle.fileno())
-            transcript.size = stat.st_size
+            transcript.size, transcript.inode = stat.st_size, stat.st_ino
             fallback = hooks.timestamp(stat.st_mtime_ns)
+            if start:
+                handle.seek(start)
+            position = start
             for raw in handle:
+                if whole_lines and not raw.endswith(b"\n"):
+                    break
+                position += len(raw)
                 transcript.lines += 1
                 # Cheap test first: most lines (tool results, attachments) hold no message.
                 if b'"assistant"' not in raw:
@@ -388,16 +422,17 @@ def read_transcript(path: os.PathLike[str] | str) -> Transcript:
                 parsed = parse_line(
                     raw, session_id=session_id, subagent_id=subagent_id, fallback_time=fallback
                 )
-                if parsed is BAD_LINE:
-                    transcript.bad_lines += 1
-                elif parsed is SKIPPED:
-                    transcript.skipped += 1
-                elif isinstance(parsed, Message):
+                if isinstance(parsed, Message):
                     seen = found.get(parsed.message_id)
                     if seen is None:
                         found[parsed.message_id] = parsed
                     else:
                         seen.merge(parsed)
+                elif parsed is BAD_LINE:
+                    transcript.bad_lines += 1
+                elif parsed is SKIPPED:
+                    transcript.skipped += 1
+            transcript.end = position
     except OSError as exc:
         transcript.error = f"cannot read {path}: {exc.strerror or exc}"
         return transcript
@@ -930,14 +965,29 @@ def import_transcripts(
 # -- after hook events ----------------------------------------------------------------------
 
 
-def hook_imports(rows: Iterable[Mapping[str, Any]]) -> list[tuple[list[Path], str, str | None]]:
-    """What a batch of hook rows asks to import: (files, session id, agent id) for each Stop
-    or SessionEnd (the session's transcript and its subagents') and SubagentStop (the
-    subagent's transcript), each file once."""
-    wanted: list[tuple[list[Path], str, str | None]] = []
-    seen: set[Path] = set()
+class HookImport:
+    """A session's transcripts a batch of hook rows asks to import."""
+
+    __slots__ = ("agent_id", "files", "final", "session_id")
+
+    def __init__(self, session_id: str, agent_id: str | None) -> None:
+        self.session_id = session_id
+        self.agent_id = agent_id
+        self.files: list[Path] = []
+        self.final = False  # SessionEnd: nothing more will be written
+
+    def __repr__(self) -> str:
+        return f"HookImport({self.session_id!r}, {self.agent_id!r}, {self.files!r}, {self.final})"
+
+
+def hook_imports(rows: Iterable[Mapping[str, Any]]) -> list[HookImport]:
+    """What a batch of hook rows asks to import, per session: for Stop and SessionEnd the
+    session's transcript and its subagents', for SubagentStop the subagent's transcript;
+    each file once, with the agent the hook recorded the session's events for."""
+    wanted: dict[str, HookImport] = {}
     for row in rows:
-        if row.get("event") not in TRANSCRIPT_EVENTS or not row.get("session_id"):
+        session = row.get("session_id")
+        if row.get("event") not in TRANSCRIPT_EVENTS or not isinstance(session, str) or not session:
             continue
         details = row.get("details")
         details = details if isinstance(details, dict) else {}
@@ -947,31 +997,120 @@ def hook_imports(rows: Iterable[Mapping[str, Any]]) -> list[tuple[list[Path], st
             files = session_files(row["transcript_path"])
         else:
             continue
-        files = [f for f in files if f not in seen]
-        seen.update(files)
-        if files:
-            agent = row.get("agent_id")
-            wanted.append(
-                (files, str(row["session_id"]), agent if isinstance(agent, str) else None)
-            )
-    return wanted
+        agent = row.get("agent_id")
+        entry = wanted.setdefault(
+            session, HookImport(session, agent if isinstance(agent, str) else None)
+        )
+        entry.files += [f for f in files if f not in entry.files]
+        entry.final = entry.final or row["event"] == "SessionEnd"
+    return list(wanted.values())
 
 
-def import_after_hooks(run: Runner, rows: Iterable[Mapping[str, Any]]) -> Report:
+OFFSETS_NAME = "transcript-offsets"  # beside the hooks' fallback file, in the logs folder
+
+
+class Offsets:
+    """Where the hook recorder stopped reading each transcript of one session, so that a
+    Stop reads only what the CLI wrote since the last one (a file of a few bytes per session,
+    removed at SessionEnd). A transcript that shrank or was replaced is read again from the
+    start; reading too much is harmless (duplicates are skipped), too little is impossible:
+    an offset is saved only after its messages are committed."""
+
+    def __init__(self, directory: Path, session_id: str) -> None:
+        self.path = directory / (re.sub(r"[^A-Za-z0-9_.-]", "_", session_id) + ".json")
+
+    def load(self) -> dict[str, list[int]]:
+        try:
+            value = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def start(self, state: Mapping[str, Any], path: Path) -> int:
+        """Where to start reading `path`: its saved offset if it is still the same file."""
+        saved = state.get(str(path))
+        if not (isinstance(saved, list) and len(saved) == 2):
+            return 0
+        inode, offset = saved
+        try:
+            stat = path.stat()
+        except OSError:
+            return 0
+        if stat.st_ino != inode or stat.st_size < offset or not isinstance(offset, int):
+            return 0
+        return max(offset, 0)
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def import_after_hooks(
+    run: Runner, rows: Iterable[Mapping[str, Any]], offsets: Path | None = None
+) -> Report:
     """Import the transcripts a batch of recorded hook rows points to (Stop, SubagentStop,
     SessionEnd), with the agent the hook recorded them for (a workflow's TAC_AGENT_ID or the
-    session's interactive agent). A failure is in the report, never raised: the transcript
-    stays on disk and the next Stop, or `tac-bootstrap db import-transcripts`, records it."""
+    session's interactive agent), one transaction per session. With `offsets` (a folder)
+    each file is read from where the last import stopped. A failure is in the report, never
+    raised: the transcript stays on disk, and the next Stop (or `tac-bootstrap db
+    import-transcripts`) records it."""
     report = Report()
-    for files, session, agent in hook_imports(rows):
-        existing = [f for f in files if f.is_file()]
-        agents = {session: agent} if agent else None
-        part = import_files(run, existing, agents=agents, close_new_agents=False)
-        report.counts.add(part.counts)
-        report.files += part.files
-        report.lines += part.lines
-        report.bad_lines += part.bad_lines
-        report.errors += part.errors
+    for wanted in hook_imports(rows):
+        cursor = Offsets(offsets, wanted.session_id) if offsets is not None else None
+        state = cursor.load() if cursor is not None else {}
+        found: dict[str, Message] = {}
+        reached: dict[str, list[int]] = {}
+        main_path: str | None = None
+        for path in wanted.files:
+            if not path.is_file():
+                continue
+            start = cursor.start(state, path) if cursor is not None else 0
+            transcript = read_transcript(path, start, whole_lines=cursor is not None)
+            if transcript.error:
+                report.errors.append(transcript.error)
+                continue
+            if main_path is None and path.parent.name != "subagents":
+                main_path = str(path)
+            reached[str(path)] = [transcript.inode, transcript.end]
+            report.files += 1
+            report.lines += transcript.lines
+            report.bad_lines += transcript.bad_lines
+            report.skipped += transcript.skipped
+            for message in transcript.messages:
+                seen = found.get(message.message_id)
+                if seen is None:
+                    found[message.message_id] = message
+                else:
+                    seen.merge(message)
+        messages = list(found.values())
+        agents = {wanted.session_id: wanted.agent_id} if wanted.agent_id else None
+
+        def build(
+            messages: list[Message] = messages,
+            where: str | None = main_path,
+            agents: Mapping[str, str] | None = agents,
+        ) -> Op:
+            return record_messages(messages, agents=agents, transcript_path=where)
+
+        try:
+            if messages:
+                report.counts.add(run(build, True))
+        except Exception as exc:  # the offsets stay where they were: read again next time
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            report.errors.append(f"session {wanted.session_id}: {type(exc).__name__}: {text}")
+            continue
+        if cursor is not None:
+            with contextlib.suppress(OSError):
+                if wanted.final:
+                    cursor.remove()
+                else:
+                    cursor.save({**state, **reached})
     return report
 
 
