@@ -3,11 +3,12 @@
 #
 # One file in two languages. .claude/settings.json runs it with `sh` for every
 # event: the shell half spools the event (stdin, with TAC_AGENT_ID) to
-# logs/hooks-spool/<CLI pid>/ and returns at once, so the agent waits for sh,
-# date and cat only, never for Python or the database. It starts the Python half in the
-# background (`python3 -S orchestrator_hook.py --drain DIR`, standard library only): the
-# recorder, which writes the spooled events to the database and deletes them. Run with Python
-# and no arguments, the file records the event on stdin synchronously.
+# logs/hooks-spool/<CLI pid>/ and returns at once: the agent waits for sh,
+# date and cat, never for Python or the database (Stop and SessionEnd also wait, at most 2 s,
+# until the agent's events are written, so they are recorded when the CLI exits). It starts
+# the Python half in the background (`python3 -S orchestrator_hook.py --drain DIR`, standard
+# library only): the recorder, which writes the spooled events to the database and deletes
+# them. Run with Python and no arguments, the file records the event on stdin synchronously.
 #
 # It never blocks or breaks the agent: it prints nothing and always exits 0. What cannot be
 # written now (PostgreSQL, a locked or missing database) waits in
@@ -34,6 +35,21 @@ done
 if read -r p 2>/dev/null <"$d/.recorder" && kill -0 "$p" 2>/dev/null; then :; else
     # Background work at low priority: the agent's own processes come first.
     nice -n 10 "${TAC_PYTHON:-python3}" -S "$0" --drain "$d" </dev/null >/dev/null 2>&1 &
+fi
+# Stop and SessionEnd (--wait): the turn or session is over; return once the recorder has
+# written this agent's events, so they are in the database when the CLI exits (at most 2 s,
+# and only while a recorder is at work).
+if [ "${1-}" = --wait ]; then
+    i=0
+    while [ "$i" -lt 400 ]; do
+        set -- "$d"/*.json*
+        [ -e "$1" ] || break
+        if [ "$i" -gt 40 ] && ! { read -r p 2>/dev/null <"$d/.recorder" && kill -0 "$p"; }; then
+            break
+        fi
+        sleep 0.005 2>/dev/null || break
+        i=$((i + 1))
+    done
 fi
 exit 0
 '''

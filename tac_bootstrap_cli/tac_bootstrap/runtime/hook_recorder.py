@@ -63,7 +63,7 @@ RECORDER_LOCK = ".recorder"
 
 HOOK_BUSY_TIMEOUT_MS = 2_000  # the recorder never waits long for a lock: it falls back
 LINGER_SECONDS = 0.5  # a recorder waits this long for the agent's next event before exiting
-POLL_SECONDS = 0.01
+POLL_SECONDS = 0.005
 PARTIAL_GRACE_SECONDS = 2.0  # a spool file that does not parse yet may still be being written
 REPLAY_WAIT_SECONDS = 3.0  # the runtime waits this long for live recorders before replaying
 BATCH_SIZE = 500

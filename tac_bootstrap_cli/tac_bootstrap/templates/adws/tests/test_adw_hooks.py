@@ -219,7 +219,9 @@ def test_settings_json_runs_the_hook_for_every_event_the_cli_fires() -> None:
     relative = HOOK.relative_to(PROJECT.root).as_posix()
     for name, groups in settings["hooks"].items():
         hooks = [h for g in groups for h in g["hooks"]]
-        assert [h["command"] for h in hooks] == [f'exec sh "$CLAUDE_PROJECT_DIR/{relative}"'], name
+        wait = " --wait" if name in ("Stop", "SessionEnd") else ""
+        command = f'exec sh "$CLAUDE_PROJECT_DIR/{relative}"{wait}'
+        assert [h["command"] for h in hooks] == [command], name
         assert not any(h.get("async") for h in hooks), name  # -p would kill them at exit
     assert HOOK.is_file()
     assert os.access(HOOK, os.X_OK)
