@@ -556,3 +556,17 @@ def test_a_failed_hook_import_keeps_its_offset_and_is_read_again(tmp_path: Path)
     failed = transcripts.import_after_hooks(missing, [stop], offsets)
     assert failed.counts.inserted == 0 and "no database at" in failed.errors[0]
     assert transcripts.Offsets(offsets, SESSION).load() == {}
+
+
+def test_a_session_a_prompt_ran_gets_no_interactive_agent(
+    db: OrchestratorDB, tmp_path: Path
+) -> None:
+    agent = workflow_prompt(db, SESSION)
+    report = db.import_transcripts([session_transcripts(tmp_path)])
+    assert report.errors == []
+    rows = usage_rows(db)
+    assert {str(r["agent_id"]) for r in rows if r["session_id"] == SESSION} == {agent}
+    assert {a.name for a in db.list_agents()} == {"build", "interactive"}  # OTHER's only
+    assert [a.session_id for a in db.list_agents() if a.name == "interactive"] == [OTHER]
+    # The session counts once, from its prompt; its transcript messages are not added.
+    assert sum(r.messages for r in db.rollup("session")) == 2

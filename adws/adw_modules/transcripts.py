@@ -44,11 +44,20 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeGuard
 
 from . import hook_recorder as hooks
+
+# Transcript usage the rollups count (adw_db_operations.rollup, unpriced_models): rows of
+# sessions no workflow prompt ran. A workflow's CLI session is linked to its prompt's agent
+# (by the hook, from TAC_AGENT_ID; by an import, from prompts.cli_session_id), and an agent
+# with prompts is counted from them, whose result lines are complete where a transcript is
+# not. An agent test, not a lookup of prompts.cli_session_id (no index): rollups stay fast.
+COUNTED_USAGE = (
+    "(su.agent_id IS NULL OR NOT EXISTS (SELECT 1 FROM prompts pw WHERE pw.agent_id = su.agent_id))"
+)
 
 Step = hooks.Step
 Op = Generator[Step, Any, Any]
@@ -624,10 +633,29 @@ _AGENT_CLOSE = (
 )
 
 
+def workflow_agents(session_ids: Iterable[str]) -> Generator[Step, Any, dict[str, str]]:
+    """The agent of the workflow prompt that ran each CLI session (prompts.cli_session_id),
+    for the sessions a prompt ran. (One scan of prompts per 500 sessions: cli_session_id has
+    no index, so an import asks once for all its sessions.)"""
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(session_ids))):
+        rows = yield (
+            "all",
+            "SELECT cli_session_id, agent_id FROM prompts WHERE cli_session_id IN "
+            f"({','.join('?' * len(chunk))}) ORDER BY created_at",
+            chunk,
+        )
+        for row in rows:
+            found.setdefault(str(row["cli_session_id"]), str(row["agent_id"]))
+    return found
+
+
 def record_messages(
     messages: Sequence[Message],
     *,
     agents: Mapping[str, str] | None = None,
+    workflows: Mapping[str, str] | None = None,
+    checked: Collection[str] = (),
     dry_run: bool = False,
     close_new_agents: bool = False,
     transcript_path: str | None = None,
@@ -635,10 +663,10 @@ def record_messages(
     """Record messages in session_usage, in one transaction (an operation: it yields SQL).
 
     `agents` maps a session id to the agent its rows belong to (the hook knows it); other
-    sessions go to the agent of the workflow prompt that ran them (prompts.cli_session_id),
-    else to their interactive agent, created when missing (and, with `close_new_agents`,
-    completed at the session's last message: an import of past sessions). A dry run only
-    reads. Returns what was (or would be) recorded."""
+    sessions go to the agent of the workflow prompt that ran them (prompts.cli_session_id;
+    `workflows` and `checked`: already looked up), else to their interactive agent, created
+    when missing (and, with `close_new_agents`, completed at the session's last message: an
+    import of past sessions). A dry run only reads. Returns what was (or would be) recorded."""
     counts = Counts()
     by_session: dict[str, list[Message]] = {}
     for message in messages:
@@ -647,17 +675,9 @@ def record_messages(
         return counts
     counts.sessions = set(by_session)
     linked = dict(agents or {})
-    workflow: dict[str, str] = {}
-    pending = sorted(s for s in by_session if s not in linked)
-    for chunk in _chunks(pending):
-        rows = yield (
-            "all",
-            "SELECT cli_session_id, agent_id FROM prompts WHERE cli_session_id IN "
-            f"({','.join('?' * len(chunk))}) ORDER BY created_at",
-            chunk,
-        )
-        for row in rows:
-            workflow.setdefault(str(row["cli_session_id"]), str(row["agent_id"]))
+    workflow = {s: a for s, a in (workflows or {}).items() if s in by_session and s not in linked}
+    unknown = [s for s in by_session if s not in linked and s not in workflow and s not in checked]
+    workflow.update((yield from workflow_agents(unknown)))
     linked.update(workflow)
     interactive = {s: hooks.interactive_agent_id(s) for s in by_session if s not in linked}
     existing_agents: set[str] = set()
@@ -892,6 +912,12 @@ def import_files(
         with contextlib.suppress(OSError):
             sizes[path] = path.stat().st_size
     total, done = sum(sizes.values()), 0
+    # Which sessions a workflow prompt ran, asked once for all of them (see workflow_agents).
+    named = {key for key in groups if key not in (agents or {})}
+    try:
+        workflows: dict[str, str] = run(lambda: workflow_agents(named), False) if named else {}
+    except Exception:  # no database: each session's own transaction reports it
+        workflows, named = {}, set()
     for group in groups.values():
         found: dict[str, Message] = {}
         main_path: str | None = None
@@ -923,6 +949,8 @@ def import_files(
             return record_messages(
                 messages,
                 agents=agents,
+                workflows=workflows,
+                checked=named,
                 dry_run=dry_run,
                 close_new_agents=close_new_agents,
                 transcript_path=where,
@@ -1135,11 +1163,10 @@ def unpriced_models(session_id: str | None = None) -> Generator[Step, Any, dict[
     messages each, among the sessions the rollups count (no workflow prompt ran them)."""
     rows = yield (
         "all",
-        "SELECT model, count(*) AS n FROM session_usage WHERE cost_usd = 0 "
-        "AND session_id NOT IN "
-        "(SELECT cli_session_id FROM prompts WHERE cli_session_id IS NOT NULL)"
-        + (" AND session_id = ?" if session_id else "")
-        + " GROUP BY model ORDER BY model",
+        "SELECT su.model, count(*) AS n FROM session_usage su WHERE su.cost_usd = 0 "
+        f"AND {COUNTED_USAGE}"
+        + (" AND su.session_id = ?" if session_id else "")
+        + " GROUP BY su.model ORDER BY su.model",
         (session_id,) if session_id else (),
     )
     return {str(row["model"]): int(row["n"]) for row in rows}

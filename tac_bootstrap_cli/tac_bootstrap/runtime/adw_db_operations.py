@@ -53,6 +53,7 @@ from .orch_database_models import (
     utc_now,
     validated,
 )
+from .transcripts import COUNTED_USAGE
 
 T = TypeVar("T")
 Mode = Literal["exec", "many", "one", "all"]
@@ -811,8 +812,8 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
     """Cost and tokens grouped by session, agent, model or UTC day: workflow prompts, and
     the transcript usage of sessions no prompt ran (interactive ones, session_usage).
 
-    A CLI session that belongs to a workflow prompt (prompts.cli_session_id) is counted once,
-    from the prompt: its result line is complete where its transcript is not."""
+    A CLI session that belongs to a workflow prompt is counted once, from the prompt: its
+    result line is complete where its transcript is not (COUNTED_USAGE)."""
     if by not in ROLLUP_KEYS:
         raise InvalidInput(f"invalid rollup: {by!r} is not one of {', '.join(ROLLUP_KEYS)}")
     where, params = ("WHERE a.session_id = ?", (session_id,)) if session_id else ("", ())
@@ -837,8 +838,7 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
         f"SELECT {USAGE_ROLLUP_KEYS[by]} AS key, 0 AS prompts, count(*) AS messages, "
         f"{usage_sums}, sum(su.cost_usd) AS cost_usd, "
         "sum(CASE WHEN su.cost_usd = 0 THEN 1 ELSE 0 END) AS unpriced_messages "
-        "FROM session_usage su WHERE su.session_id NOT IN "
-        "(SELECT cli_session_id FROM prompts WHERE cli_session_id IS NOT NULL)"
+        f"FROM session_usage su WHERE {COUNTED_USAGE}"
         + (" AND su.session_id = ?" if session_id else "")
         + " GROUP BY 1"
     )
