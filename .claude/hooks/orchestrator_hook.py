@@ -33,8 +33,10 @@ until { printf '%s\n' "${TAC_AGENT_ID-}" && cat; } 2>/dev/null >"$d/$t-$$-$n.jso
     mkdir -p "$d" 2>/dev/null
 done
 if read -r p 2>/dev/null <"$d/.recorder" && kill -0 "$p" 2>/dev/null; then :; else
-    # Background work at low priority: the agent's own processes come first.
-    nice -n 10 "${TAC_PYTHON:-python3}" -S "$0" --drain "$d" </dev/null >/dev/null 2>&1 &
+    # Background work at low priority, the agent's own processes first; but Stop and
+    # SessionEnd wait for it (below), so then it runs at the hook's own priority.
+    [ "${1-}" = --wait ] && prio=0 || prio=10
+    nice -n "$prio" "${TAC_PYTHON:-python3}" -S "$0" --drain "$d" </dev/null >/dev/null 2>&1 &
 fi
 # Stop and SessionEnd (--wait): the turn or session is over; return once the recorder has
 # written this agent's events, so they are in the database when the CLI exits (at most 2 s,

@@ -60,6 +60,7 @@ BUSY_TIMEOUT_ENV_VAR = "TAC_HOOK_BUSY_TIMEOUT_MS"
 FALLBACK_NAME = "hooks-fallback.jsonl"
 SPOOL_NAME = "hooks-spool"
 RECORDER_LOCK = ".recorder"
+IMPORTING_MARKER = ".importing"  # .importing.<pid>: a recorder reads transcripts after a Stop
 
 HOOK_BUSY_TIMEOUT_MS = 2_000  # the recorder never waits long for a lock: it falls back
 LINGER_SECONDS = 0.5  # a recorder waits this long for the agent's next event before exiting
@@ -916,14 +917,25 @@ class Recorder:
         if written and self.writer is not None and self.spool.fallback.exists():
             with contextlib.suppress(Exception):  # the database is back: replay what waits
                 replay_fallback(self.spool.fallback, self.target.key, self.writer)
-        if written and self.writer is not None:
-            self.import_transcripts(rows, [row for row, _ in rejected])
-        # Last: a spool file is gone only once its event is recorded or in the fallback file
-        # (and any replay it allowed is done), which is what wait_until_recorded waits for.
+        # A spool file is gone only once its event is recorded or in the fallback file (and
+        # any replay it allowed is done): what the hook's --wait (Stop, SessionEnd) waits for.
+        directory = next((e.file.parent for e in entries if e.file is not None), None)
         for entry in entries:
             if entry.file is not None:
                 with contextlib.suppress(FileNotFoundError):
                     entry.file.unlink()
+        if written and self.writer is not None:
+            # After that, so the agent does not wait for it; wait_until_recorded does (the
+            # marker), and so the session's usage is there too when a test or script looks.
+            marker = directory / f"{IMPORTING_MARKER}.{os.getpid()}" if directory else None
+            try:
+                if marker is not None:
+                    marker.touch()
+                self.import_transcripts(rows, [row for row, _ in rejected])
+            finally:
+                if marker is not None:
+                    with contextlib.suppress(OSError):
+                        marker.unlink()
 
     def import_transcripts(self, rows: list[Row], refused: list[Row]) -> None:
         """After Stop, SubagentStop and SessionEnd: the session's usage from its transcript
@@ -1078,12 +1090,27 @@ def _spool_dirs(directory: Path) -> list[Path]:
         return []
 
 
+def _importing(directory: Path) -> bool:
+    """Whether a live recorder is still reading transcripts for this spool directory."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return False
+    prefix = IMPORTING_MARKER + "."
+    return any(
+        n.startswith(prefix) and n[len(prefix) :].isdigit() and _pid_alive(int(n[len(prefix) :]))
+        for n in names
+    )
+
+
 def wait_until_recorded(spool: Spool, timeout: float = 10.0) -> bool:
     """Wait until no spool file is left (each is recorded or in the fallback file once its
-    file is gone); False on timeout. For tests, benchmarks and scripts."""
+    file is gone) and no recorder is still importing a transcript after a Stop; False on
+    timeout. For tests, benchmarks and scripts."""
     deadline = time.monotonic() + timeout
     while True:
-        if not any(spool_files(d) for d in _spool_dirs(spool.directory)):
+        directories = _spool_dirs(spool.directory)
+        if not any(spool_files(d) or _importing(d) for d in directories):
             return True
         if time.monotonic() >= deadline:
             return False
