@@ -401,6 +401,21 @@ def acting_model(project: Path) -> Any:
     return respond
 
 
+def workflow_env(
+    api: FakeAnthropic, cli: Path, home: Path, tmp_path: Path, database: Path
+) -> dict[str, str]:
+    """A workflow script's environment: the real CLI, the fake API, a database in tmp."""
+    return claude_env(
+        api.base_url,
+        home,
+        CLAUDE_CODE_PATH=str(cli),
+        TAC_ORCHESTRATOR_DB=str(database),
+        TAC_ADW_RUNS_DIR=str(tmp_path / "runs"),
+        TAC_HOOK_FALLBACK_LOG=str(tmp_path / "fb.jsonl"),
+        TAC_PYTHON=sys.executable,
+    )
+
+
 def test_a_whole_sdlc_run_on_a_fresh_clone_is_recorded_prompt_by_prompt(
     claude_cli: Path, tmp_path: Path, claude_home: Path
 ) -> None:
@@ -409,15 +424,7 @@ def test_a_whole_sdlc_run_on_a_fresh_clone_is_recorded_prompt_by_prompt(
     project = tmp_path / "shop"
     database = tmp_path / "orch.db"
     with FakeAnthropic(acting_model(project)) as api:
-        env = claude_env(
-            api.base_url,
-            claude_home,
-            CLAUDE_CODE_PATH=str(claude_cli),
-            TAC_ORCHESTRATOR_DB=str(database),
-            TAC_ADW_RUNS_DIR=str(tmp_path / "runs"),
-            TAC_HOOK_FALLBACK_LOG=str(tmp_path / "fb.jsonl"),
-            TAC_PYTHON=sys.executable,
-        )
+        env = workflow_env(api, claude_cli, claude_home, tmp_path, database)
         run = subprocess.run(
             [sys.executable, str(project / "adws" / "adw_sdlc.py"), "Add a health check",
              "--adw-id", "r3alc1i0"],
@@ -555,15 +562,7 @@ def test_a_run_budget_stops_the_workflow_once_spent(
     )
     database = tmp_path / "orch.db"
     with FakeAnthropic(acting_model(project)) as api:
-        env = claude_env(
-            api.base_url,
-            claude_home,
-            CLAUDE_CODE_PATH=str(claude_cli),
-            TAC_ORCHESTRATOR_DB=str(database),
-            TAC_ADW_RUNS_DIR=str(tmp_path / "runs"),
-            TAC_HOOK_FALLBACK_LOG=str(tmp_path / "fb.jsonl"),
-            TAC_PYTHON=sys.executable,
-        )
+        env = workflow_env(api, claude_cli, claude_home, tmp_path, database)
 
         def sdlc(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
@@ -617,3 +616,33 @@ def test_an_overloaded_model_falls_back_inside_the_cli_and_the_agent_follows(
     assert db.get_agent(agent_id).model == prompt.model  # agents.model follows the fallback
     logs = [r.message for r in db.recent_logs(agent_id=agent_id, limit=50)]
     assert any(m.startswith("the agent CLI fell back from ") for m in logs)
+
+
+def test_a_phase_whose_tool_was_denied_says_so_instead_of_a_misleading_error(
+    claude_cli: Path, tmp_path: Path, claude_home: Path
+) -> None:
+    """A project whose allow list lacks Write: the planner's Write is denied, the CLI still
+    reports success, and the phase fails naming the denial (recorded as permission_denied)."""
+    result = run_cli("init", "shop", "-o", tmp_path, "--yes", "--no-git")
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "shop"
+    settings_path = project / ".claude" / "settings.json"
+    settings = json.loads(settings_path.read_text())
+    settings["permissions"]["allow"].remove("Write")
+    settings_path.write_text(json.dumps(settings, indent=2))
+    database = tmp_path / "orch.db"
+    with FakeAnthropic(acting_model(project)) as api:
+        env = workflow_env(api, claude_cli, claude_home, tmp_path, database)
+        run = subprocess.run(
+            [sys.executable, str(project / "adws" / "adw_plan.py"), "Add a health check",
+             "--adw-id", "denied01"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    assert run.returncode == 1
+    assert "the agent CLI denied: Write" in run.stderr
+    with OrchestratorDB.open(database, migrations_dir=MIGRATIONS) as db:
+        [prompt] = db.list_prompts(session_id="denied01")
+        assert [d["tool_name"] for d in prompt.permission_denials] == ["Write"]
+        failed = [r for r in db.recent_logs(limit=100) if "plan phase failed" in r.message]
+        assert failed and failed[0].details["failure_kind"] == "permission_denied"

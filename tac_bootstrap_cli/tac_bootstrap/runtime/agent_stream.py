@@ -29,22 +29,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .orch_database_models import FailureKind
+
 SYNTHETIC_MODEL = "<synthetic>"  # the CLI's placeholder model on failed turns; never stored
 
-# The failure kinds the workflow acts on (the schema's prompts.failure_kind CHECK list).
-RATE_LIMIT = "rate_limit"
-OVERLOADED = "overloaded"
-SERVER_ERROR = "server_error"
-CONNECTION = "connection"
-QUOTA = "quota"
-AUTH = "auth"
-INVALID_REQUEST = "invalid_request"
-PERMISSION_DENIED = "permission_denied"
-MAX_TURNS = "max_turns"
-BUDGET = "budget"
-TIMEOUT = "timeout"
-CRASH = "crash"
-FATAL = "fatal"
+# The failure kinds (prompts.failure_kind): the model's enum is their one source.
+RATE_LIMIT = FailureKind.RATE_LIMIT.value
+OVERLOADED = FailureKind.OVERLOADED.value
+SERVER_ERROR = FailureKind.SERVER_ERROR.value
+CONNECTION = FailureKind.CONNECTION.value
+QUOTA = FailureKind.QUOTA.value
+AUTH = FailureKind.AUTH.value
+INVALID_REQUEST = FailureKind.INVALID_REQUEST.value
+MAX_TURNS = FailureKind.MAX_TURNS.value
+BUDGET = FailureKind.BUDGET.value
+TIMEOUT = FailureKind.TIMEOUT.value
+CRASH = FailureKind.CRASH.value
+FATAL = FailureKind.FATAL.value
 
 # Kinds the CLI already retried with back-off before reporting them: retrying the whole run
 # again only multiplies requests (a persistent 529 once took 44 requests and 740 s).

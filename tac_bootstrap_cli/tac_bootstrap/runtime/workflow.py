@@ -20,7 +20,7 @@ from .adw_project import current_project
 from .adw_state import ISSUE_TYPES, PHASES, ADWState, StateError
 from .agent import AgentCLINotFound, PromptRequest, resolve_cli, run_prompt
 from .agent_stream import CliOutcome
-from .orch_database_models import OrchestratorError
+from .orch_database_models import FailureKind, OrchestratorError
 
 AgentResult = CliOutcome  # what a phase's check reads
 
@@ -247,8 +247,18 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
             f" (the agent CLI denied: {denied}; see the permissions in {claude_dir}/settings.json)"
         )
     if error:
+        # Why, as the prompts' failure kinds say it: the CLI ran but denied what the phase
+        # needed, or the run itself failed; otherwise the phase's own check refused it.
+        denied = result.success and bool(result.permission_denials)
+        kind = FailureKind.PERMISSION_DENIED.value if denied else result.failure_kind
         db.set_agent_status(agent.id, "failed", error_message=error)
-        db.log_agent(agent.id, "lifecycle", f"{name} phase failed: {error}", level="ERROR")
+        db.log_agent(
+            agent.id,
+            "lifecycle",
+            f"{name} phase failed: {error}",
+            level="ERROR",
+            details={"failure_kind": kind, "permission_denials": result.permission_denials},
+        )
         db.log_system(f"adw {state.adw_id}: {name} failed", level="ERROR", component="adw")
         state.mark(name, "failed", error=error, result=result.result_text[:2000])
         raise PhaseFailed(f"{name} phase failed: {error}")
