@@ -65,6 +65,7 @@ IMPORTING_MARKER = ".importing"  # .importing.<pid>: a recorder reads transcript
 HOOK_BUSY_TIMEOUT_MS = 2_000  # the recorder never waits long for a lock: it falls back
 LINGER_SECONDS = 0.5  # a recorder waits this long for the agent's next event before exiting
 POLL_SECONDS = 0.005
+IMPORT_DELAY_SECONDS = 0.2  # a Stop's transcript import waits this long for more events
 PARTIAL_GRACE_SECONDS = 2.0  # a spool file that does not parse yet may still be being written
 REPLAY_WAIT_SECONDS = 3.0  # the runtime waits this long for live recorders before replaying
 BATCH_SIZE = 500
@@ -892,6 +893,11 @@ class Recorder:
         self.target = target
         self.spool = spool
         self.writer = SQLiteWriter(target.path, busy_timeout_ms) if target.path else None
+        # Transcript imports wait until the agent is idle (flush_imports): written rows of
+        # Stop, SubagentStop and SessionEnd, and the marker that tells wait_until_recorded.
+        self.deferred: list[Row] = []
+        self.marker: Path | None = None
+        self.deferred_since = 0.0
 
     def handle(self, entries: list[Entry]) -> None:
         rows = [e.row for e in entries if e.row is not None]
@@ -925,17 +931,39 @@ class Recorder:
                 with contextlib.suppress(FileNotFoundError):
                     entry.file.unlink()
         if written and self.writer is not None:
-            # After that, so the agent does not wait for it; wait_until_recorded does (the
-            # marker), and so the session's usage is there too when a test or script looks.
-            marker = directory / f"{IMPORTING_MARKER}.{os.getpid()}" if directory else None
-            try:
-                if marker is not None:
-                    marker.touch()
-                self.import_transcripts(rows, [row for row, _ in rejected])
-            finally:
-                if marker is not None:
+            # Not now: the agent would wait for it (its next --wait event queues behind it).
+            # wait_until_recorded waits for the marker, so the session's usage is there too
+            # when a test or script looks.
+            refused = {id(row) for row, _ in rejected}
+            wanted = [r for r in rows if r["event"] in TRANSCRIPT_EVENTS and id(r) not in refused]
+            if wanted:
+                if not self.deferred:
+                    self.deferred_since = time.monotonic()
+                self.deferred += wanted
+                if self.marker is None and directory is not None:
+                    self.marker = directory / f"{IMPORTING_MARKER}.{os.getpid()}"
                     with contextlib.suppress(OSError):
-                        marker.unlink()
+                        self.marker.touch()
+
+    def imports_due(self) -> bool:
+        """Deferred imports are due once the session ended or the agent was idle a while."""
+        if not self.deferred:
+            return False
+        if any(row["event"] == "SessionEnd" for row in self.deferred):
+            return True
+        return time.monotonic() - self.deferred_since >= IMPORT_DELAY_SECONDS
+
+    def flush_imports(self) -> None:
+        """The deferred transcript imports, then the marker goes."""
+        rows, self.deferred = self.deferred, []
+        try:
+            if rows:
+                self.import_transcripts(rows, [])
+        finally:
+            if self.marker is not None:
+                with contextlib.suppress(OSError):
+                    self.marker.unlink()
+                self.marker = None
 
     def import_transcripts(self, rows: list[Row], refused: list[Row]) -> None:
         """After Stop, SubagentStop and SessionEnd: the session's usage from its transcript
@@ -953,8 +981,11 @@ class Recorder:
             transcripts.import_after_hooks(run, kept, offsets)  # only what is new since
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+        try:
+            self.flush_imports()
+        finally:
+            if self.writer is not None:
+                self.writer.close()
 
 
 def record_stdin(raw: str, agent_env: str, recorder: Recorder, *, ns: int | None = None) -> None:
@@ -1024,9 +1055,13 @@ def drain(
                 handled += len(entries)
                 deadline = time.monotonic() + linger
                 continue
+            if recorder.imports_due():
+                recorder.flush_imports()
+                continue
             if time.monotonic() < deadline:
                 time.sleep(POLL_SECONDS)
                 continue
+            recorder.flush_imports()
             _release(directory)
             if not spool_files(directory):
                 break
