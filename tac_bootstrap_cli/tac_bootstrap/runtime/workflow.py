@@ -249,8 +249,8 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
     if error:
         # Why, as the prompts' failure kinds say it: the CLI ran but denied what the phase
         # needed, or the run itself failed; otherwise the phase's own check refused it.
-        denied = result.success and bool(result.permission_denials)
-        kind = FailureKind.PERMISSION_DENIED.value if denied else result.failure_kind
+        refused = result.success and bool(result.permission_denials)
+        kind = FailureKind.PERMISSION_DENIED.value if refused else result.failure_kind
         db.set_agent_status(agent.id, "failed", error_message=error)
         db.log_agent(
             agent.id,
