@@ -10,11 +10,17 @@ How one event travels:
    The shell half of that file writes TAC_AGENT_ID and the event JSON (stdin) to a *spool
    file* `<spool>/<CLI pid>/<ns>-<pid>-<n>.json`, starts a recorder for that CLI process
    unless one is running, and exits 0 without printing: the agent waits for `sh`, `date` and
-   `cat`, never for Python or the database.
-2. The recorder (`python3 -S orchestrator_hook.py --drain DIR`, detached from the hook) turns
-   each spool file into a row whose id (a UUIDv7) and time come from the moment the event
-   was seen, writes the batch in one BEGIN IMMEDIATE transaction with sqlite3, deletes the
-   files once committed, and lingers LINGER_SECONDS for more events of the same agent.
+   `cat`, never for Python or the database. (Not the CLI's "async" hooks: in print mode it
+   kills those still running at exit, and their events are lost.) Stop and SessionEnd run
+   it with `--wait`: it returns once the recorder has written this CLI's events (at most
+   2 s), so they are in the database when a turn ends and when `claude -p` exits.
+2. The recorder (`python3 -S orchestrator_hook.py --drain DIR`, detached from the hook, at
+   nice 10 unless a waiting event started it) turns each spool file into a row whose id (a
+   UUIDv7) and time come from the moment the event was seen, writes the batch in one BEGIN
+   IMMEDIATE transaction with sqlite3, deletes the files once committed, and lingers
+   LINGER_SECONDS for more events of the same agent. After Stop, SubagentStop and
+   SessionEnd it also records the session's transcript usage (transcripts.py), once the
+   agent is idle, so no hook waits for that.
 3. What cannot be written now (PostgreSQL, which this module cannot reach without psycopg; a
    locked, missing or unmigrated database) is appended as ready rows to the *fallback file*
    and deleted from the spool. The recorder's next successful write and the runtime (on
@@ -68,6 +74,7 @@ POLL_SECONDS = 0.005
 IMPORT_DELAY_SECONDS = 0.2  # a Stop's transcript import waits this long for more events
 PARTIAL_GRACE_SECONDS = 2.0  # a spool file that does not parse yet may still be being written
 REPLAY_WAIT_SECONDS = 3.0  # the runtime waits this long for live recorders before replaying
+STALE_SECONDS = 60.0  # a spool file a live recorder left this long is the runtime's to write
 BATCH_SIZE = 500
 MAX_TEXT = 2_000
 MAX_ITEMS = 50
@@ -764,13 +771,22 @@ def claim(path: Path) -> Path | None:
     return claimed
 
 
-def take_entries(directory: Path, *, complete: bool, limit: int = BATCH_SIZE) -> list[Entry]:
-    """Read and claim the ready spool files of a directory (at most `limit`)."""
+def take_entries(
+    directory: Path, *, complete: bool, limit: int = BATCH_SIZE, older_than: float = 0.0
+) -> list[Entry]:
+    """Read and claim the ready spool files of a directory (at most `limit`; with
+    `older_than`, only files at least that many seconds old, whoever claimed them)."""
     entries: list[Entry] = []
     for path in spool_files(directory):
         if len(entries) >= limit:
             break
-        if not _claimable(path):
+        if older_than:
+            try:
+                if time.time() - path.stat().st_mtime < older_than:
+                    continue
+            except OSError:
+                continue
+        elif not _claimable(path):
             continue
         entry = read_spool_file(path, complete=complete)
         if entry is None:
@@ -1094,9 +1110,11 @@ def replay(
                 break
             time.sleep(POLL_SECONDS * 2)
         for directory in _spool_dirs(spool.directory):
-            if recorder_alive(directory):
-                continue
-            entries = take_entries(directory, complete=False, limit=1 << 30)
+            # A live recorder writes its files within milliseconds; one that has left files
+            # for a minute is stuck, or its pid now names another process: take them too
+            # (the ids make a double write harmless).
+            stale = STALE_SECONDS if recorder_alive(directory) else 0.0
+            entries = take_entries(directory, complete=False, limit=1 << 30, older_than=stale)
             if not entries:
                 continue
             rows = [e.row for e in entries if e.row is not None]

@@ -466,6 +466,30 @@ def test_a_missing_database_is_not_created_and_its_events_are_replayed_once(
     assert fallback_lines(layer_env) == []
 
 
+def test_spool_files_nobody_writes_are_recorded_by_the_runtime(
+    layer_env: dict[str, str], database: str
+) -> None:
+    """A recorder that died (or never started: no python3) leaves its spool files; one whose
+    lock names a live process that is not a recorder leaves them too. The runtime writes
+    them on open, the second kind once they are a minute old."""
+    directory = spool(layer_env).directory
+    dead, taken = directory / "4000001", directory / "4000002"
+    for folder, pid, event_name in ((dead, 4_999_999, "Stop"), (taken, os.getpid(), "SessionEnd")):
+        folder.mkdir(parents=True)
+        (folder / ".recorder").write_text(f"{pid}\n")
+        spooled = folder / f"{time.time_ns()}-77-0.json"
+        spooled.write_text("\n" + json.dumps(event(event_name)), encoding="utf-8")
+    old = time.time() - 120
+    for path in taken.iterdir():
+        os.utime(path, (old, old))
+    with OrchestratorDB.open() as db:  # replays on open
+        messages = sorted(r.message for r in db.recent_logs(limit=10))
+    assert messages == ["SessionEnd", "Stop"]
+    assert not list(directory.glob("*/*.json*"))
+    with OrchestratorDB.open() as db:
+        assert db.replay_hook_events() == 0  # nothing twice
+
+
 def test_forty_concurrent_hooks_give_forty_rows(layer_env: dict[str, str], database: str) -> None:
     payloads = [
         {**PRE_TOOL_USE, "tool_use_id": f"toolu_{i:02d}", "tool_input": {"command": f"echo {i}"}}
