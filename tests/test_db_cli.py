@@ -551,7 +551,13 @@ def test_prune_needs_confirmation_and_honours_dry_run(
     result = run_cli("db", "prune", "--older-than", "0", "--project", project, env=env)
     assert result.returncode == 2 and "--yes" in result.stderr
     dry = db_json("prune", "--older-than", "0", "--dry-run", "--project", project, env=env)
-    assert dry["deleted"] == {"agents": 3, "prompts": 12, "agent_logs": 12, "system_logs": 1}
+    assert dry["deleted"] == {
+        "agents": 3,
+        "prompts": 12,
+        "agent_logs": 12,
+        "system_logs": 1,
+        "session_usage": 0,
+    }
     assert db_json("status", "--project", project, env=env)["counts"]["prompts"] == 12
     kept = db_json("prune", "--older-than", "30", "--yes", "--project", project, env=env)
     assert sum(kept["deleted"].values()) == 0

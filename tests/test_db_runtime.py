@@ -375,7 +375,7 @@ def test_prune_removes_old_logs_and_old_finished_agents_only(db: OrchestratorDB)
         set_column(db, "system_logs", "created_at", log_id, days_ago(age))
     db.log_system("system today")
 
-    expected = {"agents": 2, "prompts": 3, "agent_logs": 6, "system_logs": 2}
+    expected = {"agents": 2, "prompts": 3, "agent_logs": 6, "system_logs": 2, "session_usage": 0}
     before_rows = snapshot(db)
     before_counts = db.table_counts()
 
@@ -391,7 +391,7 @@ def test_prune_removes_old_logs_and_old_finished_agents_only(db: OrchestratorDB)
     }  # one recent log each for old_running and recent_done
     assert len(db.recent_logs(include_system=False)) == 2
     assert [r.message for r in db.recent_logs() if r.source == "system"] == ["system today"]
-    assert db.prune(30) == {"agents": 0, "prompts": 0, "agent_logs": 0, "system_logs": 0}
+    assert db.prune(30) == dict.fromkeys(expected, 0)
 
 
 # -- bad input is rejected and writes nothing ---------------------------------------------

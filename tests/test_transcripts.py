@@ -570,3 +570,34 @@ def test_a_session_a_prompt_ran_gets_no_interactive_agent(
     assert [a.session_id for a in db.list_agents() if a.name == "interactive"] == [OTHER]
     # The session counts once, from its prompt; its transcript messages are not added.
     assert sum(r.messages for r in db.rollup("session")) == 2
+
+
+def test_prune_deletes_the_transcript_usage_of_the_agents_it_deletes(
+    db: OrchestratorDB, tmp_path: Path
+) -> None:
+    db.import_transcripts([session_transcripts(tmp_path)])  # agents completed in 2026-12
+    assert db.prune(36_500, dry_run=True)["session_usage"] == 0  # nothing that old
+    old = hook_recorder.interactive_agent_id(OTHER)
+    db._write(_backdate(old))
+    counts = db.prune(30)
+    assert (counts["agents"], counts["session_usage"]) == (1, 2)
+    assert {r["session_id"] for r in usage_rows(db)} == {SESSION}
+    assert [r.key for r in db.rollup("session")] == [SESSION]
+
+
+def _backdate(agent_id: str) -> Any:
+    yield (
+        "exec",
+        "UPDATE agents SET completed_at = '2020-01-01T00:00:00.000Z' WHERE id = ?",
+        (agent_id,),
+    )
+
+
+def test_usage_whose_agent_is_gone_is_no_longer_counted(db: OrchestratorDB, tmp_path: Path) -> None:
+    db.import_transcripts([session_transcripts(tmp_path)])
+    db._write(_orphan(hook_recorder.interactive_agent_id(OTHER)))
+    assert {r.key for r in db.rollup("session")} == {SESSION}
+
+
+def _orphan(agent_id: str) -> Any:
+    yield ("exec", "UPDATE session_usage SET agent_id = NULL WHERE agent_id = ?", (agent_id,))

@@ -55,8 +55,11 @@ from . import hook_recorder as hooks
 # (by the hook, from TAC_AGENT_ID; by an import, from prompts.cli_session_id), and an agent
 # with prompts is counted from them, whose result lines are complete where a transcript is
 # not. An agent test, not a lookup of prompts.cli_session_id (no index): rollups stay fast.
+# A row whose agent was deleted (agent_id NULL: ON DELETE SET NULL) is no longer counted,
+# like that agent's prompts (`db prune` deletes both).
 COUNTED_USAGE = (
-    "(su.agent_id IS NULL OR NOT EXISTS (SELECT 1 FROM prompts pw WHERE pw.agent_id = su.agent_id))"
+    "(su.agent_id IS NOT NULL AND NOT EXISTS "
+    "(SELECT 1 FROM prompts pw WHERE pw.agent_id = su.agent_id))"
 )
 
 Step = hooks.Step

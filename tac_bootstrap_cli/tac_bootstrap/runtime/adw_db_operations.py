@@ -856,7 +856,8 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
 
 
 def prune(older_than_days: float, *, dry_run: bool = False) -> Op[dict[str, int]]:
-    """Delete log lines, and finished agents (with their prompts and logs), older than N days."""
+    """Delete log lines, and finished agents (with their prompts, logs and transcript usage),
+    older than N days."""
     if not isinstance(older_than_days, (int, float)) or older_than_days < 0:
         raise InvalidInput(f"invalid older_than_days: must be >= 0 (got {older_than_days!r})")
     cutoff = format_timestamp(datetime.now(timezone.utc) - timedelta(days=older_than_days))
@@ -881,9 +882,14 @@ def prune(older_than_days: float, *, dry_run: bool = False) -> Op[dict[str, int]
     counts["agent_logs"] = row["n"]
     row = yield ("one", "SELECT count(*) AS n FROM system_logs WHERE created_at < ?", (cutoff,))
     counts["system_logs"] = row["n"]
+    # session_usage.agent_id is ON DELETE SET NULL: the usage of a deleted agent goes first.
+    usage = f"FROM session_usage WHERE agent_id IN ({finished})"
+    row = yield ("one", f"SELECT count(*) AS n {usage}", (cutoff,))
+    counts["session_usage"] = row["n"]
     if not dry_run:
         yield ("exec", "DELETE FROM agent_logs WHERE created_at < ?", (cutoff,))
         yield ("exec", "DELETE FROM system_logs WHERE created_at < ?", (cutoff,))
+        yield ("exec", f"DELETE {usage}", (cutoff,))
         yield ("exec", f"DELETE FROM agents WHERE id IN ({finished})", (cutoff,))
     return counts
 
