@@ -36,10 +36,10 @@ def test_a_workflow_and_its_hooks_are_recorded_on_postgresql(tmp_path: Path, pg_
     assert not (project / "adws" / "schema" / "orchestrator.db").exists()  # nothing on SQLite
 
     migrations = project / "adws" / "schema" / "postgres" / "migrations"
-    # Hooks import no driver: their events wait in the fallback file until the runtime's
-    # next open of this database, which records them.
+    # Hooks import no driver: their events wait in the fallback file, and the workflow
+    # records them after each phase, so none is left once the run is over.
+    assert not (project / "logs" / "hooks-fallback.jsonl").exists()
     with OrchestratorDB.open(pg_url, migrations_dir=migrations) as db:
-        assert not (project / "logs" / "hooks-fallback.jsonl").exists()
         assert db.backend == "postgresql"
         (row,) = [r for r in db.rollup("session") if r.key == adw_id]
         assert (row.prompts, row.input_tokens, row.cost_usd) == (4, 4 * INPUT_TOKENS, 4 * COST)

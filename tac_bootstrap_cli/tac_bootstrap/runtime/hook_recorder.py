@@ -1033,11 +1033,17 @@ def recorder_alive(directory: Path) -> bool:
     return pid > 0 and _pid_alive(pid)
 
 
-def _claim(directory: Path) -> None:
+def _claim(directory: Path) -> bool:
+    """Mark this process as the directory's recorder; False when the directory is gone (a
+    lingering recorder took the last file and removed it: nothing is left to record)."""
     lock = directory / RECORDER_LOCK
     tmp = directory / f".recorder.{os.getpid()}"
-    tmp.write_text(f"{os.getpid()}\n")
-    os.replace(tmp, lock)
+    try:
+        tmp.write_text(f"{os.getpid()}\n")
+        os.replace(tmp, lock)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _release(directory: Path) -> None:
@@ -1061,7 +1067,8 @@ def drain(
     is released before the last look at the directory, so an event spooled while a recorder
     leaves is either seen by it or finds no live recorder and starts another."""
     handled = 0
-    _claim(directory)
+    if not _claim(directory):
+        return 0  # another recorder handled every file and removed the directory
     try:
         deadline = time.monotonic() + linger
         while True:
@@ -1081,7 +1088,8 @@ def drain(
             _release(directory)
             if not spool_files(directory):
                 break
-            _claim(directory)  # an event arrived as we were leaving
+            if not _claim(directory):  # an event arrived as we were leaving
+                break
             deadline = time.monotonic() + linger
     finally:
         _release(directory)

@@ -231,6 +231,9 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
         },
     )
     result = run_prompt(db, agent.id, request, cli)
+    # What the phase's hooks could not write themselves (on PostgreSQL, everything: the hook
+    # path has no psycopg) is in the database before the phase is judged.
+    db.replay_hook_events(wait_seconds=1.0)
     unknown = unknown_tools(allow, result.available_tools) if result.available_tools else []
     if unknown:
         db.log_agent(

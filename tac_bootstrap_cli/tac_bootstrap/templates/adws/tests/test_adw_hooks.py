@@ -606,3 +606,22 @@ def test_ids_are_the_runtimes_uuid7_and_interactive_ids_are_uuid5() -> None:
     assert interactive_agent_id(SESSION) == str(
         uuid.uuid5(uuid.UUID(hook_recorder.INTERACTIVE_NAMESPACE), SESSION)
     )
+
+
+def test_a_recorder_started_after_the_last_file_was_taken_leaves_quietly(
+    layer_env: dict[str, str], database: str
+) -> None:
+    """The shell half may start a recorder just as a lingering one took the last file and
+    removed the directory: the late one finds nothing to do and writes no fallback line."""
+    gone = spool(layer_env).directory / "424242"
+    assert not gone.exists()
+    late = subprocess.run(
+        [sys.executable, "-S", str(HOOK), "--drain", str(gone)],
+        env=hook_env(None),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (late.returncode, late.stdout, late.stderr) == (0, "", "")
+    assert fallback_lines(layer_env) == []
+    assert not gone.exists()
