@@ -596,3 +596,30 @@ def test_after_a_broken_stream_the_transcript_undercounts_and_the_result_line_do
     reported = result_totals(run.result)
     assert all(recorded[kind] <= reported[kind] for kind in KINDS), (recorded, reported)
     assert recorded != reported
+
+
+def test_a_forked_sessions_copied_messages_count_once(project: Project) -> None:
+    """`--resume S --fork-session` starts a new session whose transcript repeats S's
+    messages with their message and request ids: counted once, where they first were. The
+    CLI's own totals of a resumed run are the session's so far (its cost state is restored),
+    and so are the transcript's."""
+    first = project.run("say hi")
+    session = first.result["session_id"]
+    fork = project.run("go on", "--resume", session, "--fork-session")
+    forked = fork.result["session_id"]
+    assert forked != session
+    original = assistant_lines(project.transcripts / f"{session}.jsonl")
+    fork_lines = assistant_lines(project.transcripts / f"{forked}.jsonl")
+    assert {x["message"]["id"] for x in original} <= {x["message"]["id"] for x in fork_lines}
+    assert totals(project.usage(session)) == result_totals(first.result)
+    before, after = result_totals(first.result), result_totals(fork.result)
+    assert totals(project.usage(forked)) == {k: after[k] - before[k] for k in KINDS}
+    resumed = project.run("and again", "--resume", session)
+    assert resumed.result["session_id"] == session
+    assert totals(project.usage(session)) == result_totals(resumed.result)
+    rows = project.usage()
+    document = json.loads(project.tac("db", "import-transcripts", "--json").stdout)
+    assert (document["imported"], document["updated"]) == (0, 0)
+    copies = len({x["message"]["id"] for x in original})
+    assert document["duplicates"] == document["messages"] == len(rows) + copies
+    assert project.usage() == rows
