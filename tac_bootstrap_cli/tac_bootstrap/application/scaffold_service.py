@@ -33,6 +33,9 @@ RUNTIME_MODULES = (
     ("agent.py", "runs the agent CLI, retries, and records prompts"),
     ("adw_state.py", "per-run state file for resuming workflows"),
     ("workflow.py", "plan/build/test/review phases and their command line"),
+    ("hook_rows.py", "what a hook event becomes: ids, timestamps, the row and its checks"),
+    ("hook_writer.py", "where hook rows go and the SQL that writes them (stdlib sqlite3)"),
+    ("hook_spool.py", "hook events waiting in spool files, and the fallback file"),
     ("hook_recorder.py", "records Claude Code hook events without blocking the agent"),
     ("transcripts.py", "usage of Claude Code sessions read from their transcripts"),
 )

@@ -566,6 +566,7 @@ def test_postgresql_events_wait_in_the_fallback_file_without_the_password(
 def test_the_recorder_imports_nothing_outside_the_standard_library() -> None:
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import adw_modules.hook_recorder; "
+        "import adw_modules.hook_rows, adw_modules.hook_spool, adw_modules.hook_writer; "
         "third = {'pydantic', 'yaml', 'psycopg', 'aiosqlite', 'typer', 'rich', 'jinja2'}; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in third))"
     )
