@@ -817,20 +817,29 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
     if by not in ROLLUP_KEYS:
         raise InvalidInput(f"invalid rollup: {by!r} is not one of {', '.join(ROLLUP_KEYS)}")
     where, params = ("WHERE a.session_id = ?", (session_id,)) if session_id else ("", ())
-    # A prompt that used several models (subagents, a fallback) has one prompt_model_usage
-    # row per model: those shares are counted instead of the prompt's totals, so `by model`
-    # gives each model its own tokens and cost; the other groupings sum to the same totals.
-    sums = ", ".join(
-        f"CAST(sum(coalesce(u.{kind}, p.{kind})) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS
-    )
-    key = ROLLUP_KEYS[by].replace("p.model", "coalesce(u.model, p.model)")
-    key = "CAST(a.id AS TEXT)" if by == "agent" else key
-    prompts = (
-        f"SELECT {key} AS key, count(DISTINCT p.id) AS prompts, 0 AS messages, {sums}, "
-        "sum(coalesce(u.cost_usd, p.cost_usd)) AS cost_usd, 0 AS unpriced_messages "
-        "FROM agents a JOIN prompts p ON p.agent_id = a.id "
-        f"LEFT JOIN prompt_model_usage u ON u.prompt_id = p.id {where} GROUP BY 1"
-    )
+    key = "CAST(a.id AS TEXT)" if by == "agent" else ROLLUP_KEYS[by]
+    if by == "model":
+        # A prompt that used several models (subagents, a fallback) has one
+        # prompt_model_usage row per model: those shares count instead of the prompt's
+        # totals, so each model gets its own tokens and cost.
+        sums = ", ".join(
+            f"CAST(sum(coalesce(u.{kind}, p.{kind})) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS
+        )
+        prompts = (
+            f"SELECT {key.replace('p.model', 'coalesce(u.model, p.model)')} AS key, "
+            f"count(DISTINCT p.id) AS prompts, 0 AS messages, {sums}, "
+            "sum(coalesce(u.cost_usd, p.cost_usd)) AS cost_usd, 0 AS unpriced_messages "
+            "FROM agents a JOIN prompts p ON p.agent_id = a.id "
+            f"LEFT JOIN prompt_model_usage u ON u.prompt_id = p.id {where} GROUP BY 1"
+        )
+    else:
+        # The shares of a prompt sum to its totals: the prompts' covering index answers.
+        sums = ", ".join(f"CAST(sum(p.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
+        prompts = (
+            f"SELECT {key} AS key, count(*) AS prompts, 0 AS messages, {sums}, "
+            "sum(p.cost_usd) AS cost_usd, 0 AS unpriced_messages "
+            f"FROM agents a JOIN prompts p ON p.agent_id = a.id {where} GROUP BY 1"
+        )
     usage_sums = ", ".join(f"CAST(sum(su.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
     # Every priced message has a cost > 0 (it has tokens, every rate is > 0): cost 0 means
     # its model has no price (transcripts.PRICES).
