@@ -1041,3 +1041,50 @@ def test_sqlite_stores_nul_characters_that_postgresql_refuses(sqlite_db: Orchest
     logs = {log.message: log.details for log in db.recent_logs(include_system=False)}
     assert logs == {"a\x00b": {}, "fine": {"x": "a\x00b"}}
     assert not db.in_transaction
+
+
+def test_a_prompt_on_several_models_is_split_by_model_and_totals_stay_exact(
+    db: OrchestratorDB,
+) -> None:
+    """A subagent (or a fallback) on another model: each model's share goes to its own row
+    of the by-model rollup, every other grouping and the totals are the prompts'."""
+    owner = db.register_orchestrator_agent("splitter", "builder")
+    agent = db.start_agent(owner.id, "split-session", name="split")
+    single = db.start_prompt(agent.id, "one model")
+    db.complete_prompt(single.id, model="sonnet-x", input_tokens=10, output_tokens=5, cost_usd=0.5)
+    several = db.start_prompt(agent.id, "two models")
+    shares = [
+        {"model": "sonnet-x", "input_tokens": 7, "output_tokens": 3, "cache_read_tokens": 100,
+         "cost_usd": 0.25},
+        {"model": "haiku-y", "input_tokens": 2, "output_tokens": 1, "cache_read_tokens": 50,
+         "cost_usd": 0.125},
+    ]  # fmt: skip
+    db.complete_prompt(
+        several.id, model="sonnet-x", input_tokens=9, output_tokens=4, cache_read_tokens=150,
+        cost_usd=0.375, model_usage=shares,
+    )  # fmt: skip
+    by_model = {r.key: r for r in db.rollup("model", session_id="split-session")}
+    assert set(by_model) == {"sonnet-x", "haiku-y"}
+    sonnet, haiku = by_model["sonnet-x"], by_model["haiku-y"]
+    assert (sonnet.input_tokens, sonnet.output_tokens, sonnet.cache_read_tokens) == (17, 8, 100)
+    assert (haiku.input_tokens, haiku.output_tokens, haiku.cache_read_tokens) == (2, 1, 50)
+    assert (sonnet.cost_usd, haiku.cost_usd) == (0.75, 0.125)
+    assert (sonnet.prompts, haiku.prompts) == (2, 0)  # a prompt counts under its main model
+    [session] = db.rollup("session", session_id="split-session")
+    assert (session.prompts, session.input_tokens, session.cost_usd) == (2, 19, 0.875)
+    assert [s.model for s in db.prompt_model_usage(several.id)] == ["sonnet-x", "haiku-y"]
+    # A single model's share is the prompt itself (nothing extra is stored for it).
+    [own] = db.prompt_model_usage(single.id)
+    assert (own.model, own.input_tokens, own.cost_usd) == ("sonnet-x", 10, 0.5)
+    assert db.table_counts()["prompt_model_usage"] == 2
+
+
+def test_model_shares_that_do_not_add_up_are_refused_before_writing(db: OrchestratorDB) -> None:
+    owner = db.register_orchestrator_agent("splitter", "builder")
+    agent = db.start_agent(owner.id, "split-session", name="split")
+    prompt = db.start_prompt(agent.id, "two models")
+    shares = [{"model": "a", "input_tokens": 1}, {"model": "b", "input_tokens": 1}]
+    with pytest.raises(InvalidInput, match="input_tokens add up to 2, not the prompt's 3"):
+        db.complete_prompt(prompt.id, model="a", input_tokens=3, model_usage=shares)
+    assert db.get_prompt(prompt.id).status.value == "running"
+    assert db.table_counts()["prompt_model_usage"] == 0

@@ -486,6 +486,15 @@ def list_prompts(
 
 def finish_prompt(prompt_id: str, status: PromptStatus, result: PromptResult) -> Op[Prompt]:
     """Record a prompt's outcome and add its usage to its agent, in one transaction."""
+    several_models = len({u.model for u in result.model_usage}) > 1
+    if several_models:  # the shares must add up to the prompt's totals: rollups rely on it
+        for kind in TOKEN_KINDS:
+            shared = sum(getattr(u, kind) for u in result.model_usage)
+            if shared != getattr(result, kind):
+                raise InvalidInput(
+                    f"invalid model_usage: its {kind} add up to {shared}, "
+                    f"not the prompt's {getattr(result, kind)}"
+                )
     prompt = yield from _prompt_for_update(prompt_id)
     if prompt.status in (PromptStatus.COMPLETED, PromptStatus.FAILED):
         raise InvalidInput(f"prompt {prompt_id!r} is already {prompt.status.value}")
@@ -513,7 +522,10 @@ def finish_prompt(prompt_id: str, status: PromptStatus, result: PromptResult) ->
             prompt.id,
         ),
     )
-    if result.model_usage:
+    # Shares are stored only for a prompt that used several models (a subagent's, a
+    # fallback): a single model's share is the prompt itself, and the rollups stay on the
+    # prompts' covering index.
+    if several_models:
         yield (
             "many",
             "INSERT INTO prompt_model_usage (id, prompt_id, model, input_tokens, output_tokens, "
@@ -530,7 +542,8 @@ def finish_prompt(prompt_id: str, status: PromptStatus, result: PromptResult) ->
 
 
 def prompt_model_usage(prompt_id: str) -> Op[list[ModelUsage]]:
-    """Each model's share of one prompt, largest cost first."""
+    """Each model's share of one prompt, largest cost first (a prompt that used one model:
+    the prompt's own usage; none if it never reported a model)."""
     key = _existing_key(prompt_id, "prompt")
     rows = yield (
         "all",
@@ -538,7 +551,13 @@ def prompt_model_usage(prompt_id: str) -> Op[list[ModelUsage]]:
         "cost_usd FROM prompt_model_usage WHERE prompt_id = ? ORDER BY cost_usd DESC, model",
         (key,),
     )
-    return [ModelUsage.model_validate(dict(r)) for r in rows]
+    if rows:
+        return [ModelUsage.model_validate(dict(r)) for r in rows]
+    prompt = yield from get_prompt(key)
+    if not prompt.model:
+        return []
+    kinds = {kind: getattr(prompt, kind) for kind in TOKEN_KINDS}
+    return [ModelUsage(model=prompt.model, cost_usd=prompt.cost_usd, **kinds)]
 
 
 def complete_prompt(
@@ -818,28 +837,30 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
         raise InvalidInput(f"invalid rollup: {by!r} is not one of {', '.join(ROLLUP_KEYS)}")
     where, params = ("WHERE a.session_id = ?", (session_id,)) if session_id else ("", ())
     key = "CAST(a.id AS TEXT)" if by == "agent" else ROLLUP_KEYS[by]
+    # The prompts' covering index answers; a prompt is counted under its main model.
+    sums = ", ".join(f"CAST(sum(p.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
+    prompts = (
+        f"SELECT {key} AS key, count(*) AS prompts, 0 AS messages, {sums}, "
+        "sum(p.cost_usd) AS cost_usd, 0 AS unpriced_messages "
+        f"FROM agents a JOIN prompts p ON p.agent_id = a.id {where} GROUP BY 1"
+    )
     if by == "model":
-        # A prompt that used several models (subagents, a fallback) has one
-        # prompt_model_usage row per model: those shares count instead of the prompt's
-        # totals, so each model gets its own tokens and cost.
-        sums = ", ".join(
-            f"CAST(sum(coalesce(u.{kind}, p.{kind})) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS
+        # A prompt that used several models has one prompt_model_usage row per model (they
+        # sum to the prompt's totals): each share moves from the prompt's main model to its
+        # own, so every model gets its own tokens and cost and the totals stay the prompts'.
+        # Only such prompts have shares, so this reads few rows.
+        shares = "FROM prompt_model_usage u JOIN prompts p ON p.id = u.prompt_id "
+        shares += f"JOIN agents a ON a.id = p.agent_id {where}"
+        moved = ", ".join(f"CAST(sum(u.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
+        taken = ", ".join(f"CAST(-sum(u.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
+        prompts += (
+            f" UNION ALL SELECT u.model AS key, 0, 0, {moved}, sum(u.cost_usd), 0 {shares} "
+            f"GROUP BY 1 UNION ALL SELECT {key} AS key, 0, 0, {taken}, -sum(u.cost_usd), 0 "
+            f"{shares} GROUP BY 1"
         )
-        prompts = (
-            f"SELECT {key.replace('p.model', 'coalesce(u.model, p.model)')} AS key, "
-            f"count(DISTINCT p.id) AS prompts, 0 AS messages, {sums}, "
-            "sum(coalesce(u.cost_usd, p.cost_usd)) AS cost_usd, 0 AS unpriced_messages "
-            "FROM agents a JOIN prompts p ON p.agent_id = a.id "
-            f"LEFT JOIN prompt_model_usage u ON u.prompt_id = p.id {where} GROUP BY 1"
-        )
+        prompt_params = (*params, *params, *params)
     else:
-        # The shares of a prompt sum to its totals: the prompts' covering index answers.
-        sums = ", ".join(f"CAST(sum(p.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
-        prompts = (
-            f"SELECT {key} AS key, count(*) AS prompts, 0 AS messages, {sums}, "
-            "sum(p.cost_usd) AS cost_usd, 0 AS unpriced_messages "
-            f"FROM agents a JOIN prompts p ON p.agent_id = a.id {where} GROUP BY 1"
-        )
+        prompt_params = params
     usage_sums = ", ".join(f"CAST(sum(su.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
     # Every priced message has a cost > 0 (it has tokens, every rate is > 0): cost 0 means
     # its model has no price (transcripts.PRICES).
@@ -859,9 +880,12 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
         "CAST(sum(unpriced_messages) AS BIGINT) AS unpriced_messages "
         f"FROM ({prompts} UNION ALL {usage}) AS grouped "
         "GROUP BY key ORDER BY cost_usd DESC, key",
-        (*params, *params),
+        (*prompt_params, *params),
     )
-    return [RollupRow.model_validate(dict(r)) for r in rows]
+    # A model's share moved back and forth can leave a float residue of -1e-18 for 0.
+    return [
+        RollupRow.model_validate({**dict(r), "cost_usd": max(0.0, r["cost_usd"])}) for r in rows
+    ]
 
 
 def prune(older_than_days: float, *, dry_run: bool = False) -> Op[dict[str, int]]:
