@@ -9,7 +9,8 @@ executes it, and turns the engine's integrity errors into `IntegrityViolation` w
 Macros: `{seq}` the log tables' insertion order, `{day}` the UTC day (YYYY-MM-DD) of a
 prompt `p` (`{usage_day}`: of a session_usage row `su`), `{for_update}` the row lock on a
 read inside a write transaction (empty where the whole transaction already holds the write
-lock). An unknown `{name}` raises KeyError.
+lock), `{ordered_join}` a join the planner must take in the written order (SQLite's CROSS
+JOIN; PostgreSQL's planner chooses well by itself). An unknown `{name}` raises KeyError.
 
 Drivers whose placeholders are `%s` (psycopg) set `format_placeholders`: `?` outside quoted
 text becomes `%s` and a literal `%` becomes `%%`.
@@ -140,6 +141,7 @@ SQLITE = Dialect(
         "day": "substr(p.created_at, 1, 10)",
         "usage_day": "substr(su.message_at, 1, 10)",
         "for_update": "",
+        "ordered_join": "CROSS JOIN",  # SQLite joins in the written order (with its ON)
     },
     errors=(sqlite3.Error,),
     classifier=_sqlite_violation,

@@ -115,6 +115,7 @@ POSTGRES = Dialect(
         "day": "to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
         "usage_day": "to_char(su.message_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
         "for_update": "FOR UPDATE",
+        "ordered_join": "JOIN",
     },
     errors=(psycopg.Error,),
     classifier=_violation,

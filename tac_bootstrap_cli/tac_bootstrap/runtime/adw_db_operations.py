@@ -849,8 +849,10 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
         # sum to the prompt's totals): each share moves from the prompt's main model to its
         # own, so every model gets its own tokens and cost and the totals stay the prompts'.
         # Only such prompts have shares, so this reads few rows.
-        shares = "FROM prompt_model_usage u JOIN prompts p ON p.id = u.prompt_id "
-        shares += f"JOIN agents a ON a.id = p.agent_id {where}"
+        # The few share rows lead, not the session's every prompt (each would need a table
+        # lookup for its id): {ordered_join} keeps the written order.
+        shares = "FROM prompt_model_usage u {ordered_join} prompts p ON p.id = u.prompt_id "
+        shares += f"{{ordered_join}} agents a ON a.id = p.agent_id {where}"
         moved = ", ".join(f"CAST(sum(u.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
         taken = ", ".join(f"CAST(-sum(u.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
         prompts += (
