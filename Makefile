@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 $(CLAUDE_STAMP):
 	@if command -v npm >/dev/null 2>&1; then \
 		mkdir -p $(CLAUDE_DIR) && \
-		npm install --prefix $(CLAUDE_DIR) --no-audit --no-fund --loglevel=error \
-			@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) && touch $@; \
+		for attempt in 1 2 3; do \
+			npm install --prefix $(CLAUDE_DIR) --no-audit --no-fund --loglevel=error \
+				@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) && break; \
+			echo "npm install failed (attempt $$attempt of 3)"; sleep 5; \
+		done && $(CLAUDE_DIR)/node_modules/.bin/claude --version && touch $@; \
 	else echo "npm not found: the real Claude Code CLI tests will be skipped"; fi
 
 claude-cli: $(CLAUDE_STAMP)
