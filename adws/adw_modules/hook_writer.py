@@ -296,20 +296,7 @@ class SQLiteWriter:
         conn = self._connect()
         try:
             conn.execute("BEGIN IMMEDIATE")
-            op = record_rows(rows)
-            value: Any = None
-            try:
-                while True:
-                    mode, sql, params = op.send(value)
-                    cursor = conn.execute(sql, params)
-                    if mode == "exec":
-                        value = cursor.rowcount
-                    elif mode == "one":
-                        value = cursor.fetchone()
-                    else:
-                        value = cursor.fetchall()
-            except StopIteration as stop:
-                result: tuple[int, list[tuple[Row, str]]] = stop.value
+            result: tuple[int, list[tuple[Row, str]]] = drive_sqlite(conn, record_rows(rows))
             conn.execute("COMMIT")
             return result
         except BaseException:
@@ -321,6 +308,27 @@ class SQLiteWriter:
             with contextlib.suppress(Exception):
                 self._conn.close()
             self._conn = None
+
+
+def drive_sqlite(conn: sqlite3.Connection, op: Generator[Step, Any, Any]) -> Any:
+    """Run an operation's SQL steps on a plain sqlite3 connection (the stdlib hook path's
+    small version of the runtime's driver); the caller holds the transaction."""
+    value: Any = None
+    try:
+        while True:
+            mode, sql, params = op.send(value)
+            if mode == "many":
+                value = conn.executemany(sql, params).rowcount
+                continue
+            cursor = conn.execute(sql, params)
+            if mode == "exec":
+                value = cursor.rowcount
+            elif mode == "one":
+                value = cursor.fetchone()
+            else:
+                value = cursor.fetchall()
+    except StopIteration as stop:
+        return stop.value
 
 
 def _uri_path(path: Path) -> str:

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeGuard
 
 from . import hook_recorder as hooks
+from .hook_writer import drive_sqlite
 
 # Transcript usage the rollups count (adw_db_operations.rollup, unpriced_models): rows of
 # sessions no workflow prompt ran. A workflow's CLI session is linked to its prompt's agent
@@ -830,7 +831,7 @@ def sqlite_runner(path: Path, busy_timeout_ms: int = hooks.HOOK_BUSY_TIMEOUT_MS)
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            result = _drive_sqlite(conn, build())
+            result = drive_sqlite(conn, build())
             conn.execute("COMMIT")
             return result
         finally:
@@ -839,23 +840,23 @@ def sqlite_runner(path: Path, busy_timeout_ms: int = hooks.HOOK_BUSY_TIMEOUT_MS)
     return run
 
 
-def _drive_sqlite(conn: sqlite3.Connection, op: Op) -> Any:
-    value: Any = None
-    try:
-        while True:
-            mode, sql, params = op.send(value)
-            if mode == "many":
-                value = conn.executemany(sql, params).rowcount
-                continue
-            cursor = conn.execute(sql, params)
-            if mode == "exec":
-                value = cursor.rowcount
-            elif mode == "one":
-                value = cursor.fetchone()
-            else:
-                value = cursor.fetchall()
-    except StopIteration as stop:
-        return stop.value
+def gather(report: Report, transcript: Transcript, found: dict[str, Message]) -> bool:
+    """Count one read transcript into the report and merge its messages into `found` (one per
+    message id); False when it could not be read (its error is in the report)."""
+    if transcript.error:
+        report.errors.append(transcript.error)
+        return False
+    report.files += 1
+    report.lines += transcript.lines
+    report.bad_lines += transcript.bad_lines
+    report.skipped += transcript.skipped
+    for message in transcript.messages:
+        seen = found.get(message.message_id)
+        if seen is None:
+            found[message.message_id] = message
+        else:
+            seen.merge(message)
+    return True
 
 
 def db_runner(db: Any) -> Runner:
@@ -929,21 +930,10 @@ def import_files(
             done += sizes.get(path, 0)
             if progress is not None:
                 progress(done, total)
-            if transcript.error:
-                report.errors.append(transcript.error)
+            if not gather(report, transcript, found):
                 continue
             if main_path is None and path.parent.name != "subagents":
                 main_path = str(path)
-            report.files += 1
-            report.lines += transcript.lines
-            report.bad_lines += transcript.bad_lines
-            report.skipped += transcript.skipped
-            for message in transcript.messages:
-                seen = found.get(message.message_id)
-                if seen is None:
-                    found[message.message_id] = message
-                else:
-                    seen.merge(message)
         if not found:
             continue
         messages = list(found.values())
@@ -1103,22 +1093,11 @@ def import_after_hooks(
                 continue
             start = cursor.start(state, path) if cursor is not None else 0
             transcript = read_transcript(path, start, whole_lines=cursor is not None)
-            if transcript.error:
-                report.errors.append(transcript.error)
+            if not gather(report, transcript, found):
                 continue
             if main_path is None and path.parent.name != "subagents":
                 main_path = str(path)
             reached[str(path)] = [transcript.inode, transcript.end]
-            report.files += 1
-            report.lines += transcript.lines
-            report.bad_lines += transcript.bad_lines
-            report.skipped += transcript.skipped
-            for message in transcript.messages:
-                seen = found.get(message.message_id)
-                if seen is None:
-                    found[message.message_id] = message
-                else:
-                    seen.merge(message)
         messages = list(found.values())
         agents = {wanted.session_id: wanted.agent_id} if wanted.agent_id else None
 
