@@ -84,6 +84,11 @@ class CliRun:
         return results[-1]
 
 
+def print_mode(prompt: str, *more: str, model: str = "sonnet") -> list[str]:
+    """`claude -p PROMPT` arguments for stream-json output, as the workflows run it."""
+    return ["-p", prompt, "--output-format", "stream-json", "--verbose", "--model", model, *more]
+
+
 def run_claude(
     cli: Path, args: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 180
 ) -> CliRun:

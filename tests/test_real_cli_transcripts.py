@@ -28,7 +28,7 @@ from tac_bootstrap.runtime.adw_database import OrchestratorDB
 
 from .conftest import run_cli
 from .fake_anthropic import CREDIT_TOO_LOW, FakeAnthropic, Fault, Request, text, tool_use
-from .real_claude import CliRun, claude_env, run_claude
+from .real_claude import CliRun, claude_env, print_mode, run_claude
 
 ALLOWED_TOOLS = "Bash Read Write Edit Agent"
 KINDS = {
@@ -118,18 +118,7 @@ class Project:
         """One `claude -p` run in the project; returns once its hook events are recorded."""
         run = run_claude(
             self.cli,
-            [
-                "-p",
-                prompt,
-                "--output-format",
-                "stream-json",
-                "--verbose",
-                "--model",
-                "sonnet",
-                "--allowedTools",
-                ALLOWED_TOOLS,
-                *args,
-            ],
+            print_mode(prompt, "--allowedTools", ALLOWED_TOOLS, *args),
             cwd=self.root,
             env=self.env(**env),
         )
