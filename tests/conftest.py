@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
 from tac_bootstrap.cli.app import app
@@ -17,6 +18,12 @@ from tac_bootstrap.cli.app import app
 from . import real_claude
 from .fake_anthropic import FakeAnthropic
 from .pg_server import PgServer, PostgresUnavailable, start_server
+
+# No per-example deadline: timings on a shared CI machine are noise, not failures.
+settings.register_profile(
+    "tac", deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("TAC_HYPOTHESIS_PROFILE", "tac"))
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = REPO_ROOT / "tac_bootstrap_cli" / "tac_bootstrap" / "templates"

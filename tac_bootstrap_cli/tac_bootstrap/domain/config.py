@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from tac_bootstrap.domain.guard_config import GuardSection
+
 CONFIG_FILENAME = "tac_bootstrap.yml"
 CONFIG_SCHEMA_VERSION = 1
 
@@ -223,6 +225,7 @@ class TacConfig(_Strict):
     agentic: AgenticSection = Field(default_factory=AgenticSection)
     orchestrator: OrchestratorSection = Field(default_factory=OrchestratorSection)
     git: GitSection = Field(default_factory=GitSection)
+    guard: GuardSection = Field(default_factory=GuardSection)
 
     @model_validator(mode="after")
     def _check_version(self) -> TacConfig:
