@@ -1,7 +1,9 @@
 """Compare a ScaffoldPlan with the target directory, then preview or apply it.
 
 Apply writes every non-conflicting file even when some conflict, so one edited file does not
-block the rest of the layer; conflicts are reported and the caller exits 1.
+block the rest of the layer; conflicts are reported and the caller exits 1. Before the first
+write, every path the run will write (files, directories, backups, bases, the manifest) passes
+the preflight check, and the temp files a killed run left in those directories are swept.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tac_bootstrap import __version__
+from tac_bootstrap.application.preflight import WriteLog, check_git_dir, preflight
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.errors import OperationError
-from tac_bootstrap.domain.manifest import Manifest, ManifestEntry
+from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, Manifest, ManifestEntry
 from tac_bootstrap.domain.plan import (
     ApplyReport,
     FileOperation,
@@ -21,9 +24,24 @@ from tac_bootstrap.domain.plan import (
     ScaffoldPlan,
     Status,
 )
-from tac_bootstrap.infrastructure.backups import BackupSet
-from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path, is_executable
-from tac_bootstrap.infrastructure.manifest_store import load_manifest, remember_base, save_manifest
+from tac_bootstrap.infrastructure.backups import BACKUP_IGNORE, BackupSet
+from tac_bootstrap.infrastructure.filesystem import (
+    atomic_write,
+    confined_path,
+    is_executable,
+    sweep_temp_files,
+)
+from tac_bootstrap.infrastructure.manifest_store import (
+    STATE_DIR,
+    STATE_IGNORE,
+    base_path,
+    load_manifest,
+    remember_base,
+    save_manifest,
+)
+
+_WRITTEN = (Status.CREATE, Status.OVERWRITE)
+_RECORDED = (Status.CREATE, Status.OVERWRITE, Status.IDENTICAL)
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,10 @@ class PlanExecutor:
         content = self.service.content_for(op, config)
         if not path.exists() and not path.is_symlink():
             return _Evaluated(op, path, content, Status.CREATE)
+        if not path.exists():
+            return _Evaluated(
+                op, path, content, Status.CONFLICT, "a dangling symlink is in the way"
+            )
         if path.is_dir():
             return _Evaluated(op, path, content, Status.CONFLICT, "a directory is in the way")
         if path.read_bytes() == content:
@@ -73,33 +95,75 @@ class PlanExecutor:
         return report
 
     def apply(
-        self, plan: ScaffoldPlan, config: TacConfig, target: Path, *, force: bool = False
+        self,
+        plan: ScaffoldPlan,
+        config: TacConfig,
+        target: Path,
+        *,
+        force: bool = False,
+        git_init: bool = False,
     ) -> ApplyReport:
+        """Write the plan; ``git_init`` also refuses a `.git` symlink git would write through."""
         if target.exists() and not target.is_dir():
             raise OperationError(f"{target} exists and is not a directory")
         # Render and check everything first: a template error or unsafe path writes nothing.
         evaluated = self.evaluate(plan, config, target, force=force)
-        target.mkdir(parents=True, exist_ok=True)
-        for op in plan.directories:
-            confined_path(target, op.path).mkdir(parents=True, exist_ok=True)
-        report = ApplyReport(target=str(target), dry_run=False)
         backups = BackupSet(target)
-        for item in evaluated:
-            backup = None
-            if item.status is Status.OVERWRITE:
-                backup = backups.save(item.op.path, item.path.read_bytes())
-            if item.status in (Status.CREATE, Status.OVERWRITE):
-                # New or backed-up content that a re-run regenerates: no fsync needed.
-                atomic_write(item.path, item.content, executable=item.op.executable, durable=False)
-            elif (
-                item.status is Status.IDENTICAL
-                and item.op.executable
-                and not is_executable(item.path)
-            ):
-                item.path.chmod(item.path.stat().st_mode | 0o111)
-            report.results.append(FileResult(item.op.path, item.status, backup, item.detail))
-        self._record(target, evaluated)
+        preflight(target, self._writes(evaluated, backups), [op.path for op in plan.directories])
+        if git_init:
+            check_git_dir(target)
+        self._sweep(target, evaluated)
+        log = WriteLog()
+        current = "."
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            for op in plan.directories:
+                current = op.path
+                confined_path(target, op.path).mkdir(parents=True, exist_ok=True)
+            report = ApplyReport(target=str(target), dry_run=False)
+            for item in evaluated:
+                current = item.op.path
+                report.results.append(self._write(item, backups, log))
+            current = MANIFEST_FILENAME
+            self._record(target, evaluated)
+        except OSError as exc:
+            raise log.failure(current, exc) from None
         return report
+
+    def _write(self, item: _Evaluated, backups: BackupSet, log: WriteLog) -> FileResult:
+        backup = None
+        if item.status is Status.OVERWRITE:
+            backup = backups.save(item.op.path, item.path.read_bytes())
+            log.note(backup)
+        if item.status in _WRITTEN:
+            # New or backed-up content that a re-run regenerates: no fsync needed.
+            atomic_write(item.path, item.content, executable=item.op.executable, durable=False)
+            log.note(item.op.path)
+        elif (
+            item.status is Status.IDENTICAL and item.op.executable and not is_executable(item.path)
+        ):
+            item.path.chmod(item.path.stat().st_mode | 0o111)
+        return FileResult(item.op.path, item.status, backup, item.detail)
+
+    @staticmethod
+    def _writes(evaluated: list[_Evaluated], backups: BackupSet) -> list[str]:
+        """Every file the run may write, relative to the target, for the preflight check."""
+        files: list[str] = []
+        for item in evaluated:
+            if item.status in _WRITTEN:
+                files.append(item.op.path)
+            if item.status is Status.OVERWRITE:
+                files += [BACKUP_IGNORE, backups.planned(item.op.path)]
+            if item.status in _RECORDED and item.op.path != CONFIG_FILENAME:
+                files += [STATE_IGNORE, base_path(item.op.path)]
+        return [*files, MANIFEST_FILENAME]
+
+    @staticmethod
+    def _sweep(target: Path, evaluated: list[_Evaluated]) -> None:
+        """Remove the temp files a killed run left where this one writes."""
+        directories = {target, *(item.path.parent for item in evaluated)}
+        names = {item.path.name for item in evaluated} | {MANIFEST_FILENAME, ".gitignore"}
+        sweep_temp_files(directories, recursive=[target / STATE_DIR], legacy_names=names)
 
     def _record(self, target: Path, evaluated: list[_Evaluated]) -> None:
         """Note what the layer's files now contain as generated (conflicts keep their entry)."""
@@ -108,7 +172,7 @@ class PlanExecutor:
         for item in evaluated:
             if item.op.path == CONFIG_FILENAME:
                 continue  # the config belongs to the user from the start
-            if item.status in (Status.CREATE, Status.OVERWRITE, Status.IDENTICAL):
+            if item.status in _RECORDED:
                 manifest.files[item.op.path] = ManifestEntry.of(item.content, item.op.source)
                 remember_base(target, item.op.path, item.content)
         save_manifest(target, manifest)

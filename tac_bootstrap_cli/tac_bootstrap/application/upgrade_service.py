@@ -22,12 +22,16 @@ from enum import Enum
 from pathlib import Path
 
 from tac_bootstrap import __version__
+from tac_bootstrap.application.preflight import WriteLog, preflight
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import TacConfig
-from tac_bootstrap.domain.manifest import Manifest, ManifestEntry, sha256_of
-from tac_bootstrap.infrastructure.backups import BackupSet
-from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
+from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, Manifest, ManifestEntry, sha256_of
+from tac_bootstrap.infrastructure.backups import BACKUP_IGNORE, BackupSet
+from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path, sweep_temp_files
 from tac_bootstrap.infrastructure.manifest_store import (
+    STATE_DIR,
+    STATE_IGNORE,
+    base_path,
     forget_base,
     load_manifest,
     recover_base,
@@ -198,40 +202,82 @@ class UpgradeService:
         )
 
     def apply(self, plan: UpgradePlan) -> str | None:
-        """Write the plan; returns the backup directory used (None if nothing was changed)."""
+        """Write the plan; returns the backup directory used (None if nothing was changed).
+
+        Every path is checked first (preflight) and the temp files of a killed run are swept;
+        a failure mid-way says what was already written.
+        """
         root = plan.root
         manifest = load_manifest(root) or Manifest(tool_version=__version__)
         backups = BackupSet(root)
-        for item in plan.items:
-            path = confined_path(root, item.path)
-            changes_file = (item.change.writes and item.write is not None) or (
-                item.change is Change.REMOVE
-            )
-            if changes_file and item.current is not None:
-                backups.save(item.path, item.current)
-            if item.change.writes and item.write is not None:
-                atomic_write(path, item.write, executable=item.executable)
-            if item.change is Change.REMOVE:
-                path.unlink()
-                manifest.files.pop(item.path, None)
-                forget_base(root, item.path)
-            elif item.generated is not None and item.change in (
-                Change.UNCHANGED,
-                Change.UPDATE,
-                Change.CREATE,
-                Change.MERGE,
-                Change.CONFLICT,
-            ):
-                if item.change is Change.CONFLICT and item.write is None:
-                    # Nothing applied or recorded. A foreign file gets the new version beside
-                    # it for a manual merge (unresolved markers already hold it).
-                    proposal = confined_path(root, item.path + PROPOSAL_SUFFIX)
-                    foreign = not has_conflict_markers(item.current or b"")
-                    if foreign and not proposal.is_dir():
-                        atomic_write(proposal, item.generated)
-                    continue
-                manifest.files[item.path] = ManifestEntry.of(item.generated, item.source)
-                remember_base(root, item.path, item.generated)
-        manifest.tool_version = __version__
-        save_manifest(root, manifest)
+        preflight(root, _upgrade_writes(plan, backups))
+        directories = {root, *(confined_path(root, item.path).parent for item in plan.items)}
+        names = {Path(item.path).name for item in plan.items}
+        sweep_temp_files(
+            directories,
+            recursive=[root / STATE_DIR],
+            legacy_names=names | {MANIFEST_FILENAME, ".gitignore"},
+        )
+        log = WriteLog()
+        current = MANIFEST_FILENAME
+        try:
+            for item in plan.items:
+                current = item.path
+                self._apply_item(root, item, manifest, backups, log)
+            current = MANIFEST_FILENAME
+            manifest.tool_version = __version__
+            save_manifest(root, manifest)
+        except OSError as exc:
+            raise log.failure(current, exc) from None
         return backups.directory if backups.used else None
+
+    @staticmethod
+    def _apply_item(
+        root: Path, item: UpgradeItem, manifest: Manifest, backups: BackupSet, log: WriteLog
+    ) -> None:
+        path = confined_path(root, item.path)
+        if _changes_file(item) and item.current is not None:
+            log.note(backups.save(item.path, item.current))
+        if item.change.writes and item.write is not None:
+            atomic_write(path, item.write, executable=item.executable)
+            log.note(item.path)
+        if item.change is Change.REMOVE:
+            path.unlink()
+            log.note(f"{item.path} (removed)")
+            manifest.files.pop(item.path, None)
+            forget_base(root, item.path)
+        elif item.generated is not None and item.change in _RECORDED:
+            if item.change is Change.CONFLICT and item.write is None:
+                # Nothing applied or recorded. A foreign file gets the new version beside
+                # it for a manual merge (unresolved markers already hold it).
+                proposal = confined_path(root, item.path + PROPOSAL_SUFFIX)
+                foreign = not has_conflict_markers(item.current or b"")
+                if foreign and not proposal.is_dir():
+                    atomic_write(proposal, item.generated)
+                    log.note(item.path + PROPOSAL_SUFFIX)
+                return
+            manifest.files[item.path] = ManifestEntry.of(item.generated, item.source)
+            remember_base(root, item.path, item.generated)
+
+
+_RECORDED = (Change.UNCHANGED, Change.UPDATE, Change.CREATE, Change.MERGE, Change.CONFLICT)
+
+
+def _changes_file(item: UpgradeItem) -> bool:
+    return (item.change.writes and item.write is not None) or item.change is Change.REMOVE
+
+
+def _upgrade_writes(plan: UpgradePlan, backups: BackupSet) -> list[str]:
+    """Every file an upgrade may write, relative to the project, for the preflight check."""
+    files: list[str] = []
+    for item in plan.items:
+        if _changes_file(item):
+            files.append(item.path)
+            if item.current is not None:
+                files += [BACKUP_IGNORE, backups.planned(item.path)]
+        if item.change is Change.CONFLICT and item.write is None and item.generated is not None:
+            if not has_conflict_markers(item.current or b""):
+                files.append(item.path + PROPOSAL_SUFFIX)
+        elif item.generated is not None and item.change in _RECORDED:
+            files += [STATE_IGNORE, base_path(item.path)]
+    return [*files, MANIFEST_FILENAME]

@@ -1,14 +1,27 @@
-"""Safe file writes: atomic, confined to the target directory, never half-written."""
+"""Safe file writes: atomic, confined to the target directory, never half-written, and the
+temp files a killed run leaves behind are recognisable, swept by the next run and ignored by git.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
 import stat
-import tempfile
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from tac_bootstrap.domain.errors import UnsafePathError
+
+# Temp files are `.<name>.tac-tmp-<pid>-<8 hex>`: the pid tells a sweep whether the writer is
+# still alive; the mark is what `.git/info/exclude` ignores (GIT_EXCLUDE_PATTERN).
+TEMP_MARK = ".tac-tmp-"
+GIT_EXCLUDE_PATTERN = f".*{TEMP_MARK}*"
+_TEMP_RE = re.compile(r"\..*\.tac-tmp-(\d+)-[0-9a-f]{8}", re.DOTALL)
+# Temp files of versions before 0.x: tempfile.mkstemp(prefix=".<name>.", suffix=".tmp").
+_LEGACY_RE = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp", re.DOTALL)
+_TEMP_STEM_BYTES = 64  # keeps a temp name within NAME_MAX whatever the target's length
 
 
 def confined_path(root: Path, relative: str) -> Path:
@@ -17,8 +30,14 @@ def confined_path(root: Path, relative: str) -> Path:
     if rel.is_absolute() or ".." in rel.parts or not rel.parts:
         raise UnsafePathError(f"refusing to write {relative!r}: it is not inside {root}")
     candidate = root.joinpath(*rel.parts)
-    real_root = root.resolve()
-    real = candidate.resolve()
+    try:
+        real_root = root.resolve()
+        real = candidate.resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before 3.13)
+        raise UnsafePathError(
+            f"refusing to write {relative!r}: a symlink loop under {root} ({exc})",
+            hint="remove or fix the symlink",
+        ) from None
     if real != real_root and real_root not in real.parents:
         raise UnsafePathError(
             f"refusing to write {relative!r}: it resolves to {real}, outside {real_root} "
@@ -34,6 +53,22 @@ def _umask() -> int:
     return mask
 
 
+def temp_name(name: str) -> str:
+    """A hidden, recognisable temp name beside ``name``; short enough for any NAME_MAX."""
+    stem = name.encode("utf-8", "surrogateescape")[:_TEMP_STEM_BYTES]
+    short = stem.decode("utf-8", "ignore")
+    return f".{short}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _open_temp(directory: Path, name: str) -> tuple[int, Path]:
+    while True:
+        tmp = directory / temp_name(name)
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), tmp
+        except FileExistsError:
+            continue  # 32 random bits collided; draw again
+
+
 def atomic_write(
     path: Path, data: bytes, *, executable: bool = False, durable: bool = True
 ) -> None:
@@ -43,7 +78,7 @@ def atomic_write(
     regenerated skip it (an fsync per file made `init` several times slower on slow disks).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _open_temp(path.parent, path.name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -56,12 +91,68 @@ def atomic_write(
             mode = 0o666 & ~_umask()
         if executable:
             mode |= (mode & 0o444) >> 2  # add x wherever r is set
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+            os.unlink(tmp)
         raise
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def is_stale_temp(name: str, legacy_names: frozenset[str] = frozenset()) -> bool:
+    """Ours and abandoned: our mark with a dead writer, or an old-style temp of a known file."""
+    match = _TEMP_RE.fullmatch(name)
+    if match:
+        return not _alive(int(match.group(1)))
+    legacy = _LEGACY_RE.fullmatch(name)
+    return bool(legacy and legacy.group(1) in legacy_names)
+
+
+def sweep_temp_files(
+    directories: Iterable[Path], *, recursive: Iterable[Path] = (), legacy_names: Iterable[str] = ()
+) -> list[Path]:
+    """Remove abandoned temp files in ``directories`` (and under ``recursive``); returns them.
+
+    Only regular files are removed, and never through a symlinked directory: a sweep deletes
+    nothing but what a killed tac-bootstrap run left.
+    """
+    known = frozenset(legacy_names)
+    removed: list[Path] = []
+    seen: set[Path] = set()
+    todo = [(d, False) for d in directories] + [(d, True) for d in recursive]
+    while todo:
+        directory, deep = todo.pop()
+        if directory in seen or directory.is_symlink() or not directory.is_dir():
+            continue
+        seen.add(directory)
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False) and is_stale_temp(entry.name, known):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+            elif deep and entry.is_dir(follow_symlinks=False):
+                todo.append((Path(entry.path), True))
+    return removed
 
 
 def is_executable(path: Path) -> bool:

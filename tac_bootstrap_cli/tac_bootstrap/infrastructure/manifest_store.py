@@ -15,7 +15,13 @@ from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, Manifest, ManifestE
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
 
 STATE_DIR = ".tac_bootstrap"
+STATE_IGNORE = f"{STATE_DIR}/.gitignore"
 BASE_DIR = f"{STATE_DIR}/base"
+
+
+def base_path(relative: str) -> str:
+    """Where the cached base of ``relative`` lives, relative to the project."""
+    return f"{BASE_DIR}/{relative}"
 
 
 def manifest_path(root: Path) -> Path:
@@ -41,20 +47,21 @@ def _write_if_changed(path: Path, content: bytes, *, durable: bool = True) -> No
 
 
 def save_manifest(root: Path, manifest: Manifest) -> None:
-    _write_if_changed(manifest_path(root), manifest.to_json().encode("utf-8"))
+    path = confined_path(root, MANIFEST_FILENAME)
+    _write_if_changed(path, manifest.to_json().encode("utf-8"))
 
 
 def remember_base(root: Path, relative: str, content: bytes) -> None:
     """Keep what was generated, for the next upgrade's three-way merge."""
-    state = root / STATE_DIR
-    if not (state / ".gitignore").exists():
-        atomic_write(state / ".gitignore", b"# tac-bootstrap's local state: never committed.\n*\n")
+    ignore = confined_path(root, STATE_IGNORE)
+    if not ignore.exists():
+        atomic_write(ignore, b"# tac-bootstrap's local state: never committed.\n*\n")
     # A cache (git history is the other source): no fsync per file.
-    _write_if_changed(confined_path(root, f"{BASE_DIR}/{relative}"), content, durable=False)
+    _write_if_changed(confined_path(root, base_path(relative)), content, durable=False)
 
 
 def forget_base(root: Path, relative: str) -> None:
-    cached = root / BASE_DIR / relative
+    cached = confined_path(root, base_path(relative))
     if cached.is_file():
         cached.unlink()
 
@@ -78,6 +85,8 @@ def recover_base(root: Path, relative: str, entry: ManifestEntry) -> bytes | Non
 
 __all__ = [
     "MANIFEST_FILENAME",
+    "STATE_IGNORE",
+    "base_path",
     "forget_base",
     "load_manifest",
     "manifest_path",
