@@ -147,7 +147,7 @@ def run_init(
         if dry_run:
             report = executor.preview(plan, config, target, force=force)
         else:
-            report = executor.apply(plan, config, target, force=force)
+            report = executor.apply(plan, config, target, force=force, git_init=config.git.init)
             if report.count(Status.CREATE) or report.count(Status.OVERWRITE):
                 out.info(f"Project {name!r} is ready in {target}")
             if config.git.init and not report.conflicts:
