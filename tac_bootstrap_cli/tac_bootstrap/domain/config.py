@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from tac_bootstrap.domain.guard_config import GuardSection
 
@@ -19,6 +28,60 @@ CONFIG_FILENAME = "tac_bootstrap.yml"
 CONFIG_SCHEMA_VERSION = 1
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+# Characters no config value may hold: C0/C1 controls (newline and tab included: every value
+# is one line), DEL, line/paragraph separators, bidirectional overrides (they make text read
+# differently than it runs), surrogates and the noncharacters YAML refuses. The file itself
+# may hold tab, newline and carriage return; CONTROL_IN_FILE is this set minus those.
+CONTROL_IN_VALUE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+CONTROL_IN_FILE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    "\ud800-\udfff\ufffe\uffff]"
+)
+MAX_TEXT = 4096  # characters of any one string value
+
+# paths.*: relative POSIX paths whose segments use only these characters, so that a path
+# pasted into JSON, Python, sh or Markdown needs no escaping anywhere.
+PATH_SEGMENT_RE = re.compile(r"[A-Za-z0-9._-]+")
+PATH_RULE = (
+    "a relative path of segments made of A-Z a-z 0-9 . _ - separated by single '/' "
+    "(no segment '.', '..' or starting with '-', no leading or trailing '/', "
+    "not .git or .tac_bootstrap, at most 200 characters)"
+)
+RESERVED_SEGMENTS = frozenset({".git", ".tac_bootstrap"})
+MAX_PATH = 200
+
+# agentic.agent_cli is run as argv[0]: a program name or a path, nothing a shell would read.
+PROGRAM_RE = re.compile(r"[A-Za-z0-9._+/][A-Za-z0-9._+/-]*")
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """Any value for an error message: non-printable characters escaped, at most ~limit
+    characters with an ellipsis, so that a 10 MB value never reaches the terminal whole.
+
+    The one helper every config message uses for user input (quote() adds the quotes)."""
+    text = value if isinstance(value, str) else repr(value)
+    head = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: limit + 1])
+    return head[:limit] + "…" if len(head) > limit else head
+
+
+def quote(value: object, limit: int = 80) -> str:
+    return f"'{shown(value, limit)}'"
+
+
+def check_text(value: str) -> str:
+    """One line of printable text, of bounded length."""
+    bad = CONTROL_IN_VALUE.search(value)
+    if bad is not None:
+        raise ValueError(
+            f"contains the control character U+{ord(bad.group()):04X} at position "
+            f"{bad.start() + 1} (values are one line of printable text)"
+        )
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"is {len(value)} characters long, over the limit of {MAX_TEXT}")
+    return value
 
 
 class Language(str, Enum):
@@ -83,27 +146,49 @@ def validate_project_name(name: str) -> str:
     if not name:
         raise ValueError("project name is empty")
     if "/" in name or "\\" in name:
-        raise ValueError(f"project name {name!r} contains a path separator")
+        raise ValueError(f"project name {quote(name)} contains a path separator")
     if name.startswith((".", "-")):
-        raise ValueError(f"project name {name!r} starts with {name[0]!r}")
+        raise ValueError(f"project name {quote(name)} starts with {name[0]!r}")
     if not _NAME_RE.fullmatch(name):
         raise ValueError(
-            f"project name {name!r} may only contain letters, digits, '.', '_' and '-'"
+            f"project name {quote(name)} may only contain letters, digits, '.', '_' and '-'"
         )
     return name
 
 
-def _relative_dir(value: str) -> str:
-    path = PurePosixPath(value)
-    if not value or path.is_absolute() or ".." in path.parts or "\\" in value:
+def check_path(value: str) -> str:
+    """Accept exactly the documented safe set (PATH_RULE); anything else is refused, not fixed."""
+    segments = value.split("/")
+    safe = (
+        0 < len(value) <= MAX_PATH
+        and all(PATH_SEGMENT_RE.fullmatch(segment) for segment in segments)
+        and not any(segment in (".", "..") or segment.startswith("-") for segment in segments)
+        and not any(segment.lower() in RESERVED_SEGMENTS for segment in segments)
+    )
+    if not safe:
+        raise ValueError(f"{quote(value)} is not a safe project path: use {PATH_RULE}")
+    return value
+
+
+def check_program(value: str) -> str:
+    check_text(value)
+    if not PROGRAM_RE.fullmatch(value):
         raise ValueError(
-            f"{value!r} must be a relative path inside the project (no '..', not absolute)"
+            f"{quote(value)} is not a program name or path: use A-Z a-z 0-9 . _ + - / only "
+            "(no spaces, quotes or shell characters; not starting with '-'); "
+            "set CLAUDE_CODE_PATH for other paths"
         )
-    return path.as_posix()
+    return value
 
 
-ProjectName = Annotated[str, AfterValidator(validate_project_name)]
-RelativeDir = Annotated[str, AfterValidator(_relative_dir)]
+def _name(value: str) -> str:
+    return validate_project_name(check_text(value))
+
+
+ProjectName = Annotated[StrictStr, AfterValidator(_name)]
+Text = Annotated[StrictStr, AfterValidator(check_text)]
+RelativeDir = Annotated[StrictStr, AfterValidator(check_path)]
+Program = Annotated[StrictStr, AfterValidator(check_program)]
 
 
 class _Strict(BaseModel):
@@ -113,7 +198,7 @@ class _Strict(BaseModel):
 class ProjectSection(_Strict):
     name: ProjectName
     language: Language = Language.PYTHON
-    framework: str = "none"
+    framework: Text = "none"
     package_manager: PackageManager | None = None
 
     @model_validator(mode="after")
@@ -130,7 +215,7 @@ class ProjectSection(_Strict):
         frameworks = FRAMEWORKS[self.language]
         if self.framework not in frameworks:
             raise ValueError(
-                f"framework {self.framework!r} is not known for {self.language.value!r} "
+                f"framework {quote(self.framework)} is not known for {self.language.value!r} "
                 f"(use one of: {', '.join(frameworks)})"
             )
         return self
@@ -152,20 +237,22 @@ class PathsSection(_Strict):
 class CommandsSection(_Strict):
     """Shell commands the agent runs; an empty string means the project has none."""
 
-    install: str = ""
-    start: str = ""
-    test: str = ""
-    lint: str = ""
-    typecheck: str = ""
-    format: str = ""
-    build: str = ""
+    install: Text = ""
+    start: Text = ""
+    test: Text = ""
+    lint: Text = ""
+    typecheck: Text = ""
+    format: Text = ""
+    build: Text = ""
 
 
 class ModelPolicy(_Strict):
-    default: str = "sonnet"
-    heavy: str = "opus"
-    fallback: str = "haiku"
+    default: Text = "sonnet"
+    heavy: Text = "opus"
+    fallback: Text = "haiku"
 
+
+MAX_USD = 1_000_000.0  # budgets: finite and sane
 
 PermissionMode = Literal["", "default", "acceptEdits", "plan", "dontAsk", "auto"]
 
@@ -173,9 +260,10 @@ PermissionMode = Literal["", "default", "acceptEdits", "plan", "dontAsk", "auto"
 class PhaseLimits(_Strict):
     """Limits of one workflow phase's agent run; 0 means none."""
 
-    max_turns: int = Field(default=0, ge=0, le=10_000)
-    max_budget_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    timeout_seconds: int = Field(default=0, ge=0, le=86_400)  # 0: agentic.phase_timeout_seconds
+    max_turns: StrictInt = Field(default=0, ge=0, le=10_000)
+    max_budget_usd: StrictFloat = Field(default=0.0, ge=0, le=MAX_USD, allow_inf_nan=False)
+    # 0: agentic.phase_timeout_seconds
+    timeout_seconds: StrictInt = Field(default=0, ge=0, le=86_400)
     permission_mode: PermissionMode = ""
 
 
@@ -192,33 +280,43 @@ def _default_phases() -> dict[PhaseName, PhaseLimits]:
 
 
 class AgenticSection(_Strict):
-    provider: str = "claude_code"
-    agent_cli: str = "claude"
+    provider: Text = "claude_code"
+    agent_cli: Program = "claude"
     models: ModelPolicy = Field(default_factory=ModelPolicy)
     # Re-runs of a phase whose agent CLI died without a result. API errors (429, 529, 5xx,
     # cut connections) are retried by the CLI itself, cli_max_retries times.
-    max_retries: int = Field(default=1, ge=0, le=10)
-    cli_max_retries: int = Field(default=4, ge=0, le=20)
-    phase_timeout_seconds: int = Field(default=1800, ge=1, le=86_400)
-    run_budget_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)  # 0: no budget
+    max_retries: StrictInt = Field(default=1, ge=0, le=10)
+    cli_max_retries: StrictInt = Field(default=4, ge=0, le=20)
+    phase_timeout_seconds: StrictInt = Field(default=1800, ge=1, le=86_400)
+    # 0: no budget
+    run_budget_usd: StrictFloat = Field(default=0.0, ge=0, le=MAX_USD, allow_inf_nan=False)
     phases: dict[PhaseName, PhaseLimits] = Field(default_factory=_default_phases)
 
 
 class OrchestratorSection(_Strict):
     # Empty means the zero-config default <adws_dir>/schema/orchestrator.db;
     # TAC_ORCHESTRATOR_DB in the environment always wins.
-    database: str = ""
-    busy_timeout_ms: int = Field(default=30_000, ge=0)
+    database: Text = ""
+    busy_timeout_ms: StrictInt = Field(default=30_000, ge=0, le=86_400_000)
 
 
 class GitSection(_Strict):
     # init: `tac-bootstrap init` creates a repository with an initial commit, so that a later
     # upgrade can recover what was generated from history.
-    init: bool = True
+    init: StrictBool = True
+
+
+def _check_version(version: int) -> int:
+    if version != CONFIG_SCHEMA_VERSION:
+        raise ValueError(
+            f"config version {quote(version)} is not supported (this tool reads version "
+            f"{CONFIG_SCHEMA_VERSION})"
+        )
+    return version
 
 
 class TacConfig(_Strict):
-    version: int = CONFIG_SCHEMA_VERSION
+    version: Annotated[StrictInt, AfterValidator(_check_version)] = CONFIG_SCHEMA_VERSION
     project: ProjectSection
     paths: PathsSection = Field(default_factory=PathsSection)
     commands: CommandsSection = Field(default_factory=CommandsSection)
@@ -226,15 +324,6 @@ class TacConfig(_Strict):
     orchestrator: OrchestratorSection = Field(default_factory=OrchestratorSection)
     git: GitSection = Field(default_factory=GitSection)
     guard: GuardSection = Field(default_factory=GuardSection)
-
-    @model_validator(mode="after")
-    def _check_version(self) -> TacConfig:
-        if self.version != CONFIG_SCHEMA_VERSION:
-            raise ValueError(
-                f"config version {self.version} is not supported (this tool reads version "
-                f"{CONFIG_SCHEMA_VERSION})"
-            )
-        return self
 
     @property
     def package_manager(self) -> PackageManager:
