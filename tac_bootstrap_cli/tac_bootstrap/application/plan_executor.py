@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tac_bootstrap import __version__
-from tac_bootstrap.application.preflight import WriteLog, check_git_dir, preflight
+from tac_bootstrap.application.preflight import WriteLog, check_git_dir, planned_path, preflight
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.errors import OperationError
@@ -62,13 +62,13 @@ class PlanExecutor:
     ) -> list[_Evaluated]:
         """Render every file and classify it; raises before any write if a path is unsafe."""
         for op in plan.directories:
-            confined_path(target, op.path)
+            planned_path(target, op.path)
         return [self._classify(op, config, target, force) for op in plan.files]
 
     def _classify(
         self, op: FileOperation, config: TacConfig, target: Path, force: bool
     ) -> _Evaluated:
-        path = confined_path(target, op.path)
+        path = planned_path(target, op.path)
         content = self.service.content_for(op, config)
         if not path.exists() and not path.is_symlink():
             return _Evaluated(op, path, content, Status.CREATE)

@@ -69,6 +69,25 @@ def _writable(directory: Path, what: str) -> None:
         )
 
 
+def _existing_ancestor(path: Path) -> Path:
+    current = path.absolute()
+    while current != current.parent:
+        try:
+            if current.is_dir():
+                return current
+        except OSError:
+            pass  # too long or unreadable: look further up
+        current = current.parent
+    return current
+
+
+def planned_path(root: Path, relative: str) -> Path:
+    """confined_path, plus the length limits: checked before any stat of the path itself."""
+    full = root / relative
+    _fits(_existing_ancestor(full), PurePosixPath(relative).parts, full, relative, OperationError)
+    return confined_path(root, relative)
+
+
 def _check_root(root: Path) -> None:
     """The target itself: a directory, or creatable under its nearest existing ancestor."""
     missing: list[str] = []

@@ -22,7 +22,7 @@ from enum import Enum
 from pathlib import Path
 
 from tac_bootstrap import __version__
-from tac_bootstrap.application.preflight import WriteLog, preflight
+from tac_bootstrap.application.preflight import WriteLog, planned_path, preflight
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import TacConfig
 from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, Manifest, ManifestEntry, sha256_of
@@ -122,11 +122,11 @@ class UpgradeService:
         plan = self.service.build_plan(config)
         items: list[UpgradeItem] = []
         for op in plan.directories:
-            confined_path(root, op.path)
+            planned_path(root, op.path)
         produced: set[str] = set()
         for op in plan.files:
             produced.add(op.path)
-            path = confined_path(root, op.path)
+            path = planned_path(root, op.path)
             theirs = self.service.content_for(op, config)
             ours = path.read_bytes() if path.is_file() else None
             item = self._classify(root, op.path, entries.get(op.path), ours, theirs)

@@ -27,7 +27,12 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def has_commit(root: Path) -> bool:
-    return _git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}").returncode == 0
+    """Whether root's own `.git` (never a parent repository's) has a commit."""
+    git_dir = str(root / ".git")
+    return (
+        _git(root, "--git-dir", git_dir, "rev-parse", "--verify", "-q", "HEAD^{commit}").returncode
+        == 0
+    )
 
 
 def _exclude_temp_files(git_dir: Path) -> None:
@@ -44,6 +49,9 @@ def _existing(root: Path, git_dir: Path) -> str | None:
     if git_dir.is_symlink() or not git_dir.is_dir():
         return "git repository already present; left as it is"
     marker = git_dir / INIT_MARKER
+    if not any(git_dir.iterdir()):
+        git_dir.rmdir()  # killed right after creating it: nothing there to keep
+        return None
     if has_commit(root):
         marker.unlink(missing_ok=True)  # killed after the commit, before the cleanup
         return "git repository already present; left as it is"

@@ -29,7 +29,7 @@ def manifest_path(root: Path) -> Path:
 
 
 def load_manifest(root: Path) -> Manifest | None:
-    path = manifest_path(root)
+    path = confined_path(root, MANIFEST_FILENAME)  # never read state from outside the project
     if not path.is_file():
         return None
     try:
@@ -68,7 +68,7 @@ def forget_base(root: Path, relative: str) -> None:
 
 def recover_base(root: Path, relative: str, entry: ManifestEntry) -> bytes | None:
     """The content generated last time, or None when neither the cache nor git has it."""
-    cached = root / BASE_DIR / relative
+    cached = confined_path(root, base_path(relative))
     if cached.is_file():
         content = cached.read_bytes()
         if sha256_of(content) == entry.sha256:
