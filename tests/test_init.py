@@ -21,7 +21,8 @@ COMMANDS = [
 ]  # fmt: skip
 RUNTIME = [
     "__init__", "adw_database", "adw_db_connection", "adw_db_dialect", "adw_db_migrations",
-    "adw_db_postgres", "adw_db_operations", "adw_project", "adw_state", "agent", "agent_stream",
+    "adw_db_private", "adw_db_postgres", "adw_db_operations", "adw_project", "adw_state",
+    "agent", "agent_stream",
     "hook_recorder", "hook_rows", "hook_spool", "hook_writer", "orch_database_models",
     "transcripts", "workflow",
 ]  # fmt: skip

@@ -26,7 +26,6 @@ import inspect
 import itertools
 import os
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -47,6 +46,7 @@ from .adw_db_connection import (
 )
 from .adw_db_dialect import SQLITE, Dialect, IntegrityViolation
 from .adw_db_migrations import Migration, current_version, migrate, pending
+from .adw_db_private import private_dir, private_temp, publish, remove_orphans
 from .adw_project import current_project
 from .orch_database_models import InvalidInput, OrchestratorError
 
@@ -572,18 +572,24 @@ def database_size(path: Path) -> int:
     return total
 
 
+class BackupExists(OrchestratorError):
+    """The backup's file name is taken."""
+
+
 def backup_database(
     source: sqlite3.Connection, destination: Path, *, progress: Progress | None = None
 ) -> Path:
-    if destination.exists():
-        raise OrchestratorError(f"{destination} already exists; choose a new file name")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
-    )
-    os.close(fd)
+    """Copy into an owner-only temp file named with this pid, then link it to `destination`,
+    which must not exist (BackupExists, also when another process took the name meanwhile).
+    Temp files of killed backups in the destination's directory are removed first."""
+    private_dir(destination.parent)
+    remove_orphans(destination.parent)
+    exists = BackupExists(f"{destination} already exists; choose a new file name")
+    if destination.exists() or destination.is_symlink():
+        raise exists
+    tmp = private_temp(destination.parent, destination.name)
     try:
-        target = sqlite3.connect(tmp_name)
+        target = sqlite3.connect(tmp)
         try:
             source.backup(
                 target,
@@ -594,11 +600,13 @@ def backup_database(
             )
         finally:
             target.close()
-        os.replace(tmp_name, destination)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
+        try:
+            publish(tmp, destination)
+        except FileExistsError:
+            raise exists from None
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
     return destination
 
 

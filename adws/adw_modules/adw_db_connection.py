@@ -2,9 +2,11 @@
 
 Zero-config: without settings the database is <adws_dir>/schema/orchestrator.db of the project
 this module belongs to, found from this file's own location, never from the current directory.
-TAC_ORCHESTRATOR_DB (a file path, a sqlite:/// URL or a postgresql:// URL) overrides the
-config file's ``orchestrator.database``, which overrides the default. A PostgreSQL URL is a
-secret (it may hold a password): it is only ever shown through `redact()`.
+TAC_ORCHESTRATOR_DB (a file path, a sqlite:/// URL, a postgresql:// URL or a libpq keyword/value
+string such as `host=db user=app dbname=orch`) overrides the config file's
+``orchestrator.database``, which overrides the default. A PostgreSQL setting is a secret (it
+may hold a password): it is only ever shown through `redact()` (adw_db_private), and a keyword
+string is never taken for a file name.
 
 Connection settings that SQLite keeps per connection (foreign_keys, synchronous, busy_timeout)
 are applied to every connection here; a schema file cannot do it for later connections.
@@ -21,6 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .adw_db_private import (
+    ConninfoError,
+    create_private_file,
+    looks_like_conninfo,
+    parse_conninfo,
+    redact,
+    written_password,
+)
 from .adw_project import current_project
 from .orch_database_models import OrchestratorError
 
@@ -39,7 +49,8 @@ SETTING_NAMES = {"environment": ENV_VAR, "config": "orchestrator.database"}
 
 @dataclass(frozen=True)
 class DatabaseLocation:
-    """A SQLite file (`path`) or a PostgreSQL server (`url`, secret: show `display`)."""
+    """A SQLite file (`path`) or a PostgreSQL server (`url`: a URL or a libpq keyword/value
+    string, both accepted by psycopg; secret: show `display`)."""
 
     path: Path | None
     source: str  # "environment", "config", "default" or "argument"
@@ -52,7 +63,7 @@ class DatabaseLocation:
 
     @property
     def display(self) -> str:
-        """Where the database is, safe to print: the URL with its password masked."""
+        """Where the database is, safe to print: the URL or keyword string, password masked."""
         return redact(self.url) if self.url else str(self.path)
 
     @property
@@ -90,35 +101,6 @@ def postgres_url(value: str, origin: str) -> str:
     return f"{base}://{rest}"
 
 
-def _userinfo(url: str) -> tuple[str, str, str]:
-    """(text before the user part, user part, the rest) as written. The user part runs to the
-    last @, because a password may hold ?, #, [ or / that a URL parser would cut it at; an @
-    in the query makes this mask too much, never too little."""
-    scheme, _, rest = url.partition("://")
-    userinfo, at, after = rest.rpartition("@")
-    return f"{scheme}://", userinfo, at + after if at else rest
-
-
-def written_password(url: str) -> str | None:
-    """The password of a URL's user part as written (still percent-encoded), or None."""
-    userinfo = _userinfo(url)[1]
-    return userinfo.partition(":")[2] if ":" in userinfo else None
-
-
-# password= and sslpassword= (the client key's), in any case; libpq knows no #fragment, so a
-# value runs to the next &.
-PASSWORD_PARAM = re.compile(r"(?i)([?&](?:ssl)?password=)([^&]*)")
-
-
-def redact(url: str) -> str:
-    """The URL with any password (in the user part or a password= parameter) replaced by ***.
-    Never raises, whatever the URL holds."""
-    head, userinfo, rest = _userinfo(url)
-    if ":" in userinfo:
-        userinfo = userinfo.partition(":")[0] + ":***"
-    return head + userinfo + PASSWORD_PARAM.sub(r"\1***", rest)
-
-
 def migrations_dir_for(project_root: Path, adws_dir: str, backend: str) -> Path:
     schema = project_root / adws_dir / "schema"
     return schema / "postgres" / "migrations" if backend == "postgresql" else schema / "migrations"
@@ -133,6 +115,13 @@ def location_from_setting(
         url = postgres_url(value, origin)
         migrations = migrations_dir_for(project_root, adws_dir, "postgresql")
         return DatabaseLocation(None, source, migrations, url)
+    if looks_like_conninfo(value):
+        try:
+            parse_conninfo(value)
+        except ConninfoError as exc:
+            raise UnsupportedDatabase(f"{origin}: {exc}") from None
+        migrations = migrations_dir_for(project_root, adws_dir, "postgresql")
+        return DatabaseLocation(None, source, migrations, value)
     path = _path_from_setting(value, project_root, origin)
     return DatabaseLocation(path, source, migrations_dir_for(project_root, adws_dir, "sqlite"))
 
@@ -147,7 +136,7 @@ def _path_from_setting(value: str, project_root: Path, origin: str) -> Path:
     if lowered.startswith("sqlite:"):
         parts = urlsplit(value)
         if parts.netloc not in ("", "localhost"):
-            raise UnsupportedDatabase(f"{origin}: sqlite URLs cannot name a host ({value})")
+            raise UnsupportedDatabase(f"{origin}: sqlite URLs cannot name a host ({redact(value)})")
         raw = unquote(parts.path)
         if not raw or raw == "/":
             raise UnsupportedDatabase(f"{origin}: the sqlite URL {value!r} names no file")
@@ -221,6 +210,7 @@ def connect(path: Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> sqlit
     so concurrent writers queue on the busy timeout instead of failing.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(path)  # before SQLite: its -wal and -shm copy the file's mode
     conn = sqlite3.connect(
         str(path), isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=False
     )

@@ -1,4 +1,4 @@
-"""PostgreSQL through psycopg 3; imported only when the database is a postgresql:// URL.
+"""PostgreSQL through psycopg 3; imported only for a postgresql:// URL or keyword string.
 
 Importing psycopg costs ~150 ms, so SQLite users (and their hooks) never pay for it.
 
@@ -17,11 +17,22 @@ from __future__ import annotations
 import getpass
 import json
 import re
+import shlex
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .adw_db_connection import PASSWORD_PARAM, UnsupportedDatabase, written_password
+from .adw_db_connection import UnsupportedDatabase
 from .adw_db_dialect import Dialect, IntegrityKind, IntegrityViolation, first_line
+from .adw_db_private import (
+    PASSWORD_PARAM,
+    SECRET_KEYWORDS,
+    conninfo_secrets,
+    looks_like_conninfo,
+    parse_conninfo,
+    quote_conninfo_value,
+    redact,
+    written_password,
+)
 from .orch_database_models import OrchestratorError, format_timestamp, to_json
 
 try:
@@ -218,6 +229,7 @@ def _secrets(url: str) -> list[str]:
         str(info.get("sslpassword") or ""),
         written_password(url) or "",
         *(match.group(2) for match in PASSWORD_PARAM.finditer(url)),
+        *(conninfo_secrets(url) if looks_like_conninfo(url) else ()),
     }
     found: set[str] = set()
     for password in filter(None, candidates):
@@ -264,7 +276,7 @@ def describe(url: str) -> str:
 
 def connection_error(url: str, exc: BaseException, origin: str = "") -> str:
     info = _conninfo(url)
-    text = _mask_quoted(first_line(str(exc)), url)
+    text = _mask_quoted(first_line(scrub(str(exc), url)), url)  # scrub before a cut
     if not info:
         return scrub(f"malformed PostgreSQL URL{_from(origin)}: {text}", url)
     # libpq repeats "connection failed: connection to server ... failed:" before the cause.
@@ -293,16 +305,25 @@ def _from(origin: str) -> str:
 
 def pg_dump_advice(url: str) -> str:
     """How to back up and restore a PostgreSQL orchestrator database (there is no file to copy)."""
-    from .adw_db_connection import redact
-
+    if looks_like_conninfo(url):
+        kept_pairs = [
+            f"{key}={quote_conninfo_value(redact(value) if key == 'dbname' else value)}"
+            for key, value in parse_conninfo(url).items()
+            if key not in SECRET_KEYWORDS
+        ]
+        return _pg_dump_commands(shlex.quote(" ".join(kept_pairs)))
     # The command must work as printed: drop the masked secrets instead of showing ***.
     head, _, query = redact(url).replace(":***@", "@").partition("?")
     kept = [p for p in query.split("&") if p and not re.match(r"(?i)(ssl)?password=", p)]
     safe = head + ("?" + "&".join(kept) if kept else "")
+    return _pg_dump_commands(f"'{safe}'")
+
+
+def _pg_dump_commands(dbname: str) -> str:
     return (
         "backups of a PostgreSQL database are made with pg_dump, a consistent snapshot "
         "taken while agents keep writing: "
-        f"pg_dump --format=custom --file=orchestrator.dump --dbname='{safe}' "
+        f"pg_dump --format=custom --file=orchestrator.dump --dbname={dbname} "
         "(password via PGPASSWORD or ~/.pgpass); restore with "
-        f"pg_restore --no-owner --dbname='{safe}' orchestrator.dump"
+        f"pg_restore --no-owner --dbname={dbname} orchestrator.dump"
     )

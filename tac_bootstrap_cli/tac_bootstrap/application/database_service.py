@@ -18,7 +18,6 @@ import os
 import re
 import sqlite3
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from tac_bootstrap.infrastructure.config_loader import load_config
 from tac_bootstrap.runtime import adw_db_operations as ops
 from tac_bootstrap.runtime import transcripts
 from tac_bootstrap.runtime.adw_database import (
+    BackupExists,
     DatabaseStatus,
     OrchestratorDB,
     Row,
@@ -48,6 +48,12 @@ from tac_bootstrap.runtime.adw_db_connection import (
 from tac_bootstrap.runtime.adw_db_dialect import first_line
 from tac_bootstrap.runtime.adw_db_migrations import Migration, MigrationError, discover
 from tac_bootstrap.runtime.adw_db_migrations import migrate as apply_migrations
+from tac_bootstrap.runtime.adw_db_private import (
+    private_dir,
+    private_temp,
+    publish,
+    remove_orphans,
+)
 from tac_bootstrap.runtime.orch_database_models import (
     InvalidInput,
     NotFound,
@@ -95,9 +101,11 @@ def find_project(start: Path) -> Path:
     for candidate in (start, *start.parents):
         if (candidate / CONFIG_FILENAME).is_file():
             return candidate
+    searched = ", ".join(str(p) for p in (start, *start.parents))
     raise ConfigError(
-        f"no {CONFIG_FILENAME} found in {start} or its parents",
-        hint="pass --project PATH, or create a project with `tac-bootstrap init`",
+        f"no {CONFIG_FILENAME} found (searched {searched})",
+        hint="run it inside a project, pass the project's path, or create one with "
+        "`tac-bootstrap init`",
     )
 
 
@@ -143,8 +151,8 @@ def translated_errors(location: DatabaseLocation | None = None) -> Iterator[None
         hint = (
             ""
             if "psycopg" in str(exc)
-            else f"set {ENV_VAR} or orchestrator.database to a file path, sqlite:///FILE "
-            "or postgresql://USER@HOST:PORT/DBNAME"
+            else f"set {ENV_VAR} or orchestrator.database to a file path, sqlite:///FILE, "
+            "postgresql://USER@HOST:PORT/DBNAME or 'host=HOST user=USER dbname=DBNAME'"
         )
         raise ConfigError(_without_secrets(str(exc), location), hint=hint) from None
     except InvalidInput as exc:
@@ -154,7 +162,7 @@ def translated_errors(location: DatabaseLocation | None = None) -> Iterator[None
     except OrchestratorError as exc:  # also DatabaseUnavailable: one line naming the server
         raise OperationError(_without_secrets(str(exc), location)) from None
     except _driver_errors() as exc:
-        message = _without_secrets(first_line(str(exc)) or type(exc).__name__, location)
+        message = first_line(_without_secrets(str(exc), location)) or type(exc).__name__
         where = f" ({location.display})" if location is not None else ""
         raise OperationError(f"database error{where}: {message}") from None
 
@@ -277,12 +285,24 @@ def migrate(target: DatabaseTarget) -> MigrationRun:
             return MigrationRun([], None, before, before)
         backup_path = None
         if existed and target.path is not None:
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-            name = f"{target.path.stem}-v{before}-{stamp}{target.path.suffix}"
-            backup_path = target.path.parent / "backups" / name
-            db.backup(backup_path)
+            backup_path = _backup_before_migrating(db, target.path, before)
         applied = apply_migrations(db.conn, db.migrations_dir, db.dialect)
         return MigrationRun(applied, backup_path, before, db.schema_version())
+
+
+def _backup_before_migrating(db: OrchestratorDB, database: Path, version: int) -> Path:
+    """A backup under a name no other run takes: microseconds, created exclusively, and a
+    -2, -3 ... suffix if another process took the name first (a quick retry, doctor --fix)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stem = f"{database.stem}-v{version}-{stamp}"
+    backups = database.parent / "backups"
+    for attempt in range(1, 100):
+        name = f"{stem}{f'-{attempt}' if attempt > 1 else ''}{database.suffix}"
+        try:
+            return db.backup(backups / name)
+        except BackupExists:
+            continue
+    raise OperationError(f"no free backup name in {backups}; move old backups away")
 
 
 # -- queries ------------------------------------------------------------------------------
@@ -329,7 +349,7 @@ def export(
             yield row
 
     if fmt == "json":
-        if destination.exists():
+        if destination.exists() or destination.is_symlink():
             raise UsageError(f"{destination} already exists", hint="choose a new file name")
         _write_json_export(db, destination, rows)
     elif fmt == "csv":
@@ -337,7 +357,7 @@ def export(
             raise UsageError(
                 f"{destination} exists and is not empty", hint="choose a new directory"
             )
-        destination.mkdir(parents=True, exist_ok=True)
+        private_dir(destination)
         for table in ops.TABLES:
             _write_csv(destination / f"{table}.csv", db, table, rows)
     else:
@@ -347,10 +367,12 @@ def export(
     return counts
 
 
-def _atomic_text(destination: Path) -> tuple[Any, str]:
+def _atomic_text(destination: Path) -> tuple[Any, Path]:
+    """An owner-only temp file beside the export (the rows are as private as the database)."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-    return os.fdopen(fd, "w", encoding="utf-8", newline=""), tmp
+    remove_orphans(destination.parent)
+    tmp = private_temp(destination.parent, destination.name)
+    return tmp.open("w", encoding="utf-8", newline=""), tmp
 
 
 def _write_json_export(
@@ -372,10 +394,14 @@ def _write_json_export(
                     handle.write(("," if r_index else "") + "\n" + json.dumps(record))
                 handle.write("\n]")
             handle.write("\n}}\n")
-        os.replace(tmp, destination)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        try:
+            publish(tmp, destination)
+        except FileExistsError:
+            raise UsageError(
+                f"{destination} already exists", hint="choose a new file name"
+            ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _write_csv(
@@ -393,9 +419,8 @@ def _write_csv(
             for row in rows(table):
                 writer.writerow([row[c] for c in columns])
         os.replace(tmp, destination)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def backup(target: DatabaseTarget, destination: Path, progress: Progress | None = None) -> int:

@@ -23,6 +23,7 @@ RUNTIME_MODULES = (
     ("__init__.py", "ADW modules package"),
     ("orch_database_models.py", "Pydantic models of the orchestrator tables"),
     ("adw_db_connection.py", "database location (zero-config) and connection settings"),
+    ("adw_db_private.py", "keeps a database's secrets and files private (stdlib only)"),
     ("adw_db_migrations.py", "versioned migration runner"),
     ("adw_db_dialect.py", "SQL dialect seam: macros and integrity errors per database engine"),
     ("adw_db_operations.py", "database operations shared by the sync and async APIs"),

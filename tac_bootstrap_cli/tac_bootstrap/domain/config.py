@@ -340,10 +340,12 @@ class TacConfig(_Strict):
 
         Mirrors runtime.adw_db_connection.is_postgres_url: importing that module would load
         the runtime's models into every `init` (~40 ms) for a two-line check."""
+        from tac_bootstrap.runtime.adw_db_private import looks_like_conninfo  # stdlib only
+
         scheme = self.orchestrator.database.split("://", 1)[0].lower()
-        return "://" in self.orchestrator.database and scheme.split("+")[0] in (
-            "postgresql",
-            "postgres",
+        return looks_like_conninfo(self.orchestrator.database) or (
+            "://" in self.orchestrator.database
+            and scheme.split("+")[0] in ("postgresql", "postgres")
         )
 
     @property

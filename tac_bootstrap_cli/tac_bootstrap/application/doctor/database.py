@@ -27,8 +27,17 @@ from tac_bootstrap.domain.config import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import TacError
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_connection import ENV_VAR as DATABASE_ENV_VAR
-from tac_bootstrap.runtime.adw_db_connection import is_postgres_url, redact, written_password
+from tac_bootstrap.runtime.adw_db_connection import is_postgres_url
 from tac_bootstrap.runtime.adw_db_migrations import MigrationError, discover
+from tac_bootstrap.runtime.adw_db_private import (
+    SECRET_KEYWORDS,
+    ConninfoError,
+    looks_like_conninfo,
+    parse_conninfo,
+    redact,
+    remove_orphans,
+    written_password,
+)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -54,12 +63,18 @@ def check_database(ctx: _Context) -> list[Check]:
 
 
 def _password_in_config(ctx: _Context) -> list[Check]:
-    """A warning when the committed config file's database URL holds a password."""
+    """A warning when the committed config file's database setting holds a password."""
     setting = ctx.config.orchestrator.database.strip()
-    if not is_postgres_url(setting):
-        return []
-    # Read as written (not with a URL parser, which a ?, # or [ in the password would fool).
-    if written_password(setting) is None and redact(setting) == setting:
+    if looks_like_conninfo(setting):
+        try:
+            if not SECRET_KEYWORDS & set(parse_conninfo(setting)):
+                return []
+        except ConninfoError:
+            pass  # unreadable: the database row says so; warn, it may hold a password
+    # A URL is read as written (a URL parser is fooled by a ?, # or [ in the password).
+    elif not is_postgres_url(setting) or (
+        written_password(setting) is None and redact(setting) == setting
+    ):
         return []
     return [
         Check(
@@ -67,8 +82,9 @@ def _password_in_config(ctx: _Context) -> list[Check]:
             WARN,
             f"{CONFIG_FILENAME} (a committed file) holds the database password: "
             f"orchestrator.database is {redact(setting)}",
-            "remove the password from the URL and give it through PGPASSWORD or ~/.pgpass, "
-            f"or set the whole URL in {DATABASE_ENV_VAR} instead of the config file",
+            "remove the password from the setting and give it through PGPASSWORD or "
+            f"~/.pgpass, or set the whole setting in {DATABASE_ENV_VAR} instead of the config "
+            "file",
         )
     ]
 
@@ -134,6 +150,32 @@ def _check_sqlite(ctx: _Context, target: database_service.DatabaseTarget) -> lis
     rows = [_integrity_row(shown, target, integrity)]
     rows.append(_foreign_keys_row(enforced, violations))
     rows.append(_migrations_row(version, todo, history_error, missing_migrations))
+    return [*rows, *_private_files_rows(ctx, target.path)]
+
+
+def _private_files_rows(ctx: _Context, database: Path) -> list[Check]:
+    """Temp files of a killed backup are removed; a database others may read is a warning
+    (not changed: the file is the user's, and a shared group may be wanted)."""
+    rows = []
+    removed = remove_orphans(database.parent, database.parent / "backups")
+    if removed:
+        names = ", ".join(ctx.shown(path) for path in removed)
+        rows.append(Check("temp files", OK, f"removed what killed backups left: {names}"))
+    try:
+        mode = database.stat().st_mode & 0o777
+    except OSError:
+        return rows
+    if mode & 0o077:
+        rows.append(
+            Check(
+                "database permissions",
+                WARN,
+                f"{ctx.shown(database)} may be read by others (mode {mode:04o}): it holds "
+                "prompts and tool input",
+                f"chmod 600 {database} {database}-wal {database}-shm (new databases are "
+                "created 0600)",
+            )
+        )
     return rows
 
 
