@@ -243,6 +243,23 @@ class ScaffoldService:
                 executable=True,
             )
         )
+        plan.add(
+            FileOperation(
+                path=f"{claude}/hooks/tool_guard.py",
+                action=Action.RENDER,
+                source="claude/hooks/tool_guard.py.j2",
+                reason="PreToolUse guard: blocks what permission rules cannot express",
+                executable=True,
+            )
+        )
+        plan.add(
+            FileOperation(
+                path=f"{claude}/hooks/tool_guard_shell.py",
+                action=Action.RENDER,
+                source="claude/hooks/tool_guard_shell.py.j2",
+                reason="the guard's shell lexer: what a Bash command runs",
+            )
+        )
         for template in sorted(
             (self.renderer.templates_dir / "claude" / "commands").glob("*.md.j2")
         ):
