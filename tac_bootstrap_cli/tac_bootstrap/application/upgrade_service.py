@@ -38,12 +38,21 @@ from tac_bootstrap.infrastructure.manifest_store import (
     remember_base,
     save_manifest,
 )
-from tac_bootstrap.infrastructure.merge import git_available, merge3
+from tac_bootstrap.infrastructure.merge import git_available, merge3, shallow_repository
 
 PROPOSAL_SUFFIX = ".tac-bootstrap"  # the new version of a file we may not write
 
 
 OURS_MARKER = b"<<<<<<< your version"
+
+
+def _shallow_detail(relative: str, entry: ManifestEntry) -> str:
+    return (
+        f"your edit kept; the version generated last time (git blob {entry.blob[:12]}) is not "
+        "in this shallow clone, so it cannot be merged: run `git fetch --unshallow` (or "
+        "`git fetch --deepen 50`) and upgrade again, or merge by hand the new version written "
+        f"beside it as {relative}{PROPOSAL_SUFFIX}"
+    )
 
 
 def has_conflict_markers(content: bytes) -> bool:
@@ -187,6 +196,10 @@ class UpgradeService:
         if sha256_of(theirs) == entry.sha256:
             return UpgradeItem(relative, Change.KEEP, "your edit kept; template unchanged")
         base = recover_base(root, relative, entry)
+        if base is None and shallow_repository(root):
+            # Merging against nothing would mark the whole file as a conflict: keep the
+            # user's file as it is and put the new version beside it instead.
+            return UpgradeItem(relative, Change.CONFLICT, _shallow_detail(relative, entry))
         if not git_available():
             return UpgradeItem(relative, Change.CONFLICT, "edited, but git is needed to merge")
         ours_label = OURS_MARKER.decode().removeprefix("<<<<<<< ")

@@ -22,6 +22,21 @@ def git_available() -> bool:
     return shutil.which("git") is not None
 
 
+def shallow_repository(root: Path) -> bool:
+    """Whether ``root`` is in a shallow clone (`git clone --depth N`): its history, and with it
+    the blobs an upgrade merges against, stops at the cut."""
+    if not git_available():
+        return False
+    result = subprocess.run(
+        ["git", "rev-parse", "--is-shallow-repository"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.returncode == 0 and result.stdout.strip() == "true"
+
+
 def merge3(base: bytes, ours: bytes, theirs: bytes, *, labels: tuple[str, str, str]) -> MergeResult:
     """Merge ``theirs`` (the new render) into ``ours`` (the user's file) relative to ``base``."""
     if not git_available():
