@@ -41,6 +41,7 @@ from tac_bootstrap.domain.config import (
 )
 from tac_bootstrap.domain.errors import UsageError
 from tac_bootstrap.domain.manifest import MANIFEST_FILENAME
+from tac_bootstrap.domain.permissions import command_warnings
 from tac_bootstrap.domain.plan import ApplyReport, ScaffoldPlan
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
 
@@ -161,7 +162,7 @@ def _build_config(
 
 def run_add_agentic(*, path: Path, yes: bool, dry_run: bool, json_output: bool) -> None:
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"PATH": path}):
         root = _resolve_root(path)
         stack = detect_stack(root)
         _show(out, root, stack)
@@ -173,6 +174,8 @@ def run_add_agentic(*, path: Path, yes: bool, dry_run: bool, json_output: bool) 
             language, framework, pm = stack.language, stack.framework, stack.package_manager
             commands = stack.commands
         config = _build_config(stack.name, language, framework, pm, commands)
+        for warning in command_warnings(config):
+            out.warn(warning)
 
         service = ScaffoldService()
         plan = service.build_plan(config, include_config=True)

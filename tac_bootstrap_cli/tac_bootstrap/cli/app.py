@@ -12,11 +12,13 @@ from typing import Annotated
 import typer
 
 from tac_bootstrap import __version__
+from tac_bootstrap.cli.boundary import BoundaryGroup
 from tac_bootstrap.cli.db_app import db_app
 
 # Plain (click) help instead of rich panels: rich's help formatter costs ~70 ms per start.
 app = typer.Typer(
     name="tac-bootstrap",
+    cls=BoundaryGroup,  # one error boundary for every command, parsing included
     help="Give a repository an agentic layer: Claude Code config, ADW workflows and an "
     "orchestrator database.",
     rich_markup_mode=None,
@@ -57,6 +59,15 @@ Force = Annotated[
     bool, typer.Option("--force", help="Overwrite conflicting files, keeping a backup of each.")
 ]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+ProjectPath = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="PATH",
+        help="Project directory holding tac_bootstrap.yml (default: the nearest one at or "
+        "above the current directory).",
+        show_default=False,
+    ),
+]
 
 
 @app.command()
@@ -110,9 +121,7 @@ def init(
 
 @app.command()
 def render(
-    path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="Project directory holding tac_bootstrap.yml.")
-    ] = Path("."),
+    path: ProjectPath = None,
     dry_run: DryRun = False,
     force: Force = False,
     check: Annotated[
@@ -128,13 +137,14 @@ def render(
 
 @app.command()
 def upgrade(
-    path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="Project directory holding tac_bootstrap.yml.")
-    ] = Path("."),
+    path: ProjectPath = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show a diff per file; write nothing.")
     ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask for confirmation (required with --json)."),
+    ] = False,
     json_output: JsonOutput = False,
 ) -> None:
     """Bring the layer up to date, merging your edits with the new templates."""
@@ -145,9 +155,7 @@ def upgrade(
 
 @app.command()
 def doctor(
-    path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="Project directory holding tac_bootstrap.yml.")
-    ] = Path("."),
+    path: ProjectPath = None,
     fix: Annotated[
         bool,
         typer.Option(

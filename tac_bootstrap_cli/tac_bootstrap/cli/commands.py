@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import TypeVar
@@ -14,6 +16,7 @@ from tac_bootstrap import __version__
 from tac_bootstrap.application.plan_executor import PlanExecutor
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.cli.output import Output
+from tac_bootstrap.cli.project import project_root
 from tac_bootstrap.cli.prompts import has_terminal
 from tac_bootstrap.domain.config import (
     CONFIG_FILENAME,
@@ -26,6 +29,7 @@ from tac_bootstrap.domain.config import (
     validate_project_name,
 )
 from tac_bootstrap.domain.errors import UsageError
+from tac_bootstrap.domain.permissions import command_warnings
 from tac_bootstrap.domain.plan import ApplyReport, Status
 from tac_bootstrap.infrastructure.config_loader import load_config
 
@@ -49,9 +53,48 @@ def _parse_choice(enum: type[E], value: str, option: str) -> E:
         ) from None
 
 
-def _interactive(yes: bool) -> bool:
-    """Prompt only for a person at a terminal; scripts and CI get the defaults, never a hang."""
-    return not yes and has_terminal()
+def _interactive(yes: bool, json_output: bool) -> bool:
+    """Prompt only for a person at a terminal; scripts, CI and --json get the defaults (stdout
+    holds only the JSON document), never a hang."""
+    return not yes and not json_output and has_terminal()
+
+
+def _check_output_dir(output_dir: Path, name: str) -> Path:
+    """-o and NAME are the user's arguments: a name the filesystem cannot hold, or a DIR that is
+    a file, a device or where nothing can be created (read-only, /proc), is a usage error
+    (exit 2) naming the argument, found before anything is written."""
+    base = output_dir.absolute()
+    while not base.exists() and not base.is_symlink() and base != base.parent:
+        base = base.parent
+    try:
+        name_max = os.pathconf(base if base.is_dir() else base.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    size = len(os.fsencode(name))
+    if size > name_max:
+        raise UsageError(
+            f"NAME is {size} bytes long, more than the {name_max} the filesystem allows",
+            hint="choose a shorter project name",
+        )
+    target = output_dir / name
+    if target.is_dir():
+        base = target
+    elif target.exists() or target.is_symlink():
+        raise UsageError(f"{target} exists and is not a directory", hint="choose another name")
+    if not base.is_dir():
+        raise UsageError(
+            f"--output-dir {output_dir}: {base} is not a directory",
+            hint="pass an existing directory, or one that can be created",
+        )
+    try:  # the only reliable test (root passes access(2) checks; /proc refuses anyway)
+        os.rmdir(tempfile.mkdtemp(prefix=".tac-probe-", dir=base))
+    except OSError as exc:
+        raise UsageError(
+            f"--output-dir {output_dir}: cannot create the project in {base} "
+            f"({exc.strerror or exc})",
+            hint="choose a writable directory",
+        ) from None
+    return target
 
 
 def _ask_stack(
@@ -123,7 +166,7 @@ def run_init(
     json_output: bool,
 ) -> None:
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"--output-dir": output_dir}):
         try:
             validate_project_name(name)
         except ValueError as exc:
@@ -134,13 +177,13 @@ def run_init(
             if package_manager
             else None
         )
-        if _interactive(yes):
+        target = _check_output_dir(output_dir, name)
+        if _interactive(yes, json_output):
             lang, framework, pm = _ask_stack(lang, framework, pm)
         config = _build_config(name, lang or Language.PYTHON, framework or "none", pm)
         config.git.init = git
-        target = output_dir / name
-        if target.exists() and not target.is_dir():
-            raise UsageError(f"{target} exists and is not a directory", hint="choose another name")
+        for warning in command_warnings(config):
+            out.warn(warning)
         service = ScaffoldService()
         plan = service.build_plan(config, include_config=True)
         executor = PlanExecutor(service)
@@ -158,12 +201,17 @@ def run_init(
         _finish(out, report, {"command": "init", "project": name})
 
 
-def run_render(*, path: Path, dry_run: bool, force: bool, check: bool, json_output: bool) -> None:
+def run_render(
+    *, path: Path | None, dry_run: bool, force: bool, check: bool, json_output: bool
+) -> None:
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"PATH": path}):
         if check and force:
             raise UsageError("--check writes nothing, so --force makes no sense with it")
+        path = project_root(path)
         config = load_config(path / CONFIG_FILENAME)
+        for warning in command_warnings(config):
+            out.warn(warning)
         service = ScaffoldService()
         plan = service.build_plan(config)
         executor = PlanExecutor(service)

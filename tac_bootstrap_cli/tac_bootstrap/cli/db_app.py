@@ -5,10 +5,13 @@ Like app.py this module imports only typer; command bodies live in db_commands.p
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from tac_bootstrap.cli import params
 
 db_app = typer.Typer(
     name="db",
@@ -96,7 +99,10 @@ def import_transcripts(
     since: Annotated[
         float | None,
         typer.Option(
-            "--since", min=0, help="Only transcripts changed in the last DAYS days.", metavar="DAYS"
+            "--since",
+            parser=params.days(),
+            help=f"Only transcripts changed in the last DAYS days (0 to {params.MAX_DAYS}).",
+            metavar="DAYS",
         ),
     ] = None,
     dry_run: DryRun = False,
@@ -122,9 +128,24 @@ def logs(
         str | None, typer.Option("--level", "-l", help="Minimum level: DEBUG, INFO, WARNING...")
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="30m, 2h, 7d, or an ISO 8601 timestamp.")
+        datetime | None,
+        typer.Option(
+            "--since",
+            parser=params.since,
+            metavar="WHEN",
+            help=f"30m, 2h, 7d (at most {params.MAX_DAYS}d), or an ISO 8601 timestamp.",
+        ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most N lines.")] = 50,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit",
+            "-n",
+            parser=params.count(1, params.MAX_LIMIT),
+            metavar="N",
+            help=f"At most N lines (1 to {params.MAX_LIMIT:,}).",
+        ),
+    ] = 50,
     json_output: JsonOutput = False,
 ) -> None:
     """Recent agent and system logs, newest first."""
@@ -136,7 +157,14 @@ def logs(
 @db_app.command()
 def prune(
     older_than: Annotated[
-        float, typer.Option("--older-than", min=0, help="Age in days.", show_default=False)
+        float,
+        typer.Option(
+            "--older-than",
+            parser=params.days(),
+            metavar="DAYS",
+            help=f"Age in days (0 to {params.MAX_DAYS}, decimals allowed).",
+            show_default=False,
+        ),
     ],
     project: Project = None,
     dry_run: DryRun = False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ def _where(target: service.DatabaseTarget) -> dict[str, Any]:
 
 def init_db(project: Path | None, json_output: bool) -> None:
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"--project": project}):
         target = service.locate(project)
         missing_file = not target.exists
         run = service.migrate(target)
@@ -104,7 +105,7 @@ def init_db(project: Path | None, json_output: bool) -> None:
 
 def migrate(project: Path | None, dry_run: bool, json_output: bool) -> None:
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"--project": project}):
         target = service.locate(project)
         todo = service.pending(target)
         backup_path = None
@@ -139,7 +140,7 @@ def migrate(project: Path | None, dry_run: bool, json_output: bool) -> None:
 
 def status(project: Path | None, json_output: bool) -> None:
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"--project": project}):
         target = service.locate(project)
         state = service.status(target)
         table = Table(title="Orchestrator database", show_header=False)
@@ -205,7 +206,7 @@ STATS_COLUMNS = (
 
 def stats(project: Path | None, by: str, session: str | None, json_output: bool) -> None:
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"--project": project}):
         if by not in ROLLUP_CHOICES:
             raise UsageError(
                 f"--by {by!r} is not supported", hint="use session, agent, model or day"
@@ -280,7 +281,7 @@ def import_transcripts(
     json_output: bool,
 ) -> None:
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"--project": project}):
         with _progress(out, "import") as progress:
             done = service.import_transcripts(
                 project, paths, since_days=since, dry_run=dry_run, progress=progress
@@ -326,6 +327,7 @@ def import_transcripts(
             out.emit_json(
                 {
                     "ok": not failed,
+                    "command": "db import-transcripts",
                     **_where(done.target),
                     "searched": [str(p) for p in done.searched],
                     **report.to_json(),
@@ -345,13 +347,12 @@ def logs(
     project: Path | None,
     agent: str | None,
     level: str | None,
-    since: str | None,
+    since_at: datetime | None,
     limit: int,
     json_output: bool,
 ) -> None:
     out = Output(json_output)
-    with out.handling_errors():
-        since_at = service.parse_since(since) if since else None
+    with out.handling_errors({"--project": project}):
         target = service.locate(project)
         records: list[Any] = []
         with _reading(out, target) as db:
@@ -385,7 +386,7 @@ def prune(
     project: Path | None, older_than: float, dry_run: bool, yes: bool, json_output: bool
 ) -> None:
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"--project": project}):
         target = service.locate(project)
         with service.opened_existing(target) as db:
             counts = db.prune(older_than, dry_run=True)
@@ -394,17 +395,18 @@ def prune(
             if dry_run or total == 0:
                 out.info(f"would delete {summary}" if total else "nothing to prune")
             else:
-                _confirm(f"Delete {summary} older than {older_than:g} days?", yes)
+                _confirm(f"Delete {summary} older than {older_than:g} days?", yes, json_output)
                 counts = db.prune(older_than)
                 out.info(f"deleted {summary}")
         if out.json_mode:
             out.emit_json({"ok": True, "dry_run": dry_run or total == 0, "deleted": counts})
 
 
-def _confirm(question: str, yes: bool) -> None:
+def _confirm(question: str, yes: bool, json_output: bool) -> None:
     confirm(
         question,
         yes=yes,
+        may_ask=not json_output,
         default=False,
         refusal="refusing to delete without confirmation",
         hint="pass --yes (or --dry-run)",
@@ -414,7 +416,7 @@ def _confirm(question: str, yes: bool) -> None:
 
 def backup(project: Path | None, destination: Path, json_output: bool) -> None:
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"--project": project, "DEST": destination}):
         target = service.locate(project)
         with _progress(out, "backup") as progress:
             size = service.backup(target, destination, progress)
@@ -432,7 +434,7 @@ def backup(project: Path | None, destination: Path, json_output: bool) -> None:
 
 def export(project: Path | None, destination: Path, fmt: str, json_output: bool) -> None:
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"--project": project, "DEST": destination}):
         if fmt not in ("json", "csv"):
             raise UsageError(f"--format {fmt!r} is not supported", hint="use json or csv")
         target = service.locate(project)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tac_bootstrap.cli import params
+
 if TYPE_CHECKING:
     from tac_bootstrap.application.database_copy import CopyReport
     from tac_bootstrap.cli.output import Output
@@ -22,7 +24,12 @@ def copy(
     dest: Annotated[str, typer.Argument(metavar="DEST", help="Database to fill: path or URL.")],
     batch_size: Annotated[
         int,
-        typer.Option("--batch-size", min=1, help="Rows per DEST transaction."),
+        typer.Option(
+            "--batch-size",
+            parser=params.count(1, params.MAX_BATCH),
+            metavar="N",
+            help=f"Rows per DEST transaction (1 to {params.MAX_BATCH:,}).",
+        ),
     ] = 1000,
     project: Annotated[
         Path | None,
@@ -51,7 +58,7 @@ def copy(
     from tac_bootstrap.domain.errors import OperationError
 
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"--project": project, "SOURCE": _path(source), "DEST": _path(dest)}):
         plan = database_copy.plan(source, dest, project)
         out.info(
             f"copying {plan.source.display} ({plan.source.backend}) -> "
@@ -68,11 +75,19 @@ def copy(
             out.error(failure)
             if out.json_mode:
                 document = report.to_json()
-                document.update(error=str(failure), exit_code=failure.exit_code)
+                document.update(
+                    ok=False, command="db copy", error=str(failure), exit_code=failure.exit_code
+                )
                 out.emit_json(document)
             raise typer.Exit(failure.exit_code)
         if out.json_mode:
             out.emit_json(report.to_json())
+
+
+def _path(argument: str) -> Path | None:
+    """A file argument for the error boundary; never a URL or a keyword string, which may hold
+    a password that an error line must not show."""
+    return None if "://" in argument or "=" in argument else Path(argument)
 
 
 def _show(out: Output, report: CopyReport) -> None:

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from tac_bootstrap.application.doctor import CheckStatus, DoctorReport, run_doctor
 from tac_bootstrap.cli.output import Output
+from tac_bootstrap.cli.project import project_root
 
 GLYPH = {
     CheckStatus.OK: "[green]✔ ok[/]",
@@ -19,10 +20,10 @@ GLYPH = {
 DETAIL_LINES = 8  # paths shown under a message; --json has them all
 
 
-def run_doctor_command(*, path: Path, fix: bool, json_output: bool) -> None:
+def run_doctor_command(*, path: Path | None, fix: bool, json_output: bool) -> None:
     out = Output(json_output)
-    with out.handling_errors():
-        report = run_doctor(path, fix=fix)
+    with out.handling_errors({"PATH": path}):
+        report = run_doctor(project_root(path), fix=fix)
         if report.config_error is not None:
             # Like render: a missing or invalid config is a usage error (exit 2), one line.
             raise report.config_error

@@ -7,17 +7,20 @@ Rich already honours NO_COLOR and drops colour when the stream is not a terminal
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from tac_bootstrap.domain.errors import TacError
+from tac_bootstrap.cli.boundary import State, command_of_context, one_line
+from tac_bootstrap.domain.errors import Interrupted, TacError, from_os_error
 from tac_bootstrap.domain.plan import ApplyReport, Status
 
 STATUS_STYLE = {
@@ -27,6 +30,38 @@ STATUS_STYLE = {
     Status.OVERWRITE: "yellow",
     Status.SKIP: "cyan",
 }
+
+
+def command_name() -> str:
+    """The running command without the program name, e.g. "db logs" ("" outside one)."""
+    from typer._click.globals import get_current_context  # typer vendors click since 0.27
+
+    return command_of_context(get_current_context(silent=True))
+
+
+def error_document(error: str, exit_code: int, command: str | None = None) -> dict[str, Any]:
+    """The one JSON document a failed command prints with --json."""
+    return {
+        "ok": False,
+        "command": command_name() if command is None else command,
+        "error": one_line(error),
+        "exit_code": exit_code,
+    }
+
+
+def _argument_of(exc: OSError, arguments: Mapping[str, Path | None]) -> str | None:
+    """The option whose path the OSError is about: the path itself, or one directly in it or
+    beside it (a temp file next to a destination)."""
+    if exc.filename is None:
+        return None
+    failing = Path(os.path.abspath(os.fsdecode(exc.filename)))
+    for name, given in arguments.items():
+        if given is None:
+            continue
+        path = Path(os.path.abspath(given))
+        if failing in (path, path.parent) or failing.parent in (path, path.parent):
+            return f"{name} {given}"
+    return None
 
 
 class Output:
@@ -45,24 +80,35 @@ class Output:
 
     def error(self, error: TacError) -> None:
         # One plain line: no rich wrapping, no markup interpretation of user data.
-        sys.stderr.write(f"error: {error}\n")
+        sys.stderr.write(f"error: {one_line(str(error))}\n")
 
     def emit_json(self, document: dict[str, Any]) -> None:
+        State.documents += 1
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=False) + "\n")
 
+    def fail(self, error: TacError) -> NoReturn:
+        """Report ``error`` (one line; with --json also the error document) and exit."""
+        self.error(error)
+        if self.json_mode and not State.documents:
+            self.emit_json(error_document(str(error), error.exit_code))
+        raise typer.Exit(error.exit_code)
+
     @contextmanager
-    def handling_errors(self) -> Iterator[None]:
-        """Turn TacError into one stderr line (and a JSON error document) plus its exit code."""
+    def handling_errors(self, arguments: Mapping[str, Path | None] | None = None) -> Iterator[None]:
+        """The error boundary of a command body: TacError, OSError and Ctrl-C become one
+        stderr line (and with --json one error document) and their exit code.
+
+        ``arguments`` maps an option's name to the path the user gave: an OSError on that
+        path (or directly inside or beside it) is the user's argument, a usage error (exit 2).
+        """
         try:
             yield
         except TacError as exc:
-            self.error(exc)
-            if self.json_mode:
-                self.emit_json({"ok": False, "error": str(exc), "exit_code": exc.exit_code})
-            raise typer.Exit(exc.exit_code) from None
+            self.fail(exc)
+        except OSError as exc:
+            self.fail(from_os_error(exc, _argument_of(exc, arguments or {})))
         except KeyboardInterrupt:
-            sys.stderr.write("error: interrupted\n")
-            raise typer.Exit(130) from None
+            self.fail(Interrupted("interrupted", hint="nothing more was done"))
 
     # -- reports ------------------------------------------------------------------------
 

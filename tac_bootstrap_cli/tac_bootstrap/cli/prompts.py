@@ -13,11 +13,23 @@ def has_terminal() -> bool:
 
 
 def confirm(
-    question: str, *, yes: bool, default: bool, refusal: str, hint: str, cancelled: str
+    question: str,
+    *,
+    yes: bool,
+    default: bool,
+    refusal: str,
+    hint: str,
+    cancelled: str,
+    may_ask: bool = True,
 ) -> None:
-    """Go on with --yes or a "yes" at the terminal; otherwise a usage error (exit 2)."""
+    """Go on with --yes or a "yes" at the terminal; otherwise a usage error (exit 2).
+
+    ``may_ask`` is False with --json: stdout belongs to the JSON document, so the safe answer
+    to a question nobody can be asked is no (the caller names --yes in ``hint``)."""
     if yes:
         return
+    if not may_ask:
+        raise UsageError(f"{refusal} (--json never prompts)", hint=hint)
     if not has_terminal():
         raise UsageError(refusal, hint=hint)
     from rich.prompt import Confirm

@@ -10,8 +10,10 @@ from rich.table import Table
 
 from tac_bootstrap.application.upgrade_service import Change, UpgradePlan, UpgradeService
 from tac_bootstrap.cli.output import Output
+from tac_bootstrap.cli.project import project_root
 from tac_bootstrap.cli.prompts import confirm
 from tac_bootstrap.domain.config import CONFIG_FILENAME
+from tac_bootstrap.domain.permissions import command_warnings
 from tac_bootstrap.infrastructure.config_loader import load_config
 
 STYLE = {
@@ -46,10 +48,11 @@ def _show(out: Output, plan: UpgradePlan, dry_run: bool) -> None:
         )
 
 
-def _confirm(question: str, yes: bool) -> None:
+def _confirm(question: str, yes: bool, json_output: bool) -> None:
     confirm(
         question,
         yes=yes,
+        may_ask=not json_output,
         default=True,
         refusal="refusing to change files without confirmation",
         hint="pass --yes",
@@ -57,10 +60,13 @@ def _confirm(question: str, yes: bool) -> None:
     )
 
 
-def run_upgrade(*, path: Path, dry_run: bool, yes: bool, json_output: bool) -> None:
+def run_upgrade(*, path: Path | None, dry_run: bool, yes: bool, json_output: bool) -> None:
     out = Output(json_output)
-    with out.handling_errors():
+    with out.handling_errors({"PATH": path}):
+        path = project_root(path)
         config = load_config(path / CONFIG_FILENAME)
+        for warning in command_warnings(config):
+            out.warn(warning)
         service = UpgradeService()
         plan = service.plan(path, config)
         _show(out, plan, dry_run)
@@ -71,7 +77,7 @@ def run_upgrade(*, path: Path, dry_run: bool, yes: bool, json_output: bool) -> N
                 if diff:
                     out.console.print(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
         elif plan.pending:
-            _confirm(f"Apply {len(plan.pending)} change(s) to {path}?", yes)
+            _confirm(f"Apply {len(plan.pending)} change(s) to {path}?", yes, json_output)
             backup = service.apply(plan)
             if backup:
                 out.info(f"previous versions of changed files: {backup}")
@@ -80,7 +86,7 @@ def run_upgrade(*, path: Path, dry_run: bool, yes: bool, json_output: bool) -> N
             out.info("the layer is up to date")
         for item in plan.conflicts:
             out.info(f"conflict: {item.path} ({item.detail})")
-        if plan.conflicts and not dry_run:
+        if any(item.write is not None for item in plan.conflicts) and not dry_run:
             out.info("resolve the conflict markers (<<<<<<< ======= >>>>>>>), then commit")
         if out.json_mode:
             out.emit_json(
