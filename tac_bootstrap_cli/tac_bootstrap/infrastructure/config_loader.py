@@ -245,12 +245,10 @@ class _ConfigLoader(yaml.SafeLoader):
 
 _ConfigLoader.add_constructor("tag:yaml.org,2002:int", _ConfigLoader.construct_bounded_number)
 _ConfigLoader.add_constructor("tag:yaml.org,2002:float", _ConfigLoader.construct_bounded_number)
-# YAML 1.2 floats without a dot (1e-05, 1e+16: how Python prints them) are floats, not strings.
-_ConfigLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+# YAML 1.2 floats without a dot (1e-05, 1e+16: how Python, and so the template, prints them)
+# are floats, not the strings YAML 1.1 makes of them.
+EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")
+_ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT, list("-+0123456789"))
 
 
 def _line_of(root: yaml.Node, loc: tuple[int | str, ...]) -> int:
