@@ -109,6 +109,39 @@ def test_init_that_cannot_complete_writes_nothing(tmp_path: Path, case: str) -> 
     assert tree_snapshot(tmp_path) == before
 
 
+def _dir_instead_of_file(relative: str) -> Callable[[Path], None]:
+    def setup(project: Path) -> None:
+        (project / relative).unlink(missing_ok=True)
+        (project / relative).mkdir(parents=True)
+
+    return setup
+
+
+RENDER_PREFLIGHT = {
+    "manifest is a directory": _dir_instead_of_file(MANIFEST),
+    "a base is a directory": _dir_instead_of_file(".tac_bootstrap/base/adws/README.md"),
+    "state .gitignore is a directory": _dir_instead_of_file(".tac_bootstrap/.gitignore"),
+    "backups is a file": _file_instead_of_dir(".tac_bootstrap/backups"),
+}
+
+
+@pytest.mark.parametrize("case", list(RENDER_PREFLIGHT))
+def test_render_that_cannot_complete_writes_nothing(
+    template_project: Path, tmp_path: Path, case: str
+) -> None:
+    project = tmp_path / "demo"
+    shutil.copytree(template_project, project)
+    shutil.rmtree(project / ".tac_bootstrap")  # (bases are re-created by every run)
+    (project / "adws/README.md").unlink()  # a file to create
+    (project / ".claude/settings.json").write_text("{}\n")  # a file to back up and replace
+    RENDER_PREFLIGHT[case](project)
+    before = tree_snapshot(tmp_path)
+    code, _, stderr = run("render", project, "--force")
+    assert code == 1
+    assert stderr.count("\n") == 1 and "nothing was written" in stderr, stderr
+    assert tree_snapshot(tmp_path) == before
+
+
 def test_a_path_beyond_path_max_is_refused_before_writing(tmp_path: Path) -> None:
     deep = _deep_target(tmp_path)
     code, _, stderr = run("init", "demo", "-o", deep, "--yes", "--no-git")
@@ -176,6 +209,30 @@ def test_a_full_disk_says_what_was_written_and_a_rerun_completes(tmp_path: Path)
         code, _, stderr = run("init", "demo", "-o", disk, "--yes", "--no-git")
         assert code == 0, stderr
         assert run("render", disk / "demo", "--check")[0] == 0
+
+
+def test_an_upgrade_on_a_full_disk_says_what_was_written_and_a_rerun_completes(
+    tmp_path: Path,
+) -> None:
+    from .test_killed_runs import _old_layer
+
+    disk = tmp_path / "disk"
+    with tiny_disk(disk, "20m"):
+        project = disk / "demo"
+        _old_layer(project)
+        free = os.statvfs(disk)
+        filler = disk / "filler"
+        filler.write_bytes(b"\0" * (free.f_bavail * free.f_frsize - 2 * 4096))
+        code, _, stderr = run("upgrade", project, "--yes")
+        assert code == 1
+        assert stderr.count("\n") == 1, stderr
+        assert "No space left on device" in stderr and "were written before it" in stderr
+        assert ".tac_bootstrap/backups/" in stderr  # the backups come first
+        assert leftovers(disk) == []
+        filler.unlink()
+        code, _, stderr = run("upgrade", project, "--yes")
+        assert code == 0, stderr
+        assert run("render", project, "--check")[0] == 0
 
 
 # -- 3. temp files: recognisable, swept when abandoned, invisible to git ---------------------------
