@@ -11,6 +11,7 @@ from typing import Any
 
 from tac_bootstrap import __version__
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
+from tac_bootstrap.domain.permissions import settings_policy
 from tac_bootstrap.domain.plan import Action, FileOperation, ScaffoldPlan
 from tac_bootstrap.infrastructure.template_renderer import TemplateRenderer
 
@@ -297,6 +298,7 @@ class ScaffoldService:
             "schema_dir": config.schema_dir,
             "database_path": config.default_database_path,
             "tool_version": __version__,
+            "permissions": settings_policy(config).as_dict(),
         }
 
     def render_config(self, config: TacConfig) -> str:

@@ -1,24 +1,92 @@
-"""Jinja2 rendering with StrictUndefined: a missing variable is an error, never a blank."""
+"""Jinja2 rendering with StrictUndefined: a missing variable is an error, never a blank.
+
+Every string of the render context is a ``ConfigStr`` (data from the user's config): printing
+one without an escaping filter of ``escaping.py`` fails the render, so no template can paste a
+config value raw into code, JSON, YAML or Markdown.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import traceback
+from collections.abc import Iterator
+from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from pydantic import BaseModel
 
 from tac_bootstrap.domain.errors import TemplateError
+from tac_bootstrap.infrastructure.escaping import FILTERS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
-def _json_str(value: object) -> str:
-    """Quote a string for JSON (and for YAML, whose double-quoted scalars accept JSON strings)."""
-    return json.dumps(str(value), ensure_ascii=False)
+class ConfigStr(str):
+    """A string from the render context: printable only through an escaping filter."""
+
+    __slots__ = ()
+
+
+class ConfigView:
+    """A config model seen by a template: attributes, items and iteration give tainted values."""
+
+    __slots__ = ("_model",)
+
+    def __init__(self, model: BaseModel) -> None:
+        self._model = model
+
+    def __getattr__(self, name: str) -> Any:
+        return tainted(getattr(self._model, name))
+
+    def __getitem__(self, name: str) -> Any:
+        return tainted(getattr(self._model, name))
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        for name, value in self._model:
+            yield name, tainted(value)
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def tainted(value: Any) -> Any:
+    """``value`` with every string in it a ConfigStr (enum members are the code's own)."""
+    if isinstance(value, ConfigStr | Enum | bool | int | float) or value is None:
+        return value
+    if isinstance(value, str):
+        return ConfigStr(value)
+    if isinstance(value, BaseModel):
+        return ConfigView(value)
+    if isinstance(value, dict):
+        return {tainted(k): tainted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(tainted(v) for v in value)
+    return value
+
+
+class _Unescaped(Exception):
+    """A ConfigStr reached the output without a filter."""
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, ConfigStr):
+        raise _Unescaped(value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """What ``tojson`` serialises: the models behind the views."""
+    if isinstance(value, ConfigView):
+        return value._model.model_dump(mode="json")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _dumps(value: Any, **kwargs: Any) -> str:
+    return json.dumps(value, default=_plain, **kwargs)
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -28,7 +96,8 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     is recompiled; an unusable cache directory just means no cache.
     """
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = os.path.join(base, "tac-bootstrap", "jinja")
+    # "jinja-f": templates compiled with the finalize check (the cache key ignores settings).
+    directory = os.path.join(base, "tac-bootstrap", "jinja-f")
     try:
         os.makedirs(directory, exist_ok=True)
         if not os.access(directory, os.W_OK):
@@ -48,9 +117,10 @@ def _environment(root: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        finalize=_finalize,
     )
-    env.filters["yaml_str"] = _json_str
-    env.filters["json_str"] = _json_str
+    env.filters.update(FILTERS)
+    env.policies["json.dumps_function"] = _dumps
     return env
 
 
@@ -61,7 +131,15 @@ class TemplateRenderer:
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         try:
-            return self.env.get_template(name).render(context)
+            return self.env.get_template(name).render(tainted(context))
+        except _Unescaped as exc:
+            raise TemplateError(
+                f"template {self._where(name, exc)}: config value {str(exc.args[0])[:40]!r} "
+                "printed without an escaping filter",
+                f"pass it through the filter of the target language ({', '.join(sorted(FILTERS))})",
+            ) from None
+        except TemplateError as exc:
+            raise TemplateError(f"template {self._where(name, exc)}: {exc.message}") from None
         except jinja2.TemplateSyntaxError as exc:
             where = f"{exc.name or name}:{exc.lineno}"
             raise TemplateError(f"template {where}: syntax error: {exc.message}") from None
