@@ -10,6 +10,7 @@ have left are excluded in `.git/info/exclude` before `git add -A`.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -71,7 +72,10 @@ def init_repository(root: Path, message: str) -> str:
     git_dir = root / ".git"
     resumed = git_dir.exists() or git_dir.is_symlink()
     if resumed:
-        said = _existing(root, git_dir)
+        try:
+            said = _existing(root, git_dir)
+        except OSError as exc:
+            return f"could not restart the interrupted git init: {exc.strerror} ({exc.filename})"
         if said is not None:
             return said
     else:
@@ -95,7 +99,8 @@ def init_repository(root: Path, message: str) -> str:
     result = _git(root, *identity, "commit", "-q", "-m", message)
     if result.returncode != 0:
         return f"git commit failed: {result.stderr.strip() or result.stdout.strip()}"
-    (git_dir / INIT_MARKER).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        (git_dir / INIT_MARKER).unlink(missing_ok=True)  # a leftover is cleared next time
     if resumed:
         return "completed the interrupted initial commit of the git repository"
     return "created a git repository with an initial commit"
