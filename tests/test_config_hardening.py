@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tac_bootstrap.application.scaffold_service import ScaffoldService
@@ -221,6 +221,18 @@ def test_unreadable_config_files_are_one_line_errors(
     assert expected in assert_one_line(info.value)
 
 
+@pytest.mark.parametrize("name", ["a\nb", "a\rb", "\x1b[2Jx", "x" * 250])
+def test_the_file_name_in_messages_stays_one_line(tmp_path: Path, name: str) -> None:
+    project = tmp_path / name
+    project.mkdir()
+    (project / "tac_bootstrap.yml").write_text(HEAD + "lnit: 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(project / "tac_bootstrap.yml")
+    message = str(info.value)
+    assert "\n" not in message and "\r" not in message and message.isprintable()
+    assert "field 'lnit': unknown key" in message
+
+
 def test_a_config_at_the_limit_is_read(tmp_path: Path) -> None:
     path = tmp_path / "tac_bootstrap.yml"
     path.write_text(HEAD + "#" * (MAX_CONFIG_BYTES - len(HEAD) - 1) + "\n")
@@ -297,11 +309,13 @@ def check_any(text: str) -> None:
 every_character = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, categories=None)
 
 
+@settings(max_examples=1000)
 @given(st.text(alphabet=every_character, max_size=300))
 def test_arbitrary_text_is_a_config_or_one_line(text: str) -> None:
     check_any(text)
 
 
+@settings(max_examples=1000)
 @given(trees())
 def test_yaml_grammar_is_a_config_or_one_line(tree: Tree) -> None:
     check_any(render_tree(tree).lstrip("\n") + "\n")
@@ -311,6 +325,7 @@ VALID = ScaffoldService().render_config(new_config("demo"))
 JUNK = ["\x00", "\t", "\n", "\r", ":", "- ", "&a ", "*a", "!!int ", "[", "{", "}", "]", '"', "'"]
 
 
+@settings(max_examples=500)
 @given(st.lists(st.tuples(st.integers(0, len(VALID)), st.integers(0, 8), st.sampled_from(JUNK))))
 def test_mutated_valid_config_is_a_config_or_one_line(edits: list[tuple[int, int, str]]) -> None:
     text = VALID
@@ -431,6 +446,7 @@ path_like = st.one_of(
 )
 
 
+@settings(max_examples=1000)
 @given(path_like, st.sampled_from(["adws_dir", "specs_dir", "logs_dir"]))
 def test_paths_accepted_iff_in_the_safe_set(value: str, field: str) -> None:
     text = HEAD + f"paths:\n  {field}: {json.dumps(value)}\n"

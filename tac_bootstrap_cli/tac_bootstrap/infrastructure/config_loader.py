@@ -43,7 +43,12 @@ def config_path(project_dir: Path) -> Path:
 
 def load_config(path: Path) -> TacConfig:
     """Parse and validate a config file; every failure is a ConfigError naming file and line."""
-    return parse_config(read_config_text(path), str(path))
+    return parse_config(read_config_text(path), _source(path))
+
+
+def _source(path: Path) -> str:
+    """The file as messages name it: a directory called "a\\nb" must not break the line."""
+    return shown(str(path), 300)
 
 
 def read_config_text(path: Path) -> str:
@@ -51,20 +56,23 @@ def read_config_text(path: Path) -> str:
 
     O_NONBLOCK makes opening a FIFO with no writer return at once; fstat on the open
     descriptor (not the name, which could be swapped) then admits regular files only."""
+    source = _source(path)
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no config file found",
+            f"{source}: no config file found",
             hint="run `tac-bootstrap init NAME` to create a project, or pass the project path",
         ) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot open config file ({exc.strerror})") from None
+        raise ConfigError(f"{source}: cannot open config file ({exc.strerror})") from None
+    except ValueError as exc:  # a NUL byte in the name
+        raise ConfigError(f"{source}: cannot open config file ({exc})") from None
     try:
-        data = _read_regular(fd, path)
+        data = _read_regular(fd, source)
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+        raise ConfigError(f"{source}: cannot read config file ({exc.strerror})") from None
     finally:
         os.close(fd)
     try:
@@ -72,21 +80,21 @@ def read_config_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line, column = _line_column(data, exc.start)
         raise ConfigError(
-            f"{path}:{line}:{column}: not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            f"{source}:{line}:{column}: not valid UTF-8 (byte 0x{data[exc.start]:02x})",
             hint="save the file as UTF-8",
         ) from None
 
 
-def _read_regular(fd: int, path: Path) -> bytes:
+def _read_regular(fd: int, source: str) -> bytes:
     mode = os.fstat(fd).st_mode
     for is_kind, kind in _FILE_KINDS:
         if is_kind(mode):
             raise ConfigError(
-                f"{path}: the config must be a regular file, not {kind}",
+                f"{source}: the config must be a regular file, not {kind}",
                 hint=f"replace it with a regular {CONFIG_FILENAME}",
             )
     if not stat.S_ISREG(mode):
-        raise ConfigError(f"{path}: the config must be a regular file")
+        raise ConfigError(f"{source}: the config must be a regular file")
     chunks: list[bytes] = []
     size = 0
     while size <= MAX_CONFIG_BYTES:  # st_size may lie (/proc): count what is read
@@ -96,7 +104,7 @@ def _read_regular(fd: int, path: Path) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
     if size > MAX_CONFIG_BYTES:
-        raise _too_big(str(path), max(size, os.fstat(fd).st_size))
+        raise _too_big(source, max(size, os.fstat(fd).st_size))
     return b"".join(chunks)
 
 
