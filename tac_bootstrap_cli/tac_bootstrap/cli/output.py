@@ -105,6 +105,8 @@ class Output:
             yield
         except TacError as exc:
             self.fail(exc)
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): the last boundary exits 1 silently
         except OSError as exc:
             self.fail(from_os_error(exc, _argument_of(exc, arguments or {})))
         except KeyboardInterrupt:

@@ -70,17 +70,20 @@ def since(text: str) -> datetime:
     stamp = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
         parsed = datetime.fromisoformat(stamp) if len(stamp) <= 64 else None
-        if parsed is not None:
-            parsed = (
+    except ValueError:
+        parsed = None
+    if parsed is not None:
+        try:
+            return (
                 parsed.replace(tzinfo=timezone.utc)
                 if parsed.tzinfo is None
                 else parsed.astimezone(timezone.utc)
             )
-    except (ValueError, OverflowError):
-        parsed = None
-    if parsed is None:
-        raise typer.BadParameter(
-            f"{text!r} is neither a duration nor a timestamp; use e.g. 30m, 2h, 7d "
-            f"(at most {MAX_DAYS}d) or 2026-11-26T10:00:00Z"
-        )
-    return parsed
+        except (ValueError, OverflowError):  # e.g. 0001-01-01T00:00+01:00 is before year 1 UTC
+            raise typer.BadParameter(
+                f"{value} is out of range; use a timestamp from 0001-01-01 to 9999-12-31 UTC"
+            ) from None
+    raise typer.BadParameter(
+        f"{text!r} is neither a duration nor a timestamp; use e.g. 30m, 2h, 7d "
+        f"(at most {MAX_DAYS}d) or 2026-11-26T10:00:00Z"
+    )
