@@ -467,3 +467,25 @@ def _release(fifo: Path) -> None:
     """Let a hook blocked reading ``fifo`` go: opening and closing the write end is an EOF."""
     with contextlib.suppress(OSError):  # ENXIO: nobody reads it any more
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.parametrize("args", [["render"], ["doctor"], ["db", "status"], ["init", "x", "-y"]])
+def test_a_deleted_current_directory_is_one_line(tmp_path: Path, args: list[str]) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+
+    def enter_and_delete() -> None:
+        os.chdir(gone)
+        os.rmdir(gone)
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "tac_bootstrap", *args, "--json"],
+        cwd=tmp_path,
+        preexec_fn=enter_and_delete,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert_error(proc, 2, "current directory no longer exists")
+    assert_json_error(proc, 2, args[0] if args[0] != "db" else "db status")

@@ -154,6 +154,7 @@ _ENVIRONMENTS = st.sampled_from(
         {"TAC_ORCHESTRATOR_DB": "sub/x.db"},
         {"TAC_ORCHESTRATOR_DB": "sqlite:///afile"},
         {"TAC_ORCHESTRATOR_DB": f"postgresql://u:{SECRET}@127.0.0.1:1/db"},
+        {"TAC_ORCHESTRATOR_DB": f"host=127.0.0.1 port=1 user=u password={SECRET} dbname=db"},
     ]
 )
 

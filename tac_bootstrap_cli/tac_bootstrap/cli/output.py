@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from tac_bootstrap.cli.boundary import State, command_of_context, one_line
-from tac_bootstrap.domain.errors import Interrupted, TacError, from_os_error
+from tac_bootstrap.domain.errors import Interrupted, TacError, UsageError, from_os_error
 from tac_bootstrap.domain.plan import ApplyReport, Status
 
 STATUS_STYLE = {
@@ -47,6 +47,14 @@ def error_document(error: str, exit_code: int, command: str | None = None) -> di
         "error": one_line(error),
         "exit_code": exit_code,
     }
+
+
+def _cwd_exists() -> bool:
+    try:
+        os.getcwd()
+    except OSError:
+        return False
+    return True
 
 
 def _argument_of(exc: OSError, arguments: Mapping[str, Path | None]) -> str | None:
@@ -108,6 +116,8 @@ class Output:
         except BrokenPipeError:
             raise  # the reader went away (`| head`): the last boundary exits 1 silently
         except OSError as exc:
+            if exc.filename is None and not _cwd_exists():
+                self.fail(UsageError("the current directory no longer exists", hint="cd elsewhere"))
             self.fail(from_os_error(exc, _argument_of(exc, arguments or {})))
         except KeyboardInterrupt:
             self.fail(Interrupted("interrupted", hint="nothing more was done"))
