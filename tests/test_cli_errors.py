@@ -489,3 +489,14 @@ def test_a_deleted_current_directory_is_one_line(tmp_path: Path, args: list[str]
     )
     assert_error(proc, 2, "current directory no longer exists")
     assert_json_error(proc, 2, args[0] if args[0] != "db" else "db status")
+
+
+def test_add_agentic_into_a_directory_it_cannot_write_is_a_usage_error(
+    tmp_path: Path, mounted: Mount
+) -> None:
+    readonly = _read_only_dir(tmp_path, mounted)
+    for path in ("/proc", str(readonly)):
+        proc = run_cli("add-agentic", path, "-y", "--json", cwd=tmp_path)
+        assert_error(proc, 2, f"PATH {path}")
+        assert_json_error(proc, 2, "add-agentic")
+    assert list(readonly.iterdir()) == []

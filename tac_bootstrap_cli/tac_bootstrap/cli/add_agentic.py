@@ -27,6 +27,7 @@ from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.application.stack_detection import DetectedStack, detect_stack
 from tac_bootstrap.application.upgrade_service import PROPOSAL_SUFFIX
 from tac_bootstrap.cli.output import Output
+from tac_bootstrap.cli.project import require_writable
 from tac_bootstrap.cli.prompts import has_terminal
 from tac_bootstrap.domain.config import (
     CONFIG_FILENAME,
@@ -164,6 +165,8 @@ def run_add_agentic(*, path: Path, yes: bool, dry_run: bool, json_output: bool) 
     out = Output(json_output)
     with out.handling_errors({"PATH": path}):
         root = _resolve_root(path)
+        if not dry_run:
+            require_writable(root, f"PATH {path}")
         stack = detect_stack(root)
         _show(out, root, stack)
         if not stack.recognised:

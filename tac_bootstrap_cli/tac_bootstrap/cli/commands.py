@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import TypeVar
@@ -16,7 +15,7 @@ from tac_bootstrap import __version__
 from tac_bootstrap.application.plan_executor import PlanExecutor
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.cli.output import Output
-from tac_bootstrap.cli.project import project_root
+from tac_bootstrap.cli.project import project_root, require_writable
 from tac_bootstrap.cli.prompts import has_terminal
 from tac_bootstrap.domain.config import (
     CONFIG_FILENAME,
@@ -86,14 +85,7 @@ def _check_output_dir(output_dir: Path, name: str) -> Path:
             f"--output-dir {output_dir}: {base} is not a directory",
             hint="pass an existing directory, or one that can be created",
         )
-    try:  # the only reliable test (root passes access(2) checks; /proc refuses anyway)
-        os.rmdir(tempfile.mkdtemp(prefix=".tac-probe-", dir=base))
-    except OSError as exc:
-        raise UsageError(
-            f"--output-dir {output_dir}: cannot create the project in {base} "
-            f"({exc.strerror or exc})",
-            hint="choose a writable directory",
-        ) from None
+    require_writable(base, f"--output-dir {output_dir}")
     return target
 
 

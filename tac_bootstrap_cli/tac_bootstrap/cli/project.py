@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+
+from tac_bootstrap.domain.errors import UsageError
 
 
 def project_root(path: Path | None) -> Path:
@@ -15,3 +18,16 @@ def project_root(path: Path | None) -> Path:
     from tac_bootstrap.application.database_service import find_project
 
     return Path(os.path.relpath(find_project(Path.cwd())))
+
+
+def require_writable(directory: Path, argument: str) -> None:
+    """A usage error (exit 2) naming ``argument`` when nothing can be created in ``directory``
+    (read-only, /proc, ...). Creating and removing a hidden directory is the only reliable
+    test: root passes access(2) checks, and /proc refuses anyway."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".tac-probe-", dir=directory))
+    except OSError as exc:
+        raise UsageError(
+            f"{argument}: cannot create files in {directory} ({exc.strerror or exc})",
+            hint="choose a writable directory",
+        ) from None
