@@ -247,7 +247,7 @@ def tame(config: TacConfig) -> TacConfig:
     commands = {name: plain(value, "cmd") for name, value in config.commands}
     commands["test"] = "pytest" if "pytest" in config.commands.test else commands["test"]
     project = config.project.model_copy(
-        update={"name": "demo", "framework": plain(config.project.framework, "x")}
+        update={"name": "demo", "framework": "none" if config.project.framework == "none" else "x"}
     )
     database = plain(config.orchestrator.database, "db")
     return config.model_copy(
@@ -455,7 +455,7 @@ def test_a_template_printing_a_config_value_raw_fails_to_render(tmp_path: Path) 
 
 # -- permission rules for commands ------------------------------------------------------------
 
-SIMPLE = st.text(st.sampled_from("abcxyzABC0129 ._-/=+,@%^:"), min_size=1, max_size=30).filter(
+SIMPLE = st.text(st.sampled_from("abcxyzABC0129 ._-/=+@%^:"), min_size=1, max_size=30).filter(
     lambda c: c.strip() and not c.rstrip().endswith(":")
 )
 
@@ -479,7 +479,7 @@ def test_shell_syntax_anywhere_means_no_rule_and_a_warning(
         }
     )
     (warning,) = command_warnings(config)
-    assert warning.startswith("commands.test contains shell syntax (")
+    assert warning.startswith("commands.test is not a simple command (")
     assert repr(special) in warning
     assert "the agent will ask before running it" in warning
     assert not [r for r in settings_policy(config).allow if command.strip() in r]
@@ -533,7 +533,7 @@ def test_render_warns_about_a_command_it_gives_no_rule(tmp_path: Path) -> None:
     config.write_text(text)
     done = run_cli("render", project, "--force")
     assert done.returncode == 0, done.stderr
-    assert "warning: commands.test contains shell syntax (';' '|')" in done.stderr
+    assert "warning: commands.test is not a simple command (';' '|')" in done.stderr
     allow = json.loads((project / ".claude" / "settings.json").read_text())["permissions"]
     assert not [r for r in allow["allow"] if "pytest" in r or "curl" in r]
 
@@ -589,9 +589,14 @@ def test_the_deny_and_ask_policy() -> None:
         "Bash(git push --force:*)",
         "Bash(git push --force-with-lease:*)",
         "Bash(git push --force-if-includes:*)",
-        "Bash(git push +:*)",
-        "Bash(git push origin +:*)",
+        "Bash(git push +*)",
+        "Bash(git push * +*)",
+        "Bash(git push * --force*)",
+        "Bash(git push * -f)",
+        "Bash(git push * -f *)",
     ):
         assert rule in policy.deny, rule
-    assert policy.ask == ["Bash(git add -f:*)", "Bash(git add --force:*)"]
+    assert "Bash(git add -f:*)" in policy.ask
+    assert "Bash(git add * --force*)" in policy.ask
+    assert not set(policy.ask) & set(policy.allow)
     assert len(policy.deny) == len(set(policy.deny))

@@ -129,11 +129,13 @@ def _number(value: object, default: float = 0.0) -> float:
 
 def claude_permissions(root: Path, claude_dir: str) -> tuple[list[str], list[str]]:
     """(allow, deny) rules of the project's settings.json, passed to the CLI on its command
-    line: a workspace the user never trusted ignores the file's rules but honours these."""
+    line: a workspace the user never trusted ignores the file's rules but honours these.
+    An "ask" rule is a deny here: a workflow runs the CLI in print mode, where nobody answers."""
     try:
         settings = json.loads((root / claude_dir / "settings.json").read_text(encoding="utf-8"))
         permissions = settings.get("permissions") or {}
-        allow, deny = permissions.get("allow") or [], permissions.get("deny") or []
+        allow = permissions.get("allow") or []
+        deny = [*(permissions.get("deny") or []), *(permissions.get("ask") or [])]
     except (OSError, ValueError, AttributeError):
         return [], []
     return [str(r) for r in allow if isinstance(r, str)], [

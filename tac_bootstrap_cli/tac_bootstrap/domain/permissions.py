@@ -27,17 +27,24 @@ from tac_bootstrap.domain.config import TacConfig
 COMMAND_FIELDS = ("install", "start", "test", "lint", "typecheck", "format", "build")
 
 # Shell syntax (and Claude Code's rule wildcard "*") that would make a prefix rule allow more
-# than one program with its arguments; quotes and backslashes because they can hide the rest.
-SHELL_SPECIALS = frozenset(";&|<>$`(){}*?[]!#~'\"\\")
+# than one program with its arguments; quotes and backslashes because they can hide the rest;
+# "," because the workflows pass the rules comma-joined (--allowedTools a,b).
+SHELL_SPECIALS = frozenset(";&|<>$`(){}*?[]!#~'\"\\,")
 
+# Force pushes: the legacy prefix form for an option right after "push", and Claude Code's
+# "*" wildcard for an option or a +refspec anywhere later ("git push origin main --force").
 FORCE_PUSH = (
-    "git push -f",
-    "git push --force",
-    "git push --force-with-lease",
-    "git push --force-if-includes",
-    "git push +",
-    "git push origin +",
-    "git push --mirror",
+    "Bash(git push -f:*)",
+    "Bash(git push --force:*)",
+    "Bash(git push --force-with-lease:*)",
+    "Bash(git push --force-if-includes:*)",
+    "Bash(git push --mirror:*)",
+    "Bash(git push +*)",
+    "Bash(git push * +*)",
+    "Bash(git push * --force*)",
+    "Bash(git push * --mirror*)",
+    "Bash(git push * -f)",
+    "Bash(git push * -f *)",
 )
 
 BASE_ALLOW = (
@@ -62,9 +69,13 @@ BASE_ALLOW = (
     "Write",
 )
 
+# git add -f/--force adds ignored files (databases, logs, .env): asked, never auto-allowed.
 ASK = (
     "Bash(git add -f:*)",
     "Bash(git add --force:*)",
+    "Bash(git add * -f)",
+    "Bash(git add * -f *)",
+    "Bash(git add * --force*)",
 )
 
 LAYER_BACKUPS = ".tac_bootstrap/backups"
@@ -105,7 +116,7 @@ def command_warnings(config: TacConfig) -> list[str]:
         if found:
             shown = " ".join(repr(c) for c in found)
             warnings.append(
-                f"commands.{name} contains shell syntax ({shown}): no permission rule is "
+                f"commands.{name} is not a simple command ({shown}): no permission rule is "
                 "generated for it, so the agent will ask before running it; make it a "
                 "simple command (a program and its arguments, e.g. a Makefile target) to "
                 "have it allowed"
@@ -153,7 +164,7 @@ def settings_policy(config: TacConfig) -> Policy:
         rule for name in COMMAND_FIELDS if (rule := command_rule(getattr(config.commands, name)))
     ]
     allow = list(dict.fromkeys(allow + list(BASE_ALLOW)))
-    deny = [f"Bash({prefix}:*)" for prefix in FORCE_PUSH]
+    deny = list(FORCE_PUSH)
     deny += ["Bash(git reset --hard:*)", "Bash(rm -rf /:*)"]
     for pattern in _protected_paths(config):
         deny += [f"Read({pattern})", f"Edit({pattern})"]
