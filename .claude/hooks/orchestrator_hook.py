@@ -77,14 +77,17 @@ except Exception as exc:  # the layer is missing or broken: note it, never fail 
             os.environ.get("TAC_HOOK_FALLBACK_LOG")
             or PROJECT_ROOT / LOGS_DIR / "hooks-fallback.jsonl"
         )
-        fallback.parent.mkdir(parents=True, exist_ok=True)
+        fallback.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         raw = sys.stdin.read() if sys.argv[1:2] != ["--drain"] else ""
         entry = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
             "error": f"cannot load hook_recorder: {exc!r}",
             "input": raw[:20_000],
         }
-        with fallback.open("a", encoding="utf-8") as handle:
+        # owner-only (0600, whatever the umask): it holds raw hook input
+        fd = os.open(fallback, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with open(fd, "a", encoding="utf-8") as handle:
+            os.fchmod(fd, 0o600)
             handle.write(json.dumps(entry) + "\n")
     except Exception:
         pass

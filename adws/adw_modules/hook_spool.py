@@ -199,17 +199,31 @@ def rejected_line(entry: Entry) -> dict[str, Any]:
     return line
 
 
+def private_dirs(directory: Path) -> None:
+    """Create `directory` and its missing parents owner-only (0700, whatever the umask): the
+    fallback file and the spool hold raw hook input (prompts, commands, file contents)."""
+    missing: list[Path] = []
+    while not directory.exists() and directory.parent != directory:
+        missing.append(directory)
+        directory = directory.parent
+    for created in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            created.mkdir(mode=0o700)
+            os.chmod(created, 0o700)  # mkdir's mode is masked by the umask
+
+
 @contextlib.contextmanager
 def _locked(path: Path, *, create: bool) -> Generator[int | None, None, None]:
     """An fd on `path` under an exclusive flock, re-opened if the file was replaced or
-    removed while we waited (so no append lands in an unlinked file). None: no file."""
+    removed while we waited (so no append lands in an unlinked file). None: no file. The file
+    is owner-only (0600), also when an older version or another tool created it readable."""
     while True:
         try:
             flags = os.O_RDWR | os.O_APPEND | (os.O_CREAT if create else 0)
             fd = os.open(path, flags, 0o600)
         except FileNotFoundError:
             if create:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                private_dirs(path.parent)
                 continue
             yield None
             return
@@ -217,10 +231,14 @@ def _locked(path: Path, *, create: bool) -> Generator[int | None, None, None]:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+                stat = os.fstat(fd)
+                same = stat.st_ino == os.stat(path).st_ino
             except FileNotFoundError:
                 same = False
             if same:
+                if stat.st_mode & 0o077:
+                    with contextlib.suppress(OSError):  # not ours to change: leave it
+                        os.fchmod(fd, 0o600)
                 yield fd
                 return
         finally:

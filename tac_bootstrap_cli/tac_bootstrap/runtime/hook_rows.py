@@ -20,6 +20,7 @@ AGENT_ENV_VAR = "TAC_AGENT_ID"
 MAX_TEXT = 2_000
 MAX_ITEMS = 50
 MAX_SUBJECT = 120
+MAX_DEPTH = 100  # details are cleaned recursively; Claude Code's events nest a few levels
 
 # -- the values the schema allows: the same lists as orch_database_models' enums and the
 # schema's CHECK constraints (tests/test_real_cli_hooks.py compares all three) -------------
@@ -217,13 +218,31 @@ def describe(event: Mapping[str, Any]) -> tuple[str, str, str, dict[str, Any], s
 
 
 def parse_event(raw: str) -> dict[str, Any]:
+    """The event of a hook's stdin, or Rejected. Deep nesting is refused here (json raises
+    RecursionError, not ValueError): an exception escaping would stop the recorder at that
+    spool file, and every later event of the session would wait behind it."""
     try:
         event = json.loads(raw, parse_constant=_refuse_constant)
-    except ValueError as exc:
-        raise Rejected(f"{type(exc).__name__}: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise Rejected(f"{type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(event, dict) or not isinstance(event.get("hook_event_name"), str):
         raise Rejected("hook input is not a JSON object with a hook_event_name")
+    if _deeper_than(event, MAX_DEPTH):
+        raise Rejected(f"hook input is nested deeper than {MAX_DEPTH} levels")
     return event
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than `limit` levels (iteratively: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _refuse_constant(name: str) -> Any:
