@@ -48,6 +48,7 @@ from tac_bootstrap.domain.plan import Action
 from tac_bootstrap.infrastructure.escaping import (
     comment,
     json_str,
+    md_cell,
     md_code,
     md_text,
     py_str,
@@ -133,6 +134,15 @@ def test_md_code_shows_exactly_the_value(value: str) -> None:
     tokens = MD.parseInline(f"run {md_code(value)} now")[0].children or []
     codes = [t.content for t in tokens if t.type == "code_inline"]
     assert codes == [value]
+
+
+@given(values)
+def test_md_code_in_a_table_cell_shows_exactly_the_value(value: str) -> None:
+    assume(value and not (set(value) & set(BREAKS + "\0")))
+    table = f"| a | b |\n|---|---|\n| x | {md_cell(md_code(value))} |\n"
+    cells = [t for t in MarkdownIt("commonmark").enable("table").parse(table) if t.type == "inline"]
+    assert [c.content for c in cells[:3]] == ["a", "b", "x"]
+    assert [(t.type, t.content) for t in cells[3].children or []] == [("code_inline", value)]
 
 
 @pytest.mark.parametrize("value", ["a\nb", "x\r", "", "nul\0"])

@@ -74,9 +74,9 @@ def yaml_scalar(value: object) -> str:
 
 
 def comment(value: object) -> str:
-    """Text for a one-line comment (``#`` in shell, Python, YAML; ``--`` in SQL): no character may end the line
-    (\\n, \\r, NEL, U+2028/U+2029) or be refused by a parser (NUL); such characters are
-    written as visible escapes instead."""
+    """Text for a one-line comment (``#`` in shell, Python, YAML; ``--`` in SQL): no character
+    may end the line (\\n, \\r, NEL, U+2028/U+2029) or be refused by a parser (NUL); such
+    characters are written as visible escapes instead."""
     return "".join(c if c.isprintable() else _codepoint_escape(c) for c in str(value))
 
 
@@ -137,6 +137,12 @@ def md_code(value: object) -> str:
     return f"{fence}{space}{text}{space}{fence}"
 
 
+def md_cell(markdown: object) -> str:
+    """Markdown (e.g. an md_code span) inside a table cell: GFM splits cells at every
+    unescaped "|", code spans included, and turns "\\|" back into "|"."""
+    return str(markdown).replace("|", "\\|")
+
+
 # ASCII punctuation that can open or close Markdown (CommonMark escapes any ASCII
 # punctuation with a backslash); '.', '-' and '/' only matter at the start of a line, and
 # values are printed after text, so names and paths stay as they are.
@@ -166,5 +172,6 @@ FILTERS = {
     "sh_dq": sh_dq,
     "sh_quote": sh_quote,
     "md_code": md_code,
+    "md_cell": md_cell,
     "md_text": md_text,
 }
