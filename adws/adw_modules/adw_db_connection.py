@@ -28,9 +28,9 @@ from .adw_db_private import (
     create_private_file,
     looks_like_conninfo,
     parse_conninfo,
-    redact,
     written_password,
 )
+from .adw_db_private import redact as redact  # re-exported: the one redaction
 from .adw_project import current_project
 from .orch_database_models import OrchestratorError
 

@@ -900,6 +900,8 @@ def prune(older_than_days: float, *, dry_run: bool = False) -> Op[dict[str, int]
         "SELECT id FROM agents WHERE status IN ('completed', 'failed', 'cancelled') "
         "AND coalesce(completed_at, created_at) < ?"
     )
+    if not dry_run:
+        return (yield from _prune_counting_deletes(cutoff, finished))
     counts: dict[str, int] = {}
     row = yield ("one", f"SELECT count(*) AS n FROM ({finished}) AS f", (cutoff,))
     counts["agents"] = row["n"]
@@ -917,15 +919,50 @@ def prune(older_than_days: float, *, dry_run: bool = False) -> Op[dict[str, int]
     counts["agent_logs"] = row["n"]
     row = yield ("one", "SELECT count(*) AS n FROM system_logs WHERE created_at < ?", (cutoff,))
     counts["system_logs"] = row["n"]
-    # session_usage.agent_id is ON DELETE SET NULL: the usage of a deleted agent goes first.
-    usage = f"FROM session_usage WHERE agent_id IN ({finished})"
-    row = yield ("one", f"SELECT count(*) AS n {usage}", (cutoff,))
+    row = yield (
+        "one",
+        f"SELECT count(*) AS n FROM session_usage WHERE agent_id IN ({finished})",
+        (cutoff,),
+    )
     counts["session_usage"] = row["n"]
-    if not dry_run:
-        yield ("exec", "DELETE FROM agent_logs WHERE created_at < ?", (cutoff,))
-        yield ("exec", "DELETE FROM system_logs WHERE created_at < ?", (cutoff,))
-        yield ("exec", f"DELETE {usage}", (cutoff,))
-        yield ("exec", f"DELETE FROM agents WHERE id IN ({finished})", (cutoff,))
+    return counts
+
+
+_PRUNE_BATCH = 500  # ids per statement: far below SQLite's 32,766 bound parameters
+
+
+def _prune_counting_deletes(cutoff: str, finished: str) -> Op[dict[str, int]]:
+    """Delete, counting what each DELETE itself removed (its rowcount): a count taken first
+    sees another snapshot than the DELETE on PostgreSQL, where writers go on meanwhile.
+
+    The finished agents are locked and listed first, so that the agents deleted are exactly
+    those whose prompts, logs and usage were deleted (and counted) before them: nothing is
+    left for ON DELETE CASCADE to remove uncounted, and a writer adding a row for one of them
+    waits for the lock (then fails its foreign key, as with any deleted agent)."""
+    rows = yield ("all", f"{finished} {{for_update}}", (cutoff,))
+    ids = [row["id"] for row in rows]
+    counts = dict.fromkeys(("agents", "prompts", "agent_logs", "system_logs", "session_usage"), 0)
+    counts["agent_logs"] += yield ("exec", "DELETE FROM agent_logs WHERE created_at < ?", (cutoff,))
+    counts["system_logs"] += yield (
+        "exec",
+        "DELETE FROM system_logs WHERE created_at < ?",
+        (cutoff,),
+    )
+    for start in range(0, len(ids), _PRUNE_BATCH):
+        batch = ids[start : start + _PRUNE_BATCH]
+        marks = ", ".join("?" * len(batch))
+        # session_usage.agent_id is ON DELETE SET NULL: the usage of a deleted agent goes first.
+        for table, column in (
+            ("session_usage", "agent_id"),
+            ("agent_logs", "agent_id"),
+            ("prompts", "agent_id"),
+            ("agents", "id"),
+        ):
+            counts[table] += yield (
+                "exec",
+                f"DELETE FROM {table} WHERE {column} IN ({marks})",
+                tuple(batch),
+            )
     return counts
 
 
