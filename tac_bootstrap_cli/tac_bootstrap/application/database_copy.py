@@ -72,7 +72,10 @@ _UUID_TEXT = re.compile(
     r"^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$", re.IGNORECASE
 )
 _CANONICAL_GLOB = "-".join("[0-9a-f]" * n for n in (8, 4, 4, 4, 12))
-SOURCE_HINT = "SOURCE and DEST are file paths, sqlite:///FILE or postgresql:// URLs"
+SOURCE_HINT = (
+    "SOURCE and DEST are file paths, sqlite:///FILE, postgresql:// URLs or libpq keyword/value "
+    "strings ('host=HOST dbname=DBNAME')"
+)
 
 
 @dataclass
