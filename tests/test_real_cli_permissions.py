@@ -94,11 +94,15 @@ def test_secrets_databases_and_logs_are_refused_a_normal_read_works(
 ) -> None:
     reads = [tool_use("Read", {"file_path": str(project / name)}) for name in SECRETS]
     control = tool_use("Read", {"file_path": str(project / CONTROL)})
-    fake_api.responder = scripted([*reads, control])
+    env = project / "sub" / ".env"
+    write = tool_use("Write", {"file_path": str(env), "content": "API_KEY=overwritten\n"})
+    fake_api.responder = scripted([*reads, write, control])
     run(project, fake_api, claude_home, claude_cli, mode)
     results = results_by_id(fake_api)
     for step, name in zip(reads, SECRETS, strict=True):
         assert denied(results[step["id"]]), (name, results[step["id"]])
+    assert denied(results[write["id"]]), results[write["id"]]
+    assert env.read_text(encoding="utf-8") == SECRETS["sub/.env"] + "\n"
     assert CONTROL_TEXT in content_text(results[control["id"]])
     assert not results[control["id"]].get("is_error")
     sent = json.dumps([r.body for r in fake_api.requests])
