@@ -29,6 +29,7 @@ from tac_bootstrap.domain.config import (
     CommandsSection,
     GitSection,
     Language,
+    ModelPolicy,
     OrchestratorSection,
     PackageManager,
     PathsSection,
@@ -145,7 +146,11 @@ def test_md_code_in_a_table_cell_shows_exactly_the_value(value: str) -> None:
     assert [(t.type, t.content) for t in cells[3].children or []] == [("code_inline", value)]
 
 
-@pytest.mark.parametrize("value", ["a\nb", "x\r", "", "nul\0"])
+def test_md_code_of_nothing_is_two_backticks_as_before() -> None:
+    assert md_code("") == "``"
+
+
+@pytest.mark.parametrize("value", ["a\nb", "x\r", "nul\0"])
 def test_md_code_refuses_what_a_code_span_cannot_hold(value: str) -> None:
     with pytest.raises(TemplateError):
         md_code(value)
@@ -210,8 +215,12 @@ def hostile_config(data: st.DataObject) -> TacConfig:
         logs_dir=data.draw(hostile_path, "logs_dir"),
         claude_dir=".claude",
     )
+    maybe = one_line | st.just("")
     commands = CommandsSection.model_construct(
-        None, **{name: data.draw(one_line, name) for name in COMMAND_FIELDS}
+        None, **{name: data.draw(maybe, name) for name in COMMAND_FIELDS}
+    )
+    models = ModelPolicy.model_construct(
+        None, **{name: data.draw(maybe, name) for name in ("default", "heavy", "fallback")}
     )
     project = ProjectSection.model_construct(
         name=data.draw(one_line, "name"),
@@ -231,7 +240,7 @@ def hostile_config(data: st.DataObject) -> TacConfig:
         project=project,
         paths=paths,
         commands=commands,
-        agentic=AgenticSection(),
+        agentic=AgenticSection().model_copy(update={"models": models}),
         orchestrator=orchestrator,
         git=GitSection(),
         guard=base.guard,
@@ -366,6 +375,7 @@ def check_yaml(text: str, config: TacConfig) -> None:
     assert loaded["paths"] == dict(config.paths)
     assert loaded["commands"] == dict(config.commands)
     assert loaded["orchestrator"]["database"] == config.orchestrator.database
+    assert loaded["agentic"]["models"] == dict(config.agentic.models)
 
 
 def check_markdown(path: str, text: str, config: TacConfig) -> None:
@@ -376,13 +386,20 @@ def check_markdown(path: str, text: str, config: TacConfig) -> None:
     spans = code_spans(text)
     if path.endswith("commands/prime.md"):
         for name in COMMAND_FIELDS:
-            assert getattr(config.commands, name) in spans, name
+            if getattr(config.commands, name):
+                assert getattr(config.commands, name) in spans, name
     if path.endswith("commands/test.md"):
         for name in ("test", "lint", "typecheck"):
-            assert getattr(config.commands, name) in spans, name
+            if getattr(config.commands, name):
+                assert getattr(config.commands, name) in spans, name
+    if path.endswith("adws/README.md".replace("adws", config.paths.adws_dir)):
+        for name in ("default", "heavy", "fallback"):
+            model = getattr(config.agentic.models, name)
+            if model:
+                assert model in spans, name
     if path.endswith("commands/feature.md"):
         assert f"{config.paths.specs_dir}/templates/feature.md" in spans
-    if path.endswith("commands/start.md"):
+    if path.endswith("commands/start.md") and config.commands.start:
         assert any(span.startswith(f"nohup {config.commands.start} > ") for span in spans)
 
 
