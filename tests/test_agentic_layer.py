@@ -250,8 +250,9 @@ def test_typescript_project_gets_its_own_commands_and_working_hooks(tmp_path: Pa
     for event in ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop"):
         commands = [h["command"] for group in settings["hooks"][event] for h in group["hooks"]]
         assert commands, event
-        for command in commands:
-            assert "$CLAUDE_PROJECT_DIR/.claude/hooks/orchestrator_hook.py" in command
+        assert commands[0].startswith('exec sh "$CLAUDE_PROJECT_DIR/.claude/hooks/orchestrator')
+        guard = '"$CLAUDE_PROJECT_DIR/.claude/hooks/tool_guard.py"'  # PreToolUse only
+        assert [guard in c for c in commands[1:]] == ([True] if event == "PreToolUse" else [])
     allowed = settings["permissions"]["allow"]
     assert any("pnpm" in rule for rule in allowed)
     assert not any("pytest" in rule for rule in allowed)

@@ -49,12 +49,15 @@ EXPECTED_FILES = {
     "adws/tests/test_adw_workflows.py",
     ".claude/settings.json",
     ".claude/hooks/orchestrator_hook.py",
+    ".claude/hooks/tool_guard.py",
+    ".claude/hooks/tool_guard_shell.py",
     *(f".claude/commands/{command}.md" for command in COMMANDS),
     *(f"specs/templates/{kind}.md" for kind in ("feature", "bug", "chore")),
     "logs/.gitignore",
 }
 EXECUTABLES = {
     ".claude/hooks/orchestrator_hook.py",
+    ".claude/hooks/tool_guard.py",
     "adws/tests/fake_claude.py",
     *(f"adws/adw_{phase}.py" for phase in ("plan", "build", "test", "review", "sdlc")),
 }

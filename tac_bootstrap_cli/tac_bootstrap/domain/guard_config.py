@@ -51,8 +51,9 @@ Directory = Annotated[Printable, AfterValidator(_directory)]
 
 
 class GuardSection(BaseModel):
-    """enabled: run the guard at all. block_commands: regexes searched in each simple command
-    (its words joined by spaces). protected_paths: globs (relative to the project, or
+    """enabled: run the guard at all. block_commands: regexes searched in the whole Bash
+    command and in each simple command it runs (its words joined by spaces, `sh -c` bodies
+    and substitutions included). protected_paths: globs (relative to the project, or
     absolute) no Bash command or file tool may name, on top of the built-in ones (.env files,
     the orchestrator database with its -wal/-shm and backups, the hook fallback log).
     allow_rm_in: directories outside the project where recursive rm is fine."""
