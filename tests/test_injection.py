@@ -22,6 +22,7 @@ import yaml
 from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
+from pydantic import ValidationError
 
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import (
@@ -37,7 +38,7 @@ from tac_bootstrap.domain.config import (
     TacConfig,
     new_config,
 )
-from tac_bootstrap.domain.errors import TemplateError
+from tac_bootstrap.domain.errors import ConfigError, TemplateError
 from tac_bootstrap.domain.permissions import (
     COMMAND_FIELDS,
     SHELL_SPECIALS,
@@ -46,6 +47,7 @@ from tac_bootstrap.domain.permissions import (
     settings_policy,
 )
 from tac_bootstrap.domain.plan import Action
+from tac_bootstrap.infrastructure.config_loader import parse_config
 from tac_bootstrap.infrastructure.escaping import (
     comment,
     json_str,
@@ -205,6 +207,15 @@ one_line = st.text(
     min_size=1,
     max_size=30,
 ).filter(lambda v: not set(v) & set(BREAKS + "\0"))
+
+
+# What a valid config may hold: printable text full of quoting and shell characters.
+printable_line = st.text(
+    st.sampled_from("'\"\\$`(){}[]<>|&;*?!#~%=:,@^+ /.-_\u00e9aZ09")
+    | st.characters(categories=("L", "N", "P", "S")),
+    min_size=1,
+    max_size=30,
+)
 
 
 def hostile_config(data: st.DataObject) -> TacConfig:
@@ -420,6 +431,35 @@ def test_every_template_escapes_every_value(data: st.DataObject) -> None:
     for path, text in _relabel(files, config).items():
         if path != ".claude/settings.json":  # its rule lists depend on the values
             assert text.count("\n") == normal[path].count("\n"), path
+
+
+@settings(max_examples=100)
+@given(st.data())
+def test_a_valid_config_rereads_through_the_loader_to_the_same_values(
+    data: st.DataObject,
+) -> None:
+    """What the config accepts, tac_bootstrap.yml holds exactly (rendered, then loaded)."""
+    base = new_config("demo")
+    line = printable_line
+    commands = {name: data.draw(line | st.just(""), name) for name in COMMAND_FIELDS}
+    models = {name: data.draw(line, name) for name in ("default", "heavy", "fallback")}
+    try:
+        config = TacConfig(
+            project=base.project,
+            commands=CommandsSection(**commands),
+            agentic=AgenticSection(models=ModelPolicy(**models)),
+            orchestrator=OrchestratorSection(database=data.draw(line, "database")),
+        )
+    except ValidationError:
+        assume(False)
+        raise
+    text = ScaffoldService().render_config(config)
+    try:
+        loaded = parse_config(text, "tac_bootstrap.yml")
+    except ConfigError as exc:  # refused by the loader: it must be the value, not the quoting
+        assume("control character" not in str(exc))
+        raise
+    assert loaded == config
 
 
 def run_shell_half(project: Path, config: TacConfig, text: str) -> None:
