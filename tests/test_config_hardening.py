@@ -14,6 +14,7 @@ import re
 import shlex
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +74,8 @@ BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".jo
 TEN_MB = "x" * 10_000_000
 
 CONTENT_CASES = [
-    ("nul", HEAD + "x: a\x00b\n", "cfg.yml:4:5: the control character U+0000"),
-    ("escape byte", HEAD + "\x1b[31m: 1\n", "cfg.yml:4:1: the control character U+001B"),
+    ("nul", HEAD + "x: a\x00b\n", "cfg.yml:4:5: the non-printable character U+0000"),
+    ("escape byte", HEAD + "\x1b[31m: 1\n", "cfg.yml:4:1: the non-printable character U+001B"),
     ("DEL", HEAD + "# \x7f\n", "U+007F"),
     ("C1 NEL", HEAD + "# \x85\n", "U+0085"),
     ("line separator", HEAD + "# \u2028\n", "U+2028"),
@@ -460,6 +461,61 @@ def test_paths_accepted_iff_in_the_safe_set(value: str, field: str) -> None:
         assert repr(value) == f"'{value}'" and '"' not in value  # Python literals, both quotes
         assert shlex.quote(value) == value  # sh, double quotes included: no $ ` \ "
         assert "`" not in value and "\n" not in value  # Markdown code spans, front matter
+
+
+# --- property: text fields accepted iff one line of printable text ----------------------------
+
+BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def is_one_printable_line(value: str) -> bool:
+    """The documented rule, from Unicode categories rather than the model's regex."""
+    return len(value) <= 4096 and not any(
+        unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") or c in BIDI or c in "\ufffe\uffff"
+        for c in value
+    )
+
+
+def yaml_quoted(value: str) -> str:
+    """A double-quoted YAML scalar that decodes to exactly value: controls, line breaks and
+    surrogates as escapes (a raw newline would be folded into a space), the rest raw."""
+    out = []
+    for c in value:
+        code = ord(c)
+        if c in '"\\':
+            out.append("\\" + c)
+        elif code < 0x20 or 0x7F <= code <= 0x9F or c in "\u2028\u2029" or 0xD800 <= code < 0xE000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
+
+
+TEXT_FIELDS = [
+    ("commands", "test"),
+    ("commands", "install"),
+    ("orchestrator", "database"),
+    ("agentic", "provider"),
+]
+text_candidates = st.one_of(
+    st.text(alphabet=every_character, max_size=30),
+    st.text(
+        alphabet=st.sampled_from("ab \t\n\r\x00\x1b\x7f\x85\u2028\u202e\ufeff$`;|"), max_size=8
+    ),
+    st.integers(4090, 4100).map(lambda n: "x" * n),
+)
+
+
+@settings(max_examples=1000)
+@given(text_candidates, st.sampled_from(TEXT_FIELDS))
+def test_text_fields_accepted_iff_one_printable_line(value: str, where: tuple[str, str]) -> None:
+    section, field = where
+    result = outcome(HEAD + f"{section}:\n  {field}: {yaml_quoted(value)}\n")
+    if isinstance(result, ConfigError):
+        assert_one_line(result)
+    assert isinstance(result, TacConfig) == is_one_printable_line(value), (value, result)
+    if isinstance(result, TacConfig):
+        assert getattr(getattr(result, section), field) == value
 
 
 # --- the real CLI: hangs, devices and bombs end with exit 2 and one line -----------------------

@@ -76,7 +76,7 @@ def check_text(value: str) -> str:
     bad = CONTROL_IN_VALUE.search(value)
     if bad is not None:
         raise ValueError(
-            f"contains the control character U+{ord(bad.group()):04X} at position "
+            f"contains the non-printable character U+{ord(bad.group()):04X} at position "
             f"{bad.start() + 1} (values are one line of printable text)"
         )
     if len(value) > MAX_TEXT:

@@ -129,7 +129,7 @@ def parse_config(text: str, source: str) -> TacConfig:
     if bad is not None:
         line, column = _line_column(text, bad.start())
         raise ConfigError(
-            f"{source}:{line}:{column}: the control character U+{ord(bad.group()):04X} "
+            f"{source}:{line}:{column}: the non-printable character U+{ord(bad.group()):04X} "
             "is not allowed in the config",
             hint="remove it (tab, newline and carriage return are the only ones allowed)",
         )
