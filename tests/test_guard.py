@@ -29,6 +29,7 @@ from tac_bootstrap.domain.guard_config import GuardSection
 
 GUARD = ".claude/hooks/tool_guard.py"
 SHELL = ".claude/hooks/tool_guard_shell.py"
+RULES = ".claude/hooks/tool_guard_rules.py"
 SCRATCH = "/var/tmp/guard-scratch"
 
 
@@ -39,7 +40,7 @@ def render_project(root: Path, guard: dict[str, Any] | None = None, **more: Any)
     service = ScaffoldService()
     plan = service.build_plan(config)
     for op in plan.operations:
-        if op.path in (GUARD, SHELL, ".claude/settings.json"):
+        if op.path in (GUARD, SHELL, RULES, ".claude/settings.json"):
             target = root / op.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(service.content_for(op, config))
@@ -51,10 +52,11 @@ def render_project(root: Path, guard: dict[str, Any] | None = None, **more: Any)
 
 def load_guard(root: Path) -> ModuleType:
     """The rendered guard, imported as `python3 tool_guard.py` would (its directory first on
-    sys.path, for tool_guard_shell)."""
+    sys.path, for its modules)."""
     hooks = str(root / ".claude/hooks")
-    if hooks not in sys.path:
-        sys.path.insert(0, hooks)
+    sys.path[:] = [hooks, *(p for p in sys.path if p != hooks)]
+    for name in ("tool_guard_rules", "tool_guard_shell"):  # this project's, not the last one's
+        sys.modules.pop(name, None)
     spec = importlib.util.spec_from_file_location(f"tool_guard_{id(root)}", root / GUARD)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -304,7 +306,7 @@ def test_invalid_guard_settings_are_refused(guard_section: dict[str, Any]) -> No
     st.lists(st.text(min_size=1, max_size=30), max_size=4),
 )
 def test_any_accepted_setting_renders_a_guard_that_loads_it(
-    tmp_path_factory: pytest.TempPathFactory, patterns: list[str], globs: list[str]
+    project: Path, patterns: list[str], globs: list[str]
 ) -> None:
     """Whatever GuardSection accepts is rendered as a Python literal that reads back equal:
     no value can break the hook's source or inject code into it."""
@@ -316,7 +318,7 @@ def test_any_accepted_setting_renders_a_guard_that_loads_it(
     service = ScaffoldService()
     op = next(o for o in service.build_plan(config).operations if o.path == GUARD)
     source = service.content_for(op, config).decode()
-    namespace: dict[str, Any] = {"__file__": "/x/.claude/hooks/tool_guard.py"}
+    namespace: dict[str, Any] = {"__file__": str(project / GUARD)}  # its modules beside it
     exec(compile(source, GUARD, "exec"), namespace)
     loaded = namespace["load_config"]()
     assert loaded["block_commands"] == section.block_commands
@@ -349,7 +351,7 @@ def test_a_guard_that_cannot_run_blocks(tmp_path: Path, breakage: str) -> None:
     env: dict[str, str] = {}
     if breakage == "truncated":  # a half-written file, valid Python up to where it stops
         source = guard_file.read_text()
-        guard_file.write_text(source[: source.index("\ndef main")])
+        guard_file.write_text(source[: source.index("\nif __name__")])
     elif breakage == "empty":
         guard_file.write_text("")
     elif breakage == "missing":

@@ -50,6 +50,7 @@ EXPECTED_FILES = {
     ".claude/settings.json",
     ".claude/hooks/orchestrator_hook.py",
     ".claude/hooks/tool_guard.py",
+    ".claude/hooks/tool_guard_rules.py",
     ".claude/hooks/tool_guard_shell.py",
     *(f".claude/commands/{command}.md" for command in COMMANDS),
     *(f"specs/templates/{kind}.md" for kind in ("feature", "bug", "chore")),

@@ -99,7 +99,7 @@ def test_a_guard_that_cannot_run_blocks_with_the_real_cli(
     guard = project / ".claude/hooks/tool_guard.py"
     if breakage == "truncated guard":  # a half-written file: valid Python that stops early
         source = guard.read_text()
-        guard.write_text(source[: source.index("\ndef main")])
+        guard.write_text(source[: source.index("\nif __name__")])
     else:
         env["TAC_PYTHON"] = "false"
     [(content, is_error)] = run_commands(

@@ -255,6 +255,14 @@ class ScaffoldService:
         )
         plan.add(
             FileOperation(
+                path=f"{claude}/hooks/tool_guard_rules.py",
+                action=Action.RENDER,
+                source="claude/hooks/tool_guard_rules.py.j2",
+                reason="the guard's checks (a module, so Python caches it compiled)",
+            )
+        )
+        plan.add(
+            FileOperation(
                 path=f"{claude}/hooks/tool_guard_shell.py",
                 action=Action.RENDER,
                 source="claude/hooks/tool_guard_shell.py.j2",
