@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from tac_bootstrap.domain.config import CONFIG_FILENAME, CONTROL_IN_FILE, TacConfig, quote, shown
+from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
+from tac_bootstrap.domain.config_values import CONTROL_IN_FILE, quote, shown
 from tac_bootstrap.domain.errors import ConfigError
 
 MAX_CONFIG_BYTES = 1 << 20  # a real config is a few kilobytes
