@@ -592,3 +592,23 @@ def test_guard_runs_with_the_standard_library_only(project: Path) -> None:
     )
     modules = imported.stderr.decode()
     assert "tac_bootstrap" not in modules and "adw_" not in modules
+
+
+def test_compiled_modules_go_to_the_user_cache_not_the_project(tmp_path: Path) -> None:
+    root = render_project(tmp_path / "demo")
+    cache = tmp_path / "cache"
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    settings_json = json.loads((root / ".claude/settings.json").read_text())
+    hooks = settings_json["hooks"]["PreToolUse"][0]["hooks"]
+    command = next(h["command"] for h in hooks if "tool_guard.py" in h["command"])
+    for _ in range(2):  # the second run reads what the first compiled
+        done = subprocess.run(
+            ["sh", "-c", command],
+            input=json.dumps(bash("ls", root)).encode(),
+            env={**environ, "CLAUDE_PROJECT_DIR": str(root), "XDG_CACHE_HOME": str(cache)},
+            capture_output=True,
+        )
+        assert (done.returncode, done.stderr) == (0, b"")
+    assert not list(root.rglob("__pycache__"))
+    cached = {p.name.split(".")[0] for p in cache.rglob("*.pyc")}
+    assert {"tool_guard_rules", "tool_guard_shell"} <= cached
