@@ -181,7 +181,16 @@ def command_lines(draw: st.DrawFn) -> list[str]:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("cli-properties")
+    """Shared by all generated examples (what one writes, the next may see)."""
+    return _make_workspace(tmp_path_factory.mktemp("cli-properties"))
+
+
+@pytest.fixture
+def fresh_workspace(tmp_path: Path) -> Path:
+    return _make_workspace(tmp_path)
+
+
+def _make_workspace(base: Path) -> Path:
     proc = run_cli("init", "proj", "-y", "--no-git", cwd=base)
     assert proc.returncode == 0, proc.stderr
     (base / "afile").write_text("a file in the way\n")
@@ -297,7 +306,8 @@ SUBPROCESS_CASES = [
 
 
 @pytest.mark.parametrize("argv", SUBPROCESS_CASES, ids=lambda a: " ".join(a)[:40])
-def test_the_same_holds_in_a_real_process(workspace: Path, argv: list[str]) -> None:
+def test_the_same_holds_in_a_real_process(fresh_workspace: Path, argv: list[str]) -> None:
+    workspace = fresh_workspace
     proc = subprocess.run(
         [sys.executable, "-m", "tac_bootstrap", *argv],
         cwd=workspace,
