@@ -500,3 +500,15 @@ def test_add_agentic_into_a_directory_it_cannot_write_is_a_usage_error(
         assert_error(proc, 2, f"PATH {path}")
         assert_json_error(proc, 2, "add-agentic")
     assert list(readonly.iterdir()) == []
+
+
+def test_prune_json_without_yes_refuses_instead_of_prompting(project: Path) -> None:
+    from .test_db_cli import populate
+
+    populate(project)
+    proc = _on_terminal(["db", "prune", "--older-than", "0", "--json"], project, b"y\n")
+    assert_error(proc, 2, "--json never prompts", "--yes")
+    assert_json_error(proc, 2, "db prune")
+    status = run_cli("db", "status", "--json", cwd=project)
+    counts = json_document(status.stdout)["counts"]
+    assert isinstance(counts, dict) and counts["prompts"] == 12  # nothing deleted
