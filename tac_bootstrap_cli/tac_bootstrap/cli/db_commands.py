@@ -396,8 +396,8 @@ def prune(
                 out.info(f"would delete {summary}" if total else "nothing to prune")
             else:
                 _confirm(f"Delete {summary} older than {older_than:g} days?", yes, json_output)
-                counts = db.prune(older_than)
-                out.info(f"deleted {summary}")
+                counts = db.prune(older_than)  # what was deleted, not what was counted
+                out.info("deleted " + ", ".join(f"{n:,} {table}" for table, n in counts.items()))
         if out.json_mode:
             out.emit_json({"ok": True, "dry_run": dry_run or total == 0, "deleted": counts})
 
