@@ -9,6 +9,7 @@ Imported at start-up, so standard library and typer only; rich is loaded on erro
 from __future__ import annotations
 
 import errno
+import importlib
 import json
 import os
 import sys
@@ -16,8 +17,24 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from typer import exceptions as typer_errors
-from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
+
+
+def _click(module: str) -> Any:
+    """click's module: vendored inside typer in recent versions, a dependency before."""
+    try:
+        return importlib.import_module(f"typer._click.{module}")
+    except ImportError:  # pragma: no cover - an older typer
+        return importlib.import_module(f"click.{module}")
+
+
+click_errors = _click("exceptions")
+
+
+def current_context() -> Any:
+    """The click context of the running command, or None."""
+    return _click("globals").get_current_context(silent=True)
+
 
 TRACEBACK_ENV = "TAC_BOOTSTRAP_TRACEBACK"  # set to 1 to see the traceback of an internal error
 
@@ -98,7 +115,7 @@ def _command_of(group: TyperGroup, argv: Sequence[str]) -> str:
 
 
 def command_of_context(ctx: Any) -> str:
-    """ "db logs" for the context of `tac-bootstrap db logs` (however the program was named)."""
+    """The command words ("db logs" for `tac-bootstrap db logs`), however the program is named."""
     names: list[str] = []
     while ctx is not None and ctx.parent is not None:
         names.insert(0, str(ctx.info_name))
@@ -106,9 +123,9 @@ def command_of_context(ctx: Any) -> str:
     return " ".join(names)
 
 
-def _usage_message(exc: click_errors.ClickException, command: str) -> str:
+def _usage_message(exc: Any, command: str) -> str:
     where = f"tac-bootstrap {command}".strip()
-    message = exc.format_message().rstrip(".")
+    message = str(exc.format_message()).rstrip(".")
     return f"{message} ({where}); see `{where} -h`"
 
 
@@ -125,12 +142,12 @@ def guarded(group: TyperGroup, call: Callable[[], Any], argv: Sequence[str]) -> 
             return _write_error("interrupted; nothing was done", 130, json_mode, command)
     except click_errors.NoArgsIsHelpError as exc:
         exc.show()
-        return exc.exit_code
+        return int(exc.exit_code)
     except click_errors.ClickException as exc:
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
             command = command_of_context(ctx)
-        return _write_error(_usage_message(exc, command), exc.exit_code, json_mode, command)
+        return _write_error(_usage_message(exc, command), int(exc.exit_code), json_mode, command)
     except typer_errors.Abort:
         return _write_error("aborted (no answer)", 1, json_mode, command)
     except KeyboardInterrupt:

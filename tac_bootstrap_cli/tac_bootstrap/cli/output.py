@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from tac_bootstrap.cli.boundary import State, command_of_context, one_line
+from tac_bootstrap.cli.boundary import State, command_of_context, current_context, one_line
 from tac_bootstrap.domain.errors import Interrupted, TacError, UsageError, from_os_error
 from tac_bootstrap.domain.plan import ApplyReport, Status
 
@@ -34,9 +34,7 @@ STATUS_STYLE = {
 
 def command_name() -> str:
     """The running command without the program name, e.g. "db logs" ("" outside one)."""
-    from typer._click.globals import get_current_context  # typer vendors click since 0.27
-
-    return command_of_context(get_current_context(silent=True))
+    return command_of_context(current_context())
 
 
 def error_document(error: str, exit_code: int, command: str | None = None) -> dict[str, Any]:
