@@ -410,6 +410,18 @@ def test_no_project_names_every_directory_searched(tmp_path: Path) -> None:
             assert str(directory) in line, (args, directory, line)
 
 
+def test_an_odd_config_below_a_project_is_reported_not_skipped(project: Path) -> None:
+    """A tac_bootstrap.yml that is no regular file ends the walk: its own error, not "none
+    found" and not the parent project's config."""
+    below = project / "sub"
+    below.mkdir()
+    os.mkfifo(below / "tac_bootstrap.yml")
+    for args in (["render"], ["doctor"], ["db", "status"]):
+        proc = run_cli(*args, cwd=below)
+        line = assert_error(proc, 2, "FIFO")
+        assert "no tac_bootstrap.yml found" not in line, (args, line)
+
+
 def test_an_explicit_path_is_taken_as_it_is(project: Path) -> None:
     """PATH given: its own config, no walk upwards (as --project for the db commands)."""
     below = project / "src"

@@ -96,10 +96,13 @@ class DatabaseTarget:
 
 
 def find_project(start: Path) -> Path:
-    """The nearest directory at or above ``start`` that holds tac_bootstrap.yml."""
+    """The nearest directory at or above ``start`` that holds tac_bootstrap.yml.
+
+    Any entry of that name ends the search (a FIFO, a directory, a dangling symlink): the
+    loader then says what is wrong with it, instead of "not found" or a parent's config."""
     start = start.resolve()
     for candidate in (start, *start.parents):
-        if (candidate / CONFIG_FILENAME).is_file():
+        if os.path.lexists(candidate / CONFIG_FILENAME):
             return candidate
     searched = ", ".join(str(p) for p in (start, *start.parents))
     raise ConfigError(
