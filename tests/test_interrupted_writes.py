@@ -24,9 +24,9 @@ from tac_bootstrap.infrastructure.filesystem import (
     GIT_EXCLUDE_PATTERN,
     is_stale_temp,
     sweep_temp_files,
-    temp_name,
 )
 from tac_bootstrap.infrastructure.git_repo import INIT_MARKER
+from tac_bootstrap.runtime.adw_db_private import temp_name
 
 from .conftest import tree_snapshot
 

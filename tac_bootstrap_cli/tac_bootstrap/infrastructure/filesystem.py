@@ -7,21 +7,19 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import stat
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from tac_bootstrap.domain.errors import UnsafePathError
 
-# Temp files are `.<name>.tac-tmp-<pid>-<8 hex>`: the pid tells a sweep whether the writer is
-# still alive; the mark is what `.git/info/exclude` ignores (GIT_EXCLUDE_PATTERN).
-TEMP_MARK = ".tac-tmp-"
+# The runtime names every temp file (`.<name>.tac-tmp-<pid>-<8 hex>`), ours included, so one
+# sweep and one git exclude line (GIT_EXCLUDE_PATTERN) cover both.
+from tac_bootstrap.runtime.adw_db_private import TEMP_MARK, abandoned_temp, temp_name
+
 GIT_EXCLUDE_PATTERN = f".*{TEMP_MARK}*"
-_TEMP_RE = re.compile(r"\..*\.tac-tmp-(\d+)-[0-9a-f]{8}", re.DOTALL)
 # Temp files of versions before 0.x: tempfile.mkstemp(prefix=".<name>.", suffix=".tmp").
 _LEGACY_RE = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp", re.DOTALL)
-_TEMP_STEM_BYTES = 64  # keeps a temp name within NAME_MAX whatever the target's length
 
 
 def confined_path(root: Path, relative: str) -> Path:
@@ -51,13 +49,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def temp_name(name: str) -> str:
-    """A hidden, recognisable temp name beside ``name``; short enough for any NAME_MAX."""
-    stem = name.encode("utf-8", "surrogateescape")[:_TEMP_STEM_BYTES]
-    short = stem.decode("utf-8", "ignore")
-    return f".{short}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def _open_temp(directory: Path, name: str) -> tuple[int, Path]:
@@ -99,27 +90,10 @@ def atomic_write(
         raise
 
 
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    except (OverflowError, ValueError):
-        return False
-    return True
-
-
 def is_stale_temp(name: str, legacy_names: frozenset[str] = frozenset()) -> bool:
     """Ours and abandoned: our mark with a dead writer, or an old-style temp of a known file."""
-    match = _TEMP_RE.fullmatch(name)
-    if match:
-        return not _alive(int(match.group(1)))
+    if abandoned_temp(name):
+        return True
     legacy = _LEGACY_RE.fullmatch(name)
     return bool(legacy and legacy.group(1) in legacy_names)
 

@@ -190,10 +190,24 @@ def redact(value: str) -> str:
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
-# `.<name>.tac-tmp-<pid>-<8 hex>`, as infrastructure/filesystem.py names the CLI's temp files
-# (git ignores them), plus the -journal SQLite may leave beside a temp database when killed.
+# Every temp file we write, the CLI's and the runtime's, is `.<name>.tac-tmp-<pid>-<8 hex>`:
+# the pid tells a sweep whether its writer is alive, the mark is what git is told to ignore.
+# The pattern also takes the -journal/-wal/-shm SQLite may leave beside a killed temp database.
+TEMP_MARK = ".tac-tmp-"
 _TEMP = re.compile(r"\..*\.tac-tmp-(\d+)-[0-9a-f]{8}(?:-journal|-wal|-shm)?", re.DOTALL)
 _TEMP_STEM_BYTES = 64  # a temp name stays within NAME_MAX whatever the target's length
+
+
+def temp_name(name: str) -> str:
+    """A hidden, recognisable temp name beside ``name``."""
+    stem = name.encode("utf-8", "surrogateescape")[:_TEMP_STEM_BYTES].decode("utf-8", "ignore")
+    return f".{stem}{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}"
+
+
+def abandoned_temp(name: str) -> bool:
+    """One of our temp files whose writer process is gone."""
+    match = _TEMP.fullmatch(name)
+    return match is not None and not _alive(int(match.group(1)))
 
 
 def private_dir(path: Path) -> None:
@@ -221,9 +235,8 @@ def create_private_file(path: Path) -> bool:
 def private_temp(directory: Path, name: str) -> Path:
     """A new owner-only temp file beside `name` in `directory`, named with this process's pid
     (hidden, so `git add` of a project skips nothing it should commit)."""
-    stem = name.encode("utf-8", "surrogateescape")[:_TEMP_STEM_BYTES].decode("utf-8", "ignore")
     for _ in range(100):
-        path = directory / f".{stem}.tac-tmp-{os.getpid()}-{os.urandom(4).hex()}"
+        path = directory / temp_name(name)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         except FileExistsError:
@@ -234,15 +247,17 @@ def private_temp(directory: Path, name: str) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
     if pid == os.getpid():
         return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's process
-        return True
-    except OSError:
+    except (OverflowError, ValueError):  # no such pid can exist
+        return False
+    except OSError:  # EPERM: another user's live process
         return True
     return True
 
@@ -258,8 +273,7 @@ def remove_orphans(*directories: Path) -> list[Path]:
         except OSError:
             continue
         for name in names:
-            match = _TEMP.fullmatch(name)
-            if match and not _alive(int(match.group(1))):
+            if abandoned_temp(name):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(directory / name)
                     removed.append(directory / name)
