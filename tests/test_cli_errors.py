@@ -455,6 +455,9 @@ def test_interrupted_with_json_prints_one_error_document(tmp_path: Path) -> None
         [sys.executable, "-m", "tac_bootstrap", "init", "proj", "-y", "--json"],
         cwd=work,
         env=env,
+        # A runner started in the background of a non-interactive shell ignores SIGINT, and a
+        # child inherits that (Python then keeps it ignored): give the CLI the default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
