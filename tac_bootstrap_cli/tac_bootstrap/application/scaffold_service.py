@@ -10,6 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from tac_bootstrap import __version__
+from tac_bootstrap.application.migration_templates import (
+    MIGRATION_DIRS,
+    migration_reason,
+    migration_templates,
+)
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.permissions import settings_policy
 from tac_bootstrap.domain.plan import Action, FileOperation, ScaffoldPlan
@@ -107,8 +112,24 @@ class ScaffoldService:
             plan.add(FileOperation(path=directory, action=Action.MKDIR, reason=reason))
 
     def _add_schema_files(self, plan: ScaffoldPlan, config: TacConfig) -> None:
-        """The orchestrator schema: SQL, its documentation, migrations and the db .gitignore."""
+        """The orchestrator schema: SQL, its documentation, migrations and the db .gitignore.
+
+        Migrations come from globbing the templates (``migration_templates``), so adding one
+        is adding its template files; see specs/adding-a-migration.md.
+        """
         schema = config.schema_dir
+        templates_dir = self.renderer.templates_dir
+        migrations = {
+            subdir: [
+                (
+                    f"{schema}/{subdir}/{name}",
+                    f"adws/schema/{subdir}/{name}.j2",
+                    migration_reason(backend, name),
+                )
+                for name in migration_templates(templates_dir, subdir)
+            ]
+            for subdir, backend in MIGRATION_DIRS
+        }
         for target, template, reason in (
             (
                 f"{schema}/schema_orchestrator.sql",
@@ -120,41 +141,13 @@ class ScaffoldService:
                 "adws/schema/README.md.j2",
                 "schema documentation",
             ),
-            (
-                f"{schema}/migrations/001_initial.sql",
-                "adws/schema/migrations/001_initial.sql.j2",
-                "first versioned migration (same schema as schema_orchestrator.sql)",
-            ),
-            (
-                f"{schema}/migrations/002_rollup_and_retention_indexes.sql",
-                "adws/schema/migrations/002_rollup_and_retention_indexes.sql.j2",
-                "covering indexes for cost rollups and retention",
-            ),
-            (
-                f"{schema}/migrations/003_usage_by_kind_and_model.sql",
-                "adws/schema/migrations/003_usage_by_kind_and_model.sql.j2",
-                "tokens of every kind, usage per model and per transcript, tool pairing",
-            ),
+            *migrations["migrations"],
             (
                 f"{schema}/postgres/schema_orchestrator.sql",
                 "adws/schema/postgres/schema_orchestrator.sql.j2",
                 "orchestrator schema for PostgreSQL: same tables, rules and indexes",
             ),
-            (
-                f"{schema}/postgres/migrations/001_initial.sql",
-                "adws/schema/postgres/migrations/001_initial.sql.j2",
-                "first PostgreSQL migration (same schema as postgres/schema_orchestrator.sql)",
-            ),
-            (
-                f"{schema}/postgres/migrations/002_rollup_and_retention_indexes.sql",
-                "adws/schema/postgres/migrations/002_rollup_and_retention_indexes.sql.j2",
-                "PostgreSQL covering indexes for cost rollups and retention",
-            ),
-            (
-                f"{schema}/postgres/migrations/003_usage_by_kind_and_model.sql",
-                "adws/schema/postgres/migrations/003_usage_by_kind_and_model.sql.j2",
-                "PostgreSQL: tokens of every kind, usage per model and per transcript",
-            ),
+            *migrations["postgres/migrations"],
             (
                 f"{schema}/.gitignore",
                 "adws/schema/gitignore.j2",
