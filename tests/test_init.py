@@ -12,6 +12,7 @@ import pytest
 
 from tac_bootstrap import __version__
 from tac_bootstrap.infrastructure.config_loader import load_config
+from tac_bootstrap.infrastructure.template_renderer import TEMPLATES_DIR
 
 from .conftest import run_cli, tree_snapshot
 
@@ -26,18 +27,20 @@ RUNTIME = [
     "hook_recorder", "hook_rows", "hook_spool", "hook_writer", "orch_database_models",
     "transcripts", "workflow",
 ]  # fmt: skip
+# Every migration template of both backends, found as the plan finds them (by glob), so a new
+# migration needs no edit here.
+MIGRATIONS = [
+    f"adws/schema/{subdir}/{template.name.removesuffix('.j2')}"
+    for subdir in ("migrations", "postgres/migrations")
+    for template in sorted((TEMPLATES_DIR / "adws" / "schema" / subdir).glob("*.sql.j2"))
+]
 EXPECTED_FILES = {
     "tac_bootstrap.yml",
     "adws/schema/schema_orchestrator.sql",
     "adws/schema/README.md",
-    "adws/schema/migrations/001_initial.sql",
-    "adws/schema/migrations/002_rollup_and_retention_indexes.sql",
-    "adws/schema/migrations/003_usage_by_kind_and_model.sql",
+    *MIGRATIONS,
     "adws/schema/migrations/.gitkeep",
     "adws/schema/postgres/schema_orchestrator.sql",
-    "adws/schema/postgres/migrations/001_initial.sql",
-    "adws/schema/postgres/migrations/002_rollup_and_retention_indexes.sql",
-    "adws/schema/postgres/migrations/003_usage_by_kind_and_model.sql",
     "adws/schema/.gitignore",
     "adws/README.md",
     *(f"adws/adw_{phase}.py" for phase in ("plan", "build", "test", "review", "sdlc")),
