@@ -80,8 +80,6 @@ class PlanExecutor:
             return _Evaluated(op, path, content, Status.CONFLICT, "a directory is in the way")
         if path.read_bytes() == content:
             return _Evaluated(op, path, content, Status.IDENTICAL)
-        if op.seed:
-            return _Evaluated(op, path, content, Status.SKIP, "user-owned once created")
         if force:
             return _Evaluated(op, path, content, Status.OVERWRITE, "differs; --force")
         return _Evaluated(op, path, content, Status.CONFLICT, "exists with different content")

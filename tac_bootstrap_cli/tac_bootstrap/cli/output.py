@@ -28,7 +28,6 @@ STATUS_STYLE = {
     Status.IDENTICAL: "dim",
     Status.CONFLICT: "bold red",
     Status.OVERWRITE: "yellow",
-    Status.SKIP: "cyan",
 }
 
 
@@ -156,7 +155,6 @@ class Output:
             Status.IDENTICAL: "identical",
             Status.CONFLICT: "conflicts",
             Status.OVERWRITE: "overwritten (backup kept)",
-            Status.SKIP: "skipped",
         }
         for status, label in labels.items():
             count = report.count(status)

@@ -24,7 +24,6 @@ class Status(str, Enum):
     IDENTICAL = "identical"
     CONFLICT = "conflict"
     OVERWRITE = "overwrite"  # a conflict that --force resolves, keeping a backup
-    SKIP = "skip"  # a seed file the user owns once it exists
 
 
 @dataclass(frozen=True)
@@ -34,8 +33,6 @@ class FileOperation:
     reason: str
     source: str = ""  # template or static file name; empty for MKDIR and WRITE
     executable: bool = False
-    # Seeds are created once and then belong to the user: never a conflict, never overwritten.
-    seed: bool = False
     content: str | None = None  # only for WRITE
 
 
@@ -55,9 +52,6 @@ class ScaffoldPlan:
     @property
     def files(self) -> list[FileOperation]:
         return [op for op in self.operations if op.action is not Action.MKDIR]
-
-    def paths(self) -> list[str]:
-        return [op.path for op in self.operations]
 
 
 @dataclass(frozen=True)

@@ -115,10 +115,6 @@ class AgentStatus(str, Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
-    @property
-    def is_terminal(self) -> bool:
-        return self in TERMINAL_AGENT_STATUSES
-
 
 TERMINAL_AGENT_STATUSES = frozenset(
     {AgentStatus.COMPLETED, AgentStatus.FAILED, AgentStatus.CANCELLED}

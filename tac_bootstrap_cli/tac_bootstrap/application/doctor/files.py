@@ -51,8 +51,6 @@ def _inspect_files(ctx: _Context, manifest: Manifest | None) -> list[_FileState]
 
 
 def _classify(ctx: _Context, op: FileOperation, current: bytes, manifest: Manifest | None) -> str:
-    if op.seed:
-        return "ok"  # seeds belong to the user once they exist
     entry = manifest.files.get(op.path) if manifest is not None else None
     if entry is not None and sha256_of(current) != entry.sha256:
         return "edited"
