@@ -144,7 +144,8 @@ FIELD_CASES = [
     ("commands.build", 'commands:\n  build: "make\\tall"', "U+0009"),
     ("commands.start", 'commands:\n  start: "a\\u2028b"', "U+2028"),
     ("agentic.models.default", 'agentic:\n  models:\n    default: "s\\x1b"', "U+001B"),
-    ("agentic.provider", 'agentic:\n  provider: "\\0"', "U+0000"),
+    ("agentic.provider", 'agentic:\n  provider: "\\0"', "Input should be 'claude_code'"),
+    ("agentic.provider", "agentic:\n  provider: openai", "Input should be 'claude_code'"),
     ("project.framework", 'project:\n  name: demo\n  framework: "x\\n"', "U+000A"),
     ("orchestrator.database", 'orchestrator:\n  database: "a.db\\nb"', "U+000A"),
     ("agentic.agent_cli", 'agentic:\n  agent_cli: "claude; rm -rf ~"', "not a program name"),
@@ -322,6 +323,13 @@ def test_yaml_grammar_is_a_config_or_one_line(tree: Tree) -> None:
     check_any(render_tree(tree).lstrip("\n") + "\n")
 
 
+@pytest.mark.parametrize("value", ['!!int ""', "!!int", '!!float ""', '!!bool ""'])
+def test_an_empty_tagged_scalar_is_one_line(value: str) -> None:
+    """PyYAML's int constructor indexes value[0]: an empty `!!int` was an IndexError traceback."""
+    message = refused(HEAD + f"git:\n  init: {value}\n")
+    assert message.startswith("cfg.yml:5"), message
+
+
 VALID = ScaffoldService().render_config(new_config("demo"))
 JUNK = ["\x00", "\t", "\n", "\r", ":", "- ", "&a ", "*a", "!!int ", "[", "{", "}", "]", '"', "'"]
 
@@ -394,7 +402,7 @@ def config_data(draw: st.DrawFn) -> dict[str, Any]:
             )
         ),
         "agentic": {
-            "provider": draw(text_value),
+            "provider": "claude_code",
             "agent_cli": draw(program),
             "models": draw(st.fixed_dictionaries({"default": text_value, "heavy": text_value})),
             "max_retries": draw(st.integers(0, 10)),
@@ -495,7 +503,6 @@ TEXT_FIELDS = [
     ("commands", "test"),
     ("commands", "install"),
     ("orchestrator", "database"),
-    ("agentic", "provider"),
 ]
 text_candidates = st.one_of(
     st.text(alphabet=every_character, max_size=30),
@@ -504,6 +511,22 @@ text_candidates = st.one_of(
     ),
     st.integers(4090, 4100).map(lambda n: "x" * n),
 )
+
+
+@settings(max_examples=300)
+@given(st.one_of(text_candidates, st.sampled_from(["claude_code", "Claude_Code", "claude-code"])))
+def test_provider_accepted_iff_claude_code(value: str) -> None:
+    """claude_code is the only provider the runtime drives: anything else is a config error
+    naming the field, not a value silently ignored."""
+    result = outcome(HEAD + f"agentic:\n  provider: {yaml_quoted(value)}\n")
+    if value == "claude_code":
+        assert isinstance(result, TacConfig) and result.agentic.provider == "claude_code"
+    else:
+        assert isinstance(result, ConfigError), value
+        message = assert_one_line(result)
+        assert message.startswith("cfg.yml:5"), message  # the provider's line
+        if "field '" in message:  # past the YAML reader's own character checks
+            assert "field 'agentic.provider': Input should be " in message, message
 
 
 @settings(max_examples=1000)

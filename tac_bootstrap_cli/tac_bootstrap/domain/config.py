@@ -202,7 +202,9 @@ def _default_phases() -> dict[PhaseName, PhaseLimits]:
 
 
 class AgenticSection(_Strict):
-    provider: Text = "claude_code"
+    # The only agent CLI the runtime drives; a Literal so a typo or another provider is a config
+    # error instead of being silently ignored (existing configs all say claude_code).
+    provider: Literal["claude_code"] = "claude_code"
     agent_cli: Program = "claude"
     models: ModelPolicy = Field(default_factory=ModelPolicy)
     # Re-runs of a phase whose agent CLI died without a result. API errors (429, 529, 5xx,

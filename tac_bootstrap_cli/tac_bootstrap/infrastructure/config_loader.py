@@ -38,10 +38,6 @@ _FILE_KINDS = (
 )
 
 
-def config_path(project_dir: Path) -> Path:
-    return project_dir / CONFIG_FILENAME
-
-
 def load_config(path: Path) -> TacConfig:
     """Parse and validate a config file; every failure is a ConfigError naming file and line."""
     return parse_config(read_config_text(path), _source(path))
@@ -234,7 +230,7 @@ class _ConfigLoader(yaml.SafeLoader):
         """Constructors raise bare ValueError/KeyError on values like `!!int x`: one line."""
         try:
             return super().construct_object(node, deep)
-        except (ValueError, KeyError, TypeError, OverflowError):
+        except (ValueError, KeyError, TypeError, OverflowError, IndexError):  # IndexError: !!int ""
             raise self._refuse(
                 node.start_mark, f"{quote(node.value)} is not a valid {node.tag.rsplit(':')[-1]}"
             ) from None
