@@ -659,10 +659,21 @@ def test_project_without_config_is_a_usage_error(tmp_path: Path) -> None:
     assert "tac_bootstrap.yml" in result.stderr
 
 
+DB_COMMANDS = [
+    "init", "migrate", "status", "stats", "import-transcripts", "logs", "prune", "backup",
+    "export", "copy",
+]  # fmt: skip
+
+
 def test_db_help() -> None:
-    for command in ("init", "migrate", "status", "stats", "logs", "prune", "backup", "export"):
+    """Every db subcommand, as `db --help` lists them, has help with --project."""
+    listing = run_cli("db", "--help").stdout
+    commands = listing[listing.index("Commands:") :].splitlines()[1:]
+    assert [line.split()[0] for line in commands if line.strip()] == DB_COMMANDS
+    for command in DB_COMMANDS:
         result = run_cli("db", command, "--help")
-        assert result.returncode == 0 and "--project" in result.stdout
+        assert result.returncode == 0, (command, result.stderr)
+        assert "--project" in result.stdout, command
 
 
 def test_schema_readme_api_example_runs(project: Path, db_env: dict[str, str]) -> None:

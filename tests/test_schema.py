@@ -128,9 +128,22 @@ def test_schema_has_tables_trigger_and_named_indexes(db: sqlite3.Connection) -> 
 
 
 def test_schema_file_can_be_run_twice(schema_dir: Path, tmp_path: Path) -> None:
+    """A second run changes nothing: same objects, and rows written in between survive."""
     script = schema_dir / "schema_orchestrator.sql"
-    connect(tmp_path / "x.db", script).close()
-    connect(tmp_path / "x.db", script).close()
+    with connect(tmp_path / "x.db", script) as first:
+        add_agent_tree(first)
+        before = objects(first)
+    first.close()
+    second = connect(tmp_path / "x.db", script)
+    try:
+        assert objects(second) == before
+        rows = {
+            table: second.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("orchestrator_agents", "agents", "prompts", "agent_logs")
+        }
+        assert rows == {"orchestrator_agents": 1, "agents": 1, "prompts": 1, "agent_logs": 1}
+    finally:
+        second.close()
 
 
 MIGRATION_002_INDEXES = {

@@ -21,6 +21,7 @@ Failure injection (environment):
   FAKE_CLAUDE_CRASH=N             the first N calls exit 1 with no output at all
   FAKE_CLAUDE_STATE_DIR=DIR       where call counters are kept (default: a temp dir per cwd)
   FAKE_CLAUDE_TESTS_FAIL=1        /test reports a failing check
+  FAKE_CLAUDE_DURATION_MS=N       the result's duration_ms is N instead of the wall time
 """
 
 from __future__ import annotations
@@ -189,7 +190,9 @@ def result_event(session_id: str, started: float, **fields: Any) -> dict[str, An
         "type": "result",
         "subtype": "success",
         "is_error": False,
-        "duration_ms": int((time.monotonic() - started) * 1000),
+        "duration_ms": int(
+            os.environ.get("FAKE_CLAUDE_DURATION_MS") or (time.monotonic() - started) * 1000
+        ),
         "duration_api_ms": int((time.monotonic() - started) * 800),
         "num_turns": 3,
         "result": "",
