@@ -14,6 +14,7 @@ import typer
 from tac_bootstrap import __version__
 from tac_bootstrap.cli.boundary import BoundaryGroup
 from tac_bootstrap.cli.db_app import db_app
+from tac_bootstrap.cli.usage import PlainCommand
 
 # Plain (click) help instead of rich panels: rich's help formatter costs ~70 ms per start.
 app = typer.Typer(
@@ -23,8 +24,8 @@ app = typer.Typer(
     "orchestrator database.",
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    no_args_is_help=True,
-    add_completion=False,
+    no_args_is_help=True,  # help on stdout, exit 0 (boundary.guarded)
+    add_completion=True,  # --install-completion / --show-completion; costs ~1 ms at start-up
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -48,7 +49,7 @@ def _root(
     orchestrator database."""
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def version() -> None:
     """Show the tac-bootstrap version."""
     typer.echo(f"tac-bootstrap {__version__}")
@@ -70,7 +71,7 @@ ProjectPath = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def init(
     name: Annotated[
         str, typer.Argument(metavar="NAME", help="Project name; the project is created in ./NAME.")
@@ -119,7 +120,7 @@ def init(
     )
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def render(
     path: ProjectPath = None,
     dry_run: DryRun = False,
@@ -135,7 +136,7 @@ def render(
     run_render(path=path, dry_run=dry_run, force=force, check=check, json_output=json_output)
 
 
-@app.command()
+@app.command(cls=PlainCommand, short_help="Bring the layer up to date, keeping your edits.")
 def upgrade(
     path: ProjectPath = None,
     dry_run: Annotated[
@@ -153,7 +154,7 @@ def upgrade(
     run_upgrade(path=path, dry_run=dry_run, yes=yes, json_output=json_output)
 
 
-@app.command()
+@app.command(cls=PlainCommand, short_help="Check the config, generated files, database and tools.")
 def doctor(
     path: ProjectPath = None,
     fix: Annotated[
@@ -172,7 +173,9 @@ def doctor(
     run_doctor_command(path=path, fix=fix, json_output=json_output)
 
 
-@app.command("add-agentic")
+@app.command(
+    "add-agentic", cls=PlainCommand, short_help="Add the agentic layer to an existing repository."
+)
 def add_agentic(
     path: Annotated[
         Path, typer.Argument(metavar="PATH", help="The existing repository (default: here).")
@@ -189,7 +192,7 @@ def add_agentic(
     run_add_agentic(path=path, yes=yes, dry_run=dry_run, json_output=json_output)
 
 
-app.add_typer(db_app)
+app.add_typer(db_app, short_help="Inspect and maintain the orchestrator database.")
 
 
 def main() -> None:

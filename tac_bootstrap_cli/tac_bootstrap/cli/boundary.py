@@ -140,9 +140,14 @@ def guarded(group: TyperGroup, call: Callable[[], Any], argv: Sequence[str]) -> 
         code = result if isinstance(result, int) else 0
         if code == 130 and not State.documents:  # Ctrl-C while parsing or importing
             return _write_error("interrupted; nothing was done", 130, json_mode, command)
-    except click_errors.NoArgsIsHelpError as exc:
-        exc.show()
-        return int(exc.exit_code)
+    except click_errors.NoArgsIsHelpError as exc:  # bare `tac-bootstrap` / `tac-bootstrap db`
+        try:
+            sys.stdout.write(exc.format_message() + "\n")  # asked-for help: stdout, exit 0
+            _flush()
+        except OSError:  # a closed or broken stdout, as for any command's output
+            _discard_stdout()
+            return 1
+        return 0
     except click_errors.ClickException as exc:
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:

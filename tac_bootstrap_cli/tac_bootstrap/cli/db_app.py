@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from tac_bootstrap.cli import params
+from tac_bootstrap.cli.usage import PlainCommand
 
 db_app = typer.Typer(
     name="db",
@@ -37,7 +38,9 @@ JsonOutput = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")]
 
 
-@db_app.command("init")
+@db_app.command(
+    "init", cls=PlainCommand, short_help="Create the database and apply all migrations."
+)
 def init_db(project: Project = None, json_output: JsonOutput = False) -> None:
     """Create the database (SQLite file; on PostgreSQL the tables) and apply all migrations."""
     from tac_bootstrap.cli import db_commands
@@ -45,7 +48,7 @@ def init_db(project: Project = None, json_output: JsonOutput = False) -> None:
     db_commands.init_db(project, json_output)
 
 
-@db_app.command()
+@db_app.command(cls=PlainCommand, short_help="Apply pending migrations.")
 def migrate(
     project: Project = None, dry_run: DryRun = False, json_output: JsonOutput = False
 ) -> None:
@@ -58,7 +61,7 @@ def migrate(
     db_commands.migrate(project, dry_run, json_output)
 
 
-@db_app.command()
+@db_app.command(cls=PlainCommand, short_help="Backend, location, schema version and row counts.")
 def status(project: Project = None, json_output: JsonOutput = False) -> None:
     """Backend, location (a URL's password masked), server version, size, schema version,
     pending migrations and row counts."""
@@ -67,7 +70,7 @@ def status(project: Project = None, json_output: JsonOutput = False) -> None:
     db_commands.status(project, json_output)
 
 
-@db_app.command()
+@db_app.command(cls=PlainCommand)
 def stats(
     project: Project = None,
     by: Annotated[
@@ -84,7 +87,11 @@ def stats(
     db_commands.stats(project, by, session, json_output)
 
 
-@db_app.command("import-transcripts")
+@db_app.command(
+    "import-transcripts",
+    cls=PlainCommand,
+    short_help="Record the usage of past Claude Code sessions.",
+)
 def import_transcripts(
     paths: Annotated[
         list[Path] | None,
@@ -120,12 +127,12 @@ def import_transcripts(
     db_commands.import_transcripts(project, paths or [], since, dry_run, json_output)
 
 
-@db_app.command()
+@db_app.command(cls=PlainCommand)
 def logs(
     project: Project = None,
     agent: Annotated[str | None, typer.Option("--agent", "-a", help="Only this agent id.")] = None,
     level: Annotated[
-        str | None, typer.Option("--level", "-l", help="Minimum level: DEBUG, INFO, WARNING...")
+        str | None, typer.Option("--level", help="Minimum level: DEBUG, INFO, WARNING...")
     ] = None,
     since: Annotated[
         datetime | None,
@@ -154,7 +161,7 @@ def logs(
     db_commands.logs(project, agent, level, since, limit, json_output)
 
 
-@db_app.command()
+@db_app.command(cls=PlainCommand, short_help="Delete logs and finished agents older than N days.")
 def prune(
     older_than: Annotated[
         float,
@@ -177,7 +184,7 @@ def prune(
     db_commands.prune(project, older_than, dry_run, yes, json_output)
 
 
-@db_app.command()
+@db_app.command(cls=PlainCommand, short_help="Back a SQLite database up to a new file.")
 def backup(
     destination: Annotated[Path, typer.Argument(metavar="DEST", help="New backup file.")],
     project: Project = None,
@@ -192,12 +199,12 @@ def backup(
     db_commands.backup(project, destination, json_output)
 
 
-@db_app.command()
+@db_app.command(cls=PlainCommand, short_help="Export every table as JSON or CSV.")
 def export(
     destination: Annotated[
         Path, typer.Argument(metavar="DEST", help="JSON file, or directory for CSV files.")
     ],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="json or csv.")] = "json",
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="json or csv.")] = "json",
     project: Project = None,
     json_output: JsonOutput = False,
 ) -> None:
@@ -210,4 +217,6 @@ def export(
 # `db copy` is declared in db_copy.py (also typer-only at start-up).
 from tac_bootstrap.cli.db_copy import copy as copy_command  # noqa: E402
 
-db_app.command("copy")(copy_command)
+db_app.command(
+    "copy", cls=PlainCommand, short_help="Copy the database to another one (SQLite, PostgreSQL)."
+)(copy_command)
