@@ -71,6 +71,29 @@ def test_render_dry_run_writes_nothing(cli: Any, project: Path) -> None:
     assert tree_snapshot(project) == snapshot
 
 
+@pytest.mark.parametrize("force", [False, True])
+def test_dry_run_statuses_are_the_four_the_readme_lists(
+    cli: Any, project: Path, force: bool
+) -> None:
+    """create, identical, conflict, overwrite: no other status exists (nothing is a seed)."""
+    (project / "adws/schema/schema_orchestrator.sql").write_text("-- edited\n")
+    (project / "adws/schema/migrations/.gitkeep").unlink()
+    args = ["--force"] if force else []
+    result = cli("render", project, "--dry-run", "--json", *args)
+    document = json.loads(result.stdout)
+    edited = "overwrite" if force else "conflict"
+    statuses = {f["path"]: f["status"] for f in document["files"]}
+    assert statuses.pop("adws/schema/schema_orchestrator.sql") == edited
+    assert statuses.pop("adws/schema/migrations/.gitkeep") == "create"
+    assert set(statuses.values()) == {"identical"}
+    assert document["summary"] == {
+        "create": 1,
+        "identical": len(statuses),
+        "conflict": 0 if force else 1,
+        "overwrite": 1 if force else 0,
+    }
+
+
 def test_render_without_config_is_a_usage_error(cli: Any, tmp_path: Path) -> None:
     result = cli("render", tmp_path)
     assert result.exit_code == 2
