@@ -3,7 +3,7 @@
 Every database records a migration's sha256 when applying it, so an edit to a migration
 template (or to a partial it includes) would make the runner refuse every existing database:
 the rendered bytes of both backends are pinned in one table here. The plan finds migrations by
-globbing the templates (application/migration_templates.py); these tests show a fabricated 004
+globbing the templates (application/migration_templates.py); these tests show a fabricated next one
 is picked up with no other edit, that misnumbered templates are refused when the plan is built,
 and that a migration without a pin fails with the line to add. See specs/adding-a-migration.md.
 """
@@ -50,7 +50,12 @@ RELEASED = {
     ),
 }
 
-NOTES_004 = "-- Migration 004 (test only): a notes table.\nCREATE TABLE notes (body TEXT);\n"
+# The number a new migration gets: one past the released templates (a fabricated one must not
+# collide with a real release).
+NEXT = len(list((TEMPLATES_DIR / "adws" / "schema" / "migrations").glob("*.sql.j2"))) + 1
+NOTES = f"{NEXT:03d}_add_notes.sql"
+NOTES_TABLE = f"test_notes_{NEXT:03d}"
+NOTES_SQL = f"-- Migration {NEXT:03d} (test only).\nCREATE TABLE {NOTES_TABLE} (body TEXT);\n"
 
 
 def rendered_migrations(service: ScaffoldService, config: TacConfig) -> dict[str, bytes]:
@@ -113,28 +118,33 @@ def test_the_plan_holds_exactly_the_globbed_templates_in_order() -> None:
     assert list(rendered_migrations(ScaffoldService(), config)) == globbed
 
 
-def test_a_new_004_template_is_planned_rendered_and_applied_with_no_other_edit(
+def test_a_new_template_is_planned_rendered_and_applied_with_no_other_edit(
     tmp_path: Path,
 ) -> None:
     templates = templates_copy(tmp_path)
     for subdir, _ in MIGRATION_DIRS:
-        (templates / "adws" / "schema" / subdir / "004_add_notes.sql.j2").write_text(NOTES_004)
+        (templates / "adws" / "schema" / subdir / f"{NOTES}.j2").write_text(NOTES_SQL)
     service = ScaffoldService(TemplateRenderer(templates))
     config = new_config("demo")
     rendered = rendered_migrations(service, config)
 
     for subdir, _ in MIGRATION_DIRS:
         names = [name for name in rendered if name.startswith(f"{subdir}/")]
-        assert names[-1] == f"{subdir}/004_add_notes.sql"
-        assert [name.rsplit("/", 1)[1][:3] for name in names] == ["001", "002", "003", "004"]
-        assert rendered[f"{subdir}/004_add_notes.sql"] == NOTES_004.encode()
+        assert names[-1] == f"{subdir}/{NOTES}"
+        numbers = [f"{number:03d}" for number in range(1, NEXT + 1)]
+        assert [name.rsplit("/", 1)[1][:3] for name in names] == numbers
+        assert rendered[f"{subdir}/{NOTES}"] == NOTES_SQL.encode()
     problems = pin_problems(rendered, RELEASED)
-    digest = hashlib.sha256(NOTES_004.encode()).hexdigest()
-    assert problems == [
-        f"{subdir}/004_add_notes.sql has no pin; once it is released add "
-        f'"{subdir}/004_add_notes.sql": "{digest}" to RELEASED in tests/test_migration_pins.py'
-        for subdir in ("migrations", "postgres/migrations")
-    ]
+    before = pin_problems(rendered_migrations(ScaffoldService(), config), RELEASED)  # [] if pinned
+    digest = hashlib.sha256(NOTES_SQL.encode()).hexdigest()
+    assert sorted(problems) == sorted(
+        before
+        + [
+            f"{subdir}/{NOTES} has no pin; once it is released add "
+            f'"{subdir}/{NOTES}": "{digest}" to RELEASED in tests/test_migration_pins.py'
+            for subdir in ("migrations", "postgres/migrations")
+        ]
+    )
 
     # The rendered SQLite migrations are what the runtime's runner accepts and applies.
     migrations = tmp_path / "rendered"
@@ -142,11 +152,11 @@ def test_a_new_004_template_is_planned_rendered_and_applied_with_no_other_edit(
     for name, data in rendered.items():
         if name.startswith("migrations/"):
             (migrations / name.removeprefix("migrations/")).write_bytes(data)
-    assert [m.version for m in discover(migrations)] == [1, 2, 3, 4]
+    assert [m.version for m in discover(migrations)] == list(range(1, NEXT + 1))
     conn = sqlite3.connect(":memory:")
     for migration in discover(migrations):
         conn.executescript(migration.path.read_text())
-    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'notes'").fetchone()
+    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (NOTES_TABLE,)).fetchone()
 
 
 MISNUMBERED = [
@@ -158,7 +168,11 @@ MISNUMBERED = [
         lambda d: (d / "003_again.sql.j2").write_text("SELECT 1;\n"),
         "duplicate migration number 003",
     ),
-    ("gap 003, 005", lambda d: (d / "005_late.sql.j2").write_text("SELECT 1;\n"), "004 is"),
+    (
+        "gap after the last",
+        lambda d: (d / f"{NEXT + 1:03d}_late.sql.j2").write_text("SELECT 1;\n"),
+        f"{NEXT:03d} is missing",
+    ),
     ("bad name", lambda d: (d / "4_short.sql.j2").write_text("SELECT 1;\n"), "badly named"),
 ]
 
