@@ -669,7 +669,8 @@ def test_db_help() -> None:
     """Every db subcommand, as `db --help` lists them, has help with --project."""
     listing = run_cli("db", "--help").stdout
     commands = listing[listing.index("Commands:") :].splitlines()[1:]
-    assert [line.split()[0] for line in commands if line.strip()] == DB_COMMANDS
+    names = [line.split()[0] for line in commands if line[:3].strip() and line.strip()]
+    assert names == DB_COMMANDS  # a wrapped summary's next line is indented deeper: skipped
     for command in DB_COMMANDS:
         result = run_cli("db", command, "--help")
         assert result.returncode == 0, (command, result.stderr)
