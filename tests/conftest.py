@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -65,6 +66,42 @@ def tree_snapshot(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+# --- Generated projects: `init` once per variant, a private copy per test ----------------------
+
+ProjectFactory = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def project_templates(tmp_path_factory: pytest.TempPathFactory) -> ProjectFactory:
+    """`tac-bootstrap init <name> --yes <options>` run once per variant for the session; tests
+    never change these trees, they take a copy through `new_project`."""
+    made: dict[tuple[str, ...], Path] = {}
+
+    def template(name: str = "demo", *options: str) -> Path:
+        key = (name, *options)
+        if key not in made:
+            base = tmp_path_factory.mktemp("template")
+            result = run_cli("init", name, "-o", base, "--yes", *options)
+            assert result.returncode == 0, result.stderr
+            made[key] = base / name
+        return made[key]
+
+    return template
+
+
+@pytest.fixture
+def new_project(project_templates: ProjectFactory) -> ProjectFactory:
+    """A private copy, at <parent>/<name>, of what `init <name> --yes <options>` generates (its
+    git repository included); copying is much cheaper than a fresh `init` per test."""
+
+    def copy(parent: Path, name: str = "demo", *options: str) -> Path:
+        target = parent / name
+        shutil.copytree(project_templates(name, *options), target, symlinks=True)
+        return target
+
+    return copy
 
 
 # --- PostgreSQL: a throwaway server per session (tests/pg_server.py) ---------------------------

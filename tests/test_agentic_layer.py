@@ -1,6 +1,6 @@
-"""The agentic layer in a freshly generated project: its own tests, a whole ADW run against the
-stand-in agent CLI recorded in the project's default database, a failed run and its resume,
-and the per-language slash commands and hooks.
+"""The agentic layer in a freshly generated project: its own tests that use its generated
+files, a whole ADW run against the stand-in agent CLI recorded in the project's default
+database, a failed run and its resume, and the per-language slash commands and hooks.
 
 Everything runs as real processes: `tac-bootstrap init`, the project's workflow scripts, the
 project's hook (started by the fake CLI from .claude/settings.json) and `tac-bootstrap db`.
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import run_cli, tree_snapshot
+from .conftest import ProjectFactory, run_cli, tree_snapshot
 
 COST = 0.015625  # what the fake agent charges per successful call (exact in binary)
 INPUT_TOKENS = 24  # uncached input tokens per call (cache writes and reads are apart)
@@ -59,8 +59,8 @@ def generate(tmp_path: Path, name: str = "demo", *options: str) -> Path:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return generate(tmp_path)
+def project(new_project: ProjectFactory, tmp_path: Path) -> Path:
+    return new_project(tmp_path / "out")
 
 
 def agent_env(project: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -125,10 +125,24 @@ def without_caches(snapshot: dict[str, bytes]) -> dict[str, bytes]:
     return {path: data for path, data in snapshot.items() if "__pycache__" not in path}
 
 
-def test_generated_layer_tests_pass(project: Path) -> None:
+# The suite runs this repository's own adws/tests in full (testpaths); they are the same bytes
+# in every generated project. What only a fresh project shows is that they pass against ITS
+# generated hook, settings and schema, for a non-default config, and write nothing into it:
+# so the tests that go through those files run here, in a fresh TypeScript project.
+LAYER_TESTS_THROUGH_GENERATED_FILES = (
+    "adws/tests/test_adw_workflows.py::test_sdlc_end_to_end",
+    "adws/tests/test_adw_hooks.py::test_settings_json_runs_the_hook_for_every_event_the_cli_fires",
+    "adws/tests/test_adw_hooks.py::test_events_of_a_workflow_agent_go_to_agent_logs",
+    "adws/tests/test_adw_hooks.py::test_the_recorder_imports_nothing_outside_the_standard_library",
+)
+
+
+def test_generated_layer_tests_pass(new_project: ProjectFactory, tmp_path: Path) -> None:
+    project = new_project(tmp_path / "out", "ts-app", "-l", "typescript", "-p", "pnpm")
     before = without_caches(tree_snapshot(project))
+    tests = LAYER_TESTS_THROUGH_GENERATED_FILES
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "adws/tests", "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider"],
         cwd=project,
         env=dict(os.environ),
         stdin=subprocess.DEVNULL,
@@ -138,7 +152,7 @@ def test_generated_layer_tests_pass(project: Path) -> None:
     )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert " passed" in summary
+    assert summary.startswith(f"{len(tests)} passed"), summary
     assert "failed" not in summary
     assert "skipped" not in summary
     # The layer's tests keep their database, runs and plan files out of the project.
