@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tac_bootstrap.application import database_service as service
@@ -40,6 +39,15 @@ def _human_size(size: int) -> str:
 @contextmanager
 def _progress(out: Output, label: str) -> Iterator[service.Progress]:
     """A progress bar on stderr for large jobs; silent when stderr is not a terminal."""
+    # Imported here: rich.progress costs start-up time and only backup/import show a bar.
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     bar = Progress(
         TextColumn(label),
         BarColumn(),

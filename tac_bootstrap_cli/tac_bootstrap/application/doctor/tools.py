@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from tac_bootstrap.application.doctor.report import (
@@ -71,23 +72,9 @@ def check_python(ctx: _Context) -> list[Check]:
                 f"{PYTHON_ENV_VAR} to an interpreter that has it",
             )
         ]
-    version: tuple[int, ...] = ()
-    pydantic: object = None
-    try:
-        result = subprocess.run(
-            [executable, "-c", _PYTHON_PROBE],
-            capture_output=True,
-            text=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-            timeout=SUBPROCESS_TIMEOUT,
-        )
-        lines = result.stdout.strip().splitlines()
-        probe = json.loads(lines[-1]) if result.returncode == 0 and lines else {}
-        version = tuple(int(part) for part in probe["python"])
-        pydantic = probe.get("pydantic")
-    except (OSError, subprocess.SubprocessError, ValueError, TypeError, KeyError):
-        version = ()  # not a Python that can run the probe
+    # The running interpreter needs no probe process: its answers are known here.
+    probed = _this_interpreter() if _is_running_interpreter(executable) else _probe(executable)
+    version, pydantic = probed
     if len(version) < 2:
         return [
             Check(
@@ -120,6 +107,41 @@ def check_python(ctx: _Context) -> list[Check]:
             )
         ]
     return [Check("python", OK, f"{where} with pydantic {pydantic}")]
+
+
+def _is_running_interpreter(executable: str) -> bool:
+    """True when `executable` is this very interpreter (same path, symlinks not followed: a
+    venv's python links to a base Python that lacks the venv's packages)."""
+    return bool(sys.executable) and os.path.abspath(executable) == os.path.abspath(sys.executable)
+
+
+def _this_interpreter() -> tuple[tuple[int, ...], object]:
+    """What the probe would print, without a process start: tac-bootstrap runs on pydantic 2."""
+    try:
+        import pydantic
+    except ImportError:
+        return tuple(sys.version_info[:3]), None
+    return tuple(sys.version_info[:3]), str(pydantic.VERSION)
+
+
+def _probe(executable: str) -> tuple[tuple[int, ...], object]:
+    """The interpreter's version and pydantic, printed by the interpreter itself."""
+    try:
+        result = subprocess.run(
+            [executable, "-c", _PYTHON_PROBE],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=SUBPROCESS_TIMEOUT,
+        )
+        lines = result.stdout.strip().splitlines()
+        probe = json.loads(lines[-1]) if result.returncode == 0 and lines else {}
+        version = tuple(int(part) for part in probe["python"])
+        pydantic: object = probe.get("pydantic")
+        return version, pydantic
+    except (OSError, subprocess.SubprocessError, ValueError, TypeError, KeyError):
+        return (), None  # not a Python that can run the probe
 
 
 def check_agent_cli(ctx: _Context) -> list[Check]:

@@ -1,0 +1,142 @@
+"""Start-up cost of the commands people run most: what they import and what processes they start.
+
+Both are asserted on names and counts, never on times: imports are read from `sys.modules`
+after running the real command in a fresh interpreter, process starts from a PATH of logging
+wrapper scripts that exec the real tools.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ProjectFactory = Callable[..., Path]
+
+# Runs one command in-process, then prints the top-level and dotted names it imported.
+_IMPORTS_SCRIPT = """
+import json, sys
+from tac_bootstrap.cli.app import app
+try:
+    app(sys.argv[1:], prog_name="tac-bootstrap")
+except SystemExit:
+    pass
+print("\\n" + json.dumps(sorted(sys.modules)))
+"""
+
+# (command, modules it must not import). psycopg: never for SQLite; rich.progress: only the
+# jobs with a progress bar (backup, transcript import); jinja2: only commands that render.
+IMPORT_CASES = [
+    (["db", "status"], ["psycopg", "psycopg2", "jinja2", "rich.progress"]),
+    (["db", "status", "--json"], ["psycopg", "psycopg2", "jinja2", "rich.progress"]),
+    (["render", "--check"], ["psycopg", "psycopg2", "rich.progress"]),
+    (["doctor"], ["psycopg", "psycopg2", "rich.progress"]),
+]
+
+
+def imported_by(project: Path, args: list[str]) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_SCRIPT, *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.stdout.strip(), result.stderr
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize(("args", "forbidden"), IMPORT_CASES, ids=lambda v: " ".join(v))
+def test_command_does_not_import(
+    args: list[str], forbidden: list[str], tmp_path: Path, new_project: ProjectFactory
+) -> None:
+    project = new_project(tmp_path)
+    modules = imported_by(project, args)
+    assert "tac_bootstrap.cli.app" in modules  # the command really ran in this interpreter
+    loaded = sorted(
+        name for name in modules for bad in forbidden if name == bad or name.startswith(bad + ".")
+    )
+    assert loaded == [], f"`{' '.join(args)}` imported {loaded}"
+
+
+# --- doctor's process starts ---------------------------------------------------------------
+
+_SHIM = """#!/bin/sh
+printf '%s\\n' "{name} $1" >> "{log}"
+exec "{real}" "$@"
+"""
+
+
+def shim_path(tmp_path: Path, tools: list[str]) -> tuple[str, Path]:
+    """A PATH whose first directory wraps each tool in a script that logs the call (the tool
+    and its first argument, one line per process start)."""
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    log = tmp_path / "calls.log"
+    log.write_text("")
+    for name in tools:
+        real = shutil.which(name)
+        assert real is not None, f"{name} is needed for this test"
+        wrapper = shims / name
+        wrapper.write_text(_SHIM.format(name=name, log=log, real=real))
+        wrapper.chmod(0o755)
+    return f"{shims}{os.pathsep}{os.environ.get('PATH', '')}", log
+
+
+def doctor_calls(project: Path, tmp_path: Path, tac_python: str | None) -> list[str]:
+    path, log = shim_path(tmp_path, ["git", "python3"])
+    env = {**os.environ, "PATH": path}
+    env.pop("TAC_PYTHON", None)
+    if tac_python is not None:
+        env["TAC_PYTHON"] = tac_python
+    result = subprocess.run(
+        [sys.executable, "-m", "tac_bootstrap", "doctor", "--json"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    checks = {row["name"]: row for row in json.loads(result.stdout)["checks"]}
+    assert checks["python"]["status"] == "ok", checks["python"]
+    assert checks["git"]["status"] == "ok", checks["git"]
+    return log.read_text().splitlines()
+
+
+# Every start doctor makes on a SQLite project in a git repository:
+#   git check-ignore -- <db files>   (is the database ignored? also tells "not a repository")
+#   git ls-files -- <db files>       (is it tracked anyway?)
+#   git --version                    (the git row)
+#   python3 -c <probe>               (only when the hooks' Python is not this interpreter)
+# Before: one more `git rev-parse --is-inside-work-tree`, and the probe ran even for the
+# interpreter doctor itself runs on.
+DOCTOR_CASES = [
+    ("the hooks' python3 is another interpreter", None, 4, 1),
+    ("TAC_PYTHON is the interpreter doctor runs on", sys.executable, 3, 0),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "tac_python", "most", "probes"), DOCTOR_CASES, ids=[c[0] for c in DOCTOR_CASES]
+)
+def test_doctor_process_starts(
+    what: str,
+    tac_python: str | None,
+    most: int,
+    probes: int,
+    tmp_path: Path,
+    new_project: ProjectFactory,
+) -> None:
+    project = new_project(tmp_path)
+    calls = doctor_calls(project, tmp_path, tac_python)
+    assert len(calls) <= most, calls
+    assert sum(call.startswith("python3 ") for call in calls) == probes, calls
+    assert not any(call.startswith("git rev-parse") for call in calls), calls
