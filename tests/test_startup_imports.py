@@ -31,11 +31,22 @@ print("\\n" + json.dumps(sorted(sys.modules)))
 """
 
 # (command, modules it must not import). psycopg: never for SQLite; rich.progress: only the
-# jobs with a progress bar (backup, transcript import); jinja2: only commands that render.
+# jobs with a progress bar (backup, transcript import); jinja2: only commands that render;
+# the database stack (database_service, adw_database, transcripts): not to find the project.
 IMPORT_CASES = [
     (["db", "status"], ["psycopg", "psycopg2", "jinja2", "rich.progress"]),
     (["db", "status", "--json"], ["psycopg", "psycopg2", "jinja2", "rich.progress"]),
-    (["render", "--check"], ["psycopg", "psycopg2", "rich.progress"]),
+    (
+        ["render", "--check"],
+        [
+            "psycopg",
+            "psycopg2",
+            "rich.progress",
+            "tac_bootstrap.application.database_service",
+            "tac_bootstrap.runtime.adw_database",
+            "tac_bootstrap.runtime.transcripts",
+        ],
+    ),
     (["doctor"], ["psycopg", "psycopg2", "rich.progress"]),
 ]
 

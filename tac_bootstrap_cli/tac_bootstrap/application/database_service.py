@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from tac_bootstrap.application.project_lookup import find_project as find_project  # re-exported
 from tac_bootstrap.domain.config import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import ConfigError, OperationError, UsageError
 from tac_bootstrap.infrastructure.config_loader import load_config
@@ -93,23 +94,6 @@ class DatabaseTarget:
         """A SQLite file exists; a PostgreSQL database lives on the server, so it is taken to
         exist and connecting tells (an unreachable or missing one is a one-line error)."""
         return self.location.path.exists() if self.location.path is not None else True
-
-
-def find_project(start: Path) -> Path:
-    """The nearest directory at or above ``start`` that holds tac_bootstrap.yml.
-
-    Any entry of that name ends the search (a FIFO, a directory, a dangling symlink): the
-    loader then says what is wrong with it, instead of "not found" or a parent's config."""
-    start = start.resolve()
-    for candidate in (start, *start.parents):
-        if os.path.lexists(candidate / CONFIG_FILENAME):
-            return candidate
-    searched = ", ".join(str(p) for p in (start, *start.parents))
-    raise ConfigError(
-        f"no {CONFIG_FILENAME} found (searched {searched})",
-        hint="run it inside a project, pass the project's path, or create one with "
-        "`tac-bootstrap init`",
-    )
 
 
 def locate(project: Path | None) -> DatabaseTarget:

@@ -15,7 +15,7 @@ def project_root(path: Path | None) -> Path:
     none the error lists every directory searched (ConfigError, exit 2)."""
     if path is not None:
         return path
-    from tac_bootstrap.application.database_service import find_project
+    from tac_bootstrap.application.project_lookup import find_project
 
     return Path(os.path.relpath(find_project(Path.cwd())))
 
