@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from .conftest import run_cli, tree_snapshot
+from .conftest import ProjectFactory, run_cli, tree_snapshot
 
 POPULATE = textwrap.dedent(
     """
@@ -42,10 +42,8 @@ POPULATE = textwrap.dedent(
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    result = run_cli("init", "demo", "-o", tmp_path, "--yes")
-    assert result.returncode == 0, result.stderr
-    return tmp_path / "demo"
+def project(new_project: ProjectFactory, tmp_path: Path) -> Path:
+    return new_project(tmp_path)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 from tac_bootstrap.application.doctor import gitignore_ignores
 from tac_bootstrap.application.gitignore import HEADER as GITIGNORE_HEADER
 
-from .conftest import run_cli, tree_snapshot
+from .conftest import ProjectFactory, run_cli, tree_snapshot
 
 SCHEMA = "adws/schema/schema_orchestrator.sql"
 SCHEMA_GITIGNORE = "adws/schema/.gitignore"
@@ -43,10 +43,9 @@ HEALTHY_ROWS = [
 
 
 @pytest.fixture
-def project(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(new_project: ProjectFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh project in a git repository, with the stand-in agent CLI and a known Python."""
-    assert cli("init", "demo", "-o", tmp_path, "--yes").exit_code == 0
-    root = tmp_path / "demo"
+    root = new_project(tmp_path)
     _git(root, "init", "-q")
     monkeypatch.setenv("CLAUDE_CODE_PATH", str(root / "adws/tests/fake_claude.py"))
     monkeypatch.setenv("TAC_PYTHON", sys.executable)

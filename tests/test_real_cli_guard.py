@@ -15,16 +15,14 @@ from typing import Any
 
 import pytest
 
-from .conftest import run_cli
+from .conftest import ProjectFactory
 from .fake_anthropic import Block, FakeAnthropic, Request, text, tool_use
 from .real_claude import claude_env, print_mode, run_claude
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    result = run_cli("init", "demo", "-o", tmp_path / "out", "--yes", "--no-git")
-    assert result.returncode == 0, result.stderr
-    root = tmp_path / "out" / "demo"
+def project(new_project: ProjectFactory, tmp_path: Path) -> Path:
+    root = new_project(tmp_path / "out", "demo", "--no-git")
     (root / ".env").write_text("API_TOKEN=hunter2-not-for-the-model\n")
     return root
 

@@ -41,7 +41,7 @@ from tac_bootstrap.runtime.orch_database_models import (
     format_timestamp,
 )
 
-from .conftest import REPO_ROOT, run_cli
+from .conftest import REPO_ROOT, ProjectFactory
 from .fake_anthropic import CREDIT_TOO_LOW, FakeAnthropic, Fault, Request, text, tool_use
 from .real_claude import CliRun, claude_env, print_mode, run_claude
 
@@ -174,11 +174,13 @@ def add_witness(root: Path) -> None:
 
 @pytest.fixture
 def project(
-    tmp_path: Path, claude_cli: Path, claude_home: Path, monkeypatch: pytest.MonkeyPatch
+    new_project: ProjectFactory,
+    tmp_path: Path,
+    claude_cli: Path,
+    claude_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Project]:
-    result = run_cli("init", "demo", "-o", tmp_path / "out", "--yes", "--no-git")
-    assert result.returncode == 0, result.stderr
-    root = tmp_path / "out" / "demo"
+    root = new_project(tmp_path / "out", "demo", "--no-git")
     add_witness(root)
     witness = tmp_path / "witness"
     witness.mkdir()

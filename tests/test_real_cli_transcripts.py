@@ -26,7 +26,7 @@ import pytest
 from tac_bootstrap.runtime import hook_recorder, transcripts
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 
-from .conftest import run_cli
+from .conftest import ProjectFactory, run_cli
 from .fake_anthropic import CREDIT_TOO_LOW, FakeAnthropic, Fault, Request, text, tool_use
 from .real_claude import CliRun, claude_env, print_mode, run_claude
 
@@ -150,11 +150,13 @@ class Project:
 
 @pytest.fixture
 def project(
-    tmp_path: Path, claude_cli: Path, claude_home: Path, monkeypatch: pytest.MonkeyPatch
+    new_project: ProjectFactory,
+    tmp_path: Path,
+    claude_cli: Path,
+    claude_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Project]:
-    result = run_cli("init", "demo", "-o", tmp_path / "out", "--yes", "--no-git")
-    assert result.returncode == 0, result.stderr
-    root = tmp_path / "out" / "demo"
+    root = new_project(tmp_path / "out", "demo", "--no-git")
     database = tmp_path / "orchestrator.db"
     fallback = tmp_path / "hooks" / "hooks-fallback.jsonl"
     monkeypatch.setenv("TAC_ORCHESTRATOR_DB", str(database))

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO_ROOT, run_cli, tree_snapshot
+from .conftest import REPO_ROOT, ProjectFactory, run_cli, tree_snapshot
 
 
 @pytest.fixture
-def project(cli: Any, tmp_path: Path) -> Path:
-    assert cli("init", "demo", "-o", tmp_path, "--yes").exit_code == 0
-    return tmp_path / "demo"
+def project(new_project: ProjectFactory, tmp_path: Path) -> Path:
+    return new_project(tmp_path)
 
 
 def test_check_passes_on_a_fresh_project(cli: Any, project: Path) -> None:

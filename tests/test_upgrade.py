@@ -15,7 +15,7 @@ from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import new_config
 from tac_bootstrap.infrastructure.template_renderer import TemplateRenderer
 
-from .conftest import REPO_ROOT, TEMPLATES_DIR, run_cli, tree_snapshot
+from .conftest import REPO_ROOT, TEMPLATES_DIR, ProjectFactory, run_cli, tree_snapshot
 
 OLD_TEMPLATES = REPO_ROOT / "tests" / "fixtures" / "old_templates"
 COMMANDS = ".claude/commands"
@@ -35,10 +35,8 @@ def changes(document: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    result = run_cli("init", "demo", "-o", tmp_path, "--yes")
-    assert result.returncode == 0, result.stderr
-    return tmp_path / "demo"
+def project(new_project: ProjectFactory, tmp_path: Path) -> Path:
+    return new_project(tmp_path)
 
 
 @pytest.fixture
