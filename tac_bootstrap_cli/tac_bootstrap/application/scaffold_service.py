@@ -71,6 +71,24 @@ LAYER_TESTS = (
 )
 
 
+# The files under .claude/ besides the slash commands: (path, reason, executable).
+CLAUDE_FILES: tuple[tuple[str, str, bool], ...] = (
+    ("settings.json", "permissions and the hooks that record agent activity", False),
+    (
+        "hooks/orchestrator_hook.py",
+        "hook entry point: records events, never blocks the agent",
+        True,
+    ),
+    ("hooks/tool_guard.py", "PreToolUse guard: blocks what permission rules cannot express", True),
+    (
+        "hooks/tool_guard_rules.py",
+        "the guard's checks (a module, so Python caches it compiled)",
+        False,
+    ),
+    ("hooks/tool_guard_shell.py", "the guard's shell lexer: what a Bash command runs", False),
+)
+
+
 class ScaffoldService:
     def __init__(self, renderer: TemplateRenderer | None = None) -> None:
         self.renderer = renderer or TemplateRenderer()
@@ -220,48 +238,16 @@ class ScaffoldService:
 
     def _add_claude_files(self, plan: ScaffoldPlan, config: TacConfig) -> None:
         claude = config.paths.claude_dir
-        plan.add(
-            FileOperation(
-                path=f"{claude}/settings.json",
-                action=Action.RENDER,
-                source="claude/settings.json.j2",
-                reason="permissions and the hooks that record agent activity",
+        for name, reason, executable in CLAUDE_FILES:
+            plan.add(
+                FileOperation(
+                    path=f"{claude}/{name}",
+                    action=Action.RENDER,
+                    source=f"claude/{name}.j2",
+                    reason=reason,
+                    executable=executable,
+                )
             )
-        )
-        plan.add(
-            FileOperation(
-                path=f"{claude}/hooks/orchestrator_hook.py",
-                action=Action.RENDER,
-                source="claude/hooks/orchestrator_hook.py.j2",
-                reason="hook entry point: records events, never blocks the agent",
-                executable=True,
-            )
-        )
-        plan.add(
-            FileOperation(
-                path=f"{claude}/hooks/tool_guard.py",
-                action=Action.RENDER,
-                source="claude/hooks/tool_guard.py.j2",
-                reason="PreToolUse guard: blocks what permission rules cannot express",
-                executable=True,
-            )
-        )
-        plan.add(
-            FileOperation(
-                path=f"{claude}/hooks/tool_guard_rules.py",
-                action=Action.RENDER,
-                source="claude/hooks/tool_guard_rules.py.j2",
-                reason="the guard's checks (a module, so Python caches it compiled)",
-            )
-        )
-        plan.add(
-            FileOperation(
-                path=f"{claude}/hooks/tool_guard_shell.py",
-                action=Action.RENDER,
-                source="claude/hooks/tool_guard_shell.py.j2",
-                reason="the guard's shell lexer: what a Bash command runs",
-            )
-        )
         for template in sorted(
             (self.renderer.templates_dir / "claude" / "commands").glob("*.md.j2")
         ):
