@@ -20,13 +20,8 @@ COMMANDS = [
     "bug", "chore", "classify_issue", "commit", "document", "feature", "implement", "install",
     "prime", "pull_request", "review", "start", "test",
 ]  # fmt: skip
-RUNTIME = [
-    "__init__", "adw_database", "adw_db_connection", "adw_db_dialect", "adw_db_migrations",
-    "adw_db_private", "adw_db_postgres", "adw_db_operations", "adw_project", "adw_state",
-    "agent", "agent_stream",
-    "hook_recorder", "hook_rows", "hook_spool", "hook_writer", "orch_database_models",
-    "transcripts", "workflow",
-]  # fmt: skip
+# Every runtime module is shipped (the plan globs runtime/), so the list comes from the package.
+RUNTIME = sorted(path.stem for path in (TEMPLATES_DIR.parent / "runtime").glob("*.py"))
 # Every migration template of both backends, found as the plan finds them (by glob), so a new
 # migration needs no edit here.
 MIGRATIONS = [

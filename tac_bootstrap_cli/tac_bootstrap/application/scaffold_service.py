@@ -24,28 +24,22 @@ from tac_bootstrap.infrastructure.template_renderer import TemplateRenderer
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 # The orchestrator database runtime: real modules of this package, copied byte for byte into
-# <adws_dir>/adw_modules/ so the CLI and generated projects run the same code.
-RUNTIME_MODULES = (
-    ("__init__.py", "ADW modules package"),
-    ("orch_database_models.py", "Pydantic models of the orchestrator tables"),
-    ("adw_db_connection.py", "database location (zero-config) and connection settings"),
-    ("adw_db_private.py", "keeps a database's secrets and files private (stdlib only)"),
-    ("adw_db_migrations.py", "versioned migration runner"),
-    ("adw_db_dialect.py", "SQL dialect seam: macros and integrity errors per database engine"),
-    ("adw_db_operations.py", "database operations shared by the sync and async APIs"),
-    ("adw_db_postgres.py", "PostgreSQL through psycopg 3, loaded only for postgresql:// URLs"),
-    ("adw_database.py", "OrchestratorDB: the database API"),
-    ("adw_project.py", "finds the project and its settings from the module's location"),
-    ("agent_stream.py", "reads the agent CLI's stream-json output and classifies failures"),
-    ("agent.py", "runs the agent CLI, retries, and records prompts"),
-    ("adw_state.py", "per-run state file for resuming workflows"),
-    ("workflow.py", "plan/build/test/review phases and their command line"),
-    ("hook_rows.py", "what a hook event becomes: ids, timestamps, the row and its checks"),
-    ("hook_writer.py", "where hook rows go and the SQL that writes them (stdlib sqlite3)"),
-    ("hook_spool.py", "hook events waiting in spool files, and the fallback file"),
-    ("hook_recorder.py", "records Claude Code hook events without blocking the agent"),
-    ("transcripts.py", "usage of Claude Code sessions read from their transcripts"),
-)
+# <adws_dir>/adw_modules/ so the CLI and generated projects run the same code. Every module of
+# runtime/ is shipped (a new module needs no registration); its docstring's first line is the
+# reason shown in the plan.
+RUNTIME_DIR = PACKAGE_DIR / "runtime"
+
+
+def runtime_modules() -> list[tuple[str, str]]:
+    """(file name, reason) of every runtime module, from the package itself."""
+    modules = []
+    for path in sorted(RUNTIME_DIR.glob("*.py")):
+        with path.open(encoding="utf-8") as source:
+            first = source.readline().strip()
+        summary = first.removeprefix('"""').removesuffix('"""').rstrip(".") or path.stem
+        modules.append((path.name, summary))
+    return modules
+
 
 # The workflow scripts' PEP 723 line; a project configured for PostgreSQL also needs psycopg
 # (the runtime imports it only for a postgresql:// URL, so SQLite projects never install it).
@@ -185,7 +179,7 @@ class ScaffoldService:
         )
 
     def _add_runtime_modules(self, plan: ScaffoldPlan, config: TacConfig) -> None:
-        for module, reason in RUNTIME_MODULES:
+        for module, reason in runtime_modules():
             plan.add(
                 FileOperation(
                     path=f"{config.paths.adws_dir}/adw_modules/{module}",
