@@ -40,11 +40,7 @@ EXPECTED_FILES = {
     "adws/README.md",
     *(f"adws/adw_{phase}.py" for phase in ("plan", "build", "test", "review", "sdlc")),
     *(f"adws/adw_modules/{module}.py" for module in RUNTIME),
-    *(
-        f"adws/tests/{name}.py"
-        for name in ("conftest", "fake_claude", "test_adw_agent", "test_adw_hooks")
-    ),
-    "adws/tests/test_adw_workflows.py",
+    *(f"adws/tests/{path.name}" for path in (TEMPLATES_DIR / "adws" / "tests").glob("*.py")),
     ".claude/settings.json",
     ".claude/hooks/orchestrator_hook.py",
     ".claude/hooks/tool_guard.py",

@@ -56,13 +56,18 @@ WORKFLOW_SCRIPTS = (
     ("adw_sdlc.py", "plan -> build -> test -> review"),
 )
 
-LAYER_TESTS = (
-    ("conftest.py", False),
-    ("fake_claude.py", True),
-    ("test_adw_agent.py", False),
-    ("test_adw_hooks.py", False),
-    ("test_adw_workflows.py", False),
-)
+# The layer's own tests: every .py file of templates/adws/tests/ (a new one needs no
+# registration); a file starting with a shebang is a program (the fake agent CLI).
+LAYER_TESTS_DIR = PACKAGE_DIR / "templates" / "adws" / "tests"
+
+
+def layer_tests() -> list[tuple[str, bool]]:
+    """(file name, executable) of every layer test file."""
+    tests = []
+    for path in sorted(LAYER_TESTS_DIR.glob("*.py")):
+        with path.open("rb") as source:
+            tests.append((path.name, source.read(2) == b"#!"))
+    return tests
 
 
 # The files under .claude/ besides the slash commands: (path, reason, executable).
@@ -219,7 +224,7 @@ class ScaffoldService:
         )
 
     def _add_layer_tests(self, plan: ScaffoldPlan, config: TacConfig) -> None:
-        for name, executable in LAYER_TESTS:
+        for name, executable in layer_tests():
             plan.add(
                 FileOperation(
                     path=f"{config.paths.adws_dir}/tests/{name}",
