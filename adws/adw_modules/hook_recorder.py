@@ -230,12 +230,13 @@ class Recorder:
 
     def import_transcripts(self, rows: list[Row], refused: list[Row]) -> None:
         """After Stop, SubagentStop and SessionEnd: the session's usage from its transcript
-        (transcripts.py, imported only then). Never fails the recorder: what is not recorded
-        now is on disk, and the next Stop or `db import-transcripts` records it."""
+        (transcript_import.py and its parts, imported only then; not transcripts.py, whose
+        locations the hook never needs). Never fails the recorder: what is not recorded now
+        is on disk, and the next Stop or `db import-transcripts` records it."""
         if self.writer is None or not any(row["event"] in TRANSCRIPT_EVENTS for row in rows):
             return
         with contextlib.suppress(Exception):
-            from . import transcripts
+            from . import transcript_import as transcripts
 
             skip = {id(row) for row in refused}
             run = transcripts.sqlite_runner(self.writer.path, self.writer.busy_timeout_ms)
