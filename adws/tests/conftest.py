@@ -20,6 +20,8 @@ FAKE_CLAUDE = Path(__file__).resolve().parent / "fake_claude.py"
 
 sys.path.insert(0, str(ADWS_DIR))
 
+from adw_modules.adw_database import OrchestratorDB  # noqa: E402 (needs ADWS_DIR on the path)
+
 INHERITED_VARIABLES = (
     "TAC_AGENT_ID",
     "TAC_ADW_ID",
@@ -65,3 +67,17 @@ def run_script(
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+@pytest.fixture
+def database(layer_env: dict[str, str]) -> str:
+    """The test's database, created and migrated (the hook never creates one)."""
+    OrchestratorDB.open().close()
+    return layer_env["TAC_ORCHESTRATOR_DB"]
+
+
+@pytest.fixture
+def agent_id(database: str) -> str:
+    with OrchestratorDB.open() as db:
+        owner = db.register_orchestrator_agent("adw_build", "builder")
+        return db.start_agent(owner.id, "adw-hooks", adw_id="adw-hooks", name="build").id
