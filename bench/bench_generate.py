@@ -1,13 +1,20 @@
-"""Generation speed: `tac-bootstrap init` end to end and in-process, against `cp -r`.
+"""Generation speed side by side: `tac-bootstrap init`, cookiecutter and copier on the same project.
 
-Run: .venv/bin/python bench/bench_generate.py [--runs N]
-`cp -r` of the already rendered tree is the floor: it is what writing the same files costs
-without rendering or checking anything.
+Run: .venv/bin/python bench/bench_generate.py [--runs N] (cookiecutter and copier come with
+`pip install -e '.[bench]'`; without them their rows are skipped). The cookiecutter and copier
+templates are built from our own `init demo --no-git --yes` output (bench/equivalent_templates.py)
+and each tool's output is checked identical to ours (bytes and modes) before anything is timed.
+Whole processes are timed, interleaved (one run of every case per round), median of N rounds;
+"cold" gives every run empty caches (a fresh XDG cache/config dir, so our compiled-template cache
+is empty, and fresh cookiecutter clone and replay dirs). `python -c pass` and `cp -r` of the
+rendered tree are the floors. The in-process API rows show what is left after start-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -15,78 +22,174 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import equivalent_templates as templates
 from tac_bootstrap.application.plan_executor import PlanExecutor
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import new_config
 
+NAME = "demo"
+BIN = Path(sys.executable).parent
+XDG = ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
 
-def median_ms(action: Callable[[int], object], runs: int) -> float:
-    action(-1)  # warm-up
-    samples = []
-    for i in range(runs):
-        start = time.perf_counter()
-        action(i)
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+
+@dataclass
+class Case:
+    """One command line per run; ``command(out, home)`` gets a fresh output and cache dir."""
+
+    name: str
+    command: Callable[[Path, Path], list[str]]
+    cold: bool = False
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+
+def _environment(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for variable in XDG:
+        env[variable] = str(home / variable.lower())
+    return env
+
+
+def _run(case: Case, root: Path, label: str, warm_home: Path) -> None:
+    out = root / "out" / label
+    home = root / "homes" / label if case.cold else warm_home
+    home.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    argv = case.command(out, home)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(
+        argv, check=True, capture_output=True, stdin=subprocess.DEVNULL, env=_environment(home)
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    case.wall.append(wall * 1000)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    case.cpu.append(cpu * 1000)
+    shutil.rmtree(out, ignore_errors=True)
+    if case.cold:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _cookiecutter(template: Path) -> Callable[[Path, Path], list[str]]:
+    def command(out: Path, home: Path) -> list[str]:
+        config = templates.cookiecutter_config(home)
+        options = ["--no-input", "--config-file", str(config), "-o", str(out)]
+        return [str(BIN / "cookiecutter"), *options, str(template)]
+
+    return command
+
+
+def _copier(template: Path) -> Callable[[Path, Path], list[str]]:
+    def command(out: Path, home: Path) -> list[str]:
+        copier = str(BIN / "copier")
+        return [copier, "copy", "--defaults", "--quiet", str(template), str(out / NAME)]
+
+    return command
+
+
+def _process_cases(root: Path, ours: Path) -> list[Case]:
+    """Every whole-process case; cookiecutter and copier only where installed (and equal)."""
+    cli = str(BIN / "tac-bootstrap")
+
+    def init(out: Path, home: Path) -> list[str]:
+        return [cli, "init", NAME, "-o", str(out), "--yes", "--no-git"]
+
+    cases = [
+        Case("python -c pass", lambda out, home: [sys.executable, "-c", "pass"]),
+        Case("cp -r of the rendered tree", lambda out, home: ["cp", "-r", str(ours), str(out)]),
+        Case("tac-bootstrap init --no-git", init),
+        Case("tac-bootstrap init --no-git, cold", init, cold=True),
+    ]
+    for tool, build, command in (
+        ("cookiecutter --no-input", templates.build_cookiecutter, _cookiecutter),
+        ("copier copy --defaults", templates.build_copier, _copier),
+    ):
+        if not (BIN / tool.split()[0]).exists():
+            print(f"{tool}: skipped (not installed: pip install -e '.[bench]')")
+            continue
+        template = build(ours, NAME, root)
+        _check_equivalent(tool, command(template), ours, root)
+        cases.append(Case(tool, command(template)))
+        cases.append(Case(f"{tool}, cold", command(template), cold=True))
+    return cases
+
+
+def _check_equivalent(
+    tool: str, command: Callable[[Path, Path], list[str]], ours: Path, root: Path
+) -> None:
+    out, home = root / "check" / tool.split()[0], root / "check-home"
+    home.mkdir(parents=True, exist_ok=True)
+    subprocess.run(command(out, home), check=True, capture_output=True, env=_environment(home))
+    problems = templates.identical(ours, out / NAME)
+    if problems:
+        raise SystemExit(f"{tool} output differs from ours:\n  " + "\n  ".join(problems[:20]))
+    files = len(templates.files_of(ours))
+    print(f"{tool}: output identical to ours ({files} files, bytes and modes)")
+
+
+def _api_cases(root: Path, runs: int) -> dict[str, float]:
+    """In-process: what generation costs once the interpreter and imports are paid."""
+    config = new_config(NAME)
+    service = ScaffoldService()
+    executor = PlanExecutor(service)
+    results = {}
+    api_cases = (("API: plan + render + write", True), ("API: re-run, all identical", False))
+    for label, fresh in api_cases:
+        samples = []
+        for i in range(-1, runs):
+            target = root / "api" / (f"p{i}" if fresh else "same")
+            start = time.perf_counter()
+            executor.apply(service.build_plan(config, include_config=True), config, target)
+            if i >= 0:
+                samples.append((time.perf_counter() - start) * 1000)
+        results[label] = statistics.median(samples)
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    cli = str(Path(sys.executable).parent / "tac-bootstrap")
-    config = new_config("bench")
-    service = ScaffoldService()
-    executor = PlanExecutor(service)
-    plan = service.build_plan(config, include_config=True)
-    files = len(plan.files)
-
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        ours = templates.render_ours(str(BIN / "tac-bootstrap"), NAME, root / "ours")
+        cases = _process_cases(root, ours)
+        warm_home = root / "warm-home"
+        for case in cases:  # warm-up: fills the warm caches, loads the files into the OS cache
+            _run(case, root, f"warmup-{cases.index(case)}", warm_home)
+            case.wall.clear()
+            case.cpu.clear()
+        for i in range(args.runs):
+            for n, case in enumerate(cases):
+                _run(case, root, f"{n}-{i}", warm_home)
+        api = _api_cases(root, args.runs)
+        files = len(templates.files_of(ours))
+    _report(cases, api, args.runs, files)
 
-        def cli_init(i: int) -> None:
-            subprocess.run(
-                [cli, "init", f"p{i}", "-o", str(root / "cli"), "--yes", "--no-git"],
-                check=True,
-                capture_output=True,
-                stdin=subprocess.DEVNULL,
-            )
 
-        def cli_init_git(i: int) -> None:
-            subprocess.run(
-                [cli, "init", f"p{i}", "-o", str(root / "cli-git"), "--yes"],
-                check=True,
-                capture_output=True,
-                stdin=subprocess.DEVNULL,
-            )
-
-        def api_apply(i: int) -> None:
-            executor.apply(plan, config, root / "api" / f"p{i}")
-
-        def api_identical(i: int) -> None:
-            executor.apply(plan, config, root / "api" / "p-1")
-
-        def copy_tree(i: int) -> None:
-            subprocess.run(
-                ["cp", "-r", str(root / "api" / "p-1"), str(root / "cp" / f"p{i}")], check=True
-            )
-
-        (root / "cp").mkdir()
-        results: dict[str, float] = {}
-        results["API: plan + render + write"] = median_ms(api_apply, args.runs)
-        results["API: re-run, all identical"] = median_ms(api_identical, args.runs)
-        results["cp -r of the rendered tree"] = median_ms(copy_tree, args.runs)
-        results["tac-bootstrap init --no-git"] = median_ms(cli_init, args.runs)
-        results["tac-bootstrap init (+ git)"] = median_ms(cli_init_git, args.runs)
-        shutil.rmtree(root / "cli", ignore_errors=True)
-
-    floor = results["cp -r of the rendered tree"]
-    print(f"{files} files per project, median of {args.runs} runs")
-    print(f"{'case':<32} {'median ms':>10} {'ms/file':>8} {'x cp -r':>8}")
-    for name, ms in results.items():
-        print(f"{name:<32} {ms:>10.2f} {ms / files:>8.2f} {ms / floor:>8.2f}")
+def _report(cases: list[Case], api: dict[str, float], runs: int, files: int) -> None:
+    medians = {c.name: (statistics.median(c.wall), statistics.median(c.cpu)) for c in cases}
+    print(f"\n{files} files per project, median of {runs} interleaved runs (wall / CPU ms)")
+    ratios = [("x cookiecutter", "cookiecutter --no-input"), ("x copier", "copier copy --defaults")]
+    header = "".join(f" {label:>15}" for label, _ in ratios)
+    print(f"{'case':<38} {'wall ms':>8} {'cpu ms':>8}{header}")
+    for case in cases:
+        wall, cpu = medians[case.name]
+        cells = ""
+        for _, tool in ratios:
+            suffix = ", cold" if case.cold else ""
+            reference = medians.get(tool + suffix)
+            cells += f" {wall / reference[0]:>7.2f}/{cpu / reference[1]:<7.2f}" if reference else ""
+        print(f"{case.name:<38} {wall:>8.1f} {cpu:>8.1f}{cells}")
+    for name, ms in api.items():
+        print(f"{name:<38} {ms:>8.1f}")
+    print("ratios: wall/CPU against the same tool, warm against warm and cold against cold")
 
 
 if __name__ == "__main__":
