@@ -17,6 +17,9 @@ import pytest
 ADWS_DIR = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = ADWS_DIR.parent
 FAKE_CLAUDE = Path(__file__).resolve().parent / "fake_claude.py"
+COST = 0.015625  # what the fake charges per successful call (its COST_PER_CALL)
+# The fake's final usage (its modelUsage): 24 input, 100 cache write, 400 cache read, 60 output.
+TOKENS = {"input": 24, "cache_write": 100, "cache_read": 400, "output": 60}
 
 sys.path.insert(0, str(ADWS_DIR))
 
