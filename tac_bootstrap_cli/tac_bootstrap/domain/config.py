@@ -24,6 +24,12 @@ from pydantic import (
 
 from tac_bootstrap.domain.config_values import check_path, check_program, check_text, quote
 from tac_bootstrap.domain.guard_config import GuardSection
+from tac_bootstrap.domain.stacks import (
+    LanguageSpec,
+    PackageManagerSpec,
+    language_spec,
+    package_manager_spec,
+)
 
 CONFIG_FILENAME = "tac_bootstrap.yml"
 CONFIG_SCHEMA_VERSION = 1
@@ -32,6 +38,9 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class Language(str, Enum):
+    """The config's names of the registry's languages (domain/stacks); static members so that
+    code and mypy can name them. tests/test_stacks.py keeps both in step."""
+
     PYTHON = "python"
     TYPESCRIPT = "typescript"
     JAVASCRIPT = "javascript"
@@ -40,8 +49,15 @@ class Language(str, Enum):
     JAVA = "java"
     RUBY = "ruby"
 
+    @property
+    def stack(self) -> LanguageSpec:
+        """The language's registry record (templates read it as ``project.language.stack``)."""
+        return language_spec(self.value)
+
 
 class PackageManager(str, Enum):
+    """The config's names of the registry's package managers (see Language)."""
+
     PIP = "pip"
     UV = "uv"
     POETRY = "poetry"
@@ -55,36 +71,19 @@ class PackageManager(str, Enum):
     GRADLE = "gradle"
     BUNDLER = "bundler"
 
+    @property
+    def spec(self) -> PackageManagerSpec:
+        return package_manager_spec(self.value)
+
 
 # Which package managers make sense for which language; the first is the default.
 PACKAGE_MANAGERS: dict[Language, tuple[PackageManager, ...]] = {
-    Language.PYTHON: (PackageManager.PIP, PackageManager.UV, PackageManager.POETRY),
-    Language.TYPESCRIPT: (
-        PackageManager.NPM,
-        PackageManager.PNPM,
-        PackageManager.YARN,
-        PackageManager.BUN,
-    ),
-    Language.JAVASCRIPT: (
-        PackageManager.NPM,
-        PackageManager.PNPM,
-        PackageManager.YARN,
-        PackageManager.BUN,
-    ),
-    Language.GO: (PackageManager.GO,),
-    Language.RUST: (PackageManager.CARGO,),
-    Language.JAVA: (PackageManager.MAVEN, PackageManager.GRADLE),
-    Language.RUBY: (PackageManager.BUNDLER,),
+    language: tuple(PackageManager(name) for name in language.stack.package_manager_names)
+    for language in Language
 }
 
 FRAMEWORKS: dict[Language, tuple[str, ...]] = {
-    Language.PYTHON: ("none", "fastapi", "django", "flask"),
-    Language.TYPESCRIPT: ("none", "express", "nestjs", "nextjs", "react"),
-    Language.JAVASCRIPT: ("none", "express", "nextjs", "react"),
-    Language.GO: ("none", "gin", "echo"),
-    Language.RUST: ("none", "axum", "actix"),
-    Language.JAVA: ("none", "spring"),
-    Language.RUBY: ("none", "rails", "sinatra"),
+    language: language.stack.framework_names for language in Language
 }
 
 
@@ -280,78 +279,9 @@ class TacConfig(_Strict):
 def default_commands(
     language: Language, pm: PackageManager, framework: str = "none"
 ) -> CommandsSection:
-    """Sensible commands for a fresh project; users edit them in the config file.
-
-    ``framework`` matters only where it changes how a project is run (Ruby: rails, sinatra).
-    """
-    if language is Language.PYTHON:
-        run = {PackageManager.UV: "uv run ", PackageManager.POETRY: "poetry run "}.get(pm, "")
-        install = {
-            PackageManager.UV: "uv sync",
-            PackageManager.POETRY: "poetry install",
-        }.get(pm, "python -m pip install -e .")
-        return CommandsSection(
-            install=install,
-            start=f"{run}python -m app",
-            test=f"{run}python -m pytest",
-            lint=f"{run}ruff check .",
-            typecheck=f"{run}mypy .",
-            format=f"{run}ruff format .",
-        )
-    if language in (Language.TYPESCRIPT, Language.JAVASCRIPT):
-        runner = {PackageManager.NPM: "npm run", PackageManager.BUN: "bun run"}.get(pm, pm.value)
-        return CommandsSection(
-            install=f"{pm.value} install",
-            start=f"{runner} start",
-            test=f"{runner} test",
-            lint=f"{runner} lint",
-            typecheck="npx tsc --noEmit" if language is Language.TYPESCRIPT else "",
-            build=f"{runner} build",
-        )
-    if language is Language.GO:
-        return CommandsSection(
-            install="go mod download",
-            start="go run .",
-            test="go test ./...",
-            lint="go vet ./...",
-            format="gofmt -w .",
-            build="go build ./...",
-        )
-    if language is Language.RUST:
-        return CommandsSection(
-            install="cargo fetch",
-            start="cargo run",
-            test="cargo test",
-            lint="cargo clippy -- -D warnings",
-            typecheck="cargo check",
-            format="cargo fmt",
-            build="cargo build",
-        )
-    if language is Language.RUBY:
-        return _ruby_commands(framework)
-    tool = "./mvnw" if pm is PackageManager.MAVEN else "./gradlew"
-    return CommandsSection(
-        install=f"{tool} dependencies" if pm is PackageManager.GRADLE else f"{tool} install",
-        start=f"{tool} run" if pm is PackageManager.GRADLE else f"{tool} exec:java",
-        test=f"{tool} test",
-        build=f"{tool} build" if pm is PackageManager.GRADLE else f"{tool} package",
-    )
-
-
-def _ruby_commands(framework: str) -> CommandsSection:
-    if framework == "rails":
-        start, test = "bundle exec rails server", "bundle exec rails test"
-    elif framework == "sinatra":
-        start, test = "bundle exec rackup", "bundle exec rspec"
-    else:
-        start, test = "bundle exec ruby main.rb", "bundle exec rspec"
-    return CommandsSection(
-        install="bundle install",
-        start=start,
-        test=test,
-        lint="bundle exec rubocop",
-        format="bundle exec rubocop -a",
-    )
+    """Sensible commands for a fresh project (the registry's patterns for this package manager
+    and framework); users edit them in the config file."""
+    return CommandsSection(**language.stack.default_commands(pm.value, framework))
 
 
 def new_config(

@@ -7,7 +7,9 @@ well-known subdirectories such as ``cmd/`` or ``spec/``), not the packages of a 
 
 Precedence. A repository often has markers of several ecosystems: a Python backend with a
 ``package.json`` for its assets, a Go service with a ``requirements.txt`` for its docs tooling.
-The primary stack is the first found in this order; the others are kept in the evidence:
+The primary stack is the first found in the order of the registry's ``detection_rank``
+(domain/stacks; each record also names its marker files); the others are kept in the evidence.
+Today:
 
 1. Go (``go.mod``)
 2. Rust (``Cargo.toml``)
@@ -25,7 +27,7 @@ start/run/serve, build, install) override the detected command with ``make <targ
 repository's Makefile is the entry point its developers use.
 
 The package: ``model`` (shared types), ``reading`` (files read without failing), one module
-per ecosystem, ``makefile``; this module ranks their findings.
+per ecosystem (registered in ``_DETECTORS``), ``makefile``; this module ranks their findings.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from tac_bootstrap.domain.config import (
     PackageManager,
     validate_project_name,
 )
+from tac_bootstrap.domain.stacks import detection_precedence
 
 from .go import detect_go
 from .java import detect_java
@@ -65,7 +68,7 @@ __all__ = [
 ]
 
 
-PRECEDENCE = ("go", "rust", "java", "python", "ruby", "node")
+PRECEDENCE = detection_precedence()
 
 FALLBACK_NAME = "project"
 # Findings that report a file as unusable start with one of these.
@@ -90,6 +93,7 @@ def project_name_from_dir(dirname: str) -> str:
 
 # -- the whole detection --------------------------------------------------------------------
 
+# One per ecosystem of the registry (tests/test_stacks.py checks that none is missing).
 _DETECTORS: dict[str, Callable[[Reader], Candidate | None]] = {
     "go": detect_go,
     "rust": detect_rust,

@@ -13,17 +13,14 @@ _GO_REQUIRE = re.compile(r"^\s*(?:require\s+)?([A-Za-z0-9.\-_~/]+)\s+v\d", re.MU
 
 
 def detect_go(files: Reader) -> Candidate | None:
-    if not files.is_file("go.mod"):
+    if not files.matching(Language.GO.stack.markers):
         return None
     c = Candidate("go", Language.GO, PackageManager.GO, markers=["go.mod"])
     text = files.text("go.mod", c.evidence) or ""
     module = re.search(r"^\s*module\s+(\S+)", text, re.MULTILINE)
     c.note("go.mod", f"Go module {module.group(1)}" if module else "Go module (no module line)")
     requires = set(_GO_REQUIRE.findall(text))
-    for prefix, framework in (
-        ("github.com/gin-gonic/gin", "gin"),
-        ("github.com/labstack/echo", "echo"),
-    ):
+    for prefix, framework in Language.GO.stack.framework_markers:
         if any(r == prefix or r.startswith(prefix + "/") for r in requires):
             c.set_framework(framework, "go.mod", f"requires {prefix}")
             break

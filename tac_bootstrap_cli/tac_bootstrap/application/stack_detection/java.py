@@ -16,10 +16,10 @@ from .reading import Reader
 
 
 def detect_java(files: Reader) -> Candidate | None:
+    if not files.matching(Language.JAVA.stack.markers):
+        return None
     gradle_file = next((n for n in ("build.gradle", "build.gradle.kts") if files.is_file(n)), None)
     maven = files.is_file("pom.xml")
-    if not maven and gradle_file is None:
-        return None
     pm = PackageManager.MAVEN if maven else PackageManager.GRADLE
     build_file = "pom.xml" if maven else str(gradle_file)
     markers = [m for m in ("pom.xml", gradle_file) if m and files.is_file(m)]
@@ -35,8 +35,10 @@ def detect_java(files: Reader) -> Candidate | None:
         c.note(gradle_file, "a Gradle build too; pom.xml (Maven) was chosen")
     if build_file.endswith(".kts"):
         c.note(build_file, "Kotlin build script (recorded as java, the closest language)")
-    if "org.springframework.boot" in text or "spring-boot" in text:
-        c.set_framework("spring", build_file, "uses Spring Boot")
+    for marker, framework in Language.JAVA.stack.framework_markers:
+        if marker in text:
+            c.set_framework(framework, build_file, f"mentions {marker}")
+            break
     wrapper = "mvnw" if maven else "gradlew"
     tool = f"./{wrapper}" if files.is_file(wrapper) else ("mvn" if maven else "gradle")
     c.note(wrapper if files.is_file(wrapper) else build_file, f"commands run {tool}")

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from tac_bootstrap.domain.config import FRAMEWORKS, CommandsSection, Language, PackageManager
+from tac_bootstrap.domain.config import CommandsSection, Language, PackageManager
 
 
 class Evidence(NamedTuple):
@@ -52,7 +52,7 @@ class Candidate:
         self.evidence.append(Evidence(file, finding))
 
     def set_framework(self, framework: str, file: str, why: str) -> None:
-        if framework in FRAMEWORKS[self.language]:
+        if framework in self.language.stack.framework_names:
             self.framework = framework
             self.note(file, f"{why} -> framework {framework}")
         else:

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from tac_bootstrap.domain.config import Language, PackageManager
+from tac_bootstrap.domain.config import PACKAGE_MANAGERS, Language, PackageManager
 
 from .model import Candidate, Evidence, first
 from .reading import Reader, table
 
-_LOCK_FILES = (
-    ("pnpm-lock.yaml", PackageManager.PNPM),
-    ("yarn.lock", PackageManager.YARN),
-    ("bun.lockb", PackageManager.BUN),
-    ("bun.lock", PackageManager.BUN),
-    ("package-lock.json", PackageManager.NPM),
-    ("npm-shrinkwrap.json", PackageManager.NPM),
-)
+
+def _lock_files(language: Language) -> list[tuple[str, PackageManager]]:
+    """Lock files in order of precedence, the default manager's (npm) last: a stray
+    package-lock.json often sits next to the lock file of the manager a project really uses."""
+    managers = language.stack.package_managers
+    return [
+        (lock, PackageManager(pm.name))
+        for pm in managers[1:] + managers[:1]
+        for lock in pm.lock_files
+    ]
+
+
 _NODE_SCRIPTS = {
     "test": ("test",),
     "lint": ("lint",),
@@ -29,18 +33,11 @@ _NODE_SCRIPTS = {
     "build": ("build",),
     "format": ("format", "fmt"),
 }
-# First match wins: NestJS and Next.js bring express and react along.
-_NODE_FRAMEWORKS = (
-    ("@nestjs/core", "nestjs"),
-    ("next", "nextjs"),
-    ("express", "express"),
-    ("react", "react"),
-)
 _NPM_PLACEHOLDER_TEST = "no test specified"
 
 
 def detect_node(files: Reader) -> Candidate | None:
-    if not files.is_file("package.json"):
+    if not files.matching(Language.JAVASCRIPT.stack.markers):
         return None
     evidence: list[Evidence] = []
     manifest: dict[str, Any] = files.json_object("package.json", evidence) or {}
@@ -61,18 +58,13 @@ def detect_node(files: Reader) -> Candidate | None:
 
     # Package manager: the packageManager field (corepack) wins over lock files.
     declared = manifest.get("packageManager")
-    locks = [(name, pm) for name, pm in _LOCK_FILES if files.is_file(name)]
+    locks = [(name, pm) for name, pm in _lock_files(language) if files.is_file(name)]
     declared_pm = None
     if isinstance(declared, str):
         declared_pm = next(
             (pm for pm in PackageManager if declared.split("@", 1)[0] == pm.value), None
         )
-    if declared_pm is not None and declared_pm in (
-        PackageManager.NPM,
-        PackageManager.PNPM,
-        PackageManager.YARN,
-        PackageManager.BUN,
-    ):
+    if declared_pm is not None and declared_pm in PACKAGE_MANAGERS[language]:
         c.package_manager = declared_pm
         c.note(
             "package.json", f'"packageManager": {declared!r} -> package manager {declared_pm.value}'
@@ -86,7 +78,7 @@ def detect_node(files: Reader) -> Candidate | None:
         if lock_pm is not c.package_manager:
             c.note(lock, f"another lock file ({lock_pm.value}); {c.package_manager.value} chosen")
 
-    for dep, framework in _NODE_FRAMEWORKS:
+    for dep, framework in language.stack.framework_markers:
         if dep in deps:
             c.set_framework(framework, "package.json", f"depends on {dep}")
             break
@@ -116,7 +108,7 @@ def detect_node(files: Reader) -> Candidate | None:
         and language is Language.TYPESCRIPT
         and files.is_file("tsconfig.json")
     ):
-        runner = {"npm": "npx", "pnpm": "pnpm exec", "yarn": "yarn", "bun": "bunx"}[pm]
+        runner = c.package_manager.spec.fields["exec"]
         cmd["typecheck"] = f"{runner} tsc --noEmit"
         c.note("tsconfig.json", f"no typecheck script -> {cmd['typecheck']}")
     return c

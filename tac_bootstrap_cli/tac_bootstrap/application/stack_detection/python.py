@@ -17,7 +17,6 @@ from .model import Candidate, first
 from .reading import Reader, strings, table
 
 _REQ_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
-_PY_FRAMEWORKS = ("django", "fastapi", "flask")  # first match wins
 _PY_TOOLS = ("pytest", "ruff", "mypy", "black", "pyright", "flake8")
 _PY_TOOL_FILES = (
     ("pytest.ini", "pytest"),
@@ -71,14 +70,11 @@ class _PythonFacts:
 
 
 def detect_python(files: Reader) -> Candidate | None:
-    markers = [
-        name
-        for name in ("pyproject.toml", "setup.cfg", "setup.py", "Pipfile")
-        if files.is_file(name)
-    ]
-    requirements = files.glob("requirements*.txt") + files.glob("requirements/*.txt")
-    if not markers and not requirements:
+    found = files.matching(Language.PYTHON.stack.markers)
+    if not found:
         return None
+    requirements = [name for name in found if name.endswith(".txt")]
+    markers = [name for name in found if not name.endswith(".txt")]
     c = Candidate("python", Language.PYTHON, PackageManager.PIP, markers=markers + requirements)
     facts = _PythonFacts()
     py = files.toml("pyproject.toml", c.evidence) if "pyproject.toml" in markers else None
@@ -138,14 +134,13 @@ def detect_python(files: Reader) -> Candidate | None:
         c.note("Pipfile", "pipenv project: commands use pipenv (package manager recorded as pip)")
     else:
         c.note(c.markers[0], "no uv, poetry or pipenv markers -> package manager pip")
-    run = {
-        PackageManager.UV: "uv run ",
-        PackageManager.POETRY: "poetry run ",
-    }.get(c.package_manager, "pipenv run " if pipfile is not None else "")
+    run = c.package_manager.spec.fields["run"]
+    if c.package_manager is PackageManager.PIP and pipfile is not None:
+        run = "pipenv run "
 
-    for dep in _PY_FRAMEWORKS:
+    for dep, framework in Language.PYTHON.stack.framework_markers:
         if dep in facts.deps:
-            c.set_framework(dep, facts.deps[dep], f"depends on {dep}")
+            c.set_framework(framework, facts.deps[dep], f"depends on {dep}")
             break
 
     cmd = c.commands
@@ -182,10 +177,7 @@ def detect_python(files: Reader) -> Candidate | None:
     if start:
         cmd["start"] = run + start
     if py is not None and ("build-system" in py or poetry):
-        cmd["build"] = {
-            PackageManager.UV: "uv build",
-            PackageManager.POETRY: "poetry build",
-        }.get(c.package_manager, "python -m build")
+        cmd["build"] = c.package_manager.spec.fields["build"]
     return c
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,16 @@ class Reader:
         except OSError:
             return []
         return [p.relative_to(self.root).as_posix() for p in found if _safe_is_file(p)]
+
+    def matching(self, patterns: Iterable[str]) -> list[str]:
+        """The files named by ``patterns`` (names or glob patterns), in the patterns' order."""
+        found: list[str] = []
+        for pattern in patterns:
+            if any(char in pattern for char in "*?["):
+                found += self.glob(pattern)
+            elif self.is_file(pattern):
+                found.append(pattern)
+        return found
 
     def text(self, name: str, evidence: list[Evidence]) -> str | None:
         """The file's text, or None when it is missing (or not a file) or unreadable."""

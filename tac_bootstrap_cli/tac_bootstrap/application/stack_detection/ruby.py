@@ -14,7 +14,7 @@ _GEMSPEC_DEP = re.compile(r"""add_(?:runtime_|development_)?dependency\s*\(?\s*[
 
 
 def detect_ruby(files: Reader) -> Candidate | None:
-    if not files.is_file("Gemfile"):
+    if not files.matching(Language.RUBY.stack.markers):
         return None
     c = Candidate("ruby", Language.RUBY, PackageManager.BUNDLER, markers=["Gemfile"])
     gems = set(_GEM.findall(files.text("Gemfile", c.evidence) or ""))
@@ -24,10 +24,9 @@ def detect_ruby(files: Reader) -> Candidate | None:
     c.note("Gemfile", f"Ruby project, {len(gems)} gem(s) -> package manager bundler")
     if files.is_file("Gemfile.lock"):
         c.note("Gemfile.lock", "bundler lock file")
-    if "rails" in gems or "railties" in gems:
-        c.set_framework("rails", "Gemfile", "depends on rails")
-    elif "sinatra" in gems:
-        c.set_framework("sinatra", "Gemfile", "depends on sinatra")
+    framework = next((fw for gem, fw in Language.RUBY.stack.framework_markers if gem in gems), None)
+    if framework is not None:
+        c.set_framework(framework, "Gemfile", f"depends on {framework}")
     rspec = bool(gems & {"rspec", "rspec-rails", "rspec-core"}) or files.is_file(".rspec")
     cmd = c.commands
     cmd["install"] = "bundle install"

@@ -11,7 +11,7 @@ from .reading import Reader, table
 
 
 def detect_rust(files: Reader) -> Candidate | None:
-    if not files.is_file("Cargo.toml"):
+    if not files.matching(Language.RUST.stack.markers):
         return None
     c = Candidate("rust", Language.RUST, PackageManager.CARGO, markers=["Cargo.toml"])
     cargo = files.toml("Cargo.toml", c.evidence)
@@ -22,7 +22,7 @@ def detect_rust(files: Reader) -> Candidate | None:
     if cargo is not None:
         what = f"crate {package['name']!r}" if isinstance(package.get("name"), str) else "workspace"
         c.note("Cargo.toml", f"Rust {what}")
-    for dep, framework in (("axum", "axum"), ("actix-web", "actix")):
+    for dep, framework in Language.RUST.stack.framework_markers:
         if dep in deps:
             c.set_framework(framework, "Cargo.toml", f"depends on {dep}")
             break
