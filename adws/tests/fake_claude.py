@@ -38,11 +38,22 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-COST_PER_CALL = 0.015625  # exact in binary, so test sums compare exactly
+# The line shapes live beside this file; run by path from any directory (and with
+# PYTHONSAFEPATH set, which leaves the script's folder off sys.path), it finds them.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fake_claude_lines import (
+    api_error,
+    assistant_line,
+    emit,
+    error_result,
+    init_line,
+    retry_line,
+    success_result,
+    tool_result_line,
+)
+
 MODEL_IDS = {"sonnet": "claude-sonnet-4-5", "opus": "claude-opus-4-1", "haiku": "claude-haiku-4-5"}
-# What Claude Code 2.1's init line lists (there is no Glob or Grep; the subagent tool is Task).
-TOOLS = ["Task", "Bash", "Edit", "NotebookEdit", "Read", "WebFetch", "WebSearch", "Write"]
-VERSION = "2.1.332 (fake)"
 VALUE_OPTIONS = {
     "--output-format": "format",
     "--model": "model",
@@ -56,11 +67,6 @@ VALUE_OPTIONS = {
     "--fallback-model": "fallback_model",
     "--session-id": "session_id",
 }
-
-
-def emit(event: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(event) + "\n")
-    sys.stdout.flush()
 
 
 def parse_args(argv: list[str]) -> dict[str, Any]:
@@ -185,107 +191,57 @@ def act(prompt: str) -> tuple[str, str, dict[str, Any]]:
     return "Done.", "Read", {"file_path": "README.md"}
 
 
-def result_event(session_id: str, started: float, **fields: Any) -> dict[str, Any]:
-    return {
-        "type": "result",
-        "subtype": "success",
-        "is_error": False,
-        "duration_ms": int(
-            os.environ.get("FAKE_CLAUDE_DURATION_MS") or (time.monotonic() - started) * 1000
-        ),
-        "duration_api_ms": int((time.monotonic() - started) * 800),
-        "num_turns": 3,
-        "result": "",
-        "session_id": session_id,
-        "total_cost_usd": 0.0,
-        "usage": {
-            "input_tokens": 0,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "output_tokens": 0,
-            "server_tool_use": {"web_search_requests": 0},
-            "service_tier": "standard",
-        },
-        "modelUsage": {},
-        "permission_denials": [],
-        "terminal_reason": "completed",
-        "api_error_status": None,
-        "uuid": str(uuid.uuid4()),
-        **fields,
-    }
-
-
-def error_result(session_id: str, started: float, text: str, subtype: str) -> int:
-    """A failure of the agent's own work (error_during_execution): no API status."""
-    emit(
-        result_event(
-            session_id,
-            started,
-            subtype=subtype,
-            is_error=True,
-            result=text,
-            num_turns=1,
-            total_cost_usd=0.0,
-            terminal_reason="error",
+def refusal(options: dict[str, Any]) -> str | None:
+    """The CLI's error for arguments it refuses (and what this fake does not implement)."""
+    if options["prompt"] is None:
+        return (
+            "Error: Input must be provided either through stdin or as a prompt argument "
+            "when using --print"
         )
-    )
-    return 1
+    if options["format"] == "stream-json" and not options["verbose"]:
+        return "Error: When using --print, --output-format=stream-json requires --verbose"
+    if options["format"] != "stream-json":
+        return "fake_claude only implements --output-format stream-json"
+    return None
 
 
-def api_error(session_id: str, started: float, status: int, code: str, text: str) -> int:
-    """An API failure the CLI gave up on: a synthetic assistant message, then the result."""
-    emit(
-        {
-            "type": "assistant",
-            "message": {
-                "id": str(uuid.uuid4()),
-                "type": "message",
-                "role": "assistant",
-                "model": "<synthetic>",
-                "content": [{"type": "text", "text": text}],
-                "stop_reason": "stop_sequence",
-                "stop_sequence": "",
-                "usage": {"input_tokens": 0, "output_tokens": 0},
-            },
-            "parent_tool_use_id": None,
-            "session_id": session_id,
-            "uuid": str(uuid.uuid4()),
-            "error": code,
-            "is_api_error_message": True,
-            "api_error_status": status,
-        }
-    )
-    emit(
-        result_event(
-            session_id,
-            started,
-            is_error=True,
-            result=text,
-            num_turns=1,
-            api_error_status=status,
-            terminal_reason="api_error",
-        )
-    )
-    return 1
+def rate_limited(session_id: str, started: float) -> bool:
+    """The first FAKE_CLAUDE_RATE_LIMIT requests get a 429, retried as the CLI does; True
+    when the retries ran out (the failure is printed)."""
+    limited = int(os.environ.get("FAKE_CLAUDE_RATE_LIMIT", "0"))
+    max_retries = int(os.environ.get("CLAUDE_CODE_MAX_RETRIES", "10"))
+    attempt = 0
+    while limited and counter("rate_limit") < limited:
+        if attempt >= max_retries:
+            text = "API Error: Request rejected (429) · Rate limited"
+            api_error(session_id, started, 429, "rate_limit", text)
+            return True
+        attempt += 1
+        emit(retry_line(session_id, attempt, max_retries))
+    return False
+
+
+def act_out(prompt: str, model: str, session_id: str, started: float) -> None:
+    """One tool call and the answer, with the hooks the real CLI runs around them."""
+    answer, tool, tool_input = act(prompt)
+    tool_use_id = "toolu_" + uuid.uuid4().hex[:24]
+    call = {"type": "tool_use", "id": tool_use_id, "name": tool, "input": tool_input}
+    emit(assistant_line(session_id, model, [call]))
+    used = {"tool_name": tool, "tool_input": tool_input}
+    run_hooks("PreToolUse", {**used, "tool_use_id": tool_use_id}, session_id)
+    done = {**used, "tool_response": {"success": True}, "tool_use_id": tool_use_id}
+    run_hooks("PostToolUse", done, session_id)
+    emit(tool_result_line(session_id, tool_use_id))
+    emit(assistant_line(session_id, model, [{"type": "text", "text": answer}]))
+    run_hooks("Stop", {"stop_hook_active": False}, session_id)
+    emit(success_result(session_id, started, model, answer))
 
 
 def main(argv: list[str]) -> int:
     options = parse_args(argv)
-    if options["prompt"] is None:
-        print(
-            "Error: Input must be provided either through stdin or as a prompt argument "
-            "when using --print",
-            file=sys.stderr,
-        )
-        return 1
-    if options["format"] == "stream-json" and not options["verbose"]:
-        print(
-            "Error: When using --print, --output-format=stream-json requires --verbose",
-            file=sys.stderr,
-        )
-        return 1
-    if options["format"] != "stream-json":
-        print("fake_claude only implements --output-format stream-json", file=sys.stderr)
+    refused = refusal(options)
+    if refused is not None:
+        print(refused, file=sys.stderr)
         return 1
     crashes = int(os.environ.get("FAKE_CLAUDE_CRASH", "0"))
     if crashes and counter("crash") < crashes:
@@ -296,164 +252,17 @@ def main(argv: list[str]) -> int:
     model = MODEL_IDS.get(model_alias, model_alias)
     session_id = str(uuid.uuid4())
     started = time.monotonic()
-    emit(
-        {
-            "type": "system",
-            "subtype": "init",
-            "cwd": os.getcwd(),
-            "session_id": session_id,
-            "tools": TOOLS,
-            "mcp_servers": [],
-            "model": model,
-            "permissionMode": "default",
-            "slash_commands": [],
-            "apiKeySource": "none",
-            "claude_code_version": VERSION,
-            "output_style": "default",
-            "uuid": str(uuid.uuid4()),
-        }
-    )
-    limited = int(os.environ.get("FAKE_CLAUDE_RATE_LIMIT", "0"))
-    max_retries = int(os.environ.get("CLAUDE_CODE_MAX_RETRIES", "10"))
-    attempt = 0
-    while limited and counter("rate_limit") < limited:
-        if attempt >= max_retries:
-            return api_error(
-                session_id,
-                started,
-                429,
-                "rate_limit",
-                "API Error: Request rejected (429) · Rate limited",
-            )
-        attempt += 1
-        emit(
-            {
-                "type": "system",
-                "subtype": "api_retry",
-                "attempt": attempt,
-                "max_retries": max_retries,
-                "retry_delay_ms": 0,
-                "error_status": 429,
-                "error": "rate_limit",
-                "session_id": session_id,
-                "uuid": str(uuid.uuid4()),
-            }
-        )
+    emit(init_line(session_id, model))
+    if rate_limited(session_id, started):
+        return 1
     if os.environ.get("FAKE_CLAUDE_QUOTA_MODEL") == model_alias:
         return api_error(session_id, started, 400, "billing_error", "Credit balance is too low")
     run_hooks("UserPromptSubmit", {"prompt": prompt}, session_id)
     fail_on = os.environ.get("FAKE_CLAUDE_FAIL_ON")
     if fail_on and fail_on in prompt:
-        return error_result(
-            session_id,
-            started,
-            f"Execution failed while handling {fail_on!r}",
-            "error_during_execution",
-        )
-    answer, tool, tool_input = act(prompt)
-    tool_use_id = "toolu_" + uuid.uuid4().hex[:24]
-    # The real CLI prints each assistant message with the usage of its stream's first event
-    # (output_tokens 1): only the result line's modelUsage has the whole count.
-    usage = {
-        "input_tokens": 12,
-        "cache_creation_input_tokens": 50,
-        "cache_read_input_tokens": 200,
-        "output_tokens": 1,
-        "service_tier": "standard",
-    }
-    emit(
-        {
-            "type": "assistant",
-            "message": {
-                "id": "msg_" + uuid.uuid4().hex[:24],
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": [
-                    {"type": "tool_use", "id": tool_use_id, "name": tool, "input": tool_input}
-                ],
-                "stop_reason": None,
-                "stop_sequence": None,
-                "usage": usage,
-            },
-            "parent_tool_use_id": None,
-            "session_id": session_id,
-            "uuid": str(uuid.uuid4()),
-        }
-    )
-    run_hooks(
-        "PreToolUse",
-        {"tool_name": tool, "tool_input": tool_input, "tool_use_id": tool_use_id},
-        session_id,
-    )
-    run_hooks(
-        "PostToolUse",
-        {
-            "tool_name": tool,
-            "tool_input": tool_input,
-            "tool_response": {"success": True},
-            "tool_use_id": tool_use_id,
-        },
-        session_id,
-    )
-    emit(
-        {
-            "type": "user",
-            "message": {
-                "role": "user",
-                "content": [{"tool_use_id": tool_use_id, "type": "tool_result", "content": "ok"}],
-            },
-            "parent_tool_use_id": None,
-            "session_id": session_id,
-            "uuid": str(uuid.uuid4()),
-        }
-    )
-    emit(
-        {
-            "type": "assistant",
-            "message": {
-                "id": "msg_" + uuid.uuid4().hex[:24],
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": [{"type": "text", "text": answer}],
-                "stop_reason": None,  # as the real CLI prints it: the stream's first event
-                "stop_sequence": None,
-                "usage": usage,
-            },
-            "parent_tool_use_id": None,
-            "session_id": session_id,
-            "uuid": str(uuid.uuid4()),
-        }
-    )
-    run_hooks("Stop", {"stop_hook_active": False}, session_id)
-    emit(
-        result_event(
-            session_id,
-            started,
-            result=answer,
-            num_turns=2,
-            total_cost_usd=COST_PER_CALL,
-            usage={
-                "input_tokens": 24,
-                "cache_creation_input_tokens": 100,
-                "cache_read_input_tokens": 400,
-                "output_tokens": 60,
-                "server_tool_use": {"web_search_requests": 0},
-                "service_tier": "standard",
-            },
-            modelUsage={
-                model: {
-                    "inputTokens": 24,
-                    "outputTokens": 60,
-                    "cacheReadInputTokens": 400,
-                    "cacheCreationInputTokens": 100,
-                    "webSearchRequests": 0,
-                    "costUSD": COST_PER_CALL,
-                }
-            },
-        )
-    )
+        text = f"Execution failed while handling {fail_on!r}"
+        return error_result(session_id, started, text, "error_during_execution")
+    act_out(prompt, model, session_id, started)
     return 0
 
 
