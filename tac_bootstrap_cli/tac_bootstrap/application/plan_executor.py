@@ -39,6 +39,7 @@ from tac_bootstrap.infrastructure.manifest_store import (
     remember_base,
     save_manifest,
 )
+from tac_bootstrap.infrastructure.template_renderer import TaintedContext
 
 _WRITTEN = (Status.CREATE, Status.OVERWRITE)
 _RECORDED = (Status.CREATE, Status.OVERWRITE, Status.IDENTICAL)
@@ -63,13 +64,19 @@ class PlanExecutor:
         """Render every file and classify it; raises before any write if a path is unsafe."""
         for op in plan.directories:
             planned_path(target, op.path)
-        return [self._classify(op, config, target, force) for op in plan.files]
+        context = self.service.render_context(config)
+        return [self._classify(op, config, context, target, force) for op in plan.files]
 
     def _classify(
-        self, op: FileOperation, config: TacConfig, target: Path, force: bool
+        self,
+        op: FileOperation,
+        config: TacConfig,
+        context: TaintedContext,
+        target: Path,
+        force: bool,
     ) -> _Evaluated:
         path = planned_path(target, op.path)
-        content = self.service.content_for(op, config)
+        content = self.service.content_for(op, config, context)
         if not path.exists() and not path.is_symlink():
             return _Evaluated(op, path, content, Status.CREATE)
         if not path.exists():

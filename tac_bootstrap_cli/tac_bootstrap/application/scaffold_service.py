@@ -18,7 +18,11 @@ from tac_bootstrap.application.migration_templates import (
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.permissions import settings_policy
 from tac_bootstrap.domain.plan import Action, FileOperation, ScaffoldPlan
-from tac_bootstrap.infrastructure.template_renderer import TemplateRenderer
+from tac_bootstrap.infrastructure.template_renderer import (
+    TaintedContext,
+    TemplateRenderer,
+    tainted_context,
+)
 
 # COPY sources are relative to the package, so code can be shipped as well as templates.
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -287,11 +291,17 @@ class ScaffoldService:
             "permissions": settings_policy(config).as_dict(),
         }
 
+    def render_context(self, config: TacConfig) -> TaintedContext:
+        """The context ready for rendering: compute it once for all the files of a plan."""
+        return tainted_context(self.context(config))
+
     def render_config(self, config: TacConfig) -> str:
         return self.renderer.render("tac_bootstrap.yml.j2", self.context(config))
 
-    def content_for(self, op: FileOperation, config: TacConfig) -> bytes:
-        """The exact bytes a planned file should contain."""
+    def content_for(
+        self, op: FileOperation, config: TacConfig, context: TaintedContext | None = None
+    ) -> bytes:
+        """The exact bytes a planned file should contain (``context``: ``render_context``)."""
         if op.action is Action.WRITE:
             assert op.content is not None
             return op.content.encode("utf-8")
@@ -301,5 +311,7 @@ class ScaffoldService:
                 data = data.replace(SCRIPT_DEPENDENCIES, SCRIPT_DEPENDENCIES_POSTGRES)
             return data
         if op.action is Action.RENDER:
-            return self.renderer.render(op.source, self.context(config)).encode("utf-8")
+            if context is None:
+                context = self.render_context(config)
+            return self.renderer.render(op.source, context).encode("utf-8")
         raise ValueError(f"{op.path}: a {op.action.value} operation has no content")

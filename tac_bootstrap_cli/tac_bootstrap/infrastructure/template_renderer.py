@@ -68,6 +68,16 @@ def tainted(value: Any) -> Any:
     return value
 
 
+class TaintedContext(dict[str, Any]):
+    """A render context already passed through ``tainted``: reused for every file of a plan."""
+
+    __slots__ = ()
+
+
+def tainted_context(context: dict[str, Any]) -> TaintedContext:
+    return TaintedContext(tainted(context))
+
+
 class _Unescaped(Exception):
     """A ConfigStr reached the output without a filter."""
 
@@ -130,8 +140,10 @@ class TemplateRenderer:
         self.env = _environment(str(templates_dir))
 
     def render(self, name: str, context: dict[str, Any]) -> str:
+        if not isinstance(context, TaintedContext):
+            context = tainted_context(context)
         try:
-            return self.env.get_template(name).render(tainted(context))
+            return self.env.get_template(name).render(context)
         except _Unescaped as exc:
             raise TemplateError(
                 f"template {self._where(name, exc)}: config value {str(exc.args[0])[:40]!r} "
