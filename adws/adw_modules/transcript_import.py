@@ -119,13 +119,7 @@ def import_files(
     subagents' in one transaction). A file that cannot be read, or a session that cannot be
     written, is an error in the report; the others are still imported."""
     report = Report(dry_run)
-    groups: dict[str, list[Path]] = {}
-    sizes: dict[Path, int] = {}
-    for path in files:
-        session, _ = _ids_from_path(path)
-        groups.setdefault(session or str(path), []).append(path)
-        with contextlib.suppress(OSError):
-            sizes[path] = path.stat().st_size
+    groups, sizes = _by_session(files)
     total, done = sum(sizes.values()), 0
     # Which sessions a workflow prompt ran, asked once for all of them (see workflow_agents).
     named = {key for key in groups if key not in (agents or {})}
@@ -164,9 +158,26 @@ def import_files(
             report.counts.add(run(build, not dry_run))
         except Exception as exc:  # one session's failure is reported; the rest goes on
             sessions = ", ".join(sorted({m.session_id for m in messages}))
-            text = " ".join(str(exc).split()) or type(exc).__name__
-            report.errors.append(f"session {sessions}: {type(exc).__name__}: {text}")
+            report.errors.append(_failure(sessions, exc))
     return report
+
+
+def _by_session(files: Sequence[Path]) -> tuple[dict[str, list[Path]], dict[Path, int]]:
+    """The files grouped by session (a transcript with its subagents'), and their sizes."""
+    groups: dict[str, list[Path]] = {}
+    sizes: dict[Path, int] = {}
+    for path in files:
+        session, _ = _ids_from_path(path)
+        groups.setdefault(session or str(path), []).append(path)
+        with contextlib.suppress(OSError):
+            sizes[path] = path.stat().st_size
+    return groups, sizes
+
+
+def _failure(sessions: str, exc: Exception) -> str:
+    """One line for the report: the sessions and the error, whitespace collapsed."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"session {sessions}: {type(exc).__name__}: {text}"
 
 
 # -- after hook events ----------------------------------------------------------------------
@@ -298,8 +309,7 @@ def import_after_hooks(
             if messages:
                 report.counts.add(run(build, True))
         except Exception as exc:  # the offsets stay where they were: read again next time
-            text = " ".join(str(exc).split()) or type(exc).__name__
-            report.errors.append(f"session {wanted.session_id}: {type(exc).__name__}: {text}")
+            report.errors.append(_failure(wanted.session_id, exc))
             continue
         if cursor is not None:
             with contextlib.suppress(OSError):

@@ -177,6 +177,19 @@ def _is_database_time(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and len(value) == 24 and value[19] == "." and value[23] == "Z"
 
 
+def _json_object(raw: bytes) -> dict[str, Any] | None:
+    """A line's JSON object (bytes that are not UTF-8 replaced), or None."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", "replace")
+    try:
+        line = json.loads(text)
+    except ValueError:
+        return None
+    return line if isinstance(line, dict) else None
+
+
 def parse_line(
     raw: bytes,
     *,
@@ -186,15 +199,8 @@ def parse_line(
 ) -> Message | str:
     """The message of one transcript line, or why there is none (NOT_A_MESSAGE, SKIPPED,
     BAD_LINE). Bytes that are not UTF-8 are replaced; the usage numbers survive that."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("utf-8", "replace")
-    try:
-        line = json.loads(text)
-    except ValueError:
-        return BAD_LINE
-    if not isinstance(line, dict):
+    line = _json_object(raw)
+    if line is None:
         return BAD_LINE
     if line.get("type") != "assistant":
         return NOT_A_MESSAGE

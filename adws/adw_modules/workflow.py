@@ -160,30 +160,9 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
     phase = PHASE_DEFINITIONS[name]
     project = current_project()
     agentic = project.section("agentic")
-    configured_models = agentic.get("models")
-    models: dict[str, Any] = configured_models if isinstance(configured_models, dict) else {}
+    models, limits = _phase_settings(agentic, name)
     model = str(models.get(phase.model_role) or models.get("default") or "sonnet")
-    phases = agentic.get("phases")
-    found = phases.get(name) if isinstance(phases, dict) else None
-    limits: dict[str, Any] = found if isinstance(found, dict) else {}
-    budget = _number(agentic.get("run_budget_usd"))
-    phase_budget = _number(limits.get("max_budget_usd")) or None
-    if budget:
-        spent = run_spent(db, state.adw_id)
-        if spent >= budget:
-            db.log_system(
-                f"adw {state.adw_id}: budget spent (${spent:.4f} of ${budget:.4f}); "
-                f"{name} not started",
-                level="WARNING",
-                component="adw",
-                details={"adw_id": state.adw_id, "budget_usd": budget, "spent_usd": spent},
-            )
-            state.mark(name, "failed", error=f"run budget ${budget:.4f} spent")
-            raise BudgetSpent(
-                f"run {state.adw_id} spent ${spent:.4f} of its ${budget:.4f} budget "
-                "(agentic.run_budget_usd); raise it to go on"
-            )
-        phase_budget = min(phase_budget or budget, budget - spent)
+    budget, phase_budget = _phase_budget(state, name, db, agentic, limits)
     claude_dir = str(project.section("paths").get("claude_dir") or ".claude")
     allow, deny = claude_permissions(project.root, claude_dir)
     prompt = phase.command(state)
@@ -233,19 +212,69 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
         },
     )
     result = run_prompt(db, agent.id, request, cli)
+    _judge_phase(state, name, db, agent.id, result, allow, claude_dir)
+
+
+def _phase_settings(agentic: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(agentic.models, agentic.phases.<name>): each {} when missing or not a mapping."""
+    configured_models = agentic.get("models")
+    models: dict[str, Any] = configured_models if isinstance(configured_models, dict) else {}
+    phases = agentic.get("phases")
+    found = phases.get(name) if isinstance(phases, dict) else None
+    limits: dict[str, Any] = found if isinstance(found, dict) else {}
+    return models, limits
+
+
+def _phase_budget(
+    state: ADWState, name: str, db: OrchestratorDB, agentic: dict[str, Any], limits: dict[str, Any]
+) -> tuple[float, float | None]:
+    """(the run's budget, what this phase may spend): what is left of agentic.run_budget_usd,
+    capped by the phase's own max_budget_usd. Raises BudgetSpent (the phase marked failed,
+    never started) once the run has spent its budget."""
+    budget = _number(agentic.get("run_budget_usd"))
+    phase_budget = _number(limits.get("max_budget_usd")) or None
+    if not budget:
+        return budget, phase_budget
+    spent = run_spent(db, state.adw_id)
+    if spent >= budget:
+        db.log_system(
+            f"adw {state.adw_id}: budget spent (${spent:.4f} of ${budget:.4f}); {name} not started",
+            level="WARNING",
+            component="adw",
+            details={"adw_id": state.adw_id, "budget_usd": budget, "spent_usd": spent},
+        )
+        state.mark(name, "failed", error=f"run budget ${budget:.4f} spent")
+        raise BudgetSpent(
+            f"run {state.adw_id} spent ${spent:.4f} of its ${budget:.4f} budget "
+            "(agentic.run_budget_usd); raise it to go on"
+        )
+    return budget, min(phase_budget or budget, budget - spent)
+
+
+def _judge_phase(
+    state: ADWState,
+    name: str,
+    db: OrchestratorDB,
+    agent_id: str,
+    result: AgentResult,
+    allow: list[str],
+    claude_dir: str,
+) -> None:
+    """Record how a phase's run ended: completed, or failed (raising PhaseFailed) when the
+    run failed or the phase's check refused its result."""
     # What the phase's hooks could not write themselves (on PostgreSQL, everything: the hook
     # path has no psycopg) is in the database before the phase is judged.
     db.replay_hook_events(wait_seconds=1.0)
     unknown = unknown_tools(allow, result.available_tools) if result.available_tools else []
     if unknown:
         db.log_agent(
-            agent.id,
+            agent_id,
             "error",
             f"settings.json allows tools this agent CLI does not have: {', '.join(unknown)}",
             level="WARNING",
             details={"unknown_tools": unknown, "available_tools": result.available_tools},
         )
-    error = result.error if not result.success else phase.check(state, result)
+    error = result.error if not result.success else PHASE_DEFINITIONS[name].check(state, result)
     if error and result.success and result.permission_denials:
         denied = ", ".join(sorted({str(d.get("tool_name")) for d in result.permission_denials}))
         error += (
@@ -256,9 +285,9 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
         # needed, or the run itself failed; otherwise the phase's own check refused it.
         refused = result.success and bool(result.permission_denials)
         kind = FailureKind.PERMISSION_DENIED.value if refused else result.failure_kind
-        db.set_agent_status(agent.id, "failed", error_message=error)
+        db.set_agent_status(agent_id, "failed", error_message=error)
         db.log_agent(
-            agent.id,
+            agent_id,
             "lifecycle",
             f"{name} phase failed: {error}",
             level="ERROR",
@@ -267,8 +296,8 @@ def run_phase(state: ADWState, name: str, db: OrchestratorDB, cli: str) -> None:
         db.log_system(f"adw {state.adw_id}: {name} failed", level="ERROR", component="adw")
         state.mark(name, "failed", error=error, result=result.result_text[:2000])
         raise PhaseFailed(f"{name} phase failed: {error}")
-    db.set_agent_status(agent.id, "completed")
-    db.log_agent(agent.id, "lifecycle", f"{name} phase completed")
+    db.set_agent_status(agent_id, "completed")
+    db.log_agent(agent_id, "lifecycle", f"{name} phase completed")
     db.log_system(f"adw {state.adw_id}: {name} completed", component="adw")
     state.mark(name, "completed", result=result.result_text[:2000])
 

@@ -143,33 +143,13 @@ def record_rows(rows: Iterable[Row]) -> Generator[Step, Any, tuple[int, list[tup
         except Rejected as exc:
             rejected.append((row, str(exc)))
     batch.sort(key=lambda row: str(row["id"]))
-    workflow = sorted(
-        {r["agent_id"] for r in batch if r["table"] == "agent_logs" and not r["interactive"]}
-    )
-    known: set[str] = set()
-    if workflow:
-        found = yield (
-            "all",
-            f"SELECT id FROM agents WHERE id IN ({','.join('?' * len(workflow))})",
-            workflow,
-        )
-        known = {str(r["id"]) for r in found}
+    known = yield from _workflow_agents(batch)
     orchestrator: str | None = None
     sessions: set[str] = set()
     inserted = 0
     for row in batch:
         if row["table"] == "system_logs":
-            inserted += yield (
-                "exec",
-                _SYSTEM_LOG_INSERT,
-                (
-                    row["id"],
-                    row["log_level"],
-                    row["message"],
-                    compact_json(row["details"]),
-                    row["created_at"],
-                ),
-            )
+            inserted += yield ("exec", _SYSTEM_LOG_INSERT, _system_log_params(row))
             continue
         agent = row["agent_id"]
         if not row["interactive"] and agent not in known:
@@ -186,24 +166,44 @@ def record_rows(rows: Iterable[Row]) -> Generator[Step, Any, tuple[int, list[tup
                 orchestrator_id=orchestrator,
             )
             sessions.add(agent)
-        inserted += yield (
-            "exec",
-            _AGENT_LOG_INSERT,
-            (
-                row["id"],
-                agent,
-                row["log_type"],
-                row["log_level"],
-                row["message"],
-                compact_json(row["details"]),
-                row["created_at"],
-                row["tool_use_id"],
-            ),
-        )
+        inserted += yield ("exec", _AGENT_LOG_INSERT, _agent_log_params(row))
         if row["interactive"] and row["event"] == "SessionEnd":
             moment = row["created_at"]
             yield ("exec", _AGENT_COMPLETE, (COMPLETED_STATUS, moment, agent, moment))
     return inserted, rejected
+
+
+def _workflow_agents(batch: list[Row]) -> Generator[Step, Any, set[str]]:
+    """Which of the workflow agents (TAC_AGENT_ID) the batch's agent_logs rows name exist."""
+    workflow = sorted(
+        {r["agent_id"] for r in batch if r["table"] == "agent_logs" and not r["interactive"]}
+    )
+    if not workflow:
+        return set()
+    found = yield (
+        "all",
+        f"SELECT id FROM agents WHERE id IN ({','.join('?' * len(workflow))})",
+        workflow,
+    )
+    return {str(r["id"]) for r in found}
+
+
+def _system_log_params(row: Row) -> tuple[Any, ...]:
+    details = compact_json(row["details"])
+    return (row["id"], row["log_level"], row["message"], details, row["created_at"])
+
+
+def _agent_log_params(row: Row) -> tuple[Any, ...]:
+    return (
+        row["id"],
+        row["agent_id"],
+        row["log_type"],
+        row["log_level"],
+        row["message"],
+        compact_json(row["details"]),
+        row["created_at"],
+        row["tool_use_id"],
+    )
 
 
 def ensure_interactive_agent(

@@ -145,96 +145,12 @@ def record_messages(
     workflow.update((yield from workflow_agents(unknown)))
     linked.update(workflow)
     interactive = {s: interactive_agent_id(s) for s in by_session if s not in linked}
-    existing_agents: set[str] = set()
-    for chunk in _chunks(sorted(interactive.values())):
-        rows = yield (
-            "all",
-            f"SELECT id FROM agents WHERE id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        )
-        existing_agents |= {str(row["id"]) for row in rows}
-    for session, agent in sorted(interactive.items()):
-        linked[session] = agent
-        if agent in existing_agents or dry_run:
-            continue
-        first = min(by_session[session], key=lambda m: m.message_at)
-        yield from ensure_interactive_agent(
-            session,
-            working_dir=first.cwd,
-            transcript_path=transcript_path,
-            started_at=first.message_at,
-        )
-        if close_new_agents:
-            last = max(m.message_at for m in by_session[session])
-            yield ("exec", _AGENT_CLOSE, (last, agent))
-
-    known: dict[str, list[Any]] = {}
-    ids = sorted({m.message_id for m in messages})
-    for chunk in _chunks(ids):
-        rows = yield (
-            "all",
-            "SELECT id, message_id, request_id, input_tokens, output_tokens, "
-            "cache_creation_tokens, cache_read_tokens, cost_usd FROM session_usage "
-            f"WHERE message_id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        )
-        for row in rows:
-            known.setdefault(str(row["message_id"]), []).append(row)
-
-    now = timestamp(time.time_ns())
-    inserts: list[tuple[Any, ...]] = []
-    grown: list[tuple[Any, ...]] = []
-    for message in sorted(messages, key=lambda m: (m.message_at, m.message_id)):
-        counts.messages += 1
-        cost = message.cost_usd
-        if cost is None:
-            counts.unpriced += 1
-            counts.unpriced_models.add(message.model)
-        row = _match(known.get(message.message_id, ()), message.request_id)
-        if row is None:
-            counts.inserted += 1
-            counts.cost_usd += cost or 0.0
-            for kind, value in zip(TOKEN_COLUMNS, message.tokens, strict=True):
-                counts.tokens[kind] += value
-            inserts.append(
-                (
-                    new_id(),
-                    message.session_id,
-                    linked.get(message.session_id),
-                    message.subagent_id,
-                    message.message_id,
-                    message.request_id,
-                    message.model,
-                    *message.tokens,
-                    cost or 0.0,
-                    message.message_at,
-                    now,
-                )
-            )
-            # A message seen twice in one batch (two files of one session) counts once.
-            known.setdefault(message.message_id, []).append(
-                {"id": inserts[-1][0], "request_id": message.request_id, **_usage(message, cost)}
-            )
-            continue
-        before = [int(row[kind]) for kind in TOKEN_COLUMNS]
-        after = [max(old, new) for old, new in zip(before, message.tokens, strict=True)]
-        if after == before:
-            counts.duplicates += 1
-            continue
-        counts.updated += 1
-        for kind, old, new in zip(TOKEN_COLUMNS, before, after, strict=True):
-            counts.tokens[kind] += new - old
-        new_cost = cost_usd(
-            message.model,
-            input_tokens=after[0],
-            output_tokens=after[1],
-            cache_creation_tokens=after[2],
-            cache_read_tokens=after[3],
-            cache_1h_tokens=message.cache_1h_tokens,
-        )
-        new_cost = new_cost or 0.0
-        counts.cost_usd += new_cost - float(row["cost_usd"] or 0.0)
-        grown.append((*after, new_cost, row["id"]))
+    linked.update(interactive)
+    yield from _create_interactive_agents(
+        interactive, by_session, transcript_path, close_new_agents, dry_run
+    )
+    known = yield from _recorded_rows(sorted({m.message_id for m in messages}))
+    inserts, grown = _changes(messages, known, linked, counts)
     if dry_run:
         return counts
     if inserts:
@@ -250,6 +166,130 @@ def record_messages(
             (agent, session, agent),
         )
     return counts
+
+
+def _create_interactive_agents(
+    interactive: Mapping[str, str],
+    by_session: Mapping[str, list[Message]],
+    transcript_path: str | None,
+    close_new_agents: bool,
+    dry_run: bool,
+) -> Generator[Step, Any, None]:
+    """The interactive agents of sessions not yet in agents, started at their first message
+    (and, with `close_new_agents`, completed at their last); a dry run only looks."""
+    existing: set[str] = set()
+    for chunk in _chunks(sorted(interactive.values())):
+        rows = yield (
+            "all",
+            f"SELECT id FROM agents WHERE id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        existing |= {str(row["id"]) for row in rows}
+    for session, agent in sorted(interactive.items()):
+        if agent in existing or dry_run:
+            continue
+        first = min(by_session[session], key=lambda m: m.message_at)
+        yield from ensure_interactive_agent(
+            session,
+            working_dir=first.cwd,
+            transcript_path=transcript_path,
+            started_at=first.message_at,
+        )
+        if close_new_agents:
+            last = max(m.message_at for m in by_session[session])
+            yield ("exec", _AGENT_CLOSE, (last, agent))
+
+
+def _recorded_rows(message_ids: Sequence[str]) -> Generator[Step, Any, dict[str, list[Any]]]:
+    """The session_usage rows already recorded for these message ids, by message id."""
+    known: dict[str, list[Any]] = {}
+    for chunk in _chunks(message_ids):
+        rows = yield (
+            "all",
+            "SELECT id, message_id, request_id, input_tokens, output_tokens, "
+            "cache_creation_tokens, cache_read_tokens, cost_usd FROM session_usage "
+            f"WHERE message_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        for row in rows:
+            known.setdefault(str(row["message_id"]), []).append(row)
+    return known
+
+
+def _changes(
+    messages: Sequence[Message],
+    known: dict[str, list[Any]],
+    linked: Mapping[str, str],
+    counts: Counts,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(rows to insert, rows whose usage grew) for the messages, counted into `counts`."""
+    now = timestamp(time.time_ns())
+    inserts: list[tuple[Any, ...]] = []
+    grown: list[tuple[Any, ...]] = []
+    for message in sorted(messages, key=lambda m: (m.message_at, m.message_id)):
+        counts.messages += 1
+        cost = message.cost_usd
+        if cost is None:
+            counts.unpriced += 1
+            counts.unpriced_models.add(message.model)
+        row = _match(known.get(message.message_id, ()), message.request_id)
+        if row is None:
+            inserts.append(_new_row(message, cost, linked.get(message.session_id), now, counts))
+            # A message seen twice in one batch (two files of one session) counts once.
+            known.setdefault(message.message_id, []).append(
+                {"id": inserts[-1][0], "request_id": message.request_id, **_usage(message, cost)}
+            )
+            continue
+        growth = _growth(message, row, counts)
+        if growth is not None:
+            grown.append(growth)
+    return inserts, grown
+
+
+def _new_row(
+    message: Message, cost: float | None, agent_id: str | None, now: str, counts: Counts
+) -> tuple[Any, ...]:
+    """The session_usage row of a message not recorded yet, counted as inserted."""
+    counts.inserted += 1
+    counts.cost_usd += cost or 0.0
+    for kind, value in zip(TOKEN_COLUMNS, message.tokens, strict=True):
+        counts.tokens[kind] += value
+    return (
+        new_id(),
+        message.session_id,
+        agent_id,
+        message.subagent_id,
+        message.message_id,
+        message.request_id,
+        message.model,
+        *message.tokens,
+        cost or 0.0,
+        message.message_at,
+        now,
+    )
+
+
+def _growth(message: Message, row: Any, counts: Counts) -> tuple[Any, ...] | None:
+    """The update of a recorded message whose usage grew (None: a duplicate), counted."""
+    before = [int(row[kind]) for kind in TOKEN_COLUMNS]
+    after = [max(old, new) for old, new in zip(before, message.tokens, strict=True)]
+    if after == before:
+        counts.duplicates += 1
+        return None
+    counts.updated += 1
+    for kind, old, new in zip(TOKEN_COLUMNS, before, after, strict=True):
+        counts.tokens[kind] += new - old
+    new_cost = cost_usd(
+        message.model,
+        input_tokens=after[0],
+        output_tokens=after[1],
+        cache_creation_tokens=after[2],
+        cache_read_tokens=after[3],
+        cache_1h_tokens=message.cache_1h_tokens,
+    )
+    new_cost = new_cost or 0.0
+    counts.cost_usd += new_cost - float(row["cost_usd"] or 0.0)
+    return (*after, new_cost, row["id"])
 
 
 def _usage(message: Message, cost: float | None) -> dict[str, Any]:
