@@ -97,7 +97,6 @@ from .hook_spool import (
     Spool,
     _claim,
     _release,
-    _spool_dirs,
     append_fallback,
     claim,
     pending_line,
@@ -128,7 +127,7 @@ __all__ = [
     "INTERACTIVE_ORCHESTRATOR", "INTERACTIVE_STATUS", "LINGER_SECONDS", "LOG_LEVELS",
     "LOG_TYPES", "MAX_FALLBACK_INPUT", "MAX_ITEMS", "MAX_SUBJECT", "MAX_TEXT",
     "PARTIAL_GRACE_SECONDS", "POLL_SECONDS", "RECORDER_LOCK", "REPLAY_WAIT_SECONDS",
-    "SPOOL_NAME", "STALE_SECONDS", "TRANSCRIPT_EVENTS", "UNKNOWN_EVENT", "Entry", "Environ",
+    "SPOOL_NAME", "TRANSCRIPT_EVENTS", "UNKNOWN_EVENT", "Entry", "Environ",
     "Recorder", "Rejected", "Row", "SQLiteWriter", "Spool", "Step", "Target", "Writer",
     "_uri_path", "append_fallback", "canonical_uuid", "claim", "compact_json",
     "database_key", "describe", "drain", "ensure_interactive_agent", "interactive_agent_id",
@@ -143,7 +142,6 @@ BUSY_TIMEOUT_ENV_VAR = "TAC_HOOK_BUSY_TIMEOUT_MS"
 LINGER_SECONDS = 0.5  # a recorder waits this long for the agent's next event before exiting
 IMPORT_DELAY_SECONDS = 0.2  # a Stop's transcript import waits this long for more events
 REPLAY_WAIT_SECONDS = 3.0  # the runtime waits this long for live recorders before replaying
-STALE_SECONDS = 60.0  # a spool file a live recorder left this long is the runtime's to write
 
 
 # -- recording ------------------------------------------------------------------------------
@@ -315,42 +313,14 @@ def replay(
     take_spool: bool = True,
     wait_seconds: float = REPLAY_WAIT_SECONDS,
 ) -> int:
-    """What the runtime does on open: wait (bounded) for live recorders to finish, record the
-    spool files nobody is recording (when `take_spool`: this is the hooks' own database), then
-    the fallback file's rows of this database. Returns the rows inserted."""
-    inserted = 0
-    if take_spool:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            live = [d for d in _spool_dirs(spool.directory) if spool_files(d) and recorder_alive(d)]
-            if not live or time.monotonic() >= deadline:
-                break
-            time.sleep(POLL_SECONDS * 2)
-        for directory in _spool_dirs(spool.directory):
-            # A live recorder writes its files within milliseconds; one that has left files
-            # for a minute is stuck, or its pid now names another process: take them too
-            # (the ids make a double write harmless).
-            stale = STALE_SECONDS if recorder_alive(directory) else 0.0
-            entries = take_entries(directory, complete=False, limit=1 << 30, older_than=stale)
-            if not entries:
-                continue
-            rows = [e.row for e in entries if e.row is not None]
-            count, rejected = write(rows) if rows else (0, [])
-            inserted += count
-            lines = [rejected_line(e) for e in entries if e.row is None]
-            by_id = {e.row["id"]: e for e in entries if e.row is not None}
-            for row, reason in rejected:
-                by_id[row["id"]].error = reason
-                lines.append(rejected_line(by_id[row["id"]]))
-            append_fallback(spool.fallback, lines)
-            for entry in entries:
-                if entry.file is not None:
-                    with contextlib.suppress(FileNotFoundError):
-                        entry.file.unlink()
-            with contextlib.suppress(OSError):
-                directory.rmdir()
-    inserted += replay_fallback(spool.fallback, target_key, write)
-    return inserted
+    """What the runtime does on open (hook_replay.replay): wait for live recorders, record
+    the spool files nobody is recording, then the fallback file's rows of this database.
+    Imported only then: the hook itself never replays. Returns the rows inserted."""
+    from . import hook_replay
+
+    return hook_replay.replay(
+        spool, target_key, write, take_spool=take_spool, wait_seconds=wait_seconds
+    )
 
 
 # -- the hook's entry point -------------------------------------------------------------------
