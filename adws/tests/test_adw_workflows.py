@@ -89,6 +89,17 @@ def test_sdlc_end_to_end(layer_env: dict[str, str], adw_id: str) -> None:
     assert summary == {"adw_id": adw_id, "plan_file": summary["plan_file"], "phases": PHASES}
 
     state = state_of(layer_env, adw_id)
+    check_completed_run(layer_env, adw_id, state, summary)
+    instances = agents(layer_env, adw_id)
+    check_phase_agents(adw_id, instances, state)
+    check_phase_prompts(layer_env, adw_id, state)
+    check_hook_records(layer_env, adw_id, instances)
+
+
+def check_completed_run(
+    layer_env: dict[str, str], adw_id: str, state: dict[str, Any], summary: dict[str, Any]
+) -> None:
+    """The run's state: every phase completed once, the plan written, each raw stream kept."""
     assert statuses(state) == dict.fromkeys(PHASES, "completed")
     assert state["issue"] == ISSUE
     assert state["issue_type"] == "feature"
@@ -105,7 +116,9 @@ def test_sdlc_end_to_end(layer_env: dict[str, str], adw_id: str) -> None:
         raw = (runs / phase / "raw_output.jsonl").read_text(encoding="utf-8").splitlines()
         assert json.loads(raw[-1])["type"] == "result"
 
-    instances = agents(layer_env, adw_id)
+
+def check_phase_agents(adw_id: str, instances: list[sqlite3.Row], state: dict[str, Any]) -> None:
+    """One completed agent instance per phase, with its owner, model, cost and tokens."""
     assert [a["name"] for a in instances] == PHASES
     assert [a["agent_type"] for a in instances] == ["planner", "builder", "tester", "reviewer"]
     assert [a["owner"] for a in instances] == [f"adw_{p}" for p in PHASES]
@@ -124,6 +137,9 @@ def test_sdlc_end_to_end(layer_env: dict[str, str], adw_id: str) -> None:
             OUTPUT_TOKENS,
         )
 
+
+def check_phase_prompts(layer_env: dict[str, str], adw_id: str, state: dict[str, Any]) -> None:
+    """One completed prompt per phase, with the workflow's commands and exact totals."""
     prompts = query(
         layer_env,
         "SELECT p.* FROM prompts p JOIN agents a ON a.id = p.agent_id WHERE a.session_id = ? "
@@ -148,6 +164,11 @@ def test_sdlc_end_to_end(layer_env: dict[str, str], adw_id: str) -> None:
     assert (totals["n"], totals["input"], totals["output"]) == (4, 4 * INPUT_TOKENS, 240)
     assert totals["cost"] == 4 * COST  # exact: the fake's cost is a power of two
 
+
+def check_hook_records(
+    layer_env: dict[str, str], adw_id: str, instances: list[sqlite3.Row]
+) -> None:
+    """Each phase's hook events in its agent's logs, nothing in the fallback file."""
     for instance in instances:
         assert hook_events(layer_env, instance["id"]) == HOOK_EVENTS, instance["name"]
         tool_calls = query(
@@ -181,27 +202,7 @@ def test_failed_build_is_recorded_and_resumes(layer_env: dict[str, str], adw_id:
         "review": "pending",
     }
     assert state["phases"]["build"]["error"] == error
-    (planner, builder) = agents(layer_env, adw_id)
-    assert (planner["name"], planner["status"]) == ("plan", "completed")
-    assert (builder["name"], builder["status"]) == ("build", "failed")
-    assert builder["error_message"] == error
-    assert builder["completed_at"] is not None
-    prompt_statuses = [
-        r["status"]
-        for r in query(
-            layer_env,
-            "SELECT p.status FROM prompts p JOIN agents a ON a.id = p.agent_id "
-            "WHERE a.session_id = ? ORDER BY p.rowid",
-            adw_id,
-        )
-    ]
-    assert prompt_statuses == ["completed", "failed"]
-    errors = query(
-        layer_env,
-        "SELECT message FROM agent_logs WHERE agent_id = ? AND log_level = 'ERROR'",
-        builder["id"],
-    )
-    assert f"build phase failed: {error}" in [r["message"] for r in errors]
+    check_failed_build(layer_env, adw_id, error)
 
     resumed = run_script("adw_sdlc.py", "--adw-id", adw_id, env=layer_env)
     assert resumed.returncode == 0, resumed.stderr
@@ -227,6 +228,31 @@ def test_failed_build_is_recorded_and_resumes(layer_env: dict[str, str], adw_id:
         adw_id,
     )
     assert (totals["n"], totals["cost"]) == (4, 4 * COST)
+
+
+def check_failed_build(layer_env: dict[str, str], adw_id: str, error: str) -> None:
+    """The failed build: its agent failed with the error, its prompt failed, an ERROR log."""
+    (planner, builder) = agents(layer_env, adw_id)
+    assert (planner["name"], planner["status"]) == ("plan", "completed")
+    assert (builder["name"], builder["status"]) == ("build", "failed")
+    assert builder["error_message"] == error
+    assert builder["completed_at"] is not None
+    prompt_statuses = [
+        r["status"]
+        for r in query(
+            layer_env,
+            "SELECT p.status FROM prompts p JOIN agents a ON a.id = p.agent_id "
+            "WHERE a.session_id = ? ORDER BY p.rowid",
+            adw_id,
+        )
+    ]
+    assert prompt_statuses == ["completed", "failed"]
+    errors = query(
+        layer_env,
+        "SELECT message FROM agent_logs WHERE agent_id = ? AND log_level = 'ERROR'",
+        builder["id"],
+    )
+    assert f"build phase failed: {error}" in [r["message"] for r in errors]
 
 
 def test_failing_tests_fail_the_test_phase(layer_env: dict[str, str], adw_id: str) -> None:
