@@ -33,5 +33,5 @@ GO = LanguageSpec(
     source_ext="go",
     test_location="`<package>/<file>_test.go`",
     doc_comments="Go doc comments above exported names",
-    notes_template="stacks/go.md.j2",
+    notes_template="stacks/_go.md.j2",
 )

@@ -47,5 +47,5 @@ JAVA = LanguageSpec(
     source_ext="java",
     test_location="`src/test/java/<package path>/<Class>Test.java`",
     doc_comments="Javadoc comments",
-    notes_template="stacks/java.md.j2",
+    notes_template="stacks/_java.md.j2",
 )

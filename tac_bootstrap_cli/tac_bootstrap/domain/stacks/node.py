@@ -89,7 +89,7 @@ TYPESCRIPT = LanguageSpec(
     source_ext="ts",
     test_location="`src/<module>.test.ts` (next to the code)",
     doc_comments="JSDoc/TSDoc comments",
-    notes_template="stacks/node.md.j2",
+    notes_template="stacks/_node.md.j2",
 )
 
 JAVASCRIPT = LanguageSpec(
@@ -105,5 +105,5 @@ JAVASCRIPT = LanguageSpec(
     source_ext="js",
     test_location="`src/<module>.test.js` (next to the code)",
     doc_comments="JSDoc/TSDoc comments",
-    notes_template="stacks/node.md.j2",
+    notes_template="stacks/_node.md.j2",
 )

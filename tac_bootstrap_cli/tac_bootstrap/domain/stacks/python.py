@@ -74,5 +74,5 @@ PYTHON = LanguageSpec(
     source_ext="py",
     test_location="`tests/test_<module>.py`",
     doc_comments="docstrings",
-    notes_template="stacks/python.md.j2",
+    notes_template="stacks/_python.md.j2",
 )

@@ -48,5 +48,5 @@ RUBY = LanguageSpec(
     source_ext="rb",
     test_location="`spec/<module>_spec.rb` (RSpec) or `test/<module>_test.rb` (Minitest)",
     doc_comments="YARD/RDoc comments",
-    notes_template="stacks/ruby.md.j2",
+    notes_template="stacks/_ruby.md.j2",
 )

@@ -39,5 +39,5 @@ RUST = LanguageSpec(
     source_ext="rs",
     test_location="a `#[cfg(test)] mod tests` in `src/<module>.rs`, or `tests/<name>.rs`",
     doc_comments="`///` doc comments",
-    notes_template="stacks/rust.md.j2",
+    notes_template="stacks/_rust.md.j2",
 )
