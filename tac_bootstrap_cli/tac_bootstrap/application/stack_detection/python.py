@@ -70,11 +70,11 @@ class _PythonFacts:
 
 
 def detect_python(files: Reader) -> Candidate | None:
-    found = files.matching(Language.PYTHON.stack.markers)
-    if not found:
+    marker_files = files.matching(Language.PYTHON.stack.markers)
+    if not marker_files:
         return None
-    requirements = [name for name in found if name.endswith(".txt")]
-    markers = [name for name in found if not name.endswith(".txt")]
+    requirements = [name for name in marker_files if name.endswith(".txt")]
+    markers = [name for name in marker_files if not name.endswith(".txt")]
     c = Candidate("python", Language.PYTHON, PackageManager.PIP, markers=markers + requirements)
     facts = _PythonFacts()
     py = files.toml("pyproject.toml", c.evidence) if "pyproject.toml" in markers else None
