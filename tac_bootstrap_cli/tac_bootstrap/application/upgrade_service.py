@@ -17,16 +17,20 @@ under .tac_bootstrap/backups/ first.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 from tac_bootstrap import __version__
 from tac_bootstrap.application.preflight import WriteLog, planned_path, preflight
+from tac_bootstrap.application.project_lookup import project_root
+from tac_bootstrap.application.proposals import PROPOSAL_SUFFIX, proposal_name, write_proposal
 from tac_bootstrap.application.scaffold_service import ScaffoldService
-from tac_bootstrap.domain.config import TacConfig
+from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, Manifest, ManifestEntry, sha256_of
+from tac_bootstrap.domain.permissions import command_warnings
 from tac_bootstrap.infrastructure.backups import BACKUP_IGNORE, BackupSet
+from tac_bootstrap.infrastructure.config_loader import load_config
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path, sweep_temp_files
 from tac_bootstrap.infrastructure.manifest_store import (
     STATE_DIR,
@@ -40,8 +44,7 @@ from tac_bootstrap.infrastructure.manifest_store import (
 )
 from tac_bootstrap.infrastructure.merge import git_available, merge3, shallow_repository
 
-PROPOSAL_SUFFIX = ".tac-bootstrap"  # the new version of a file we may not write
-
+__all__ = ["PROPOSAL_SUFFIX", "Change", "UpgradePlan", "UpgradeReport", "UpgradeService"]
 
 OURS_MARKER = b"<<<<<<< your version"
 
@@ -214,7 +217,8 @@ class UpgradeService:
             relative, Change.MERGE, "your edit merged with the new template", write=merged.content
         )
 
-    def apply(self, plan: UpgradePlan) -> str | None:
+    @staticmethod
+    def apply(plan: UpgradePlan) -> str | None:
         """Write the plan; returns the backup directory used (None if nothing was changed).
 
         Every path is checked first (preflight) and the temp files of a killed run are swept;
@@ -236,7 +240,7 @@ class UpgradeService:
         try:
             for item in plan.items:
                 current = item.path
-                self._apply_item(root, item, manifest, backups, log)
+                UpgradeService._apply_item(root, item, manifest, backups, log)
             current = MANIFEST_FILENAME
             manifest.tool_version = __version__
             save_manifest(root, manifest)
@@ -263,11 +267,10 @@ class UpgradeService:
             if item.change is Change.CONFLICT and item.write is None:
                 # Nothing applied or recorded. A foreign file gets the new version beside
                 # it for a manual merge (unresolved markers already hold it).
-                proposal = confined_path(root, item.path + PROPOSAL_SUFFIX)
-                foreign = not has_conflict_markers(item.current or b"")
-                if foreign and not proposal.is_dir():
-                    atomic_write(proposal, item.generated)
-                    log.note(item.path + PROPOSAL_SUFFIX)
+                if not has_conflict_markers(item.current or b""):
+                    written = write_proposal(root, item.path, item.generated)
+                    if written is not None:
+                        log.note(written)
                 return
             manifest.files[item.path] = ManifestEntry.of(item.generated, item.source)
             remember_base(root, item.path, item.generated)
@@ -290,7 +293,63 @@ def _upgrade_writes(plan: UpgradePlan, backups: BackupSet) -> list[str]:
                 files += [BACKUP_IGNORE, backups.planned(item.path)]
         if item.change is Change.CONFLICT and item.write is None and item.generated is not None:
             if not has_conflict_markers(item.current or b""):
-                files.append(item.path + PROPOSAL_SUFFIX)
+                files.append(proposal_name(item.path))
         elif item.generated is not None and item.change in _RECORDED:
             files += [STATE_IGNORE, base_path(item.path)]
     return [*files, MANIFEST_FILENAME]
+
+
+# -- the command: load the config, plan (reads only), apply ---------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedUpgrade:
+    root: Path
+    config: TacConfig
+    warnings: list[str]  # about the config's commands; shown before anything is read
+
+
+@dataclass
+class UpgradeReport:
+    plan: UpgradePlan
+    dry_run: bool
+    backup: str | None = None  # where the previous versions of changed files were saved
+    warnings: list[str] = field(default_factory=list)  # about the config's commands
+
+    @property
+    def ok(self) -> bool:
+        return not self.plan.conflicts
+
+    def to_dict(self) -> dict[str, object]:
+        """The document `upgrade --json` prints."""
+        return {
+            "ok": self.ok,
+            "command": "upgrade",
+            "dry_run": self.dry_run,
+            "summary": self.plan.summary(),
+            "backup": self.backup,
+            "files": [
+                {"path": i.path, "change": i.change.value, "detail": i.detail}
+                for i in self.plan.items
+            ],
+        }
+
+
+def prepare_upgrade(path: Path | None) -> PreparedUpgrade:
+    """Find the project (PATH, or the nearest one above the current directory) and load it."""
+    root = project_root(path)
+    config = load_config(root / CONFIG_FILENAME)
+    return PreparedUpgrade(root, config, command_warnings(config))
+
+
+def plan_upgrade(prepared: PreparedUpgrade) -> UpgradePlan:
+    return UpgradeService().plan(prepared.root, prepared.config)
+
+
+def apply_upgrade(
+    prepared: PreparedUpgrade, plan: UpgradePlan, *, dry_run: bool = False
+) -> UpgradeReport:
+    """Apply ``plan`` (a dry run changes nothing). With nothing pending, applying only records
+    adopted files in the manifest."""
+    backup = None if dry_run else UpgradeService.apply(plan)
+    return UpgradeReport(plan, dry_run, backup, list(prepared.warnings))

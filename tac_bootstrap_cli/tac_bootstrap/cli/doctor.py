@@ -8,9 +8,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tac_bootstrap.application.doctor import CheckStatus, DoctorReport, run_doctor
+from tac_bootstrap.application.doctor import CheckStatus, DoctorReport
+from tac_bootstrap.application.doctor_service import doctor_project
 from tac_bootstrap.cli.output import Output
-from tac_bootstrap.cli.project import project_root
 
 GLYPH = {
     CheckStatus.OK: "[green]✔ ok[/]",
@@ -23,10 +23,7 @@ DETAIL_LINES = 8  # paths shown under a message; --json has them all
 def run_doctor_command(*, path: Path | None, fix: bool, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"PATH": path}):
-        report = run_doctor(project_root(path), fix=fix)
-        if report.config_error is not None:
-            # Like render: a missing or invalid config is a usage error (exit 2), one line.
-            raise report.config_error
+        report = doctor_project(path, fix=fix)  # an invalid config: a usage error (exit 2)
         _show(out, report, fix)
         if out.json_mode:
             out.emit_json({"command": "doctor", **report.to_dict()})

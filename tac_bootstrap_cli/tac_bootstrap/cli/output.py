@@ -7,7 +7,6 @@ Rich already honours NO_COLOR and drops colour when the stream is not a terminal
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -19,8 +18,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from tac_bootstrap.application.os_errors import as_tac_error
 from tac_bootstrap.cli.boundary import State, command_of_context, current_context, one_line
-from tac_bootstrap.domain.errors import Interrupted, TacError, UsageError, from_os_error
+from tac_bootstrap.domain.errors import Interrupted, TacError
 from tac_bootstrap.domain.plan import ApplyReport, Status
 
 STATUS_STYLE = {
@@ -44,29 +44,6 @@ def error_document(error: str, exit_code: int, command: str | None = None) -> di
         "error": one_line(error),
         "exit_code": exit_code,
     }
-
-
-def _cwd_exists() -> bool:
-    try:
-        os.getcwd()
-    except OSError:
-        return False
-    return True
-
-
-def _argument_of(exc: OSError, arguments: Mapping[str, Path | None]) -> str | None:
-    """The option whose path the OSError is about: the path itself, or one directly in it or
-    beside it (a temp file next to a destination)."""
-    if exc.filename is None:
-        return None
-    failing = Path(os.path.abspath(os.fsdecode(exc.filename)))
-    for name, given in arguments.items():
-        if given is None:
-            continue
-        path = Path(os.path.abspath(given))
-        if failing in (path, path.parent) or failing.parent in (path, path.parent):
-            return f"{name} {given}"
-    return None
 
 
 class Output:
@@ -113,9 +90,7 @@ class Output:
         except BrokenPipeError:
             raise  # the reader went away (`| head`): the last boundary exits 1 silently
         except OSError as exc:
-            if exc.filename is None and not _cwd_exists():
-                self.fail(UsageError("the current directory no longer exists", hint="cd elsewhere"))
-            self.fail(from_os_error(exc, _argument_of(exc, arguments or {})))
+            self.fail(as_tac_error(exc, arguments or {}))
         except KeyboardInterrupt:
             self.fail(Interrupted("interrupted", hint="nothing more was done"))
 

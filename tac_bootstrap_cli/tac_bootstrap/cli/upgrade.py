@@ -8,13 +8,15 @@ import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
-from tac_bootstrap.application.upgrade_service import Change, UpgradePlan, UpgradeService
+from tac_bootstrap.application.upgrade_service import (
+    Change,
+    UpgradePlan,
+    apply_upgrade,
+    plan_upgrade,
+    prepare_upgrade,
+)
 from tac_bootstrap.cli.output import Output
-from tac_bootstrap.cli.project import project_root
 from tac_bootstrap.cli.prompts import confirm
-from tac_bootstrap.domain.config import CONFIG_FILENAME
-from tac_bootstrap.domain.permissions import command_warnings
-from tac_bootstrap.infrastructure.config_loader import load_config
 
 STYLE = {
     Change.UPDATE: "green",
@@ -63,44 +65,28 @@ def _confirm(question: str, yes: bool, json_output: bool) -> None:
 def run_upgrade(*, path: Path | None, dry_run: bool, yes: bool, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"PATH": path}):
-        path = project_root(path)
-        config = load_config(path / CONFIG_FILENAME)
-        for warning in command_warnings(config):
+        prepared = prepare_upgrade(path)
+        for warning in prepared.warnings:
             out.warn(warning)
-        service = UpgradeService()
-        plan = service.plan(path, config)
+        plan = plan_upgrade(prepared)
         _show(out, plan, dry_run)
-        backup = None
         if dry_run:
             for item in plan.pending:
                 diff = item.diff()
                 if diff:
                     out.console.print(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
         elif plan.pending:
-            _confirm(f"Apply {len(plan.pending)} change(s) to {path}?", yes, json_output)
-            backup = service.apply(plan)
-            if backup:
-                out.info(f"previous versions of changed files: {backup}")
-        else:
-            service.apply(plan)  # records adopted files in the manifest; changes nothing else
+            _confirm(f"Apply {len(plan.pending)} change(s) to {prepared.root}?", yes, json_output)
+        report = apply_upgrade(prepared, plan, dry_run=dry_run)
+        if report.backup:
+            out.info(f"previous versions of changed files: {report.backup}")
+        elif not dry_run and not plan.pending:
             out.info("the layer is up to date")
         for item in plan.conflicts:
             out.info(f"conflict: {item.path} ({item.detail})")
         if any(item.write is not None for item in plan.conflicts) and not dry_run:
             out.info("resolve the conflict markers (<<<<<<< ======= >>>>>>>), then commit")
         if out.json_mode:
-            out.emit_json(
-                {
-                    "ok": not plan.conflicts,
-                    "command": "upgrade",
-                    "dry_run": dry_run,
-                    "summary": plan.summary(),
-                    "backup": backup,
-                    "files": [
-                        {"path": i.path, "change": i.change.value, "detail": i.detail}
-                        for i in plan.items
-                    ],
-                }
-            )
-        if plan.conflicts:
-            raise typer.Exit(1)
+            out.emit_json(report.to_dict())
+    if not report.ok:
+        raise typer.Exit(1)

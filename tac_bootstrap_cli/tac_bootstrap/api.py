@@ -1,0 +1,147 @@
+"""The Python API: every `tac-bootstrap` command as a function, with the CLI's names.
+
+    from tac_bootstrap.api import init, render, add_agentic, upgrade, doctor
+
+    report = init("shop", output_dir=tmp, language="python", git=False)
+    assert report.ok, report.to_dict()
+    assert render(tmp / "shop", check=True).ok
+
+The CLI is a thin layer over the same application services (like sqlite-utils); these
+functions never prompt (pass the answers as parameters, as the CLI's ``--yes`` does), never
+print and never exit. Each returns a report whose ``ok`` is the CLI's exit status 0 or 1 and
+whose ``to_dict()`` is the document the command's ``--json`` prints. A failure raises a
+``tac_bootstrap.domain.errors.TacError`` (``UsageError`` for bad arguments, exit code 2 in the
+CLI; ``OperationError`` otherwise), an OSError included. Warnings are in ``report.warnings``.
+Parameter names follow the options (``--no-git`` is ``git=False``; ``--dry-run`` ``dry_run``);
+tests/test_api_parity.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tac_bootstrap.application.os_errors import tac_errors
+
+if TYPE_CHECKING:
+    from tac_bootstrap.application.add_agentic_service import AddAgenticReport
+    from tac_bootstrap.application.doctor import DoctorReport
+    from tac_bootstrap.application.init_service import InitReport
+    from tac_bootstrap.application.render_service import RenderReport
+    from tac_bootstrap.application.upgrade_service import UpgradeReport
+    from tac_bootstrap.domain.config import CommandsSection
+
+__all__ = ["add_agentic", "doctor", "init", "render", "upgrade"]
+
+PathLike = str | Path
+
+
+def _path(value: PathLike | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+def init(
+    name: str,
+    output_dir: PathLike = ".",
+    *,
+    language: str | None = None,
+    framework: str | None = None,
+    package_manager: str | None = None,
+    git: bool = True,
+    dry_run: bool = False,
+    force: bool = False,
+) -> InitReport:
+    """`tac-bootstrap init NAME`: create OUTPUT_DIR/NAME with its config file and layer.
+
+    Unset stack values take the CLI's ``--yes`` defaults (python, none, its first manager).
+    """
+    from tac_bootstrap.application.init_service import apply_init, check_init, prepare_init
+
+    with tac_errors({"--output-dir": Path(output_dir)}):
+        checked = check_init(name, Path(output_dir), language, package_manager)
+        prepared = prepare_init(checked, framework=framework, git=git)
+        report = apply_init(prepared, dry_run=dry_run, force=force)
+    return report
+
+
+def render(
+    path: PathLike | None = None,
+    *,
+    check: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+) -> RenderReport:
+    """`tac-bootstrap render [PATH]`: re-render the layer (``check``: compare, write nothing).
+
+    ``path`` None is the nearest project at or above the current directory, as in the CLI.
+    """
+    from tac_bootstrap.application.render_service import apply_render, prepare_render
+
+    with tac_errors({"PATH": _path(path)}):
+        prepared = prepare_render(_path(path), check=check, force=force)
+        report = apply_render(prepared, check=check, force=force, dry_run=dry_run)
+    return report
+
+
+def add_agentic(
+    path: PathLike = ".",
+    *,
+    dry_run: bool = False,
+    language: str | None = None,
+    framework: str | None = None,
+    package_manager: str | None = None,
+    commands: CommandsSection | None = None,
+) -> AddAgenticReport:
+    """`tac-bootstrap add-agentic [PATH] --yes`: add the layer to an existing repository.
+
+    The stack is detected; ``language``, ``framework``, ``package_manager`` and ``commands``
+    replace what was detected (what a person answers at the CLI's prompts).
+    """
+    from tac_bootstrap.application.add_agentic_service import (
+        apply_add_agentic,
+        inspect_repository,
+        prepare_add_agentic,
+    )
+    from tac_bootstrap.application.layer_setup import parse_choice
+    from tac_bootstrap.domain.config import Language, PackageManager
+
+    with tac_errors({"PATH": Path(path)}):
+        inspection = inspect_repository(Path(path), dry_run=dry_run)
+        prepared = prepare_add_agentic(
+            inspection,
+            language=parse_choice(Language, language, "language") if language else None,
+            framework=framework,
+            package_manager=(
+                parse_choice(PackageManager, package_manager, "package_manager")
+                if package_manager
+                else None
+            ),
+            commands=commands,
+        )
+        report = apply_add_agentic(prepared, dry_run=dry_run)
+    return report
+
+
+def upgrade(path: PathLike | None = None, *, dry_run: bool = False) -> UpgradeReport:
+    """`tac-bootstrap upgrade [PATH] --yes`: bring the layer up to date, keeping your edits.
+
+    ``report.plan.items`` says what happened to each file (``item.diff()`` for a dry run).
+    """
+    from tac_bootstrap.application.upgrade_service import (
+        apply_upgrade,
+        plan_upgrade,
+        prepare_upgrade,
+    )
+
+    with tac_errors({"PATH": _path(path)}):
+        prepared = prepare_upgrade(_path(path))
+        report = apply_upgrade(prepared, plan_upgrade(prepared), dry_run=dry_run)
+    return report
+
+
+def doctor(path: PathLike | None = None, *, fix: bool = False) -> DoctorReport:
+    """`tac-bootstrap doctor [PATH]`: check the layer (``fix``: fix what is safe first)."""
+    from tac_bootstrap.application.doctor_service import doctor_project
+
+    with tac_errors({"PATH": _path(path)}):
+        return doctor_project(_path(path), fix=fix)

@@ -1,0 +1,198 @@
+"""`add-agentic`: give an existing repository the agentic layer.
+
+The stack is detected from the repository's own files (``inspect_repository``); the caller may
+change any detected value (the CLI asks a person at a terminal) before ``prepare_add_agentic``
+builds the config, and ``apply_add_agentic`` writes the config file plus the layer. Nothing the
+repository already has is overwritten: a file at a target path is a conflict (the layer's
+version is written beside it), and .gitignore only gets its missing lines appended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tac_bootstrap.application.gitignore import (
+    GitignoreAction,
+    GitignoreUpdate,
+    required_lines,
+    update_gitignore,
+)
+from tac_bootstrap.application.layer_setup import build_config, missing_tool_warnings
+from tac_bootstrap.application.plan_executor import PlanExecutor
+from tac_bootstrap.application.project_lookup import require_writable
+from tac_bootstrap.application.proposals import write_proposal
+from tac_bootstrap.application.scaffold_service import ScaffoldService
+from tac_bootstrap.application.stack_detection import DetectedStack, detect_stack
+from tac_bootstrap.domain.config import (
+    CONFIG_FILENAME,
+    CommandsSection,
+    Language,
+    PackageManager,
+    TacConfig,
+    default_commands,
+)
+from tac_bootstrap.domain.errors import UsageError
+from tac_bootstrap.domain.manifest import MANIFEST_FILENAME
+from tac_bootstrap.domain.permissions import command_warnings
+from tac_bootstrap.domain.plan import ApplyReport, ScaffoldPlan
+
+
+@dataclass(frozen=True)
+class Inspection:
+    root: Path
+    stack: DetectedStack
+
+    @property
+    def warnings(self) -> list[str]:
+        """About the detection itself; shown with what was detected, before any question."""
+        return (
+            [] if self.stack.recognised else ["no language markers found; check the values above"]
+        )
+
+
+@dataclass(frozen=True)
+class PreparedLayer:
+    inspection: Inspection
+    config: TacConfig
+    warnings: list[str]  # about the config's commands; shown before anything is written
+
+
+@dataclass
+class AddAgenticReport:
+    config: TacConfig
+    inspection: Inspection
+    apply: ApplyReport
+    gitignore: GitignoreUpdate
+    proposals: list[str] = field(default_factory=list)  # <file>.tac-bootstrap written
+    config_warnings: list[str] = field(default_factory=list)  # about the config's commands
+    tool_warnings: list[str] = field(default_factory=list)  # programs they need, not installed
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every warning, in the order the CLI prints them."""
+        return [*self.inspection.warnings, *self.config_warnings, *self.tool_warnings]
+
+    @property
+    def ok(self) -> bool:
+        return not self.apply.conflicts
+
+    def to_dict(self) -> dict[str, object]:
+        """The document `add-agentic --json` prints."""
+        config, evidence = self.config, self.inspection.stack.evidence
+        return {
+            "ok": self.ok,
+            "command": "add-agentic",
+            "project": config.project.name,
+            "stack": {
+                "language": config.project.language.value,
+                "framework": config.project.framework,
+                "package_manager": config.package_manager.value,
+                "commands": config.commands.model_dump(),
+            },
+            "evidence": [{"file": e.file, "finding": e.finding} for e in evidence],
+            "gitignore": self.gitignore.to_dict(),
+            **self.apply.to_dict(),
+        }
+
+
+def _resolve_root(path: Path) -> Path:
+    if not path.exists():
+        raise UsageError(f"{path} does not exist", hint="pass the path of an existing repository")
+    if not path.is_dir():
+        raise UsageError(f"{path} is not a directory", hint="pass the repository's directory")
+    if (path / CONFIG_FILENAME).exists():
+        raise UsageError(
+            f"{path} already has the agentic layer ({CONFIG_FILENAME} exists)",
+            hint="use `tac-bootstrap upgrade`",
+        )
+    if (path / MANIFEST_FILENAME).exists():
+        raise UsageError(
+            f"{path} has {MANIFEST_FILENAME} but no {CONFIG_FILENAME}",
+            hint=f"restore {CONFIG_FILENAME} from git, or delete the manifest to start over",
+        )
+    return path
+
+
+def inspect_repository(path: Path, *, dry_run: bool = False) -> Inspection:
+    """Check PATH (an existing repository without the layer, writable unless a dry run) and
+    detect its stack; reads only."""
+    root = _resolve_root(Path(path))
+    if not dry_run:
+        require_writable(root, f"PATH {path}")
+    return Inspection(root, detect_stack(root))
+
+
+def proposed_commands(
+    stack: DetectedStack, language: Language, package_manager: PackageManager, framework: str
+) -> CommandsSection:
+    """The commands for these answers: the detected ones for the detected toolchain; for
+    another, that one's defaults, keeping the repository's Makefile targets (which work
+    whatever the language)."""
+    if (language, package_manager) == (stack.language, stack.package_manager):
+        return stack.commands
+    make_targets = {key: value for key, value in stack.commands if value.startswith("make ")}
+    return default_commands(language, package_manager, framework).model_copy(update=make_targets)
+
+
+def prepare_add_agentic(
+    inspection: Inspection,
+    *,
+    language: Language | None = None,
+    framework: str | None = None,
+    package_manager: PackageManager | None = None,
+    commands: CommandsSection | None = None,
+) -> PreparedLayer:
+    """The config: the values given, else what was detected (commands: see
+    proposed_commands). add-agentic never creates a git repository."""
+    stack = inspection.stack
+    language = language or stack.language
+    framework = framework or stack.framework
+    package_manager = package_manager or stack.package_manager
+    if commands is None:
+        commands = proposed_commands(stack, language, package_manager, framework)
+    config = build_config(stack.name, language, framework, package_manager, commands, git=False)
+    return PreparedLayer(inspection, config, command_warnings(config))
+
+
+def apply_add_agentic(prepared: PreparedLayer, *, dry_run: bool = False) -> AddAgenticReport:
+    """Write (or preview) the layer, never forcing; proposals beside conflicting files."""
+    root, config = prepared.inspection.root, prepared.config
+    service = ScaffoldService()
+    plan = service.build_plan(config, include_config=True)
+    executor = PlanExecutor(service)
+    proposals: list[str] = []
+    if dry_run:
+        report = executor.preview(plan, config, root)
+    else:
+        # Never force: a file the repository already has at a target path is a conflict.
+        report = executor.apply(plan, config, root)
+        proposals = _write_proposals(root, plan, config, service, report)
+    gitignore = _update_gitignore(root, config, dry_run)
+    tools = missing_tool_warnings(config, root, per_command=True)
+    return AddAgenticReport(
+        config, prepared.inspection, report, gitignore, proposals, prepared.warnings, tools
+    )
+
+
+def _write_proposals(
+    root: Path, plan: ScaffoldPlan, config: TacConfig, service: ScaffoldService, report: ApplyReport
+) -> list[str]:
+    """Put the layer's version beside each conflicting file, so merging it in is easy."""
+    conflicted = {result.path for result in report.conflicts}
+    written = []
+    for op in plan.files:
+        if op.path in conflicted:
+            name = write_proposal(root, op.path, service.content_for(op, config))
+            if name is not None:
+                written.append(name)
+    return written
+
+
+def _update_gitignore(root: Path, config: TacConfig, dry_run: bool) -> GitignoreUpdate:
+    lines = required_lines(config)
+    try:
+        return update_gitignore(root, lines, dry_run=dry_run)
+    except OSError as exc:  # the layer is written; an unwritable .gitignore is only reported
+        reason = f"could not update it ({exc.strerror or exc}); add these lines yourself"
+        return GitignoreUpdate(GitignoreAction.SKIPPED, tuple(lines), reason)
