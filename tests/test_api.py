@@ -7,6 +7,8 @@ import errno
 import json
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +260,16 @@ def test_an_os_error_is_a_tac_error_naming_the_users_argument(tmp_path: Path) ->
     ):
         raise full
     assert not isinstance(caught.value, UsageError)
+
+
+def test_importing_the_api_loads_no_service() -> None:
+    """Like the CLI's start-up: each function imports its service when called."""
+    heavy = ("jinja2", "pydantic", "rich", "tac_bootstrap.application.")
+    script = (
+        "import sys, tac_bootstrap.api; "
+        f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "['tac_bootstrap.application.os_errors']"

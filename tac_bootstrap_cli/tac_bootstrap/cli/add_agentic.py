@@ -21,7 +21,7 @@ from tac_bootstrap.application.gitignore import GitignoreAction, GitignoreUpdate
 from tac_bootstrap.application.proposals import PROPOSAL_SUFFIX
 from tac_bootstrap.application.stack_detection import DetectedStack
 from tac_bootstrap.cli.output import Output
-from tac_bootstrap.cli.prompts import has_terminal
+from tac_bootstrap.cli.prompts import may_prompt
 from tac_bootstrap.domain.config import (
     CONFIG_FILENAME,
     FRAMEWORKS,
@@ -39,11 +39,6 @@ ASKED_COMMANDS = (
     ("start", "Start command"),
 )
 NONE_ANSWER = "-"  # typed at a command prompt: the project has no such command
-
-
-def _interactive(yes: bool, json_output: bool) -> bool:
-    """Ask only a person at a terminal; scripts, CI, --yes and --json never wait for input."""
-    return not yes and not json_output and has_terminal()
 
 
 # -- showing and confirming the stack --------------------------------------------------------
@@ -111,7 +106,7 @@ def run_add_agentic(*, path: Path, yes: bool, dry_run: bool, json_output: bool) 
         _show(out, inspection.root, stack)
         for warning in inspection.warnings:
             out.warn(warning)
-        if _interactive(yes, json_output):
+        if may_prompt(yes, json_output):
             language, framework, pm, commands = _ask(out, stack)
             prepared = prepare_add_agentic(
                 inspection,

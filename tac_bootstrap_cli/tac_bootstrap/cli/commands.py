@@ -18,15 +18,9 @@ from tac_bootstrap.application.render_service import (
     prepare_render,
 )
 from tac_bootstrap.cli.output import Output
-from tac_bootstrap.cli.prompts import has_terminal
+from tac_bootstrap.cli.prompts import may_prompt
 from tac_bootstrap.domain.config import FRAMEWORKS, PACKAGE_MANAGERS, Language, PackageManager
 from tac_bootstrap.domain.plan import ApplyReport
-
-
-def _interactive(yes: bool, json_output: bool) -> bool:
-    """Prompt only for a person at a terminal; scripts, CI and --json get the defaults (stdout
-    holds only the JSON document), never a hang."""
-    return not yes and not json_output and has_terminal()
 
 
 def _ask_stack(
@@ -83,7 +77,7 @@ def run_init(
     with out.handling_errors({"--output-dir": output_dir}):
         checked = check_init(name, output_dir, language, package_manager)
         lang, pm = checked.language, checked.package_manager
-        if _interactive(yes, json_output):
+        if may_prompt(yes, json_output):
             lang, framework, pm = _ask_stack(lang, framework, pm)
         prepared = prepare_init(
             checked, language=lang, framework=framework, package_manager=pm, git=git

@@ -12,6 +12,12 @@ def has_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
+def may_prompt(yes: bool, json_output: bool) -> bool:
+    """Ask only a person at a terminal: scripts, CI, --yes and --json (stdout holds only the
+    JSON document) take the defaults and never wait for input."""
+    return not yes and not json_output and has_terminal()
+
+
 def confirm(
     question: str,
     *,
