@@ -21,6 +21,8 @@ from .conftest import REPO_ROOT
 MIGRATIONS = REPO_ROOT / "adws" / "schema" / "migrations"
 PG_MIGRATIONS = REPO_ROOT / "adws" / "schema" / "postgres" / "migrations"
 SCHEMA_SQL = REPO_ROOT / "adws" / "schema" / "schema_orchestrator.sql"
+# The schema version a fully migrated database has: one per migration file.
+LATEST_VERSION = len(list(MIGRATIONS.glob("*.sql")))
 TABLES = (
     "orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs",
     "prompt_model_usage", "session_usage",

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from tac_bootstrap.runtime.adw_database import AsyncOrchestratorDB, OrchestratorDB
 from tac_bootstrap.runtime.orch_database_models import OrchestratorError
 
-from .db_helpers import ISO_MS, MIGRATIONS, PG_MIGRATIONS, snapshot
+from .db_helpers import ISO_MS, LATEST_VERSION, MIGRATIONS, PG_MIGRATIONS, snapshot
 
 Call = Callable[..., Awaitable[Any]]
 Target = tuple[str, Path]
@@ -358,5 +358,5 @@ def test_async_open_creates_and_migrates_a_fresh_database(
 
     assert asyncio.run(main()) == (EXPECTED_SETTINGS[backend], 0)
     with OrchestratorDB.open(database, migrations_dir=migrations) as db:
-        assert db.schema_version() == 3
+        assert db.schema_version() == LATEST_VERSION
         assert db.pending_migrations() == []

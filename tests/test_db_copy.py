@@ -23,6 +23,7 @@ from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.orch_database_models import utc_now
 
 from .conftest import run_cli
+from .db_helpers import LATEST_VERSION, PG_MIGRATIONS
 
 LOG_TABLES = ("agent_logs", "system_logs")
 LOGS_PER_AGENT = 700  # with 3 agents more than two default batches of agent_logs
@@ -144,11 +145,9 @@ def test_sqlite_to_postgres_and_back_keeps_every_row(
             "equal": True,
         }
     assert there["dest"]["backend"] == "postgresql"
-    assert there["dest"]["migrations_applied"] == [
-        "001_initial.sql",
-        "002_rollup_and_retention_indexes.sql",
-        "003_usage_by_kind_and_model.sql",
-    ]
+    assert there["dest"]["migrations_applied"] == sorted(
+        p.name for p in PG_MIGRATIONS.glob("*.sql")
+    )
     assert back["source"]["backend"] == "postgresql" and back["dest"]["backend"] == "sqlite"
 
 
@@ -437,7 +436,7 @@ def test_human_output_and_json_shape(project: Path, tmp_path: Path) -> None:
         "problems",
     }
     assert document["source"] == {"location": str(source), "backend": "sqlite"}
-    assert document["schema_version"] == 3
+    assert document["schema_version"] == LATEST_VERSION
     assert list(document["tables"]) == list(ops.TABLES)
     costs = {"agents": "total_cost_usd", "prompts": "cost_usd", "prompt_model_usage": "cost_usd"}
     costs["session_usage"] = "cost_usd"

@@ -43,6 +43,7 @@ from tac_bootstrap.runtime.orch_database_models import (
 
 from .db_helpers import (
     ISO_MS,
+    LATEST_VERSION,
     MIGRATIONS,
     SCHEMA_SQL,
     TABLES,
@@ -881,7 +882,7 @@ def test_backup_opens_with_the_same_counts_and_refuses_an_existing_file(
 
     with OrchestratorDB.open(target, migrations_dir=MIGRATIONS) as copy:
         assert copy.table_counts() == db.table_counts()
-        assert copy.schema_version() == 3
+        assert copy.schema_version() == LATEST_VERSION
         assert copy.pending_migrations() == []
         assert copy.get_agent(world.done.id) == db.get_agent(world.done.id)
         assert copy.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -911,7 +912,11 @@ def test_vacuum_reclaims_space_and_keeps_the_data(sqlite_world: World) -> None:
 def test_status_and_iter_rows(world: World) -> None:
     db = world.db
     status = db.status()
-    assert (status.exists, status.schema_version, status.backend) == (True, 3, db.backend)
+    assert (status.exists, status.schema_version, status.backend) == (
+        True,
+        LATEST_VERSION,
+        db.backend,
+    )
     assert status.pending == []
     assert status.counts == db.table_counts()
     assert set(status.counts) == set(TABLES)

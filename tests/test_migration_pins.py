@@ -39,6 +39,9 @@ RELEASED = {
     "migrations/003_usage_by_kind_and_model.sql": (
         "03173cfc11add7d2531ebdd24cd735a3a8f392cbfd9dc3e9f8b63b3e780daf68"
     ),
+    "migrations/004_prompt_totals.sql": (
+        "47b1035d7b6818ae8255c98d4d58a1a60911ff1859a1a7b251c5e23364f75dae"
+    ),
     "postgres/migrations/001_initial.sql": (
         "965e20b2cb251ee988d12db123b33ceca1d1c3aa8c3b3f0efc08ca08930d38fd"
     ),
@@ -47,6 +50,9 @@ RELEASED = {
     ),
     "postgres/migrations/003_usage_by_kind_and_model.sql": (
         "b17fcd92b063f53024ba0c105bcea9a12cc75083ac62f453dcf1b55e65b715ee"
+    ),
+    "postgres/migrations/004_prompt_totals.sql": (
+        "cbbe5a79234a53687b9a1bac2409355c504c23dc4b635092f7656af1aac2f671"
     ),
 }
 

@@ -121,7 +121,7 @@ def test_schema_creates_tables_indexes_and_trigger(db: psycopg.Connection[Any]) 
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
         )
     }
-    assert tables == TABLES
+    assert tables == TABLES | {"prompt_totals"}  # migration 004
     indexes = {
         r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
     }
@@ -129,7 +129,10 @@ def test_schema_creates_tables_indexes_and_trigger(db: psycopg.Connection[Any]) 
     triggers = db.execute(
         "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal"
     ).fetchall()
-    assert triggers == [(TRIGGER, "orchestrator_agents")]
+    assert sorted(triggers) == [
+        ("prompt_totals_track", "prompts"),
+        (TRIGGER, "orchestrator_agents"),
+    ]
 
 
 def test_schema_file_can_be_run_again(db: psycopg.Connection[Any]) -> None:

@@ -27,6 +27,9 @@ TABLES = {
     "prompt_model_usage", "session_usage",
 }  # fmt: skip
 MIGRATION_003_TABLES = {"prompt_model_usage", "session_usage"}
+# Migration 004: the prompts' totals by agent, day and model, kept by three triggers.
+MIGRATION_004_TABLES = {"prompt_totals"}
+MIGRATION_004_TRIGGERS = {"prompt_totals_insert", "prompt_totals_update", "prompt_totals_delete"}
 MIGRATION_003_INDEXES = {
     "idx_prompt_model_usage_prompt",
     "idx_session_usage_session",
@@ -121,9 +124,9 @@ def test_schema_has_tables_trigger_and_named_indexes(db: sqlite3.Connection) -> 
     kinds: dict[str, set[str]] = {}
     for kind, name, _, _ in objects(db):
         kinds.setdefault(kind, set()).add(name)
-    assert kinds["table"] == TABLES
+    assert kinds["table"] == TABLES | MIGRATION_004_TABLES
     assert kinds["index"] == NAMED_INDEXES | MIGRATION_002_INDEXES | MIGRATION_003_INDEXES
-    assert kinds["trigger"] == {"update_orchestrator_agents_updated_at"}
+    assert kinds["trigger"] == {"update_orchestrator_agents_updated_at"} | MIGRATION_004_TRIGGERS
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -168,6 +171,7 @@ def test_initial_migration_is_the_schema_without_later_migrations(schema_dir: Pa
     from_schema = connect(":memory:", schema_dir / "schema_orchestrator.sql")
     from_initial = connect(":memory:", schema_dir / "migrations" / "001_initial.sql")
     later_names = MIGRATION_002_INDEXES | MIGRATION_003_INDEXES | MIGRATION_003_TABLES
+    later_names |= MIGRATION_004_TABLES | MIGRATION_004_TRIGGERS
     later = {o for o in objects(from_schema) if o[1] in later_names}
     assert len(later) == len(later_names)
     altered = {"agents", "prompts", "agent_logs"}  # migration 003 adds columns to them

@@ -9,7 +9,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
-from .adw_db_ops_shared import TABLES, TOKEN_KINDS, Op
+from .adw_db_ops_shared import TABLES, TOKEN_KINDS, Op, _batch_validator
 from .orch_database_models import InvalidInput, RollupRow, format_timestamp
 from .transcripts import COUNTED_USAGE
 
@@ -31,6 +31,13 @@ USAGE_ROLLUP_KEYS: dict[str, str] = {
 }
 
 
+# Migration 004 added prompt_totals (kept current by triggers on prompts): a rollup of the whole
+# database reads its few rows instead of every prompt. A database not migrated yet (`db stats`
+# opens without migrating) is answered from the prompts themselves.
+TOTALS_VERSION = 4
+_TOTALS_DIMENSION = {"session": "agent", "agent": "agent", "model": "model", "day": "day"}
+
+
 def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]]:
     """Cost and tokens grouped by session, agent, model or UTC day: workflow prompts, and
     the transcript usage of sessions no prompt ran (interactive ones, session_usage).
@@ -41,36 +48,89 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
         raise InvalidInput(f"invalid rollup: {by!r} is not one of {', '.join(ROLLUP_KEYS)}")
     where, params = ("WHERE a.session_id = ?", (session_id,)) if session_id else ("", ())
     key = "CAST(a.id AS TEXT)" if by == "agent" else ROLLUP_KEYS[by]
-    # The prompts' covering index answers; a prompt is counted under its main model.
+    totals = False
+    if session_id is None:
+        row = yield ("one", "SELECT max(version) AS version FROM schema_migrations", ())
+        totals = row is not None and (row["version"] or 0) >= TOTALS_VERSION
+    prompts = _total_groups(by) if totals else _prompt_groups(key, where)
+    prompt_params = params
+    if by == "model":
+        prompts += " UNION ALL " + _model_share_moves(key, where)
+        prompt_params = (*params, *params, *params)  # `where` is in the moves twice
+    outer = ", ".join(f"CAST(sum({kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
+    rows = yield (
+        "all",
+        "SELECT key, CAST(sum(prompts) AS BIGINT) AS prompts, "
+        f"CAST(sum(messages) AS BIGINT) AS messages, {outer}, "
+        # A model's share moved back and forth can leave a float residue of -1e-18 for 0.
+        "CASE WHEN sum(cost_usd) < 0 THEN 0 ELSE sum(cost_usd) END AS cost_usd, "
+        "CAST(sum(unpriced_messages) AS BIGINT) AS unpriced_messages "
+        f"FROM ({prompts} UNION ALL {_usage_groups(by, session_id)}) AS grouped "
+        "GROUP BY key ORDER BY cost_usd DESC, key",
+        (*prompt_params, *params),
+    )
+    # One validation for the whole list: a rollup by agent can have thousands of rows.
+    rollup_rows: list[RollupRow] = _batch_validator(RollupRow).validate_python(
+        [dict(r) for r in rows]
+    )
+    return rollup_rows
+
+
+def _prompt_groups(key: str, where: str) -> str:
+    """Prompts grouped by `key`, read from the prompts' covering index (a session's few
+    prompts, or every prompt of a database without prompt_totals)."""
     sums = ", ".join(f"CAST(sum(p.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
-    prompts = (
+    return (
         f"SELECT {key} AS key, count(*) AS prompts, 0 AS messages, {sums}, "
         "sum(p.cost_usd) AS cost_usd, 0 AS unpriced_messages "
         f"FROM agents a JOIN prompts p ON p.agent_id = a.id {where} GROUP BY 1"
     )
-    if by == "model":
-        # A prompt that used several models has one prompt_model_usage row per model (they
-        # sum to the prompt's totals): each share moves from the prompt's main model to its
-        # own, so every model gets its own tokens and cost and the totals stay the prompts'.
-        # Only such prompts have shares, so this reads few rows.
-        # The few share rows lead, not the session's every prompt (each would need a table
-        # lookup for its id): {ordered_join} keeps the written order.
-        shares = "FROM prompt_model_usage u {ordered_join} prompts p ON p.id = u.prompt_id "
-        shares += f"{{ordered_join}} agents a ON a.id = p.agent_id {where}"
-        moved = ", ".join(f"CAST(sum(u.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
-        taken = ", ".join(f"CAST(-sum(u.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
-        prompts += (
-            f" UNION ALL SELECT u.model AS key, 0, 0, {moved}, sum(u.cost_usd), 0 {shares} "
-            f"GROUP BY 1 UNION ALL SELECT {key} AS key, 0, 0, {taken}, -sum(u.cost_usd), 0 "
-            f"{shares} GROUP BY 1"
+
+
+def _total_groups(by: str) -> str:
+    """The same groups from prompt_totals; a session's are the sum of its agents' rows."""
+    dimension = _TOTALS_DIMENSION[by]
+    if by == "session":
+        sums = ", ".join(f"CAST(sum(t.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
+        return (
+            "SELECT a.session_id AS key, CAST(sum(t.prompts) AS BIGINT) AS prompts, "
+            f"0 AS messages, {sums}, sum(t.cost_usd) AS cost_usd, 0 AS unpriced_messages "
+            "FROM prompt_totals t JOIN agents a ON t.key = CAST(a.id AS TEXT) "
+            "WHERE t.dimension = 'agent' AND t.prompts > 0 GROUP BY 1"
         )
-        prompt_params = (*params, *params, *params)
-    else:
-        prompt_params = params
+    columns = ", ".join(f"t.{kind}" for kind in TOKEN_KINDS)
+    return (
+        f"SELECT t.key AS key, t.prompts, 0 AS messages, {columns}, t.cost_usd, "
+        f"0 AS unpriced_messages FROM prompt_totals t "
+        f"WHERE t.dimension = '{dimension}' AND t.prompts > 0"
+    )
+
+
+def _model_share_moves(key: str, where: str) -> str:
+    """Rows moving each model's share of a prompt from the prompt's main model to its own.
+
+    A prompt that used several models has one prompt_model_usage row per model (they sum to
+    the prompt's totals), so every model gets its own tokens and cost and the totals stay the
+    prompts'. Only such prompts have shares, so this reads few rows. The few share rows lead,
+    not the session's every prompt (each would need a table lookup for its id):
+    {ordered_join} keeps the written order."""
+    shares = "FROM prompt_model_usage u {ordered_join} prompts p ON p.id = u.prompt_id "
+    shares += f"{{ordered_join}} agents a ON a.id = p.agent_id {where}"
+    moved = ", ".join(f"CAST(sum(u.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
+    taken = ", ".join(f"CAST(-sum(u.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
+    return (
+        f"SELECT u.model AS key, 0, 0, {moved}, sum(u.cost_usd), 0 {shares} GROUP BY 1 "
+        f"UNION ALL SELECT {key} AS key, 0, 0, {taken}, -sum(u.cost_usd), 0 {shares} GROUP BY 1"
+    )
+
+
+def _usage_groups(by: str, session_id: str | None) -> str:
+    """Transcript usage of the sessions no prompt ran, grouped the same way.
+
+    Every priced message has a cost > 0 (it has tokens, every rate is > 0): cost 0 means
+    its model has no price (transcripts.PRICES)."""
     usage_sums = ", ".join(f"CAST(sum(su.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
-    # Every priced message has a cost > 0 (it has tokens, every rate is > 0): cost 0 means
-    # its model has no price (transcripts.PRICES).
-    usage = (
+    return (
         f"SELECT {USAGE_ROLLUP_KEYS[by]} AS key, 0 AS prompts, count(*) AS messages, "
         f"{usage_sums}, sum(su.cost_usd) AS cost_usd, "
         "sum(CASE WHEN su.cost_usd = 0 THEN 1 ELSE 0 END) AS unpriced_messages "
@@ -78,20 +138,6 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
         + (" AND su.session_id = ?" if session_id else "")
         + " GROUP BY 1"
     )
-    outer = ", ".join(f"CAST(sum({kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
-    rows = yield (
-        "all",
-        "SELECT key, CAST(sum(prompts) AS BIGINT) AS prompts, "
-        f"CAST(sum(messages) AS BIGINT) AS messages, {outer}, sum(cost_usd) AS cost_usd, "
-        "CAST(sum(unpriced_messages) AS BIGINT) AS unpriced_messages "
-        f"FROM ({prompts} UNION ALL {usage}) AS grouped "
-        "GROUP BY key ORDER BY cost_usd DESC, key",
-        (*prompt_params, *params),
-    )
-    # A model's share moved back and forth can leave a float residue of -1e-18 for 0.
-    return [
-        RollupRow.model_validate({**dict(r), "cost_usd": max(0.0, r["cost_usd"])}) for r in rows
-    ]
 
 
 def prune(older_than_days: float, *, dry_run: bool = False) -> Op[dict[str, int]]:

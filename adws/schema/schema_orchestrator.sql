@@ -209,3 +209,69 @@ CREATE INDEX IF NOT EXISTS idx_prompts_agent_tokens
                 cache_read_tokens);
 CREATE INDEX IF NOT EXISTS idx_agent_logs_tool_use ON agent_logs (tool_use_id)
     WHERE tool_use_id IS NOT NULL;
+
+-- ---------------------------------------------------------------------------
+-- Added by migration 004
+-- ---------------------------------------------------------------------------
+-- ---------------------------------------------------------------------------
+-- prompt_totals: the prompts' count, tokens and cost by agent, by UTC day and by model (the
+-- prompt's main model), kept current by the triggers below in the transaction that writes a
+-- prompt, so `db stats` over the whole database reads a few rows instead of every prompt.
+-- Derived data: not exported or copied (a copy's triggers rebuild it).
+-- ---------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS prompt_totals (
+    dimension             TEXT NOT NULL CHECK (dimension IN ('agent', 'day', 'model')),
+    key                   TEXT NOT NULL,
+    prompts               INTEGER NOT NULL DEFAULT 0,
+    input_tokens          INTEGER NOT NULL DEFAULT 0,
+    output_tokens         INTEGER NOT NULL DEFAULT 0,
+    cache_creation_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens     INTEGER NOT NULL DEFAULT 0,
+    cost_usd              REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (dimension, key)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS prompt_totals_insert AFTER INSERT ON prompts
+BEGIN
+    INSERT INTO prompt_totals (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
+    VALUES ('agent', NEW.agent_id, 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd),
+           ('day', substr(NEW.created_at, 1, 10), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd),
+           ('model', coalesce(NEW.model, 'unknown'), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd)
+    ON CONFLICT (dimension, key) DO UPDATE SET prompts = prompts + excluded.prompts,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens,
+        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+        cost_usd = cost_usd + excluded.cost_usd;
+END;
+
+CREATE TRIGGER IF NOT EXISTS prompt_totals_update
+AFTER UPDATE OF agent_id, model, created_at, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd ON prompts
+BEGIN
+    UPDATE prompt_totals SET prompts = prompts - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_creation_tokens = cache_creation_tokens - OLD.cache_creation_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, cost_usd = cost_usd - OLD.cost_usd
+    WHERE (dimension = 'agent' AND key = OLD.agent_id)
+        OR (dimension = 'day' AND key = substr(OLD.created_at, 1, 10))
+        OR (dimension = 'model' AND key = coalesce(OLD.model, 'unknown'));
+    INSERT INTO prompt_totals (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
+    VALUES ('agent', NEW.agent_id, 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd),
+           ('day', substr(NEW.created_at, 1, 10), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd),
+           ('model', coalesce(NEW.model, 'unknown'), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd)
+    ON CONFLICT (dimension, key) DO UPDATE SET prompts = prompts + excluded.prompts,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens,
+        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+        cost_usd = cost_usd + excluded.cost_usd;
+END;
+
+-- A key whose last prompt is deleted (prune) leaves no row behind.
+CREATE TRIGGER IF NOT EXISTS prompt_totals_delete AFTER DELETE ON prompts
+BEGIN
+    UPDATE prompt_totals SET prompts = prompts - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_creation_tokens = cache_creation_tokens - OLD.cache_creation_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, cost_usd = cost_usd - OLD.cost_usd
+    WHERE (dimension = 'agent' AND key = OLD.agent_id)
+        OR (dimension = 'day' AND key = substr(OLD.created_at, 1, 10))
+        OR (dimension = 'model' AND key = coalesce(OLD.model, 'unknown'));
+    DELETE FROM prompt_totals WHERE prompts = 0 AND ((dimension = 'agent' AND key = OLD.agent_id)
+        OR (dimension = 'day' AND key = substr(OLD.created_at, 1, 10))
+        OR (dimension = 'model' AND key = coalesce(OLD.model, 'unknown')));
+END;

@@ -210,3 +210,78 @@ CREATE INDEX IF NOT EXISTS idx_prompts_agent_tokens
                 cache_read_tokens);
 CREATE INDEX IF NOT EXISTS idx_agent_logs_tool_use ON agent_logs (tool_use_id)
     WHERE tool_use_id IS NOT NULL;
+
+-- ---------------------------------------------------------------------------
+-- Added by migration 004
+-- ---------------------------------------------------------------------------
+-- ---------------------------------------------------------------------------
+-- prompt_totals: the prompts' count, tokens and cost by agent, by UTC day and by model (the
+-- prompt's main model), kept current by the trigger below in the transaction that writes a
+-- prompt, so `db stats` over the whole database reads a few rows instead of every prompt.
+-- Derived data: not exported or copied (a copy's trigger rebuilds it).
+-- ---------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS prompt_totals (
+    dimension             TEXT NOT NULL CHECK (dimension IN ('agent', 'day', 'model')),
+    key                   TEXT NOT NULL,
+    prompts               BIGINT NOT NULL DEFAULT 0,
+    input_tokens          BIGINT NOT NULL DEFAULT 0,
+    output_tokens         BIGINT NOT NULL DEFAULT 0,
+    cache_creation_tokens BIGINT NOT NULL DEFAULT 0,
+    cache_read_tokens     BIGINT NOT NULL DEFAULT 0,
+    cost_usd              NUMERIC NOT NULL DEFAULT 0,
+    PRIMARY KEY (dimension, key)
+);
+
+-- One statement per key, always in the order agent, day, model: concurrent writers lock the
+-- shared day and model rows in the same order (no deadlock between them).
+CREATE OR REPLACE FUNCTION prompt_totals_track()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        UPDATE prompt_totals SET prompts = prompts - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_creation_tokens = cache_creation_tokens - OLD.cache_creation_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, cost_usd = cost_usd - OLD.cost_usd
+            WHERE dimension = 'agent' AND key = OLD.agent_id::text;
+        UPDATE prompt_totals SET prompts = prompts - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_creation_tokens = cache_creation_tokens - OLD.cache_creation_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, cost_usd = cost_usd - OLD.cost_usd
+            WHERE dimension = 'day' AND key = to_char(OLD.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD');
+        UPDATE prompt_totals SET prompts = prompts - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_creation_tokens = cache_creation_tokens - OLD.cache_creation_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, cost_usd = cost_usd - OLD.cost_usd
+            WHERE dimension = 'model' AND key = coalesce(OLD.model, 'unknown');
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        -- A key whose last prompt is deleted (prune) leaves no row behind.
+        DELETE FROM prompt_totals WHERE prompts = 0 AND ((dimension = 'agent' AND key = OLD.agent_id::text) OR (dimension = 'day' AND key = to_char(OLD.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')) OR (dimension = 'model' AND key = coalesce(OLD.model, 'unknown')));
+        RETURN NULL;
+    END IF;
+    INSERT INTO prompt_totals AS t (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
+        VALUES ('agent', NEW.agent_id::text, 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd)
+        ON CONFLICT (dimension, key) DO UPDATE SET prompts = t.prompts + 1,
+            input_tokens = t.input_tokens + excluded.input_tokens,
+            output_tokens = t.output_tokens + excluded.output_tokens,
+            cache_creation_tokens = t.cache_creation_tokens + excluded.cache_creation_tokens,
+            cache_read_tokens = t.cache_read_tokens + excluded.cache_read_tokens,
+            cost_usd = t.cost_usd + excluded.cost_usd;
+    INSERT INTO prompt_totals AS t (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
+        VALUES ('day', to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd)
+        ON CONFLICT (dimension, key) DO UPDATE SET prompts = t.prompts + 1,
+            input_tokens = t.input_tokens + excluded.input_tokens,
+            output_tokens = t.output_tokens + excluded.output_tokens,
+            cache_creation_tokens = t.cache_creation_tokens + excluded.cache_creation_tokens,
+            cache_read_tokens = t.cache_read_tokens + excluded.cache_read_tokens,
+            cost_usd = t.cost_usd + excluded.cost_usd;
+    INSERT INTO prompt_totals AS t (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
+        VALUES ('model', coalesce(NEW.model, 'unknown'), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd)
+        ON CONFLICT (dimension, key) DO UPDATE SET prompts = t.prompts + 1,
+            input_tokens = t.input_tokens + excluded.input_tokens,
+            output_tokens = t.output_tokens + excluded.output_tokens,
+            cache_creation_tokens = t.cache_creation_tokens + excluded.cache_creation_tokens,
+            cache_read_tokens = t.cache_read_tokens + excluded.cache_read_tokens,
+            cost_usd = t.cost_usd + excluded.cost_usd;
+    RETURN NULL;
+END;
+$$;
+
+DROP TRIGGER IF EXISTS prompt_totals_track ON prompts;
+CREATE TRIGGER prompt_totals_track
+AFTER INSERT OR DELETE OR UPDATE OF agent_id, model, created_at, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd ON prompts
+FOR EACH ROW
+EXECUTE FUNCTION prompt_totals_track();
