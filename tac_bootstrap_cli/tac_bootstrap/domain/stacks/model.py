@@ -1,46 +1,43 @@
 """The shape of one stack's record: what detection, the config and the templates know of it.
 
-Plain frozen dataclasses, stdlib only: the CLI's help text reads the registry at start-up,
-before pydantic is imported.
+Named tuples, stdlib only: the CLI's help text reads the registry at start-up, before pydantic
+is imported, and a NamedTuple class costs a quarter of a frozen dataclass to create.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # The commands a project config holds (CommandsSection's fields).
 COMMAND_NAMES = ("install", "start", "test", "lint", "typecheck", "format", "build")
 
 
-@dataclass(frozen=True, eq=False)
-class PackageManagerSpec:
+class PackageManagerSpec(NamedTuple):
     """One package manager (or build tool) of a language."""
 
     name: str  # the config value (PackageManager)
     executable: str  # the program the commands run; `init` warns when it is missing
     lock_files: tuple[str, ...] = ()  # what a repository using it has committed
     # Words substituted into the language's command patterns ("{run}python -m pytest").
-    fields: Mapping[str, str] = field(default_factory=dict)
+    fields: Mapping[str, str] = {}
     # Command patterns this manager replaces outright (uv: install = "uv sync").
-    commands: Mapping[str, str] = field(default_factory=dict)
+    commands: Mapping[str, str] = {}
     # Adds a dependency and updates the lock file ("" when the language has no such command).
     add_dependency: str = ""
 
 
-@dataclass(frozen=True, eq=False)
-class FrameworkSpec:
+class FrameworkSpec(NamedTuple):
     name: str  # the config value
     display_name: str
     notes: str = ""  # Markdown bullet(s) /prime shows for a project using it
-    commands: Mapping[str, str] = field(default_factory=dict)  # overrides, as for a manager
+    commands: Mapping[str, str] = {}  # overrides, as for a manager
 
 
 NO_FRAMEWORK = FrameworkSpec("none", "none")
 
 
-@dataclass(frozen=True, eq=False)
-class LanguageSpec:
+class LanguageSpec(NamedTuple):
     """Everything the tool knows about one language; see CONTRIBUTING.md, "Adding a stack"."""
 
     name: str  # the config value (Language)
