@@ -27,11 +27,11 @@ import pytest
 from tac_bootstrap.runtime import adw_db_operations as ops
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_migrations import (
-    MIGRATION_LOCK_KEY,
     MigrationError,
     discover,
     split_statements,
 )
+from tac_bootstrap.runtime.adw_db_postgres import MIGRATION_LOCK_KEY
 
 from .conftest import REPO_ROOT
 from .db_helpers import (

@@ -21,7 +21,7 @@ from .conftest import run_cli
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX pseudo-terminals")
 
-ROWS = 30_000  # above the 20,000-row threshold of db_commands.PROGRESS_THRESHOLD
+ROWS = 30_000  # above the 20,000-row threshold of db_output.PROGRESS_THRESHOLD
 BAR = "━"  # the glyph rich draws progress bars with
 
 

@@ -58,8 +58,13 @@ class DatabaseLocation:
     url: str | None = field(default=None, repr=False)
 
     @property
+    def is_postgres(self) -> bool:
+        """The one test of which engine a location names (a server URL, or a file path)."""
+        return self.url is not None
+
+    @property
     def backend(self) -> str:
-        return "postgresql" if self.url else "sqlite"
+        return "postgresql" if self.is_postgres else "sqlite"
 
     @property
     def display(self) -> str:

@@ -14,6 +14,10 @@ JOIN; PostgreSQL's planner chooses well by itself). An unknown `{name}` raises K
 
 Drivers whose placeholders are `%s` (psycopg) set `format_placeholders`: `?` outside quoted
 text becomes `%s` and a literal `%` becomes `%%`.
+
+Every other difference between the engines is a field here too (how a snapshot begins, the
+order rows were inserted in, the migration history's SQL and how a migration file is applied,
+size, server version, backups), so the code above the seam never asks which engine it runs on.
 """
 
 from __future__ import annotations
@@ -24,9 +28,14 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 IntegrityKind = Literal["foreign_key", "check", "unique", "not_null"]
+Progress = Callable[[int, int], None]  # (done, total)
+# (the location's target: file or URL, destination file, busy timeout in ms, progress)
+Backup = Callable[[str, Path, int, Progress | None], Path]
+LOG_TABLES = ("agent_logs", "system_logs")
 
 _MACRO = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -47,6 +56,24 @@ def _no_reason(_exc: BaseException) -> str | None:
     return None
 
 
+def _no_version(_conn: Any) -> str:
+    return ""
+
+
+def _rowid_order(_table: str) -> str:
+    return "rowid"
+
+
+def _sqlite_in_transaction(conn: Any) -> bool:
+    return bool(conn.in_transaction)  # sqlite3 and aiosqlite connections alike
+
+
+def _sqlite_backup(target: str, destination: Path, busy_timeout_ms: int, progress: Any) -> Path:
+    from .adw_db_backup import backup_file  # the backup code is loaded only to back up
+
+    return backup_file(Path(target), destination, busy_timeout_ms, progress)
+
+
 @dataclass(frozen=True)
 class Dialect:
     name: str
@@ -64,10 +91,39 @@ class Dialect:
     # Why the engine refused a value the other engine stores (PostgreSQL: NUL characters), or
     # None; the driver raises that as InvalidInput instead of an engine error.
     refused_input: Callable[[BaseException], str | None] = field(default=_no_reason, repr=False)
+    # The statement that opens snapshot(): a read-only view of one consistent state.
+    snapshot_begin: str = "BEGIN"
+    # The column that orders a table's rows as they were inserted (iter_rows, copy).
+    insertion_order: Callable[[str], str] = field(default=_rowid_order, repr=False)
+    # iter_rows streams through a named server-side cursor (else the driver's own cursor).
+    server_cursors: bool = False
+    in_transaction: Callable[[Any], bool] = field(default=_sqlite_in_transaction, repr=False)
+    # Migration history: a query whose column `n` is 1 when schema_migrations exists, and the
+    # column type of its applied_at.
+    history_exists: str = (
+        "SELECT count(*) AS n FROM sqlite_master "
+        "WHERE type = 'table' AND name = 'schema_migrations'"
+    )
+    timestamp_type: str = "TEXT"
+    # How a migration file is applied: whole in one call after `migration_lock` (a statement
+    # that makes concurrent migrators queue), or statement by statement under begin_write.
+    migration_as_script: bool = False
+    migration_lock: str = ""
+    # The bytes the orchestrator's tables take: a query over `?` (a list of table names), or
+    # "" where the database is a file whose size (and its WAL's) is measured on disk.
+    size_sql: str = ""
+    server_version: Callable[[Any], str] = field(default=_no_version, repr=False)
+    backup: Backup = field(default=_sqlite_backup, repr=False)
+    # Whether text values may hold NUL characters, and whether ids live in UUID columns
+    # (what a copy into this engine must check first).
+    # A query telling two connections to one server database apart ("": a file's path does).
+    identity_sql: str = ""
+    stores_nul: bool = True
+    uuid_ids: bool = False
     _cache: Callable[[str], str] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        macros = dict(self.macros)
+        macros = {**self.macros, "history_exists": self.history_exists}
         rewrite = self.format_placeholders
 
         def replace(sql: str) -> str:
@@ -142,6 +198,8 @@ SQLITE = Dialect(
         "usage_day": "substr(su.message_at, 1, 10)",
         "for_update": "",
         "ordered_join": "CROSS JOIN",  # SQLite joins in the written order (with its ON)
+        "instr": "instr",  # position of a text in another, 0 when absent
+        "nul": "char(0)",
     },
     errors=(sqlite3.Error,),
     classifier=_sqlite_violation,

@@ -12,49 +12,35 @@ is loaded.
 
 from __future__ import annotations
 
-import csv
-import json
-import os
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from tac_bootstrap.application.project_lookup import find_project as find_project  # re-exported
 from tac_bootstrap.domain.config import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import ConfigError, OperationError, UsageError
 from tac_bootstrap.infrastructure.config_loader import load_config
-from tac_bootstrap.runtime import adw_db_operations as ops
-from tac_bootstrap.runtime import transcripts
 from tac_bootstrap.runtime.adw_database import (
     BackupExists,
     DatabaseStatus,
     OrchestratorDB,
-    Row,
-    backup_database,
+    backup_location,
     database_size,
+    status_of,
 )
 from tac_bootstrap.runtime.adw_db_connection import (
     ENV_VAR,
     DatabaseLocation,
     UnsupportedDatabase,
-    connect,
     resolve_location,
 )
 from tac_bootstrap.runtime.adw_db_dialect import first_line
 from tac_bootstrap.runtime.adw_db_migrations import Migration, MigrationError, discover
-from tac_bootstrap.runtime.adw_db_migrations import migrate as apply_migrations
-from tac_bootstrap.runtime.adw_db_private import (
-    private_dir,
-    private_temp,
-    publish,
-    remove_orphans,
-)
 from tac_bootstrap.runtime.orch_database_models import (
     InvalidInput,
     NotFound,
@@ -79,10 +65,6 @@ class DatabaseTarget:
     @property
     def backend(self) -> str:
         return self.location.backend
-
-    @property
-    def is_postgres(self) -> bool:
-        return self.location.url is not None
 
     @property
     def display(self) -> str:
@@ -120,9 +102,9 @@ def _driver_errors() -> tuple[type[Exception], ...]:
 
 def _without_secrets(message: str, location: DatabaseLocation | None) -> str:
     postgres = sys.modules.get("tac_bootstrap.runtime.adw_db_postgres")
-    if location is None or location.url is None or postgres is None:
+    if location is None or not location.is_postgres or postgres is None:
         return message  # the driver never loaded: nothing reached the server or quoted the URL
-    return str(postgres.scrub(message, location.url))
+    return str(postgres.scrub(message, location.target))
 
 
 @contextmanager
@@ -171,7 +153,7 @@ def initialised(db: OrchestratorDB) -> bool:
 
 
 def _not_initialised(target: DatabaseTarget) -> OperationError:
-    if target.is_postgres:
+    if target.location.is_postgres:
         return OperationError(
             f"no orchestrator tables in {target.display} yet",
             hint="they are created on first use; run `tac-bootstrap db init` to create them now",
@@ -186,7 +168,7 @@ def require_existing(target: DatabaseTarget) -> None:
     """A SQLite file must exist; a PostgreSQL database must be reachable and initialised."""
     if not target.exists:
         raise _not_initialised(target)
-    if target.is_postgres:
+    if target.location.is_postgres:
         with opened_existing(target):
             pass
 
@@ -197,44 +179,18 @@ def opened_existing(target: DatabaseTarget) -> Iterator[OrchestratorDB]:
     if not target.exists:
         raise _not_initialised(target)
     with opened(target, migrate=False) as db:
-        if target.is_postgres and not initialised(db):
+        if target.location.is_postgres and not initialised(db):
             raise _not_initialised(target)
         yield db
-
-
-def server_version(db: OrchestratorDB) -> str:
-    """`15.18` on PostgreSQL, "" on SQLite."""
-    if db.location.url is None:
-        return ""
-    from tac_bootstrap.runtime.adw_db_postgres import server_version as version
-
-    return version(db.conn)
 
 
 # -- status and migrations ------------------------------------------------------------------
 
 
 def status(target: DatabaseTarget) -> DatabaseStatus:
-    location, backend = target.display, target.backend
-    if not target.exists:
-        with translated_errors(target.location):
-            names = [m.filename for m in discover(target.location.migrations_dir)]
-        return DatabaseStatus(target.path, False, 0, 0, names, {}, location, backend)
-    with opened(target, migrate=False) as db:
-        if initialised(db):
-            return db.status()
-        # Connected, but nothing applied yet (a new PostgreSQL database, an empty file).
-        return DatabaseStatus(
-            target.path,
-            True,
-            db.size_bytes(),
-            0,
-            [m.filename for m in db.pending_migrations()],
-            {},
-            location,
-            backend,
-            server_version(db),
-        )
+    """The runtime's status; a SQLite file that does not exist yet is not created."""
+    with translated_errors(target.location):
+        return status_of(target.location, target.busy_timeout_ms)
 
 
 def pending(target: DatabaseTarget) -> list[Migration]:
@@ -273,7 +229,7 @@ def migrate(target: DatabaseTarget) -> MigrationRun:
         backup_path = None
         if existed and target.path is not None:
             backup_path = _backup_before_migrating(db, target.path, before)
-        applied = apply_migrations(db.conn, db.migrations_dir, db.dialect)
+        applied = db.migrate()
         return MigrationRun(applied, backup_path, before, db.schema_version())
 
 
@@ -316,197 +272,22 @@ def parse_since(value: str) -> datetime:
     return parsed
 
 
-# -- export and backup --------------------------------------------------------------------
-
-
-def export(
-    db: OrchestratorDB, destination: Path, fmt: str, progress: Progress | None = None
-) -> dict[str, int]:
-    """Write every table to JSON (one file) or CSV (one file per table in a directory)."""
-    counts = db.table_counts()
-    total = sum(counts.values())
-    done = 0
-
-    def rows(table: str) -> Iterator[Row]:
-        nonlocal done
-        for row in db.iter_rows(table):
-            done += 1
-            if progress and done % 1000 == 0:
-                progress(done, total)
-            yield row
-
-    if fmt == "json":
-        if destination.exists() or destination.is_symlink():
-            raise UsageError(f"{destination} already exists", hint="choose a new file name")
-        _write_json_export(db, destination, rows)
-    elif fmt == "csv":
-        if destination.exists() and any(destination.iterdir()):
-            raise UsageError(
-                f"{destination} exists and is not empty", hint="choose a new directory"
-            )
-        private_dir(destination)
-        for table in ops.TABLES:
-            _write_csv(destination / f"{table}.csv", db, table, rows)
-    else:
-        raise UsageError(f"--format {fmt!r} is not supported", hint="use json or csv")
-    if progress:
-        progress(total, total)
-    return counts
-
-
-def _atomic_text(destination: Path) -> tuple[Any, Path]:
-    """An owner-only temp file beside the export (the rows are as private as the database)."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    remove_orphans(destination.parent)
-    tmp = private_temp(destination.parent, destination.name)
-    return tmp.open("w", encoding="utf-8", newline=""), tmp
-
-
-def _write_json_export(
-    db: OrchestratorDB, destination: Path, rows: Callable[[str], Iterator[Row]]
-) -> None:
-    handle, tmp = _atomic_text(destination)
-    try:
-        with handle:
-            handle.write(f'{{"schema_version": {db.schema_version()}, "tables": {{')
-            for t_index, table in enumerate(ops.TABLES):
-                handle.write(("," if t_index else "") + f"\n{json.dumps(table)}: [")
-                for r_index, row in enumerate(rows(table)):
-                    record = {
-                        key: json.loads(row[key])
-                        if key in ops.JSON_COLUMNS and row[key] is not None
-                        else row[key]
-                        for key in row.keys()  # noqa: SIM118 - iterating a Row yields values
-                    }
-                    handle.write(("," if r_index else "") + "\n" + json.dumps(record))
-                handle.write("\n]")
-            handle.write("\n}}\n")
-        try:
-            publish(tmp, destination)
-        except FileExistsError:
-            raise UsageError(
-                f"{destination} already exists", hint="choose a new file name"
-            ) from None
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_csv(
-    destination: Path,
-    db: OrchestratorDB,
-    table: str,
-    rows: Callable[[str], Iterator[Row]],
-) -> None:
-    columns = ops.COLUMNS[table]
-    handle, tmp = _atomic_text(destination)
-    try:
-        with handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for row in rows(table):
-                writer.writerow([row[c] for c in columns])
-        os.replace(tmp, destination)
-    finally:
-        tmp.unlink(missing_ok=True)
+# -- backup ------------------------------------------------------------------------------
 
 
 def backup(target: DatabaseTarget, destination: Path, progress: Progress | None = None) -> int:
     """Online backup of a SQLite database to a new file; returns its size in bytes.
 
     On PostgreSQL there is no file to copy: the error says which pg_dump to run."""
-    if target.location.url is not None:
-        with translated_errors(target.location):
-            from tac_bootstrap.runtime.adw_db_postgres import pg_dump_advice
-
-            raise OperationError(pg_dump_advice(target.location.url))
-    require_existing(target)
+    if not target.exists:  # PostgreSQL: the runtime says which pg_dump to run instead
+        raise _not_initialised(target)
     if destination.exists():
         raise UsageError(f"{destination} already exists", hint="choose a new file name")
-    assert target.path is not None
     with translated_errors(target.location):
-        conn = connect(target.path, target.busy_timeout_ms)
-        try:
-            backup_database(conn, destination, progress=progress)
-        finally:
-            conn.close()
+        backup_location(
+            target.location,
+            destination,
+            busy_timeout_ms=target.busy_timeout_ms,
+            progress=progress,
+        )
     return database_size(destination)
-
-
-# -- Claude Code transcripts (interactive sessions' usage) --------------------------------
-
-
-@dataclass(frozen=True)
-class TranscriptImport:
-    """What `db import-transcripts` did: the runtime's report and where it looked."""
-
-    target: DatabaseTarget
-    report: transcripts.Report
-    searched: list[Path]  # the files and folders given, or the project's transcript folders
-    default_search: bool  # no paths given: the project's folders under ~/.claude/projects
-
-
-def transcript_sources(
-    target: DatabaseTarget, paths: Sequence[Path], environ: Mapping[str, str] | None = None
-) -> tuple[list[Path], bool]:
-    """The given paths (each must exist: a usage error otherwise), or the project's
-    transcript folders (~/.claude/projects/<project>/ and its subdirectories')."""
-    if not paths:
-        return transcripts.project_transcript_dirs(target.project_root, environ), True
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise UsageError(
-            f"no such file or directory: {', '.join(missing)}",
-            hint="give transcript files (.jsonl) or folders holding them",
-        )
-    return list(paths), False
-
-
-def import_transcripts(
-    project: Path | None = None,
-    paths: Sequence[Path] = (),
-    *,
-    since_days: float | None = None,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-    environ: Mapping[str, str] | None = None,
-    target: DatabaseTarget | None = None,
-) -> TranscriptImport:
-    """Record the usage of past Claude Code sessions from their transcripts (the API behind
-    `tac-bootstrap db import-transcripts`). Idempotent: a message already recorded is
-    skipped. A dry run writes nothing and creates no database. Unreadable files and sessions
-    that could not be written are in `report.errors`; the rest is imported."""
-    if since_days is not None and not since_days >= 0:
-        raise UsageError(f"--since {since_days!r} must be a number of days >= 0")
-    target = target or locate(project)
-    searched, default = transcript_sources(target, list(paths), environ)
-    files, errors = transcripts.find_transcripts(searched, since_days=since_days)
-    if dry_run and not target.exists:
-        report = transcripts.import_files(
-            transcripts.no_database_runner(), files, dry_run=True, progress=progress
-        )
-    else:
-        with opened(target, migrate=not target.exists) as db:
-            if not initialised(db):
-                if dry_run:
-                    runner = transcripts.no_database_runner()
-                else:
-                    apply_migrations(db.conn, db.migrations_dir, db.dialect)
-                    runner = transcripts.db_runner(db)
-            elif db.pending_migrations():
-                raise OperationError(
-                    f"{target.display} has pending migrations",
-                    hint="run `tac-bootstrap db migrate` first (it backs the database up)",
-                )
-            else:
-                runner = transcripts.db_runner(db)
-            with translated_errors(target.location):
-                report = transcripts.import_files(runner, files, dry_run=dry_run, progress=progress)
-    report.errors[:0] = errors
-    return TranscriptImport(target, report, searched, default)
-
-
-def unpriced_models(db: OrchestratorDB, session_id: str | None = None) -> dict[str, int]:
-    """Models of counted transcript messages that have no price (their cost is 0)."""
-    run = transcripts.db_runner(db)
-    result: dict[str, int] = run(lambda: transcripts.unpriced_models(session_id), False)
-    return result

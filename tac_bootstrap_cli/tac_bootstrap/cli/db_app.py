@@ -1,6 +1,7 @@
 """`tac-bootstrap db ...`: inspect and maintain the orchestrator database.
 
-Like app.py this module imports only typer; command bodies live in db_commands.py.
+Like app.py this module imports only typer; command bodies live in db_commands.py
+and db_reports.py.
 """
 
 from __future__ import annotations
@@ -82,9 +83,9 @@ def stats(
     json_output: JsonOutput = False,
 ) -> None:
     """Cost and token rollups."""
-    from tac_bootstrap.cli import db_commands
+    from tac_bootstrap.cli import db_reports
 
-    db_commands.stats(project, by, session, json_output)
+    db_reports.stats(project, by, session, json_output)
 
 
 @db_app.command(
@@ -122,9 +123,9 @@ def import_transcripts(
     Cost is computed with the CLI's own rates; a model without a price costs 0 and is
     listed. The project's hooks already do this on Stop and SessionEnd (SQLite); this is for
     sessions before them, PostgreSQL databases and sessions run elsewhere."""
-    from tac_bootstrap.cli import db_commands
+    from tac_bootstrap.cli import db_reports
 
-    db_commands.import_transcripts(project, paths or [], since, dry_run, json_output)
+    db_reports.import_transcripts(project, paths or [], since, dry_run, json_output)
 
 
 @db_app.command(cls=PlainCommand)
@@ -156,9 +157,9 @@ def logs(
     json_output: JsonOutput = False,
 ) -> None:
     """Recent agent and system logs, newest first."""
-    from tac_bootstrap.cli import db_commands
+    from tac_bootstrap.cli import db_reports
 
-    db_commands.logs(project, agent, level, since, limit, json_output)
+    db_reports.logs(project, agent, level, since, limit, json_output)
 
 
 @db_app.command(cls=PlainCommand, short_help="Delete logs and finished agents older than N days.")

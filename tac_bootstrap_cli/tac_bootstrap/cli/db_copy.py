@@ -53,7 +53,7 @@ def copy(
     cost sums are verified at the end.
     """
     from tac_bootstrap.application import database_copy
-    from tac_bootstrap.cli.db_commands import _progress
+    from tac_bootstrap.cli.db_output import progress_bar
     from tac_bootstrap.cli.output import Output
     from tac_bootstrap.domain.errors import OperationError
 
@@ -64,7 +64,7 @@ def copy(
             f"copying {plan.source.display} ({plan.source.backend}) -> "
             f"{plan.dest.display} ({plan.dest.backend})"
         )
-        with _progress(out, "copy") as progress:
+        with progress_bar(out, "copy") as progress:
             report = database_copy.copy_database(plan, batch_size=batch_size, progress=progress)
         _show(out, report)
         if report.problems:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .adw_db_dialect import SQLITE, Dialect, first_line
 from .orch_database_models import OrchestratorError, utc_now
@@ -35,16 +35,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at {timestamp} NOT NULL
 )
 """
-_TIMESTAMP_TYPE = {"sqlite": "TEXT", "postgresql": "TIMESTAMPTZ"}
-_HISTORY_EXISTS = {
-    "sqlite": "SELECT count(*) AS n FROM sqlite_master "
-    "WHERE type = 'table' AND name = 'schema_migrations'",
-    "postgresql": "SELECT count(to_regclass('schema_migrations')) AS n",
-}
-# pg_advisory_xact_lock key: the signed first 8 bytes of sha256(b"tac-bootstrap:schema_migrations").
-MIGRATION_LOCK_KEY = int.from_bytes(
-    hashlib.sha256(b"tac-bootstrap:schema_migrations").digest()[:8], "big", signed=True
-)
+HISTORY_SQL = "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"
 _CONCURRENTLY = re.compile(r"\bCONCURRENTLY\b", re.I)
 
 
@@ -130,14 +121,22 @@ def _has_code(sql: str) -> bool:
 
 
 def applied(conn: Any, dialect: Dialect = SQLITE) -> dict[int, AppliedMigration]:
-    if not _records(conn.execute(_HISTORY_EXISTS[dialect.name]))[0]["n"]:
+    if not _records(conn.execute(dialect.history_exists))[0]["n"]:
         return {}
-    rows = _records(
-        conn.execute(
-            "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"
-        )
-    )
+    rows = _records(conn.execute(HISTORY_SQL))
     return {row["version"]: AppliedMigration(**row) for row in rows}
+
+
+def history() -> Generator[
+    tuple[Literal["one", "all"], str, tuple[()]], Any, dict[int, AppliedMigration]
+]:
+    """applied() as an operation (see adw_db_operations), for drivers sync and async alike:
+    `{history_exists}` is the dialect's query."""
+    exists = yield ("one", "{history_exists}", ())
+    if not exists["n"]:
+        return {}
+    rows = yield ("all", HISTORY_SQL, ())
+    return {row["version"]: AppliedMigration(**dict(row)) for row in rows}
 
 
 def _records(cursor: Any) -> list[dict[str, Any]]:
@@ -189,8 +188,7 @@ def migrate(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[
     todo = verify_history(available, applied(conn, dialect))
     if not todo:
         return []  # up to date: no write lock needed
-    postgres = dialect.name == "postgresql"
-    if postgres:
+    if dialect.migration_as_script:
         for migration in todo:
             code = _without_comments(migration.path.read_text(encoding="utf-8"))
             if _CONCURRENTLY.search(code):
@@ -198,60 +196,65 @@ def migrate(conn: Any, migrations_dir: Path, dialect: Dialect = SQLITE) -> list[
                     f"{migration.path}: CONCURRENTLY cannot run inside a transaction, and each "
                     "migration is one; build the index without it"
                 )
-    done_now: list[Migration] = []
-    for migration in todo:
-        queued = False  # waiting for the migration lock (not for a lock the file's SQL needs)
-        conn.execute(dialect.begin_write)
-        try:
-            if postgres:
-                queued = True
-                conn.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
-                queued = False
-            if not _records(conn.execute(_HISTORY_EXISTS[dialect.name]))[0]["n"]:
-                # Only when missing: PostgreSQL checks CREATE on the schema even for IF NOT
-                # EXISTS, and a role that may only write rows must still apply DML migrations.
-                conn.execute(BOOKKEEPING_DDL.format(timestamp=_TIMESTAMP_TYPE[dialect.name]))
-            history = applied(conn, dialect)
-            verify_history(available, history)
-            if migration.version in history:
-                conn.execute("COMMIT")
-                continue
-            if postgres:  # one simple-protocol call runs every statement of the file
-                conn.execute(migration.path.read_text(encoding="utf-8"))
-            else:
-                for statement in migration.statements():
-                    conn.execute(statement)
-            conn.execute(
-                dialect.translate(
-                    "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
-                    "VALUES (?, ?, ?, ?)"
-                ),
-                (migration.version, migration.name, migration.checksum, utc_now()),
-            )
+    return [m for m in todo if _apply(conn, m, available, dialect)]
+
+
+def _apply(conn: Any, migration: Migration, available: list[Migration], dialect: Dialect) -> bool:
+    """Apply one migration with its history record in one transaction; False when another
+    process applied it first."""
+    queued = False  # waiting for the migration lock (not for a lock the file's SQL needs)
+    conn.execute(dialect.begin_write)
+    try:
+        if dialect.migration_lock:
+            queued = True
+            conn.execute(dialect.migration_lock)
+            queued = False
+        if not _records(conn.execute(dialect.history_exists))[0]["n"]:
+            # Only when missing: PostgreSQL checks CREATE on the schema even for IF NOT
+            # EXISTS, and a role that may only write rows must still apply DML migrations.
+            conn.execute(BOOKKEEPING_DDL.format(timestamp=dialect.timestamp_type))
+        history = applied(conn, dialect)
+        verify_history(available, history)
+        if migration.version in history:
             conn.execute("COMMIT")
-        except dialect.errors as exc:
-            dialect.rollback_quietly(conn)
-            if queued and getattr(exc, "sqlstate", None) == "55P03":  # lock_timeout
-                raise MigrationError(
-                    f"{migration.path}: another process has held the migration lock for longer "
-                    f"than the lock timeout; try again when it has finished ({_first(exc)})"
-                ) from exc
-            hint = ""
-            refused = getattr(exc, "sqlstate", None) == "42501"  # insufficient_privilege
-            if refused and "for schema" in str(exc):  # not "must be owner of table ..."
-                hint = (
-                    "; the database user needs the right to create tables (PostgreSQL 15 and "
-                    "later no longer give it on public to everyone: "
-                    "GRANT CREATE ON SCHEMA public TO <user>), or run migrations as the owner"
-                )
-            raise MigrationError(
-                f"{migration.path}: {_first(exc)}; nothing of it was applied{hint}"
-            ) from exc
-        except BaseException:
-            dialect.rollback_quietly(conn)
-            raise
-        done_now.append(migration)
-    return done_now
+            return False
+        if dialect.migration_as_script:  # one simple-protocol call runs the whole file
+            conn.execute(migration.path.read_text(encoding="utf-8"))
+        else:
+            for statement in migration.statements():
+                conn.execute(statement)
+        conn.execute(
+            dialect.translate(
+                "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+                "VALUES (?, ?, ?, ?)"
+            ),
+            (migration.version, migration.name, migration.checksum, utc_now()),
+        )
+        conn.execute("COMMIT")
+    except dialect.errors as exc:
+        dialect.rollback_quietly(conn)
+        raise _migration_error(migration, exc, queued) from exc
+    except BaseException:
+        dialect.rollback_quietly(conn)
+        raise
+    return True
+
+
+def _migration_error(migration: Migration, exc: BaseException, queued: bool) -> MigrationError:
+    if queued and getattr(exc, "sqlstate", None) == "55P03":  # lock_timeout
+        return MigrationError(
+            f"{migration.path}: another process has held the migration lock for longer "
+            f"than the lock timeout; try again when it has finished ({_first(exc)})"
+        )
+    hint = ""
+    refused = getattr(exc, "sqlstate", None) == "42501"  # insufficient_privilege
+    if refused and "for schema" in str(exc):  # not "must be owner of table ..."
+        hint = (
+            "; the database user needs the right to create tables (PostgreSQL 15 and "
+            "later no longer give it on public to everyone: "
+            "GRANT CREATE ON SCHEMA public TO <user>), or run migrations as the owner"
+        )
+    return MigrationError(f"{migration.path}: {_first(exc)}; nothing of it was applied{hint}")
 
 
 def _first(exc: BaseException) -> str:

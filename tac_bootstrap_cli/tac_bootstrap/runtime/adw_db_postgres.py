@@ -15,14 +15,23 @@ with COMMIT or ROLLBACK, as on SQLite. `lock_timeout` plays the part of SQLite's
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import re
 import shlex
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 from .adw_db_connection import UnsupportedDatabase
-from .adw_db_dialect import Dialect, IntegrityKind, IntegrityViolation, first_line
+from .adw_db_dialect import (
+    LOG_TABLES,
+    Dialect,
+    IntegrityKind,
+    IntegrityViolation,
+    Progress,
+    first_line,
+)
 from .adw_db_private import (
     PASSWORD_PARAM,
     SECRET_KEYWORDS,
@@ -119,6 +128,33 @@ def _refused_input(exc: BaseException) -> str | None:
     return None
 
 
+# pg_advisory_xact_lock key: the signed first 8 bytes of sha256(b"tac-bootstrap:schema_migrations").
+MIGRATION_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"tac-bootstrap:schema_migrations").digest()[:8], "big", signed=True
+)
+
+
+def _insertion_order(table: str) -> str:
+    """Log tables number their rows (seq); the others have time-ordered UUIDv7 ids."""
+    return "seq" if table in LOG_TABLES else "id"
+
+
+def _in_transaction(conn: Any) -> bool:
+    from psycopg.pq import TransactionStatus
+
+    return bool(conn.info.transaction_status != TransactionStatus.IDLE)
+
+
+def server_version(conn: Any) -> str:
+    """`15.18`: from the connection's handshake (sync and async connections alike)."""
+    version = conn.info.server_version  # e.g. 150018
+    return f"{version // 10000}.{version % 10000}"
+
+
+def _refuse_backup(target: str, _dest: Path, _timeout: int, _progress: Progress | None) -> Path:
+    raise OrchestratorError(pg_dump_advice(target))
+
+
 POSTGRES = Dialect(
     name="postgresql",
     macros={
@@ -127,6 +163,8 @@ POSTGRES = Dialect(
         "usage_day": "to_char(su.message_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
         "for_update": "FOR UPDATE",
         "ordered_join": "JOIN",
+        "instr": "strpos",
+        "nul": "NULL",  # no text value holds NUL here: NULL finds none
     },
     errors=(psycopg.Error,),
     classifier=_violation,
@@ -135,6 +173,24 @@ POSTGRES = Dialect(
     aborts_on_error=True,
     retryable=_retryable,
     refused_input=_refused_input,
+    snapshot_begin="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    insertion_order=_insertion_order,
+    server_cursors=True,
+    in_transaction=_in_transaction,
+    history_exists="SELECT count(to_regclass('schema_migrations')) AS n",
+    timestamp_type="TIMESTAMPTZ",
+    migration_as_script=True,
+    migration_lock=f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})",
+    # The orchestrator's tables with their indexes and TOAST (not the whole database, which
+    # other applications may share).
+    size_sql="SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint AS n "
+    "FROM unnest(?::text[]) AS t",
+    server_version=server_version,
+    backup=_refuse_backup,
+    identity_sql="SELECT current_database() AS db, current_setting('port') AS port, "
+    "pg_postmaster_start_time()::text AS started",
+    stores_nul=False,
+    uuid_ids=True,
 )
 
 
@@ -191,22 +247,6 @@ async def connect_async(
     configure_adapters(conn.adapters)
     await conn.execute(_session_settings(busy_timeout_ms))
     return conn
-
-
-def server_version(conn: psycopg.Connection[Any]) -> str:
-    version = conn.info.server_version  # e.g. 150018
-    return f"{version // 10000}.{version % 10000}"
-
-
-def database_size(conn: psycopg.Connection[Any], tables: tuple[str, ...]) -> int:
-    """Bytes of the orchestrator's tables with their indexes and TOAST (not the whole
-    database, which other applications may share)."""
-    row = conn.execute(
-        "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint AS n "
-        "FROM unnest(%s::text[]) AS t",
-        (list(tables),),
-    ).fetchone()
-    return int(row["n"]) if row else 0
 
 
 # -- messages that name the server and never the password --------------------------------------

@@ -280,6 +280,31 @@ def remove_orphans(*directories: Path) -> list[Path]:
     return removed
 
 
+@contextlib.contextmanager
+def atomic_file(
+    destination: Path, *, replace: bool, private_parent: bool = False
+) -> Iterator[Path]:
+    """The one temp-file-then-rename of the runtime and the CLI: yields an owner-only temp file
+    beside `destination` (temp files of killed writers there are removed first) that takes
+    its name when the block ends without an error, and is removed otherwise. `replace=False`
+    refuses (FileExistsError) to replace an existing file, also one created meanwhile.
+    `private_parent` creates a missing directory owner-only."""
+    if private_parent:
+        private_dir(destination.parent)
+    else:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+    remove_orphans(destination.parent)
+    tmp = private_temp(destination.parent, destination.name)
+    try:
+        yield tmp
+        if replace:
+            os.replace(tmp, destination)
+        else:
+            publish(tmp, destination)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def publish(temp: Path, destination: Path) -> None:
     """Move a finished temp file to its name, refusing (FileExistsError) to replace one."""
     try:

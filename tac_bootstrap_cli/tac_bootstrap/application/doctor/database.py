@@ -57,7 +57,7 @@ def check_database(ctx: _Context) -> list[Check]:
         target = _locate(ctx)
     except TacError as exc:
         return [*rows, Check("database", FAIL, exc.message, exc.hint)]
-    if target.is_postgres:
+    if target.location.is_postgres:
         return [*rows, *_check_postgres(ctx, target)]
     return [*rows, *_check_sqlite(ctx, target)]
 
@@ -95,7 +95,7 @@ def _check_postgres(ctx: _Context, target: database_service.DatabaseTarget) -> l
     try:
         with database_service.opened(target, migrate=False) as db:
             version = db.schema_version()
-            server = database_service.server_version(db)
+            server = db.server_version()
             todo, history_error = _pending(db)
     except TacError as exc:
         # The runtime's one line is "what and where: cause; how to fix": keep the parts apart.
@@ -294,7 +294,7 @@ def fix_database(ctx: _Context) -> list[Fixed]:
     message = f"applied {_plural(len(names), 'migration')}: {', '.join(names)}"
     if run.backup is not None:
         message += f" (backup: {ctx.shown(run.backup)})"
-    elif target.is_postgres:
+    elif target.location.is_postgres:
         message += f" ({database_service.NO_BACKUP_ON_POSTGRES})"
     return [Fixed("migrations", message, names, str(run.backup) if run.backup else None)]
 

@@ -83,7 +83,7 @@ def check_gitignore(ctx: _Context) -> list[Check]:
         target = _locate(ctx)
     except TacError as exc:
         return [Check("gitignore", FAIL, f"cannot locate the database: {exc.message}", exc.hint)]
-    if target.is_postgres:
+    if target.location.is_postgres:
         return [Check("gitignore", OK, "nothing to ignore: the database is on a PostgreSQL server")]
     relative: list[str] = []
     for path, is_dir in _database_paths(target):
@@ -120,7 +120,7 @@ def check_gitignore(ctx: _Context) -> list[Check]:
 def fix_gitignore(ctx: _Context) -> list[Fixed]:
     """Append the paths git does not ignore to the root .gitignore (never a generated one)."""
     target = _locate(ctx)
-    if target.is_postgres:
+    if target.location.is_postgres:
         return []
     relative = [
         ctx.shown(path) + ("/" if is_dir else "") for path, is_dir in _database_paths(target)

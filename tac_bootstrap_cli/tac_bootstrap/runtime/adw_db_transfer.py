@@ -1,0 +1,128 @@
+"""Operations that move rows between orchestrator databases (`tac-bootstrap db copy`).
+
+Like the operations in adw_db_operations.py they are one SQL text for every engine (`{instr}`
+and `{nul}` are the dialect's), run by OrchestratorDB and AsyncOrchestratorDB as methods:
+the checks a copy makes before it writes (ids a UUID column would refuse, NUL characters),
+the sums it verifies afterwards, and the insert that never touches a row DEST already has.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from . import adw_db_operations as ops
+from .orch_database_models import InvalidInput
+
+# Columns holding an id (the key, and foreign keys): all must be UUIDs for PostgreSQL.
+ID_COLUMNS: dict[str, tuple[str, ...]] = {
+    "orchestrator_agents": ("id",),
+    "agents": ("id", "orchestrator_agent_id"),
+    "prompts": ("id", "agent_id"),
+    "agent_logs": ("id", "agent_id"),
+    "system_logs": ("id",),
+    "prompt_model_usage": ("id", "prompt_id"),
+    "session_usage": ("id", "agent_id"),
+}
+# Cost columns: REAL sums on SQLite, exact NUMERIC sums on PostgreSQL.
+COST_COLUMNS = {
+    "agents": "total_cost_usd",
+    "prompts": "cost_usd",
+    "prompt_model_usage": "cost_usd",
+    "session_usage": "cost_usd",
+}
+NOT_TEXT = {"input_tokens", "output_tokens", "total_cost_usd", "cost_usd", "latency_ms"}
+# What PostgreSQL's uuid input accepts in practice: 32 hex digits, optionally hyphenated as
+# 8-4-4-4-12 and wrapped in braces, any case.
+UUID_TEXT = re.compile(
+    r"^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$", re.IGNORECASE
+)
+
+
+def _canonical(column: str) -> str:
+    """SQL true for the runtime's own id form (36 characters, lower-case hex, hyphens at
+    9, 14, 19 and 24), in functions both engines have."""
+    text = f"lower(CAST({column} AS TEXT))"
+    hyphens = " AND ".join(f"substr({text}, {i}, 1) = '-'" for i in (9, 14, 19, 24))
+    return (
+        f"length({text}) = 36 AND ltrim({text}, '0123456789abcdef-') = '' "
+        f"AND length(replace({text}, '-', '')) = 32 AND {hyphens}"
+    )
+
+
+def non_uuid_ids(table: str, column: str) -> ops.Op[list[str]]:
+    """The values of an id column that a UUID column would refuse (at most all of them)."""
+    if column not in ID_COLUMNS.get(table, ()):
+        raise InvalidInput(f"{table}.{column} is not an id column")
+    sql = (
+        f"SELECT CAST({column} AS TEXT) AS v FROM {table} "
+        f"WHERE {column} IS NOT NULL AND NOT ({_canonical(column)})"
+    )
+    rows = yield ("all", sql, ())
+    return [str(row["v"]) for row in rows if not UUID_TEXT.match(str(row["v"]))]
+
+
+def ids_with_nul(table: str, column: str) -> ops.Op[list[str]]:
+    """The ids of rows whose text (or JSON string) in `column` holds a NUL character."""
+    if column not in ops.COLUMNS.get(table, ()) or column in NOT_TEXT:
+        raise InvalidInput(f"{table}.{column} is not a text column")
+    if column in ops.JSON_COLUMNS:  # the JSON text holds an escape; confirm on the parsed value
+        sql = (
+            f"SELECT id, CAST({column} AS TEXT) AS v FROM {table} "
+            f"WHERE {{instr}}(CAST({column} AS TEXT), '\\u0000') > 0"
+        )
+        rows = yield ("all", sql, ())
+        return [str(row["id"]) for row in rows if _holds_nul(json.loads(row["v"]))]
+    sql = f"SELECT id FROM {table} WHERE {{instr}}(CAST({column} AS TEXT), {{nul}}) > 0"
+    rows = yield ("all", sql, ())
+    return [str(row["id"]) for row in rows]
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def column_sums() -> ops.Op[dict[str, float | int]]:
+    """`table.column` -> sum, for the token columns (exact integers, BIGINT on both engines)
+    and the cost column (a float) of every table that has them."""
+    sums: dict[str, float | int] = {}
+    for table, cost in COST_COLUMNS.items():
+        parts = [f"coalesce(CAST(sum({c}) AS BIGINT), 0) AS {c}" for c in ops.TOKEN_KINDS]
+        parts.append(f"coalesce(sum({cost}), 0) AS {cost}")
+        row = yield ("one", f"SELECT {', '.join(parts)} FROM {table}", ())
+        for column in ops.TOKEN_KINDS:
+            sums[f"{table}.{column}"] = int(row[column])
+        sums[f"{table}.{cost}"] = float(row[cost])
+    return sums
+
+
+def insert_missing(table: str, rows: list[tuple[Any, ...]]) -> ops.Op[int]:
+    """Insert rows (values in ops.COLUMNS[table] order) that the database lacks; returns how
+    many were new. `ON CONFLICT (id) DO NOTHING` (not SQLite's `INSERT OR IGNORE`, which would
+    also drop rows a CHECK refuses) is the same SQL on both engines, and its rowcount counts
+    only inserted rows."""
+    if table not in ops.COLUMNS:
+        raise InvalidInput(f"unknown table {table!r}; tables: {', '.join(ops.TABLES)}")
+    columns = ops.COLUMNS[table]
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT (id) DO NOTHING"
+    )
+    inserted = yield ("many", sql, rows)
+    return int(inserted)
+
+
+def server_identity(identity_sql: str) -> ops.Op[dict[str, Any] | None]:
+    """What tells two connections to one server database apart ({identity} of the dialect:
+    database, port, start time), or None where a database is a file."""
+    if not identity_sql:
+        return None
+    row = yield ("one", identity_sql, ())
+    return dict(row) if row is not None else None
