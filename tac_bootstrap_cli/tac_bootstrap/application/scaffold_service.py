@@ -45,13 +45,10 @@ def runtime_modules() -> list[tuple[str, str]]:
     return modules
 
 
-# The workflow scripts' PEP 723 line; a project configured for PostgreSQL also needs psycopg
-# (the runtime imports it only for a postgresql:// URL, so SQLite projects never install it).
-SCRIPT_DEPENDENCIES = b'# dependencies = ["pydantic>=2.6", "pyyaml>=6.0"]\n'
-SCRIPT_DEPENDENCIES_POSTGRES = (
-    b'# dependencies = ["pydantic>=2.6", "pyyaml>=6.0", "psycopg[binary]>=3.1"]\n'
-)
-
+# The workflow scripts are rendered: their PEP 723 block (adws/_script_metadata.j2) lists
+# psycopg only for a project configured for PostgreSQL (the runtime imports it only for a
+# postgresql:// URL, so SQLite projects never install it). Copied files are never rewritten:
+# what COPY ships is byte for byte the package's file.
 WORKFLOW_SCRIPTS = (
     ("adw_plan.py", "plan phase"),
     ("adw_build.py", "build phase"),
@@ -204,8 +201,8 @@ class ScaffoldService:
             plan.add(
                 FileOperation(
                     path=f"{adws}/{script}",
-                    action=Action.COPY,
-                    source=f"templates/adws/{script}",
+                    action=Action.RENDER,
+                    source=f"adws/{script}.j2",
                     reason=f"ADW workflow: {reason}",
                     executable=True,
                 )
@@ -306,10 +303,7 @@ class ScaffoldService:
             assert op.content is not None
             return op.content.encode("utf-8")
         if op.action is Action.COPY:
-            data = (PACKAGE_DIR / op.source).read_bytes()
-            if config.uses_postgres and op.source.endswith(".py"):
-                data = data.replace(SCRIPT_DEPENDENCIES, SCRIPT_DEPENDENCIES_POSTGRES)
-            return data
+            return (PACKAGE_DIR / op.source).read_bytes()
         if op.action is Action.RENDER:
             if context is None:
                 context = self.render_context(config)
