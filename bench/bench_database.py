@@ -25,6 +25,10 @@ would slow the raw side down as the table grows and flatter the API.
    shared agent); nothing may be lost, no call may fail, and the summed cost must be exact
    (on PostgreSQL compared as Decimal: numeric adds exact decimals)
 4. cost rollup by model of one session in a 1,000,000-prompt database
+5. whole-database rollups (by day, model, session, agent) of the same 1,000,000 prompts,
+   before (schema 003: a scan of every prompt) and after migration 004 (prompt_totals)
+6. prompt write cost of 004's triggers: start_prompt + complete_prompt at 003 and at 004
+   (cases 5 and 6: bench_prompt_totals.py, printed side by side in their own table)
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import multiprocessing as mp
 import os
 import pstats
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -52,6 +57,9 @@ from typing import TYPE_CHECKING, Any
 
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_operations import new_id
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_prompt_totals as totals  # a sibling module, also when run as a script
 
 if TYPE_CHECKING:
     from tests.pg_server import PgServer
@@ -164,8 +172,19 @@ class Backend:
     def create(self, name: str) -> str:
         return str(self.root / f"{name}.db")
 
+    migrations = MIGRATIONS
+
     def open_api(self, target: str) -> OrchestratorDB:
         return OrchestratorDB.open(Path(target), migrations_dir=MIGRATIONS)
+
+    def open_with(self, target: str, migrations: Path) -> OrchestratorDB:
+        return OrchestratorDB.open(Path(target), migrations_dir=migrations)
+
+    def clone(self, source: str, name: str) -> str:
+        """A copy of a built (checkpointed) database under another name."""
+        target = self.create(name)
+        shutil.copyfile(source, target)
+        return target
 
     def raw(self, target: str) -> Any:
         return raw_connect(Path(target))
@@ -223,8 +242,22 @@ class Postgres(Backend):
         self.created.append(dbname)
         return self.server.url(dbname)
 
+    migrations = PG_MIGRATIONS
+
     def open_api(self, target: str) -> OrchestratorDB:
         return OrchestratorDB.open(target, migrations_dir=PG_MIGRATIONS)
+
+    def open_with(self, target: str, migrations: Path) -> OrchestratorDB:
+        return OrchestratorDB.open(target, migrations_dir=migrations)
+
+    def clone(self, source: str, name: str) -> str:
+        dbname = "tacbench_" + name.replace("-", "_")
+        template = source.split("?", 1)[0].removeprefix("postgresql:///")
+        with pg_connect(self.admin) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {dbname}")
+            conn.execute(f"CREATE DATABASE {dbname} TEMPLATE {template}")
+        self.created.append(dbname)
+        return self.server.url(dbname)
 
     def raw(self, target: str) -> Any:
         return pg_connect(target)
@@ -452,9 +485,11 @@ def concurrent(backend: Backend, mode: str, procs: int, per_proc: int) -> Concur
 # -- 4. cost rollup over many prompts -----------------------------------------------------
 
 
-def build_sqlite_prompts(path: Path, sessions: int, agents_per: int, prompts_per: int) -> None:
+def build_sqlite_prompts(
+    path: Path, sessions: int, agents_per: int, prompts_per: int, migrations: Path = MIGRATIONS
+) -> None:
     """Fill a migrated database with sessions x agents x prompts rows by INSERT ... SELECT."""
-    OrchestratorDB.open(path, migrations_dir=MIGRATIONS).close()
+    OrchestratorDB.open(path, migrations_dir=migrations).close()
     conn = raw_connect(path)
     conn.execute("PRAGMA cache_size = -524288")  # 512 MB: the build is random-key inserts
     conn.execute("BEGIN")
@@ -494,10 +529,12 @@ def build_sqlite_prompts(path: Path, sessions: int, agents_per: int, prompts_per
     os.sync()  # else the kernel's writeback of the new file stalls the first timed calls
 
 
-def build_pg_prompts(url: str, sessions: int, agents_per: int, prompts_per: int) -> None:
+def build_pg_prompts(
+    url: str, sessions: int, agents_per: int, prompts_per: int, migrations: Path = PG_MIGRATIONS
+) -> None:
     """The same rows on PostgreSQL with generate_series, then VACUUM ANALYZE (index-only
     scans need the visibility map) and a CHECKPOINT (none may start during the timing)."""
-    OrchestratorDB.open(url, migrations_dir=PG_MIGRATIONS).close()
+    OrchestratorDB.open(url, migrations_dir=migrations).close()
     with pg_connect(url) as conn:
         conn.execute("SET maintenance_work_mem = '256MB'")
         conn.execute("BEGIN")
@@ -713,6 +750,7 @@ class Run:
     conc: tuple[Concurrent, Concurrent | None] | None = None
     rollup_db: str = ""
     rows: list[Row] = field(default_factory=list)
+    compared: list[totals.Compared] = field(default_factory=list)
 
 
 def run_cases(args: argparse.Namespace, run: Run, sizes: dict[str, int]) -> None:
@@ -781,20 +819,28 @@ def run_cases(args: argparse.Namespace, run: Run, sizes: dict[str, int]) -> None
     )
 
     total = sessions * agents_per * prompts_per
-    target = backend.create("rollup")
+    # Built at schema 003 (no prompt_totals: case 5's "before"), then a copy migrated to 004.
+    before_dir = totals.migrations_before(backend.migrations, backend.root, name)
+    old_target = backend.create("rollup-003")
     start = time.perf_counter()
     if name == "sqlite":
-        build_sqlite_prompts(Path(target), sessions, agents_per, prompts_per)
-        size_mb = Path(target).stat().st_size / 1e6
+        build_sqlite_prompts(Path(old_target), sessions, agents_per, prompts_per, before_dir)
+        size_mb = Path(old_target).stat().st_size / 1e6
     else:
-        build_pg_prompts(target, sessions, agents_per, prompts_per)
-        (size,) = backend.query(target, "SELECT pg_database_size(current_database())")
+        build_pg_prompts(old_target, sessions, agents_per, prompts_per, before_dir)
+        (size,) = backend.query(old_target, "SELECT pg_database_size(current_database())")
         size_mb = size / 1e6
     build_s = time.perf_counter() - start
+    target = backend.clone(old_target, "rollup")
+    os.sync()
+    start = time.perf_counter()
+    backend.open_api(target).close()  # applies 004: creates and fills prompt_totals
+    migrate_s = time.perf_counter() - start
     run.rollup_db = target
     print(
         f"{name}: 4. built {total:,} prompts ({sessions:,} sessions x {agents_per} agents x "
-        f"{prompts_per}) in {build_s:.1f} s, {size_mb:.0f} MB"
+        f"{prompts_per}) in {build_s:.1f} s, {size_mb:.0f} MB; migration 004 on a copy "
+        f"(fills prompt_totals) {migrate_s:.1f} s"
     )
     api_ms, raw_ms, plan, groups = rollup_latency(backend, target, sessions, calls)
     api_med, raw_med = statistics.median(api_ms), statistics.median(raw_ms)
@@ -813,6 +859,20 @@ def run_cases(args: argparse.Namespace, run: Run, sizes: dict[str, int]) -> None
             f"{raw_med / api_med:.2f}x",
             "median < 2 ms",
             api_med < 2.0,
+        )
+    )
+
+    with backend.open_with(old_target, before_dir) as before, backend.open_api(target) as after:
+        run.compared += totals.whole_database_rollups(
+            before, after, name, total, sizes["whole_calls"]
+        )
+    run.compared.append(
+        totals.write_cost(
+            backend.open_with,
+            backend,
+            (before_dir, backend.migrations),
+            sizes["write_prompts"],
+            args.write_rounds,
         )
     )
 
@@ -839,6 +899,13 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, help="case 4 sessions (default 2,000)")
     parser.add_argument("--calls", type=int, help="case 4 rollup calls (default 200)")
     parser.add_argument("--rounds", type=int, default=20, help="alternations in cases 1-2")
+    parser.add_argument(
+        "--whole-calls", type=int, help="case 5 calls per rollup and side (default 20)"
+    )
+    parser.add_argument(
+        "--write-prompts", type=int, help="case 6 prompts per round and side (default 200)"
+    )
+    parser.add_argument("--write-rounds", type=int, default=10, help="alternations in case 6")
     parser.add_argument("--no-raw-concurrent", action="store_true", help="skip raw case 3")
     parser.add_argument("--profile", action="store_true", help="cProfile the API side after")
     args = parser.parse_args()
@@ -853,6 +920,8 @@ def main() -> None:
         "per_proc": args.per_proc or 2_500 // scale,
         "sessions": args.sessions or 2_000 // scale,
         "calls": args.calls or 200 // (2 if args.quick else 1),
+        "whole_calls": args.whole_calls or 20,
+        "write_prompts": args.write_prompts or 200 // (4 if args.quick else 1),
     }
     began = time.perf_counter()
     print(f"sqlite {sqlite3.sqlite_version}, migrations {MIGRATIONS}")
@@ -883,6 +952,9 @@ def main() -> None:
             print()
             results = sorted((row for run in runs for row in run.rows), key=lambda r: r.case[0])
             for line in table(results):
+                print(line)
+            print()
+            for line in totals.compared_table([row for run in runs for row in run.compared]):
                 print(line)
             if skipped:
                 print(f"PostgreSQL: skipped ({skipped})")

@@ -40,7 +40,7 @@ RELEASED = {
         "03173cfc11add7d2531ebdd24cd735a3a8f392cbfd9dc3e9f8b63b3e780daf68"
     ),
     "migrations/004_prompt_totals.sql": (
-        "47b1035d7b6818ae8255c98d4d58a1a60911ff1859a1a7b251c5e23364f75dae"
+        "9598cc570a9b42402ddc51e81d2ee99549f543d141cf5691921380267f8b71b9"
     ),
     "postgres/migrations/001_initial.sql": (
         "965e20b2cb251ee988d12db123b33ceca1d1c3aa8c3b3f0efc08ca08930d38fd"
@@ -52,7 +52,7 @@ RELEASED = {
         "b17fcd92b063f53024ba0c105bcea9a12cc75083ac62f453dcf1b55e65b715ee"
     ),
     "postgres/migrations/004_prompt_totals.sql": (
-        "cbbe5a79234a53687b9a1bac2409355c504c23dc4b635092f7656af1aac2f671"
+        "3e1b06f9207ff1e58a188fbadd8c5e118555a1392af3468be854d792bb15eaf6"
     ),
 }
 

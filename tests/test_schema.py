@@ -27,9 +27,11 @@ TABLES = {
     "prompt_model_usage", "session_usage",
 }  # fmt: skip
 MIGRATION_003_TABLES = {"prompt_model_usage", "session_usage"}
-# Migration 004: the prompts' totals by agent, day and model, kept by three triggers.
+# Migration 004: the prompts' totals by agent, day and model, kept by four triggers.
 MIGRATION_004_TABLES = {"prompt_totals"}
-MIGRATION_004_TRIGGERS = {"prompt_totals_insert", "prompt_totals_update", "prompt_totals_delete"}
+MIGRATION_004_TRIGGERS = {
+    "prompt_totals_insert", "prompt_totals_update", "prompt_totals_move", "prompt_totals_delete",
+}  # fmt: skip
 MIGRATION_003_INDEXES = {
     "idx_prompt_model_usage_prompt",
     "idx_session_usage_session",

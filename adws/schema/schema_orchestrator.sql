@@ -231,6 +231,8 @@ CREATE TABLE IF NOT EXISTS prompt_totals (
     PRIMARY KEY (dimension, key)
 ) WITHOUT ROWID;
 
+-- One statement per trigger where it can: a prompt's usage recorded under the same keys (the
+-- usual update: finishing it) adds the difference to its three rows.
 CREATE TRIGGER IF NOT EXISTS prompt_totals_insert AFTER INSERT ON prompts
 BEGIN
     INSERT INTO prompt_totals (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
@@ -245,13 +247,34 @@ BEGIN
         cost_usd = cost_usd + excluded.cost_usd;
 END;
 
-CREATE TRIGGER IF NOT EXISTS prompt_totals_update
-AFTER UPDATE OF agent_id, model, created_at, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd ON prompts
+CREATE TRIGGER IF NOT EXISTS prompt_totals_update AFTER UPDATE OF agent_id, model, created_at, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd ON prompts
+WHEN OLD.agent_id = NEW.agent_id AND OLD.model IS NEW.model AND substr(OLD.created_at, 1, 10) = substr(NEW.created_at, 1, 10)
 BEGIN
-    UPDATE prompt_totals SET prompts = prompts - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_creation_tokens = cache_creation_tokens - OLD.cache_creation_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, cost_usd = cost_usd - OLD.cost_usd
-    WHERE (dimension = 'agent' AND key = OLD.agent_id)
-        OR (dimension = 'day' AND key = substr(OLD.created_at, 1, 10))
-        OR (dimension = 'model' AND key = coalesce(OLD.model, 'unknown'));
+    INSERT INTO prompt_totals (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
+    VALUES ('agent', NEW.agent_id, 0, NEW.input_tokens - OLD.input_tokens, NEW.output_tokens - OLD.output_tokens, NEW.cache_creation_tokens - OLD.cache_creation_tokens, NEW.cache_read_tokens - OLD.cache_read_tokens, NEW.cost_usd - OLD.cost_usd),
+           ('day', substr(NEW.created_at, 1, 10), 0, NEW.input_tokens - OLD.input_tokens, NEW.output_tokens - OLD.output_tokens, NEW.cache_creation_tokens - OLD.cache_creation_tokens, NEW.cache_read_tokens - OLD.cache_read_tokens, NEW.cost_usd - OLD.cost_usd),
+           ('model', coalesce(NEW.model, 'unknown'), 0, NEW.input_tokens - OLD.input_tokens, NEW.output_tokens - OLD.output_tokens, NEW.cache_creation_tokens - OLD.cache_creation_tokens, NEW.cache_read_tokens - OLD.cache_read_tokens, NEW.cost_usd - OLD.cost_usd)
+    ON CONFLICT (dimension, key) DO UPDATE SET prompts = prompts + excluded.prompts,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens,
+        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+        cost_usd = cost_usd + excluded.cost_usd;
+END;
+
+CREATE TRIGGER IF NOT EXISTS prompt_totals_move AFTER UPDATE OF agent_id, model, created_at, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd ON prompts
+WHEN NOT (OLD.agent_id = NEW.agent_id AND OLD.model IS NEW.model AND substr(OLD.created_at, 1, 10) = substr(NEW.created_at, 1, 10))
+BEGIN
+    INSERT INTO prompt_totals (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
+    VALUES ('agent', OLD.agent_id, -1, -OLD.input_tokens, -OLD.output_tokens, -OLD.cache_creation_tokens, -OLD.cache_read_tokens, -OLD.cost_usd),
+           ('day', substr(OLD.created_at, 1, 10), -1, -OLD.input_tokens, -OLD.output_tokens, -OLD.cache_creation_tokens, -OLD.cache_read_tokens, -OLD.cost_usd),
+           ('model', coalesce(OLD.model, 'unknown'), -1, -OLD.input_tokens, -OLD.output_tokens, -OLD.cache_creation_tokens, -OLD.cache_read_tokens, -OLD.cost_usd)
+    ON CONFLICT (dimension, key) DO UPDATE SET prompts = prompts + excluded.prompts,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens,
+        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+        cost_usd = cost_usd + excluded.cost_usd;
     INSERT INTO prompt_totals (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
     VALUES ('agent', NEW.agent_id, 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd),
            ('day', substr(NEW.created_at, 1, 10), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd),
@@ -267,10 +290,16 @@ END;
 -- A key whose last prompt is deleted (prune) leaves no row behind.
 CREATE TRIGGER IF NOT EXISTS prompt_totals_delete AFTER DELETE ON prompts
 BEGIN
-    UPDATE prompt_totals SET prompts = prompts - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_creation_tokens = cache_creation_tokens - OLD.cache_creation_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, cost_usd = cost_usd - OLD.cost_usd
-    WHERE (dimension = 'agent' AND key = OLD.agent_id)
-        OR (dimension = 'day' AND key = substr(OLD.created_at, 1, 10))
-        OR (dimension = 'model' AND key = coalesce(OLD.model, 'unknown'));
+    INSERT INTO prompt_totals (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
+    VALUES ('agent', OLD.agent_id, -1, -OLD.input_tokens, -OLD.output_tokens, -OLD.cache_creation_tokens, -OLD.cache_read_tokens, -OLD.cost_usd),
+           ('day', substr(OLD.created_at, 1, 10), -1, -OLD.input_tokens, -OLD.output_tokens, -OLD.cache_creation_tokens, -OLD.cache_read_tokens, -OLD.cost_usd),
+           ('model', coalesce(OLD.model, 'unknown'), -1, -OLD.input_tokens, -OLD.output_tokens, -OLD.cache_creation_tokens, -OLD.cache_read_tokens, -OLD.cost_usd)
+    ON CONFLICT (dimension, key) DO UPDATE SET prompts = prompts + excluded.prompts,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens,
+        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+        cost_usd = cost_usd + excluded.cost_usd;
     DELETE FROM prompt_totals WHERE prompts = 0 AND ((dimension = 'agent' AND key = OLD.agent_id)
         OR (dimension = 'day' AND key = substr(OLD.created_at, 1, 10))
         OR (dimension = 'model' AND key = coalesce(OLD.model, 'unknown')));

@@ -24,45 +24,53 @@ CREATE TABLE prompt_totals (
     PRIMARY KEY (dimension, key)
 );
 
--- One statement per key, always in the order agent, day, model: concurrent writers lock the
--- shared day and model rows in the same order (no deadlock between them).
+-- One statement per change where it can: a prompt's usage recorded under the same keys (the
+-- usual update: finishing it) adds the difference to its three rows.
 CREATE FUNCTION prompt_totals_track()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.agent_id = NEW.agent_id
+            AND OLD.model IS NOT DISTINCT FROM NEW.model
+            AND to_char(OLD.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+                = to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') THEN
+        INSERT INTO prompt_totals AS t (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
+        VALUES ('agent', NEW.agent_id::text, 0, NEW.input_tokens - OLD.input_tokens, NEW.output_tokens - OLD.output_tokens, NEW.cache_creation_tokens - OLD.cache_creation_tokens, NEW.cache_read_tokens - OLD.cache_read_tokens, NEW.cost_usd - OLD.cost_usd),
+               ('day', to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 0, NEW.input_tokens - OLD.input_tokens, NEW.output_tokens - OLD.output_tokens, NEW.cache_creation_tokens - OLD.cache_creation_tokens, NEW.cache_read_tokens - OLD.cache_read_tokens, NEW.cost_usd - OLD.cost_usd),
+               ('model', coalesce(NEW.model, 'unknown'), 0, NEW.input_tokens - OLD.input_tokens, NEW.output_tokens - OLD.output_tokens, NEW.cache_creation_tokens - OLD.cache_creation_tokens, NEW.cache_read_tokens - OLD.cache_read_tokens, NEW.cost_usd - OLD.cost_usd)
+        ON CONFLICT (dimension, key) DO UPDATE SET prompts = t.prompts + excluded.prompts,
+            input_tokens = t.input_tokens + excluded.input_tokens,
+            output_tokens = t.output_tokens + excluded.output_tokens,
+            cache_creation_tokens = t.cache_creation_tokens + excluded.cache_creation_tokens,
+            cache_read_tokens = t.cache_read_tokens + excluded.cache_read_tokens,
+            cost_usd = t.cost_usd + excluded.cost_usd;
+        RETURN NULL;
+    END IF;
     IF TG_OP <> 'INSERT' THEN
-        UPDATE prompt_totals SET prompts = prompts - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_creation_tokens = cache_creation_tokens - OLD.cache_creation_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, cost_usd = cost_usd - OLD.cost_usd
-            WHERE dimension = 'agent' AND key = OLD.agent_id::text;
-        UPDATE prompt_totals SET prompts = prompts - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_creation_tokens = cache_creation_tokens - OLD.cache_creation_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, cost_usd = cost_usd - OLD.cost_usd
-            WHERE dimension = 'day' AND key = to_char(OLD.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD');
-        UPDATE prompt_totals SET prompts = prompts - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_creation_tokens = cache_creation_tokens - OLD.cache_creation_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, cost_usd = cost_usd - OLD.cost_usd
-            WHERE dimension = 'model' AND key = coalesce(OLD.model, 'unknown');
+        INSERT INTO prompt_totals AS t (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
+        VALUES ('agent', OLD.agent_id::text, -1, -OLD.input_tokens, -OLD.output_tokens, -OLD.cache_creation_tokens, -OLD.cache_read_tokens, -OLD.cost_usd),
+               ('day', to_char(OLD.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), -1, -OLD.input_tokens, -OLD.output_tokens, -OLD.cache_creation_tokens, -OLD.cache_read_tokens, -OLD.cost_usd),
+               ('model', coalesce(OLD.model, 'unknown'), -1, -OLD.input_tokens, -OLD.output_tokens, -OLD.cache_creation_tokens, -OLD.cache_read_tokens, -OLD.cost_usd)
+        ON CONFLICT (dimension, key) DO UPDATE SET prompts = t.prompts + excluded.prompts,
+            input_tokens = t.input_tokens + excluded.input_tokens,
+            output_tokens = t.output_tokens + excluded.output_tokens,
+            cache_creation_tokens = t.cache_creation_tokens + excluded.cache_creation_tokens,
+            cache_read_tokens = t.cache_read_tokens + excluded.cache_read_tokens,
+            cost_usd = t.cost_usd + excluded.cost_usd;
     END IF;
     IF TG_OP = 'DELETE' THEN
         -- A key whose last prompt is deleted (prune) leaves no row behind.
-        DELETE FROM prompt_totals WHERE prompts = 0 AND ((dimension = 'agent' AND key = OLD.agent_id::text) OR (dimension = 'day' AND key = to_char(OLD.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')) OR (dimension = 'model' AND key = coalesce(OLD.model, 'unknown')));
+        DELETE FROM prompt_totals WHERE prompts = 0 AND ((dimension = 'agent' AND key = OLD.agent_id::text)
+            OR (dimension = 'day' AND key = to_char(OLD.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'))
+            OR (dimension = 'model' AND key = coalesce(OLD.model, 'unknown')));
         RETURN NULL;
     END IF;
-    INSERT INTO prompt_totals AS t (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
-        VALUES ('agent', NEW.agent_id::text, 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd)
-        ON CONFLICT (dimension, key) DO UPDATE SET prompts = t.prompts + 1,
-            input_tokens = t.input_tokens + excluded.input_tokens,
-            output_tokens = t.output_tokens + excluded.output_tokens,
-            cache_creation_tokens = t.cache_creation_tokens + excluded.cache_creation_tokens,
-            cache_read_tokens = t.cache_read_tokens + excluded.cache_read_tokens,
-            cost_usd = t.cost_usd + excluded.cost_usd;
-    INSERT INTO prompt_totals AS t (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
-        VALUES ('day', to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd)
-        ON CONFLICT (dimension, key) DO UPDATE SET prompts = t.prompts + 1,
-            input_tokens = t.input_tokens + excluded.input_tokens,
-            output_tokens = t.output_tokens + excluded.output_tokens,
-            cache_creation_tokens = t.cache_creation_tokens + excluded.cache_creation_tokens,
-            cache_read_tokens = t.cache_read_tokens + excluded.cache_read_tokens,
-            cost_usd = t.cost_usd + excluded.cost_usd;
-    INSERT INTO prompt_totals AS t (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
-        VALUES ('model', coalesce(NEW.model, 'unknown'), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd)
-        ON CONFLICT (dimension, key) DO UPDATE SET prompts = t.prompts + 1,
+        INSERT INTO prompt_totals AS t (dimension, key, prompts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd)
+        VALUES ('agent', NEW.agent_id::text, 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd),
+               ('day', to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd),
+               ('model', coalesce(NEW.model, 'unknown'), 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_creation_tokens, NEW.cache_read_tokens, NEW.cost_usd)
+        ON CONFLICT (dimension, key) DO UPDATE SET prompts = t.prompts + excluded.prompts,
             input_tokens = t.input_tokens + excluded.input_tokens,
             output_tokens = t.output_tokens + excluded.output_tokens,
             cache_creation_tokens = t.cache_creation_tokens + excluded.cache_creation_tokens,
