@@ -8,10 +8,14 @@ misnumbered template is refused before any project receives it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tac_bootstrap.domain.errors import TemplateError
-from tac_bootstrap.runtime.adw_db_migrations import MIGRATION_NAME
+
+# The runtime runner's rule (adw_db_migrations.MIGRATION_NAME; tests/test_generation_imports.py
+# keeps them equal). Importing the runner here loaded sqlite3 and the row models on every init.
+MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9][a-z0-9_]*)\.sql$")
 
 # (directory under adws/schema, backend shown in plan reasons), in plan order.
 MIGRATION_DIRS = (("migrations", "SQLite"), ("postgres/migrations", "PostgreSQL"))
