@@ -103,7 +103,10 @@ def test_default_commands_come_from_the_registry() -> None:
     )
     rails = default_commands(Language.RUBY, PackageManager.BUNDLER, "rails")
     assert (rails.start, rails.test) == ("bundle exec rails server", "bundle exec rails test")
-    # an unknown framework (a hand-edited config) falls back to the language's commands
+    # an unknown framework (a config built without validation) is shown under its own name
+    # and falls back to the language's commands
+    hanami = Language.RUBY.stack.framework("hanami")
+    assert (hanami.display_name, hanami.notes, dict(hanami.commands)) == ("hanami", "", {})
     assert default_commands(Language.RUBY, PackageManager.BUNDLER, "hanami").test == (
         "bundle exec rspec"
     )

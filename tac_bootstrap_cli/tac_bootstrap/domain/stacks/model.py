@@ -71,11 +71,12 @@ class LanguageSpec(NamedTuple):
         return tuple(pm.name for pm in self.package_managers)
 
     def framework(self, name: str) -> FrameworkSpec:
-        """The framework called ``name`` (KeyError when the language has none of that name)."""
+        """The framework called ``name``; one the registry does not know (a config built without
+        validation) is shown under its own name, with no notes and no command overrides."""
         for framework in self.frameworks:
             if framework.name == name:
                 return framework
-        raise KeyError(f"{self.name} has no framework {name!r}")
+        return FrameworkSpec(name, name)
 
     def package_manager(self, name: str) -> PackageManagerSpec:
         for pm in self.package_managers:
@@ -87,8 +88,7 @@ class LanguageSpec(NamedTuple):
         """The commands of a fresh project: the language's patterns, replaced by the package
         manager's and then the framework's, filled with the package manager's fields."""
         pm = self.package_manager(pm_name)
-        known = self.framework(framework) if framework in self.framework_names else NO_FRAMEWORK
-        patterns = {**self.commands, **pm.commands, **known.commands}
+        patterns = {**self.commands, **pm.commands, **self.framework(framework).commands}
         return {
             key: patterns[key].format(pm=pm.name, **pm.fields)
             for key in COMMAND_NAMES
