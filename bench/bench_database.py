@@ -757,8 +757,6 @@ def run_cases(args: argparse.Namespace, run: Run, sizes: dict[str, int]) -> None
     backend, name = run.backend, run.backend.name
     raw_label = backend.raw_label
     rows, batch_rows, per_proc = sizes["rows"], sizes["batch_rows"], sizes["per_proc"]
-    sessions, calls = sizes["sessions"], sizes["calls"]
-    agents_per, prompts_per = 5, 100
 
     api, raw = side_by_side(backend, "single", api_single, backend.raw_single, rows, args.rounds)
     print(
@@ -818,6 +816,16 @@ def run_cases(args: argparse.Namespace, run: Run, sizes: dict[str, int]) -> None
         )
     )
 
+    run_prompt_cases(args, run, sizes)
+
+
+def run_prompt_cases(args: argparse.Namespace, run: Run, sizes: dict[str, int]) -> None:
+    """Cases 4-6 on 1,000,000 prompts (by default): built once at schema 003, copied, and
+    the copy migrated to 004, so both sides hold the same rows."""
+    backend, name = run.backend, run.backend.name
+    sessions, calls = sizes["sessions"], sizes["calls"]
+    agents_per, prompts_per = 5, 100
+    raw_label = backend.raw_label
     total = sessions * agents_per * prompts_per
     # Built at schema 003 (no prompt_totals: case 5's "before"), then a copy migrated to 004.
     before_dir = totals.migrations_before(backend.migrations, backend.root, name)
