@@ -1,6 +1,13 @@
 # Quick start: `make demo` and `make test` work on a fresh machine with python3 (>= 3.10),
 # make and git; everything else is installed into .venv.
-PYTHON ?= python3
+# .venv gets the newest supported Python found in pyenv's versions (the main test run), else
+# python3; `make test` also runs the suite on the oldest (noxfile.py, OLDEST_PYTHON).
+PYENV_PYTHONS := $(sort $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.1[0-3].*/bin/python3.1[0-3]))
+PYTHON ?= $(or $(lastword $(PYENV_PYTHONS)),python3)
+OLDEST_PYTHON := 3.10
+# pytest-xdist: one worker per core, tests handed out as workers free up (their times are uneven).
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
@@ -10,7 +17,7 @@ CLAUDE_CODE_VERSION := 2.1.332
 CLAUDE_DIR := .tools/claude-code
 CLAUDE_STAMP := $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
 
-.PHONY: demo test lint typecheck unit check-base base bench clean claude-cli
+.PHONY: demo test static lint typecheck unit oldest-python check-base base bench clean claude-cli
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +63,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# One after the other: the second run reuses the first one's .mypy_cache (the standard library
+# and third-party modules), which costs less than a second run in parallel.
 typecheck: $(STAMP)
 	$(BIN)/mypy
 	MYPYPATH=adws/tests:adws $(BIN)/mypy --explicit-package-bases adws .claude/hooks
@@ -63,10 +72,23 @@ typecheck: $(STAMP)
 check-base: $(STAMP)
 	$(BIN)/tac-bootstrap render . --check
 
-unit: $(STAMP) claude-cli
-	$(BIN)/python -m pytest -q
+# The static checks side by side (each one's output kept together); any failure fails.
+static: $(STAMP)
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck check-base
 
-test: lint typecheck check-base unit
+unit: $(STAMP) claude-cli
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
+
+# The oldest Python: the suite minus the PostgreSQL and real-CLI groups (they test a server and
+# a node program, the same on every Python; the main run has them). Skips under a banner when
+# that Python is missing, fails then where TAC_REQUIRE_PYTHONS names it (.ci/run).
+oldest-python: $(STAMP)
+	$(BIN)/nox -s tests-$(OLDEST_PYTHON) -- -q $(PYTEST_PARALLEL) -m "not postgres and not real_cli"
+
+test: $(STAMP) claude-cli
+	$(MAKE) --no-print-directory static
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory oldest-python
 
 # Regenerate this repo's BASE layer (adws/ ...) from the templates after changing them.
 base: $(STAMP)
@@ -80,4 +102,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_transcripts.py
 
 clean:
-	rm -rf $(VENV) .tools build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .nox .tools build dist .pytest_cache .mypy_cache .ruff_cache

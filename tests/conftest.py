@@ -20,11 +20,26 @@ from . import real_claude
 from .fake_anthropic import FakeAnthropic
 from .pg_server import PgServer, PostgresUnavailable, start_server
 
-# No per-example deadline: timings on a shared CI machine are noise, not failures.
-settings.register_profile(
-    "tac", deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.load_profile(os.environ.get("TAC_HYPOTHESIS_PROFILE", "tac"))
+# Hypothesis profiles (TAC_HYPOTHESIS_PROFILE): "deep" runs every property with its full count
+# (200 examples, or the count the test names with `examples(n)`); the default "tac" runs 100
+# (hypothesis' own default) and a quarter of a named count, at least 10: every property still
+# meets dozens of inputs, and the examples that failed before are replayed first from
+# .hypothesis/ either way. No per-example deadline: timings on a shared CI machine are noise.
+DEEP = os.environ.get("TAC_HYPOTHESIS_PROFILE") == "deep"
+QUICK_FRACTION = 4
+QUICK_MINIMUM = 10
+
+
+def examples(deep: int) -> int:
+    """A property's example count: `deep` under the deep profile, a quarter by default."""
+    return deep if DEEP else max(QUICK_MINIMUM, deep // QUICK_FRACTION)
+
+
+for _name, _count in (("deep", 200), ("tac", 100)):
+    settings.register_profile(
+        _name, deadline=None, max_examples=_count, suppress_health_check=[HealthCheck.too_slow]
+    )
+settings.load_profile("deep" if DEEP else "tac")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = REPO_ROOT / "tac_bootstrap_cli" / "tac_bootstrap" / "templates"
@@ -204,6 +219,17 @@ def claude_home(tmp_path: Path) -> Path:
     home = tmp_path / "claude-home"
     home.mkdir()
     return home
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that need the PostgreSQL server or the real CLI, whichever way they ask
+    for it, so a run can select or leave out either group (`-m "not postgres"`)."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "pg_server" in fixtures:
+            item.add_marker(pytest.mark.postgres)
+        if "claude_cli" in fixtures:
+            item.add_marker(pytest.mark.real_cli)
 
 
 def _banner(config: pytest.Config, prefix: str, what: str, how: str) -> None:

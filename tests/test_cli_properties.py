@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 from tac_bootstrap.cli.app import app
 from tac_bootstrap.cli.params import MAX_BATCH, MAX_DAYS, MAX_LIMIT
 
-from .conftest import run_cli
+from .conftest import examples, run_cli
 
 SECRET = "s3cr3t-pw"
 
@@ -237,7 +237,7 @@ def check_invocation(workspace: Path, argv: list[str], env: dict[str, str]) -> N
             assert document.get("ok") is False, where
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(argv=command_lines(), env=_ENVIRONMENTS)
 def test_any_command_line_ends_in_a_clean_exit(
     workspace: Path, argv: list[str], env: dict[str, str]

@@ -39,6 +39,8 @@ from tac_bootstrap.infrastructure.config_loader import (
     parse_config,
 )
 
+from .conftest import examples
+
 HEAD = 'version: 1\nproject:\n  name: "demo"\n'
 MAX_MESSAGE = 500
 
@@ -311,13 +313,13 @@ def check_any(text: str) -> None:
 every_character = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, categories=None)
 
 
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 @given(st.text(alphabet=every_character, max_size=300))
 def test_arbitrary_text_is_a_config_or_one_line(text: str) -> None:
     check_any(text)
 
 
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 @given(trees())
 def test_yaml_grammar_is_a_config_or_one_line(tree: Tree) -> None:
     check_any(render_tree(tree).lstrip("\n") + "\n")
@@ -334,7 +336,7 @@ VALID = ScaffoldService().render_config(new_config("demo"))
 JUNK = ["\x00", "\t", "\n", "\r", ":", "- ", "&a ", "*a", "!!int ", "[", "{", "}", "]", '"', "'"]
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(st.lists(st.tuples(st.integers(0, len(VALID)), st.integers(0, 8), st.sampled_from(JUNK))))
 def test_mutated_valid_config_is_a_config_or_one_line(edits: list[tuple[int, int, str]]) -> None:
     text = VALID
@@ -455,7 +457,7 @@ path_like = st.one_of(
 )
 
 
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 @given(path_like, st.sampled_from(["adws_dir", "specs_dir", "logs_dir"]))
 def test_paths_accepted_iff_in_the_safe_set(value: str, field: str) -> None:
     text = HEAD + f"paths:\n  {field}: {json.dumps(value)}\n"
@@ -513,7 +515,7 @@ text_candidates = st.one_of(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.one_of(text_candidates, st.sampled_from(["claude_code", "Claude_Code", "claude-code"])))
 def test_provider_accepted_iff_claude_code(value: str) -> None:
     """claude_code is the only provider the runtime drives: anything else is a config error
@@ -529,7 +531,7 @@ def test_provider_accepted_iff_claude_code(value: str) -> None:
             assert "field 'agentic.provider': Input should be " in message, message
 
 
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 @given(text_candidates, st.sampled_from(TEXT_FIELDS))
 def test_text_fields_accepted_iff_one_printable_line(value: str, where: tuple[str, str]) -> None:
     section, field = where

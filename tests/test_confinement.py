@@ -24,6 +24,8 @@ from typer.testing import CliRunner
 
 from tac_bootstrap.cli.app import app
 
+from .conftest import examples
+
 Snapshot = dict[str, tuple[str, bytes | str, int]]
 
 
@@ -263,7 +265,7 @@ def _place(project: Path, outside: Path, prefix: str, kind: str) -> None:
     _replace_with_link(path, targets[kind])
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(layout=layouts(), command=st.sampled_from(["init", "render", "upgrade"]))
 def test_no_symlink_layout_lets_a_write_escape(
     template_project: Path, layout: list[tuple[str, str]], command: str

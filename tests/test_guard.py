@@ -27,6 +27,8 @@ from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import TacConfig
 from tac_bootstrap.domain.guard_config import GuardSection
 
+from .conftest import examples
+
 GUARD = ".claude/hooks/tool_guard.py"
 SHELL = ".claude/hooks/tool_guard_shell.py"
 RULES = ".claude/hooks/tool_guard_rules.py"
@@ -300,7 +302,7 @@ def test_invalid_guard_settings_are_refused(guard_section: dict[str, Any]) -> No
         GuardSection.model_validate(guard_section)
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(
     st.lists(st.text(min_size=1, max_size=30), max_size=4),
     st.lists(st.text(min_size=1, max_size=30), max_size=4),
@@ -554,7 +556,7 @@ def _events() -> st.SearchStrategy[bytes]:
     )
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(_events())
 def test_any_stdin_gives_exit_0_or_2_and_never_a_traceback(project: Path, stdin: bytes) -> None:
     done = run_hook(project, stdin)
@@ -565,7 +567,7 @@ def test_any_stdin_gives_exit_0_or_2_and_never_a_traceback(project: Path, stdin:
         assert done.stderr.count(b"\n") == 1
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(_events())
 def test_any_hook_input_in_process_is_allowed_or_blocked(guard: ModuleType, stdin: bytes) -> None:
     try:

@@ -35,14 +35,14 @@ from hypothesis import strategies as st
 from tac_bootstrap.runtime import hook_recorder
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 
-from .conftest import run_cli
+from .conftest import examples, run_cli
 
 KNOWN_FIELDS = [
     "session_id", "transcript_path", "cwd", "tool_name", "tool_input", "tool_response",
     "tool_use_id", "prompt", "message", "error", "reason", "source", "trigger", "agent_id",
     "agent_type", "is_interrupt", "stop_hook_active", "permission_mode",
 ]  # fmt: skip
-SLOW = settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=examples(60), suppress_health_check=[HealthCheck.too_slow])
 
 
 class Layer:
@@ -195,7 +195,7 @@ def test_valid_events_are_recorded_exactly_once_each(
 # -- in process: the recorder module, many more inputs ---------------------------------------
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(
         st.text(max_size=300),

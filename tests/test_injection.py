@@ -62,7 +62,7 @@ from tac_bootstrap.infrastructure.escaping import (
 )
 from tac_bootstrap.infrastructure.template_renderer import TemplateRenderer
 
-from .conftest import run_cli
+from .conftest import examples, run_cli
 
 MD = MarkdownIt("commonmark")
 # Rendering every template per example is cheap, shrinking 13 draws is not (minutes).
@@ -174,7 +174,7 @@ def _sh(script: str) -> bytes:
     return done.stdout
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(values)
 def test_sh_dq_and_sh_quote_give_the_exact_value_and_nothing_runs(value: str) -> None:
     assume("\0" not in value)
@@ -414,7 +414,7 @@ def check_markdown(path: str, text: str, config: TacConfig) -> None:
         assert any(span.startswith(f"nohup {config.commands.start} > ") for span in spans)
 
 
-@settings(max_examples=60, phases=NO_SHRINK)
+@settings(max_examples=examples(60), phases=NO_SHRINK)
 @given(st.data())
 def test_every_template_escapes_every_value(data: st.DataObject) -> None:
     config = hostile_config(data)
@@ -433,7 +433,7 @@ def test_every_template_escapes_every_value(data: st.DataObject) -> None:
             assert text.count("\n") == normal[path].count("\n"), path
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(st.data())
 def test_a_valid_config_rereads_through_the_loader_to_the_same_values(
     data: st.DataObject,
@@ -478,7 +478,7 @@ def run_shell_half(project: Path, config: TacConfig, text: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-@settings(max_examples=60, phases=NO_SHRINK)
+@settings(max_examples=examples(60), phases=NO_SHRINK)
 @given(data=st.data())
 def test_the_hook_shell_half_writes_only_its_spool_with_a_hostile_logs_dir(
     data: st.DataObject, tmp_path_factory: pytest.TempPathFactory

@@ -28,7 +28,7 @@ from tac_bootstrap.infrastructure.filesystem import (
 from tac_bootstrap.infrastructure.git_repo import INIT_MARKER
 from tac_bootstrap.runtime.adw_db_private import temp_name
 
-from .conftest import tree_snapshot
+from .conftest import examples, tree_snapshot
 
 MANIFEST = "tac_bootstrap.manifest.json"
 
@@ -268,7 +268,7 @@ USER_LOOKALIKES = [
     names=st.lists(st.from_regex(r"[a-z][a-z0-9._-]{0,20}", fullmatch=True), max_size=6),
     lookalikes=st.lists(st.sampled_from(USER_LOOKALIKES), max_size=4, unique=True),
 )
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 def test_a_sweep_removes_exactly_the_abandoned_temp_files(
     tmp_path_factory: pytest.TempPathFactory, names: list[str], lookalikes: list[str]
 ) -> None:

@@ -29,7 +29,7 @@ from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import new_config
 from tac_bootstrap.domain.manifest import Manifest, ManifestEntry
 
-from .conftest import run_cli
+from .conftest import examples, run_cli
 from .test_interrupted_writes import leftovers
 
 MANIFEST = "tac_bootstrap.manifest.json"
@@ -173,7 +173,7 @@ def _scenario(starts: dict[str, tuple[Path, float]], name: str, moment: Moment) 
         check_after_rerun(name, project)
 
 
-@settings(max_examples=12)
+@settings(max_examples=examples(12))
 @given(name=st.sampled_from(list(SCENARIOS)), fraction=st.floats(0.05, 1.1))
 def test_a_kill_after_any_delay_leaves_a_rerun_clean(
     starts: dict[str, tuple[Path, float]], name: str, fraction: float
