@@ -26,13 +26,6 @@ from tac_bootstrap.domain.errors import UsageError
 
 E = TypeVar("E", bound=Enum)
 
-# The executable each package manager needs, where its name is not the manager's own.
-PM_EXECUTABLE = {
-    PackageManager.MAVEN: "mvn",
-    PackageManager.GRADLE: "gradle",
-    PackageManager.BUNDLER: "bundle",
-}
-
 
 def parse_choice(enum: type[E], value: str, option: str) -> E:
     """``value`` as a member of ``enum`` (any case), or a usage error naming ``option``."""
@@ -76,8 +69,7 @@ def build_config(
 def _programs(config: TacConfig, per_command: bool) -> dict[str, list[str]]:
     """Each program to look for, with the commands that start it (none: all of them)."""
     if not per_command:
-        pm = config.package_manager
-        return {PM_EXECUTABLE.get(pm, pm.value): []}
+        return {config.package_manager.spec.executable: []}
     users: dict[str, list[str]] = {}
     for key, command in config.commands:
         words = command.split()

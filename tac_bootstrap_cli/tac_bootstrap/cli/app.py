@@ -15,6 +15,7 @@ from tac_bootstrap import __version__
 from tac_bootstrap.cli.boundary import BoundaryGroup
 from tac_bootstrap.cli.db_app import db_app
 from tac_bootstrap.cli.usage import PlainCommand
+from tac_bootstrap.domain.stacks import language_help
 
 # Plain (click) help instead of rich panels: rich's help formatter costs ~70 ms per start.
 app = typer.Typer(
@@ -81,9 +82,7 @@ def init(
     ] = Path("."),
     language: Annotated[
         str | None,
-        typer.Option(
-            "--language", "-l", help="python, typescript, javascript, go, rust, java or ruby."
-        ),
+        typer.Option("--language", "-l", help=language_help()),
     ] = None,
     framework: Annotated[
         str | None,
