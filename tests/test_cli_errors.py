@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_cli, tree_snapshot
+from .conftest import ProjectFactory, run_cli, tree_snapshot
 
 ROOT = os.geteuid() == 0
 Mount = Callable[[Path, str], Path]
@@ -56,11 +56,8 @@ def assert_json_error(proc: subprocess.CompletedProcess[str], code: int, command
 
 
 @pytest.fixture(scope="module")
-def project_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("template")
-    proc = run_cli("init", "proj", "-y", "--no-git", cwd=base)
-    assert proc.returncode == 0, proc.stderr
-    return base / "proj"
+def project_template(project_templates: ProjectFactory) -> Path:
+    return project_templates("proj", "--no-git")  # `init proj -y --no-git`, run once a session
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ from typer.testing import CliRunner
 from tac_bootstrap.cli.app import app
 from tac_bootstrap.cli.params import MAX_BATCH, MAX_DAYS, MAX_LIMIT
 
-from .conftest import examples, run_cli
+from .conftest import ProjectFactory, examples
 
 SECRET = "s3cr3t-pw"
 
@@ -180,19 +181,19 @@ def command_lines(draw: st.DrawFn) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workspace(tmp_path_factory: pytest.TempPathFactory, project_templates: ProjectFactory) -> Path:
     """Shared by all generated examples (what one writes, the next may see)."""
-    return _make_workspace(tmp_path_factory.mktemp("cli-properties"))
+    return _make_workspace(tmp_path_factory.mktemp("cli-properties"), project_templates)
 
 
 @pytest.fixture
-def fresh_workspace(tmp_path: Path) -> Path:
-    return _make_workspace(tmp_path)
+def fresh_workspace(tmp_path: Path, project_templates: ProjectFactory) -> Path:
+    return _make_workspace(tmp_path, project_templates)
 
 
-def _make_workspace(base: Path) -> Path:
-    proc = run_cli("init", "proj", "-y", "--no-git", cwd=base)
-    assert proc.returncode == 0, proc.stderr
+def _make_workspace(base: Path, project_templates: ProjectFactory) -> Path:
+    """`init proj -y --no-git` in base (a copy of the session's), and things in the way."""
+    shutil.copytree(project_templates("proj", "--no-git"), base / "proj", symlinks=True)
     (base / "afile").write_text("a file in the way\n")
     (base / "adir").mkdir()
     (base / "claude-home").mkdir()

