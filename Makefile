@@ -7,6 +7,8 @@ PYTHON ?= $(or $(lastword $(PYENV_PYTHONS)),python3)
 OLDEST_PYTHON := 3.10
 # pytest-xdist: one worker per core, tests handed out as workers free up (their times are uneven).
 TEST_WORKERS ?= auto
+# More pytest options for both runs, e.g. `make test PYTEST_ARGS=--durations=30`.
+PYTEST_ARGS ?=
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
 VENV := .venv
 BIN := $(VENV)/bin
@@ -77,13 +79,14 @@ static: $(STAMP)
 	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck check-base
 
 unit: $(STAMP) claude-cli
-	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # The oldest Python: the suite minus the PostgreSQL and real-CLI groups (they test a server and
 # a node program, the same on every Python; the main run has them). Skips under a banner when
 # that Python is missing, fails then where TAC_REQUIRE_PYTHONS names it (.ci/run).
 oldest-python: $(STAMP)
-	$(BIN)/nox -s tests-$(OLDEST_PYTHON) -- -q $(PYTEST_PARALLEL) -m "not postgres and not real_cli"
+	$(BIN)/nox -s tests-$(OLDEST_PYTHON) -- -q $(PYTEST_PARALLEL) -m "not postgres and not real_cli" \
+		$(PYTEST_ARGS)
 
 test: $(STAMP) claude-cli
 	$(MAKE) --no-print-directory static

@@ -8,19 +8,26 @@ selected, so nox's own lookup on PATH would find a shim that refuses to run.
 
 A missing interpreter skips its session under a banner, unless TAC_REQUIRE_PYTHONS names it
 (a comma-separated list of versions, or `all`; .ci/run sets it): then the session fails.
-Each session's virtualenv is kept and reinstalled only when pyproject.toml changes.
+Each session's virtualenv is kept and reinstalled only when pyproject's [project] changes.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import nox
+
+if sys.version_info >= (3, 11):
+    import tomllib as toml
+else:  # Python 3.10: the dev extra installs tomli
+    import tomli as toml
 
 VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 REQUIRE_ENV_VAR = "TAC_REQUIRE_PYTHONS"
@@ -64,8 +71,10 @@ def _missing(session: nox.Session, version: str) -> None:
 
 
 def _install_once(session: nox.Session) -> None:
-    """`pip install -e .[test]` when the venv is new or pyproject.toml changed since."""
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """`pip install -e .[test]` when the venv is new or pyproject's [project] changed since."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        project = toml.load(file)["project"]  # what pip installs; not the tools' sections
+    digest = hashlib.sha256(json.dumps(project, sort_keys=True).encode()).hexdigest()
     location = getattr(session.virtualenv, "location", None)
     stamp = Path(location) / INSTALL_STAMP if location else None
     if stamp is not None and stamp.is_file() and stamp.read_text() == digest:
