@@ -19,6 +19,10 @@ from urllib.parse import unquote
 import pytest
 
 from .conftest import ProjectFactory, run_cli, tree_snapshot
+from .db_helpers import LATEST_VERSION, MIGRATIONS
+
+MIGRATION_NAMES = sorted(path.name for path in MIGRATIONS.glob("*.sql"))
+NEXT_MIGRATION = f"{LATEST_VERSION + 1:03d}_add_notes.sql"
 
 POPULATE = textwrap.dedent(
     """
@@ -100,11 +104,7 @@ def db_json(*args: Any, env: dict[str, str] | None = None) -> Any:
 def test_status_before_first_use_creates_nothing(project: Path, db_env: dict[str, str]) -> None:
     snapshot = tree_snapshot(project)
     document = db_json("status", "--project", project, env=db_env)
-    assert document["pending_migrations"] == [
-        "001_initial.sql",
-        "002_rollup_and_retention_indexes.sql",
-        "003_usage_by_kind_and_model.sql",
-    ]
+    assert document["pending_migrations"] == MIGRATION_NAMES
     assert document["schema_version"] == 0 and document["counts"] == {}
     if is_pg(db_env):  # the database is the server's: it exists, without our tables
         assert document["exists"] is True
@@ -131,12 +131,8 @@ def test_init_status_and_stats_on_a_populated_project(
 ) -> None:
     env = db_env
     document = db_json("init", "--project", project, env=env)
-    assert document["created"] is True and document["schema_version"] == 3
-    assert document["applied"] == [
-        "001_initial.sql",
-        "002_rollup_and_retention_indexes.sql",
-        "003_usage_by_kind_and_model.sql",
-    ]
+    assert document["created"] is True and document["schema_version"] == LATEST_VERSION
+    assert document["applied"] == MIGRATION_NAMES
     again = db_json("init", "--project", project, env=env)
     assert again["created"] is False and again["applied"] == []
     recorded_in = populate(project, env=env)
@@ -147,7 +143,7 @@ def test_init_status_and_stats_on_a_populated_project(
         assert recorded_in == project / "adws/schema/orchestrator.db"
 
     status = db_json("status", "--project", project, env=env)
-    assert status["schema_version"] == 3 and status["pending_migrations"] == []
+    assert status["schema_version"] == LATEST_VERSION and status["pending_migrations"] == []
     assert status["exists"] is True and status["size_bytes"] > 0
     assert status["backend"] == ("postgresql" if is_pg(env) else "sqlite")
     assert status["counts"] == {
@@ -316,7 +312,7 @@ def test_postgresql_location_is_shown_without_its_password(project: Path, pg_url
     masked = url.replace(":hunter2@", ":***@")
     init = run_cli("db", "init", "--project", project, env=env)
     assert init.returncode == 0, init.stderr
-    assert f"database tables created in {masked} (schema version 3)" in init.stdout
+    assert f"database tables created in {masked} (schema version {LATEST_VERSION})" in init.stdout
     populate(project, env=env)
     human = run_cli("db", "status", "--project", project, env={**env, "COLUMNS": "300"})
     assert human.returncode == 0, human.stderr
@@ -450,7 +446,7 @@ def test_a_password_with_url_characters_never_reaches_the_output(
 
     init = run_cli("db", "init", "--project", project, env=env)
     assert init.returncode == 0, init.stderr
-    assert f"database tables created in {masked} (schema version 3)" in init.stdout
+    assert f"database tables created in {masked} (schema version {LATEST_VERSION})" in init.stdout
     outputs.append(init.stdout + init.stderr)
     populate(project, env=env)
     status = run_cli("db", "status", "--json", "--project", project, env=env)
@@ -483,22 +479,24 @@ def test_migrate_backs_up_an_existing_database(project: Path) -> None:
     db_path = project / "adws/schema/orchestrator.db"
     migrations = project / "adws/schema/migrations"
     populate(project)
-    (migrations / "004_add_notes.sql").write_text(
+    (migrations / NEXT_MIGRATION).write_text(
         "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);\n"
     )
     dry = db_json("migrate", "--dry-run", "--project", project)
-    assert dry["migrations"] == ["004_add_notes.sql"] and dry["backup"] is None
+    assert dry["migrations"] == [NEXT_MIGRATION] and dry["backup"] is None
     assert not (project / "adws/schema/backups").exists()
 
     done = db_json("migrate", "--project", project)
-    assert done["migrations"] == ["004_add_notes.sql"]
+    assert done["migrations"] == [NEXT_MIGRATION]
     backup = Path(done["backup"])
     assert backup.parent == project / "adws/schema/backups"
     with sqlite3.connect(backup) as old:
-        assert old.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 3
+        version = old.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        assert version == LATEST_VERSION
         assert old.execute("SELECT count(*) FROM prompts").fetchone()[0] == 12
     with sqlite3.connect(db_path) as new:
-        assert new.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 4
+        version = new.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        assert version == LATEST_VERSION + 1
     again = db_json("migrate", "--project", project)
     assert again["migrations"] == [] and again["backup"] is None
     # git must not pick up the database or its backups.
@@ -510,12 +508,12 @@ def test_migrate_backs_up_an_existing_database(project: Path) -> None:
 def test_migrate_on_postgresql_takes_no_backup_and_says_so(project: Path, pg_url: str) -> None:
     env = {"TAC_ORCHESTRATOR_DB": pg_url}
     populate(project, env=env)
-    (migrations_dir(project, env) / "004_add_notes.sql").write_text(
+    (migrations_dir(project, env) / NEXT_MIGRATION).write_text(
         "CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT NOT NULL);\n"
     )
     dry = db_json("migrate", "--dry-run", "--project", project, env=env)
-    assert dry["migrations"] == ["004_add_notes.sql"] and dry["backup"] is None
-    assert db_json("status", "--project", project, env=env)["schema_version"] == 3
+    assert dry["migrations"] == [NEXT_MIGRATION] and dry["backup"] is None
+    assert db_json("status", "--project", project, env=env)["schema_version"] == LATEST_VERSION
 
     result = run_cli("db", "migrate", "--project", project, env=env)
     assert result.returncode == 0, result.stderr
@@ -523,10 +521,10 @@ def test_migrate_on_postgresql_takes_no_backup_and_says_so(project: Path, pg_url
         "no automatic backup on PostgreSQL; each migration is one transaction; "
         "run pg_dump first if you want one"
     ) in result.stdout
-    assert "applied 004_add_notes.sql" in result.stdout
+    assert f"applied {NEXT_MIGRATION}" in result.stdout
     assert not (project / "adws/schema/backups").exists()
     status = db_json("status", "--project", project, env=env)
-    assert status["schema_version"] == 4 and status["counts"]["prompts"] == 12
+    assert status["schema_version"] == LATEST_VERSION + 1 and status["counts"]["prompts"] == 12
     again = db_json("migrate", "--project", project, env=env)
     assert again["migrations"] == [] and again["backup"] is None and again["note"] is None
 
@@ -598,7 +596,7 @@ def test_export(project: Path, tmp_path: Path, db_env: dict[str, str]) -> None:
         "prompt_model_usage": 0,
         "session_usage": 0,
     }
-    assert data["schema_version"] == 3
+    assert data["schema_version"] == LATEST_VERSION
     assert data["tables"]["agents"][0]["context"] == {}  # JSON columns exported as JSON
 
     assert data["tables"]["orchestrator_agents"][0]["capabilities"] == []
