@@ -3,13 +3,17 @@
 with.
 
 Run: .venv/bin/python bench/bench_cli_startup.py [--runs N]
-Prints medians measured side by side in one run, and ratios to a minimal typer app, so
-figures from different machines stay comparable.
+Prints medians measured side by side in one run (each round runs every case once, so load
+changes hit all cases alike), wall clock and the child's CPU time (user + system, which a
+loaded machine disturbs less), and ratios to a minimal typer app, so figures from different
+machines stay comparable. To time another checkout with the same venv, run it with
+PYTHONPATH=<checkout>/tac_bootstrap_cli.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,21 +32,34 @@ app()
 """
 
 
-def run_once(cmd: list[str], cwd: Path | None) -> None:
+def run_once(cmd: list[str], cwd: Path | None) -> tuple[float, float]:
+    """One run's wall clock and CPU time (user + system of the child and its children), ms."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, cwd=cwd, check=False)
+    wall = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     # doctor exits 1 when a tool (e.g. the claude CLI) is missing; it still ran every check.
     if result.returncode not in (0, 1):
         raise SystemExit(f"error: {' '.join(cmd)} failed: {result.stderr.decode()[-400:]}")
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return wall, cpu
 
 
-def median_ms(cmd: list[str], runs: int, cwd: Path | None = None) -> float:
-    run_once(cmd, cwd)  # warm the page cache and .pyc files
-    samples = []
+def medians(
+    cases: dict[str, tuple[list[str], Path | None]], runs: int
+) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU ms per case, over `runs` interleaved rounds (after one warm-up)."""
+    for cmd, cwd in cases.values():
+        run_once(cmd, cwd)  # warm the page cache and .pyc files
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
     for _ in range(runs):
-        start = time.perf_counter()
-        run_once(cmd, cwd)
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+        for name, (cmd, cwd) in cases.items():
+            samples[name].append(run_once(cmd, cwd))
+    return {
+        name: (statistics.median(s[0] for s in runs_), statistics.median(s[1] for s in runs_))
+        for name, runs_ in samples.items()
+    }
 
 
 def main() -> None:
@@ -65,14 +82,17 @@ def main() -> None:
             "tac-bootstrap render --check": ([tac, "render", "--check"], project),
             "tac-bootstrap doctor": ([tac, "doctor"], project),
         }
-        results = {name: median_ms(cmd, args.runs, cwd) for name, (cmd, cwd) in cases.items()}
-    typer_floor = results["minimal typer app --help"]
-    print(f"{'command':<30} {'median ms':>10} {'x minimal typer':>16}")
-    for name, ms in results.items():
-        print(f"{name:<30} {ms:>10.1f} {ms / typer_floor:>16.2f}")
+        results = medians(cases, args.runs)
+    wall_floor, cpu_floor = results["minimal typer app --help"]
+    print(f"{'command':<30} {'wall ms':>8} {'x typer':>8} {'CPU ms':>8} {'x typer':>8}")
+    for name, (wall, cpu) in results.items():
+        print(
+            f"{name:<30} {wall:>8.1f} {wall / wall_floor:>8.2f} {cpu:>8.1f} {cpu / cpu_floor:>8.2f}"
+        )
     print(
-        f"(median of {args.runs} runs each; targets: --help under 120 ms; db status, "
-        "render --check and doctor at most 2x the minimal typer app)"
+        f"(median of {args.runs} interleaved rounds; x typer: ratio to the minimal typer app; "
+        "targets: --help under 120 ms; db status, render --check and doctor at most 2x the "
+        "minimal typer app)"
     )
 
 

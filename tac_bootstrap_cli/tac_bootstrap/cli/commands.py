@@ -1,32 +1,31 @@
 """Bodies of `init` and `render`, imported only when one of them runs (see app.py).
 
 Each body asks (at a terminal), calls the application service and prints its report; the
-service validates, plans, writes and collects the warnings.
+service validates, plans, writes and collects the warnings. Each body imports its own service:
+`render --check` must not pay for init's (tests/test_startup_imports.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from tac_bootstrap.application.init_service import apply_init, check_init, prepare_init
-from tac_bootstrap.application.render_service import (
-    RenderReport,
-    apply_render,
-    drift_state,
-    prepare_render,
-)
 from tac_bootstrap.cli.output import Output
-from tac_bootstrap.cli.prompts import may_prompt
-from tac_bootstrap.domain.config import FRAMEWORKS, PACKAGE_MANAGERS, Language, PackageManager
 from tac_bootstrap.domain.plan import ApplyReport
+
+if TYPE_CHECKING:
+    from tac_bootstrap.application.render_service import RenderReport
+    from tac_bootstrap.domain.config import Language, PackageManager
 
 
 def _ask_stack(
     language: Language | None, framework: str | None, pm: PackageManager | None
 ) -> tuple[Language, str, PackageManager | None]:
     from rich.prompt import Prompt
+
+    from tac_bootstrap.domain.config import FRAMEWORKS, PACKAGE_MANAGERS, Language, PackageManager
 
     if language is None:
         answer = Prompt.ask(
@@ -73,6 +72,9 @@ def run_init(
     force: bool,
     json_output: bool,
 ) -> None:
+    from tac_bootstrap.application.init_service import apply_init, check_init, prepare_init
+    from tac_bootstrap.cli.prompts import may_prompt
+
     out = Output(json_output)
     with out.handling_errors({"--output-dir": output_dir}):
         checked = check_init(name, output_dir, language, package_manager)
@@ -99,6 +101,8 @@ def run_init(
 def run_render(
     *, path: Path | None, dry_run: bool, force: bool, check: bool, json_output: bool
 ) -> None:
+    from tac_bootstrap.application.render_service import apply_render, prepare_render
+
     out = Output(json_output)
     with out.handling_errors({"PATH": path}):
         prepared = prepare_render(path, check=check, force=force)
@@ -115,6 +119,8 @@ def run_render(
 
 
 def _show_check(out: Output, report: RenderReport) -> None:
+    from tac_bootstrap.application.render_service import drift_state
+
     drifted, total = report.drifted, len(report.apply.results)
     for result in drifted:
         out.info(f"{drift_state(result)}: {result.path}")

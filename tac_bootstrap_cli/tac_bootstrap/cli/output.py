@@ -1,27 +1,34 @@
 """Everything the CLI shows: rich trees and tables for people, one JSON document for scripts.
 
 With --json, stdout carries exactly one JSON document and all human output goes to stderr.
-Rich already honours NO_COLOR and drops colour when the stream is not a terminal.
+Rich already honours NO_COLOR and drops colour when the stream is not a terminal. Rich costs
+~20 ms of start-up, so it is imported on the first tree, table or line that needs it: a plain
+line (`render --check`) is written as rich would print it, without rich.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.tree import Tree
 
 from tac_bootstrap.application.os_errors import as_tac_error
 from tac_bootstrap.cli.boundary import State, command_of_context, current_context, one_line
 from tac_bootstrap.domain.errors import Interrupted, TacError
 from tac_bootstrap.domain.plan import ApplyReport, Status
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# Text rich's print would change: an emoji code (`:name:`), or a tab or control character.
+_RICH_WOULD_CHANGE = re.compile(r":[^\s:]*:")
 
 STATUS_STYLE = {
     Status.CREATE: "green",
@@ -49,12 +56,30 @@ def error_document(error: str, exit_code: int, command: str | None = None) -> di
 class Output:
     def __init__(self, json_mode: bool = False) -> None:
         self.json_mode = json_mode
-        self.console = Console(stderr=json_mode, highlight=False, soft_wrap=True)
-        self.stderr_console = Console(stderr=True, highlight=False)
+
+    @cached_property
+    def console(self) -> Console:
+        """Human output: stdout, or stderr with --json (made on first use: see the docstring)."""
+        from rich.console import Console
+
+        return Console(stderr=self.json_mode, highlight=False, soft_wrap=True)
+
+    @cached_property
+    def stderr_console(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False)
 
     # -- plain lines --------------------------------------------------------------------
 
     def info(self, message: str) -> None:
+        if message.isprintable() and not _RICH_WOULD_CHANGE.search(message):
+            # What console.print(message, markup=False) writes: no markup, highlighting or
+            # wrapping (soft_wrap), hence the same bytes, flushed like rich flushes each print.
+            stream = sys.stderr if self.json_mode else sys.stdout
+            stream.write(message + "\n")
+            stream.flush()
+            return
         self.console.print(message, markup=False)
 
     def warn(self, message: str) -> None:
@@ -98,6 +123,8 @@ class Output:
 
     def tree(self, report: ApplyReport) -> None:
         """The planned files as a directory tree, each marked with its status."""
+        from rich.tree import Tree
+
         root = Tree(f"[bold]{report.target}[/]")
         branches: dict[str, Tree] = {"": root}
         for result in sorted(report.results, key=lambda r: r.path):
@@ -122,6 +149,8 @@ class Output:
         return f"{len(report.results)} files ({verb}): " + ", ".join(parts)
 
     def summary_table(self, report: ApplyReport) -> None:
+        from rich.table import Table
+
         table = Table(title="Summary" if not report.dry_run else "Summary (dry run)")
         table.add_column("result")
         table.add_column("files", justify="right")

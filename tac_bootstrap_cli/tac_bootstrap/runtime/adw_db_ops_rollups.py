@@ -11,7 +11,6 @@ from typing import Literal
 
 from .adw_db_ops_shared import TABLES, TOKEN_KINDS, Op, _batch_validator
 from .orch_database_models import InvalidInput, RollupRow, format_timestamp
-from .transcripts import COUNTED_USAGE
 
 RollupBy = Literal["session", "agent", "model", "day"]
 ROLLUP_KEYS: dict[str, str] = {
@@ -129,6 +128,10 @@ def _usage_groups(by: str, session_id: str | None) -> str:
 
     Every priced message has a cost > 0 (it has tokens, every rate is > 0): cost 0 means
     its model has no price (transcripts.PRICES)."""
+    # Here, not at the top: opening a database (db status, doctor) must not load the
+    # transcript importer (tests/test_startup_imports.py).
+    from .transcripts import COUNTED_USAGE
+
     usage_sums = ", ".join(f"CAST(sum(su.{kind}) AS BIGINT) AS {kind}" for kind in TOKEN_KINDS)
     return (
         f"SELECT {USAGE_ROLLUP_KEYS[by]} AS key, 0 AS prompts, count(*) AS messages, "
