@@ -19,35 +19,65 @@ import pytest
 
 ProjectFactory = Callable[..., Path]
 
-# Runs one command in-process, then prints the top-level and dotted names it imported.
+# Runs one command in-process, then prints the names it imported (those already loaded before
+# the CLI was imported, e.g. by a coverage hook, are left out).
 _IMPORTS_SCRIPT = """
 import json, sys
+before = set(sys.modules)
 from tac_bootstrap.cli.app import app
 try:
     app(sys.argv[1:], prog_name="tac-bootstrap")
 except SystemExit:
     pass
-print("\\n" + json.dumps(sorted(sys.modules)))
+print("\\n" + json.dumps(sorted(set(sys.modules) - before)))
 """
+
+# The runtime's transcript importer (hook writer, transcript reading and pricing): only the
+# commands that import transcripts or rebuild usage, never to open a database.
+_TRANSCRIPTS = [
+    "tac_bootstrap.runtime.transcripts",
+    "tac_bootstrap.runtime.transcript_import",
+    "tac_bootstrap.runtime.hook_writer",
+]
+# What `init` and `add-agentic` need and `render --check` does not.
+_INIT_ONLY = ["tac_bootstrap.application.init_service", "tac_bootstrap.application.layer_setup"]
 
 # (command, modules it must not import). psycopg: never for SQLite; rich.progress: only the
 # jobs with a progress bar (backup, transcript import); jinja2: only commands that render;
-# the database stack (database_service, adw_database, transcripts): not to find the project.
+# rich: not for plain lines (render --check); the database stack (database_service,
+# adw_database, transcripts): not to find the project.
 IMPORT_CASES = [
-    (["db", "status"], ["psycopg", "psycopg2", "jinja2", "rich.progress"]),
-    (["db", "status", "--json"], ["psycopg", "psycopg2", "jinja2", "rich.progress"]),
+    (["db", "status"], ["psycopg", "psycopg2", "jinja2", "rich.progress", *_TRANSCRIPTS]),
+    (["db", "status", "--json"], ["psycopg", "psycopg2", "jinja2", "rich.progress", *_TRANSCRIPTS]),
     (
         ["render", "--check"],
         [
             "psycopg",
             "psycopg2",
-            "rich.progress",
+            "rich",
             "tac_bootstrap.application.database_service",
             "tac_bootstrap.runtime.adw_database",
-            "tac_bootstrap.runtime.transcripts",
+            *_TRANSCRIPTS,
+            *_INIT_ONLY,
         ],
     ),
-    (["doctor"], ["psycopg", "psycopg2", "rich.progress"]),
+    (["doctor"], ["psycopg", "psycopg2", "rich.progress", *_TRANSCRIPTS, *_INIT_ONLY]),
+]
+
+# Every third-party distribution each command may load (top-level names, standard library and
+# tac_bootstrap aside): a new dependency on one of these paths must be a decision made here.
+_TYPER = {"typer", "annotated_doc", "shellingham"}
+_PYDANTIC = {
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "typing_extensions",
+    "typing_inspection",
+}
+THIRD_PARTY_CASES = [
+    (["db", "status"], _TYPER | _PYDANTIC | {"yaml", "rich"}),
+    (["render", "--check"], _TYPER | _PYDANTIC | {"yaml", "jinja2", "markupsafe"}),
+    (["doctor"], _TYPER | _PYDANTIC | {"yaml", "jinja2", "markupsafe", "rich"}),
 ]
 
 
@@ -75,6 +105,30 @@ def test_command_does_not_import(
         name for name in modules for bad in forbidden if name == bad or name.startswith(bad + ".")
     )
     assert loaded == [], f"`{' '.join(args)}` imported {loaded}"
+
+
+def third_party(modules: set[str]) -> set[str]:
+    """Top-level names of the distributions among ``modules`` (private helpers such as
+    `_cython_3_3_1` or `_distutils_hack` are no distribution of their own)."""
+    tops = {name.split(".")[0] for name in modules}
+    return {
+        top
+        for top in tops
+        if top not in sys.stdlib_module_names and not top.startswith("_") and top != "tac_bootstrap"
+    } - {"cython_runtime"}
+
+
+@pytest.mark.parametrize(
+    ("args", "allowed"), THIRD_PARTY_CASES, ids=lambda v: " ".join(v) if isinstance(v, list) else ""
+)
+def test_command_loads_only_its_dependencies(
+    args: list[str], allowed: set[str], tmp_path: Path, new_project: ProjectFactory
+) -> None:
+    project = new_project(tmp_path)
+    modules = imported_by(project, args)
+    assert "tac_bootstrap.cli.app" in modules
+    extra = sorted(third_party(modules) - allowed)
+    assert extra == [], f"`{' '.join(args)}` imported {extra}"
 
 
 # --- doctor's process starts ---------------------------------------------------------------
@@ -151,3 +205,37 @@ def test_doctor_process_starts(
     assert len(calls) <= most, calls
     assert sum(call.startswith("python3 ") for call in calls) == probes, calls
     assert not any(call.startswith("git rev-parse") for call in calls), calls
+
+
+# --- plain lines without rich ------------------------------------------------------------
+
+PLAIN_LINES = [
+    "all 87 generated files match the templates",
+    "differs: .claude/hooks/pre_tool_use.py",
+    "missing: adws/adw_modules/x.py",
+    "[bold]not markup[/] and [link]",
+    "  leading and trailing spaces  ",
+    "",
+    "é, ü, 漢字 and … in a path",
+    "a very long line " * 30,
+    "emoji-like :smile: codes go through rich",
+    "a:b:c and C:\\dir paths",
+    "tab\there and a bell \x07",
+]
+
+
+@pytest.mark.parametrize("json_mode", [False, True], ids=["stdout", "stderr with --json"])
+def test_plain_lines_are_what_rich_prints(
+    json_mode: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Output.info skips rich for plain text; the bytes must be those rich's print writes."""
+    from rich.console import Console
+
+    from tac_bootstrap.cli.output import Output
+
+    for line in PLAIN_LINES:
+        Output(json_mode).info(line)
+        ours = capsys.readouterr()
+        Console(stderr=json_mode, highlight=False, soft_wrap=True).print(line, markup=False)
+        theirs = capsys.readouterr()
+        assert (ours.out, ours.err) == (theirs.out, theirs.err), repr(line)
