@@ -6,12 +6,14 @@ from pathlib import Path
 
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 
+from .db_helpers import LATEST_VERSION
 
-def test_a_fresh_database_on_each_backend_starts_empty_at_version_3(
+
+def test_a_fresh_database_on_each_backend_starts_empty_at_the_latest_version(
     backend: str, db_target: tuple[str, Path]
 ) -> None:
     database, migrations = db_target
     with OrchestratorDB.open(database, migrations_dir=migrations) as db:
         assert db.backend == backend
-        assert db.schema_version() == 3
+        assert db.schema_version() == LATEST_VERSION
         assert set(db.table_counts().values()) == {0}

@@ -38,6 +38,7 @@ from tac_bootstrap.runtime.adw_db_private import (
 )
 
 from .conftest import run_cli
+from .db_helpers import LATEST_VERSION
 
 # -- generated keyword strings ------------------------------------------------------------------
 
@@ -620,7 +621,7 @@ def test_sigkill_during_a_backup_leaves_nothing_the_next_run_does_not_remove(
     assert len(done) == 1 and intact(done[0])
     if command == "migrate":
         status = json.loads(run_in(root, "db", "status", "--json").stdout)
-        assert status["schema_version"] == 3
+        assert status["schema_version"] == LATEST_VERSION
 
 
 def test_doctor_removes_what_a_killed_backup_left(big_project: Path, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from tac_bootstrap.runtime.adw_db_connection import (
 )
 
 from .conftest import run_cli
-from .db_helpers import python_env, run_python
+from .db_helpers import LATEST_VERSION, python_env, run_python
 
 # -- resolve_location ---------------------------------------------------------------------
 
@@ -322,7 +322,7 @@ def test_zero_config_creates_the_database_in_the_project(project: Path, tmp_path
     outcome = open_from_elsewhere(project, tmp_path / "cwd")
     assert outcome == {
         "path": str(default),
-        "version": 3,
+        "version": LATEST_VERSION,
         "journal": "wal",
         "busy_timeout": DEFAULT_BUSY_TIMEOUT_MS,
         "agents": 1,
@@ -336,7 +336,7 @@ def test_zero_config_creates_the_database_in_the_project(project: Path, tmp_path
 def test_the_environment_variable_moves_the_database(project: Path, tmp_path: Path) -> None:
     target = tmp_path / "shared" / "env.db"
     outcome = open_from_elsewhere(project, tmp_path / "cwd", TAC_ORCHESTRATOR_DB=str(target))
-    assert (outcome["path"], outcome["version"]) == (str(target), 3)
+    assert (outcome["path"], outcome["version"]) == (str(target), LATEST_VERSION)
     assert target.is_file()
     assert not (project / "adws" / "schema" / "orchestrator.db").exists()
 
@@ -353,7 +353,7 @@ def test_the_config_file_moves_the_database_and_the_environment_still_wins(
     set_configured_database(project, "var/config.db", busy_timeout_ms=4321)
     outcome = open_from_elsewhere(project, tmp_path / "cwd")
     assert outcome["path"] == str(project / "var" / "config.db")
-    assert (outcome["version"], outcome["busy_timeout"]) == (3, 4321)
+    assert (outcome["version"], outcome["busy_timeout"]) == (LATEST_VERSION, 4321)
     assert (project / "var" / "config.db").is_file()
     assert not (project / "adws" / "schema" / "orchestrator.db").exists()
 
