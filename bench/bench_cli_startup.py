@@ -6,13 +6,15 @@ Run: .venv/bin/python bench/bench_cli_startup.py [--runs N]
 Prints medians measured side by side in one run (each round runs every case once, so load
 changes hit all cases alike), wall clock and the child's CPU time (user + system, which a
 loaded machine disturbs less), and ratios to a minimal typer app, so figures from different
-machines stay comparable. To time another checkout with the same venv, run it with
-PYTHONPATH=<checkout>/tac_bootstrap_cli.
+machines stay comparable. `--before DIR` also times the three everyday commands of another
+checkout (DIR is its root; its package is put first on PYTHONPATH) in the same rounds, for
+before/after figures that share one machine state.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -32,11 +34,14 @@ app()
 """
 
 
-def run_once(cmd: list[str], cwd: Path | None) -> tuple[float, float]:
+Case = tuple[list[str], Path | None, dict[str, str] | None]  # command, cwd, environment
+
+
+def run_once(cmd: list[str], cwd: Path | None, env: dict[str, str] | None) -> tuple[float, float]:
     """One run's wall clock and CPU time (user + system of the child and its children), ms."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    result = subprocess.run(cmd, capture_output=True, cwd=cwd, check=False)
+    result = subprocess.run(cmd, capture_output=True, cwd=cwd, env=env, check=False)
     wall = (time.perf_counter() - start) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     # doctor exits 1 when a tool (e.g. the claude CLI) is missing; it still ran every check.
@@ -46,16 +51,14 @@ def run_once(cmd: list[str], cwd: Path | None) -> tuple[float, float]:
     return wall, cpu
 
 
-def medians(
-    cases: dict[str, tuple[list[str], Path | None]], runs: int
-) -> dict[str, tuple[float, float]]:
+def medians(cases: dict[str, Case], runs: int) -> dict[str, tuple[float, float]]:
     """Median wall and CPU ms per case, over `runs` interleaved rounds (after one warm-up)."""
-    for cmd, cwd in cases.values():
-        run_once(cmd, cwd)  # warm the page cache and .pyc files
+    for cmd, cwd, env in cases.values():
+        run_once(cmd, cwd, env)  # warm the page cache and .pyc files
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
     for _ in range(runs):
-        for name, (cmd, cwd) in cases.items():
-            samples[name].append(run_once(cmd, cwd))
+        for name, (cmd, cwd, env) in cases.items():
+            samples[name].append(run_once(cmd, cwd, env))
     return {
         name: (statistics.median(s[0] for s in runs_), statistics.median(s[1] for s in runs_))
         for name, runs_ in samples.items()
@@ -65,6 +68,7 @@ def medians(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--before", type=Path, help="root of another checkout to time too")
     args = parser.parse_args()
     bin_dir = Path(sys.executable).parent
     tac = str(bin_dir / "tac-bootstrap")
@@ -73,15 +77,20 @@ def main() -> None:
         minimal.write_text(MINIMAL_TYPER_APP)
         subprocess.run([tac, "init", "demo", "-o", tmp, "--yes"], capture_output=True, check=True)
         project = Path(tmp, "demo")
-        cases: dict[str, tuple[list[str], Path | None]] = {
-            "python -c pass": ([sys.executable, "-c", "pass"], None),
-            "minimal typer app --help": ([sys.executable, str(minimal), "--help"], None),
-            "tac-bootstrap --help": ([tac, "--help"], None),
-            "tac-bootstrap --version": ([tac, "--version"], None),
-            "tac-bootstrap db status": ([tac, "db", "status"], project),
-            "tac-bootstrap render --check": ([tac, "render", "--check"], project),
-            "tac-bootstrap doctor": ([tac, "doctor"], project),
+        cases: dict[str, Case] = {
+            "python -c pass": ([sys.executable, "-c", "pass"], None, None),
+            "minimal typer app --help": ([sys.executable, str(minimal), "--help"], None, None),
+            "tac-bootstrap --help": ([tac, "--help"], None, None),
+            "tac-bootstrap --version": ([tac, "--version"], None, None),
         }
+        everyday = [["db", "status"], ["render", "--check"], ["doctor"]]
+        for words in everyday:
+            cases[f"tac-bootstrap {' '.join(words)}"] = ([tac, *words], project, None)
+        if args.before is not None:
+            package = str(args.before.resolve() / "tac_bootstrap_cli")
+            env = {**os.environ, "PYTHONPATH": package}
+            for words in everyday:
+                cases[f"before: {' '.join(words)}"] = ([tac, *words], project, env)
         results = medians(cases, args.runs)
     wall_floor, cpu_floor = results["minimal typer app --help"]
     print(f"{'command':<30} {'wall ms':>8} {'x typer':>8} {'CPU ms':>8} {'x typer':>8}")
