@@ -56,15 +56,27 @@ def detect_node(files: Reader) -> Candidate | None:
     elif manifest:
         c.note("package.json", "no typescript dependency or tsconfig.json -> javascript")
 
-    # Package manager: the packageManager field (corepack) wins over lock files.
+    _choose_package_manager(files, c, manifest)
+
+    for dep, framework in language.stack.framework_markers:
+        if dep in deps:
+            c.set_framework(framework, "package.json", f"depends on {dep}")
+            break
+
+    _script_commands(files, c, scripts)
+    return c
+
+
+def _choose_package_manager(files: Reader, c: Candidate, manifest: dict[str, Any]) -> None:
+    """The packageManager field (corepack) wins over lock files; npm without either."""
     declared = manifest.get("packageManager")
-    locks = [(name, pm) for name, pm in _lock_files(language) if files.is_file(name)]
+    locks = [(name, pm) for name, pm in _lock_files(c.language) if files.is_file(name)]
     declared_pm = None
     if isinstance(declared, str):
         declared_pm = next(
             (pm for pm in PackageManager if declared.split("@", 1)[0] == pm.value), None
         )
-    if declared_pm is not None and declared_pm in PACKAGE_MANAGERS[language]:
+    if declared_pm is not None and declared_pm in PACKAGE_MANAGERS[c.language]:
         c.package_manager = declared_pm
         c.note(
             "package.json", f'"packageManager": {declared!r} -> package manager {declared_pm.value}'
@@ -78,11 +90,9 @@ def detect_node(files: Reader) -> Candidate | None:
         if lock_pm is not c.package_manager:
             c.note(lock, f"another lock file ({lock_pm.value}); {c.package_manager.value} chosen")
 
-    for dep, framework in language.stack.framework_markers:
-        if dep in deps:
-            c.set_framework(framework, "package.json", f"depends on {dep}")
-            break
 
+def _script_commands(files: Reader, c: Candidate, scripts: dict[str, str]) -> None:
+    """Commands from package.json scripts; tsc for a TypeScript project without a typecheck."""
     pm = c.package_manager.value
     cmd = c.commands
     cmd["install"] = f"{pm} install"
@@ -105,10 +115,9 @@ def detect_node(files: Reader) -> Candidate | None:
         c.note("package.json", f"scripts: {', '.join(used)}")
     if (
         "typecheck" not in cmd
-        and language is Language.TYPESCRIPT
+        and c.language is Language.TYPESCRIPT
         and files.is_file("tsconfig.json")
     ):
         runner = c.package_manager.spec.fields["exec"]
         cmd["typecheck"] = f"{runner} tsc --noEmit"
         c.note("tsconfig.json", f"no typecheck script -> {cmd['typecheck']}")
-    return c

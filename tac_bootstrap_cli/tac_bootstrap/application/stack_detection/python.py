@@ -78,36 +78,64 @@ def detect_python(files: Reader) -> Candidate | None:
     c = Candidate("python", Language.PYTHON, PackageManager.PIP, markers=markers + requirements)
     facts = _PythonFacts()
     py = files.toml("pyproject.toml", c.evidence) if "pyproject.toml" in markers else None
-    project = table(py, "project")
-    poetry = table(py, "tool", "poetry")
-    tool = table(py, "tool")
     if py is not None:
         _read_pyproject(py, facts, c)
+    _read_requirements(files, requirements, facts, c)
+    cfg = files.ini("setup.cfg", c.evidence) if "setup.cfg" in markers else None
+    if cfg is not None:
+        _read_setup_cfg(cfg, facts, c)
+    pipfile = files.toml("Pipfile", c.evidence) if "Pipfile" in markers else None
+    if pipfile is not None:
+        for key in ("packages", "dev-packages"):
+            facts.add_deps(map(_dist_name, table(pipfile, key)), "Pipfile")
+    _read_tool_files(files, facts, c)
+
+    poetry = table(py, "tool", "poetry")
+    run = _choose_package_manager(files, c, py, pipenv=pipfile is not None)
+    for dep, framework in Language.PYTHON.stack.framework_markers:
+        if dep in facts.deps:
+            c.set_framework(framework, facts.deps[dep], f"depends on {dep}")
+            break
+
+    cmd = c.commands
+    project = table(py, "project")
+    install = _python_install(files, c, project, cfg, requirements, pipfile is not None)
+    if install:
+        cmd["install"] = install
+    _tool_commands(facts, c, py, run)
+    start = _python_start(files, c.framework, project, poetry)
+    if start:
+        cmd["start"] = run + start
+    if py is not None and ("build-system" in py or poetry):
+        cmd["build"] = c.package_manager.spec.fields["build"]
+    return c
+
+
+def _read_requirements(
+    files: Reader, requirements: list[str], facts: _PythonFacts, c: Candidate
+) -> None:
     for req in requirements:
         text = files.text(req, c.evidence)
         if text is not None:
             names = _requirement_names(text)
             facts.add_deps(names, req)
             c.note(req, f"{len(names)} requirement(s)")
-    cfg = files.ini("setup.cfg", c.evidence) if "setup.cfg" in markers else None
-    if cfg is not None:
-        c.note("setup.cfg", "setuptools configuration")
-        if cfg.has_option("options", "install_requires"):
-            facts.add_deps(_requirement_names(cfg.get("options", "install_requires")), "setup.cfg")
-        if cfg.has_section("options.extras_require"):
-            for _key, value in cfg.items("options.extras_require"):
-                facts.add_deps(_requirement_names(value), "setup.cfg")
-        for section, tool_name in (
-            ("tool:pytest", "pytest"),
-            ("flake8", "flake8"),
-            ("mypy", "mypy"),
-        ):
-            if cfg.has_section(section):
-                facts.add_tool(tool_name, "setup.cfg")
-    pipfile = files.toml("Pipfile", c.evidence) if "Pipfile" in markers else None
-    if pipfile is not None:
-        for key in ("packages", "dev-packages"):
-            facts.add_deps(map(_dist_name, table(pipfile, key)), "Pipfile")
+
+
+def _read_setup_cfg(cfg: configparser.ConfigParser, facts: _PythonFacts, c: Candidate) -> None:
+    c.note("setup.cfg", "setuptools configuration")
+    if cfg.has_option("options", "install_requires"):
+        facts.add_deps(_requirement_names(cfg.get("options", "install_requires")), "setup.cfg")
+    if cfg.has_section("options.extras_require"):
+        for _key, value in cfg.items("options.extras_require"):
+            facts.add_deps(_requirement_names(value), "setup.cfg")
+    for section, tool_name in (("tool:pytest", "pytest"), ("flake8", "flake8"), ("mypy", "mypy")):
+        if cfg.has_section(section):
+            facts.add_tool(tool_name, "setup.cfg")
+
+
+def _read_tool_files(files: Reader, facts: _PythonFacts, c: Candidate) -> None:
+    """Tools configured in tox.ini or by a config file of their own."""
     tox = files.ini("tox.ini", c.evidence) if files.is_file("tox.ini") else None
     if tox is not None:
         for section, tool_name in (("pytest", "pytest"), ("flake8", "flake8")):
@@ -117,37 +145,36 @@ def detect_python(files: Reader) -> Candidate | None:
         if files.is_file(name):
             facts.add_tool(tool_name, name)
 
-    # Package manager, and the prefix that runs a tool inside its environment.
-    if poetry:
+
+def _choose_package_manager(
+    files: Reader, c: Candidate, py: dict[str, Any] | None, *, pipenv: bool
+) -> str:
+    """Set the package manager; returns the prefix that runs a tool inside its environment."""
+    if table(py, "tool", "poetry"):
         c.package_manager = PackageManager.POETRY
         c.note("pyproject.toml", "[tool.poetry] -> package manager poetry")
     elif files.is_file("uv.lock"):
         c.package_manager = PackageManager.UV
         c.note("uv.lock", "uv lock file -> package manager uv")
-    elif "uv" in tool:
+    elif "uv" in table(py, "tool"):
         c.package_manager = PackageManager.UV
         c.note("pyproject.toml", "[tool.uv] -> package manager uv")
     elif files.is_file("poetry.lock"):
         c.package_manager = PackageManager.POETRY
         c.note("poetry.lock", "poetry lock file -> package manager poetry")
-    elif pipfile is not None:
+    elif pipenv:
         c.note("Pipfile", "pipenv project: commands use pipenv (package manager recorded as pip)")
     else:
         c.note(c.markers[0], "no uv, poetry or pipenv markers -> package manager pip")
-    run = c.package_manager.spec.fields["run"]
-    if c.package_manager is PackageManager.PIP and pipfile is not None:
-        run = "pipenv run "
+    if c.package_manager is PackageManager.PIP and pipenv:
+        return "pipenv run "
+    return c.package_manager.spec.fields["run"]
 
-    for dep, framework in Language.PYTHON.stack.framework_markers:
-        if dep in facts.deps:
-            c.set_framework(framework, facts.deps[dep], f"depends on {dep}")
-            break
 
-    cmd = c.commands
-    install = _python_install(files, c, project, cfg, requirements, pipfile is not None)
-    if install:
-        cmd["install"] = install
+def _tool_commands(facts: _PythonFacts, c: Candidate, py: dict[str, Any] | None, run: str) -> None:
+    """test, lint, typecheck and format from the tools the project declares."""
     tools = facts.tools
+    cmd = c.commands
     chosen: dict[str, tuple[str, str]] = {}  # command -> (tool, file that told us)
     for key, options in (
         ("test", ("pytest",)),
@@ -173,12 +200,6 @@ def detect_python(files: Reader) -> Candidate | None:
         cmd["format"] = run + ("black ." if chosen["format"][0] == "black" else "ruff format .")
     for key, (tool_name, source) in chosen.items():
         c.note(source, f"{tool_name} -> {key}: {cmd[key]}")
-    start = _python_start(files, c.framework, project, poetry)
-    if start:
-        cmd["start"] = run + start
-    if py is not None and ("build-system" in py or poetry):
-        cmd["build"] = c.package_manager.spec.fields["build"]
-    return c
 
 
 def _read_pyproject(py: dict[str, Any], facts: _PythonFacts, c: Candidate) -> None:
