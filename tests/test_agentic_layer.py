@@ -133,7 +133,7 @@ LAYER_TESTS_THROUGH_GENERATED_FILES = (
     "adws/tests/test_adw_workflows.py::test_sdlc_end_to_end",
     "adws/tests/test_adw_hooks.py::test_settings_json_runs_the_hook_for_every_event_the_cli_fires",
     "adws/tests/test_adw_hooks.py::test_events_of_a_workflow_agent_go_to_agent_logs",
-    "adws/tests/test_adw_hooks.py::test_the_recorder_imports_nothing_outside_the_standard_library",
+    "adws/tests/test_adw_hook_imports.py::test_the_recorder_imports_nothing_outside_the_standard_library",
 )
 
 

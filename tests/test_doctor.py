@@ -18,6 +18,10 @@ from tac_bootstrap.application.doctor import gitignore_ignores
 from tac_bootstrap.application.gitignore import HEADER as GITIGNORE_HEADER
 
 from .conftest import ProjectFactory, run_cli, tree_snapshot
+from .db_helpers import LATEST_VERSION
+
+# A migration after the last one the layer ships.
+EXTRA_MIGRATION = f"{LATEST_VERSION + 1:03d}_extra_table.sql"
 
 SCHEMA = "adws/schema/schema_orchestrator.sql"
 SCHEMA_GITIGNORE = "adws/schema/.gitignore"
@@ -123,7 +127,7 @@ def test_healthy_project_passes_every_check(cli: Any, with_db: Path) -> None:
     assert document["fixed"] == []
     assert set(_statuses(document).values()) == {"ok"}, document["checks"]
     assert list(_statuses(document)) == HEALTHY_ROWS
-    assert "schema version 3" in _row(document, "migrations")["message"]
+    assert f"schema version {LATEST_VERSION}" in _row(document, "migrations")["message"]
     assert "git check-ignore" in _row(document, "gitignore")["message"]
     assert "fake_claude.py" in _row(document, "agent CLI")["message"]
 
@@ -293,28 +297,31 @@ def test_invalid_schema_fails_with_its_line(cli: Any, project: Path) -> None:
 
 
 def test_pending_migration_fails_and_fix_migrates_after_a_backup(cli: Any, with_db: Path) -> None:
-    (with_db / MIGRATIONS / "004_extra_table.sql").write_text(
+    (with_db / MIGRATIONS / EXTRA_MIGRATION).write_text(
         "CREATE TABLE extra (id INTEGER PRIMARY KEY);\n"
     )
     code, document = _doctor(cli, with_db)
     assert code == 1
     row = _row(document, "migrations")
     assert row["status"] == "fail" and row["fixable"] is True
-    assert row["details"] == ["004_extra_table.sql"]
-    assert "schema version 3" in row["message"]
+    assert row["details"] == [EXTRA_MIGRATION]
+    assert f"schema version {LATEST_VERSION}" in row["message"]
 
     code, document = _doctor(cli, with_db, "--fix")
     assert code == 0, document
     [fixed] = document["fixed"]
     assert fixed["check"] == "migrations"
-    assert fixed["paths"] == ["004_extra_table.sql"]
+    assert fixed["paths"] == [EXTRA_MIGRATION]
     backup = Path(fixed["backup"])
     assert backup.is_file()
     assert backup.parent == with_db / "adws/schema/backups"
     with sqlite3.connect(backup) as conn:
-        assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 3
+        assert (
+            conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+            == LATEST_VERSION
+        )
     conn.close()
-    assert "schema version 4" in _row(document, "migrations")["message"]
+    assert f"schema version {LATEST_VERSION + 1}" in _row(document, "migrations")["message"]
 
 
 def test_changed_applied_migration_is_not_fixable(cli: Any, with_db: Path) -> None:
@@ -380,7 +387,10 @@ def test_healthy_postgresql_database_passes_every_check(
     assert database.startswith(f"PostgreSQL {on_pg} (from TAC_ORCHESTRATOR_DB) connects (server ")
     assert "integrity is enforced by the server" in database
     assert "enforced by the server" in _row(document, "foreign keys")["message"]
-    assert _row(document, "migrations")["message"] == "schema version 3, no pending migrations"
+    assert (
+        _row(document, "migrations")["message"]
+        == f"schema version {LATEST_VERSION}, no pending migrations"
+    )
     assert "nothing to ignore" in _row(document, "gitignore")["message"]
     assert not (with_pg_db / DATABASE).exists()
 
@@ -401,7 +411,10 @@ def test_empty_postgresql_database_is_fine_and_left_empty(
     assert document["fixed"] == []
     migrations = _row(document, "migrations")
     assert migrations["status"] == "ok"
-    assert "3 migrations ready; applied when the tables are created" in migrations["message"]
+    assert (
+        f"{LATEST_VERSION} migrations ready; applied when the tables are created"
+        in (migrations["message"])
+    )
     with psycopg.connect(on_pg) as conn:  # doctor never creates the tables
         assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)
 
@@ -410,27 +423,27 @@ def test_empty_postgresql_database_is_fine_and_left_empty(
 def test_pending_postgresql_migration_is_fixed_without_a_file_backup(
     cli: Any, with_pg_db: Path
 ) -> None:
-    (with_pg_db / PG_MIGRATIONS / "004_extra_table.sql").write_text(
+    (with_pg_db / PG_MIGRATIONS / EXTRA_MIGRATION).write_text(
         "CREATE TABLE extra (id BIGINT PRIMARY KEY);\n"
     )
     code, document = _doctor(cli, with_pg_db)
     assert code == 1
     row = _row(document, "migrations")
     assert row["status"] == "fail" and row["fixable"] is True
-    assert row["details"] == ["004_extra_table.sql"]
-    assert "schema version 3" in row["message"]
+    assert row["details"] == [EXTRA_MIGRATION]
+    assert f"schema version {LATEST_VERSION}" in row["message"]
     assert "pg_dump" in row["hint"]
 
     code, document = _doctor(cli, with_pg_db, "--fix")
     assert code == 0, document
     [fixed] = document["fixed"]
-    assert fixed["check"] == "migrations" and fixed["paths"] == ["004_extra_table.sql"]
+    assert fixed["check"] == "migrations" and fixed["paths"] == [EXTRA_MIGRATION]
     assert fixed["backup"] is None
     assert (
         "no automatic backup on PostgreSQL; each migration is one transaction" in (fixed["message"])
     )
     assert not (with_pg_db / "adws/schema/backups").exists()
-    assert "schema version 4" in _row(document, "migrations")["message"]
+    assert f"schema version {LATEST_VERSION + 1}" in _row(document, "migrations")["message"]
 
 
 @pytest.mark.postgres
