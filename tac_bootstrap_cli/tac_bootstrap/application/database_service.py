@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tac_bootstrap.application.project_lookup import find_project as find_project  # re-exported
-from tac_bootstrap.domain.config import CONFIG_FILENAME
+from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.errors import ConfigError, OperationError, UsageError
 from tac_bootstrap.infrastructure.config_loader import load_config
 from tac_bootstrap.runtime.adw_database import (
@@ -82,7 +82,11 @@ def locate(project: Path | None) -> DatabaseTarget:
     root = find_project(project if project is not None else Path.cwd())
     if project is not None and root != project.resolve():
         raise ConfigError(f"{project / CONFIG_FILENAME}: no config file found")
-    config = load_config(root / CONFIG_FILENAME)
+    return target_for(root, load_config(root / CONFIG_FILENAME))
+
+
+def target_for(root: Path, config: TacConfig) -> DatabaseTarget:
+    """The database of the project at ``root`` whose config is already loaded (doctor)."""
     with translated_errors():
         location = resolve_location(
             root, adws_dir=config.paths.adws_dir, configured=config.orchestrator.database

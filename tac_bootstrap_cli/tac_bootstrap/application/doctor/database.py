@@ -43,7 +43,9 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _locate(ctx: _Context) -> database_service.DatabaseTarget:
-    return database_service.locate(ctx.root)
+    # The config check loaded the config: reading and validating it again per row cost two
+    # more yaml parses per doctor run. Resolved, as database_service.locate resolves it.
+    return database_service.target_for(ctx.root.resolve(), ctx.config)
 
 
 def _from(target: database_service.DatabaseTarget) -> str:
