@@ -18,8 +18,12 @@ import typer.main
 from tac_bootstrap import api
 from tac_bootstrap.cli.app import app
 
-# Option spellings whose API parameter has another name.
+# Option spellings whose API parameter has another name: everywhere, or in one command.
 RENAMED = {"--no-git": "git"}  # the negative flag of --git/--no-git: git=False
+RENAMED_IN = {
+    ("db prune", "--older-than"): "older_than_days",  # the unit in the name: a float of days
+    ("db import-transcripts", "--since"): "since_days",  # db logs --since is a time: since
+}
 
 # Options that only make sense at a terminal, with why the API has no parameter for them.
 CLI_ONLY_OPTIONS = {
@@ -36,27 +40,21 @@ CLI_ONLY_COMMANDS = {
     "version": "tac_bootstrap.__version__",
 }
 
-DB_REASON = "db API: see database seam work"
-PENDING_DB_COMMANDS = {
-    "db",
-    "db backup",
-    "db copy",
-    "db export",
-    "db import-transcripts",
-    "db init",
-    "db logs",
-    "db migrate",
-    "db prune",
-    "db stats",
-    "db status",
-}
+# Command groups: the API has a module of the same name, one function per subcommand.
+GROUPS = {"db": api.db}
 
-# API parameters the CLI has no option for: the answers it asks a person at a terminal.
+# API parameters the CLI has no option for: the answers it asks a person at a terminal, and
+# the progress callback the CLI draws its progress bar with.
+PROGRESS = "called with (done, total): the CLI draws its progress bar with it"
 API_ONLY_PARAMETERS = {
     ("add_agentic", "language"): "the CLI asks it at a terminal (default: what was detected)",
     ("add_agentic", "framework"): "the CLI asks it at a terminal (default: what was detected)",
     ("add_agentic", "package_manager"): "the CLI asks it at a terminal (default: detected)",
     ("add_agentic", "commands"): "the CLI asks them at a terminal (default: what was detected)",
+    ("db.backup", "progress"): PROGRESS,
+    ("db.copy", "progress"): PROGRESS,
+    ("db.export", "progress"): PROGRESS,
+    ("db.import_transcripts", "progress"): PROGRESS,
 }
 
 
@@ -74,10 +72,12 @@ def commands() -> Iterator[tuple[str, Any, Any]]:
 
 
 def api_name(command_path: str) -> str:
-    return command_path.replace("-", "_")
+    """`add-agentic` -> add_agentic; a group's subcommand `db import-transcripts` ->
+    db.import_transcripts (the function import_transcripts of the module api.db)."""
+    return command_path.replace("-", "_").replace(" ", ".")
 
 
-def expected_parameters(cmd: Any, ctx: Any) -> Iterator[tuple[str, str, Any]]:
+def expected_parameters(path: str, cmd: Any, ctx: Any) -> Iterator[tuple[str, str, Any]]:
     """(what the user types, the API parameter it maps to or '' if CLI-only, CLI default)."""
     for param in cmd.get_params(ctx):
         if param.param_type_name == "argument":
@@ -89,7 +89,8 @@ def expected_parameters(cmd: Any, ctx: Any) -> Iterator[tuple[str, str, Any]]:
             if flag in CLI_ONLY_OPTIONS:
                 yield flag, "", None
             else:
-                yield flag, RENAMED.get(flag, flag[2:].replace("-", "_")), param.default
+                name = RENAMED_IN.get((path, flag)) or RENAMED.get(flag)
+                yield flag, name or flag[2:].replace("-", "_"), param.default
 
 
 def _same_default(cli_default: Any, api_default: Any) -> bool:
@@ -99,34 +100,58 @@ def _same_default(cli_default: Any, api_default: Any) -> bool:
 
 
 def api_function(command_path: str) -> Callable[..., Any] | None:
-    function = getattr(api, api_name(command_path), None)
-    return function if callable(function) else None
+    """api.<name>, or for a group's subcommand api.<group>.<name>, listed in __all__."""
+    namespace: Any = api
+    *groups, name = api_name(command_path).split(".")
+    for group in groups:
+        if group not in namespace.__all__:
+            return None
+        namespace = getattr(namespace, group)
+    function = getattr(namespace, name, None)
+    return function if callable(function) and name in namespace.__all__ else None
+
+
+def api_functions() -> dict[str, Callable[..., Any]]:
+    """Every function of the API by its qualified name (add_agentic, db.status, ...)."""
+    found = {}
+    for name in api.__all__:
+        if name in GROUPS:
+            found.update({f"{name}.{sub}": getattr(GROUPS[name], sub) for sub in api.db.__all__})
+        else:
+            found[name] = getattr(api, name)
+    return found
 
 
 def test_every_command_has_an_api_function_or_a_reason() -> None:
     missing = []
     for path, _cmd, _ctx in commands():
-        if path in CLI_ONLY_COMMANDS or path in PENDING_DB_COMMANDS:
+        if path in CLI_ONLY_COMMANDS:
             continue
-        if api_function(path) is None or api_name(path) not in api.__all__:
+        if path in GROUPS:
+            if path not in api.__all__ or getattr(api, path) is not GROUPS[path]:
+                missing.append(path)
+        elif api_function(path) is None:
             missing.append(path)
     assert missing == [], f"commands without tac_bootstrap.api functions: {missing}"
 
 
-def test_the_pending_db_commands_are_exactly_the_db_group() -> None:
-    """A db command added, renamed or removed must be looked at again (reason: DB_REASON)."""
-    walked = {path for path, _cmd, _ctx in commands() if path.split(" ")[0] == "db"}
-    assert walked == PENDING_DB_COMMANDS, DB_REASON
+def test_every_group_is_a_module_of_the_api_with_one_function_per_subcommand() -> None:
+    for group, module in GROUPS.items():
+        walked = {
+            api_name(path).split(".", 1)[1]
+            for path, _cmd, _ctx in commands()
+            if path.startswith(f"{group} ")
+        }
+        assert walked == set(module.__all__), group
+        assert getattr(api, group) is module
 
 
 def test_every_option_and_argument_has_an_api_parameter_with_the_same_default() -> None:
     problems = []
     for path, cmd, ctx in commands():
-        if path in PENDING_DB_COMMANDS:
-            continue
-        function = api_function(path)
+        function = None if path in GROUPS else api_function(path)
         signature = inspect.signature(function) if function else None
-        for typed, name, cli_default in expected_parameters(cmd, ctx):
+        for typed, name, cli_default in expected_parameters(path, cmd, ctx):
             if not name:
                 continue  # CLI-only, with its reason
             if path in CLI_ONLY_COMMANDS or signature is None:
@@ -147,18 +172,19 @@ def test_every_option_and_argument_has_an_api_parameter_with_the_same_default() 
 def test_every_api_parameter_is_a_cli_option_or_listed() -> None:
     """The reverse: no API parameter the CLI lacks, unless listed with its reason."""
     cli = {
-        api_name(path): {name for _typed, name, _default in expected_parameters(cmd, ctx)}
+        api_name(path): {name for _typed, name, _default in expected_parameters(path, cmd, ctx)}
         for path, cmd, ctx in commands()
     }
+    functions = api_functions()
     extra = [
         (function_name, parameter)
-        for function_name in api.__all__
-        for parameter in inspect.signature(getattr(api, function_name)).parameters
+        for function_name, function in functions.items()
+        for parameter in inspect.signature(function).parameters
         if parameter not in cli.get(function_name, set())
         and (function_name, parameter) not in API_ONLY_PARAMETERS
     ]
     assert extra == []
-    assert set(api.__all__) <= set(cli)  # every API function is a command
+    assert set(functions) <= set(cli)  # every API function is a command
 
 
 def test_the_tables_name_only_real_options() -> None:
@@ -170,5 +196,14 @@ def test_the_tables_name_only_real_options() -> None:
         for flag in [*param.opts, *param.secondary_opts]
     }
     assert set(RENAMED) | set(CLI_ONLY_OPTIONS) <= flags
+    options = {
+        (path, flag)
+        for path, cmd, ctx in commands()
+        for param in cmd.get_params(ctx)
+        for flag in param.opts
+    }
+    assert set(RENAMED_IN) <= options
     paths = {path for path, _cmd, _ctx in commands()}
-    assert set(CLI_ONLY_COMMANDS) <= paths
+    assert set(CLI_ONLY_COMMANDS) | set(GROUPS) <= paths
+    functions = api_functions()
+    assert {name for name, _parameter in API_ONLY_PARAMETERS} <= set(functions)

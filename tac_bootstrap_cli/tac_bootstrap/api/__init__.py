@@ -1,10 +1,11 @@
 """The Python API: every `tac-bootstrap` command as a function, with the CLI's names.
 
-    from tac_bootstrap.api import init, render, add_agentic, upgrade, doctor
+    from tac_bootstrap.api import init, render, add_agentic, upgrade, doctor, db
 
     report = init("shop", output_dir=tmp, language="python", git=False)
     assert report.ok, report.to_dict()
     assert render(tmp / "shop", check=True).ok
+    db.status(tmp / "shop").status.schema_version   # `tac-bootstrap db status`
 
 The CLI is a thin layer over the same application services (like sqlite-utils); these
 functions never prompt (pass the answers as parameters, as the CLI's ``--yes`` does), never
@@ -13,6 +14,7 @@ whose ``to_dict()`` is the document the command's ``--json`` prints. A failure r
 ``tac_bootstrap.domain.errors.TacError`` (``UsageError`` for bad arguments, exit code 2 in the
 CLI; ``OperationError`` otherwise), an OSError included. Warnings are in ``report.warnings``.
 Parameter names follow the options (``--no-git`` is ``git=False``; ``--dry-run`` ``dry_run``);
+The `db` group is the module ``tac_bootstrap.api.db`` (``db.status()``, ``db.prune()``...).
 tests/test_api_parity.py keeps the two in step.
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tac_bootstrap.api import db as db  # `tac-bootstrap db ...`: cheap, like this module
 from tac_bootstrap.application.os_errors import tac_errors
 
 if TYPE_CHECKING:
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
     from tac_bootstrap.application.upgrade_service import UpgradeReport
     from tac_bootstrap.domain.config import CommandsSection
 
-__all__ = ["add_agentic", "doctor", "init", "render", "upgrade"]
+__all__ = ["add_agentic", "db", "doctor", "init", "render", "upgrade"]
 
 PathLike = str | Path
 

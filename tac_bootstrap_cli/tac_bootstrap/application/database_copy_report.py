@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from tac_bootstrap.domain.errors import OperationError
+
 COST_TOLERANCE = 1e-9
 
 
@@ -64,6 +66,30 @@ class CopyReport:
     @property
     def already_there(self) -> int:
         return sum(t.already_there for t in self.tables)
+
+    @property
+    def ok(self) -> bool:
+        """False when DEST differs from SOURCE after the copy (the CLI exits 1)."""
+        return not self.problems
+
+    def verification_error(self) -> OperationError | None:
+        """The error the CLI prints (and exits 1 with) when the verification failed."""
+        if not self.problems:
+            return None
+        return OperationError(
+            "verification failed: " + "; ".join(self.problems),
+            hint="DEST differs from SOURCE; copy into an empty database",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document `db copy --json` prints, with the error keys when verification failed."""
+        document = self.to_json()
+        failure = self.verification_error()
+        if failure is not None:
+            document.update(
+                ok=False, command="db copy", error=str(failure), exit_code=failure.exit_code
+            )
+        return document
 
     def to_json(self) -> dict[str, Any]:
         return {

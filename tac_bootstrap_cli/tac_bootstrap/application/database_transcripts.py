@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tac_bootstrap.application.database_service import (
     DatabaseTarget,
@@ -31,6 +32,23 @@ class TranscriptImport:
     report: transcripts.Report
     searched: list[Path]  # the files and folders given, or the project's transcript folders
     default_search: bool  # no paths given: the project's folders under ~/.claude/projects
+
+    @property
+    def ok(self) -> bool:
+        """False when a file could not be read or a session not written (the CLI exits 1)."""
+        return not self.report.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document `db import-transcripts --json` prints."""
+        return {
+            "ok": self.ok,
+            "command": "db import-transcripts",
+            "path": str(self.target.path) if self.target.path is not None else None,
+            "backend": self.target.backend,
+            "location": self.target.display,
+            "searched": [str(p) for p in self.searched],
+            **self.report.to_json(),
+        }
 
 
 def transcript_sources(
