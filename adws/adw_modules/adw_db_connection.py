@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 from .adw_db_private import (
     ConninfoError,
     create_private_file,
+    is_postgres_url,
     looks_like_conninfo,
     parse_conninfo,
     written_password,
@@ -42,7 +43,6 @@ class UnsupportedDatabase(OrchestratorError):
     """A database URL this runtime cannot open (yet)."""
 
 
-POSTGRES_SCHEMES = ("postgresql", "postgres")
 # What each source of a location is called where a user changes it.
 SETTING_NAMES = {"environment": ENV_VAR, "config": "orchestrator.database"}
 
@@ -80,11 +80,6 @@ class DatabaseLocation:
     def target(self) -> str:
         """The setting that reaches this database again (for child processes); may be secret."""
         return self.url or str(self.path)
-
-
-def is_postgres_url(value: str) -> bool:
-    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
-    return scheme.split("+", 1)[0] in POSTGRES_SCHEMES
 
 
 def postgres_url(value: str, origin: str) -> str:

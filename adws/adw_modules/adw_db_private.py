@@ -53,6 +53,21 @@ def looks_like_conninfo(value: str) -> bool:
     return any(match.group(1) in KEYWORDS for match in _ANY_KEY.finditer(value))
 
 
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+def is_postgres_url(value: str) -> bool:
+    """Whether a setting is a postgresql:// (or postgres://, postgresql+driver://) URL."""
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    return scheme.split("+", 1)[0] in POSTGRES_SCHEMES
+
+
+def names_postgres(value: str) -> bool:
+    """Whether a database setting names a PostgreSQL server: the one test, stdlib only, shared
+    by the runtime, the hooks and the CLI's config (which must not import the runtime)."""
+    return is_postgres_url(value) or looks_like_conninfo(value)
+
+
 def _items(text: str) -> Iterator[tuple[str, str, str, str]]:
     """(keyword, value, the pair as written, problem) in order, as libpq reads them; after a
     syntax problem (missing '=', unterminated quote) the scan stops. Never raises."""

@@ -17,7 +17,7 @@ from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from .adw_db_private import looks_like_conninfo
+from .adw_db_private import names_postgres
 from .hook_rows import (
     AGENT_ENV_VAR,
     COMPLETED_STATUS,
@@ -70,8 +70,7 @@ def resolve_target(setting: str, project_root: Path, adws_dir: str = "adws") -> 
     if not value:
         return _sqlite_target(project_root / adws_dir / "schema" / "orchestrator.db")
     lowered = value.lower()
-    scheme = lowered.split("://", 1)[0] if "://" in lowered else ""
-    if scheme.split("+", 1)[0] in ("postgresql", "postgres") or looks_like_conninfo(value):
+    if names_postgres(value):
         return Target(
             database_key(url=value),
             reason="PostgreSQL: hooks import no driver; the runtime records these rows on "

@@ -259,17 +259,10 @@ class TacConfig(_Strict):
 
     @property
     def uses_postgres(self) -> bool:
-        """The committed setting names a PostgreSQL server (TAC_ORCHESTRATOR_DB may too).
+        """The committed setting names a PostgreSQL server (TAC_ORCHESTRATOR_DB may too)."""
+        from tac_bootstrap.runtime.adw_db_private import names_postgres  # stdlib only
 
-        Mirrors runtime.adw_db_connection.is_postgres_url: importing that module would load
-        the runtime's models into every `init` (~40 ms) for a two-line check."""
-        from tac_bootstrap.runtime.adw_db_private import looks_like_conninfo  # stdlib only
-
-        scheme = self.orchestrator.database.split("://", 1)[0].lower()
-        return looks_like_conninfo(self.orchestrator.database) or (
-            "://" in self.orchestrator.database
-            and scheme.split("+")[0] in ("postgresql", "postgres")
-        )
+        return names_postgres(self.orchestrator.database)
 
     @property
     def default_database_path(self) -> str:

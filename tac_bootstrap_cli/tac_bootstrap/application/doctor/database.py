@@ -27,11 +27,11 @@ from tac_bootstrap.domain.config import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import TacError
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_connection import ENV_VAR as DATABASE_ENV_VAR
-from tac_bootstrap.runtime.adw_db_connection import is_postgres_url
 from tac_bootstrap.runtime.adw_db_migrations import MigrationError, discover
 from tac_bootstrap.runtime.adw_db_private import (
     SECRET_KEYWORDS,
     ConninfoError,
+    is_postgres_url,
     looks_like_conninfo,
     parse_conninfo,
     redact,
