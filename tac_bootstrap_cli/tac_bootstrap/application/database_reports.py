@@ -14,13 +14,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tac_bootstrap.application import database_export, database_transcripts
 from tac_bootstrap.application import database_service as service
 from tac_bootstrap.domain.errors import UsageError
 from tac_bootstrap.runtime.adw_database import DatabaseStatus, OrchestratorDB
 from tac_bootstrap.runtime.orch_database_models import LogRecord, RollupRow
+
+if TYPE_CHECKING:
+    from tac_bootstrap.runtime.adw_db_ops_rollups import RollupBy
 
 ROLLUP_CHOICES = ("session", "agent", "model", "day")
 EXPORT_FORMATS = ("json", "csv")
@@ -194,7 +197,7 @@ def cost_stats(project: Path | None, *, by: str, session: str | None) -> StatsRe
     with reading(target, warnings) as db:
         if db is None:
             return report
-        rows = db.rollup(by, session_id=session)  # type: ignore[arg-type]
+        rows = db.rollup(cast("RollupBy", by), session_id=session)  # checked above
         unpriced = database_transcripts.unpriced_models(db, session)
         budgets = db.run_budgets(session_id=session) if by == "session" else {}
     return StatsReport(by, session, rows, unpriced, budgets, warnings)
