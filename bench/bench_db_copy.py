@@ -173,8 +173,9 @@ def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
         order = "rowid" if table in ("agent_logs", "system_logs") else "id"
         digest = hashlib.sha256()
         count = 0
-        for row in conn.execute(f"SELECT {', '.join(ops.COLUMNS[table])} FROM {table} "
-                                f"ORDER BY {order}"):
+        for row in conn.execute(
+            f"SELECT {', '.join(ops.COLUMNS[table])} FROM {table} ORDER BY {order}"
+        ):
             digest.update(repr(row).encode())
             count += 1
         found[table] = (count, digest.hexdigest())
@@ -244,8 +245,10 @@ def main() -> None:
         expected = fingerprint(source)
         rows = sum(n for n, _ in expected.values())
         size = source.stat().st_size / 1e6
-        print(f"SOURCE: {rows:,} rows ({args.prompts:,} prompts), {size:.1f} MB, built in "
-              f"{build:.1f} s")
+        print(
+            f"SOURCE: {rows:,} rows ({args.prompts:,} prompts), {size:.1f} MB, built in "
+            f"{build:.1f} s"
+        )
         if args.profile:
             profile_copy(project, source, root / "profiled.db")
             return

@@ -17,6 +17,7 @@ costs float), so rows go into the other backend as they are.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -42,13 +43,14 @@ from tac_bootstrap.domain.config import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import ConfigError, OperationError, UsageError
 from tac_bootstrap.infrastructure.config_loader import load_config
 from tac_bootstrap.runtime import adw_db_operations as ops
-from tac_bootstrap.runtime.adw_database import OrchestratorDB
+from tac_bootstrap.runtime.adw_database import OrchestratorDB, dialect_for
 from tac_bootstrap.runtime.adw_db_connection import (
     DatabaseLocation,
     UnsupportedDatabase,
     location_from_setting,
     migrations_dir_for,
 )
+from tac_bootstrap.runtime.adw_db_transfer import AttachedSource, SourceWatch
 
 Progress = Callable[[int, int], None]  # (rows done, rows in total)
 DEFAULT_BATCH_SIZE = 1000
@@ -157,7 +159,12 @@ def copy_database(
     )
     with _opened(copy_plan.source, copy_plan.busy_timeout_ms, "SOURCE") as source:
         require_migrated_source(source)
-        with errors_from(source, "SOURCE"), source.snapshot():
+        # The watch begins before the snapshot: it proves SOURCE unchanged until attached.
+        with (
+            _watch(source, copy_plan.dest) as watch,
+            errors_from(source, "SOURCE"),
+            source.snapshot(),
+        ):
             report.tables = [TableCopy(t, n) for t, n in source.table_counts().items()]
             source_sums = source.column_sums()
             with _opened(copy_plan.dest, copy_plan.busy_timeout_ms, "DEST") as dest:
@@ -172,7 +179,7 @@ def copy_database(
                     report.schema_version = require_same_schema(source, dest)
                     require_no_name_clash(source, dest)
                     require_no_surplus(report.tables, dest.table_counts())
-                _copy_tables(source, dest, report.tables, batch_size, progress)
+                _copy_tables(source, dest, report.tables, batch_size, progress, watch)
                 with errors_from(dest, "DEST"):
                     dest_counts = dest.table_counts()
                     dest_sums = dest.column_sums()
@@ -184,6 +191,21 @@ def copy_database(
     report.problems = verify(report)
     report.seconds = time.monotonic() - started
     return report
+
+
+@contextmanager
+def _watch(source: OrchestratorDB, dest: DatabaseLocation) -> Iterator[SourceWatch | None]:
+    """A watch on SOURCE's file when both sides are files of an engine that can attach."""
+    if not source.dialect.attach_copy or dialect_for(dest) is not source.dialect:
+        yield None
+        return
+    assert source.path is not None  # an engine that attaches keeps its database in a file
+    with errors_from(source, "SOURCE"):
+        watch = SourceWatch(source.path)
+    try:
+        yield watch
+    finally:
+        watch.close()
 
 
 @contextmanager
@@ -208,33 +230,94 @@ def _opened(
         db.close()
 
 
+class _Counter:
+    """Rows done so far, told to the progress callback after every batch."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total, self.done, self.progress = total, 0, progress
+        if progress:
+            progress(0, total)
+
+    def add(self, rows: int) -> None:
+        self.done += rows
+        if self.progress:
+            self.progress(self.done, self.total)
+
+
 def _copy_tables(
     source: OrchestratorDB,
     dest: OrchestratorDB,
     tables: Sequence[TableCopy],
     batch_size: int,
     progress: Progress | None,
+    watch: SourceWatch | None = None,
 ) -> None:
-    """Stream SOURCE rows into DEST batch by batch; each committed batch survives a crash."""
-    total = sum(t.source_rows for t in tables)
-    done = 0
-    if progress:
-        progress(0, total)
-    for table in tables:
-        for batch in _batches(source, table.table, batch_size):
+    """Copy table by table, batch by batch; each committed batch survives a crash.
+
+    Between two SQLite files (`watch` given) a batch is one INSERT ... SELECT from SOURCE
+    attached to DEST's connection, as long as SOURCE is unchanged since its snapshot began;
+    otherwise (and on PostgreSQL) rows are streamed from the snapshot through Python."""
+    counter = _Counter(sum(t.source_rows for t in tables), progress)
+    attached = None
+    if watch is not None and source.path is not None:
+        with errors_from(dest, "DEST"):
+            attached = AttachedSource(dest, source.path, watch)
+    try:
+        for table in tables:
+            done = _copy_attached(attached, dest, table, batch_size, counter) if attached else 0
+            if done < table.source_rows:
+                _copy_streamed(source, dest, table, done, batch_size, counter)
+    finally:
+        if attached is not None:
             with errors_from(dest, "DEST"):
-                inserted = dest.insert_missing(table.table, batch)
-            table.copied += inserted
-            table.already_there += len(batch) - inserted
-            done += len(batch)
-            if progress:
-                progress(done, total)
+                attached.close()
 
 
-def _batches(source: OrchestratorDB, table: str, size: int) -> Iterator[list[tuple[Any, ...]]]:
+def _copy_attached(
+    attached: AttachedSource,
+    dest: OrchestratorDB,
+    table: TableCopy,
+    batch_size: int,
+    counter: _Counter,
+) -> int:
+    """Set-based batches in SOURCE's rowid order; returns the SOURCE rows covered (fewer than
+    the table's when SOURCE changed: the rest comes from the snapshot)."""
+    after, done = 0, 0
+    while done < table.source_rows:
+        with errors_from(dest, "DEST"):
+            batch = attached.copy_batch(table.table, after, batch_size)
+        if batch is None or batch.rows == 0:
+            break
+        table.copied += batch.inserted
+        table.already_there += batch.rows - batch.inserted
+        after, done = batch.last_rowid, done + batch.rows
+        counter.add(batch.rows)
+    return done
+
+
+def _copy_streamed(
+    source: OrchestratorDB,
+    dest: OrchestratorDB,
+    table: TableCopy,
+    skip: int,
+    batch_size: int,
+    counter: _Counter,
+) -> None:
+    """Stream SOURCE rows (after the first `skip`) into DEST through insert_missing."""
+    for batch in _batches(source, table.table, batch_size, skip):
+        with errors_from(dest, "DEST"):
+            inserted = dest.insert_missing(table.table, batch)
+        table.copied += inserted
+        table.already_there += len(batch) - inserted
+        counter.add(len(batch))
+
+
+def _batches(
+    source: OrchestratorDB, table: str, size: int, skip: int = 0
+) -> Iterator[list[tuple[Any, ...]]]:
     columns = ops.COLUMNS[table]
     batch: list[tuple[Any, ...]] = []
-    for row in source.iter_rows(table):
+    for row in itertools.islice(source.iter_rows(table), skip, None):
         batch.append(tuple(row[c] for c in columns))
         if len(batch) >= size:
             yield batch
