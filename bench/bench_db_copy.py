@@ -58,10 +58,14 @@ def make_project(root: Path) -> Path:
 
 
 def build_source(path: Path, migrations: Path, prompts: int, agents: int) -> None:
-    """Migrate with the runtime, then fill with raw set-based inserts, then checkpoint."""
+    """Migrate with the runtime, then fill with raw set-based inserts, then checkpoint.
+
+    As in a real database, an agent's prompts and logs are written while it runs: four agents
+    at a time, each with its share of the rows, one after the other."""
     OrchestratorDB.open(path, migrations_dir=migrations).close()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA cache_size = -262144")
+    agent = running_agent(prompts, agents)
     conn.execute("BEGIN")
     conn.execute(
         "INSERT INTO orchestrator_agents (id, name, agent_type) VALUES "
@@ -85,7 +89,7 @@ def build_source(path: Path, migrations: Path, prompts: int, agents: int) -> Non
         "completed_at) "
         "SELECT printf('0190b%03x-%04x-7000-8000-%012x', n.i / 65536 / 65536, "
         "n.i / 65536 % 65536, n.i), "
-        "printf('0190a001-%04x-7000-8000-%012x', (n.i % ?2) / 65536, n.i % ?2), "
+        f"printf('0190a001-%04x-7000-8000-%012x', {agent} / 65536, {agent}), "
         "'implement step ' || n.i || ' of the plan, with its context', 'done: ' || n.i, "
         "CASE n.i % 6 WHEN 5 THEN NULL ELSE json_extract(?3, '$[' || (n.i % 5) || ']') END, "
         "'completed', 1000 + n.i % 5000, 100 + n.i % 2000, n.i % 300, "
@@ -94,19 +98,25 @@ def build_source(path: Path, migrations: Path, prompts: int, agents: int) -> Non
         "printf('2026-01-%02dT10:00:05.000Z', 1 + n.i % 28) FROM n",
         (prompts, agents, json.dumps(MODELS)),
     )
-    _fill_logs_and_usage(conn, prompts, agents)
+    _fill_logs_and_usage(conn, prompts, agents, agent)
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
 
 
-def _fill_logs_and_usage(conn: sqlite3.Connection, prompts: int, agents: int) -> None:
+def running_agent(prompts: int, agents: int, at_once: int = 4) -> str:
+    """SQL for the number of the agent that wrote row n.i."""
+    share = max(1, prompts // agents)
+    return f"(((n.i / ({at_once} * {share})) * {at_once} + n.i % {at_once}) % ?2)"
+
+
+def _fill_logs_and_usage(conn: sqlite3.Connection, prompts: int, agents: int, agent: str) -> None:
     conn.execute(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1) "
         "INSERT INTO agent_logs (id, agent_id, log_type, log_level, message, details, "
         "created_at) SELECT printf('0190c%03x-%04x-7000-8000-%012x', n.i / 65536 / 65536, "
         "n.i / 65536 % 65536, n.i), "
-        "printf('0190a001-%04x-7000-8000-%012x', (n.i % ?2) / 65536, n.i % ?2), "
+        f"printf('0190a001-%04x-7000-8000-%012x', {agent} / 65536, {agent}), "
         "'tool_call', 'INFO', 'call ' || n.i, json_object('n', n.i, 'tool', 'Bash'), "
         "'2026-01-02T10:00:00.000Z' FROM n",
         (prompts, agents),
@@ -133,8 +143,12 @@ def _fill_logs_and_usage(conn: sqlite3.Connection, prompts: int, agents: int) ->
 # -- the four ways to copy ------------------------------------------------------------------
 
 
+BATCH_SIZE = [1000]  # --batch-size, for (a) and (b)
+
+
 def copy_process(project: Path, source: Path, dest: Path) -> None:
     argv = [str(CLI), "db", "copy", str(source), str(dest), "--project", str(project)]
+    argv += ["--batch-size", str(BATCH_SIZE[0])]
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
 
@@ -142,7 +156,8 @@ def copy_process(project: Path, source: Path, dest: Path) -> None:
 def copy_python(project: Path, source: Path, dest: Path) -> None:
     from tac_bootstrap.application import database_copy
 
-    report = database_copy.copy_database(database_copy.plan(str(source), str(dest), project))
+    copy_plan = database_copy.plan(str(source), str(dest), project)
+    report = database_copy.copy_database(copy_plan, batch_size=BATCH_SIZE[0])
     assert not report.problems, report.problems
 
 
@@ -234,8 +249,10 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=200_000)
     parser.add_argument("--agents", type=int, default=4_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=1000, help="db copy --batch-size")
     parser.add_argument("--profile", action="store_true", help="cProfile (b) once and stop")
     args = parser.parse_args()
+    BATCH_SIZE[0] = args.batch_size
     with tempfile.TemporaryDirectory(prefix="tac-copy-bench-") as tmp:
         root = Path(tmp)
         project = make_project(root)
