@@ -555,3 +555,252 @@ def test_a_dest_that_is_not_a_database_is_one_line(project: Path, tmp_path: Path
     assert len(lines) == 1 and lines[0].startswith("error: DEST: "), result.stderr
     assert "not a database" in lines[0]
     assert dest.read_text() == "not a database\n" * 100
+
+
+# -- SQLite to SQLite: the attached (set-based) path and the streamed path --------------------
+
+PROMPTS = 3_000
+
+
+def _prompt_source(project: Path, path: Path, prompts: int = PROMPTS) -> None:
+    """populate() plus `prompts` prompts over 30 agents written straight into the file, some
+    without a model, spread over days: many batches of prompts and of prompt_totals keys."""
+    populate(project, path, logs_per_agent=50)
+    with open_db(project, path) as db:
+        owner = db.register_orchestrator_agent("runner", "builder")
+        agents = [db.start_agent(owner.id, f"run-{n}").id for n in range(30)]
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO prompts (id, agent_id, prompt_text, model, status, input_tokens, "
+            "output_tokens, cache_read_tokens, cost_usd, created_at) "
+            "VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?)",
+            (
+                (
+                    ops.new_id(),
+                    agents[n % 30],
+                    f"step {n}",
+                    None if n % 7 == 0 else ("sonnet", "opus", "haiku")[n % 3],
+                    100 + n,
+                    n % 50,
+                    n % 11,
+                    (n % 97) / 1000,
+                    f"2026-01-{1 + n % 28:02d}T10:00:00.000Z",
+                )
+                for n in range(prompts)
+            ),
+        )
+    conn.close()
+
+
+def _totals(path: Path) -> dict[tuple[str, str], tuple[Any, ...]]:
+    conn = sqlite3.connect(path)
+    found = {
+        (row[0], row[1]): tuple(row[2:])
+        for row in conn.execute(
+            "SELECT dimension, key, prompts, input_tokens, output_tokens, "
+            "cache_creation_tokens, cache_read_tokens, cost_usd FROM prompt_totals"
+        )
+    }
+    conn.close()
+    return found
+
+
+def _scanned_totals(path: Path) -> dict[tuple[str, str], list[Any]]:
+    """prompt_totals computed in Python from every prompt (no SQL shared with the copy)."""
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for p in conn.execute("SELECT * FROM prompts"):
+        keys = (
+            ("agent", p["agent_id"]),
+            ("day", p["created_at"][:10]),
+            ("model", p["model"] or "unknown"),
+        )
+        for key in keys:
+            totals = groups.setdefault(key, [0, 0, 0, 0, 0, 0.0])
+            totals[0] += 1
+            for i, column in enumerate(ops.TOKEN_KINDS, start=1):
+                totals[i] += p[column]
+            totals[5] += p["cost_usd"]
+    conn.close()
+    return groups
+
+
+def assert_totals_equal_a_scan(path: Path) -> None:
+    kept, scanned = _totals(path), _scanned_totals(path)
+    assert kept.keys() == scanned.keys()
+    for key, expected in scanned.items():
+        assert list(kept[key][:5]) == expected[:5], key
+        assert math.isclose(kept[key][5], expected[5], rel_tol=1e-9, abs_tol=1e-9), key
+
+
+def _copy_python(
+    project: Path, source: Path, dest: Path, batch_size: int, progress: Any = None
+) -> Any:
+    from tac_bootstrap.application import database_copy
+
+    copy_plan = database_copy.plan(str(source), str(dest), project)
+    return database_copy.copy_database(copy_plan, batch_size=batch_size, progress=progress)
+
+
+def _writer_after(source: Path, project: Path, calls: int) -> Any:
+    """A progress callback that commits a change to SOURCE on its `calls`-th call: a live
+    orchestrator writing while the copy runs."""
+    seen = [0]
+
+    def progress(done: int, total: int) -> None:
+        seen[0] += 1
+        if seen[0] == calls:
+            with open_db(project, source, migrate=False) as db:
+                db.log_system("written during the copy")
+                db.conn.execute("UPDATE prompts SET cost_usd = cost_usd + 1")
+
+    return progress
+
+
+@pytest.mark.parametrize("change_at_call", [1, 4])
+def test_attached_and_streamed_copies_give_the_same_dest(
+    project: Path, tmp_path: Path, change_at_call: int
+) -> None:
+    """SOURCE changed during the copy: the attached batches stop, the rest is streamed from the
+    snapshot, and DEST holds the snapshot (not the change), like an unchanged copy."""
+    source = tmp_path / "source.db"
+    _prompt_source(project, source)
+    expected = rows(project, source)
+    attached = _copy_python(project, source, tmp_path / "attached.db", 500)
+    mixed = _copy_python(
+        project,
+        source,
+        tmp_path / "mixed.db",
+        500,
+        progress=_writer_after(source, project, change_at_call),
+    )
+    assert attached.ok and mixed.ok, (attached.problems, mixed.problems)
+    assert counts(project, source)["system_logs"] == len(expected["system_logs"]) + 1
+    for report in (attached, mixed):
+        assert [t.copied for t in report.tables] == [len(expected[t]) for t in ops.TABLES]
+        assert all(t.already_there == 0 for t in report.tables)
+    assert rows(project, tmp_path / "attached.db") == expected
+    assert rows(project, tmp_path / "mixed.db") == expected
+    attached_totals, mixed_totals = (
+        _totals(tmp_path / "attached.db"),
+        _totals(tmp_path / "mixed.db"),
+    )
+    assert attached_totals.keys() == mixed_totals.keys()
+    for key, values in attached_totals.items():  # floats summed per batch or per row
+        assert values[:5] == mixed_totals[key][:5], key
+        assert math.isclose(values[5], mixed_totals[key][5], rel_tol=1e-9, abs_tol=1e-9), key
+    assert_totals_equal_a_scan(tmp_path / "attached.db")
+    assert_totals_equal_a_scan(tmp_path / "mixed.db")
+
+
+def test_an_attached_batch_reads_only_an_unchanged_source(project: Path, tmp_path: Path) -> None:
+    from tac_bootstrap.runtime.adw_db_transfer import AttachedSource, SourceWatch
+
+    source, dest = tmp_path / "source.db", tmp_path / "dest.db"
+    populate(project, source, logs_per_agent=30)
+    watch = SourceWatch(source)
+    with open_db(project, dest) as db:
+        attached = AttachedSource(db, source, watch)
+        for table in ("orchestrator_agents", "agents"):
+            assert attached.copy_batch(table, 0, 1000) is not None
+        first = attached.copy_batch("agent_logs", 0, 40)
+        assert first is not None and (first.rows, first.inserted) == (40, 40)
+        again = attached.copy_batch("agent_logs", 0, 40)  # the same rows: none is new
+        assert again is not None and (again.rows, again.inserted) == (40, 0)
+        with open_db(project, source, migrate=False) as writer:
+            writer.log_system("a commit to SOURCE")
+        assert attached.copy_batch("agent_logs", first.last_rowid, 40) is None
+        assert attached.copy_batch("system_logs", 0, 40) is None  # stays refused
+        attached.close()
+        assert db.table_counts()["agent_logs"] == 40
+        assert db.table_counts()["system_logs"] == 0
+    watch.close()
+
+
+def test_a_watch_opened_before_a_commit_refuses_the_attached_path(
+    project: Path, tmp_path: Path
+) -> None:
+    from tac_bootstrap.runtime.adw_db_transfer import AttachedSource, SourceWatch
+
+    source, dest = tmp_path / "source.db", tmp_path / "dest.db"
+    populate(project, source, logs_per_agent=3)
+    watch = SourceWatch(source)
+    with open_db(project, source, migrate=False) as writer:  # after the snapshot would begin
+        writer.log_system("between the snapshot and the attach")
+    with open_db(project, dest) as db:
+        attached = AttachedSource(db, source, watch)
+        assert attached.valid is False
+        assert attached.copy_batch("orchestrator_agents", 0, 10) is None
+        attached.close()
+    watch.close()
+
+
+def test_prompt_totals_of_a_copy_and_of_a_resumed_copy_equal_a_scan(
+    project: Path, tmp_path: Path
+) -> None:
+    source, dest = tmp_path / "source.db", tmp_path / "dest.db"
+    _prompt_source(project, source)
+    first = _copy_python(project, source, dest, 700)
+    assert first.ok, first.problems
+    assert_totals_equal_a_scan(dest)
+    with open_db(project, dest, migrate=False) as db:  # a copy interrupted in the prompts
+        db.conn.execute("DELETE FROM prompts WHERE rowid > 1234")  # (the trigger keeps totals)
+        db.conn.execute("DELETE FROM agent_logs")
+        db.conn.execute("DELETE FROM system_logs")
+    assert_totals_equal_a_scan(dest)
+    resumed = _copy_python(project, source, dest, 500)
+    assert resumed.ok, resumed.problems
+    by_table = {t.table: t for t in resumed.tables}
+    assert by_table["prompts"].already_there == 1234
+    assert by_table["prompts"].copied == len(rows(project, source)["prompts"]) - 1234
+    assert rows(project, dest) == rows(project, source)
+    assert_totals_equal_a_scan(dest)
+    with sqlite3.connect(dest) as conn:  # the insert trigger is back, unchanged
+        names = {
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        }
+    assert {"prompt_totals_insert", "prompt_totals_update", "prompt_totals_delete"} <= names
+    with open_db(project, dest, migrate=False) as db:
+        agent = db.list_agents()[0]
+        db.start_prompt(agent.id, "after the copy", model="sonnet")
+    assert_totals_equal_a_scan(dest)
+
+
+def _prompts_in(path: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.OperationalError:
+        return 0
+    try:
+        return int(conn.execute("SELECT count(*) FROM prompts").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
+
+
+def test_a_copy_killed_in_the_prompts_resumes_with_exact_totals(
+    project: Path, tmp_path: Path
+) -> None:
+    source, dest = tmp_path / "source.db", tmp_path / "dest.db"
+    _prompt_source(project, source, prompts=40_000)
+    argv = [sys.executable, "-m", "tac_bootstrap", "db", "copy", str(source), str(dest)]
+    proc = subprocess.Popen(
+        [*argv, "--project", str(project), "--batch-size", "100"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while proc.poll() is None and _prompts_in(dest) < 300:
+            time.sleep(0.002)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    kept = _prompts_in(dest)
+    resumed = copy_json(project, source, dest)
+    assert resumed["tables"]["prompts"]["already_there"] == kept
+    assert rows(project, dest) == rows(project, source)
+    assert_totals_equal_a_scan(dest)
