@@ -120,6 +120,9 @@ class Dialect:
     identity_sql: str = ""
     stores_nul: bool = True
     uuid_ids: bool = False
+    # A copy between two databases of this engine may read SOURCE's file attached to DEST's
+    # connection (adw_db_transfer.AttachedSource: set-based batches, no rows through Python).
+    attach_copy: bool = False
     _cache: Callable[[str], str] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -204,4 +207,5 @@ SQLITE = Dialect(
     errors=(sqlite3.Error,),
     classifier=_sqlite_violation,
     begin_write="BEGIN IMMEDIATE",
+    attach_copy=True,
 )

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from . import adw_db_operations as ops
@@ -126,3 +130,145 @@ def server_identity(identity_sql: str) -> ops.Op[dict[str, Any] | None]:
         return None
     row = yield ("one", identity_sql, ())
     return dict(row) if row is not None else None
+
+
+# -- SQLite to SQLite: set-based batches through ATTACH ---------------------------------------
+
+# The one trigger a copied prompt fires: its totals are added per batch instead (below).
+TOTALS_TRIGGER = "prompt_totals_insert"
+_BATCH_TOTALS = (
+    "INSERT INTO main.prompt_totals (dimension, key, prompts, input_tokens, output_tokens, "
+    "cache_creation_tokens, cache_read_tokens, cost_usd) "
+    "SELECT dimension, key, count(*), sum(input_tokens), sum(output_tokens), "
+    "sum(cache_creation_tokens), sum(cache_read_tokens), sum(cost_usd) FROM ("
+    "SELECT 'agent' AS dimension, agent_id AS key, {usage} FROM main.prompts WHERE rowid > ?1 "
+    "UNION ALL SELECT 'day', substr(created_at, 1, 10), {usage} FROM main.prompts "
+    "WHERE rowid > ?1 UNION ALL SELECT 'model', coalesce(model, 'unknown'), {usage} "
+    "FROM main.prompts WHERE rowid > ?1) WHERE true GROUP BY dimension, key "
+    "ON CONFLICT (dimension, key) DO UPDATE SET prompts = prompts + excluded.prompts, "
+    "input_tokens = input_tokens + excluded.input_tokens, "
+    "output_tokens = output_tokens + excluded.output_tokens, "
+    "cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens, "
+    "cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, "
+    "cost_usd = cost_usd + excluded.cost_usd"
+).replace(
+    "{usage}",
+    "input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd",
+)
+
+
+class SourceWatch:
+    """Tells whether any connection committed to a SQLite file since the watch was opened
+    (`PRAGMA data_version` of a connection of its own, which no transaction holds)."""
+
+    def __init__(self, path: Path) -> None:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        self._conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        self._version = self._read()
+
+    def _read(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def unchanged(self) -> bool:
+        return self._read() == self._version
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+@dataclass
+class BatchResult:
+    last_rowid: int
+    rows: int  # SOURCE rows the batch covered
+    inserted: int  # of which DEST lacked
+
+
+class AttachedSource:
+    """SOURCE's file attached (read-only) to DEST's connection, so a batch is one
+    `INSERT ... SELECT` in DEST instead of rows through Python.
+
+    A batch is valid only if it reads the state SOURCE's snapshot holds: the watch (opened
+    before that snapshot began) proves no commit happened until SOURCE was attached, and
+    `PRAGMA src.data_version` in each batch's transaction proves none happened since. A batch
+    that finds SOURCE changed writes nothing and returns None: the caller goes on from its
+    snapshot row by row."""
+
+    SCHEMA = "tac_copy_source"
+
+    def __init__(self, dest: Any, source: Path, watch: SourceWatch) -> None:
+        """`dest`: the OrchestratorDB to write (its connection and its connection's lock)."""
+        conn: sqlite3.Connection = dest.conn
+        self._conn = conn
+        self._lock = dest._lock
+        with self._lock:
+            uri = f"{source.resolve().as_uri()}?mode=ro"
+            conn.execute(f"ATTACH DATABASE ? AS {self.SCHEMA}", (uri,))
+            # A checkpoint after every batch would sync DEST's file each time (most of the
+            # copy's cost): DEST's WAL grows instead, and close() checkpoints it once.
+            self._autocheckpoint = conn.execute("PRAGMA main.wal_autocheckpoint").fetchone()[0]
+            conn.execute("PRAGMA main.wal_autocheckpoint = 0")
+        self._version = self._source_version()
+        self.valid = watch.unchanged()
+
+    def _source_version(self) -> int:
+        return int(self._conn.execute(f"PRAGMA {self.SCHEMA}.data_version").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.execute(f"DETACH DATABASE {self.SCHEMA}")
+            self._conn.execute(f"PRAGMA main.wal_autocheckpoint = {int(self._autocheckpoint)}")
+            self._conn.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
+
+    def copy_batch(self, table: str, after_rowid: int, limit: int) -> BatchResult | None:
+        """Insert SOURCE's rows after `after_rowid` (at most `limit`, in rowid order) that DEST
+        lacks, in one DEST transaction; None when SOURCE changed since its snapshot."""
+        if table not in ops.COLUMNS:
+            raise InvalidInput(f"unknown table {table!r}; tables: {', '.join(ops.TABLES)}")
+        if not self.valid:
+            return None
+        with self._lock:
+            self._conn.execute("BEGIN")  # deferred: IMMEDIATE would lock SOURCE's file too
+            try:
+                result = self._batch(table, after_rowid, limit)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                with suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                raise
+        self.valid = result is not None
+        return result
+
+    def _batch(self, table: str, after_rowid: int, limit: int) -> BatchResult | None:
+        conn, src = self._conn, self.SCHEMA
+        if self._source_version() != self._version:
+            return None
+        last, rows = conn.execute(
+            f"SELECT coalesce(max(r), ?1), count(*) FROM (SELECT rowid AS r FROM {src}.{table} "
+            "WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)",
+            (after_rowid, limit),
+        ).fetchone()
+        if not rows:
+            return BatchResult(after_rowid, 0, 0)
+        columns = ", ".join(ops.COLUMNS[table])
+        insert = (
+            f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM {src}.{table} "
+            "WHERE rowid > ? AND rowid <= ? ORDER BY rowid ON CONFLICT (id) DO NOTHING"
+        )
+        trigger = self._totals_trigger() if table == "prompts" else None
+        if trigger is None:
+            inserted = conn.execute(insert, (after_rowid, last)).rowcount
+            return BatchResult(int(last), int(rows), int(inserted))
+        before = conn.execute("SELECT coalesce(max(rowid), 0) FROM main.prompts").fetchone()[0]
+        conn.execute(f"DROP TRIGGER main.{TOTALS_TRIGGER}")
+        inserted = conn.execute(insert, (after_rowid, last)).rowcount
+        conn.execute(_BATCH_TOTALS, (before,))
+        conn.execute(trigger)
+        return BatchResult(int(last), int(rows), int(inserted))
+
+    def _totals_trigger(self) -> str | None:
+        """The SQL that recreates the insert trigger of prompt_totals (None before 004)."""
+        row = self._conn.execute(
+            "SELECT sql FROM main.sqlite_master WHERE type = 'trigger' AND name = ?",
+            (TOTALS_TRIGGER,),
+        ).fetchone()
+        return str(row[0]) if row is not None else None
