@@ -9,7 +9,7 @@ first unless --yes). Errors are the domain's TacError subclasses.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -250,15 +250,22 @@ class PruneReport:
 
 
 def prune_database(
-    project: Path | None, *, older_than_days: float, dry_run: bool = False
+    project: Path | None,
+    *,
+    older_than_days: float,
+    dry_run: bool = False,
+    confirm: Callable[[dict[str, int]], None] | None = None,
 ) -> PruneReport:
-    """Counts first, as the CLI does before asking; deletes unless a dry run or nothing."""
+    """Counts first; deletes unless a dry run or nothing to delete. ``confirm`` (the CLI's
+    question) sees the counts before anything is deleted and raises to cancel."""
     target = service.locate(project)
     with service.opened_existing(target) as db:
         counts = db.prune(older_than_days, dry_run=True)
         if dry_run or sum(counts.values()) == 0:
             return PruneReport(True, counts)
-        return PruneReport(False, db.prune(older_than_days))
+        if confirm is not None:
+            confirm(counts)
+        return PruneReport(False, db.prune(older_than_days))  # what was deleted
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Bodies of the `tac-bootstrap db` commands: arguments in, rich tables or JSON out.
 
-Every command works on a SQLite file and on a PostgreSQL database alike; the location is shown
-as `target.display`, which masks a URL's password.
+Each body calls the application function the Python API calls (database_reports) and prints
+its report: the human lines and tables from the report's data, `--json` from `to_dict()`.
+The location is shown as `target.display`, which masks a URL's password.
 """
 
 from __future__ import annotations
@@ -10,82 +11,54 @@ from pathlib import Path
 
 from rich.table import Table
 
-from tac_bootstrap.application import database_export
-from tac_bootstrap.application import database_service as service
-from tac_bootstrap.cli.db_output import human_size, progress_bar, where
+from tac_bootstrap.application import database_reports as reports
+from tac_bootstrap.cli.db_output import human_size, progress_bar
 from tac_bootstrap.cli.output import Output
 from tac_bootstrap.cli.prompts import confirm
-from tac_bootstrap.domain.errors import UsageError
 
 
 def init_db(project: Path | None, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project}):
-        target = service.locate(project)
-        missing_file = not target.exists
-        run = service.migrate(target)
+        report = reports.init_database(project)
+        target, version = report.target, report.schema_version
         if target.location.is_postgres:  # the database is the server's; the tables are ours
-            created = run.version_before == 0
-            verb = "tables created in" if created else "already initialised:"
-            out.info(f"database {verb} {target.display} (schema version {run.version_after})")
+            verb = "tables created in" if report.created else "already initialised:"
+            out.info(f"database {verb} {target.display} (schema version {version})")
         else:
-            created = missing_file
-            verb = "created" if created else "already existed"
-            out.info(f"database {verb}: {target.path} (schema version {run.version_after})")
-        for migration in run.applied:
-            out.info(f"applied {migration.filename}")
+            verb = "created" if report.created else "already existed"
+            out.info(f"database {verb}: {target.path} (schema version {version})")
+        for filename in report.applied:
+            out.info(f"applied {filename}")
         if out.json_mode:
-            out.emit_json(
-                {
-                    "ok": True,
-                    **where(target),
-                    "created": created,
-                    "schema_version": run.version_after,
-                    "applied": [m.filename for m in run.applied],
-                }
-            )
+            out.emit_json(report.to_dict())
 
 
 def migrate(project: Path | None, dry_run: bool, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project}):
-        target = service.locate(project)
-        todo = service.pending(target)
-        backup_path = None
-        note = None
+        report = reports.migrate_database(project, dry_run=dry_run)
         if dry_run:
-            for migration in todo:
-                out.info(f"would apply {migration.filename}")
-        elif todo:
-            if target.location.is_postgres:
-                note = service.NO_BACKUP_ON_POSTGRES
-                out.info(note)
-            run = service.migrate(target)
-            todo, backup_path = run.applied, run.backup
-            if backup_path:
-                out.info(f"backup of the database before migrating: {backup_path}")
-            for migration in todo:
-                out.info(f"applied {migration.filename}")
-        if not todo:
-            out.info(f"{target.display} is up to date")
+            for filename in report.migrations:
+                out.info(f"would apply {filename}")
+        else:
+            if report.note:
+                out.info(report.note)
+            if report.backup:
+                out.info(f"backup of the database before migrating: {report.backup}")
+            for filename in report.migrations:
+                out.info(f"applied {filename}")
+        if not report.migrations:
+            out.info(f"{report.target.display} is up to date")
         if out.json_mode:
-            out.emit_json(
-                {
-                    "ok": True,
-                    **where(target),
-                    "dry_run": dry_run,
-                    "migrations": [m.filename for m in todo],
-                    "backup": str(backup_path) if backup_path else None,
-                    "note": note,
-                }
-            )
+            out.emit_json(report.to_dict())
 
 
 def status(project: Path | None, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project}):
-        target = service.locate(project)
-        state = service.status(target)
+        report = reports.database_status(project)
+        target, state = report.target, report.status
         table = Table(title="Orchestrator database", show_header=False)
         table.add_column("key", style="bold")
         table.add_column("value", overflow="fold")
@@ -103,84 +76,58 @@ def status(project: Path | None, json_output: bool) -> None:
             table.add_row(f"rows: {name}", f"{count:,}")
         out.console.print(table)
         if out.json_mode:
-            out.emit_json(
-                {
-                    "ok": True,
-                    **where(target),
-                    "server_version": state.server_version or None,
-                    "source": target.location.source,
-                    "exists": state.exists,
-                    "size_bytes": state.size_bytes,
-                    "schema_version": state.schema_version,
-                    "pending_migrations": state.pending,
-                    "counts": state.counts,
-                }
-            )
+            out.emit_json(report.to_dict())
 
 
 def prune(
     project: Path | None, older_than: float, dry_run: bool, yes: bool, json_output: bool
 ) -> None:
     out = Output(json_output)
+
+    def ask(counts: dict[str, int]) -> None:
+        question = f"Delete {_listed(counts)} older than {older_than:g} days?"
+        confirm(
+            question,
+            yes=yes,
+            may_ask=not json_output,
+            default=False,
+            refusal="refusing to delete without confirmation",
+            hint="pass --yes (or --dry-run)",
+            cancelled="cancelled; nothing was deleted",
+        )
+
     with out.handling_errors({"--project": project}):
-        target = service.locate(project)
-        with service.opened_existing(target) as db:
-            counts = db.prune(older_than, dry_run=True)
-            total = sum(counts.values())
-            summary = ", ".join(f"{n:,} {table}" for table, n in counts.items())
-            if dry_run or total == 0:
-                out.info(f"would delete {summary}" if total else "nothing to prune")
-            else:
-                _confirm(f"Delete {summary} older than {older_than:g} days?", yes, json_output)
-                counts = db.prune(older_than)  # what was deleted, not what was counted
-                out.info("deleted " + ", ".join(f"{n:,} {table}" for table, n in counts.items()))
+        report = reports.prune_database(
+            project, older_than_days=older_than, dry_run=dry_run, confirm=ask
+        )
+        if report.dry_run:
+            total = sum(report.deleted.values())
+            out.info(f"would delete {_listed(report.deleted)}" if total else "nothing to prune")
+        else:
+            out.info(f"deleted {_listed(report.deleted)}")
         if out.json_mode:
-            out.emit_json({"ok": True, "dry_run": dry_run or total == 0, "deleted": counts})
+            out.emit_json(report.to_dict())
 
 
-def _confirm(question: str, yes: bool, json_output: bool) -> None:
-    confirm(
-        question,
-        yes=yes,
-        may_ask=not json_output,
-        default=False,
-        refusal="refusing to delete without confirmation",
-        hint="pass --yes (or --dry-run)",
-        cancelled="cancelled; nothing was deleted",
-    )
+def _listed(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {table}" for table, n in counts.items())
 
 
 def backup(project: Path | None, destination: Path, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project, "DEST": destination}):
-        target = service.locate(project)
         with progress_bar(out, "backup") as progress:
-            size = service.backup(target, destination, progress)
-        out.info(f"backup written: {destination} ({human_size(size)})")
+            report = reports.backup_database(project, destination, progress)
+        out.info(f"backup written: {destination} ({human_size(report.size_bytes)})")
         if out.json_mode:
-            out.emit_json(
-                {
-                    "ok": True,
-                    "source": str(target.path),
-                    "backup": str(destination),
-                    "size_bytes": size,
-                }
-            )
+            out.emit_json(report.to_dict())
 
 
 def export(project: Path | None, destination: Path, fmt: str, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project, "DEST": destination}):
-        if fmt not in ("json", "csv"):
-            raise UsageError(f"--format {fmt!r} is not supported", hint="use json or csv")
-        target = service.locate(project)
-        with (
-            service.opened_existing(target) as db,
-            progress_bar(out, "export") as progress,
-        ):
-            counts = database_export.export(db, destination, fmt, progress)
-        out.info(f"exported {sum(counts.values()):,} rows to {destination} ({fmt})")
+        with progress_bar(out, "export") as progress:
+            report = reports.export_database(project, destination, fmt, progress)
+        out.info(f"exported {sum(report.counts.values()):,} rows to {destination} ({fmt})")
         if out.json_mode:
-            out.emit_json(
-                {"ok": True, "destination": str(destination), "format": fmt, "counts": counts}
-            )
+            out.emit_json(report.to_dict())

@@ -55,7 +55,6 @@ def copy(
     from tac_bootstrap.application import database_copy
     from tac_bootstrap.cli.db_output import progress_bar
     from tac_bootstrap.cli.output import Output
-    from tac_bootstrap.domain.errors import OperationError
 
     out = Output(json_output)
     with out.handling_errors({"--project": project, "SOURCE": _path(source), "DEST": _path(dest)}):
@@ -67,21 +66,13 @@ def copy(
         with progress_bar(out, "copy") as progress:
             report = database_copy.copy_database(plan, batch_size=batch_size, progress=progress)
         _show(out, report)
-        if report.problems:
-            failure = OperationError(
-                "verification failed: " + "; ".join(report.problems),
-                hint="DEST differs from SOURCE; copy into an empty database",
-            )
+        failure = report.verification_error()
+        if failure is not None:
             out.error(failure)
-            if out.json_mode:
-                document = report.to_json()
-                document.update(
-                    ok=False, command="db copy", error=str(failure), exit_code=failure.exit_code
-                )
-                out.emit_json(document)
-            raise typer.Exit(failure.exit_code)
         if out.json_mode:
-            out.emit_json(report.to_json())
+            out.emit_json(report.to_dict())
+        if failure is not None:
+            raise typer.Exit(failure.exit_code)
 
 
 def _path(argument: str) -> Path | None:

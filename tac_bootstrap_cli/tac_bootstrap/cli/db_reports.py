@@ -11,14 +11,10 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tac_bootstrap.application import database_service as service
+from tac_bootstrap.application import database_reports as reports
 from tac_bootstrap.application import database_transcripts
-from tac_bootstrap.cli.db_output import progress_bar, reading, where
+from tac_bootstrap.cli.db_output import progress_bar
 from tac_bootstrap.cli.output import Output
-from tac_bootstrap.domain.errors import UsageError
-
-ROLLUP_CHOICES = ("session", "agent", "model", "day")
-
 
 STATS_COLUMNS = (
     ("prompts", "prompts"),
@@ -33,49 +29,19 @@ STATS_COLUMNS = (
 def stats(project: Path | None, by: str, session: str | None, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project}):
-        if by not in ROLLUP_CHOICES:
-            raise UsageError(
-                f"--by {by!r} is not supported", hint="use session, agent, model or day"
-            )
-        target = service.locate(project)
-        rows: list[Any] = []
-        unpriced: dict[str, int] = {}
-        budgets: dict[str, float] = {}
-        with reading(out, target) as db:
-            if db is not None:
-                rows = db.rollup(by, session_id=session)  # type: ignore[arg-type]
-                unpriced = database_transcripts.unpriced_models(db, session)
-                if by == "session":
-                    budgets = db.run_budgets(session_id=session)
-        totals = _stats_totals(rows)
-        out.console.print(_stats_table(by, rows, budgets, totals))
-        if unpriced:
-            listed = ", ".join(f"{model} ({n:,})" for model, n in unpriced.items())
+        report = reports.cost_stats(project, by=by, session=session)
+        for warning in report.warnings:
+            out.warn(warning)
+        totals = report.totals
+        out.console.print(_stats_table(by, report.rows, report.budgets, totals))
+        if report.unpriced_models:
+            listed = ", ".join(f"{model} ({n:,})" for model, n in report.unpriced_models.items())
             out.info(
                 f"* {totals['unpriced_messages']:,} transcript message(s) of models without a "
                 f"price are counted at cost 0: {listed}"
             )
         if out.json_mode:
-            out.emit_json(
-                {
-                    "ok": True,
-                    "by": by,
-                    "session": session,
-                    "rows": [r.model_dump(mode="json") for r in rows],
-                    "totals": totals,
-                    "unpriced_models": unpriced,
-                    "budgets": budgets,
-                }
-            )
-
-
-def _stats_totals(rows: list[Any]) -> dict[str, Any]:
-    totals: dict[str, Any] = {
-        field: sum(getattr(r, field) for r in rows) for _, field in STATS_COLUMNS
-    }
-    totals["cost_usd"] = round(sum(r.cost_usd for r in rows), 10)
-    totals["unpriced_messages"] = sum(r.unpriced_messages for r in rows)
-    return totals
+            out.emit_json(report.to_dict())
 
 
 def _stats_table(
@@ -160,18 +126,9 @@ def import_transcripts(
             )
         for error in report.errors:
             sys.stderr.write(f"error: {error}\n")
-        failed = bool(report.errors)
         if out.json_mode:
-            out.emit_json(
-                {
-                    "ok": not failed,
-                    "command": "db import-transcripts",
-                    **where(done.target),
-                    "searched": [str(p) for p in done.searched],
-                    **report.to_json(),
-                }
-            )
-        if failed:
+            out.emit_json(done.to_dict())
+        if not done.ok:
             raise typer.Exit(1)
 
 
@@ -191,21 +148,14 @@ def logs(
 ) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project}):
-        target = service.locate(project)
-        records: list[Any] = []
-        with reading(out, target) as db:
-            if db is not None:
-                records = db.recent_logs(
-                    agent_id=agent,
-                    min_level=level.upper() if level else None,
-                    since=since_at,
-                    limit=limit,
-                )
+        report = reports.recent_logs(project, agent=agent, level=level, since=since_at, limit=limit)
+        for warning in report.warnings:
+            out.warn(warning)
         table = Table(title="Recent logs (newest first)")
         for column in ("time (UTC)", "level", "source", "type"):
             table.add_column(column, no_wrap=True)
         table.add_column("message", overflow="fold")
-        for record in records:
+        for record in report.logs:
             # ids are time-ordered (UUIDv7): the tail, not the head, tells agents apart
             source = f"agent …{record.agent_id[-8:]}" if record.agent_id else record.component
             table.add_row(
@@ -217,4 +167,4 @@ def logs(
             )
         out.console.print(table)
         if out.json_mode:
-            out.emit_json({"ok": True, "logs": [r.model_dump(mode="json") for r in records]})
+            out.emit_json(report.to_dict())
