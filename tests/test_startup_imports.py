@@ -39,6 +39,13 @@ _TRANSCRIPTS = [
     "tac_bootstrap.runtime.transcript_import",
     "tac_bootstrap.runtime.hook_writer",
 ]
+# What only some db commands need: the async class (async callers), the exporter (db export)
+# and the transcript service (db stats, db import-transcripts).
+_DB_ON_DEMAND = [
+    "tac_bootstrap.runtime.adw_db_async",
+    "tac_bootstrap.application.database_export",
+    "tac_bootstrap.application.database_transcripts",
+]
 # What `init` and `add-agentic` need and `render --check` does not.
 _INIT_ONLY = ["tac_bootstrap.application.init_service", "tac_bootstrap.application.layer_setup"]
 
@@ -47,8 +54,14 @@ _INIT_ONLY = ["tac_bootstrap.application.init_service", "tac_bootstrap.applicati
 # rich: not for plain lines (render --check); the database stack (database_service,
 # adw_database, transcripts): not to find the project.
 IMPORT_CASES = [
-    (["db", "status"], ["psycopg", "psycopg2", "jinja2", "rich.progress", *_TRANSCRIPTS]),
-    (["db", "status", "--json"], ["psycopg", "psycopg2", "jinja2", "rich.progress", *_TRANSCRIPTS]),
+    (
+        ["db", "status"],
+        ["psycopg", "psycopg2", "jinja2", "rich.progress", *_TRANSCRIPTS, *_DB_ON_DEMAND],
+    ),
+    (
+        ["db", "status", "--json"],
+        ["psycopg", "psycopg2", "jinja2", "rich.progress", *_TRANSCRIPTS, *_DB_ON_DEMAND],
+    ),
     (
         ["render", "--check"],
         [
@@ -61,7 +74,10 @@ IMPORT_CASES = [
             *_INIT_ONLY,
         ],
     ),
-    (["doctor"], ["psycopg", "psycopg2", "rich.progress", *_TRANSCRIPTS, *_INIT_ONLY]),
+    (
+        ["doctor"],
+        ["psycopg", "psycopg2", "rich.progress", *_TRANSCRIPTS, *_INIT_ONLY, *_DB_ON_DEMAND],
+    ),
 ]
 
 # Every third-party distribution each command may load (top-level names, standard library and
@@ -239,3 +255,21 @@ def test_plain_lines_are_what_rich_prints(
         Console(stderr=json_mode, highlight=False, soft_wrap=True).print(line, markup=False)
         theirs = capsys.readouterr()
         assert (ours.out, ours.err) == (theirs.out, theirs.err), repr(line)
+
+
+def test_async_class_is_imported_on_first_use() -> None:
+    """`from ...adw_database import AsyncOrchestratorDB` still works; plain importers of the
+    module (the CLI, the hooks) do not load the async class."""
+    script = (
+        "import sys\n"
+        "import tac_bootstrap.runtime.adw_database as db\n"
+        "print('tac_bootstrap.runtime.adw_db_async' in sys.modules)\n"
+        "from tac_bootstrap.runtime.adw_database import AsyncOrchestratorDB\n"
+        "from tac_bootstrap.runtime.adw_db_async import AsyncOrchestratorDB as real\n"
+        "print(AsyncOrchestratorDB is real is db.AsyncOrchestratorDB)\n"
+        "print(hasattr(db, 'NoSuchName'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True", "False"]

@@ -31,7 +31,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import adw_db_operations as ops
-from .adw_db_async import AsyncOrchestratorDB as AsyncOrchestratorDB  # re-exported
 from .adw_db_backup import BackupExists as BackupExists  # re-exported
 from .adw_db_backup import backup_database as backup_database
 from .adw_db_backup import database_size as database_size
@@ -65,6 +64,7 @@ from .adw_project import current_project
 
 if TYPE_CHECKING:
     from . import transcripts
+    from .adw_db_async import AsyncOrchestratorDB as AsyncOrchestratorDB  # re-exported
 
 __all__ = [
     "SYNC_ONLY",
@@ -78,6 +78,18 @@ __all__ = [
     "backup_location",
     "status_of",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`AsyncOrchestratorDB` loaded on first use: sync callers (the CLI, hooks) never pay for
+    the async class and what only it imports."""
+    if name == "AsyncOrchestratorDB":
+        from .adw_db_async import AsyncOrchestratorDB
+
+        globals()[name] = AsyncOrchestratorDB
+        return AsyncOrchestratorDB
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 T = TypeVar("T")
 

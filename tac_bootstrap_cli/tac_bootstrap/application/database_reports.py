@@ -16,7 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from tac_bootstrap.application import database_export, database_transcripts
 from tac_bootstrap.application import database_service as service
 from tac_bootstrap.domain.errors import UsageError
 from tac_bootstrap.runtime.adw_database import DatabaseStatus, OrchestratorDB
@@ -197,6 +196,9 @@ def cost_stats(project: Path | None, *, by: str, session: str | None) -> StatsRe
     with reading(target, warnings) as db:
         if db is None:
             return report
+        # Imported here: it loads the transcript importer, which `db status` does not need.
+        from tac_bootstrap.application import database_transcripts
+
         rows = db.rollup(cast("RollupBy", by), session_id=session)  # checked above
         unpriced = database_transcripts.unpriced_models(db, session)
         budgets = db.run_budgets(session_id=session) if by == "session" else {}
@@ -320,6 +322,8 @@ def export_database(
 ) -> ExportReport:
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"--format {fmt!r} is not supported", hint="use json or csv")
+    from tac_bootstrap.application import database_export  # csv and the writers: export only
+
     target = service.locate(project)
     with service.opened_existing(target) as db:
         counts = database_export.export(db, destination, fmt, progress)
