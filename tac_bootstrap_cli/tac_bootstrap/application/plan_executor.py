@@ -29,6 +29,7 @@ from tac_bootstrap.infrastructure.filesystem import (
     atomic_write,
     confined_path,
     is_executable,
+    resolved_root,
     sweep_temp_files,
 )
 from tac_bootstrap.infrastructure.manifest_store import (
@@ -62,10 +63,11 @@ class PlanExecutor:
         self, plan: ScaffoldPlan, config: TacConfig, target: Path, *, force: bool = False
     ) -> list[_Evaluated]:
         """Render every file and classify it; raises before any write if a path is unsafe."""
+        real_root = resolved_root(target)  # once for the plan, not once per path
         for op in plan.directories:
-            planned_path(target, op.path)
+            planned_path(target, op.path, real_root)
         context = self.service.render_context(config)
-        return [self._classify(op, config, context, target, force) for op in plan.files]
+        return [self._classify(op, config, context, target, force, real_root) for op in plan.files]
 
     def _classify(
         self,
@@ -74,8 +76,9 @@ class PlanExecutor:
         context: TaintedContext,
         target: Path,
         force: bool,
+        real_root: Path | None = None,
     ) -> _Evaluated:
-        path = planned_path(target, op.path)
+        path = planned_path(target, op.path, real_root)
         content = self.service.content_for(op, config, context)
         if not path.exists() and not path.is_symlink():
             return _Evaluated(op, path, content, Status.CREATE)

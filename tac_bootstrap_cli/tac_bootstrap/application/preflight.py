@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from tac_bootstrap.domain.errors import OperationError, TacError, UnsafePathError, UsageError
-from tac_bootstrap.infrastructure.filesystem import confined_path
+from tac_bootstrap.infrastructure.filesystem import confined_path, resolved_root
 
 NAME_MAX_DEFAULT = 255
 PATH_MAX_DEFAULT = 4096
@@ -81,11 +81,12 @@ def _existing_ancestor(path: Path) -> Path:
     return current
 
 
-def planned_path(root: Path, relative: str) -> Path:
-    """confined_path, plus the length limits: checked before any stat of the path itself."""
+def planned_path(root: Path, relative: str, real_root: Path | None = None) -> Path:
+    """confined_path, plus the length limits: checked before any stat of the path itself.
+    ``real_root``: ``resolved_root(root)``, resolved once for a whole plan."""
     full = root / relative
     _fits(_existing_ancestor(full), PurePosixPath(relative).parts, full, relative, OperationError)
-    return confined_path(root, relative)
+    return confined_path(root, relative, real_root)
 
 
 def _check_root(root: Path) -> None:
@@ -110,8 +111,10 @@ def _check_root(root: Path) -> None:
         _fits(current, missing, root, str(root), UsageError)
 
 
-def _check_path(root: Path, relative: str, *, directory: bool) -> None:
-    confined_path(root, relative)  # no '..', no absolute path, no symlink out, no loop
+def _check_path(
+    root: Path, relative: str, *, directory: bool, real_root: Path | None = None
+) -> None:
+    confined_path(root, relative, real_root)  # no '..', no absolute path, no symlink out, no loop
     parts = PurePosixPath(relative).parts
     parent = root
     for index, part in enumerate(parts):
@@ -160,10 +163,11 @@ def preflight(root: Path, files: Iterable[str], directories: Iterable[str] = ())
     _check_root(root)
     if not root.exists():
         return  # everything will be created inside a fresh, writable directory
+    real_root = resolved_root(root)  # once, not once per path
     for relative in dict.fromkeys(directories):
-        _check_path(root, relative, directory=True)
+        _check_path(root, relative, directory=True, real_root=real_root)
     for relative in dict.fromkeys(files):
-        _check_path(root, relative, directory=False)
+        _check_path(root, relative, directory=False, real_root=real_root)
 
 
 def check_git_dir(root: Path) -> None:

@@ -22,14 +22,24 @@ GIT_EXCLUDE_PATTERN = f".*{TEMP_MARK}*"
 _LEGACY_RE = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp", re.DOTALL)
 
 
-def confined_path(root: Path, relative: str) -> Path:
-    """Resolve ``relative`` under ``root``, refusing '..', absolute paths and escaping symlinks."""
+def resolved_root(root: Path) -> Path | None:
+    """``root.resolve()`` once for many confined_path calls; None when it cannot be resolved
+    (confined_path then resolves it itself and reports the error)."""
+    try:
+        return root.resolve()
+    except (RuntimeError, OSError):
+        return None
+
+
+def confined_path(root: Path, relative: str, real_root: Path | None = None) -> Path:
+    """Resolve ``relative`` under ``root``, refusing '..', absolute paths and escaping symlinks.
+    ``real_root``: ``resolved_root(root)``, when the caller checks many paths under one root."""
     rel = PurePosixPath(relative)
     if rel.is_absolute() or ".." in rel.parts or not rel.parts:
         raise UnsafePathError(f"refusing to write {relative!r}: it is not inside {root}")
     candidate = root.joinpath(*rel.parts)
     try:
-        real_root = root.resolve()
+        real_root = root.resolve() if real_root is None else real_root
         real = candidate.resolve()
     except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before 3.13)
         raise UnsafePathError(
