@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import operator
 import re
 import uuid
 from collections.abc import Iterator
@@ -75,8 +77,9 @@ def socket_url(server: PgServer, dbname: str, **changes: str) -> str:
 
 def test_ten_tenths_add_up_to_exactly_one(db: OrchestratorDB) -> None:
     """Floats reach the server as numeric literals, so numeric + 0.1 adds exact decimals
-    (in float8, and in Python, ten 0.1s make 0.9999999999999999)."""
-    assert sum([0.1] * 10) != 1.0
+    (in float8, and in Python adding one at a time, ten 0.1s make 0.9999999999999999; sum()
+    compensates since 3.12)."""
+    assert functools.reduce(operator.add, [0.1] * 10) != 1.0
     owner = db.register_orchestrator_agent("builder", "builder")
     agent = db.start_agent(owner.id, "s")
     for _ in range(10):

@@ -5,6 +5,7 @@ temp files a killed run leaves behind are recognisable, swept by the next run an
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -22,11 +23,24 @@ GIT_EXCLUDE_PATTERN = f".*{TEMP_MARK}*"
 _LEGACY_RE = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp", re.DOTALL)
 
 
+def real_path(path: Path) -> Path:
+    """``path.resolve()`` that reports a symlink loop on every Python: since 3.13 a non-strict
+    resolve() returns a path through a loop instead of raising. A missing (or not yet created)
+    part is fine and resolved as far as it exists; a loop raises OSError(ELOOP) or, before
+    3.13, RuntimeError."""
+    try:
+        return path.resolve(strict=True)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise
+        return path.resolve()
+
+
 def resolved_root(root: Path) -> Path | None:
-    """``root.resolve()`` once for many confined_path calls; None when it cannot be resolved
+    """``real_path(root)`` once for many confined_path calls; None when it cannot be resolved
     (confined_path then resolves it itself and reports the error)."""
     try:
-        return root.resolve()
+        return real_path(root)
     except (RuntimeError, OSError):
         return None
 
@@ -39,8 +53,8 @@ def confined_path(root: Path, relative: str, real_root: Path | None = None) -> P
         raise UnsafePathError(f"refusing to write {relative!r}: it is not inside {root}")
     candidate = root.joinpath(*rel.parts)
     try:
-        real_root = root.resolve() if real_root is None else real_root
-        real = candidate.resolve()
+        real_root = real_path(root) if real_root is None else real_root
+        real = real_path(candidate)
     except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before 3.13)
         raise UnsafePathError(
             f"refusing to write {relative!r}: a symlink loop under {root} ({exc})",
