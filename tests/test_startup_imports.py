@@ -39,9 +39,10 @@ _TRANSCRIPTS = [
     "tac_bootstrap.runtime.transcript_import",
     "tac_bootstrap.runtime.hook_writer",
 ]
-# What only some db commands need: the async class (async callers), the exporter (db export)
-# and the transcript service (db stats, db import-transcripts).
+# What only some db commands need: the async class (async callers), the exporter (db export),
+# the transcript service (db stats, db import-transcripts) and the other commands' reports.
 _DB_ON_DEMAND = [
+    "tac_bootstrap.application.database_reports",
     "tac_bootstrap.runtime.adw_db_async",
     "tac_bootstrap.application.database_export",
     "tac_bootstrap.application.database_transcripts",

@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from tac_bootstrap.application import database_service as service
+from tac_bootstrap.application.database_status_report import StatusReport as StatusReport
+from tac_bootstrap.application.database_status_report import database_status as database_status
+from tac_bootstrap.application.database_status_report import where as where
 from tac_bootstrap.domain.errors import UsageError
-from tac_bootstrap.runtime.adw_database import DatabaseStatus, OrchestratorDB
+from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.orch_database_models import LogRecord, RollupRow
 
 if TYPE_CHECKING:
@@ -34,15 +37,6 @@ TOTALLED = (
     "cache_creation_tokens",
     "cache_read_tokens",
 )
-
-
-def where(target: service.DatabaseTarget) -> dict[str, Any]:
-    """The keys every `db` JSON document uses to say which database it is about."""
-    return {
-        "path": str(target.path) if target.path is not None else None,
-        "backend": target.backend,
-        "location": target.display,
-    }
 
 
 @dataclass(frozen=True)
@@ -103,34 +97,6 @@ def migrate_database(project: Path | None, *, dry_run: bool = False) -> MigrateR
     note = service.NO_BACKUP_ON_POSTGRES if target.location.is_postgres else None
     run = service.migrate(target)
     return MigrateReport(target, dry_run, [m.filename for m in run.applied], run.backup, note)
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    """`db status`: the runtime's DatabaseStatus of the project's database."""
-
-    target: service.DatabaseTarget
-    status: DatabaseStatus
-    ok: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        state = self.status
-        return {
-            "ok": True,
-            **where(self.target),
-            "server_version": state.server_version or None,
-            "source": self.target.location.source,
-            "exists": state.exists,
-            "size_bytes": state.size_bytes,
-            "schema_version": state.schema_version,
-            "pending_migrations": state.pending,
-            "counts": state.counts,
-        }
-
-
-def database_status(project: Path | None) -> StatusReport:
-    target = service.locate(project)
-    return StatusReport(target, service.status(target))
 
 
 @contextmanager

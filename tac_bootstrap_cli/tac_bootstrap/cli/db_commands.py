@@ -1,7 +1,8 @@
 """Bodies of the `tac-bootstrap db` commands: arguments in, rich tables or JSON out.
 
-Each body calls the application function the Python API calls (database_reports) and prints
-its report: the human lines and tables from the report's data, `--json` from `to_dict()`.
+Each body calls the application function the Python API calls (database_reports, imported
+per command; `db status` from database_status_report) and prints its report: the human
+lines and tables from the report's data, `--json` from `to_dict()`.
 The location is shown as `target.display`, which masks a URL's password.
 """
 
@@ -11,7 +12,6 @@ from pathlib import Path
 
 from rich.table import Table
 
-from tac_bootstrap.application import database_reports as reports
 from tac_bootstrap.cli.db_output import human_size, progress_bar
 from tac_bootstrap.cli.output import Output
 from tac_bootstrap.cli.prompts import confirm
@@ -20,7 +20,9 @@ from tac_bootstrap.cli.prompts import confirm
 def init_db(project: Path | None, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project}):
-        report = reports.init_database(project)
+        from tac_bootstrap.application.database_reports import init_database
+
+        report = init_database(project)
         target, version = report.target, report.schema_version
         if target.location.is_postgres:  # the database is the server's; the tables are ours
             verb = "tables created in" if report.created else "already initialised:"
@@ -37,7 +39,9 @@ def init_db(project: Path | None, json_output: bool) -> None:
 def migrate(project: Path | None, dry_run: bool, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project}):
-        report = reports.migrate_database(project, dry_run=dry_run)
+        from tac_bootstrap.application.database_reports import migrate_database
+
+        report = migrate_database(project, dry_run=dry_run)
         if dry_run:
             for filename in report.migrations:
                 out.info(f"would apply {filename}")
@@ -57,7 +61,10 @@ def migrate(project: Path | None, dry_run: bool, json_output: bool) -> None:
 def status(project: Path | None, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project}):
-        report = reports.database_status(project)
+        # Not through database_reports: `db status` skips the other reports' dataclasses.
+        from tac_bootstrap.application.database_status_report import database_status
+
+        report = database_status(project)
         target, state = report.target, report.status
         table = Table(title="Orchestrator database", show_header=False)
         table.add_column("key", style="bold")
@@ -97,9 +104,9 @@ def prune(
         )
 
     with out.handling_errors({"--project": project}):
-        report = reports.prune_database(
-            project, older_than_days=older_than, dry_run=dry_run, confirm=ask
-        )
+        from tac_bootstrap.application.database_reports import prune_database
+
+        report = prune_database(project, older_than_days=older_than, dry_run=dry_run, confirm=ask)
         if report.dry_run:
             total = sum(report.deleted.values())
             out.info(f"would delete {_listed(report.deleted)}" if total else "nothing to prune")
@@ -116,8 +123,10 @@ def _listed(counts: dict[str, int]) -> str:
 def backup(project: Path | None, destination: Path, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project, "DEST": destination}):
+        from tac_bootstrap.application.database_reports import backup_database
+
         with progress_bar(out, "backup") as progress:
-            report = reports.backup_database(project, destination, progress)
+            report = backup_database(project, destination, progress)
         out.info(f"backup written: {destination} ({human_size(report.size_bytes)})")
         if out.json_mode:
             out.emit_json(report.to_dict())
@@ -126,8 +135,10 @@ def backup(project: Path | None, destination: Path, json_output: bool) -> None:
 def export(project: Path | None, destination: Path, fmt: str, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project, "DEST": destination}):
+        from tac_bootstrap.application.database_reports import export_database
+
         with progress_bar(out, "export") as progress:
-            report = reports.export_database(project, destination, fmt, progress)
+            report = export_database(project, destination, fmt, progress)
         out.info(f"exported {sum(report.counts.values()):,} rows to {destination} ({fmt})")
         if out.json_mode:
             out.emit_json(report.to_dict())
