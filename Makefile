@@ -97,10 +97,14 @@ test: $(STAMP) claude-cli
 base: $(STAMP)
 	$(BIN)/tac-bootstrap render . --force
 
+# cookiecutter and copier (the `bench` extra) run beside `init` in bench_generate.py.
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/bench_cli_startup.py
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_database.py
+	$(BIN)/python bench/bench_db_copy.py
+	$(BIN)/python bench/bench_guard.py
 	$(BIN)/python bench/bench_hooks.py
 	$(BIN)/python bench/bench_transcripts.py
 

@@ -249,7 +249,9 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=200_000)
     parser.add_argument("--agents", type=int, default=4_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=1000, help="db copy --batch-size")
+    parser.add_argument(
+        "--batch-size", type=int, default=10_000, help="db copy --batch-size (its default)"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile (b) once and stop")
     args = parser.parse_args()
     BATCH_SIZE[0] = args.batch_size

@@ -180,7 +180,7 @@ def copy(
     dest: str,
     project: PathLike | None = None,
     *,
-    batch_size: int = 1000,
+    batch_size: int = 10_000,
     progress: Progress | None = None,
 ) -> CopyReport:
     """`db copy SOURCE DEST`: copy an orchestrator database to another one and verify it.

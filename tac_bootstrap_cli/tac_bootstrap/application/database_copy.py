@@ -53,7 +53,7 @@ from tac_bootstrap.runtime.adw_db_connection import (
 from tac_bootstrap.runtime.adw_db_transfer import AttachedSource, SourceWatch
 
 Progress = Callable[[int, int], None]  # (rows done, rows in total)
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 10_000
 SOURCE_HINT = (
     "SOURCE and DEST are file paths, sqlite:///FILE, postgresql:// URLs or libpq keyword/value "
     "strings ('host=HOST dbname=DBNAME')"

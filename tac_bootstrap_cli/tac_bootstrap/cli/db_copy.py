@@ -30,7 +30,7 @@ def copy(
             metavar="N",
             help=f"Rows per DEST transaction (1 to {params.MAX_BATCH:,}).",
         ),
-    ] = 1000,
+    ] = 10_000,
     project: Annotated[
         Path | None,
         typer.Option(
