@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from tac_bootstrap.cli.db_output import human_size, progress_bar
 from tac_bootstrap.cli.output import Output
@@ -70,9 +71,10 @@ def status(project: Path | None, json_output: bool) -> None:
         table.add_column("key", style="bold")
         table.add_column("value", overflow="fold")
         table.add_row("backend", "PostgreSQL" if target.location.is_postgres else "SQLite")
-        table.add_row("location", f"{target.display} ({target.location.source})")
+        # Text, not markup: a path or server version may hold "[...]".
+        table.add_row("location", Text(f"{target.display} ({target.location.source})"))
         if state.server_version:
-            table.add_row("server version", state.server_version)
+            table.add_row("server version", Text(state.server_version))
         size = human_size(state.size_bytes) if state.exists else "not created yet"
         if target.location.is_postgres:
             size += " (the orchestrator's tables and indexes)"

@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from tac_bootstrap.application import database_reports as reports
 from tac_bootstrap.application import database_transcripts
@@ -60,7 +61,12 @@ def _stats_table(
         table.add_column("budget (USD)", justify="right")
     for row in rows:
         cost = f"{row.cost_usd:,.4f}" + (" *" if row.unpriced_messages else "")
-        cells = [row.key, *(f"{getattr(row, f):,}" for _, f in STATS_COLUMNS), cost]
+        # Text, not markup: keys (session ids, model names) come from the database.
+        cells: list[str | Text] = [
+            Text(row.key),
+            *(f"{getattr(row, f):,}" for _, f in STATS_COLUMNS),
+            cost,
+        ]
         if budgets:
             budget = budgets.get(row.key)
             spent = budget is not None and row.cost_usd >= budget
@@ -98,7 +104,7 @@ def import_transcripts(
             )
         verb = "would import" if dry_run else "imported"
         table = Table(
-            title=f"Transcripts {'(dry run) ' if dry_run else ''}-> {done.target.display}"
+            title=Text(f"Transcripts {'(dry run) ' if dry_run else ''}-> {done.target.display}")
         )
         table.add_column("what")
         table.add_column("count", justify="right")
@@ -161,9 +167,10 @@ def logs(
             table.add_row(
                 record.created_at.strftime("%m-%d %H:%M:%S"),
                 record.log_level.value,
-                source or "",
-                record.log_type or "",
-                record.message,
+                # Text, not markup: a message like "[bold]x[/]" prints as written.
+                Text(source or ""),
+                Text(record.log_type or ""),
+                Text(record.message),
             )
         out.console.print(table)
         if out.json_mode:
