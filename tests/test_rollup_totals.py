@@ -249,3 +249,18 @@ def apply_step(
         alive = {row["id"] for row in db.iter_rows("prompts")}
         running[:] = [p for p in running if p in alive]
         done[:] = [p for p in done if p in alive]
+
+
+def test_moving_a_prompt_to_another_agent_and_deleting_an_agent(db: OrchestratorDB) -> None:
+    """agent_id is a key too: a prompt moved to another agent (plain UPDATE) moves its totals,
+    and an agent deleted with its prompts (ON DELETE CASCADE) takes its totals with it."""
+    ids = seed(db)
+    moved, to_agent = ids["prompts"][0], ids["agents"][2]
+    write(db, "UPDATE prompts SET agent_id = ? WHERE id = ?", to_agent, moved)
+    assert_rollups_match(db)
+    gone = ids["agents"][1]
+    write(db, "DELETE FROM agents WHERE id = ?", gone)
+    assert sql(db, "SELECT count(*) AS n FROM prompts WHERE agent_id = ?", gone)[0]["n"] == 0
+    assert_rollups_match(db)
+    left = sql(db, "SELECT key FROM prompt_totals WHERE dimension = 'agent'")
+    assert str(gone) not in {row["key"] for row in left}
