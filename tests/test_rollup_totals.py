@@ -264,3 +264,22 @@ def test_moving_a_prompt_to_another_agent_and_deleting_an_agent(db: Orchestrator
     assert_rollups_match(db)
     left = sql(db, "SELECT key FROM prompt_totals WHERE dimension = 'agent'")
     assert str(gone) not in {row["key"] for row in left}
+
+
+def test_every_rollup_is_the_sum_of_its_sessions(db: OrchestratorDB) -> None:
+    """By agent, model and day too: the whole database (prompt_totals) equals the rollups
+    of each session (read from the prompts) added up, multi-model shares included."""
+    seed(db)
+    for by in BY:
+        added: dict[str, list[float]] = {}
+        for session in ("s-1", "s-2"):
+            for row in db.rollup(by, session_id=session):  # type: ignore[arg-type]
+                group = added.setdefault(row.key, [0] * 6)
+                values = (row.prompts, *(getattr(row, k) for k in KINDS), row.cost_usd)
+                for i, value in enumerate(values):
+                    group[i] += value
+        whole = fast(db, by)
+        assert whole.keys() == added.keys(), by
+        for key, row in whole.items():
+            assert list(row[:5]) == added[key][:5], (by, key)
+            assert row[5] == pytest.approx(added[key][5], abs=1e-9), (by, key)
