@@ -227,9 +227,12 @@ class AttachedSource:
         if not self.valid:
             return None
         with self._lock:
+            # Read before BEGIN: in the transaction DEST's first statement must be a write, or
+            # a commit by another DEST writer makes its upgrade fail at once (SQLITE_BUSY).
+            trigger = self._totals_trigger() if table == "prompts" else None
             self._conn.execute("BEGIN")  # deferred: IMMEDIATE would lock SOURCE's file too
             try:
-                result = self._batch(table, after_rowid, limit)
+                result = self._batch(table, after_rowid, limit, trigger)
                 self._conn.execute("COMMIT")
             except BaseException:
                 with suppress(sqlite3.Error):
@@ -238,7 +241,9 @@ class AttachedSource:
         self.valid = result is not None
         return result
 
-    def _batch(self, table: str, after_rowid: int, limit: int) -> BatchResult | None:
+    def _batch(
+        self, table: str, after_rowid: int, limit: int, trigger: str | None
+    ) -> BatchResult | None:
         conn, src = self._conn, self.SCHEMA
         if self._source_version() != self._version:
             return None
@@ -254,12 +259,11 @@ class AttachedSource:
             f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM {src}.{table} "
             "WHERE rowid > ? AND rowid <= ? ORDER BY rowid ON CONFLICT (id) DO NOTHING"
         )
-        trigger = self._totals_trigger() if table == "prompts" else None
         if trigger is None:
             inserted = conn.execute(insert, (after_rowid, last)).rowcount
             return BatchResult(int(last), int(rows), int(inserted))
+        conn.execute(f"DROP TRIGGER main.{TOTALS_TRIGGER}")  # DEST's write lock from here
         before = conn.execute("SELECT coalesce(max(rowid), 0) FROM main.prompts").fetchone()[0]
-        conn.execute(f"DROP TRIGGER main.{TOTALS_TRIGGER}")
         inserted = conn.execute(insert, (after_rowid, last)).rowcount
         conn.execute(_BATCH_TOTALS, (before,))
         conn.execute(trigger)
