@@ -273,9 +273,9 @@ def test_every_rollup_is_the_sum_of_its_sessions(db: OrchestratorDB) -> None:
     for by in BY:
         added: dict[str, list[float]] = {}
         for session in ("s-1", "s-2"):
-            for row in db.rollup(by, session_id=session):  # type: ignore[arg-type]
-                group = added.setdefault(row.key, [0] * 6)
-                values = (row.prompts, *(getattr(row, k) for k in KINDS), row.cost_usd)
+            for one in db.rollup(by, session_id=session):  # type: ignore[arg-type]
+                group = added.setdefault(one.key, [0] * 6)
+                values = (one.prompts, *(getattr(one, k) for k in KINDS), one.cost_usd)
                 for i, value in enumerate(values):
                     group[i] += value
         whole = fast(db, by)
