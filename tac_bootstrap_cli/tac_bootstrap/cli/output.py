@@ -123,9 +123,11 @@ class Output:
 
     def tree(self, report: ApplyReport) -> None:
         """The planned files as a directory tree, each marked with its status."""
+        from rich.markup import escape
         from rich.tree import Tree
 
-        root = Tree(f"[bold]{report.target}[/]")
+        # Paths and details are escaped: a "[b]" in a directory name is text, not markup.
+        root = Tree(f"[bold]{escape(str(report.target))}[/]")
         branches: dict[str, Tree] = {"": root}
         for result in sorted(report.results, key=lambda r: r.path):
             parts = result.path.split("/")
@@ -133,12 +135,12 @@ class Output:
             for part in parts[:-1]:
                 key = f"{parent}/{part}" if parent else part
                 if key not in branches:
-                    branches[key] = branches[parent].add(f"[blue]{part}/[/]")
+                    branches[key] = branches[parent].add(f"[blue]{escape(part)}/[/]")
                 parent = key
             style = STATUS_STYLE[result.status]
-            label = f"{parts[-1]}  [{style}]{result.status.value}[/]"
+            label = f"{escape(parts[-1])}  [{style}]{result.status.value}[/]"
             if result.detail and result.status is not Status.CREATE:
-                label += f" [dim]({result.detail})[/]"
+                label += f" [dim]({escape(result.detail)})[/]"
             branches[parent].add(label)
         self.console.print(root)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from tac_bootstrap.application.upgrade_service import (
     Change,
@@ -38,7 +39,7 @@ def _show(out: Output, plan: UpgradePlan, dry_run: bool) -> None:
         if item.change is Change.UNCHANGED:
             continue
         style = STYLE.get(item.change, "")
-        table.add_row(item.path, f"[{style}]{item.change.value}[/]", item.detail)
+        table.add_row(Text(item.path), f"[{style}]{item.change.value}[/]", Text(item.detail))
     if table.row_count:
         out.console.print(table)
     counts = ", ".join(f"{n} {name}" for name, n in plan.summary().items() if n)
