@@ -737,6 +737,29 @@ def test_a_watch_opened_before_a_commit_refuses_the_attached_path(
     watch.close()
 
 
+def test_a_source_sqlite_cannot_attach_leaves_the_attached_path_off(
+    project: Path, tmp_path: Path
+) -> None:
+    """Where ATTACH fails (here: the file is gone; elsewhere a SQLite built without URI
+    filenames), the copy has no attached path and DEST has nothing attached."""
+    from tac_bootstrap.runtime.adw_db_transfer import AttachedSource, SourceWatch
+
+    source, dest = tmp_path / "source.db", tmp_path / "dest.db"
+    populate(project, source, logs_per_agent=1)
+    watch = SourceWatch(source)
+    moved = tmp_path / "moved.db"
+    source.rename(moved)
+    with open_db(project, dest) as db:
+        attached = AttachedSource(db, source, watch)
+        assert (attached.attached, attached.valid) == (False, False)
+        assert attached.copy_batch("orchestrator_agents", 0, 10) is None
+        attached.close()
+        names = [row[1] for row in db.conn.execute("PRAGMA database_list")]
+        assert names == ["main"]
+    watch.close()
+    assert not source.exists()  # nothing was created in its place
+
+
 def test_prompt_totals_of_a_copy_and_of_a_resumed_copy_equal_a_scan(
     project: Path, tmp_path: Path
 ) -> None:

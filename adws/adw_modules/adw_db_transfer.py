@@ -200,9 +200,12 @@ class AttachedSource:
         conn: sqlite3.Connection = dest.conn
         self._conn = conn
         self._lock = dest._lock
+        self.attached = False
         with self._lock:
-            uri = f"{source.resolve().as_uri()}?mode=ro"
-            conn.execute(f"ATTACH DATABASE ? AS {self.SCHEMA}", (uri,))
+            self.attached = self._attach(source)
+            if not self.attached:  # the copy streams rows from the snapshot instead
+                self.valid = False
+                return
             # A checkpoint after every batch would sync DEST's file each time (most of the
             # copy's cost): DEST's WAL grows instead, and close() checkpoints it once.
             self._autocheckpoint = conn.execute("PRAGMA main.wal_autocheckpoint").fetchone()[0]
@@ -210,10 +213,26 @@ class AttachedSource:
         self._version = self._source_version()
         self.valid = watch.unchanged()
 
+    def _attach(self, source: Path) -> bool:
+        """Attach SOURCE read-only through a URI filename; False where this SQLite cannot (a
+        build without URI filenames fails to open it, or opens another file)."""
+        real = source.resolve()
+        try:
+            self._conn.execute(f"ATTACH DATABASE ? AS {self.SCHEMA}", (f"{real.as_uri()}?mode=ro",))
+        except sqlite3.OperationalError:
+            return False
+        files = {row[1]: row[2] for row in self._conn.execute("PRAGMA database_list")}
+        if Path(files.get(self.SCHEMA) or "") != real:
+            self._conn.execute(f"DETACH DATABASE {self.SCHEMA}")
+            return False
+        return True
+
     def _source_version(self) -> int:
         return int(self._conn.execute(f"PRAGMA {self.SCHEMA}.data_version").fetchone()[0])
 
     def close(self) -> None:
+        if not self.attached:
+            return
         with self._lock:
             self._conn.execute(f"DETACH DATABASE {self.SCHEMA}")
             self._conn.execute(f"PRAGMA main.wal_autocheckpoint = {int(self._autocheckpoint)}")
