@@ -37,7 +37,14 @@ from tac_bootstrap.infrastructure.config_loader import load_config
 from .conftest import run_cli, tree_snapshot
 from .test_interactive import TIMEOUT, pty_session
 
-GITIGNORE_LINES = [
+GITIGNORE_LINES = [  # what add-agentic ensures; none of them may match a generated file
+    ".tac_bootstrap/",
+    "*.db-wal",
+    "*.db-shm",
+    "adws/schema/orchestrator.db",
+    "*.tac-bootstrap",
+]
+SOME_LINES = [  # any lines, for the append mechanics of update_gitignore
     ".tac_bootstrap/",
     "logs/",
     "*.db-wal",
@@ -122,8 +129,8 @@ def test_python_repo_gets_config_and_layer_and_keeps_every_user_file(tmp_path: P
     appended = gitignore[len(USER_GITIGNORE) :].decode()
     assert appended == (
         "\n\n# tac-bootstrap agentic layer\n"
-        ".tac_bootstrap/\n*.db-wal\n*.db-shm\nadws/schema/orchestrator.db\n"
-    )  # logs/ was already covered by the user's /logs
+        ".tac_bootstrap/\n*.db-wal\n*.db-shm\nadws/schema/orchestrator.db\n*.tac-bootstrap\n"
+    )  # no logs line: logs/.gitignore ignores the logs (the user's /logs is outside git here)
 
     # The config holds what was detected.
     config = load_config(root / "tac_bootstrap.yml")
@@ -226,7 +233,7 @@ def test_dry_run_writes_nothing_and_shows_the_gitignore_lines(cli: Any, tmp_path
     assert tree_snapshot(root) == before
     assert "tac_bootstrap.yml  create" in result.stdout
     assert "settings.json  conflict" in result.stdout
-    assert ".gitignore: would append 4 line(s): .tac_bootstrap/, *.db-wal" in result.stdout
+    assert ".gitignore: would append 5 line(s): .tac_bootstrap/, *.db-wal" in result.stdout
 
     (root / ".claude" / "settings.json").unlink()
     result = cli("add-agentic", root, "--dry-run", "--json")
@@ -371,17 +378,17 @@ def _config() -> TacConfig:
 
 def test_required_lines_follow_the_config() -> None:
     config = _config()
-    assert required_lines(config) == GITIGNORE_LINES
+    assert required_lines(config) == GITIGNORE_LINES  # no logs line: see GITIGNORE_LINES
     config.paths.logs_dir = "var/log"
     config.paths.adws_dir = "agents"
-    assert required_lines(config)[1] == "var/log/"
-    assert required_lines(config)[-1] == "agents/schema/orchestrator.db"
+    assert not any("var/log" in line for line in required_lines(config))
+    assert required_lines(config)[3] == "agents/schema/orchestrator.db"
 
 
 def test_gitignore_with_crlf_keeps_its_line_endings(tmp_path: Path) -> None:
     original = b"node_modules/\r\n.tac_bootstrap\r\n"
     (tmp_path / ".gitignore").write_bytes(original)
-    update = update_gitignore(tmp_path, GITIGNORE_LINES, dry_run=False)
+    update = update_gitignore(tmp_path, SOME_LINES, dry_run=False)
     assert update.action is GitignoreAction.APPEND
     assert update.lines == ("logs/", "*.db-wal", "*.db-shm", "adws/schema/orchestrator.db")
     data = (tmp_path / ".gitignore").read_bytes()
@@ -401,26 +408,26 @@ def test_gitignore_ending_in_a_blank_line_gets_no_second_one(tmp_path: Path) -> 
 
 def test_complete_gitignore_is_not_touched(tmp_path: Path) -> None:
     path = tmp_path / ".gitignore"
-    path.write_bytes(("\n".join(GITIGNORE_LINES)).encode())
+    path.write_bytes(("\n".join(SOME_LINES)).encode())
     os.utime(path, (1_000_000, 1_000_000))
-    update = update_gitignore(tmp_path, GITIGNORE_LINES, dry_run=False)
+    update = update_gitignore(tmp_path, SOME_LINES, dry_run=False)
     assert update.action is GitignoreAction.UNCHANGED and update.lines == ()
     assert path.stat().st_mtime == 1_000_000
     # Appending twice would be the same as appending once.
     path.write_bytes(b"a\n")
-    update_gitignore(tmp_path, GITIGNORE_LINES, dry_run=False)
+    update_gitignore(tmp_path, SOME_LINES, dry_run=False)
     once = path.read_bytes()
-    assert update_gitignore(tmp_path, GITIGNORE_LINES, dry_run=False).action.value == "unchanged"
+    assert update_gitignore(tmp_path, SOME_LINES, dry_run=False).action.value == "unchanged"
     assert path.read_bytes() == once
 
 
 def test_gitignore_dry_run_and_symlink_write_nothing(tmp_path: Path) -> None:
-    update = update_gitignore(tmp_path, GITIGNORE_LINES, dry_run=True)
+    update = update_gitignore(tmp_path, SOME_LINES, dry_run=True)
     assert update.action is GitignoreAction.CREATE
     assert not (tmp_path / ".gitignore").exists()
     (tmp_path / "shared-ignore").write_text("x\n")
     (tmp_path / ".gitignore").symlink_to("shared-ignore")
-    update = update_gitignore(tmp_path, GITIGNORE_LINES, dry_run=False)
+    update = update_gitignore(tmp_path, SOME_LINES, dry_run=False)
     assert update.action is GitignoreAction.SKIPPED
     assert (tmp_path / "shared-ignore").read_text() == "x\n"
     assert (tmp_path / ".gitignore").is_symlink()

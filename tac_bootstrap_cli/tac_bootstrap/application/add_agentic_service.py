@@ -15,8 +15,9 @@ from pathlib import Path
 from tac_bootstrap.application.gitignore import (
     GitignoreAction,
     GitignoreUpdate,
+    generated_paths,
     required_lines,
-    update_gitignore,
+    update_layer_gitignore,
 )
 from tac_bootstrap.application.layer_setup import build_config, missing_tool_warnings
 from tac_bootstrap.application.plan_executor import PlanExecutor
@@ -168,7 +169,7 @@ def apply_add_agentic(prepared: PreparedLayer, *, dry_run: bool = False) -> AddA
         # Never force: a file the repository already has at a target path is a conflict.
         report = executor.apply(plan, config, root)
         proposals = _write_proposals(root, plan, config, service, report)
-    gitignore = _update_gitignore(root, config, dry_run)
+    gitignore = _update_gitignore(root, config, generated_paths(plan, report), dry_run)
     tools = missing_tool_warnings(config, root, per_command=True)
     return AddAgenticReport(
         config, prepared.inspection, report, gitignore, proposals, prepared.warnings, tools
@@ -189,10 +190,13 @@ def _write_proposals(
     return written
 
 
-def _update_gitignore(root: Path, config: TacConfig, dry_run: bool) -> GitignoreUpdate:
+def _update_gitignore(
+    root: Path, config: TacConfig, generated: list[str], dry_run: bool
+) -> GitignoreUpdate:
+    """Our lines, and the negations that keep the layer's files in git (see gitignore)."""
     lines = required_lines(config)
     try:
-        return update_gitignore(root, lines, dry_run=dry_run)
+        return update_layer_gitignore(root, lines, generated, dry_run=dry_run)
     except OSError as exc:  # the layer is written; an unwritable .gitignore is only reported
         reason = f"could not update it ({exc.strerror or exc}); add these lines yourself"
         return GitignoreUpdate(GitignoreAction.SKIPPED, tuple(lines), reason)

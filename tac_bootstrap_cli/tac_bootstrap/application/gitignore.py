@@ -1,21 +1,37 @@
-"""The repository-root .gitignore lines the agentic layer needs (used by `add-agentic`).
+"""The repository-root .gitignore lines the agentic layer needs (add-agentic, render, doctor).
 
 An existing .gitignore belongs to the user: its bytes are kept exactly as they are and only the
 missing lines are appended, under one comment header. A missing .gitignore is created.
+
+No generated file may end up ignored (it would never be committed, and every clone would lack
+it): our own lines ignore none, and when the repository's rules do, ``update_layer_gitignore``
+appends the negations that re-include them (see ignored_files) and reports what it cannot undo.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
+from tac_bootstrap.application.ignored_files import (
+    IgnoredPaths,
+    Negations,
+    describe_unfixable,
+    git_ignored,
+    negations,
+)
+from tac_bootstrap.application.proposals import PROPOSAL_SUFFIX
 from tac_bootstrap.domain.config import TacConfig
+from tac_bootstrap.domain.manifest import MANIFEST_FILENAME
+from tac_bootstrap.domain.plan import ApplyReport, ScaffoldPlan
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
 from tac_bootstrap.infrastructure.manifest_store import STATE_DIR
 
 GITIGNORE = ".gitignore"
 HEADER = "# tac-bootstrap agentic layer"
+NEGATION_PASSES = 3  # a rule hidden behind an ignored directory shows once that is re-included
 
 
 class GitignoreAction(str, Enum):
@@ -31,6 +47,8 @@ class GitignoreUpdate:
     lines: tuple[str, ...]  # the lines added (or, in a dry run, that would be)
     detail: str = ""
     path: str = GITIGNORE
+    ignored: tuple[str, ...] = ()  # generated files git ignored before (the lines re-include)
+    warnings: tuple[str, ...] = ()  # generated files git still ignores, and why
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -38,18 +56,35 @@ class GitignoreUpdate:
             "action": self.action.value,
             "lines": list(self.lines),
             **({"detail": self.detail} if self.detail else {}),
+            **({"ignored": list(self.ignored)} if self.ignored else {}),
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
 
 def required_lines(config: TacConfig) -> list[str]:
-    """What git must ignore at the root: local state, run logs and the database files."""
+    """What git must ignore at the root: local state, the database files, our proposals.
+
+    None of them may match a generated file. The run logs are not here: the generated
+    ``<logs_dir>/.gitignore`` ignores everything beside itself, while a root ``logs/`` line
+    would ignore that file too (and any ``logs`` directory elsewhere in the repository).
+    """
     return [
         f"{STATE_DIR}/",
-        f"{config.paths.logs_dir}/",
         "*.db-wal",
         "*.db-shm",
         config.default_database_path,
+        f"*{PROPOSAL_SUFFIX}",  # the layer's version beside a user's file, to merge by hand
     ]
+
+
+def generated_paths(plan: ScaffoldPlan, report: ApplyReport | None = None) -> list[str]:
+    """The files of the layer that must be committed: the plan's and the manifest.
+
+    A conflicting file (``report``) is the user's own, left as it was: if they keep it out of
+    git, that is their choice, never undone by us.
+    """
+    conflicts = {result.path for result in report.conflicts} if report is not None else set()
+    return [op.path for op in plan.files if op.path not in conflicts] + [MANIFEST_FILENAME]
 
 
 def _pattern(line: str) -> str | None:
@@ -69,6 +104,11 @@ def update_gitignore(root: Path, lines: list[str], *, dry_run: bool) -> Gitignor
     Existing bytes are never changed: the result is the old content, a newline if it lacked a
     final one, a blank line, the header and the missing lines, in the file's own line ending.
     """
+    return _append(root, lines, dry_run=dry_run, header=True)
+
+
+def _append(root: Path, lines: list[str], *, dry_run: bool, header: bool) -> GitignoreUpdate:
+    """``update_gitignore``; without ``header`` the lines continue the block just written."""
     path = root / GITIGNORE  # checked before confined_path, which refuses escaping symlinks
     if path.is_symlink() or (path.exists() and not path.is_file()):
         kind = "a symlink" if path.is_symlink() else "not a regular file"
@@ -92,9 +132,60 @@ def update_gitignore(root: Path, lines: list[str], *, dry_run: bool) -> Gitignor
     suffix = ""
     if text and not text.endswith(("\n", "\r")):
         suffix += newline  # finish the user's last line first
-    if text.strip() and not (text + suffix).endswith(newline * 2):
+    if header and text.strip() and not (text + suffix).endswith(newline * 2):
         suffix += newline  # a blank line before our block
-    suffix += newline.join([HEADER, *missing]) + newline
+    suffix += newline.join([HEADER, *missing] if header else missing) + newline
     if not dry_run:
         atomic_write(path, data + suffix.encode("utf-8"))
     return GitignoreUpdate(GitignoreAction.APPEND, tuple(missing))
+
+
+def update_layer_gitignore(
+    root: Path, required: list[str], generated: Iterable[str], *, dry_run: bool
+) -> GitignoreUpdate:
+    """Append ``required`` and the negations that keep every ``generated`` path in git.
+
+    Git is asked first (when the project is in a git repository); the negations go in the same
+    block as ``required``. A rule that hid another (``*.md`` below an ignored ``.claude/``)
+    shows once the directory is re-included, so the check runs again after writing (at most
+    NEGATION_PASSES times); what still is ignored then is reported in ``warnings``.
+    """
+    paths = sorted(set(generated))
+    found = git_ignored(root, paths)
+    if found is None:  # no git, or not a repository: nothing can be ignored yet
+        return update_gitignore(root, required, dry_run=dry_run)
+    needed = negations(found, paths)
+    update = update_gitignore(root, [*required, *needed.lines], dry_run=dry_run)
+    ignored = tuple(needed.ignored)
+    if dry_run or update.action is GitignoreAction.SKIPPED or not needed.ignored:
+        return replace(update, ignored=ignored, warnings=_warnings(found, needed, dry_run))
+    added = list(update.lines)
+    for attempt in range(NEGATION_PASSES + 1):
+        found = git_ignored(root, ignored)
+        if found is None or attempt == NEGATION_PASSES:
+            break
+        if not any(path in found.rules for path in ignored):
+            break
+        needed = negations(found, ignored)
+        more = _append(root, needed.lines, dry_run=False, header=not added)
+        if not more.lines:
+            break
+        added.extend(more.lines)
+    action = update.action
+    if added and action is GitignoreAction.UNCHANGED:
+        action = GitignoreAction.APPEND
+    warnings = () if found is None else _warnings(found, negations(found, ignored), dry_run)
+    return replace(update, action=action, lines=tuple(added), ignored=ignored, warnings=warnings)
+
+
+def _warnings(found: IgnoredPaths, needed: Negations, dry_run: bool) -> tuple[str, ...]:
+    """The unfixable rules, and (after writing) any file the negations did not re-include."""
+    messages = describe_unfixable(needed.unfixable)
+    if not dry_run:  # ``found`` is the state after writing
+        left = [p for p in needed.ignored if p not in needed.unfixable]
+        messages += [
+            f"git still ignores generated file {path} ({found.rules[path]}): re-include it in "
+            ".gitignore, or it will never be committed"
+            for path in left
+        ]
+    return tuple(messages)

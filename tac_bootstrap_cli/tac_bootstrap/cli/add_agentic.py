@@ -150,6 +150,8 @@ def _finish(out: Output, result: AddAgenticReport) -> None:
         out.warn(_describe_gitignore(gitignore, report.dry_run))
     else:
         out.info(_describe_gitignore(gitignore, report.dry_run))
+    for warning in gitignore.warnings:  # generated files git would keep out of every commit
+        out.warn(warning)
     if report.conflicts:
         out.info(
             f"{len(report.conflicts)} file(s) already exist with other content and were left "
