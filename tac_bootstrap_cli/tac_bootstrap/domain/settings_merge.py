@@ -1,0 +1,487 @@
+"""Our hooks and permissions merged into the user's Claude Code ``settings.json``, as JSON.
+
+Most repositories that adopt the layer already have ``.claude/settings.json``. We own only
+our hook entries (by command) and our permission rules in it, recorded in the manifest as
+``OwnedSettings``, so a later merge (upgrade) changes or removes exactly those and ``remove``
+takes them out again. Everything else is the user's: never replaced, reordered or dropped.
+Pure functions, bytes in and bytes out; design notes in
+``specs/existing-repositories-2/merge-library.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tac_bootstrap.domain.errors import OperationError
+from tac_bootstrap.domain.json_layout import (
+    Document,
+    JsonPath,
+    JsonTextError,
+    Number,
+    line_column,
+    parse,
+)
+
+KINDS = ("allow", "ask", "deny")
+# Claude Code checks deny, then ask, then allow: among our own rules the stricter one wins.
+_PRECEDENCE = ("deny", "ask", "allow")
+_VERB = {"allow": "allow", "ask": "ask for", "deny": "deny"}
+BOM = b"\xef\xbb\xbf"
+KeyPath = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OwnedSettings:
+    """What the layer owns inside a settings file: recorded in the manifest.
+
+    ``created``: the containers ("permissions", "permissions.ask", "hooks", "hooks.Stop", as
+    key paths) that did not exist before we merged; only those are removed when we leave them
+    empty, so a user's own empty ``"ask": []`` survives an add-then-remove round trip.
+    """
+
+    hooks: dict[str, tuple[str, ...]]
+    permissions: dict[str, tuple[str, ...]]
+    created: tuple[KeyPath, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "hooks": {event: list(cmds) for event, cmds in sorted(self.hooks.items()) if cmds},
+            "permissions": {
+                kind: list(rules) for kind, rules in sorted(self.permissions.items()) if rules
+            },
+            "created": [list(path) for path in sorted(set(self.created))],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> OwnedSettings:
+        if not isinstance(data, dict):
+            raise ValueError("owned settings: not an object")
+        hooks = _string_lists(data.get("hooks", {}), "hooks")
+        permissions = _string_lists(data.get("permissions", {}), "permissions")
+        if not set(permissions) <= set(KINDS):
+            raise ValueError(f"owned settings: permissions other than {', '.join(KINDS)}")
+        created = data.get("created", [])
+        if not isinstance(created, list) or not all(
+            isinstance(path, list) and path and all(isinstance(key, str) for key in path)
+            for path in created
+        ):
+            raise ValueError("owned settings: created is not a list of key paths")
+        return cls(hooks, permissions, tuple(sorted({tuple(path) for path in created})))
+
+
+NOTHING_OWNED = OwnedSettings({}, {})
+
+
+def _string_lists(value: object, name: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict) or not all(
+        isinstance(items, list) and all(isinstance(item, str) for item in items)
+        for items in value.values()
+    ):
+        raise ValueError(f"owned settings: {name} is not an object of string lists")
+    return {str(key): tuple(items) for key, items in value.items()}
+
+
+class SettingsMergeError(OperationError, ValueError):
+    """The user's file cannot be merged as JSON: says where (line, column or key path) and how
+    to fix it. ``message`` is one line and does not name the file (the caller does)."""
+
+
+@dataclass(frozen=True)
+class SettingsMerge:
+    content: bytes  # the merged file
+    owned: OwnedSettings  # what we own in it now
+    # One line each: an entry of ours NOT added because the user chose otherwise.
+    skipped: tuple[str, ...] = ()
+
+
+@dataclass
+class _Loaded:
+    bom: bytes
+    document: Document
+
+    @property
+    def root(self) -> dict[str, object]:
+        value = self.document.value
+        assert isinstance(value, dict)
+        return value
+
+    def write(self, root: dict[str, object]) -> bytes:
+        return self.bom + self.document.write(root).encode("utf-8")
+
+
+def owned_in(ours: bytes) -> OwnedSettings:
+    """Everything in our own rendered settings (what we own in a file we created)."""
+    root = _load(ours, ours=True).root
+    hooks = {event: cmds for event, cmds in _hook_commands(root).items() if cmds}
+    permissions = {kind: rules for kind, rules in _rules(root).items() if rules}
+    created: list[KeyPath] = []
+    if "permissions" in root:
+        created += [("permissions",), *(("permissions", kind) for kind in permissions)]
+    if "hooks" in root:
+        created += [("hooks",), *(("hooks", event) for event in _events(root))]
+    return OwnedSettings(hooks, permissions, tuple(sorted(created)))
+
+
+def merge_settings(
+    current: bytes | None, ours: bytes, owned: OwnedSettings | None
+) -> SettingsMerge:
+    """Our hooks and permissions merged into the user's file. current None: the file does not
+    exist -> content is `ours` byte for byte. owned: what we owned after the previous merge
+    (None on the first merge)."""
+    ours_root = _load(ours, ours=True).root
+    if current is None or not current.removeprefix(BOM).strip():
+        return SettingsMerge(ours, owned_in(ours))
+    loaded = _load(current, ours=False)
+    previous = owned if owned is not None else NOTHING_OWNED
+    merged = _Merge(loaded.root, previous)
+    merged.permissions(_rules(ours_root))
+    merged.hooks(_events(ours_root))
+    return SettingsMerge(
+        current if merged.root is loaded.root else loaded.write(merged.root),
+        merged.owned(),
+        tuple(merged.skipped),
+    )
+
+
+def unmerge_settings(current: bytes, owned: OwnedSettings) -> bytes:
+    """The user's file with everything we own taken out (for `remove`)."""
+    loaded = _load(current, ours=False)
+    merged = _Merge(loaded.root, owned)
+    merged.permissions({kind: () for kind in KINDS})
+    merged.hooks({})
+    return current if merged.root is loaded.root else loaded.write(merged.root)
+
+
+def is_empty_settings(content: bytes) -> bool:
+    """True for a settings file with nothing left in it (``{}``): the caller may delete it."""
+    try:
+        return not _load(content, ours=False).root
+    except SettingsMergeError:
+        return False
+
+
+# -- the merge: copy-on-write, so every container we did not change is written back as read --
+
+
+class _Merge:
+    def __init__(self, root: dict[str, object], previous: OwnedSettings) -> None:
+        self.root = root
+        self.previous = previous
+        self.created: set[KeyPath] = set(previous.created)
+        self.owned_hooks: dict[str, tuple[str, ...]] = {}
+        self.owned_rules: dict[str, tuple[str, ...]] = {}
+        self.skipped: list[str] = []
+
+    def owned(self) -> OwnedSettings:
+        existing = {path for path in self.created if _exists(self.root, path)}
+        return OwnedSettings(self.owned_hooks, self.owned_rules, tuple(sorted(existing)))
+
+    def set_key(self, key: str, old: object, new: dict[str, object]) -> None:
+        """Put ``new`` at top-level ``key`` (created at the end; dropped if we emptied it)."""
+        if new is old or (old is None and not new):
+            return
+        if not new and (key,) in self.created:
+            self.root = {k: v for k, v in self.root.items() if k != key}
+        else:
+            if old is None:
+                self.created.add((key,))
+            self.root = {**self.root, key: new}
+
+    def permissions(self, ours: dict[str, tuple[str, ...]]) -> None:
+        old = self.root.get("permissions")
+        perms: dict[str, object] = old if isinstance(old, dict) else {}
+        lists = {kind: list(_strings(perms.get(kind))) for kind in KINDS if kind in perms}
+        for kind, rules in self.previous.permissions.items():
+            stale = set(rules) - set(ours.get(kind, ()))
+            if kind in lists and stale:
+                lists[kind] = [rule for rule in lists[kind] if rule not in stale]
+        owned: dict[str, list[str]] = {kind: [] for kind in KINDS}
+        for kind in KINDS:
+            for rule in ours.get(kind, ()):
+                self.place_rule(kind, rule, lists, owned)
+        new = dict(perms)
+        for kind, kept in lists.items():
+            if kind in perms and kept == perms[kind]:
+                continue
+            if not kept and ("permissions", kind) in self.created:
+                del new[kind]
+                continue
+            if kind not in perms:
+                self.created.add(("permissions", kind))
+            new[kind] = kept
+        changed = list(new) != list(perms) or any(new[k] is not perms[k] for k in new)
+        self.set_key("permissions", old, new if changed else perms)
+        self.owned_rules = {kind: tuple(rules) for kind, rules in owned.items() if rules}
+
+    def place_rule(
+        self, kind: str, rule: str, lists: dict[str, list[str]], owned: dict[str, list[str]]
+    ) -> None:
+        if rule in lists.get(kind, ()):
+            # Already there: ours only if we put it there; the user's rule stays theirs.
+            if rule in self.previous.permissions.get(kind, ()):
+                owned[kind].append(rule)
+            return
+        chosen = next((other for other in KINDS if rule in lists.get(other, ())), None)
+        if chosen is not None:
+            self.skipped.append(f'{kind} "{rule}" not added: you {_VERB[chosen]} it')
+            return
+        lists.setdefault(kind, []).append(rule)
+        owned[kind].append(rule)
+
+    def hooks(self, ours: dict[str, list[dict[str, object]]]) -> None:
+        old = self.root.get("hooks")
+        events: dict[str, object] = old if isinstance(old, dict) else {}
+        ours_commands = {event: _commands(groups) for event, groups in ours.items()}
+        new = dict(events)
+        for event, commands in self.previous.hooks.items():
+            stale = set(commands) - set(ours_commands.get(event, ()))
+            groups = new.get(event)
+            if stale and isinstance(groups, list):
+                new[event] = _without_commands(groups, stale)
+        for event, our_groups in ours.items():
+            groups = new.get(event)
+            present = set(_commands(groups if isinstance(groups, list) else []))
+            added = _missing_groups(our_groups, present)
+            if not added:
+                continue
+            if isinstance(groups, list):
+                new[event] = [*groups, *added]
+            else:
+                new[event] = added
+                self.created.add(("hooks", event))
+        for event in list(new):
+            if new[event] == [] and ("hooks", event) in self.created:
+                del new[event]
+        changed = list(new) != list(events) or any(new[k] is not events[k] for k in new)
+        self.set_key("hooks", old, new if changed else events)
+        self.owned_hooks = {event: cmds for event, cmds in ours_commands.items() if cmds}
+
+
+def _without_commands(groups: list[object], commands: set[str]) -> list[object]:
+    """``groups`` without the hook entries running ``commands`` (a group we emptied goes)."""
+    result: list[object] = []
+    for group in groups:
+        entries = group.get("hooks") if isinstance(group, dict) else None
+        if not isinstance(group, dict) or not isinstance(entries, list):
+            result.append(group)
+            continue
+        kept = [entry for entry in entries if _command_of(entry) not in commands]
+        if len(kept) == len(entries):
+            result.append(group)
+        elif kept:
+            result.append({**group, "hooks": kept})
+    return groups if len(result) == len(groups) and all(map(_same, result, groups)) else result
+
+
+def _same(a: object, b: object) -> bool:
+    return a is b
+
+
+def _missing_groups(our_groups: list[dict[str, object]], present: set[str]) -> list[object]:
+    """New groups shaped like ours holding only our hook entries missing from the event."""
+    added: list[object] = []
+    for group in our_groups:
+        entries = [
+            _plain(entry)
+            for entry in _entries(group)
+            if (command := _command_of(entry)) is not None and command not in present
+        ]
+        for entry in entries:
+            present.add(str(_command_of(entry)))
+        if entries:
+            added.append({k: entries if k == "hooks" else _plain(v) for k, v in group.items()})
+    return added
+
+
+def _plain(value: object) -> object:
+    """A deep copy of one of our values, its strings written in the user's style."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _entries(group: object) -> list[object]:
+    entries = group.get("hooks") if isinstance(group, dict) else None
+    return entries if isinstance(entries, list) else []
+
+
+def _command_of(entry: object) -> str | None:
+    command = entry.get("command") if isinstance(entry, dict) else None
+    return command if isinstance(command, str) else None
+
+
+def _commands(groups: Sequence[object]) -> tuple[str, ...]:
+    """The commands of an event's hook entries, in order, each once."""
+    seen: dict[str, None] = {}
+    for group in groups:
+        for entry in _entries(group):
+            command = _command_of(entry)
+            if command is not None:
+                seen.setdefault(str(command))
+    return tuple(seen)
+
+
+def _strings(value: object) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _events(root: dict[str, object]) -> dict[str, list[dict[str, object]]]:
+    hooks = root.get("hooks")
+    if not isinstance(hooks, dict):
+        return {}
+    return {
+        str(event): [group for group in groups if isinstance(group, dict)]
+        for event, groups in hooks.items()
+        if isinstance(groups, list)
+    }
+
+
+def _hook_commands(root: dict[str, object]) -> dict[str, tuple[str, ...]]:
+    return {event: _commands(list(groups)) for event, groups in _events(root).items()}
+
+
+def _rules(root: dict[str, object]) -> dict[str, tuple[str, ...]]:
+    """Our rules per list, each once; a rule in two of our lists stays only in the stricter."""
+    perms = root.get("permissions")
+    perms = perms if isinstance(perms, dict) else {}
+    taken: set[str] = set()
+    rules: dict[str, tuple[str, ...]] = {}
+    for kind in _PRECEDENCE:
+        listed = [str(rule) for rule in dict.fromkeys(_strings(perms.get(kind)))]
+        rules[kind] = tuple(rule for rule in listed if rule not in taken)
+        taken.update(listed)
+    return {kind: rules[kind] for kind in KINDS}
+
+
+def _exists(root: dict[str, object], path: KeyPath) -> bool:
+    node: object = root
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
+# -- reading: strict JSON, the shapes Claude Code expects, errors that say where and how ------
+
+
+def _load(content: bytes, *, ours: bool) -> _Loaded:
+    bom = BOM if content.startswith(BOM) else b""
+    body = content[len(bom) :]
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = body.count(b"\n", 0, error.start) + 1
+        raise _error(
+            f"not UTF-8 at byte {error.start + len(bom)} (line {line})",
+            "save the file as UTF-8 (Claude Code reads settings as UTF-8)",
+            ours,
+        ) from None
+    try:
+        document = parse(text)
+    except JsonTextError as error:
+        raise _syntax_error(text, error, ours) from None
+    _check_shapes(document, ours)
+    return _Loaded(bom, document)
+
+
+def _error(message: str, hint: str, ours: bool) -> SettingsMergeError:
+    if ours:
+        return SettingsMergeError(f"the layer's own settings: {message}", "report this bug")
+    return SettingsMergeError(message, hint)
+
+
+def _syntax_error(text: str, error: JsonTextError, ours: bool) -> SettingsMergeError:
+    line, column = line_column(text, error.pos)
+    where = f"line {line}, column {column}"
+    if error.first_pos is not None:
+        first_line, _ = line_column(text, error.first_pos)
+        return _error(
+            f'duplicate key "{_dotted(error.path)}" at {where} (first at line {first_line}):'
+            " Claude Code would silently use the last one",
+            "keep one of the two (merge their contents into one), then run the command again",
+            ours,
+        )
+    reason, hint = error.reason, "fix the JSON there (Claude Code reads strict JSON)"
+    before = text[: error.pos].rstrip()
+    if text.startswith(("//", "/*"), error.pos):
+        reason = "a comment (comments are not JSON)"
+        hint = "Claude Code reads strict JSON: remove the comments (// and /* */)"
+    elif text[error.pos : error.pos + 1] in ("}", "]") and before.endswith(","):
+        reason = f"a trailing comma before '{text[error.pos]}'"
+        hint = "Claude Code reads strict JSON: remove the comma after the last item"
+    elif text.startswith("'", error.pos):
+        hint = "JSON strings and keys take double quotes, not single ones"
+    elif reason == "Extra data":
+        reason = "more text after the closing brace"
+        hint = "the file must hold one JSON object: remove what follows its closing brace"
+    elif error.pos >= len(text):
+        reason = f"the text ends early: {reason}"
+        hint = "close every bracket and string (the file may have been cut short)"
+    return _error(
+        f"not valid JSON at {where}: {reason}", f"{hint}, then run the command again", ours
+    )
+
+
+def _dotted(path: JsonPath) -> str:
+    shown = ""
+    for key in path:
+        shown += f"[{key}]" if isinstance(key, int) else (f".{key}" if shown else key)
+    return shown
+
+
+def _kind_of(value: object) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Number):
+        return "a number"
+    return "null" if value is None else "true/false"
+
+
+def _check_shapes(document: Document, ours: bool) -> None:
+    """Refuse what Claude Code would reject, before touching anything: named by key path."""
+
+    def expect(path: JsonPath, value: object, kind: type, shown: str) -> None:
+        if isinstance(value, kind):
+            return
+        line, _ = line_column(document.text, document.positions.get(path, 0))
+        place = f'"{_dotted(path)}"' if path else "the top level"
+        raise _error(
+            f"{place} is {_kind_of(value)}, not {shown} (line {line})",
+            f"make it {shown} as Claude Code expects (see its settings documentation),"
+            " then run the command again",
+            ours,
+        )
+
+    root = document.value
+    expect((), root, dict, "an object")
+    assert isinstance(root, dict)
+    if "hooks" in root:
+        hooks = root["hooks"]
+        expect(("hooks",), hooks, dict, "an object")
+        for event, groups in hooks.items():
+            expect(("hooks", event), groups, list, "a list")
+            for index, group in enumerate(groups):
+                path: JsonPath = ("hooks", event, index)
+                expect(path, group, dict, "an object")
+                if "hooks" in group:
+                    expect((*path, "hooks"), group["hooks"], list, "a list")
+                    for number, entry in enumerate(group["hooks"]):
+                        expect((*path, "hooks", number), entry, dict, "an object")
+    if "permissions" in root:
+        perms = root["permissions"]
+        expect(("permissions",), perms, dict, "an object")
+        for kind in KINDS:
+            if kind in perms:
+                expect(("permissions", kind), perms[kind], list, "a list")
+                for index, rule in enumerate(perms[kind]):
+                    expect(("permissions", kind, index), rule, str, "a string")
