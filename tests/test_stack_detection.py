@@ -88,7 +88,7 @@ def test_poetry_project_with_tool_sections(tmp_path: Path) -> None:
     assert c.build == "poetry build"
     assert "[tool.poetry] -> package manager poetry" in findings(stack, "pyproject.toml")
     assert stack.ecosystems == ("python",)
-    assert stack.name == "repo"
+    assert stack.name == "shop"  # from [tool.poetry] name, not the directory
 
 
 def test_uv_lock_django_project(tmp_path: Path) -> None:
@@ -204,7 +204,7 @@ def test_typescript_pnpm_with_scripts(tmp_path: Path) -> None:
     assert c.test == "pnpm run test"
     assert c.lint == "pnpm run lint"
     assert c.typecheck == "pnpm run typecheck"
-    assert c.start == "pnpm run start"  # start wins over dev
+    assert c.start == "pnpm run dev"  # `next start` serves a build: dev runs from the sources
     assert c.build == "pnpm run build"
     assert "lock file -> package manager pnpm" in findings(stack, "pnpm-lock.yaml")
 
@@ -524,11 +524,17 @@ def test_mixed_repo_python_backend_with_package_json_for_assets(tmp_path: Path) 
     )
     assert (stack.language, stack.framework) == (Language.PYTHON, "django")
     assert stack.package_manager is PackageManager.PIP
-    assert stack.commands.test == ""  # the asset pipeline's jest is not the project's suite
+    # Django's own runner, not the asset pipeline's jest; the asset build is borrowed.
+    assert stack.commands.test == "python manage.py test"
+    assert stack.commands.build == "yarn run build"
+    assert "from the javascript stack; python gives none" in findings(stack, "package.json")
     assert stack.commands.start == "python manage.py runserver"
     assert stack.ecosystems == ("python", "node")
     note = findings(stack, "package.json")
-    assert "also a javascript stack (yarn)" in note and "python comes first" in note
+    assert "also javascript: package.json, tooling only (webpack)" in note
+    assert "primary stack python: requirements.txt + framework django + manage.py" in findings(
+        stack, "."
+    )
 
 
 def test_go_wins_over_docs_tooling_in_python(tmp_path: Path) -> None:

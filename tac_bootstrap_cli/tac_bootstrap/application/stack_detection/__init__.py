@@ -5,61 +5,56 @@ crash. A file that cannot be read or parsed becomes evidence ("unreadable: ...")
 goes on with what the other files say. Only the repository root is examined (plus a few
 well-known subdirectories such as ``cmd/`` or ``spec/``), not the packages of a monorepo.
 
-Precedence. A repository often has markers of several ecosystems: a Python backend with a
-``package.json`` for its assets, a Go service with a ``requirements.txt`` for its docs tooling.
-The primary stack is the first found in the order of the registry's ``detection_rank``
-(domain/stacks; each record also names its marker files); the others are kept in the evidence.
-Today:
+Weighing, not precedence. A repository often has markers of several ecosystems: a Python
+backend with a ``package.json`` for husky, a Go service with a ``requirements.txt`` for its
+docs. Each ecosystem's detector (registered in ``_DETECTORS``, one per registry ecosystem)
+reads its files into a candidate; ``weighting`` scores the candidates (manifest, lock file,
+framework, entry point, what the CI runs) and the highest is the primary stack, a tie going to
+the registry's ``detection_rank`` order (Go, Rust, Java, Python, Ruby, JavaScript/TypeScript).
+The evidence says why the primary won; the others are listed.
 
-1. Go (``go.mod``)
-2. Rust (``Cargo.toml``)
-3. Java (``pom.xml``, then ``build.gradle`` / ``build.gradle.kts``)
-4. Python (``pyproject.toml``, ``setup.cfg``, ``setup.py``, ``requirements*.txt``, ``Pipfile``)
-5. Ruby (``Gemfile``)
-6. JavaScript / TypeScript (``package.json``)
+Commands, for each field, the first of:
 
-Compiled-language manifests rarely appear by accident, Python and Ruby files often hold
-tooling for another stack (docs, scripts), and ``package.json`` most often of all: it comes last.
+1. what the CI runs (``ci`` finds the commands, ``commands`` says which field each is) with the
+   primary stack's tools or through make, pre-commit or a script;
+2. a target of the root ``Makefile`` (``makefile``; an interactive install target is a warning);
+3. the primary stack's own files (scripts, tool sections, plugins, wrappers);
+4. what the CI or the files of the other stacks give (said in the evidence).
 
-Commands come from the ecosystem's own files (tool sections, scripts, plugins, wrappers).
-Finally, targets of a root ``Makefile`` (test, lint, typecheck/type-check, fmt/format,
-start/run/serve, build, install) override the detected command with ``make <target>``: a
-repository's Makefile is the entry point its developers use.
-
-The package: ``model`` (shared types), ``reading`` (files read without failing), one module
-per ecosystem (registered in ``_DETECTORS``), ``makefile``; this module ranks their findings.
+The project name comes from the primary stack's manifest, else the directory (``names``).
+The package: ``model`` (shared types), ``reading`` (files read without failing), one module per
+ecosystem, ``makefile``, ``ci``, ``commands``, ``weighting``, ``names``; this module combines.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
-from tac_bootstrap.domain.config import (
-    CommandsSection,
-    Language,
-    PackageManager,
-    validate_project_name,
-)
-from tac_bootstrap.domain.stacks import detection_precedence
+from tac_bootstrap.domain.config import CommandsSection, Language, PackageManager
+from tac_bootstrap.domain.stacks import COMMAND_NAMES, detection_precedence
 
+from .ci import CiStep, ci_steps
+from .commands import Classified, Skipped, classify
 from .go import detect_go
 from .java import detect_java
-from .makefile import MAKE_TARGETS, apply_makefile, makefile_targets
+from .makefile import MAKE_TARGETS, makefile_commands, makefile_targets
 from .model import Candidate, DetectedStack, Evidence
+from .names import FALLBACK_NAME, project_name, project_name_from_dir
 from .node import detect_node
 from .python import detect_python
 from .reading import MAX_FILE_BYTES, Reader
 from .ruby import detect_ruby
 from .rust import detect_rust
+from .weighting import explanation, rank, summary, weigh
 
 __all__ = [
     "FALLBACK_NAME",
     "MAKE_TARGETS",
     "MAX_FILE_BYTES",
     "PRECEDENCE",
+    "CiStep",
     "DetectedStack",
     "Evidence",
     "detect_stack",
@@ -70,25 +65,10 @@ __all__ = [
 
 PRECEDENCE = detection_precedence()
 
-FALLBACK_NAME = "project"
 # Findings that report a file as unusable start with one of these.
 _PROBLEMS = ("unreadable", "larger than")
-
-
-# -- project name ----------------------------------------------------------------------------
-
-
-def project_name_from_dir(dirname: str) -> str:
-    """A valid project name from a directory name: 'My Repo (v2)' -> 'My-Repo-v2'."""
-    ascii_name = unicodedata.normalize("NFKD", dirname).encode("ascii", "ignore").decode()
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name)
-    name = re.sub(r"-{2,}", "-", name).lstrip("._-").rstrip(".-")
-    if not name:
-        return FALLBACK_NAME
-    try:
-        return validate_project_name(name)
-    except ValueError:  # pragma: no cover - the substitutions above make it valid
-        return FALLBACK_NAME
+_MAX_SKIPPED_SHOWN = 5
+_PYTHON_RUNNERS = ("uv ", "poetry ", "pipenv ", "pdm ", "rye ")
 
 
 # -- the whole detection --------------------------------------------------------------------
@@ -104,27 +84,120 @@ _DETECTORS: dict[str, Callable[[Reader], Candidate | None]] = {
 }
 
 
+class _CiCommand(NamedTuple):
+    found: Classified
+    step: CiStep
+
+
+def _ci_commands(files: Reader, evidence: list[Evidence]) -> list[_CiCommand]:
+    """The CI's project commands at the root; skipped ones said (a few) in the evidence."""
+    found: list[_CiCommand] = []
+    elsewhere: set[str] = set()
+    skipped = 0
+    for step in ci_steps(files, evidence):
+        result = classify(step.command)
+        if result is None:
+            continue
+        if step.directory:
+            elsewhere.add(step.directory)
+        elif isinstance(result, Skipped):
+            skipped += 1
+            if skipped <= _MAX_SKIPPED_SHOWN:
+                evidence.append(
+                    Evidence(step.file, f"`{step.command}` ({step.where}) {result.why}")
+                )
+        else:
+            found.append(_CiCommand(result, step))
+    if elsewhere:
+        dirs = ", ".join(sorted(f"{d}/" for d in elsewhere))
+        evidence.append(Evidence(".github", f"CI commands run in {dirs}: not root commands"))
+    return found
+
+
+def _adapted(command: str, found: Classified, primary: Candidate | None) -> str:
+    """A bare Python tool from CI (installed there by pip) runs through the project's runner."""
+    if primary is None or found.ecosystem != "python" or primary.ecosystem != "python":
+        return command
+    run = primary.package_manager.spec.fields.get("run", "")
+    if not run or command.startswith(_PYTHON_RUNNERS) or found.ecosystem is None:
+        return command
+    return run + command
+
+
+def _belongs(found: Classified, primary: Candidate | None) -> bool:
+    if found.ecosystem is None:
+        return True
+    if primary is None:
+        return found.ecosystem == "python"  # the assumed stack
+    wrong_tool = found.tool is not None and found.tool != primary.package_manager.value
+    return found.ecosystem == primary.ecosystem and not wrong_tool
+
+
+def _merge(
+    ranked: list[Candidate],
+    ci: list[_CiCommand],
+    make: dict[str, str],
+    evidence: list[Evidence],
+) -> dict[str, str]:
+    """Each field from the CI, the Makefile, the primary stack, then the others (see above)."""
+    primary = ranked[0] if ranked else None
+    own = primary.commands if primary else {}
+    stack = primary.language.value if primary else "python"
+    commands: dict[str, str] = {}
+    for key in COMMAND_NAMES:
+        from_ci = next((x for x in ci if x.found.field == key and _belongs(x.found, primary)), None)
+        if from_ci is not None:
+            commands[key] = _adapted(from_ci.found.command, from_ci.found, primary)
+            evidence.append(
+                Evidence(from_ci.step.file, f"{key}: `{commands[key]}` — {from_ci.step.where}")
+            )
+        elif key in make:
+            commands[key] = make[key]
+        elif own.get(key):
+            commands[key] = own[key]
+        else:
+            borrowed = _borrowed(key, ranked[1:], ci, primary)
+            if borrowed is not None:
+                commands[key], file, where = borrowed
+                found = f"{key}: `{commands[key]}` from {where}; {stack} gives none"
+                evidence.append(Evidence(file, found))
+    return commands
+
+
+def _borrowed(
+    key: str, others: list[Candidate], ci: list[_CiCommand], primary: Candidate | None
+) -> tuple[str, str, str] | None:
+    """(command, file, where) another stack gives for ``key``: its CI's, else its files'."""
+    for x in ci:
+        if x.found.field == key and not _belongs(x.found, primary):
+            return x.found.command, x.step.file, f"the CI ({x.step.where})"
+    for other in others:
+        if other.commands.get(key):
+            file = other.markers[0] if other.markers else "."
+            return other.commands[key], file, f"the {other.language.value} stack"
+    return None
+
+
 def detect_stack(root: Path) -> DetectedStack:
     """What the repository at ``root`` is made of. Reads files only; never raises for their
     content (a missing, unreadable or malformed file is evidence, not an error)."""
     files = Reader(root)
     candidates = [c for c in (_DETECTORS[name](files) for name in PRECEDENCE) if c is not None]
-    name = project_name_from_dir(root.resolve().name)
-    evidence: list[Evidence] = []
-    if candidates:
-        primary = candidates[0]
+    ci_evidence: list[Evidence] = []
+    ci = _ci_commands(files, ci_evidence)
+    weigh(files, candidates, [x.found for x in ci])
+    ranked = rank(candidates, PRECEDENCE)
+    primary = ranked[0] if ranked else None
+    name, name_evidence = project_name(
+        files, primary.ecosystem if primary else None, root.resolve().name
+    )
+    evidence = [name_evidence]
+    if primary is not None:
         evidence += primary.evidence
-        commands = dict(primary.commands)
-        for other in candidates[1:]:
-            stack = other.language.value
-            if other.framework != "none":
-                stack += f"/{other.framework}"
+        evidence.append(explanation(ranked))
+        for other in ranked[1:]:
             evidence.append(
-                Evidence(
-                    ", ".join(other.markers),
-                    f"also a {stack} stack ({other.package_manager.value}); not primary: "
-                    f"{primary.language.value} comes first (precedence {' > '.join(PRECEDENCE)})",
-                )
+                Evidence(", ".join(other.markers), f"also {summary(other)}; not primary")
             )
             # What could not be read is worth knowing even about a secondary stack.
             evidence += [e for e in other.evidence if e.finding.startswith(_PROBLEMS)]
@@ -133,9 +206,10 @@ def detect_stack(root: Path) -> DetectedStack:
         evidence.append(
             Evidence(".", "no language markers found; assuming python (change it if wrong)")
         )
-        commands = {}
         language, framework, pm = Language.PYTHON, "none", PackageManager.PIP
-    apply_makefile(files, commands, evidence)
+    evidence += ci_evidence
+    make, warnings = makefile_commands(files, evidence)
+    commands = _merge(ranked, ci, make, evidence)
     return DetectedStack(
         name=name,
         language=language,
@@ -143,5 +217,6 @@ def detect_stack(root: Path) -> DetectedStack:
         package_manager=pm,
         commands=CommandsSection(**commands),
         evidence=tuple(evidence),
-        ecosystems=tuple(c.ecosystem for c in candidates),
+        ecosystems=tuple(c.ecosystem for c in ranked),
+        warnings=tuple(warnings),
     )

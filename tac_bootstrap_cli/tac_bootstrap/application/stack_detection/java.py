@@ -55,7 +55,7 @@ def detect_java(files: Reader) -> Candidate | None:
             test=f"{tool} test",
             build=f"{tool} package",
             lint=f"{tool} checkstyle:check" if "maven-checkstyle-plugin" in text else "",
-            format=f"{tool} spotless:apply" if "spotless-maven-plugin" in text else "",
+            format=_maven_format(tool, text),
         )
     else:
         application = re.search(r"""^\s*application\s*(\{|$)|["']application["']""", text, re.M)
@@ -69,3 +69,11 @@ def detect_java(files: Reader) -> Candidate | None:
             format=f"{tool} spotlessApply" if "spotless" in text else "",
         )
     return c
+
+
+def _maven_format(tool: str, text: str) -> str:
+    if "spotless-maven-plugin" in text:
+        return f"{tool} spotless:apply"
+    if "spring-javaformat-maven-plugin" in text:
+        return f"{tool} spring-javaformat:apply"
+    return ""

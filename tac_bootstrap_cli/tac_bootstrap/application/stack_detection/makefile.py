@@ -1,7 +1,8 @@
-"""Root Makefile targets, which override detected commands.
+"""Root Makefile targets: the entry points a repository's developers use (``make test``).
 
-A repository's Makefile is the entry point its developers use, so ``make test`` beats whatever
-the ecosystem's files suggest.
+A target beats what the ecosystem's files suggest (only a command the CI runs beats it). An
+install or setup target that asks questions, uses sudo or pipes a download into a shell is
+never taken as the install command: it is reported instead, so a person runs it knowingly.
 """
 
 from __future__ import annotations
@@ -14,14 +15,25 @@ from .reading import Reader
 # A rule line: targets, then ':' or '::' that does not start an assignment (':=', '::=').
 _MAKE_RULE = re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?![:=])", re.MULTILINE)
 MAKE_TARGETS: dict[str, tuple[str, ...]] = {
-    "test": ("test",),
-    "lint": ("lint",),
-    "typecheck": ("typecheck", "type-check"),
+    "test": ("test", "tests"),
+    "lint": ("lint", "check"),
+    "typecheck": ("typecheck", "type-check", "types", "mypy"),
     "format": ("fmt", "format"),
-    "start": ("start", "run", "serve"),
+    "start": ("start", "run", "serve", "dev", "up"),
     "build": ("build",),
-    "install": ("install",),
+    "install": ("install", "setup"),
 }
+# What makes a recipe unfit to run unattended.
+_INTERACTIVE = (
+    (re.compile(r"(^[@+-]*|[;&|(\s])read\s"), "reads from the terminal (read)"),
+    (re.compile(r"(^[@+-]*|[;&|(\s])select\s"), "asks to choose (select)"),
+    (re.compile(r"(^[@+-]*|[;&|(\s])sudo\s"), "runs sudo"),
+    (
+        re.compile(r"\b(curl|wget)\b[^|]*\|\s*(sudo\s+)?(ba|z)?sh\b"),
+        "pipes a download into a shell",
+    ),
+    (re.compile(r"\[[yY]/[nN]\]|\(y/n\)|\bpress (enter|any key)", re.I), "prompts"),
+)
 
 
 def makefile_targets(text: str) -> list[str]:
@@ -50,21 +62,62 @@ def makefile_targets(text: str) -> list[str]:
     return targets
 
 
-def apply_makefile(files: Reader, commands: dict[str, str], evidence: list[Evidence]) -> None:
+def makefile_recipe(text: str, target: str) -> tuple[list[str], list[str]]:
+    """The recipe lines of ``target`` and its prerequisites (empty when it is not a rule)."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        match = _MAKE_RULE.match(line)
+        if line.startswith("\t") or not match or target not in match.group(1).split():
+            continue
+        after = line[match.end() :].split("#", 1)[0].split(";", 1)
+        prerequisites = [p for p in after[0].split() if "$" not in p]
+        recipe = [after[1].strip()] if len(after) > 1 else []
+        for body in lines[index + 1 :]:
+            if not body.startswith("\t"):
+                break
+            recipe.append(body.strip())
+        return recipe, prerequisites
+    return [], []
+
+
+def interactive_reason(text: str, target: str) -> str | None:
+    """Why running ``target`` unattended is a bad idea (its recipe, or one level of its
+    prerequisites', asks questions, uses sudo, pipes a download into a shell), or None."""
+    recipe, prerequisites = makefile_recipe(text, target)
+    for name in prerequisites:
+        recipe += makefile_recipe(text, name)[0]
+    for line in recipe:
+        for pattern, why in _INTERACTIVE:
+            if pattern.search(line):
+                return why
+    return None
+
+
+def makefile_commands(files: Reader, evidence: list[Evidence]) -> tuple[dict[str, str], list[str]]:
+    """``make <target>`` per command field, and warnings (an interactive install target)."""
     name = next((n for n in ("GNUmakefile", "makefile", "Makefile") if files.is_file(n)), None)
     if name is None:
-        return
+        return {}, []
     text = files.text(name, evidence)
     if text is None:
-        return
+        return {}, []
     targets = makefile_targets(text)
-    overrides = []
+    commands: dict[str, str] = {}
+    warnings: list[str] = []
     for key, candidates in MAKE_TARGETS.items():
         target = first(targets, candidates)
-        if target is not None:
-            commands[key] = f"make {target}"
-            overrides.append(f"{key} -> make {target}")
-    if overrides:
-        evidence.append(Evidence(name, "targets override: " + ", ".join(overrides)))
-    else:
+        if target is None:
+            continue
+        why = interactive_reason(text, target) if key == "install" else None
+        if why is not None:
+            warning = f"`make {target}` {why}: not used as the install command; run it yourself"
+            evidence.append(Evidence(name, warning))
+            warnings.append(f"{name}: {warning}")
+            continue
+        commands[key] = f"make {target}"
+    if commands:
+        found = ", ".join(f"{key} -> {cmd}" for key, cmd in commands.items())
+        evidence.append(Evidence(name, "targets: " + found))
+    elif not warnings:
         evidence.append(Evidence(name, "no test/lint/typecheck/format/start/build/install target"))
+    return commands, warnings

@@ -22,7 +22,9 @@ class Evidence(NamedTuple):
 
 @dataclass(frozen=True)
 class DetectedStack:
-    name: str  # the directory name, sanitised into a valid project name
+    # From the primary stack's manifest (pyproject.toml, package.json, ...), else the
+    # directory's name; sanitised into a valid project name either way.
+    name: str
     language: Language
     framework: str
     package_manager: PackageManager
@@ -30,6 +32,8 @@ class DetectedStack:
     evidence: tuple[Evidence, ...] = ()
     # Ecosystems whose markers were found, the primary first (empty: nothing recognised).
     ecosystems: tuple[str, ...] = ()
+    # What a person should know before using the values (an interactive install target).
+    warnings: tuple[str, ...] = ()
 
     @property
     def recognised(self) -> bool:
@@ -47,6 +51,15 @@ class Candidate:
     commands: dict[str, str] = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
     markers: list[str] = field(default_factory=list)
+    # (points, why): how strongly the files say this is the repository's stack (weighting).
+    weights: list[tuple[int, str]] = field(default_factory=list)
+
+    def weigh(self, points: int, why: str) -> None:
+        self.weights.append((points, why))
+
+    @property
+    def score(self) -> int:
+        return sum(points for points, _ in self.weights)
 
     def note(self, file: str, finding: str) -> None:
         self.evidence.append(Evidence(file, finding))

@@ -6,6 +6,7 @@ developers run, with the flags they chose.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tac_bootstrap.domain.config import PACKAGE_MANAGERS, Language, PackageManager
@@ -34,6 +35,12 @@ _NODE_SCRIPTS = {
     "format": ("format", "fmt"),
 }
 _NPM_PLACEHOLDER_TEST = "no test specified"
+# A start script that serves a build (``node dist/main.js``, ``next start``) fails on a fresh
+# clone: the dev script is the one that runs from the sources.
+_SERVES_A_BUILD = re.compile(
+    r"\bnode\s+(\./)?(dist|build|out|lib|\.output)/|\b(next|nuxt|remix-serve|astro|vite)\s+"
+    r"(start|preview)\b|\bremix-serve\b|\bserve\s+(-s\s+)?(dist|build)\b"
+)
 
 
 def detect_node(files: Reader) -> Candidate | None:
@@ -101,6 +108,9 @@ def _script_commands(files: Reader, c: Candidate, scripts: dict[str, str]) -> No
         script = first(scripts, candidates)
         if script is None:
             continue
+        if script == "start" and "dev" in scripts and _SERVES_A_BUILD.search(scripts["start"]):
+            c.note("package.json", f"scripts.start serves a build ({scripts['start']!r}): dev used")
+            script = "dev"
         if script == "test" and _NPM_PLACEHOLDER_TEST in scripts[script]:
             c.note(
                 "package.json", 'scripts.test is npm\'s placeholder ("no test specified"); ignored'

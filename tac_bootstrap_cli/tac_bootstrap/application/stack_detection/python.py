@@ -17,7 +17,7 @@ from .model import Candidate, first
 from .reading import Reader, strings, table
 
 _REQ_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
-_PY_TOOLS = ("pytest", "ruff", "mypy", "black", "pyright", "flake8")
+_PY_TOOLS = ("pytest", "ruff", "mypy", "black", "pyright", "basedpyright", "flake8")
 _PY_TOOL_FILES = (
     ("pytest.ini", "pytest"),
     ("conftest.py", "pytest"),
@@ -28,6 +28,8 @@ _PY_TOOL_FILES = (
     (".flake8", "flake8"),
     ("pyrightconfig.json", "pyright"),
 )
+# Tool names and the command each runs (``{run}`` is the environment's runner prefix).
+_TYPECHECKERS = {"pyright": "pyright", "basedpyright": "basedpyright"}
 
 
 def _dist_name(requirement: str) -> str | None:
@@ -103,6 +105,9 @@ def detect_python(files: Reader) -> Candidate | None:
     if install:
         cmd["install"] = install
     _tool_commands(facts, c, py, run)
+    if "test" not in cmd and c.framework == "django" and files.is_file("manage.py"):
+        cmd["test"] = f"{run}python manage.py test"
+        c.note("manage.py", f"Django without pytest -> test: {cmd['test']}")
     start = _python_start(files, c.framework, project, poetry)
     if start:
         cmd["start"] = run + start
@@ -179,7 +184,7 @@ def _tool_commands(facts: _PythonFacts, c: Candidate, py: dict[str, Any] | None,
     for key, options in (
         ("test", ("pytest",)),
         ("lint", ("ruff", "flake8")),
-        ("typecheck", ("mypy", "pyright")),
+        ("typecheck", ("mypy", "basedpyright", "pyright")),
         ("format", ("black", "ruff")),
     ):
         found = first(tools, options)
@@ -190,8 +195,8 @@ def _tool_commands(facts: _PythonFacts, c: Candidate, py: dict[str, Any] | None,
     if "lint" in chosen:
         cmd["lint"] = run + ("ruff check ." if chosen["lint"][0] == "ruff" else "flake8")
     if "typecheck" in chosen:
-        if chosen["typecheck"][0] == "pyright":
-            cmd["typecheck"] = f"{run}pyright"
+        if chosen["typecheck"][0] in _TYPECHECKERS:
+            cmd["typecheck"] = run + _TYPECHECKERS[chosen["typecheck"][0]]
         else:
             # A configured file list is what the project means to check: do not override it.
             configured = "files" in table(py, "tool", "mypy")
@@ -210,6 +215,7 @@ def _read_pyproject(py: dict[str, Any], facts: _PythonFacts, c: Candidate) -> No
         declared += strings(extra)
     for group in table(py, "dependency-groups").values():
         declared += strings(group)  # {include-group = ...} entries are not names
+    declared += strings(table(py, "tool", "uv").get("dev-dependencies"))  # before PEP 735
     facts.add_deps(map(_dist_name, declared), "pyproject.toml")
     for deps in (
         table(poetry, "dependencies"),

@@ -30,14 +30,16 @@ def detect_ruby(files: Reader) -> Candidate | None:
     rspec = bool(gems & {"rspec", "rspec-rails", "rspec-core"}) or files.is_file(".rspec")
     cmd = c.commands
     cmd["install"] = "bundle install"
+    rails = _binstub(files, "rails", "bundle exec rails")
     if rspec or files.is_dir("spec"):
-        cmd["test"] = "bundle exec rspec"
+        cmd["test"] = _binstub(files, "rspec", "bundle exec rspec")
     elif c.framework == "rails":
-        cmd["test"] = "bundle exec rails test"
+        cmd["test"] = f"{rails} test"
     elif files.is_file("Rakefile"):
         cmd["test"] = "bundle exec rake test"
     if "rubocop" in gems or files.is_file(".rubocop.yml"):
-        cmd["lint"], cmd["format"] = "bundle exec rubocop", "bundle exec rubocop -a"
+        rubocop = _binstub(files, "rubocop", "bundle exec rubocop")
+        cmd["lint"], cmd["format"] = rubocop, f"{rubocop} -a"
     elif "standard" in gems:
         cmd["lint"], cmd["format"] = "bundle exec standardrb", "bundle exec standardrb --fix"
     if gems & {"sorbet", "sorbet-static"} or files.is_dir("sorbet"):
@@ -45,7 +47,8 @@ def detect_ruby(files: Reader) -> Candidate | None:
     elif files.is_file("Steepfile"):
         cmd["typecheck"] = "bundle exec steep check"
     if c.framework == "rails":
-        cmd["start"] = "bundle exec rails server"
+        # bin/dev (Rails 7+) starts the server with its asset watchers (Procfile.dev).
+        cmd["start"] = "bin/dev" if files.is_file("bin/dev") else f"{rails} server"
     elif files.is_file("config.ru"):
         cmd["start"] = "bundle exec rackup"
     if gemspecs:
@@ -54,3 +57,8 @@ def detect_ruby(files: Reader) -> Candidate | None:
     if found:
         c.note("Gemfile", "; ".join(found))
     return c
+
+
+def _binstub(files: Reader, name: str, fallback: str) -> str:
+    """``bin/<name>`` when the repository has that binstub (what its developers run)."""
+    return f"bin/{name}" if files.is_file(f"bin/{name}") else fallback

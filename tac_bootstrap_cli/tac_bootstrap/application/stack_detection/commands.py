@@ -1,0 +1,378 @@
+"""Which project command (test, lint, ...) a shell command is, judged by what it runs.
+
+``classify("uv run pytest -x")`` is the test command of a Python stack; ``make tests`` is the
+test command of whatever stack the Makefile drives; ``npm ci`` or ``echo`` are none (set-up and
+noise are not project commands). CI-only touches are taken off so that the command works at a
+developer's terminal: environment assignments in front, reporter flags (``--output-format
+github``), and a format *check* becomes the format command (``ruff format --check`` ->
+``ruff format``). A command with a CI expression (``${{ matrix.python }}``) or a shell variable
+cannot run as written: it is skipped, except a ``--python`` choice, which is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+from typing import NamedTuple
+
+from .makefile import MAKE_TARGETS
+
+_PLACEHOLDER = re.compile(r"\$\{\{.*?\}\}")
+_DROPPABLE_PLACEHOLDER = re.compile(r"\s(?:--python|-p|--python-version)(?:=|\s+)\$\{\{.*?\}\}")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_REPORT_OPTIONS = {"-f", "--format", "--output-format", "--reporter", "--out-format"}
+_REPORT_VALUES = {"github", "github-actions", "junit", "checkstyle", "sarif", "json"}
+_NOT_WRAPPERS = {"echo", "printf", "which", "type", "command", "hash", "test", "[", "cat", "sudo"}
+_WRAPPED_TOOLS = {"rspec", "pytest", "jest", "vitest"}
+_UV_VALUE_OPTIONS = {
+    "--extra", "--group", "--only-group", "--with", "--python", "-p", "--package",
+    "--env-file", "--directory", "--project", "--index", "--with-requirements",
+}  # fmt: skip
+_E2E_WORDS = ("e2e", "playwright", "cypress", "integration", "system", "smoke")
+_SCRIPT_FIELDS = {
+    "test": "test", "tests": "test", "lint": "lint", "format": "format", "fmt": "format",
+    "typecheck": "typecheck", "type-check": "typecheck", "build": "build",
+}  # fmt: skip
+
+
+class Classified(NamedTuple):
+    field: str  # a CommandsSection field: test, lint, typecheck, format or build
+    command: str  # what to run, cleaned of CI-only parts
+    ecosystem: str | None  # None: make, pre-commit or a script, which serve any stack
+    tool: str | None = None  # "maven" / "gradle": the build tool it needs
+
+
+class Skipped(NamedTuple):
+    why: str
+
+
+def classify(command: str) -> Classified | Skipped | None:
+    """What ``command`` is: a project command, one that would be but cannot run as written
+    (Skipped, with the reason), or None (set-up, noise, or nothing we know)."""
+    command = _DROPPABLE_PLACEHOLDER.sub("", command)
+    if "${{" in command or re.search(r"\$[A-Za-z_{(]", command):
+        # Would it have mattered? Only then is it worth saying why it was not used.
+        probe = _classify(re.sub(r"\$[A-Za-z_{(][^\s]*", "X", _PLACEHOLDER.sub("X", command)))
+        if probe is None:
+            return None
+        return Skipped("uses a CI expression or shell variable; cannot run as written")
+    return _classify(command)
+
+
+def _classify(command: str) -> Classified | None:
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    while words and _ASSIGNMENT.match(words[0]):
+        words = words[1:]
+    if not words:
+        return None
+    for rule in _RULES:
+        found = rule(words)
+        if found is not None:
+            field, cleaned, ecosystem, tool = found
+            return Classified(field, shlex.join(cleaned), ecosystem, tool)
+    return _wrapped(words)
+
+
+_Rule = Callable[[list[str]], "tuple[str, list[str], str | None, str | None] | None"]
+
+
+def _base(word: str) -> str:
+    return word.rsplit("/", 1)[-1]
+
+
+# -- generic: make, just, task, pre-commit, scripts -------------------------------------------
+
+
+def _task_runner(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
+    if _base(words[0]) not in ("make", "gmake", "just", "task"):
+        return None
+    args = words[1:]
+    if any(flag in args for flag in ("-C", "--directory", "-f", "--file")):
+        return None  # another directory's or file's targets
+    for target in (a for a in args if not a.startswith("-") and "=" not in a):
+        field = next((f for f, names in MAKE_TARGETS.items() if target in names), None)
+        if field is not None and field not in ("install", "start"):
+            return field, words, None, None
+    return None
+
+
+def _pre_commit(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
+    core = _python_core(words)
+    if core and _base(core[0]) in ("pre-commit", "prek") and "run" in core[1:2]:
+        return "lint", words, None, None
+    return None
+
+
+def _script(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
+    path = words[1] if _base(words[0]) in ("bash", "sh") and len(words) > 1 else words[0]
+    if "/" not in path:
+        return None
+    stem = _base(path).removesuffix(".sh")
+    field = _SCRIPT_FIELDS.get(stem)
+    return (field, words, None, None) if field else None
+
+
+# -- Python ------------------------------------------------------------------------------------
+
+
+def _python_core(words: list[str]) -> list[str]:
+    """The command without its runner: ``uv run --locked pytest -x`` -> ``pytest -x``."""
+    words = list(words)
+    if (
+        len(words) > 1
+        and words[0] in ("uv", "poetry", "pipenv", "pdm", "rye")
+        and words[1] == "run"
+    ):
+        rest, words = words[2:], []
+        while rest and rest[0].startswith("-"):
+            option = rest.pop(0)
+            if option in _UV_VALUE_OPTIONS and rest:
+                rest.pop(0)
+        words = rest
+    if len(words) > 2 and re.fullmatch(r"python[0-9.]*|py", _base(words[0])) and words[1] == "-m":
+        words = words[2:]
+    if len(words) > 1 and words[0] == "coverage" and words[1] == "run":
+        words = [w for w in words[2:] if w != "-m"]
+    return words
+
+
+def _python(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
+    core = _python_core(words)
+    if not core:
+        return None
+    tool, args = _base(core[0]), core[1:]
+    field = None
+    if _runs_python_tests(tool, args):
+        field = "test"
+    elif tool in ("tox", "nox"):
+        field = _tox_field(args)
+    elif tool in ("mypy", "pyright", "basedpyright"):
+        field = "typecheck"
+    elif tool in ("flake8", "pylint") or (tool == "ruff" and args[:1] != ["format"]):
+        field = "lint"
+        words = _without_report_flags(words)
+    elif tool == "black" or (tool == "ruff" and args[:1] == ["format"]):
+        field, words = "format", [w for w in words if w not in ("--check", "--diff")]
+    if field is None:
+        return None
+    return field, words, "python", None
+
+
+def _runs_python_tests(tool: str, args: list[str]) -> bool:
+    """pytest, Django's ``manage.py test``, or a ``runtests.py`` script (Django, Wagtail)."""
+    script = _base(args[0]) if re.fullmatch(r"python[0-9.]*", tool) and args else ""
+    return (
+        tool in ("pytest", "py.test", "runtests.py")
+        or script == "runtests.py"
+        or (tool == "manage.py" and args[:1] == ["test"])
+        or (script == "manage.py" and args[1:2] == ["test"])
+    )
+
+
+def _tox_field(args: list[str]) -> str | None:
+    envs = " ".join(a for i, a in enumerate(args) if i and args[i - 1] in ("-e", "--env", "-s"))
+    if any(word in envs for word in ("lint", "style", "flake8", "ruff", "pre-commit")):
+        return "lint"
+    if any(word in envs for word in ("typing", "mypy", "types", "pyright")):
+        return "typecheck"
+    if any(word in envs for word in ("docs", "format", "fmt", "build", "release")):
+        return None
+    return "test"
+
+
+def _without_report_flags(words: list[str]) -> list[str]:
+    kept: list[str] = []
+    skip = False
+    for i, word in enumerate(words):
+        if skip:
+            skip = False
+            continue
+        name, _, value = word.partition("=")
+        if name in _REPORT_OPTIONS and value.lower() in _REPORT_VALUES:
+            continue
+        following = words[i + 1].lower() if i + 1 < len(words) else ""
+        if word in _REPORT_OPTIONS and not value and following in _REPORT_VALUES:
+            skip = True
+            continue
+        kept.append(word)
+    return kept
+
+
+# -- JavaScript / TypeScript -----------------------------------------------------------------
+
+_NODE_TOOLS = {
+    "jest": "test", "vitest": "test", "mocha": "test", "ava": "test",
+    "eslint": "lint", "tsc": "typecheck", "vue-tsc": "typecheck", "prettier": "format",
+}  # fmt: skip
+
+
+def _script_field(name: str) -> str | None:
+    if any(word in name for word in _E2E_WORDS):
+        return None
+    head = name.split(":", 1)[0]
+    if head in ("test", "tests", "jest", "vitest"):
+        return "test"
+    if head == "lint":
+        return "lint"
+    if head in ("typecheck", "type-check", "check-types", "types", "tsc"):
+        return "typecheck"
+    if head in ("format", "fmt", "prettier") and ":check" not in name:
+        return "format"
+    if head == "build":
+        return "build"
+    return None
+
+
+def _node(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
+    pm, args = words[0], words[1:]
+    if (pm == "npm" and args[:1] in (["test"], ["t"])) or (pm == "bun" and args[:1] == ["test"]):
+        return "test", words, "node", None
+    script = None
+    if pm in ("npm", "bun") and args[:1] in (["run"], ["run-script"]) and len(args) > 1:
+        script = args[1]
+    elif pm in ("pnpm", "yarn") and args:
+        script = args[1] if args[0] == "run" and len(args) > 1 else args[0]
+        if script in ("exec", "dlx") and len(args) > 1:
+            return _node_tool(words, args[1:])
+    if script is not None:
+        field = _script_field(script)
+        return (field, words, "node", None) if field else None
+    if pm in ("npx", "bunx"):
+        return _node_tool(words, [a for a in args if not a.startswith("-")])
+    return _node_tool(words, words)
+
+
+def _node_tool(
+    words: list[str], core: list[str]
+) -> tuple[str, list[str], str | None, str | None] | None:
+    if not core:
+        return None
+    tool, args = _base(core[0]), core[1:]
+    if tool == "next" and args[:1] == ["lint"]:
+        return "lint", words, "node", None
+    if tool == "biome" and args[:1] in (["check"], ["lint"], ["ci"]):
+        return "lint", words, "node", None
+    field = _NODE_TOOLS.get(tool)
+    if field == "format":
+        words = ["--write" if w in ("--check", "-c") else w for w in words]
+    return (field, words, "node", None) if field else None
+
+
+# -- Go, Rust, Java, Ruby -------------------------------------------------------------------------
+
+
+def _go(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
+    tool, args = _base(words[0]), words[1:]
+    if tool == "go" and args:
+        field = {"test": "test", "vet": "lint", "build": "build"}.get(args[0])
+        return (field, words, "go", None) if field else None
+    if tool == "gotestsum":
+        return "test", words, "go", None
+    if (tool == "golangci-lint" and args[:1] == ["run"]) or tool == "staticcheck":
+        return "lint", words, "go", None
+    if tool == "gofmt":
+        kept = [w for w in words if w not in ("-l", "-d", "-e")]
+        return "format", kept if "-w" in kept else [kept[0], "-w", *kept[1:]], "go", None
+    return None
+
+
+def _rust(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
+    if _base(words[0]) != "cargo":
+        return None
+    args = [a for a in words[1:] if not a.startswith("+")]  # cargo +nightly ...
+    if not args:
+        return None
+    field = {
+        "test": "test", "nextest": "test", "clippy": "lint", "check": "typecheck",
+        "build": "build", "fmt": "format",
+    }.get(args[0])  # fmt: skip
+    if field == "format":
+        words = [w for w in words if w != "--check"]
+        words = words[:-1] if words[-1] == "--" else words
+    return (field, words, "rust", None) if field else None
+
+
+def _java(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
+    tool = _base(words[0])
+    if tool not in ("mvn", "mvnw", "gradle", "gradlew", "mvnw.cmd", "gradlew.bat"):
+        return None
+    maven = tool.startswith("mvn")
+    goals, skip = [], False
+    for word in words[1:]:
+        if skip:
+            skip = False
+        elif word in ("-P", "-pl", "-f", "--file", "-s", "-T", "--projects", "-x"):
+            skip = True
+        elif not word.startswith("-"):
+            goals.append(word)
+    field = _java_field(goals, maven)
+    if field == "format":
+        words = [
+            w.replace("Check", "Apply").replace(":check", ":apply").replace(":validate", ":apply")
+            for w in words
+        ]
+    return (field, words, "java", "maven" if maven else "gradle") if field else None
+
+
+def _java_field(goals: list[str], maven: bool) -> str | None:
+    if maven:
+        if {"verify", "test"} & set(goals):
+            return "test"
+        if {"package", "install"} & set(goals):
+            return "build"
+    else:
+        if {"test", "check"} & set(goals):
+            return "test"
+        if {"build", "assemble"} & set(goals):
+            return "build"
+    if any(g in ("checkstyle:check", "checkstyleMain") for g in goals):
+        return "lint"
+    if any(g in ("spotless:check", "spotlessCheck", "spring-javaformat:validate") for g in goals):
+        return "format"
+    return None
+
+
+def _ruby(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
+    core = words[2:] if words[:2] == ["bundle", "exec"] else words
+    if not core:
+        return None
+    tool, args = _base(core[0]), core[1:]
+    field = None
+    if (
+        (tool == "rails" and ("test" in args or "spec" in args))
+        or (tool == "rake" and (not args or args[0] in ("test", "spec", "default")))
+        or tool == "rspec"
+    ):
+        field = "test"
+    elif tool in ("rubocop", "standardrb"):
+        field, words = "lint", _without_report_flags(words)
+    elif (tool == "srb" and args[:1] == ["tc"]) or (tool == "steep" and args[:1] == ["check"]):
+        field = "typecheck"
+    return (field, words, "ruby", None) if field else None
+
+
+def _wrapped(words: list[str]) -> Classified | None:
+    """``bin/flatware rspec``: an unknown runner around a known test tool runs that tool."""
+    if len(words) < 2 or _base(words[0]) in _NOT_WRAPPERS or _base(words[1]) not in _WRAPPED_TOOLS:
+        return None
+    inner = _classify(shlex.join(words[1:]))
+    if inner is None:
+        return None
+    return Classified(inner.field, shlex.join(words), inner.ecosystem, inner.tool)
+
+
+_RULES: tuple[_Rule, ...] = (
+    _task_runner,
+    _pre_commit,
+    _python,
+    _node,
+    _go,
+    _rust,
+    _java,
+    _ruby,
+    _script,
+)
