@@ -23,7 +23,7 @@ from tac_bootstrap.application.ignored_files import (
     negations,
 )
 from tac_bootstrap.application.proposals import PROPOSAL_SUFFIX
-from tac_bootstrap.domain.config import TacConfig
+from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.manifest import MANIFEST_FILENAME
 from tac_bootstrap.domain.plan import ApplyReport, ScaffoldPlan
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
@@ -78,13 +78,14 @@ def required_lines(config: TacConfig) -> list[str]:
 
 
 def generated_paths(plan: ScaffoldPlan, report: ApplyReport | None = None) -> list[str]:
-    """The files of the layer that must be committed: the plan's and the manifest.
+    """The files of the layer that must be committed: the plan's, the config and the manifest.
 
     A conflicting file (``report``) is the user's own, left as it was: if they keep it out of
     git, that is their choice, never undone by us.
     """
     conflicts = {result.path for result in report.conflicts} if report is not None else set()
-    return [op.path for op in plan.files if op.path not in conflicts] + [MANIFEST_FILENAME]
+    paths = [op.path for op in plan.files if op.path not in conflicts]
+    return sorted({*paths, CONFIG_FILENAME, MANIFEST_FILENAME})
 
 
 def _pattern(line: str) -> str | None:

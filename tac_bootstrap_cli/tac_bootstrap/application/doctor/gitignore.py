@@ -1,7 +1,9 @@
-"""Whether git ignores the database files, and the fix that appends them to .gitignore.
+"""Whether git ignores the database files and none of the generated ones, and the fix.
 
 Git answers when the project is a repository; ``gitignore_ignores`` reads the patterns itself
-when it is not (or git is missing), so the check works before `git init` too.
+when it is not (or git is missing), so the database check works before `git init` too. A
+generated file git ignores is never committed, so a clone lacks it: the fix appends the
+negations that re-include it (the same lines add-agentic appends).
 """
 
 from __future__ import annotations
@@ -24,7 +26,17 @@ from tac_bootstrap.application.doctor.report import (
     _listed,
     _plural,
 )
-from tac_bootstrap.application.gitignore import GitignoreAction, update_gitignore
+from tac_bootstrap.application.gitignore import (
+    GitignoreAction,
+    generated_paths,
+    update_layer_gitignore,
+)
+from tac_bootstrap.application.ignored_files import (
+    describe_unfixable,
+    escape_pattern,
+    git_ignored,
+    negations,
+)
 from tac_bootstrap.domain.errors import OperationError, TacError
 
 
@@ -79,6 +91,10 @@ def _ignore_state(ctx: _Context, relative: list[str]) -> _IgnoreState:
 
 
 def check_gitignore(ctx: _Context) -> list[Check]:
+    return _generated_rows(ctx) + _database_rows(ctx)
+
+
+def _database_rows(ctx: _Context) -> list[Check]:
     try:
         target = _locate(ctx)
     except TacError as exc:
@@ -117,33 +133,60 @@ def check_gitignore(ctx: _Context) -> list[Check]:
     return rows or [Check("gitignore", OK, f"the database files are ignored ({state.method})")]
 
 
-def fix_gitignore(ctx: _Context) -> list[Fixed]:
-    """Append the paths git does not ignore to the root .gitignore (never a generated one)."""
-    target = _locate(ctx)
-    if target.location.is_postgres:
-        return []
-    relative = [
-        ctx.shown(path) + ("/" if is_dir else "") for path, is_dir in _database_paths(target)
+def _generated_rows(ctx: _Context) -> list[Check]:
+    """A generated file git ignores is in no commit: every clone lacks it (`files` fails)."""
+    generated = generated_paths(ctx.plan())
+    found = git_ignored(ctx.root, generated)
+    if found is None:
+        return []  # not a git repository (or no git): nothing is committed yet anyway
+    needed = negations(found, generated)
+    if not needed.ignored:
+        return []  # the usual case: one gitignore row (the database's) is enough
+    rows = []
+    fixable = [p for p in needed.ignored if p not in needed.unfixable]
+    if fixable:
+        rules = sorted({str(found.rules[p]) for p in fixable})
+        them = "it" if len(fixable) == 1 else "them"
+        rows.append(
+            Check(
+                "gitignore",
+                FAIL,
+                f"git ignores {_plural(len(fixable), 'generated file')}: {_listed(fixable)} "
+                f"(by {'; '.join(rules)}): no commit has {them}, so a clone lacks {them}",
+                "`tac-bootstrap doctor --fix` re-includes {them} in .gitignore (and creates "
+                f"{them} if missing); then commit .gitignore and {them}",
+                fixable=True,
+                details=tuple(f"{p} ({found.rules[p]})" for p in fixable),
+            )
+        )
+    rows += [
+        Check("gitignore", FAIL, message, "edit that .gitignore yourself, then commit the files")
+        for message in describe_unfixable(needed.unfixable)
     ]
-    if any(Path(p).is_absolute() for p in relative):
-        return []
-    unignored = _ignore_state(ctx, relative).unignored
-    if not unignored:
-        return []
-    lines = ["/" + _escape_pattern(p) for p in unignored]
+    return rows
+
+
+def fix_gitignore(ctx: _Context) -> list[Fixed]:
+    """Append to the root .gitignore the database paths git does not ignore and the negations
+    that re-include ignored generated files (never a generated .gitignore)."""
+    target = _locate(ctx)
+    lines: list[str] = []
+    if not target.location.is_postgres:
+        relative = [
+            ctx.shown(path) + ("/" if is_dir else "") for path, is_dir in _database_paths(target)
+        ]
+        if not any(Path(p).is_absolute() for p in relative):
+            lines = ["/" + escape_pattern(p) for p in _ignore_state(ctx, relative).unignored]
     # The same append-only update add-agentic uses: existing bytes are never changed.
-    update = update_gitignore(ctx.root, lines, dry_run=False)
-    if update.action is GitignoreAction.SKIPPED:
-        raise OperationError(f"{ctx.root / '.gitignore'}: {update.detail}: " + ", ".join(lines))
+    update = update_layer_gitignore(ctx.root, lines, generated_paths(ctx.plan()), dry_run=False)
+    if update.action is GitignoreAction.SKIPPED and update.lines:
+        raise OperationError(
+            f"{ctx.root / '.gitignore'}: {update.detail}: " + ", ".join(update.lines)
+        )
+    if not update.lines:
+        return []
     added = len(update.lines)
     return [Fixed("gitignore", f"added {_plural(added, 'line')} to .gitignore", update.lines)]
-
-
-def _escape_pattern(path: str) -> str:
-    escaped = "".join("\\" + ch if ch in "\\*?[]" else ch for ch in path)
-    if escaped.endswith(" "):
-        escaped = escaped[:-1] + "\\ "
-    return escaped
 
 
 def gitignore_ignores(root: Path, relative: str) -> bool:
