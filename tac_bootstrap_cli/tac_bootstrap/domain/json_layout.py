@@ -64,7 +64,7 @@ class Number:
 
 @dataclass(frozen=True)
 class Layout:
-    """How a file is written; ``indent`` None is a one-line file."""
+    """How a file is written (``indent`` None: on one line, never detected, for callers)."""
 
     indent: str | None = "  "
     newline: str = "\n"
@@ -209,15 +209,16 @@ class _Parser:
 
 
 def _detect_layout(text: str, start: int, end: int, colon: str | None, comma: str | None) -> Layout:
-    newline = "\r\n" if "\r\n" in text else "\n"
-    indent: str | None = None
-    if "\n" in text[start:end]:
-        indent = "  "
-        for line in text[start:end].splitlines()[1:]:
-            stripped = line.lstrip(" \t")
-            if stripped and stripped != line:
-                indent = line[: len(line) - len(stripped)]
-                break
+    first_newline = text.find("\n")
+    newline = "\r\n" if first_newline > 0 and text[first_newline - 1] == "\r" else "\n"
+    # One-line files are written out with the default indent too: the merge adds dozens of
+    # entries, and a 5000-character line is nobody's style.
+    indent = "  "
+    for line in text[start:end].splitlines()[1:]:
+        stripped = line.lstrip(" \t")
+        if stripped and stripped != line:
+            indent = line[: len(line) - len(stripped)]
+            break
     raw_non_ascii = any(ord(char) > 0x7F for char in text)
     return Layout(
         indent=indent,

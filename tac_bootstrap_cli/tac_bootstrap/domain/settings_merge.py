@@ -377,8 +377,9 @@ def _load(content: bytes, *, ours: bool) -> _Loaded:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         line = body.count(b"\n", 0, error.start) + 1
+        column = error.start - body.rfind(b"\n", 0, error.start)
         raise _error(
-            f"not UTF-8 at byte {error.start + len(bom)} (line {line})",
+            f"not UTF-8 at line {line}, column {column} (byte {error.start + len(bom)})",
             "save the file as UTF-8 (Claude Code reads settings as UTF-8)",
             ours,
         ) from None
