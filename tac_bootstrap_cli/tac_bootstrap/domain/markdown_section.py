@@ -58,16 +58,18 @@ def with_section(current: bytes | None, section: bytes) -> bytes:
     """``current`` with our ``section`` in it (markers included, ending with a newline).
 
     No file: the section is the file. A file without our markers: the section is appended
-    after one more line ending (the user's line ending). With markers: what is between them is
-    replaced and every byte outside stays as it was.
+    after one more line ending (the file's line ending, also used in the section). With
+    markers: what is between them is replaced (in the line ending of the begin marker's line)
+    and every byte outside stays as it was.
     """
     if _find(section) != _Span(0, len(section), True):
         raise ValueError("with_section: section must be our markers and what is between them")
     if current is None:
         return section
-    eol = _line_ending(current)
-    ours = section.replace(b"\r\n", b"\n").replace(b"\n", eol)
     span = _find(current)
+    # Appended: the file's line ending; replaced: the one our section has there.
+    eol = _line_ending(current if span is None else current[span.start :])
+    ours = section.replace(b"\r\n", b"\n").replace(b"\n", eol)
     if span is None:
         _refuse_open_fence(current)
         return current + eol + ours if current else ours
