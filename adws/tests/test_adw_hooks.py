@@ -26,14 +26,15 @@ from hook_support import (
     POST_TOOL_USE,
     PROJECT,
     SESSION,
-    SETTINGS,
     STOP,
     SUBAGENT,
     TOOL_USE,
     USER_PROMPT_SUBMIT,
     event,
     fallback_lines,
+    layer_hooks,
     query,
+    recorder_commands,
     run_command,
     run_hook,
     spool,
@@ -42,17 +43,18 @@ from hook_support import (
 
 
 def test_settings_json_runs_the_hook_for_every_event_the_cli_fires() -> None:
-    settings = json.loads(SETTINGS.read_text(encoding="utf-8"))
-    assert set(settings["hooks"]) == set(hook_recorder.EVENTS)
+    hooks = layer_hooks(*hook_recorder.EVENTS)  # fails in one line when they are not merged
+    # Only the recorder's events run it (a user's own hooks for other events are theirs).
+    wired = {name for name, groups in hooks.items() if recorder_commands(groups)}
+    assert wired == set(hook_recorder.EVENTS)
     relative = HOOK.relative_to(PROJECT.root).as_posix()
-    for name, groups in settings["hooks"].items():
-        hooks = [h for g in groups for h in g["hooks"]]
+    for name in hook_recorder.EVENTS:
         wait = " --wait" if name in ("Stop", "SessionEnd") else ""
         command = f'exec sh "$CLAUDE_PROJECT_DIR/{relative}"{wait}'
         # The recorder runs once per event (PreToolUse also runs the tool guard).
-        recorder = [h["command"] for h in hooks if "/orchestrator_hook.py" in h["command"]]
-        assert recorder == [command], name
-        assert not any(h.get("async") for h in hooks), name  # -p would kill them at exit
+        assert recorder_commands(hooks[name]) == [command], name
+        ours = [h for g in hooks[name] for h in g.get("hooks", []) if h.get("command") == command]
+        assert not any(h.get("async") for h in ours), name  # -p would kill them at exit
     assert HOOK.is_file()
     assert os.access(HOOK, os.X_OK)
 

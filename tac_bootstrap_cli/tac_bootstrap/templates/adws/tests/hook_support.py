@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from adw_modules import hook_recorder
 from adw_modules.adw_project import current_project
 from adw_modules.hook_recorder import Spool
@@ -149,11 +150,45 @@ def run_hook(
     )
 
 
+def recorder_commands(groups: object) -> list[str]:
+    """The recorder's commands among one event's hook groups (anything else is skipped)."""
+    if not isinstance(groups, list):
+        return []
+    hooks = [h for g in groups if isinstance(g, dict) for h in g.get("hooks") or []]
+    commands = [h.get("command") for h in hooks if isinstance(h, dict)]
+    return [c for c in commands if isinstance(c, str) and "/orchestrator_hook.py" in c]
+
+
+def layer_hooks(*events: str) -> dict[str, Any]:
+    """settings.json's "hooks", after checking that each event runs the recorder.
+
+    A user's own settings.json that the layer's hooks were not merged into records nothing:
+    the test fails with one line saying so (never a KeyError from deep in a test).
+    """
+    shown = SETTINGS.relative_to(PROJECT.root).as_posix()
+    merge = "run `tac-bootstrap render` to merge the layer's hooks into it"
+    try:
+        settings = json.loads(SETTINGS.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        pytest.fail(f"`{shown}` is missing: run `tac-bootstrap render` to create it", pytrace=False)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = f"`{shown}` cannot be read as JSON ({exc}): fix it, then {merge}"
+        pytest.fail(reason, pytrace=False)
+    hooks = settings.get("hooks") if isinstance(settings, dict) else None
+    hooks = hooks if isinstance(hooks, dict) else {}
+    missing = [name for name in events if not recorder_commands(hooks.get(name))]
+    if missing:
+        pytest.fail(
+            f"`{shown}` has no hooks for {', '.join(missing)}: {merge} (until then the "
+            "recorder records nothing)",
+            pytrace=False,
+        )
+    return hooks
+
+
 def hook_command() -> str:
-    settings = json.loads(SETTINGS.read_text(encoding="utf-8"))
-    hooks = [h for g in settings["hooks"]["PreToolUse"] for h in g["hooks"]]
-    (command,) = {h["command"] for h in hooks if "/orchestrator_hook.py" in h["command"]}
-    return str(command)
+    (command,) = set(recorder_commands(layer_hooks("PreToolUse")["PreToolUse"]))
+    return command
 
 
 def run_command(

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from adw_modules.adw_project import current_project
+from hook_support import layer_hooks
 
 from conftest import PROJECT_ROOT, run_script
 
@@ -169,6 +170,7 @@ def check_hook_records(
     layer_env: dict[str, str], adw_id: str, instances: list[sqlite3.Row]
 ) -> None:
     """Each phase's hook events in its agent's logs, nothing in the fallback file."""
+    layer_hooks(*HOOK_EVENTS)  # the fake CLI runs settings.json's hooks: are they ours?
     for instance in instances:
         assert hook_events(layer_env, instance["id"]) == HOOK_EVENTS, instance["name"]
         tool_calls = query(
