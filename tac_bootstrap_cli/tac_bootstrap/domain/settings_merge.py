@@ -13,21 +13,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tac_bootstrap.domain.errors import OperationError
-from tac_bootstrap.domain.json_layout import (
-    Document,
-    JsonPath,
-    JsonTextError,
-    Number,
-    line_column,
-    parse,
+from tac_bootstrap.domain.settings_read import (
+    BOM,
+    KINDS,
+    SettingsMergeError,
+    load_settings,
 )
 
-KINDS = ("allow", "ask", "deny")
+__all__ = [
+    "OwnedSettings",
+    "SettingsMerge",
+    "SettingsMergeError",
+    "is_empty_settings",
+    "merge_settings",
+    "owned_in",
+    "unmerge_settings",
+]
+
 # Claude Code checks deny, then ask, then allow: among our own rules the stricter one wins.
 _PRECEDENCE = ("deny", "ask", "allow")
 _VERB = {"allow": "allow", "ask": "ask for", "deny": "deny"}
-BOM = b"\xef\xbb\xbf"
 KeyPath = tuple[str, ...]
 
 
@@ -82,11 +87,6 @@ def _string_lists(value: object, name: str) -> dict[str, tuple[str, ...]]:
     return {str(key): tuple(items) for key, items in value.items()}
 
 
-class SettingsMergeError(OperationError, ValueError):
-    """The user's file cannot be merged as JSON: says where (line, column or key path) and how
-    to fix it. ``message`` is one line and does not name the file (the caller does)."""
-
-
 @dataclass(frozen=True)
 class SettingsMerge:
     content: bytes  # the merged file
@@ -95,24 +95,9 @@ class SettingsMerge:
     skipped: tuple[str, ...] = ()
 
 
-@dataclass
-class _Loaded:
-    bom: bytes
-    document: Document
-
-    @property
-    def root(self) -> dict[str, object]:
-        value = self.document.value
-        assert isinstance(value, dict)
-        return value
-
-    def write(self, root: dict[str, object]) -> bytes:
-        return self.bom + self.document.write(root).encode("utf-8")
-
-
 def owned_in(ours: bytes) -> OwnedSettings:
     """Everything in our own rendered settings (what we own in a file we created)."""
-    root = _load(ours, ours=True).root
+    root = load_settings(ours, ours=True).root
     hooks = {event: cmds for event, cmds in _hook_commands(root).items() if cmds}
     permissions = {kind: rules for kind, rules in _rules(root).items() if rules}
     created: list[KeyPath] = []
@@ -129,10 +114,10 @@ def merge_settings(
     """Our hooks and permissions merged into the user's file. current None: the file does not
     exist -> content is `ours` byte for byte. owned: what we owned after the previous merge
     (None on the first merge)."""
-    ours_root = _load(ours, ours=True).root
+    ours_root = load_settings(ours, ours=True).root
     if current is None or not current.removeprefix(BOM).strip():
         return SettingsMerge(ours, owned_in(ours))
-    loaded = _load(current, ours=False)
+    loaded = load_settings(current, ours=False)
     previous = owned if owned is not None else NOTHING_OWNED
     merged = _Merge(loaded.root, previous)
     merged.permissions(_rules(ours_root))
@@ -146,7 +131,7 @@ def merge_settings(
 
 def unmerge_settings(current: bytes, owned: OwnedSettings) -> bytes:
     """The user's file with everything we own taken out (for `remove`)."""
-    loaded = _load(current, ours=False)
+    loaded = load_settings(current, ours=False)
     merged = _Merge(loaded.root, owned)
     merged.permissions({kind: () for kind in KINDS})
     merged.hooks({})
@@ -156,7 +141,7 @@ def unmerge_settings(current: bytes, owned: OwnedSettings) -> bytes:
 def is_empty_settings(content: bytes) -> bool:
     """True for a settings file with nothing left in it (``{}``): the caller may delete it."""
     try:
-        return not _load(content, ours=False).root
+        return not load_settings(content, ours=False).root
     except SettingsMergeError:
         return False
 
@@ -365,124 +350,3 @@ def _exists(root: dict[str, object], path: KeyPath) -> bool:
             return False
         node = node[key]
     return True
-
-
-# -- reading: strict JSON, the shapes Claude Code expects, errors that say where and how ------
-
-
-def _load(content: bytes, *, ours: bool) -> _Loaded:
-    bom = BOM if content.startswith(BOM) else b""
-    body = content[len(bom) :]
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = body.count(b"\n", 0, error.start) + 1
-        column = error.start - body.rfind(b"\n", 0, error.start)
-        raise _error(
-            f"not UTF-8 at line {line}, column {column} (byte {error.start + len(bom)})",
-            "save the file as UTF-8 (Claude Code reads settings as UTF-8)",
-            ours,
-        ) from None
-    try:
-        document = parse(text)
-    except JsonTextError as error:
-        raise _syntax_error(text, error, ours) from None
-    _check_shapes(document, ours)
-    return _Loaded(bom, document)
-
-
-def _error(message: str, hint: str, ours: bool) -> SettingsMergeError:
-    if ours:
-        return SettingsMergeError(f"the layer's own settings: {message}", "report this bug")
-    return SettingsMergeError(message, hint)
-
-
-def _syntax_error(text: str, error: JsonTextError, ours: bool) -> SettingsMergeError:
-    line, column = line_column(text, error.pos)
-    where = f"line {line}, column {column}"
-    if error.first_pos is not None:
-        first_line, _ = line_column(text, error.first_pos)
-        return _error(
-            f'duplicate key "{_dotted(error.path)}" at {where} (first at line {first_line}):'
-            " Claude Code would silently use the last one",
-            "keep one of the two (merge their contents into one), then run the command again",
-            ours,
-        )
-    reason, hint = error.reason, "fix the JSON there (Claude Code reads strict JSON)"
-    before = text[: error.pos].rstrip()
-    if text.startswith(("//", "/*"), error.pos):
-        reason = "a comment (comments are not JSON)"
-        hint = "Claude Code reads strict JSON: remove the comments (// and /* */)"
-    elif text[error.pos : error.pos + 1] in ("}", "]") and before.endswith(","):
-        reason = f"a trailing comma before '{text[error.pos]}'"
-        hint = "Claude Code reads strict JSON: remove the comma after the last item"
-    elif text.startswith("'", error.pos):
-        hint = "JSON strings and keys take double quotes, not single ones"
-    elif reason == "Extra data":
-        reason = "more text after the closing brace"
-        hint = "the file must hold one JSON object: remove what follows its closing brace"
-    elif error.pos >= len(text):
-        reason = f"the text ends early: {reason}"
-        hint = "close every bracket and string (the file may have been cut short)"
-    return _error(
-        f"not valid JSON at {where}: {reason}", f"{hint}, then run the command again", ours
-    )
-
-
-def _dotted(path: JsonPath) -> str:
-    shown = ""
-    for key in path:
-        shown += f"[{key}]" if isinstance(key, int) else (f".{key}" if shown else key)
-    return shown
-
-
-def _kind_of(value: object) -> str:
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, Number):
-        return "a number"
-    return "null" if value is None else "true/false"
-
-
-def _check_shapes(document: Document, ours: bool) -> None:
-    """Refuse what Claude Code would reject, before touching anything: named by key path."""
-
-    def expect(path: JsonPath, value: object, kind: type, shown: str) -> None:
-        if isinstance(value, kind):
-            return
-        line, _ = line_column(document.text, document.positions.get(path, 0))
-        place = f'"{_dotted(path)}"' if path else "the top level"
-        raise _error(
-            f"{place} is {_kind_of(value)}, not {shown} (line {line})",
-            f"make it {shown} as Claude Code expects (see its settings documentation),"
-            " then run the command again",
-            ours,
-        )
-
-    root = document.value
-    expect((), root, dict, "an object")
-    assert isinstance(root, dict)
-    if "hooks" in root:
-        hooks = root["hooks"]
-        expect(("hooks",), hooks, dict, "an object")
-        for event, groups in hooks.items():
-            expect(("hooks", event), groups, list, "a list")
-            for index, group in enumerate(groups):
-                path: JsonPath = ("hooks", event, index)
-                expect(path, group, dict, "an object")
-                if "hooks" in group:
-                    expect((*path, "hooks"), group["hooks"], list, "a list")
-                    for number, entry in enumerate(group["hooks"]):
-                        expect((*path, "hooks", number), entry, dict, "an object")
-    if "permissions" in root:
-        perms = root["permissions"]
-        expect(("permissions",), perms, dict, "an object")
-        for kind in KINDS:
-            if kind in perms:
-                expect(("permissions", kind), perms[kind], list, "a list")
-                for index, rule in enumerate(perms[kind]):
-                    expect(("permissions", kind, index), rule, str, "a string")
