@@ -94,11 +94,13 @@ def add_agentic(
     framework: str | None = None,
     package_manager: str | None = None,
     commands: CommandsSection | None = None,
+    part: str | None = None,
 ) -> AddAgenticReport:
     """`tac-bootstrap add-agentic [PATH] --yes`: add the layer to an existing repository.
 
     The stack is detected; ``language``, ``framework``, ``package_manager`` and ``commands``
-    replace what was detected (what a person answers at the CLI's prompts).
+    replace what was detected (what a person answers at the CLI's prompts). ``part``: in a
+    monorepo, only that part (``--part``); ``report.inspection.workspace.parts`` lists them.
     """
     from tac_bootstrap.application.add_agentic_service import (
         apply_add_agentic,
@@ -109,7 +111,7 @@ def add_agentic(
     from tac_bootstrap.domain.config import Language, PackageManager
 
     with tac_errors({"PATH": Path(path)}):
-        inspection = inspect_repository(Path(path), dry_run=dry_run)
+        inspection = inspect_repository(Path(path), dry_run=dry_run, part=part)
         prepared = prepare_add_agentic(
             inspection,
             language=parse_choice(Language, language, "language") if language else None,

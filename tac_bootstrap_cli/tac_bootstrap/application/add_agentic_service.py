@@ -25,6 +25,18 @@ from tac_bootstrap.application.project_lookup import require_writable
 from tac_bootstrap.application.proposals import write_proposal
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.application.stack_detection import DetectedStack, detect_stack
+from tac_bootstrap.application.stack_detection.parts import (
+    detection_warnings,
+    part_only_stack,
+    whole_stack,
+)
+from tac_bootstrap.application.stack_detection.workspaces import (
+    Part,
+    Workspace,
+    detect_workspace,
+    select_part,
+    subfolder_part,
+)
 from tac_bootstrap.domain.config import (
     CONFIG_FILENAME,
     CommandsSection,
@@ -42,14 +54,19 @@ from tac_bootstrap.domain.plan import ApplyReport, ScaffoldPlan
 @dataclass(frozen=True)
 class Inspection:
     root: Path
-    stack: DetectedStack
+    stack: DetectedStack  # what the config is built from: the root's, with its parts'
+    workspace: Workspace = field(default_factory=Workspace)  # the parts found
+    part: Part | None = None  # --part: only this part was detected
+    root_stack: DetectedStack | None = None  # the root's own files alone
 
     @property
     def warnings(self) -> list[str]:
         """About the detection itself; shown with what was detected, before any question."""
-        return (
-            [] if self.stack.recognised else ["no language markers found; check the values above"]
-        )
+        return detection_warnings(self.root_stack or self.stack, self.workspace, self.part)
+
+    def parts_dict(self) -> list[dict[str, object]]:
+        """The parts as `add-agentic --json` prints them."""
+        return [part.to_dict() for part in self.workspace.parts]
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,8 @@ class AddAgenticReport:
                 "commands": config.commands.model_dump(),
             },
             "evidence": [{"file": e.file, "finding": e.finding} for e in evidence],
+            "parts": self.inspection.parts_dict(),
+            "part": self.inspection.part.path if self.inspection.part else None,
             "gitignore": self.gitignore.to_dict(),
             **self.apply.to_dict(),
         }
@@ -115,22 +134,41 @@ def _resolve_root(path: Path) -> Path:
     return path
 
 
-def inspect_repository(path: Path, *, dry_run: bool = False) -> Inspection:
+def inspect_repository(path: Path, *, dry_run: bool = False, part: str | None = None) -> Inspection:
     """Check PATH (an existing repository without the layer, writable unless a dry run) and
-    detect its stack; reads only."""
+    detect its stack with its parts (a monorepo's); ``part``: that part only, its commands
+    run from the root. Reads only."""
     root = _resolve_root(Path(path))
     if not dry_run:
         require_writable(root, f"PATH {path}")
-    return Inspection(root, detect_stack(root))
+    root_stack = detect_stack(root)
+    workspace = detect_workspace(root, root_stack)
+    if part is None:
+        return Inspection(root, whole_stack(root_stack, workspace), workspace, None, root_stack)
+    chosen = select_part(workspace, part) or subfolder_part(root, part)
+    if chosen is None:
+        known = [p.path for p in (*workspace.parts, *workspace.others)]
+        raise UsageError(
+            f"--part {part}: no such part in {root}",
+            hint=f"parts: {', '.join(known)}" if known else "no parts found; omit --part",
+        )
+    stack = part_only_stack(root_stack, chosen, workspace)
+    return Inspection(root, stack, workspace, chosen, root_stack)
 
 
 def proposed_commands(
-    stack: DetectedStack, language: Language, package_manager: PackageManager, framework: str
+    stack: DetectedStack,
+    language: Language,
+    package_manager: PackageManager,
+    framework: str,
+    parts: tuple[Part, ...] = (),
 ) -> CommandsSection:
-    """The commands for these answers: the detected ones for the detected toolchain; for
-    another, that one's defaults, keeping the repository's Makefile targets (which work
-    whatever the language)."""
-    if (language, package_manager) == (stack.language, stack.package_manager):
+    """The commands for these answers: the detected ones for the detected toolchain (or a
+    part's: the commands already cover every part); for another, that one's defaults, keeping
+    the repository's Makefile targets (which work whatever the language)."""
+    toolchains = {(stack.language, stack.package_manager)}
+    toolchains |= {(p.stack.language, p.stack.package_manager) for p in parts}
+    if (language, package_manager) in toolchains:
         return stack.commands
     make_targets = {key: value for key, value in stack.commands if value.startswith("make ")}
     return default_commands(language, package_manager, framework).model_copy(update=make_targets)
@@ -151,7 +189,8 @@ def prepare_add_agentic(
     framework = framework or stack.framework
     package_manager = package_manager or stack.package_manager
     if commands is None:
-        commands = proposed_commands(stack, language, package_manager, framework)
+        parts = inspection.workspace.parts if inspection.part is None else ()
+        commands = proposed_commands(stack, language, package_manager, framework, parts)
     config = build_config(stack.name, language, framework, package_manager, commands, git=False)
     return PreparedLayer(inspection, config, command_warnings(config))
 

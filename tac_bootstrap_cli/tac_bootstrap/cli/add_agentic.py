@@ -12,6 +12,7 @@ from rich.text import Text
 
 from tac_bootstrap.application.add_agentic_service import (
     AddAgenticReport,
+    Inspection,
     apply_add_agentic,
     inspect_repository,
     prepare_add_agentic,
@@ -20,6 +21,7 @@ from tac_bootstrap.application.add_agentic_service import (
 from tac_bootstrap.application.gitignore import GitignoreAction, GitignoreUpdate
 from tac_bootstrap.application.proposals import PROPOSAL_SUFFIX
 from tac_bootstrap.application.stack_detection import DetectedStack
+from tac_bootstrap.application.stack_detection.workspaces import Part
 from tac_bootstrap.cli.output import Output
 from tac_bootstrap.cli.prompts import may_prompt
 from tac_bootstrap.domain.config import (
@@ -44,9 +46,13 @@ NONE_ANSWER = "-"  # typed at a command prompt: the project has no such command
 # -- showing and confirming the stack --------------------------------------------------------
 
 
-def _show(out: Output, root: Path, stack: DetectedStack) -> None:
+def _show(out: Output, inspection: Inspection) -> None:
     # Cells are Text, never markup: values such as "-e '.[dev]'" must show as they are.
-    table = Table(title=Text(f"Detected in {root}"))
+    root, stack = inspection.root, inspection.stack
+    title = f"Detected in {root}"
+    if inspection.part is not None:
+        title += f" (part {inspection.part.path} only)"
+    table = Table(title=Text(title))
     table.add_column("setting")
     table.add_column("value")
     rows = [
@@ -55,10 +61,13 @@ def _show(out: Output, root: Path, stack: DetectedStack) -> None:
         ("framework", stack.framework),
         ("package manager", stack.package_manager.value),
     ]
+    if inspection.workspace.parts and inspection.part is None:
+        rows.append(("parts", ", ".join(p.path for p in inspection.workspace.parts)))
     rows += [(f"{key} command", value) for key, value in stack.commands]
     for setting, value in rows:
         table.add_row(Text(setting), Text(value) if value else Text("(none)", style="dim"))
     out.console.print(table)
+    _show_parts(out, inspection)
     evidence = Table(title="Evidence")
     evidence.add_column("file")
     evidence.add_column("what it told us")
@@ -67,10 +76,27 @@ def _show(out: Output, root: Path, stack: DetectedStack) -> None:
     out.console.print(evidence)
 
 
+def _show_parts(out: Output, inspection: Inspection) -> None:
+    """A monorepo's parts: where each is, what it is, and what declared it."""
+    parts = inspection.workspace.parts
+    if not parts:
+        return
+    table = Table(title="Parts (commands run from the root)")
+    for column in ("path", "stack", "role", "declared by"):
+        table.add_column(column)
+    for part in parts:
+        chosen = " (--part)" if inspection.part and inspection.part.path == part.path else ""
+        table.add_row(
+            Text(part.path + chosen), Text(part.summary), Text(part.role), Text(part.source)
+        )
+    out.console.print(table)
+
+
 def _ask(
-    out: Output, stack: DetectedStack
+    out: Output, stack: DetectedStack, parts: tuple[Part, ...] = ()
 ) -> tuple[Language, str, PackageManager, CommandsSection]:
-    """Let a person confirm every value (Enter) or type another."""
+    """Let a person confirm every value (Enter) or type another (``parts``: a monorepo's,
+    whose toolchains keep the detected commands)."""
     from rich.prompt import Prompt
 
     language = Language(
@@ -86,7 +112,7 @@ def _ask(
     if pm_default not in managers:
         pm_default = managers[0]
     pm = PackageManager(Prompt.ask("Package manager", choices=managers, default=pm_default))
-    commands = proposed_commands(stack, language, pm, framework)
+    commands = proposed_commands(stack, language, pm, framework, parts)
     out.info(f"Commands: Enter keeps the value shown; {NONE_ANSWER} means none.")
     answers = commands.model_dump()
     for key, label in ASKED_COMMANDS:
@@ -98,16 +124,18 @@ def _ask(
 # -- the command -------------------------------------------------------------------------------
 
 
-def run_add_agentic(*, path: Path, yes: bool, dry_run: bool, json_output: bool) -> None:
+def run_add_agentic(
+    *, path: Path, yes: bool, dry_run: bool, json_output: bool, part: str | None = None
+) -> None:
     out = Output(json_output)
     with out.handling_errors({"PATH": path}):
-        inspection = inspect_repository(path, dry_run=dry_run)
-        stack = inspection.stack
-        _show(out, inspection.root, stack)
+        inspection = inspect_repository(path, dry_run=dry_run, part=part)
+        _show(out, inspection)
         for warning in inspection.warnings:
             out.warn(warning)
         if may_prompt(yes, json_output):
-            language, framework, pm, commands = _ask(out, stack)
+            parts = inspection.workspace.parts if inspection.part is None else ()
+            language, framework, pm, commands = _ask(out, inspection.stack, parts)
             prepared = prepare_add_agentic(
                 inspection,
                 language=language,

@@ -183,12 +183,21 @@ def add_agentic(
         bool, typer.Option("--yes", "-y", help="Take what was detected; never prompt.")
     ] = False,
     dry_run: DryRun = False,
+    part: Annotated[
+        str | None,
+        typer.Option(
+            "--part",
+            metavar="PART",
+            help="In a monorepo, detect only this part (its path, e.g. backend); its commands "
+            "run from the root.",
+        ),
+    ] = None,
     json_output: JsonOutput = False,
 ) -> None:
     """Add the agentic layer to an existing repository, detecting its stack and commands."""
     from tac_bootstrap.cli.add_agentic import run_add_agentic
 
-    run_add_agentic(path=path, yes=yes, dry_run=dry_run, json_output=json_output)
+    run_add_agentic(path=path, yes=yes, dry_run=dry_run, json_output=json_output, part=part)
 
 
 app.add_typer(db_app, short_help="Inspect and maintain the orchestrator database.")

@@ -6,6 +6,10 @@ Claude Code checks deny, then ask, then allow rules; the first match decides. So
   command (a program and its arguments), plus read-mostly git/gh/ls commands and the file
   tools. A command with shell syntax in it would turn into a rule that allows more than the
   command (``pytest; curl ... | sh``), so it gets no rule: the agent asks before running it.
+  One exception: a chain of simple commands, ``a && b`` (each maybe in a subshell that
+  first changes into a folder of the project, ``(cd backend && pytest)``: a monorepo's
+  commands run from the root), gets one rule per command, as Claude Code matches each
+  command of a chain against the rules on its own; the ``cd`` needs none.
 - ask: ``git add -f``/``--force`` (it adds ignored files: databases, logs, ``.env``).
 - deny: force pushes in every spelling a prefix can express, hard resets, ``rm -rf /``;
   reading or changing ``.env`` files anywhere in the tree, the orchestrator database with its
@@ -107,13 +111,56 @@ def command_rule(command: str) -> str | None:
     return f"Bash({text}:*)"
 
 
+def _project_cd(segment: str) -> bool:
+    """``cd FOLDER`` into a folder of the project (relative, never up)."""
+    words = segment.split()
+    if len(words) != 2 or words[0] != "cd" or unsafe_characters(words[1]):
+        return False
+    folder = PurePosixPath(words[1])
+    return not folder.is_absolute() and ".." not in folder.parts
+
+
+def chain_rules(command: str) -> list[str] | None:
+    """One rule per command of a chain of simple commands (``a && (cd b && c)``); None when
+    it is not such a chain (a single command, or any other shell syntax)."""
+    segments = [segment.strip() for segment in command.strip().split(" && ")]
+    if len(segments) < 2:
+        return None
+    rules: list[str] = []
+    in_group = False
+    for segment in segments:
+        opens = segment.startswith("(")
+        closes = segment.endswith(")")
+        if (opens and in_group) or (closes and not (in_group or opens)):
+            return None
+        segment = segment.removeprefix("(").removesuffix(")").strip()
+        in_group = (in_group or opens) and not closes
+        if _project_cd(segment):
+            continue
+        if segment.split()[:1] == ["cd"]:
+            return None  # out of the project: the agent asks
+        rule = command_rule(segment)
+        if rule is None:
+            return None
+        rules.append(rule)
+    return None if in_group or not rules else rules
+
+
+def command_rules(command: str) -> list[str]:
+    """The allow rules of a configured command: its own, one per command of a chain, or none."""
+    rule = command_rule(command)
+    if rule is not None:
+        return [rule]
+    return chain_rules(command) or []
+
+
 def command_warnings(config: TacConfig) -> list[str]:
     """One warning per configured command that gets no permission rule, and why."""
     warnings = []
     for name in COMMAND_FIELDS:
         command = getattr(config.commands, name).strip()
         found = unsafe_characters(command) if command else []
-        if found:
+        if found and chain_rules(command) is None:
             shown = " ".join(repr(c) for c in found)
             warnings.append(
                 f"commands.{name} is not a simple command ({shown}): no permission rule is "
@@ -161,7 +208,7 @@ def _protected_paths(config: TacConfig) -> list[str]:
 def settings_policy(config: TacConfig) -> Policy:
     """The allow, ask and deny lists of ``.claude/settings.json``."""
     allow = [
-        rule for name in COMMAND_FIELDS if (rule := command_rule(getattr(config.commands, name)))
+        rule for name in COMMAND_FIELDS for rule in command_rules(getattr(config.commands, name))
     ]
     allow = list(dict.fromkeys(allow + list(BASE_ALLOW)))
     deny = list(FORCE_PUSH)
