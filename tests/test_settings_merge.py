@@ -486,7 +486,12 @@ V1 = settings_file(
 V2 = settings_file(
     {"allow": ["Read", "Edit"], "ask": ["Bash(git add -f:*)"], "deny": ["Bash(rm -rf /:*)"]},
     Stop=[
-        {"hooks": [command_hook("exec sh new-hook.sh --wait"), command_hook("notify-send done")]}
+        {
+            "hooks": [
+                command_hook("exec sh new-hook.sh --wait"),
+                command_hook("notify-send done", 20),
+            ]
+        }
     ],
     PreToolUse=[{"matcher": "", "hooks": [command_hook("guard-v2", 30)]}],
 )
@@ -509,7 +514,7 @@ def test_upgrade_removes_what_ours_dropped_and_replaces_a_changed_command() -> N
     assert document["hooks"] == {
         "Stop": [
             {"hooks": [command_hook("say done", 5)]},
-            {"hooks": [command_hook("notify-send done")]},
+            {"hooks": [command_hook("notify-send done", 20)]},
             {"hooks": [command_hook("exec sh new-hook.sh --wait")]},
         ],
         "PreToolUse": [{"matcher": "", "hooks": [command_hook("guard-v2", 30)]}],
@@ -528,6 +533,23 @@ def test_upgrade_removes_what_ours_dropped_and_replaces_a_changed_command() -> N
     assert unmerge_settings(second.content, second.owned) == dumps(user)
     again = merge_settings(second.content, V2, second.owned)
     assert (again.content, again.owned) == (second.content, second.owned)
+
+
+def test_upgrade_changes_our_entry_in_place_unless_the_user_edited_it() -> None:
+    # Same command, new timeout: an entry still as we wrote it follows; an edited one stays.
+    first = merge_settings(dumps({}), V1, None)
+    document = json.loads(first.content)
+    assert document["hooks"]["Stop"][0]["hooks"][1] == command_hook("notify-send done")
+    upgraded = json.loads(merge_settings(first.content, V2, first.owned).content)
+    assert upgraded["hooks"]["Stop"][0]["hooks"] == [command_hook("notify-send done", 20)]
+    document["hooks"]["Stop"][0]["hooks"][1]["timeout"] = 99
+    edited = json.loads(merge_settings(dumps(document), V2, first.owned).content)
+    assert edited["hooks"]["Stop"][0]["hooks"] == [command_hook("notify-send done", 99)]
+    # A hand-merged copy (adopted, never written by us) keeps its timeout too.
+    copy = {"hooks": {"Stop": [{"hooks": [command_hook("notify-send done", 7)]}]}}
+    adopted = merge_settings(dumps(copy), V1, None)
+    after = json.loads(merge_settings(adopted.content, V2, adopted.owned).content)
+    assert after["hooks"]["Stop"][0] == copy["hooks"]["Stop"][0]
 
 
 def test_upgrade_takes_out_only_our_entries_from_a_group_the_user_added_to() -> None:

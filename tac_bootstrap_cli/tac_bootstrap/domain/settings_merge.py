@@ -10,9 +10,11 @@ Pure functions, bytes in and bytes out; design notes in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tac_bootstrap.domain.json_layout import Number
 from tac_bootstrap.domain.settings_read import (
     BOM,
     KINDS,
@@ -43,11 +45,14 @@ class OwnedSettings:
     ``created``: the containers ("permissions", "permissions.ask", "hooks", "hooks.Stop", as
     key paths) that did not exist before we merged; only those are removed when we leave them
     empty, so a user's own empty ``"ask": []`` survives an add-then-remove round trip.
+    ``entries``: per event, our hook entries as we last wrote them (canonical JSON); an entry
+    still exactly so is updated when ours changes (a new timeout), one the user edited is not.
     """
 
     hooks: dict[str, tuple[str, ...]]
     permissions: dict[str, tuple[str, ...]]
     created: tuple[KeyPath, ...] = field(default=())
+    entries: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -56,6 +61,7 @@ class OwnedSettings:
                 kind: list(rules) for kind, rules in sorted(self.permissions.items()) if rules
             },
             "created": [list(path) for path in sorted(set(self.created))],
+            "entries": {event: list(json) for event, json in sorted(self.entries.items()) if json},
         }
 
     @classmethod
@@ -72,7 +78,9 @@ class OwnedSettings:
             for path in created
         ):
             raise ValueError("owned settings: created is not a list of key paths")
-        return cls(hooks, permissions, tuple(sorted({tuple(path) for path in created})))
+        entries = _string_lists(data.get("entries", {}), "entries")
+        paths = tuple(sorted({tuple(path) for path in created}))
+        return cls(hooks, permissions, paths, entries)
 
 
 NOTHING_OWNED = OwnedSettings({}, {})
@@ -105,7 +113,8 @@ def owned_in(ours: bytes) -> OwnedSettings:
         created += [("permissions",), *(("permissions", kind) for kind in permissions)]
     if "hooks" in root:
         created += [("hooks",), *(("hooks", event) for event in _events(root))]
-    return OwnedSettings(hooks, permissions, tuple(sorted(created)))
+    entries = {event: _our_entries(groups) for event, groups in _events(root).items()}
+    return OwnedSettings(hooks, permissions, tuple(sorted(created)), _canonical_entries(entries))
 
 
 def merge_settings(
@@ -155,12 +164,14 @@ class _Merge:
         self.previous = previous
         self.created: set[KeyPath] = set(previous.created)
         self.owned_hooks: dict[str, tuple[str, ...]] = {}
+        self.owned_entries: dict[str, tuple[str, ...]] = {}
         self.owned_rules: dict[str, tuple[str, ...]] = {}
         self.skipped: list[str] = []
 
     def owned(self) -> OwnedSettings:
         existing = {path for path in self.created if _exists(self.root, path)}
-        return OwnedSettings(self.owned_hooks, self.owned_rules, tuple(sorted(existing)))
+        created = tuple(sorted(existing))
+        return OwnedSettings(self.owned_hooks, self.owned_rules, created, self.owned_entries)
 
     def set_key(self, key: str, old: object, new: dict[str, object]) -> None:
         """Put ``new`` at top-level ``key`` (created at the end; dropped if we emptied it)."""
@@ -224,6 +235,12 @@ class _Merge:
             groups = new.get(event)
             if stale and isinstance(groups, list):
                 new[event] = _without_commands(groups, stale)
+        ours_entries = {event: _our_entries(groups) for event, groups in ours.items()}
+        for event, by_command in ours_entries.items():
+            groups = new.get(event)
+            as_written = set(self.previous.entries.get(event, ()))
+            if as_written and isinstance(groups, list):
+                new[event] = _refreshed(groups, by_command, as_written)
         for event, our_groups in ours.items():
             groups = new.get(event)
             present = set(_commands(groups if isinstance(groups, list) else []))
@@ -241,6 +258,61 @@ class _Merge:
         changed = list(new) != list(events) or any(new[k] is not events[k] for k in new)
         self.set_key("hooks", old, new if changed else events)
         self.owned_hooks = {event: cmds for event, cmds in ours_commands.items() if cmds}
+        self.owned_entries = _canonical_entries(ours_entries)
+
+
+def _our_entries(groups: list[dict[str, object]]) -> dict[str, object]:
+    """Our hook entries of one event by command (the first one of a command)."""
+    by_command: dict[str, object] = {}
+    for group in groups:
+        for entry in _entries(group):
+            command = _command_of(entry)
+            if command is not None:
+                by_command.setdefault(str(command), entry)
+    return by_command
+
+
+def _canonical_entries(entries: dict[str, dict[str, object]]) -> dict[str, tuple[str, ...]]:
+    return {
+        event: tuple(_canonical(entry) for entry in by_command.values())
+        for event, by_command in entries.items()
+        if by_command
+    }
+
+
+def _refreshed(groups: list[object], ours: dict[str, object], as_written: set[str]) -> list[object]:
+    """``groups`` with each entry of ours that is still as we wrote it replaced by ours now."""
+
+    def refreshed(entry: object) -> object:
+        command = _command_of(entry)
+        if command is None or command not in ours:
+            return entry
+        written = _canonical(entry)
+        if written not in as_written or written == _canonical(ours[command]):
+            return entry
+        return _plain(ours[command])
+
+    result: list[object] = []
+    for group in groups:
+        entries = _entries(group)
+        updated = [refreshed(entry) for entry in entries]
+        if isinstance(group, dict) and not all(map(_same, updated, entries)):
+            result.append({**group, "hooks": updated})
+        else:
+            result.append(group)
+    return groups if all(map(_same, result, groups)) else result
+
+
+def _canonical(value: object) -> str:
+    """One spelling of a JSON value (keys sorted, numbers normalised), to compare entries."""
+    if isinstance(value, dict):
+        items = sorted((str(key), _canonical(item)) for key, item in value.items())
+        return "{" + ",".join(f"{json.dumps(key)}:{item}" for key, item in items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_canonical(item) for item in value) + "]"
+    if isinstance(value, Number):
+        return json.dumps(json.loads(value.text))
+    return json.dumps(str(value) if isinstance(value, str) else value)
 
 
 def _without_commands(groups: list[object], commands: set[str]) -> list[object]:
