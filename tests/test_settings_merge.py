@@ -738,3 +738,29 @@ def test_an_upgrade_then_remove_restores_the_user_too(user: dict[str, Any]) -> N
     second = merge_settings(first.content, V2, first.owned)
     assert merge_settings(second.content, V2, second.owned).content == second.content
     assert unmerge_settings(second.content, second.owned) == original
+
+
+@settings(max_examples=examples(200))
+@given(
+    user=user_settings(),
+    rule=_text.filter(lambda rule: rule not in _our_rules),
+    kind=st.sampled_from(["allow", "ask", "deny"]),
+    event=st.sampled_from(OUR_EVENTS),
+    command=_command,
+)
+def test_what_the_user_adds_after_a_merge_survives_the_next_merge_and_remove(
+    user: dict[str, Any], rule: str, kind: str, event: str, command: str
+) -> None:
+    first = merge_settings(dumps(user), OURS, None)
+    edited = json.loads(first.content)
+    edited["permissions"][kind].append(rule)
+    edited["hooks"][event].append({"hooks": [command_hook(command)]})
+    second = merge_settings(dumps(edited), OURS, first.owned)
+    assert second.content == dumps(edited)
+    # Remove takes out exactly ours: the user's file as it was, plus what they added since.
+    expected = json.loads(dumps(user))
+    expected.setdefault("permissions", {}).setdefault(kind, []).append(rule)
+    expected.setdefault("hooks", {}).setdefault(event, []).append(
+        {"hooks": [command_hook(command)]}
+    )
+    assert unmerge_settings(second.content, second.owned) == dumps(expected)
