@@ -101,9 +101,10 @@ def node_repo(root: Path) -> Path:
 
 
 def outside_layer(snapshot: dict[str, bytes]) -> dict[str, bytes]:
-    """The repository's own files: what add-agentic must leave byte for byte as it was."""
+    """The repository's own files: what add-agentic must leave byte for byte as it was
+    (.claude/settings.json is merged: tests/test_shared_files.py)."""
     return {path: data for path, data in snapshot.items() if path in {
-        "pyproject.toml", "main.py", "README.md", ".claude/settings.json",
+        "pyproject.toml", "main.py", "README.md",
     }}  # fmt: skip
 
 
@@ -116,8 +117,8 @@ def test_python_repo_gets_config_and_layer_and_keeps_every_user_file(tmp_path: P
     # No --yes and no terminal: the detected values are taken; the run never waits for input.
     result = run_cli("add-agentic", root, cwd=tmp_path)
     output = result.stdout + result.stderr
-    assert result.returncode == 1, output  # the user's .claude/settings.json is a conflict
-    assert "conflict: .claude/settings.json" in output
+    assert result.returncode == 0, output  # the user's .claude/settings.json is merged
+    assert "conflict:" not in output
     assert "Language [" not in output  # never prompted
 
     # The repository's own files are untouched, byte for byte.
@@ -154,13 +155,13 @@ def test_python_repo_gets_config_and_layer_and_keeps_every_user_file(tmp_path: P
         assert (root / path).is_file(), path
     assert "`uv run python -m pytest`" in (root / ".claude/commands/test.md").read_text()
     manifest = json.loads((root / "tac_bootstrap.manifest.json").read_text())
-    assert ".claude/settings.json" not in manifest["files"]  # not ours: not recorded as generated
-    # The layer's version waits beside the user's file, ready to be merged in by hand.
-    proposal = json.loads((root / ".claude/settings.json.tac-bootstrap").read_text())
-    assert "orchestrator_hook.py" in json.dumps(proposal["hooks"]["PreToolUse"])
-    assert "settings.json.tac-bootstrap" not in manifest["files"]
-    assert ".claude/settings.json.tac-bootstrap: merge" not in output
-    assert "<file>.tac-bootstrap" in output
+    # The user's settings keep their rule and gain the layer's hooks; the manifest says which
+    # part is ours, and nothing is proposed beside it.
+    settings = json.loads((root / ".claude/settings.json").read_text())
+    assert settings["permissions"]["allow"][0] == "Bash(make:*)"
+    assert "orchestrator_hook.py" in json.dumps(settings["hooks"]["PreToolUse"])
+    assert manifest["files"][".claude/settings.json"]["merge"] == "json"
+    assert not (root / ".claude/settings.json.tac-bootstrap").exists()
 
     # Once the config exists, the repository has the layer: a second run is refused.
     again = run_cli("add-agentic", root, cwd=tmp_path)
@@ -229,10 +230,10 @@ def test_dry_run_writes_nothing_and_shows_the_gitignore_lines(cli: Any, tmp_path
     root = python_repo(tmp_path / "shop")
     before = tree_snapshot(root)
     result = cli("add-agentic", root, "--dry-run")
-    assert result.exit_code == 1  # the settings.json conflict is reported by the preview too
+    assert result.exit_code == 0  # the user's settings.json would be merged
     assert tree_snapshot(root) == before
     assert "tac_bootstrap.yml  create" in result.stdout
-    assert "settings.json  conflict" in result.stdout
+    assert "settings.json  merge" in result.stdout
     assert ".gitignore: would append 5 line(s): .tac_bootstrap/, *.db-wal" in result.stdout
 
     (root / ".claude" / "settings.json").unlink()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import re
 import shutil
 import stat
 import subprocess
@@ -25,9 +26,13 @@ from .test_add_agentic import USER_SETTINGS, python_repo
 
 
 def files_and_modes(root: Path) -> dict[str, tuple[bytes, bool]]:
-    """Every file with its bytes and whether it is executable (git's own files aside)."""
+    """Every file with its bytes and whether it is executable (git's own files aside; a
+    backup's run stamp replaced, since two runs never share one)."""
     return {
-        path: (data, bool((root / path).stat().st_mode & stat.S_IXUSR))
+        re.sub(r"^(\.tac_bootstrap/backups/)[^/]+/", r"\1STAMP/", path): (
+            data,
+            bool((root / path).stat().st_mode & stat.S_IXUSR),
+        )
         for path, data in tree_snapshot(root).items()
         if not path.startswith(".git/")
     }
@@ -49,9 +54,10 @@ def same_document(
     api_doc: dict[str, Any], cli_doc: dict[str, Any], api_root: Path, cli_root: Path
 ) -> None:
     """Equal once each run's own directory is written the same way."""
+    stamp = r"(\.tac_bootstrap/backups/)[^/]+/"
     api_text = json.dumps(api_doc, sort_keys=False).replace(str(api_root), "<root>")
     cli_text = json.dumps(cli_doc, sort_keys=False).replace(str(cli_root), "<root>")
-    assert api_text == cli_text
+    assert re.sub(stamp, r"\1STAMP/", api_text) == re.sub(stamp, r"\1STAMP/", cli_text)
 
 
 def test_init_writes_what_the_cli_writes(cli: Any, tmp_path: Path) -> None:
@@ -111,12 +117,14 @@ def test_render_check_and_render_agree_with_the_cli(
     project = new_project(tmp_path)
     assert api.render(project, check=True).ok
     (project / "adws/schema/README.md").unlink()
+    (project / "adws/schema/schema_orchestrator.sql").unlink()  # required: written again
     (project / ".claude/commands/prime.md").write_text("edited\n")
     check = api.render(project, check=True)
     assert not check.ok
     assert sorted((r.path, r.status.value) for r in check.drifted) == [
         (".claude/commands/prime.md", "conflict"),
-        ("adws/schema/README.md", "create"),
+        ("adws/schema/README.md", "deleted"),
+        ("adws/schema/schema_orchestrator.sql", "create"),
     ]
     code, document = cli_json(cli, "render", project, "--check")
     assert code == 1 and document == check.to_dict()
@@ -125,8 +133,14 @@ def test_render_check_and_render_agree_with_the_cli(
     assert tree_snapshot(project) == before
     written = api.render(project)
     assert not written.ok  # the edited file is a conflict, left as it is
-    assert (project / "adws/schema/README.md").exists()
+    assert not (project / "adws/schema/README.md").exists()  # the user's deletion: kept
+    assert (project / "adws/schema/schema_orchestrator.sql").exists()
     assert (project / ".claude/commands/prime.md").read_text() == "edited\n"
+    restored = api.render(project, restore=["adws/schema/README.md"])
+    assert [r.path for r in restored.apply.results if r.status.value == "create"] == [
+        "adws/schema/README.md"
+    ]
+    assert (project / "adws/schema/README.md").exists()
 
 
 def test_render_without_a_project_raises_the_cli_error(
@@ -153,9 +167,10 @@ def test_add_agentic_writes_what_the_cli_writes(cli: Any, tmp_path: Path) -> Non
     cli_repo = python_repo(tmp_path / "cli" / "shop")
     report = api.add_agentic(api_repo)
     code, document = cli_json(cli, "add-agentic", cli_repo, "--yes")
-    assert code == 1 and not report.ok  # .claude/settings.json is the user's: a conflict
-    assert report.proposals == [".claude/settings.json.tac-bootstrap"]
-    assert (api_repo / ".claude/settings.json").read_bytes() == USER_SETTINGS
+    assert code == 0 and report.ok  # .claude/settings.json is the user's: merged into
+    assert report.proposals == []
+    merged = (api_repo / ".claude/settings.json").read_bytes()
+    assert merged != USER_SETTINGS and b"Bash(make:*)" in merged
     assert files_and_modes(api_repo) == files_and_modes(cli_repo)
     same_document(report.to_dict(), document, api_repo, cli_repo)
 
@@ -225,7 +240,7 @@ def test_doctor_reports_what_the_cli_reports(
     cli: Any, tmp_path: Path, new_project: ProjectFactory
 ) -> None:
     project = new_project(tmp_path)
-    (project / "adws/schema/README.md").unlink()
+    (project / "adws/schema/schema_orchestrator.sql").unlink()
     report = api.doctor(project)
     code, document = cli_json(cli, "doctor", project)
     assert code == (0 if report.ok else 1)
@@ -234,9 +249,9 @@ def test_doctor_reports_what_the_cli_reports(
     assert files.status.value == "fail"
     fixed = api.doctor(project, fix=True)
     assert [item.paths for item in fixed.fixed if "missing" in item.message] == [
-        ("adws/schema/README.md",)
+        ("adws/schema/schema_orchestrator.sql",)
     ]
-    assert (project / "adws/schema/README.md").exists()
+    assert (project / "adws/schema/schema_orchestrator.sql").exists()
 
 
 def test_doctor_invalid_config_raises(tmp_path: Path, new_project: ProjectFactory) -> None:

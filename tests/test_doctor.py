@@ -176,7 +176,8 @@ def test_real_process_json_and_exit_code(with_db: Path) -> None:
 
 
 def test_missing_file_fails_and_fix_creates_only_it(cli: Any, project: Path) -> None:
-    script = project / "adws/adw_plan.py"
+    """A file the layer needs (the hook) is restored; see the deleted-file tests for others."""
+    script = project / ".claude/hooks/orchestrator_hook.py"
     original = script.read_bytes()
     script.unlink()
     (project / "adws/README.md").write_text("my notes\n")
@@ -185,7 +186,7 @@ def test_missing_file_fails_and_fix_creates_only_it(cli: Any, project: Path) -> 
     assert code == 1
     files = _row(document, "files")
     assert files["status"] == "fail" and files["fixable"] is True
-    assert files["details"] == ["adws/adw_plan.py"]
+    assert files["details"] == [".claude/hooks/orchestrator_hook.py"]
     assert "doctor --fix" in files["hint"]
 
     before = _files(project)
@@ -195,7 +196,7 @@ def test_missing_file_fails_and_fix_creates_only_it(cli: Any, project: Path) -> 
         {
             "check": "files",
             "message": "created 1 missing file",
-            "paths": ["adws/adw_plan.py"],
+            "paths": [".claude/hooks/orchestrator_hook.py"],
             "backup": None,
         }
     ]
@@ -203,7 +204,7 @@ def test_missing_file_fails_and_fix_creates_only_it(cli: Any, project: Path) -> 
     assert script.read_bytes() == original
     assert script.stat().st_mode & stat.S_IXUSR
     changed = {k for k in after.keys() | before.keys() if after.get(k) != before.get(k)}
-    assert changed == {"adws/adw_plan.py"}
+    assert changed == {".claude/hooks/orchestrator_hook.py"}
     assert (project / "adws/README.md").read_text() == "my notes\n"
     assert _row(document, "edited")["status"] == "warn"
 

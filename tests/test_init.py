@@ -49,6 +49,7 @@ EXPECTED_FILES = {
     *(f".claude/commands/{command}.md" for command in COMMANDS),
     *(f"specs/templates/{kind}.md" for kind in ("feature", "bug", "chore")),
     "logs/.gitignore",
+    "CLAUDE.md",
 }
 EXECUTABLES = {
     ".claude/hooks/orchestrator_hook.py",

@@ -25,7 +25,8 @@ def test_check_passes_on_a_fresh_project(cli: Any, project: Path) -> None:
 
 def test_check_lists_drifted_and_missing_files_and_writes_nothing(cli: Any, project: Path) -> None:
     (project / "adws/schema/schema_orchestrator.sql").write_text("-- drifted\n")
-    (project / "adws/schema/migrations/.gitkeep").unlink()
+    (project / "adws/schema/migrations/001_initial.sql").unlink()  # required: missing
+    (project / "adws/schema/migrations/.gitkeep").unlink()  # optional: deleted by the user
     snapshot = tree_snapshot(project)
     result = cli("render", project, "--check", "--json")
     assert result.exit_code == 1
@@ -33,7 +34,8 @@ def test_check_lists_drifted_and_missing_files_and_writes_nothing(cli: Any, proj
     assert document["ok"] is False
     assert document["differs"] == [
         {"path": "adws/schema/schema_orchestrator.sql", "state": "differs"},
-        {"path": "adws/schema/migrations/.gitkeep", "state": "missing"},
+        {"path": "adws/schema/migrations/001_initial.sql", "state": "missing"},
+        {"path": "adws/schema/migrations/.gitkeep", "state": "deleted"},
     ]
     assert "differs: adws/schema/schema_orchestrator.sql" in result.stderr
     assert tree_snapshot(project) == snapshot
@@ -62,11 +64,11 @@ def test_render_follows_config_changes(cli: Any, project: Path) -> None:
 
 
 def test_render_dry_run_writes_nothing(cli: Any, project: Path) -> None:
-    (project / "adws/schema/README.md").unlink()
+    (project / "adws/schema/schema_orchestrator.sql").unlink()
     snapshot = tree_snapshot(project)
     result = cli("render", project, "--dry-run")
     assert result.exit_code == 0
-    assert "README.md  create" in result.stdout
+    assert "schema_orchestrator.sql  create" in result.stdout
     assert tree_snapshot(project) == snapshot
 
 
@@ -74,7 +76,7 @@ def test_render_dry_run_writes_nothing(cli: Any, project: Path) -> None:
 def test_dry_run_statuses_are_the_four_the_readme_lists(
     cli: Any, project: Path, force: bool
 ) -> None:
-    """create, identical, conflict, overwrite: no other status exists (nothing is a seed)."""
+    """create, identical, conflict, overwrite, deleted (merge: tests/test_shared_files.py)."""
     (project / "adws/schema/schema_orchestrator.sql").write_text("-- edited\n")
     (project / "adws/schema/migrations/.gitkeep").unlink()
     args = ["--force"] if force else []
@@ -83,13 +85,15 @@ def test_dry_run_statuses_are_the_four_the_readme_lists(
     edited = "overwrite" if force else "conflict"
     statuses = {f["path"]: f["status"] for f in document["files"]}
     assert statuses.pop("adws/schema/schema_orchestrator.sql") == edited
-    assert statuses.pop("adws/schema/migrations/.gitkeep") == "create"
+    assert statuses.pop("adws/schema/migrations/.gitkeep") == "deleted"
     assert set(statuses.values()) == {"identical"}
     assert document["summary"] == {
-        "create": 1,
+        "create": 0,
         "identical": len(statuses),
         "conflict": 0 if force else 1,
         "overwrite": 1 if force else 0,
+        "merge": 0,
+        "deleted": 1,
     }
 
 

@@ -20,6 +20,7 @@ tests/test_api_parity.py keeps the two in step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,16 +74,19 @@ def render(
     check: bool = False,
     force: bool = False,
     dry_run: bool = False,
+    restore: Sequence[str] | None = None,
 ) -> RenderReport:
-    """`tac-bootstrap render [PATH]`: re-render the layer (``check``: compare, write nothing).
+    """`tac-bootstrap render [PATH]`: re-render the layer (``check``: compare, write nothing;
+    ``restore``: generated files you deleted, written again).
 
     ``path`` None is the nearest project at or above the current directory, as in the CLI.
     """
     from tac_bootstrap.application.render_service import apply_render, prepare_render
 
+    wanted = list(restore or [])
     with tac_errors({"PATH": _path(path)}):
-        prepared = prepare_render(_path(path), check=check, force=force)
-        report = apply_render(prepared, check=check, force=force, dry_run=dry_run)
+        prepared = prepare_render(_path(path), check=check, force=force, restore=wanted)
+        report = apply_render(prepared, check=check, force=force, dry_run=dry_run, restore=wanted)
     return report
 
 

@@ -22,7 +22,6 @@ from tac_bootstrap.application.gitignore import (
 from tac_bootstrap.application.layer_setup import build_config, missing_tool_warnings
 from tac_bootstrap.application.plan_executor import PlanExecutor
 from tac_bootstrap.application.project_lookup import require_writable
-from tac_bootstrap.application.proposals import write_proposal
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.application.stack_detection import DetectedStack, detect_stack
 from tac_bootstrap.application.stack_detection.parts import (
@@ -48,7 +47,7 @@ from tac_bootstrap.domain.config import (
 from tac_bootstrap.domain.errors import UsageError
 from tac_bootstrap.domain.manifest import MANIFEST_FILENAME
 from tac_bootstrap.domain.permissions import command_warnings
-from tac_bootstrap.domain.plan import ApplyReport, ScaffoldPlan
+from tac_bootstrap.domain.plan import ApplyReport
 
 
 @dataclass(frozen=True)
@@ -206,27 +205,13 @@ def apply_add_agentic(prepared: PreparedLayer, *, dry_run: bool = False) -> AddA
         report = executor.preview(plan, config, root)
     else:
         # Never force: a file the repository already has at a target path is a conflict.
-        report = executor.apply(plan, config, root)
-        proposals = _write_proposals(root, plan, config, service, report)
+        report = executor.apply(plan, config, root, propose=True)
+        proposals = list(report.proposals)
     gitignore = _update_gitignore(root, config, generated_paths(plan, report), dry_run)
     tools = missing_tool_warnings(config, root, per_command=True)
     return AddAgenticReport(
         config, prepared.inspection, report, gitignore, proposals, prepared.warnings, tools
     )
-
-
-def _write_proposals(
-    root: Path, plan: ScaffoldPlan, config: TacConfig, service: ScaffoldService, report: ApplyReport
-) -> list[str]:
-    """Put the layer's version beside each conflicting file, so merging it in is easy."""
-    conflicted = {result.path for result in report.conflicts}
-    written = []
-    for op in plan.files:
-        if op.path in conflicted:
-            name = write_proposal(root, op.path, service.content_for(op, config))
-            if name is not None:
-                written.append(name)
-    return written
 
 
 def _update_gitignore(

@@ -4,19 +4,35 @@ Apply writes every non-conflicting file even when some conflict, so one edited f
 block the rest of the layer; conflicts are reported and the caller exits 1. Before the first
 write, every path the run will write (files, directories, backups, bases, the manifest) passes
 the preflight check, and the temp files a killed run left in those directories are swept.
+
+Files we share with the user (settings.json, CLAUDE.md) are decided by shared_files: our part
+is merged in without --force. A generated file the manifest lists but that is gone was deleted
+by the user: it stays deleted (recorded in the manifest) unless it is named in ``restore`` or
+the layer cannot work without it (``FileOperation.required``: schema, migrations, runtime, hooks).
+A proposal (``<file>.tac-bootstrap``) is written beside a conflict when asked (add-agentic),
+and one we wrote is removed once its file is merged, unless the user edited it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tac_bootstrap import __version__
 from tac_bootstrap.application.preflight import WriteLog, check_git_dir, planned_path, preflight
+from tac_bootstrap.application.proposals import proposal_name, settle_proposal, write_proposal
 from tac_bootstrap.application.scaffold_service import ScaffoldService
+from tac_bootstrap.application.shared_files import evaluate_shared
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.errors import OperationError
-from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, Manifest, ManifestEntry
+from tac_bootstrap.domain.manifest import (
+    MANIFEST_FILENAME,
+    Manifest,
+    ManifestEntry,
+    MergeKind,
+    sha256_of,
+)
 from tac_bootstrap.domain.plan import (
     ApplyReport,
     FileOperation,
@@ -37,22 +53,41 @@ from tac_bootstrap.infrastructure.manifest_store import (
     STATE_IGNORE,
     base_path,
     load_manifest,
+    original_path,
+    recover_base,
     remember_base,
+    remember_original,
     save_manifest,
 )
-from tac_bootstrap.infrastructure.template_renderer import TaintedContext
 
-_WRITTEN = (Status.CREATE, Status.OVERWRITE)
-_RECORDED = (Status.CREATE, Status.OVERWRITE, Status.IDENTICAL)
+_WRITTEN = (Status.CREATE, Status.OVERWRITE, Status.MERGE)
+_RECORDED = (Status.CREATE, Status.OVERWRITE, Status.IDENTICAL, Status.MERGE, Status.DELETED)
+_BASED = (Status.CREATE, Status.OVERWRITE, Status.IDENTICAL)  # whole files: base cached
+_SETTLED = (Status.CREATE, Status.OVERWRITE, Status.IDENTICAL, Status.MERGE)  # proposal not needed
 
 
 @dataclass(frozen=True)
 class _Evaluated:
     op: FileOperation
     path: Path
-    content: bytes
+    content: bytes  # what the file holds after applying
     status: Status
     detail: str = ""
+    ours: bytes = b""  # what the templates produce (the proposal, for a conflict)
+    record: ManifestEntry | None = None  # the manifest entry once applied (None: keep the old)
+    original: bytes | None = None  # the user's file before our first merge into it
+    pending: bool = False  # a deletion the manifest does not record yet
+
+
+def deleted_detail(path: str, recorded: bool) -> str:
+    """What every command says about a generated file the user deleted (one rule)."""
+    restore = f"`tac-bootstrap render --restore {path}` brings it back"
+    if recorded:
+        return f"you deleted it: kept deleted (recorded in {MANIFEST_FILENAME}); {restore}"
+    return (
+        f"you deleted it: kept deleted; `tac-bootstrap render` records that in "
+        f"{MANIFEST_FILENAME}, {restore}"
+    )
 
 
 class PlanExecutor:
@@ -60,46 +95,103 @@ class PlanExecutor:
         self.service = service
 
     def evaluate(
-        self, plan: ScaffoldPlan, config: TacConfig, target: Path, *, force: bool = False
+        self,
+        plan: ScaffoldPlan,
+        config: TacConfig,
+        target: Path,
+        *,
+        force: bool = False,
+        restore: Collection[str] = (),
     ) -> list[_Evaluated]:
         """Render every file and classify it; raises before any write if a path is unsafe."""
         real_root = resolved_root(target)  # once for the plan, not once per path
         for op in plan.directories:
             planned_path(target, op.path, real_root)
         context = self.service.render_context(config)
-        return [self._classify(op, config, context, target, force, real_root) for op in plan.files]
+        manifest = load_manifest(target) if (target / MANIFEST_FILENAME).exists() else None
+        entries = manifest.files if manifest is not None else {}
+        return [
+            self._classify(
+                op,
+                self.service.content_for(op, config, context),
+                target,
+                planned_path(target, op.path, real_root),
+                entries.get(op.path),
+                force=force,
+                restore=op.path in restore,
+            )
+            for op in plan.files
+        ]
 
     def _classify(
         self,
         op: FileOperation,
-        config: TacConfig,
-        context: TaintedContext,
+        ours: bytes,
         target: Path,
+        path: Path,
+        entry: ManifestEntry | None,
+        *,
         force: bool,
-        real_root: Path | None = None,
+        restore: bool,
     ) -> _Evaluated:
-        path = planned_path(target, op.path, real_root)
-        content = self.service.content_for(op, config, context)
+        whole = ManifestEntry.of(ours, op.source)
         if not path.exists() and not path.is_symlink():
-            return _Evaluated(op, path, content, Status.CREATE)
+            if entry is not None and not restore and not op.required:
+                recorded = entry.deleted
+                return _Evaluated(
+                    op, path, b"", Status.DELETED, deleted_detail(op.path, recorded), ours,
+                    replace(entry, deleted=True), pending=not recorded,
+                )  # fmt: skip
+            if op.merge is not MergeKind.WHOLE:
+                created = evaluate_shared(op, None, ours, None)
+                return _Evaluated(op, path, ours, Status.CREATE, ours=ours, record=created.entry)
+            return _Evaluated(op, path, ours, Status.CREATE, ours=ours, record=whole)
         if not path.exists():
-            return _Evaluated(
-                op, path, content, Status.CONFLICT, "a dangling symlink is in the way"
-            )
+            detail = "a dangling symlink is in the way"
+            return _Evaluated(op, path, ours, Status.CONFLICT, detail, ours)
         if path.is_dir():
-            return _Evaluated(op, path, content, Status.CONFLICT, "a directory is in the way")
-        if path.read_bytes() == content:
-            return _Evaluated(op, path, content, Status.IDENTICAL)
+            return _Evaluated(op, path, ours, Status.CONFLICT, "a directory is in the way", ours)
+        current = path.read_bytes()
+        if op.merge is not MergeKind.WHOLE:
+            return self._shared(op, target, path, current, ours, entry, force)
+        if current == ours:
+            return _Evaluated(op, path, ours, Status.IDENTICAL, ours=ours, record=whole)
         if force:
-            return _Evaluated(op, path, content, Status.OVERWRITE, "differs; --force")
-        return _Evaluated(op, path, content, Status.CONFLICT, "exists with different content")
+            return _Evaluated(op, path, ours, Status.OVERWRITE, "differs; --force", ours, whole)
+        detail = "exists with different content"
+        return _Evaluated(op, path, ours, Status.CONFLICT, detail, ours)
+
+    @staticmethod
+    def _shared(
+        op: FileOperation,
+        target: Path,
+        path: Path,
+        current: bytes,
+        ours: bytes,
+        entry: ManifestEntry | None,
+        force: bool,
+    ) -> _Evaluated:
+        previous = None
+        if entry is not None and entry.merge is MergeKind.WHOLE:  # a format-1 manifest
+            previous = recover_base(target, op.path, entry)
+        outcome = evaluate_shared(op, current, ours, entry, previous_ours=previous, force=force)
+        return _Evaluated(
+            op, path, outcome.content, outcome.status, outcome.detail, ours,
+            outcome.entry, outcome.original,
+        )  # fmt: skip
 
     def preview(
-        self, plan: ScaffoldPlan, config: TacConfig, target: Path, *, force: bool = False
+        self,
+        plan: ScaffoldPlan,
+        config: TacConfig,
+        target: Path,
+        *,
+        force: bool = False,
+        restore: Collection[str] = (),
     ) -> ApplyReport:
         report = ApplyReport(target=str(target), dry_run=True)
-        for item in self.evaluate(plan, config, target, force=force):
-            report.results.append(FileResult(item.op.path, item.status, detail=item.detail))
+        for item in self.evaluate(plan, config, target, force=force, restore=restore):
+            report.results.append(_result(item))
         return report
 
     def apply(
@@ -110,14 +202,18 @@ class PlanExecutor:
         *,
         force: bool = False,
         git_init: bool = False,
+        propose: bool = False,
+        restore: Collection[str] = (),
     ) -> ApplyReport:
-        """Write the plan; ``git_init`` also refuses a `.git` symlink git would write through."""
+        """Write the plan; ``git_init`` also refuses a `.git` symlink git would write through;
+        ``propose`` writes the layer's version beside each conflicting file."""
         if target.exists() and not target.is_dir():
             raise OperationError(f"{target} exists and is not a directory")
         # Render and check everything first: a template error or unsafe path writes nothing.
-        evaluated = self.evaluate(plan, config, target, force=force)
+        evaluated = self.evaluate(plan, config, target, force=force, restore=restore)
         backups = BackupSet(target)
-        preflight(target, self._writes(evaluated, backups), [op.path for op in plan.directories])
+        writes = self._writes(evaluated, backups, propose)
+        preflight(target, writes, [op.path for op in plan.directories])
         if git_init:
             check_git_dir(target)
         self._sweep(target, evaluated)
@@ -133,14 +229,16 @@ class PlanExecutor:
                 current = item.op.path
                 report.results.append(self._write(item, backups, log))
             current = MANIFEST_FILENAME
-            self._record(target, evaluated)
+            manifest = self._record(target, evaluated)
+            self._proposals(target, evaluated, manifest, report, propose, log)
+            save_manifest(target, manifest)
         except OSError as exc:
             raise log.failure(current, exc) from None
         return report
 
     def _write(self, item: _Evaluated, backups: BackupSet, log: WriteLog) -> FileResult:
         backup = None
-        if item.status is Status.OVERWRITE:
+        if item.status in (Status.OVERWRITE, Status.MERGE):
             backup = backups.save(item.op.path, item.path.read_bytes())
             log.note(backup)
         if item.status in _WRITTEN:
@@ -151,19 +249,25 @@ class PlanExecutor:
             item.status is Status.IDENTICAL and item.op.executable and not is_executable(item.path)
         ):
             item.path.chmod(item.path.stat().st_mode | 0o111)
-        return FileResult(item.op.path, item.status, backup, item.detail)
+        return _result(item, backup)
 
     @staticmethod
-    def _writes(evaluated: list[_Evaluated], backups: BackupSet) -> list[str]:
+    def _writes(evaluated: list[_Evaluated], backups: BackupSet, propose: bool) -> list[str]:
         """Every file the run may write, relative to the target, for the preflight check."""
         files: list[str] = []
         for item in evaluated:
+            relative = item.op.path
             if item.status in _WRITTEN:
-                files.append(item.op.path)
-            if item.status is Status.OVERWRITE:
-                files += [BACKUP_IGNORE, backups.planned(item.op.path)]
-            if item.status in _RECORDED and item.op.path != CONFIG_FILENAME:
-                files += [STATE_IGNORE, base_path(item.op.path)]
+                files.append(relative)
+            if item.status in (Status.OVERWRITE, Status.MERGE):
+                files += [BACKUP_IGNORE, backups.planned(relative)]
+            if item.original is not None:
+                files += [STATE_IGNORE, original_path(relative)]
+            whole = item.op.merge is MergeKind.WHOLE and relative != CONFIG_FILENAME
+            if whole and item.status in _BASED:
+                files += [STATE_IGNORE, base_path(relative)]
+            if propose and item.status is Status.CONFLICT:
+                files.append(proposal_name(relative))
         return [*files, MANIFEST_FILENAME]
 
     @staticmethod
@@ -173,14 +277,49 @@ class PlanExecutor:
         names = {item.path.name for item in evaluated} | {MANIFEST_FILENAME, ".gitignore"}
         sweep_temp_files(directories, recursive=[target / STATE_DIR], legacy_names=names)
 
-    def _record(self, target: Path, evaluated: list[_Evaluated]) -> None:
+    @staticmethod
+    def _record(target: Path, evaluated: list[_Evaluated]) -> Manifest:
         """Note what the layer's files now contain as generated (conflicts keep their entry)."""
         manifest = load_manifest(target) or Manifest(tool_version=__version__)
         manifest.tool_version = __version__
         for item in evaluated:
             if item.op.path == CONFIG_FILENAME:
                 continue  # the config belongs to the user from the start
-            if item.status in _RECORDED:
-                manifest.files[item.op.path] = ManifestEntry.of(item.content, item.op.source)
-                remember_base(target, item.op.path, item.content)
-        save_manifest(target, manifest)
+            if item.status in _RECORDED and item.record is not None:
+                manifest.files[item.op.path] = item.record
+                if item.op.merge is MergeKind.WHOLE and item.status in _BASED:
+                    remember_base(target, item.op.path, item.content)
+                if item.original is not None:
+                    remember_original(target, item.op.path, item.original)
+        return manifest
+
+    @staticmethod
+    def _proposals(
+        target: Path,
+        evaluated: list[_Evaluated],
+        manifest: Manifest,
+        report: ApplyReport,
+        propose: bool,
+        log: WriteLog,
+    ) -> None:
+        """Write a proposal beside each conflict (when asked); remove ours once merged."""
+        for item in evaluated:
+            name = proposal_name(item.op.path)
+            if item.status is Status.CONFLICT:
+                if propose and write_proposal(target, item.op.path, item.ours) is not None:
+                    log.note(name)
+                    manifest.proposals[name] = sha256_of(item.ours)
+                    report.proposals.append(name)
+                continue
+            if item.status not in _SETTLED:
+                continue
+            fate = settle_proposal(target, item.op.path, item.ours, manifest.proposals)
+            if fate == "removed":
+                log.note(f"{name} (removed)")
+                report.cleaned.append(name)
+            elif fate == "kept":
+                report.kept_proposals.append(name)
+
+
+def _result(item: _Evaluated, backup: str | None = None) -> FileResult:
+    return FileResult(item.op.path, item.status, backup, item.detail, item.pending)

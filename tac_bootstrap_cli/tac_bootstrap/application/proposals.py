@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tac_bootstrap.domain.manifest import sha256_of
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
 
 PROPOSAL_SUFFIX = ".tac-bootstrap"  # the new version of a file we may not write
@@ -28,3 +29,23 @@ def write_proposal(root: Path, relative: str, content: bytes) -> str | None:
         return None
     atomic_write(proposal, content)
     return name
+
+
+def settle_proposal(root: Path, relative: str, ours: bytes, recorded: dict[str, str]) -> str:
+    """Once ``relative`` is merged, remove the proposal we wrote beside it.
+
+    Returns "removed", "kept" (the user edited it: theirs to delete) or "" (there is none).
+    ``recorded`` (the manifest's proposals: name -> sha256 as written) loses the entry of a
+    proposal that is gone. One written by an older version is ours if it is today's version.
+    """
+    name = proposal_name(relative)
+    proposal = confined_path(root, name)
+    if not proposal.is_file():
+        recorded.pop(name, None)
+        return ""
+    content = proposal.read_bytes()
+    if sha256_of(content) == recorded.get(name) or content == ours:
+        proposal.unlink()
+        recorded.pop(name, None)
+        return "removed"
+    return "kept"

@@ -16,6 +16,7 @@ from tac_bootstrap.application.migration_templates import (
     migration_templates,
 )
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
+from tac_bootstrap.domain.manifest import MergeKind
 from tac_bootstrap.domain.permissions import settings_policy
 from tac_bootstrap.domain.plan import Action, FileOperation, ScaffoldPlan
 from tac_bootstrap.infrastructure.template_renderer import (
@@ -87,6 +88,10 @@ CLAUDE_FILES: tuple[tuple[str, str, bool], ...] = (
     ),
     ("hooks/tool_guard_shell.py", "the guard's shell lexer: what a Bash command runs", False),
 )
+
+
+# Files under .claude/ we share with the user: our entries merged into their own settings.
+SHARED_FILES = {"settings.json": MergeKind.JSON}
 
 
 class ScaffoldService:
@@ -173,7 +178,13 @@ class ScaffoldService:
             ),
         ):
             plan.add(
-                FileOperation(path=target, action=Action.RENDER, source=template, reason=reason)
+                FileOperation(
+                    path=target,
+                    action=Action.RENDER,
+                    source=template,
+                    reason=reason,
+                    required=not target.endswith("README.md"),
+                )
             )
         plan.add(
             FileOperation(
@@ -192,6 +203,7 @@ class ScaffoldService:
                     action=Action.COPY,
                     source=f"runtime/{module}",
                     reason=reason,
+                    required=True,
                 )
             )
 
@@ -246,8 +258,20 @@ class ScaffoldService:
                     source=f"claude/{name}.j2",
                     reason=reason,
                     executable=executable,
+                    required=True,  # the hooks and the settings that call them
+                    merge=SHARED_FILES.get(name, MergeKind.WHOLE),
                 )
             )
+        plan.add(
+            FileOperation(
+                path="CLAUDE.md",
+                action=Action.RENDER,
+                source="CLAUDE.md.j2",
+                reason="what Claude Code reads every session: commands and conventions "
+                "(the layer owns only its marked section)",
+                merge=MergeKind.SECTION,
+            )
+        )
         for template in sorted(
             (self.renderer.templates_dir / "claude" / "commands").glob("*.md.j2")
         ):

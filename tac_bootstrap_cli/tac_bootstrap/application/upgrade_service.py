@@ -6,7 +6,8 @@ last time), ours (the file on disk) and theirs (what the templates produce now).
   unedited (ours == base)          -> replaced by theirs
   edited, template unchanged       -> kept as is
   edited, template changed         -> three-way merge; conflicts marked inline, exit 1
-  deleted by the user              -> stays deleted
+  deleted by the user              -> stays deleted (recorded in the manifest)
+  shared (settings.json, CLAUDE.md) -> our part merged into the user's file (shared_files)
   new template file                -> created (an existing foreign file there is a conflict)
   template dropped                 -> removed if unedited, else kept and reported
 
@@ -17,18 +18,32 @@ under .tac_bootstrap/backups/ first.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
 from tac_bootstrap import __version__
+from tac_bootstrap.application.plan_executor import deleted_detail
 from tac_bootstrap.application.preflight import WriteLog, planned_path, preflight
 from tac_bootstrap.application.project_lookup import project_root
-from tac_bootstrap.application.proposals import PROPOSAL_SUFFIX, proposal_name, write_proposal
+from tac_bootstrap.application.proposals import (
+    PROPOSAL_SUFFIX,
+    proposal_name,
+    settle_proposal,
+    write_proposal,
+)
 from tac_bootstrap.application.scaffold_service import ScaffoldService
+from tac_bootstrap.application.shared_files import evaluate_shared
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
-from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, Manifest, ManifestEntry, sha256_of
+from tac_bootstrap.domain.manifest import (
+    MANIFEST_FILENAME,
+    Manifest,
+    ManifestEntry,
+    MergeKind,
+    sha256_of,
+)
 from tac_bootstrap.domain.permissions import command_warnings
+from tac_bootstrap.domain.plan import FileOperation, Status
 from tac_bootstrap.infrastructure.backups import BACKUP_IGNORE, BackupSet
 from tac_bootstrap.infrastructure.config_loader import load_config
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path, sweep_temp_files
@@ -38,8 +53,10 @@ from tac_bootstrap.infrastructure.manifest_store import (
     base_path,
     forget_base,
     load_manifest,
+    original_path,
     recover_base,
     remember_base,
+    remember_original,
     save_manifest,
 )
 from tac_bootstrap.infrastructure.merge import git_available, merge3, shallow_repository
@@ -89,6 +106,8 @@ class UpgradeItem:
     source: str = ""
     executable: bool = False
     current: bytes | None = None  # the file on disk now, for diffs and backups
+    record: ManifestEntry | None = None  # a shared file's manifest entry once applied
+    original: bytes | None = None  # the user's file before our first merge into it
 
     def diff(self) -> str:
         before = (self.current or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
@@ -136,12 +155,19 @@ class UpgradeService:
         for op in plan.directories:
             planned_path(root, op.path)
         produced: set[str] = set()
+        context = self.service.render_context(config)
         for op in plan.files:
             produced.add(op.path)
             path = planned_path(root, op.path)
-            theirs = self.service.content_for(op, config)
+            theirs = self.service.content_for(op, config, context)
             ours = path.read_bytes() if path.is_file() else None
-            item = self._classify(root, op.path, entries.get(op.path), ours, theirs)
+            entry = entries.get(op.path)
+            if ours is None and entry is not None and op.required:
+                item = UpgradeItem(op.path, Change.CREATE, _RESTORED, write=theirs)
+            elif op.merge is not MergeKind.WHOLE and not (ours is None and entry is not None):
+                item = self._classify_shared(root, op, entry, ours, theirs)
+            else:
+                item = self._classify(root, op.path, entry, ours, theirs)
             item.generated, item.source, item.executable = theirs, op.source, op.executable
             item.current = ours
             items.append(item)
@@ -167,6 +193,28 @@ class UpgradeService:
                 )
         return UpgradePlan(root, items, manifest is not None)
 
+    @staticmethod
+    def _classify_shared(
+        root: Path,
+        op: FileOperation,
+        entry: ManifestEntry | None,
+        ours: bytes | None,
+        theirs: bytes,
+    ) -> UpgradeItem:
+        """A file we share with the user: our part merged in, never a text merge."""
+        previous = None
+        if entry is not None and entry.merge is MergeKind.WHOLE:  # a format-1 manifest
+            previous = recover_base(root, op.path, entry)
+        outcome = evaluate_shared(op, ours, theirs, entry, previous_ours=previous)
+        change = _SHARED_CHANGES[outcome.status]
+        detail = outcome.detail or ("new in this version" if change is Change.CREATE else "")
+        if change is Change.CONFLICT:
+            detail += f"; the new version is written beside it as {op.path}{PROPOSAL_SUFFIX}"
+        write = outcome.content if change in (Change.CREATE, Change.MERGE) else None
+        return UpgradeItem(
+            op.path, change, detail, write=write, record=outcome.entry, original=outcome.original
+        )
+
     def _classify(
         self,
         root: Path,
@@ -187,7 +235,7 @@ class UpgradeService:
                 f"written beside it as {relative}{PROPOSAL_SUFFIX}",
             )
         if ours is None:
-            return UpgradeItem(relative, Change.DELETED, "you deleted it; left deleted")
+            return UpgradeItem(relative, Change.DELETED, deleted_detail(relative, entry.deleted))
         if has_conflict_markers(ours):
             return UpgradeItem(
                 relative, Change.CONFLICT, "unresolved conflict markers; resolve first"
@@ -263,6 +311,15 @@ class UpgradeService:
             log.note(f"{item.path} (removed)")
             manifest.files.pop(item.path, None)
             forget_base(root, item.path)
+        elif item.change is Change.DELETED:
+            entry = manifest.files.get(item.path)
+            if entry is not None:
+                manifest.files[item.path] = replace(entry, deleted=True)
+        elif item.record is not None and item.change in _RECORDED:
+            manifest.files[item.path] = item.record
+            if item.original is not None:
+                remember_original(root, item.path, item.original)
+            UpgradeService._settle(root, item, manifest, log)
         elif item.generated is not None and item.change in _RECORDED:
             if item.change is Change.CONFLICT and item.write is None:
                 # Nothing applied or recorded. A foreign file gets the new version beside
@@ -271,12 +328,29 @@ class UpgradeService:
                     written = write_proposal(root, item.path, item.generated)
                     if written is not None:
                         log.note(written)
+                        manifest.proposals[written] = sha256_of(item.generated)
                 return
             manifest.files[item.path] = ManifestEntry.of(item.generated, item.source)
             remember_base(root, item.path, item.generated)
+            UpgradeService._settle(root, item, manifest, log)
+
+    @staticmethod
+    def _settle(root: Path, item: UpgradeItem, manifest: Manifest, log: WriteLog) -> None:
+        """A file now merged: the proposal we wrote beside it goes, unless the user edited it."""
+        if item.change is Change.CONFLICT or item.generated is None:
+            return
+        if settle_proposal(root, item.path, item.generated, manifest.proposals) == "removed":
+            log.note(f"{proposal_name(item.path)} (removed)")
 
 
+_RESTORED = "deleted, written again: the layer cannot work without it"
 _RECORDED = (Change.UNCHANGED, Change.UPDATE, Change.CREATE, Change.MERGE, Change.CONFLICT)
+_SHARED_CHANGES = {
+    Status.CREATE: Change.CREATE,
+    Status.IDENTICAL: Change.UNCHANGED,
+    Status.MERGE: Change.MERGE,
+    Status.CONFLICT: Change.CONFLICT,
+}
 
 
 def _changes_file(item: UpgradeItem) -> bool:
@@ -294,7 +368,9 @@ def _upgrade_writes(plan: UpgradePlan, backups: BackupSet) -> list[str]:
         if item.change is Change.CONFLICT and item.write is None and item.generated is not None:
             if not has_conflict_markers(item.current or b""):
                 files.append(proposal_name(item.path))
-        elif item.generated is not None and item.change in _RECORDED:
+        elif item.original is not None:
+            files += [STATE_IGNORE, original_path(item.path)]
+        elif item.generated is not None and item.change in _RECORDED and item.record is None:
             files += [STATE_IGNORE, base_path(item.path)]
     return [*files, MANIFEST_FILENAME]
 

@@ -127,12 +127,28 @@ def render(
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; exit 1 if any file differs.")
     ] = False,
+    restore: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--restore",
+            metavar="FILE",
+            help="Write again a generated file you deleted (repeatable); deleted files are "
+            "otherwise kept deleted.",
+        ),
+    ] = None,
     json_output: JsonOutput = False,
 ) -> None:
     """Re-render the agentic layer from the project's config file."""
     from tac_bootstrap.cli.commands import run_render
 
-    run_render(path=path, dry_run=dry_run, force=force, check=check, json_output=json_output)
+    run_render(
+        path=path,
+        dry_run=dry_run,
+        force=force,
+        check=check,
+        restore=restore or [],
+        json_output=json_output,
+    )
 
 
 @app.command(cls=PlainCommand, short_help="Bring the layer up to date, keeping your edits.")

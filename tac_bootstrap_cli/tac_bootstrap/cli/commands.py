@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from tac_bootstrap.cli.output import Output
-from tac_bootstrap.domain.plan import ApplyReport
+from tac_bootstrap.domain.plan import ApplyReport, FileResult, Status
 
 if TYPE_CHECKING:
     from tac_bootstrap.application.render_service import RenderReport
@@ -99,19 +99,27 @@ def run_init(
 
 
 def run_render(
-    *, path: Path | None, dry_run: bool, force: bool, check: bool, json_output: bool
+    *,
+    path: Path | None,
+    dry_run: bool,
+    force: bool,
+    check: bool,
+    restore: list[str],
+    json_output: bool,
 ) -> None:
     from tac_bootstrap.application.render_service import apply_render, prepare_render
 
     out = Output(json_output)
     with out.handling_errors({"PATH": path}):
-        prepared = prepare_render(path, check=check, force=force)
+        prepared = prepare_render(path, check=check, force=force, restore=restore)
         _warn_all(out, prepared.warnings)
-        report = apply_render(prepared, check=check, force=force, dry_run=dry_run)
+        report = apply_render(prepared, check=check, force=force, dry_run=dry_run, restore=restore)
         if check:
             _show_check(out, report)
         else:
             _show_apply(out, report.apply)
+        for note in report.ignore_notes:  # generated files git would leave out of every commit
+            out.warn(note)
         if out.json_mode:
             out.emit_json(report.to_dict())
     if not report.ok:
@@ -123,11 +131,22 @@ def _show_check(out: Output, report: RenderReport) -> None:
 
     drifted, total = report.drifted, len(report.apply.results)
     for result in drifted:
-        out.info(f"{drift_state(result)}: {result.path}")
+        out.info(f"{drift_state(result)}: {result.path}" + _check_hint(result))
     if drifted:
         out.info(
             f"{len(drifted)} of {total} generated files differ from the templates; "
-            "run `tac-bootstrap render --force` to regenerate them"
+            "run `tac-bootstrap render` to write the missing ones and merge the layer's part "
+            "of shared files (`--force` also regenerates edited ones, keeping a backup)"
         )
     else:
         out.info(f"all {total} generated files match the templates")
+    for result in report.apply.results:
+        if result.status is Status.DELETED and not result.pending:
+            out.info(f"deleted by you: {result.path} (kept deleted)")
+
+
+def _check_hint(result: FileResult) -> str:
+    """For a deleted or unmergeable file, what to do about it (the rest: see the summary)."""
+    if result.status is Status.DELETED or (result.status is Status.CONFLICT and result.detail):
+        return f" ({result.detail})"
+    return ""

@@ -35,6 +35,8 @@ STATUS_STYLE = {
     Status.IDENTICAL: "dim",
     Status.CONFLICT: "bold red",
     Status.OVERWRITE: "yellow",
+    Status.MERGE: "cyan",
+    Status.DELETED: "dim",
 }
 
 
@@ -161,13 +163,22 @@ class Output:
             Status.IDENTICAL: "identical",
             Status.CONFLICT: "conflicts",
             Status.OVERWRITE: "overwritten (backup kept)",
+            Status.MERGE: "merged into your file (backup kept)",
+            Status.DELETED: "deleted by you (kept deleted)",
         }
         for status, label in labels.items():
             count = report.count(status)
-            if count or status is not Status.OVERWRITE:
+            if count or status in (Status.CREATE, Status.IDENTICAL, Status.CONFLICT):
                 table.add_row(f"[{STATUS_STYLE[status]}]{label}[/]", str(count))
         self.console.print(table)
         for result in report.backups:
             self.info(f"backup of {result.path}: {result.backup}")
         for result in report.conflicts:
             self.info(f"conflict: {result.path} ({result.detail})")
+        for result in report.results:
+            if result.status is Status.DELETED:
+                self.info(f"deleted by you: {result.path} ({result.detail})")
+        for name in report.cleaned:
+            self.info(f"removed {name}: its file is merged")
+        for name in report.kept_proposals:
+            self.info(f"kept {name}: you edited it (its file is merged; delete it when done)")

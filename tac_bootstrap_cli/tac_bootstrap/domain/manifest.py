@@ -3,6 +3,14 @@
 For every generated file it records the sha256 of the content as generated and its git blob
 id (so the original can be recovered from git history as the base of a three-way merge). It
 lives beside the config file as tac_bootstrap.manifest.json and is meant to be committed.
+
+Format 2 adds, per entry and only where they apply (a whole-file entry is written as in
+format 1): ``merge``, the way we own a file we share with the user (``json``: our hooks and
+permissions inside their settings.json, listed in ``owned``; ``section``: a delimited part of
+their CLAUDE.md); ``original``, the user's file before we first merged into it, so ``remove``
+can give it back byte for byte; ``deleted``, the user deleted this generated file and every
+command keeps it deleted. A top-level ``proposals`` maps each ``<file>.tac-bootstrap`` we wrote
+to its sha256, so one the user did not edit can be cleaned up once the file is merged.
 """
 
 from __future__ import annotations
@@ -10,10 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any
 
 MANIFEST_FILENAME = "tac_bootstrap.manifest.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 
 
 def sha256_of(content: bytes) -> str:
@@ -25,15 +34,68 @@ def git_blob_of(content: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
 
 
+class MergeKind(str, Enum):
+    """How the layer owns a planned file."""
+
+    WHOLE = ""  # the whole file is ours
+    JSON = "json"  # our entries inside the user's JSON settings
+    SECTION = "section"  # a delimited section of the user's Markdown
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A file's content, identified: sha256 to compare, git blob id to recover it from git."""
+
+    sha256: str
+    blob: str
+
+    @classmethod
+    def of(cls, content: bytes) -> Fingerprint:
+        return cls(sha256_of(content), git_blob_of(content))
+
+
 @dataclass(frozen=True)
 class ManifestEntry:
     sha256: str
     blob: str
     source: str = ""
+    merge: MergeKind = MergeKind.WHOLE
+    owned: dict[str, Any] | None = None  # for ``merge``: what we own inside the file
+    original: Fingerprint | None = None  # the user's file before our first merge
+    deleted: bool = False  # the user deleted it: kept deleted
 
     @classmethod
     def of(cls, content: bytes, source: str = "") -> ManifestEntry:
         return cls(sha256_of(content), git_blob_of(content), source)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"blob": self.blob, "sha256": self.sha256, "source": self.source}
+        if self.merge is not MergeKind.WHOLE:
+            data["merge"] = self.merge.value
+            data["owned"] = self.owned
+            data["original"] = asdict(self.original) if self.original else None
+        if self.deleted:
+            data["deleted"] = True
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ManifestEntry:
+        unknown = set(data) - {"sha256", "blob", "source", "merge", "owned", "original", "deleted"}
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)}")
+        original = data.get("original")
+        owned = data.get("owned")
+        if owned is not None and not isinstance(owned, dict):
+            raise ValueError("owned is not an object")
+        return cls(
+            sha256=str(data["sha256"]),
+            blob=str(data["blob"]),
+            source=str(data.get("source", "")),
+            merge=MergeKind(data.get("merge", "")),
+            owned=owned,
+            original=Fingerprint(**original) if original else None,
+            deleted=bool(data.get("deleted", False)),
+        )
 
 
 @dataclass
@@ -41,10 +103,16 @@ class Manifest:
     tool_version: str
     files: dict[str, ManifestEntry] = field(default_factory=dict)
     format: int = MANIFEST_FORMAT
+    proposals: dict[str, str] = field(default_factory=dict)  # <file>.tac-bootstrap -> sha256
 
     def to_json(self) -> str:
-        data: dict[str, Any] = asdict(self)
-        data["files"] = {path: asdict(self.files[path]) for path in sorted(self.files)}
+        data: dict[str, Any] = {
+            "files": {path: self.files[path].to_dict() for path in sorted(self.files)},
+            "format": MANIFEST_FORMAT,
+            "tool_version": self.tool_version,
+        }
+        if self.proposals:
+            data["proposals"] = dict(sorted(self.proposals.items()))
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod
@@ -52,12 +120,15 @@ class Manifest:
         try:
             data = json.loads(text)
             files = {
-                str(path): ManifestEntry(**entry) for path, entry in data.get("files", {}).items()
+                str(path): ManifestEntry.from_dict(entry)
+                for path, entry in data.get("files", {}).items()
             }
+            proposals = {str(k): str(v) for k, v in data.get("proposals", {}).items()}
             return cls(
                 tool_version=str(data["tool_version"]),
                 files=files,
                 format=int(data.get("format", MANIFEST_FORMAT)),
+                proposals=proposals,
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{source}: not a valid manifest ({exc})") from None

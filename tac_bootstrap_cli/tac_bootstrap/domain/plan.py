@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from tac_bootstrap.domain.manifest import MergeKind
+
 
 class Action(str, Enum):
     MKDIR = "mkdir"
@@ -24,6 +26,8 @@ class Status(str, Enum):
     IDENTICAL = "identical"
     CONFLICT = "conflict"
     OVERWRITE = "overwrite"  # a conflict that --force resolves, keeping a backup
+    MERGE = "merge"  # our part merged into the user's own file (backup kept); no --force needed
+    DELETED = "deleted"  # the manifest lists it, the user deleted it: kept deleted
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,10 @@ class FileOperation:
     source: str = ""  # template or static file name; empty for MKDIR and WRITE
     executable: bool = False
     content: str | None = None  # only for WRITE
+    merge: MergeKind = MergeKind.WHOLE  # how we own it: whole, or our part of the user's file
+    # The layer cannot work without it (the schema, migrations, runtime, hooks): a deleted one
+    # is written again. Any other generated file the user deletes stays deleted.
+    required: bool = False
 
 
 @dataclass
@@ -62,6 +70,7 @@ class FileResult:
     status: Status
     backup: str | None = None
     detail: str = ""
+    pending: bool = False  # a deletion (or merge) the manifest does not record yet
 
 
 @dataclass
@@ -69,6 +78,9 @@ class ApplyReport:
     target: str
     dry_run: bool
     results: list[FileResult] = field(default_factory=list)
+    proposals: list[str] = field(default_factory=list)  # <file>.tac-bootstrap written
+    cleaned: list[str] = field(default_factory=list)  # our proposals removed: file merged
+    kept_proposals: list[str] = field(default_factory=list)  # merged, but you edited these
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -95,7 +107,11 @@ class ApplyReport:
                     "status": r.status.value,
                     **({"backup": r.backup} if r.backup else {}),
                     **({"detail": r.detail} if r.detail else {}),
+                    **({"pending": True} if r.pending else {}),
                 }
                 for r in self.results
             ],
+            **({"proposals": self.proposals} if self.proposals else {}),
+            **({"cleaned_proposals": self.cleaned} if self.cleaned else {}),
+            **({"kept_proposals": self.kept_proposals} if self.kept_proposals else {}),
         }

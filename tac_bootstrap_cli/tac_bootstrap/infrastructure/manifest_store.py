@@ -11,12 +11,19 @@ import subprocess
 from pathlib import Path
 
 from tac_bootstrap.domain.errors import ConfigError
-from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, Manifest, ManifestEntry, sha256_of
+from tac_bootstrap.domain.manifest import (
+    MANIFEST_FILENAME,
+    Fingerprint,
+    Manifest,
+    ManifestEntry,
+    sha256_of,
+)
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
 
 STATE_DIR = ".tac_bootstrap"
 STATE_IGNORE = f"{STATE_DIR}/.gitignore"
 BASE_DIR = f"{STATE_DIR}/base"
+ORIGINAL_DIR = f"{STATE_DIR}/original"  # users' files as they were before our first merge
 
 
 def base_path(relative: str) -> str:
@@ -66,21 +73,43 @@ def forget_base(root: Path, relative: str) -> None:
         cached.unlink()
 
 
-def recover_base(root: Path, relative: str, entry: ManifestEntry) -> bytes | None:
-    """The content generated last time, or None when neither the cache nor git has it."""
-    cached = confined_path(root, base_path(relative))
+def original_path(relative: str) -> str:
+    """Where the user's own version of shared file ``relative`` is kept, relative to the project."""
+    return f"{ORIGINAL_DIR}/{relative}"
+
+
+def remember_original(root: Path, relative: str, content: bytes) -> None:
+    """Keep the user's file as it was before we first merged into it (for `remove`)."""
+    ignore = confined_path(root, STATE_IGNORE)
+    if not ignore.exists():
+        atomic_write(ignore, b"# tac-bootstrap's local state: never committed.\n*\n")
+    _write_if_changed(confined_path(root, original_path(relative)), content)
+
+
+def recover_original(root: Path, relative: str, original: Fingerprint) -> bytes | None:
+    """The user's file before our first merge: the local copy, else git history by blob."""
+    return _recover(root, original_path(relative), original.sha256, original.blob)
+
+
+def _recover(root: Path, cached_at: str, sha256: str, blob: str) -> bytes | None:
+    cached = confined_path(root, cached_at)
     if cached.is_file():
         content = cached.read_bytes()
-        if sha256_of(content) == entry.sha256:
+        if sha256_of(content) == sha256:
             return content
     if shutil.which("git") is None:
         return None
     result = subprocess.run(
-        ["git", "cat-file", "blob", entry.blob], cwd=root, capture_output=True, check=False
+        ["git", "cat-file", "blob", blob], cwd=root, capture_output=True, check=False
     )
-    if result.returncode == 0 and sha256_of(result.stdout) == entry.sha256:
+    if result.returncode == 0 and sha256_of(result.stdout) == sha256:
         return result.stdout
     return None
+
+
+def recover_base(root: Path, relative: str, entry: ManifestEntry) -> bytes | None:
+    """The content generated last time, or None when neither the cache nor git has it."""
+    return _recover(root, base_path(relative), entry.sha256, entry.blob)
 
 
 __all__ = [
@@ -90,7 +119,10 @@ __all__ = [
     "forget_base",
     "load_manifest",
     "manifest_path",
+    "original_path",
     "recover_base",
+    "recover_original",
     "remember_base",
+    "remember_original",
     "save_manifest",
 ]

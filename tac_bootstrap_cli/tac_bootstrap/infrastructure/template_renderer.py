@@ -20,6 +20,8 @@ import jinja2
 from pydantic import BaseModel
 
 from tac_bootstrap.domain.errors import TemplateError
+from tac_bootstrap.domain.markdown_section import BEGIN as SECTION_BEGIN
+from tac_bootstrap.domain.markdown_section import END as SECTION_END
 from tac_bootstrap.infrastructure.escaping import FILTERS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -130,6 +132,8 @@ def _environment(root: str) -> jinja2.Environment:
         finalize=_finalize,
     )
     env.filters.update(FILTERS)
+    # The markers of the part of a shared Markdown file we own (CLAUDE.md): one definition.
+    env.globals.update(section_begin=SECTION_BEGIN, section_end=SECTION_END)
     env.policies["json.dumps_function"] = _dumps
     return env
 

@@ -1,7 +1,9 @@
-"""Generated files and the manifest: which are missing, edited or outdated.
+"""Generated files and the manifest: which are missing, edited, outdated or not merged.
 
-The fix only creates missing files, so an existing file (maybe edited by the user) is never
-touched; it runs first because the later sections need those files (migrations, schema).
+The fix creates missing files, merges the layer's part into shared files (settings.json,
+CLAUDE.md: the user's content is kept, with a backup) and records deletions, so an edited file
+is never overwritten; it runs first because the later sections need those files (migrations,
+schema). A generated file the user deleted stays deleted (the same rule as render and upgrade).
 """
 
 from __future__ import annotations
@@ -9,18 +11,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tac_bootstrap.application.doctor.report import FAIL, OK, WARN, Check, Fixed, _Context, _plural
-from tac_bootstrap.application.plan_executor import PlanExecutor
+from tac_bootstrap.application.plan_executor import PlanExecutor, deleted_detail
+from tac_bootstrap.application.shared_files import evaluate_shared
 from tac_bootstrap.domain.errors import TacError
-from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, Manifest, sha256_of
+from tac_bootstrap.domain.manifest import (
+    MANIFEST_FILENAME,
+    Manifest,
+    ManifestEntry,
+    MergeKind,
+    sha256_of,
+)
 from tac_bootstrap.domain.plan import FileOperation, ScaffoldPlan, Status
 from tac_bootstrap.infrastructure.filesystem import confined_path
-from tac_bootstrap.infrastructure.manifest_store import load_manifest
+from tac_bootstrap.infrastructure.manifest_store import load_manifest, recover_base
 
 
 @dataclass(frozen=True)
 class _FileState:
     path: str
-    state: str  # ok, missing, blocked, edited, outdated, untracked, differs
+    # ok, missing, blocked, edited, outdated, untracked, differs, deleted, deleted-unrecorded,
+    # unmerged (our part of a shared file missing or old), unmergeable
+    state: str
     detail: str = ""
 
 
@@ -35,8 +46,14 @@ def _inspect_files(ctx: _Context, manifest: Manifest | None) -> list[_FileState]
         if path.is_symlink() and not path.exists():
             states.append(_FileState(op.path, "blocked", "a dangling symlink is in the way"))
             continue
+        entry = manifest.files.get(op.path) if manifest is not None else None
         if not path.exists():
-            states.append(_FileState(op.path, "missing"))
+            if entry is None or op.required:
+                states.append(_FileState(op.path, "missing"))
+            else:
+                recorded = entry.deleted
+                state = "deleted" if recorded else "deleted-unrecorded"
+                states.append(_FileState(op.path, state, deleted_detail(op.path, recorded)))
             continue
         if path.is_dir():
             states.append(_FileState(op.path, "blocked", "a directory is in the way"))
@@ -46,8 +63,30 @@ def _inspect_files(ctx: _Context, manifest: Manifest | None) -> list[_FileState]
         except OSError as exc:
             states.append(_FileState(op.path, "blocked", f"cannot be read ({exc.strerror})"))
             continue
+        if op.merge is not MergeKind.WHOLE:
+            states.append(_shared_state(ctx, op, current, entry))
+            continue
         states.append(_FileState(op.path, _classify(ctx, op, current, manifest)))
     return states
+
+
+def _shared_state(
+    ctx: _Context, op: FileOperation, current: bytes, entry: ManifestEntry | None
+) -> _FileState:
+    """A file we share with the user: is our part in it, up to date? (Its edits are theirs.)"""
+    previous = None
+    if entry is not None and entry.merge is MergeKind.WHOLE:  # a format-1 manifest
+        previous = recover_base(ctx.root, op.path, entry)
+    ours = ctx.service.content_for(op, ctx.config)
+    outcome = evaluate_shared(op, current, ours, entry, previous_ours=previous)
+    if outcome.status is Status.IDENTICAL:
+        return _FileState(op.path, "ok")
+    if outcome.status is Status.MERGE:
+        # Merged before, our part is only older than the config or templates: like any
+        # outdated file. Never merged: the hooks are not wired, nothing is recorded.
+        state = "outdated" if entry is not None else "unmerged"
+        return _FileState(op.path, state, outcome.detail)
+    return _FileState(op.path, "unmergeable", outcome.detail)
 
 
 def _classify(ctx: _Context, op: FileOperation, current: bytes, manifest: Manifest | None) -> str:
@@ -76,7 +115,23 @@ def check_files(ctx: _Context) -> list[Check]:
     def having(*names: str) -> list[_FileState]:
         return [s for s in states if s.state in names]
 
-    rows = [_files_row(states, having("missing"), having("blocked"))]
+    rows = [_files_row(states, having("missing"), having("blocked"), having("deleted"))]
+    rows += _shared_rows(having("unmerged"), having("unmergeable"))
+    unrecorded = having("deleted-unrecorded")
+    if unrecorded:
+        rows.append(
+            Check(
+                "deleted",
+                FAIL,
+                f"{_plural(len(unrecorded), 'generated file')} deleted by you, not yet recorded "
+                f"in {MANIFEST_FILENAME} (a fresh clone cannot tell a deletion from a file "
+                "never committed)",
+                "`tac-bootstrap doctor --fix` (or `render`) records it, kept deleted; "
+                "`tac-bootstrap render --restore FILE` brings it back",
+                fixable=True,
+                details=tuple(s.path for s in unrecorded),
+            )
+        )
 
     edited = [s.path for s in having("edited", "differs")]
     if not edited:
@@ -125,11 +180,46 @@ def check_files(ctx: _Context) -> list[Check]:
     return rows
 
 
+def _shared_rows(unmerged: list[_FileState], unmergeable: list[_FileState]) -> list[Check]:
+    """Files the layer shares with the user (settings.json: without our hooks nothing is
+    recorded)."""
+    rows = []
+    if unmerged:
+        rows.append(
+            Check(
+                "shared",
+                FAIL,
+                f"the layer's part is missing or outdated in {_listed_paths(unmerged)}",
+                "`tac-bootstrap doctor --fix` (or `render`) merges it in, keeping everything of "
+                "yours (a backup is kept)",
+                fixable=True,
+                details=tuple(s.path for s in unmerged),
+            )
+        )
+    for state in unmergeable:
+        rows.append(Check("shared", FAIL, f"{state.path}: {state.detail}"))
+    return rows
+
+
+def _listed_paths(states: list[_FileState]) -> str:
+    return ", ".join(s.path for s in states)
+
+
 def _files_row(
-    states: list[_FileState], missing: list[_FileState], blocked: list[_FileState]
+    states: list[_FileState],
+    missing: list[_FileState],
+    blocked: list[_FileState],
+    deleted: list[_FileState],
 ) -> Check:
     if not missing and not blocked:
-        return Check("files", OK, f"all {len(states)} generated files are present")
+        kept = f" ({len(deleted)} deleted by you, kept deleted)" if deleted else ""
+        present = len(states) - len(deleted)
+        return Check(
+            "files",
+            OK,
+            f"all {present} generated files are present{kept}",
+            details=tuple(s.path for s in deleted),
+        )
     parts, hints = [], []
     if missing:
         parts.append(f"{len(missing)} of {len(states)} generated files missing")
@@ -172,23 +262,34 @@ def _manifest_row(manifest: Manifest | None, error: TacError | None, untracked: 
 
 
 def fix_files(ctx: _Context) -> list[Fixed]:
-    """Create the missing generated files: a plan with only those operations, never --force."""
+    """Create the missing generated files, merge shared ones, record deletions: a plan with
+    only those operations, never --force (the executor keeps deleted files deleted)."""
     full = ctx.plan()
-    missing = ScaffoldPlan()
+    chosen = ScaffoldPlan()
     for op in full.operations:
         try:
             path = confined_path(ctx.root, op.path)
         except TacError:
             continue  # reported as blocked; never written
-        if not path.exists() and not path.is_symlink():
-            missing.add(op)
-    if not missing.files:
+        if (not path.exists() and not path.is_symlink()) or op.merge is not MergeKind.WHOLE:
+            chosen.add(op)
+    if not chosen.files:
         return []
-    report = PlanExecutor(ctx.service).apply(missing, ctx.config, ctx.root)
-    created = tuple(r.path for r in report.results if r.status is Status.CREATE)
-    if not created:
-        return []
-    return [Fixed("files", f"created {_plural(len(created), 'missing file')}", created)]
+    report = PlanExecutor(ctx.service).apply(chosen, ctx.config, ctx.root)
+
+    def having(status: Status, *, pending: bool = False) -> tuple[str, ...]:
+        chosen = [r for r in report.results if r.status is status]
+        return tuple(r.path for r in chosen if r.pending or not pending)
+
+    fixed = []
+    if created := having(Status.CREATE):
+        fixed.append(Fixed("files", f"created {_plural(len(created), 'missing file')}", created))
+    if merged := having(Status.MERGE):
+        fixed.append(Fixed("shared", "merged the layer's part into your files", merged))
+    if recorded := having(Status.DELETED, pending=True):
+        message = f"recorded {_plural(len(recorded), 'deletion')} in {MANIFEST_FILENAME}"
+        fixed.append(Fixed("deleted", message, recorded))
+    return fixed
 
 
 def _missing_generated(ctx: _Context, under: str) -> list[str]:
