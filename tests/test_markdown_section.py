@@ -11,6 +11,8 @@ from tac_bootstrap.domain.markdown_section import (
     BEGIN,
     END,
     SectionError,
+    canonical_section,
+    same_section,
     section_of,
     with_section,
     without_section,
@@ -208,3 +210,15 @@ def test_append_replace_remove_round_trip(text: bytes, newer: bool) -> None:
     assert replaced.startswith(text)
     assert without_section(replaced) == text
     assert with_section(replaced, OURS) == appended
+
+
+def test_a_section_written_in_crlf_or_ending_the_file_is_still_the_same_section() -> None:
+    crlf = with_section(USER.replace(b"\n", b"\r\n"), OURS)
+    present = section_of(crlf)
+    assert present is not None and present != OURS
+    assert same_section(present, OURS)
+    assert canonical_section(present) == OURS
+    unfinished = section_of(USER + b"\n" + OURS.rstrip(b"\n"))
+    assert unfinished is not None and same_section(unfinished, OURS)
+    assert not same_section(section_of(with_section(USER, NEWER)), OURS)
+    assert same_section(None, None) and not same_section(None, OURS)

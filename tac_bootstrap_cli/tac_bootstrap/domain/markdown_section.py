@@ -54,6 +54,21 @@ def section_of(content: bytes) -> bytes | None:
     return None if span is None else content[span.start : span.end]
 
 
+def canonical_section(section: bytes) -> bytes:
+    """``section`` as we render it: ``\n`` line endings, one final newline. with_section writes
+    ours in the file's line ending and keeps a file's last line unfinished: compare (or hash)
+    this form to tell whether the user edited inside the section."""
+    text = section.replace(b"\r\n", b"\n")
+    return text if text.endswith(b"\n") else text + b"\n"
+
+
+def same_section(a: bytes | None, b: bytes | None) -> bool:
+    """Whether two sections are the same text, whatever their line endings."""
+    if a is None or b is None:
+        return a is b
+    return canonical_section(a) == canonical_section(b)
+
+
 def with_section(current: bytes | None, section: bytes) -> bytes:
     """``current`` with our ``section`` in it (markers included, ending with a newline).
 
