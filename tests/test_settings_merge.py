@@ -122,6 +122,12 @@ def test_a_hand_merged_copy_of_our_command_is_present_adopted_and_left_as_it_is(
     assert owned.hooks["PreToolUse"] == (HOOK, GUARD)
 
 
+def test_hooks_the_user_disabled_are_added_and_said_to_be_off() -> None:
+    result = merge_settings(dumps({"disableAllHooks": True}), OURS, None)
+    assert result.skipped == ('hooks added but not run: you set "disableAllHooks": true',)
+    assert count(json.loads(result.content), "Stop", OUR_COMMANDS["Stop"][0]) == 1
+
+
 def test_our_command_anywhere_in_the_event_counts_whatever_the_group_or_matcher() -> None:
     user = {
         "hooks": {
@@ -280,6 +286,8 @@ SYNTAX_ERRORS = [
         "line 2, column 3: a comment",
         "remove the comments",
     ),
+    (b'# settings\n{"a": 1}', "line 1, column 1: a comment", "remove the comments"),
+    (b'{\n  model: "opus"\n}', "line 2, column 3: Expecting property name", "keys take double"),
     (b'{\n  "a": [1, 2,],\n  "b": 1\n}', "line 2, column 14: a trailing comma", "remove the comma"),
     (b'{\n  "a": 1,\n}\n', "line 3, column 1: a trailing comma before '}'", "remove the comma"),
     (b'{\n  "a": 1\n  "b": 2\n}\n', "line 3, column 3: Expecting ',' delimiter", "fix the JSON"),

@@ -99,7 +99,8 @@ def _string_lists(value: object, name: str) -> dict[str, tuple[str, ...]]:
 class SettingsMerge:
     content: bytes  # the merged file
     owned: OwnedSettings  # what we own in it now
-    # One line each: an entry of ours NOT added because the user chose otherwise.
+    # One line each: an entry of ours NOT added because the user chose otherwise (or, with
+    # "disableAllHooks": true, that our hooks are there but will not run).
     skipped: tuple[str, ...] = ()
 
 
@@ -131,6 +132,8 @@ def merge_settings(
     merged = _Merge(loaded.root, previous)
     merged.permissions(_rules(ours_root))
     merged.hooks(_events(ours_root))
+    if merged.root.get("disableAllHooks") is True and merged.owned_hooks:
+        merged.skipped.append('hooks added but not run: you set "disableAllHooks": true')
     return SettingsMerge(
         current if merged.root is loaded.root else loaded.write(merged.root),
         merged.owned(),

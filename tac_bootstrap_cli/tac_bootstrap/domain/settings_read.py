@@ -88,9 +88,11 @@ def _syntax_error(text: str, error: JsonTextError, ours: bool) -> SettingsMergeE
         )
     reason, hint = error.reason, "fix the JSON there (Claude Code reads strict JSON)"
     before = text[: error.pos].rstrip()
-    if text.startswith(("//", "/*"), error.pos):
+    if text.startswith(("//", "/*", "#"), error.pos):
         reason = "a comment (comments are not JSON)"
         hint = "Claude Code reads strict JSON: remove the comments (// and /* */)"
+    elif reason.startswith("Expecting property name") and text[error.pos : error.pos + 1].isalpha():
+        hint = "JSON keys take double quotes (JSON5 or JavaScript syntax is not read)"
     elif text[error.pos : error.pos + 1] in ("}", "]") and before.endswith(","):
         reason = f"a trailing comma before '{text[error.pos]}'"
         hint = "Claude Code reads strict JSON: remove the comma after the last item"
