@@ -233,7 +233,7 @@ def _field_command(
     """The root's command for ``name`` (it works from the root), followed by the commands of
     the parts of other ecosystems it does not reach; else the parts' commands combined. One
     start command only: a server started first would keep `&&` from starting the next."""
-    own = getattr(root.commands, name)
+    own: str = getattr(root.commands, name)
     if name == "start":
         starting = [p for p in parts if p.stack.commands.start]
         if own or not starting:

@@ -11,79 +11,33 @@ name the task runner the commands go through (parts.py).
 Reading only, like the rest of stack detection. Globs are expanded by hand: a pattern with
 ``..`` or an absolute path is refused, a folder whose real path is outside the root (a
 symlink) is skipped, dependency and build folders are never entered, the walk visits at most
-MAX_VISITED_DIRS folders and at most MAX_PARTS parts are detected (evidence says so when capped).
+MAX_VISITED_DIRS folders (workspace_glob.py), and at most MAX_PARTS parts are detected
+(evidence says so when capped). What a part is: workspace_members.py.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
-from tac_bootstrap.domain.config import CommandsSection, PackageManager
+from tac_bootstrap.domain.config import PackageManager
 
 from .model import DetectedStack, Evidence
 from .node import detect_node
 from .reading import Reader, strings, table
+from .workspace_glob import Walk, clean_pattern
+from .workspace_members import Part, nx_project, package_name, role_of, with_manager, with_uv
+
+__all__ = ["MAX_PARTS", "Part", "Workspace", "detect_workspace", "select_part", "subfolder_part"]
 
 MAX_PARTS = 50
-MAX_VISITED_DIRS = 5000
-MAX_GLOBSTAR_DEPTH = 4  # "packages/**" looks this many levels down, no further
-# Never entered while expanding a pattern: dependencies, environments and build output.
-SKIPPED_DIRS = frozenset(
-    {"node_modules", "target", "dist", "build", "out", "venv", "__pycache__", "vendor"}
-)
 # The common layout: folders that are parts on their own, and folders whose children are.
 LAYOUT_DIRS = ("backend", "frontend", "api", "web", "server", "client")
 LAYOUT_GLOBS = ("apps/*", "packages/*", "services/*")
-_GLOB_CHARS = frozenset("*?[")
-
-_BACKEND_NAMES = frozenset({"backend", "api", "server", "service", "services"})
-_FRONTEND_NAMES = frozenset({"frontend", "web", "client", "ui", "www", "site", "webapp"})
-_DOCS_NAMES = frozenset({"docs", "documentation", "website"})
-_BACKEND_FRAMEWORKS = frozenset(
-    {"fastapi", "django", "flask", "express", "nestjs", "gin", "echo", "axum", "actix-web"}
-    | {"spring", "spring-boot", "rails", "sinatra"}
-)
-_FRONTEND_FRAMEWORKS = frozenset({"nextjs", "next", "react", "vue", "svelte", "angular"})
-
-
-@dataclass(frozen=True)
-class Part:
-    """One part of the repository: a subfolder detected as a stack of its own."""
-
-    path: str  # relative to the root, POSIX ("apps/web")
-    stack: DetectedStack
-    source: str  # what declared it: "pnpm-workspace.yaml", "go.work", "layout", ...
-    package: str = ""  # the name its workspace tool knows it by ("@acme/web"); "" if none
-    role: str = ""  # "backend", "frontend", "docs" when evident, else ""
-    rooted: bool = False  # its commands already run from the root (an nx project's)
-
-    @property
-    def summary(self) -> str:
-        """'python/fastapi (uv)'."""
-        stack = self.stack.language.value
-        if self.stack.framework != "none":
-            stack += f"/{self.stack.framework}"
-        return f"{stack} ({self.stack.package_manager.value})"
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "path": self.path,
-            "package": self.package,
-            "role": self.role,
-            "source": self.source,
-            "language": self.stack.language.value,
-            "framework": self.stack.framework,
-            "package_manager": self.stack.package_manager.value,
-            "commands": self.stack.commands.model_dump(),
-        }
 
 
 @dataclass(frozen=True)
@@ -108,128 +62,6 @@ class Workspace:
         return self.node_manager is not None and self.node_manager.value in self.tools
 
 
-# -- the safe glob ----------------------------------------------------------------------------
-
-
-class _Walk:
-    """Expands workspace patterns inside one root, never leaving it."""
-
-    def __init__(self, root: Path, evidence: list[Evidence]) -> None:
-        self.root = root
-        self.real_root = _real(root)
-        self.evidence = evidence
-        self.visited = 0
-        self.exhausted = False
-
-    def expand(self, source: str, patterns: Iterable[str], manifests: tuple[str, ...]) -> list[str]:
-        """The folders ``patterns`` name (``!pattern`` excludes) that hold one of ``manifests``."""
-        found: list[str] = []
-        excluded: list[str] = []
-        for raw in patterns:
-            negated = raw.strip().startswith("!")
-            pattern = _clean(raw.strip().lstrip("!"))
-            if pattern is None:
-                self.evidence.append(Evidence(source, f"pattern {raw!r} leaves the root; ignored"))
-                continue
-            if negated:
-                excluded.append(pattern)
-                continue
-            for folder in self._matches(pattern.split("/") if pattern else []):
-                if folder and folder not in found and self._has_any(folder, manifests):
-                    found.append(folder)
-        kept = [f for f in found if not any(fnmatch.fnmatchcase(f, p) for p in excluded)]
-        return sorted(kept)
-
-    def _matches(self, segments: list[str]) -> list[str]:
-        current = [""]
-        for segment in segments:
-            following: list[str] = []
-            for folder in current:
-                if segment == "**":
-                    following += [folder, *self._descendants(folder, MAX_GLOBSTAR_DEPTH)]
-                elif _GLOB_CHARS & set(segment):
-                    following += [
-                        child
-                        for child in self._children(folder)
-                        if fnmatch.fnmatchcase(PurePosixPath(child).name, segment)
-                    ]
-                elif self._inside(_join(folder, segment)):
-                    following.append(_join(folder, segment))
-            current = list(dict.fromkeys(following))
-        return current
-
-    def _children(self, folder: str) -> list[str]:
-        if self.visited >= MAX_VISITED_DIRS:
-            if not self.exhausted:
-                self.exhausted = True
-                self.evidence.append(
-                    Evidence(".", f"more than {MAX_VISITED_DIRS} folders; the search stopped")
-                )
-            return []
-        self.visited += 1
-        try:
-            with os.scandir(self.root / folder) as entries:
-                names = sorted(e.name for e in entries if _is_dir(e))
-        except OSError:
-            return []
-        children = [_join(folder, n) for n in names if n not in SKIPPED_DIRS and n[0] != "."]
-        return [child for child in children if self._inside(child)]
-
-    def _descendants(self, folder: str, depth: int) -> list[str]:
-        if depth == 0:
-            return []
-        found: list[str] = []
-        for child in self._children(folder):
-            found += [child, *self._descendants(child, depth - 1)]
-        return found
-
-    def _inside(self, folder: str) -> bool:
-        """An existing folder whose real path is inside the root (symlinks out are skipped)."""
-        path = self.root / folder
-        try:
-            if not path.is_dir():
-                return False
-            real = path.resolve()
-        except (OSError, RuntimeError):
-            return False
-        if real == self.real_root or self.real_root in real.parents:
-            return True
-        self.evidence.append(Evidence(folder, "links outside the repository; skipped"))
-        return False
-
-    def _has_any(self, folder: str, manifests: tuple[str, ...]) -> bool:
-        return any(Reader(self.root / folder).is_file(name) for name in manifests)
-
-
-def _clean(pattern: str) -> str | None:
-    """'./packages/*/' -> 'packages/*'; None for a pattern that would leave the root."""
-    text = pattern.replace("\\", "/").strip()
-    if text.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", text):
-        return None
-    parts = [p for p in text.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        return None
-    return "/".join(parts)
-
-
-def _join(folder: str, name: str) -> str:
-    return f"{folder}/{name}" if folder else name
-
-
-def _real(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):
-        return path.absolute()
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
-
-
 # -- what the root declares -------------------------------------------------------------------
 
 
@@ -247,7 +79,7 @@ class _Declared:
             self.folders.setdefault(folder, (source, manifests))
 
 
-def _uv_members(files: Reader, walk: _Walk, found: _Declared, evidence: list[Evidence]) -> None:
+def _uv_members(files: Reader, walk: Walk, found: _Declared, evidence: list[Evidence]) -> None:
     workspace = table(files.toml("pyproject.toml", evidence) or {}, "tool", "uv", "workspace")
     members = strings(workspace.get("members"))
     if not members:
@@ -263,7 +95,7 @@ def _uv_members(files: Reader, walk: _Walk, found: _Declared, evidence: list[Evi
 
 
 def _node_workspaces(
-    files: Reader, walk: _Walk, found: _Declared, evidence: list[Evidence]
+    files: Reader, walk: Walk, found: _Declared, evidence: list[Evidence]
 ) -> PackageManager | None:
     """package.json "workspaces" (a list, or {packages: [...]}) and pnpm-workspace.yaml."""
     manifest = files.json_object("package.json", []) or {}
@@ -303,7 +135,7 @@ def _pnpm_packages(files: Reader, evidence: list[Evidence]) -> list[str]:
     return strings(data.get("packages")) if isinstance(data, dict) else []
 
 
-def _cargo_members(files: Reader, walk: _Walk, found: _Declared, evidence: list[Evidence]) -> None:
+def _cargo_members(files: Reader, walk: Walk, found: _Declared, evidence: list[Evidence]) -> None:
     workspace = table(files.toml("Cargo.toml", []) or {}, "workspace")
     members = strings(workspace.get("members"))
     if not members:
@@ -326,7 +158,7 @@ def go_work_uses(text: str) -> list[str]:
     return [u.strip('"`') for u in uses]
 
 
-def _go_work(files: Reader, walk: _Walk, found: _Declared, evidence: list[Evidence]) -> None:
+def _go_work(files: Reader, walk: Walk, found: _Declared, evidence: list[Evidence]) -> None:
     text = files.text("go.work", evidence)
     if text is None:
         return
@@ -337,7 +169,7 @@ def _go_work(files: Reader, walk: _Walk, found: _Declared, evidence: list[Eviden
 
 
 def _task_runners(
-    files: Reader, walk: _Walk, found: _Declared, evidence: list[Evidence]
+    files: Reader, walk: Walk, found: _Declared, evidence: list[Evidence]
 ) -> tuple[frozenset[str], bool]:
     """turbo.json's tasks; nx.json (its projects are the folders with a project.json)."""
     turbo: set[str] = set()
@@ -386,7 +218,7 @@ def detect_workspace(root: Path, root_stack: DetectedStack) -> Workspace:
     """The parts of the repository at ``root`` (whose own stack is ``root_stack``)."""
     files = Reader(root)
     evidence: list[Evidence] = []
-    walk = _Walk(root, evidence)
+    walk = Walk(root, evidence)
     found = _Declared({}, [])
     _uv_members(files, walk, found, evidence)
     manager = _node_workspaces(files, walk, found, evidence)
@@ -439,7 +271,7 @@ def _detect_parts(
     for folder, (source, _manifests) in items:
         stack = detect_stack(root / folder)
         if not stack.recognised and source == "nx.json" and root_stack is not None:
-            nx_part = _nx_project(root, folder, root_stack, manager)
+            nx_part = nx_project(root, folder, root_stack, manager)
             if nx_part is not None:
                 parts.append(nx_part)
                 continue
@@ -447,134 +279,18 @@ def _detect_parts(
             evidence.append(Evidence(folder, f"listed by {source}, no language markers; skipped"))
             continue
         if manager is not None and source in ("package.json", "pnpm-workspace.yaml"):
-            stack = _with_manager(stack, manager)
+            stack = with_manager(stack, manager)
         if source == "pyproject.toml":
-            stack = _with_uv(stack)
-        package = _package_name(Reader(root / folder))
-        parts.append(Part(folder, stack, source, package, _role(folder, stack)))
+            stack = with_uv(stack)
+        package = package_name(Reader(root / folder))
+        parts.append(Part(folder, stack, source, package, role_of(folder, stack)))
     return parts
 
 
 # nx targets -> the config's command fields.
-_NX_FIELDS = {
-    "test": "test",
-    "lint": "lint",
-    "typecheck": "typecheck",
-    "type-check": "typecheck",
-    "build": "build",
-    "serve": "start",
-    "dev": "start",
-    "format": "format",
-}
-
-
-def _nx_project(
-    root: Path, folder: str, root_stack: DetectedStack, manager: PackageManager | None
-) -> Part | None:
-    """An nx project with only a project.json: the root's stack, its targets run by nx."""
-    project = Reader(root / folder).json_object("project.json", []) or {}
-    name = project.get("name")
-    if not isinstance(name, str) or not name.strip():
-        name = PurePosixPath(folder).name
-    runner = str((manager or PackageManager.NPM).spec.fields["exec"])
-    commands = {"install": root_stack.commands.install}
-    for target in table(project, "targets"):
-        field = _NX_FIELDS.get(target)
-        if field and field not in commands:
-            commands[field] = f"{runner} nx run {name}:{target}"
-    note = Evidence(f"{folder}/project.json", f"nx project {name}: targets {sorted(commands)}")
-    stack = replace(
-        root_stack,
-        name=name,
-        commands=CommandsSection(**commands),
-        evidence=(note,),
-        ecosystems=root_stack.ecosystems[:1],
-    )
-    return Part(folder, stack, "nx.json", name, _role(folder, stack), rooted=True)
-
-
-def _with_uv(stack: DetectedStack) -> DetectedStack:
-    """A uv workspace member detected as pip (no uv.lock of its own) runs through uv."""
-    if stack.package_manager is not PackageManager.PIP:
-        return stack
-    commands = {}
-    for name, command in stack.commands:
-        if name == "install" and command:
-            command = "uv sync"
-        elif command and not command.startswith("uv "):
-            command = f"uv run {command}"
-        commands[name] = command
-    note = Evidence(".", "a uv workspace member -> package manager uv")
-    return replace(
-        stack,
-        package_manager=PackageManager.UV,
-        commands=CommandsSection(**commands),
-        evidence=(*stack.evidence, note),
-    )
-
-
-def _with_manager(stack: DetectedStack, manager: PackageManager) -> DetectedStack:
-    """A workspace member without a lock file of its own (npm by default) uses the root's
-    package manager: 'npm run lint' -> 'bun run lint', 'npx tsc' -> 'bunx tsc'."""
-    if stack.package_manager is not PackageManager.NPM or manager is PackageManager.NPM:
-        return stack
-    runner, tool = manager.value, str(manager.spec.fields["exec"])
-    commands = {}
-    for name, command in stack.commands:
-        words = command.split(" ", 2)
-        if words[0] == "npm" and len(words) >= 2 and words[1] in ("test", "start"):
-            command = f"{runner} run {' '.join(words[1:])}"
-        elif words[0] == "npm":
-            command = f"{runner} {' '.join(words[1:])}"
-        elif words[0] == "npx":
-            command = f"{tool} {' '.join(words[1:])}"
-        commands[name] = command
-    note = Evidence(".", f"a {manager.value} workspace member -> package manager {manager.value}")
-    return replace(
-        stack,
-        package_manager=manager,
-        commands=CommandsSection(**commands),
-        evidence=(*stack.evidence, note),
-    )
-
-
-def _subfolders(walk: _Walk) -> dict[str, tuple[str, tuple[str, ...]]]:
-    folders = [f for f in walk._children("") if walk._has_any(f, MANIFESTS)]
+def _subfolders(walk: Walk) -> dict[str, tuple[str, tuple[str, ...]]]:
+    folders = [f for f in walk.children("") if walk.has_any(f, MANIFESTS)]
     return {folder: ("subfolder", MANIFESTS) for folder in folders}
-
-
-def _package_name(files: Reader) -> str:
-    """The name the part's workspace tool knows it by."""
-    ignored: list[Evidence] = []
-    for name in ("package.json", "project.json"):
-        data = files.json_object(name, ignored) if files.is_file(name) else None
-        value = (data or {}).get("name")
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    if files.is_file("pyproject.toml"):
-        value = table(files.toml("pyproject.toml", ignored), "project").get("name")
-        if isinstance(value, str):
-            return value
-    if files.is_file("Cargo.toml"):
-        value = table(files.toml("Cargo.toml", ignored), "package").get("name")
-        if isinstance(value, str):
-            return value
-    return ""
-
-
-def _role(folder: str, stack: DetectedStack) -> str:
-    name = PurePosixPath(folder).name.lower()
-    if name in _BACKEND_NAMES or name.endswith(("-api", "-service", "-server")):
-        return "backend"
-    if name in _FRONTEND_NAMES or name.endswith(("-web", "-ui", "-frontend")):
-        return "frontend"
-    if name in _DOCS_NAMES:
-        return "docs"
-    if stack.framework in _BACKEND_FRAMEWORKS:
-        return "backend"
-    if stack.framework in _FRONTEND_FRAMEWORKS:
-        return "frontend"
-    return ""
 
 
 def _yarn_berry(files: Reader) -> bool:
@@ -599,7 +315,7 @@ def select_part(workspace: Workspace, wanted: str) -> Part | None:
     ('@acme/web') or its folder's name when only one part has it ('web'); else None. Any
     subfolder with its own manifest listed in ``others`` may be picked too."""
     candidates = (*workspace.parts, *workspace.others)
-    path = _clean(wanted)
+    path = clean_pattern(wanted)
     for part in candidates:
         if part.path == path or (part.package and part.package == wanted.strip()):
             return part
@@ -611,10 +327,12 @@ def subfolder_part(root: Path, wanted: str) -> Part | None:
     """``--part`` naming a subfolder nothing declares: a part if it has markers of its own."""
     from . import detect_stack
 
-    folder = _clean(wanted)
-    if not folder or not _Walk(root, [])._inside(folder):
+    folder = clean_pattern(wanted)
+    if not folder or not Walk(root, []).inside(folder):
         return None
     stack = detect_stack(root / folder)
     if not stack.recognised:
         return None
-    return Part(folder, stack, "--part", _package_name(Reader(root / folder)), _role(folder, stack))
+    return Part(
+        folder, stack, "--part", package_name(Reader(root / folder)), role_of(folder, stack)
+    )
