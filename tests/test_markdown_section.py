@@ -49,6 +49,8 @@ def test_a_last_line_without_newline_is_finished_first() -> None:
     appended = with_section(b"# My project", OURS)
     assert appended == b"# My project\n" + OURS
     assert without_section(appended) == b"# My project"
+    for odd in (b"old mac\r", b"x\r\r", b"\r\n", b"\n\r\n", b"a\r\nb\r"):
+        assert without_section(with_section(odd, OURS)) == odd
 
 
 def test_the_users_line_ending_is_used() -> None:
@@ -222,3 +224,17 @@ def test_a_section_written_in_crlf_or_ending_the_file_is_still_the_same_section(
     assert unfinished is not None and same_section(unfinished, OURS)
     assert not same_section(section_of(with_section(USER, NEWER)), OURS)
     assert same_section(None, None) and not same_section(None, OURS)
+
+
+@settings(max_examples=examples(400))
+@given(text=st.binary(max_size=200).filter(lambda text: b"tac-bootstrap" not in text))
+def test_any_bytes_round_trip_or_are_refused_for_an_open_code_block(text: bytes) -> None:
+    # Not even UTF-8, a lone \r at the end, NUL bytes: still byte for byte.
+    try:
+        appended = with_section(text, OURS)
+    except SectionError as error:
+        assert error.message.endswith("a code block that is never closed")
+        return
+    assert without_section(appended) == text
+    assert with_section(appended, OURS) == appended
+    assert without_section(with_section(appended, NEWER)) == text

@@ -99,9 +99,10 @@ def without_section(current: bytes) -> bytes:
     if span is None:
         return current
     before = current[: span.start]
-    eol = _line_ending(before)
-    if before.endswith(eol):
-        before = before[: -len(eol)]
+    # Appending added the user's line ending: \r\n only if what is left then has \r\n too
+    # (so a last line ending in a lone \r, which got \n, loses just that \n).
+    if before.endswith(b"\r\n") and _line_ending(before[:-2]) == b"\r\n":
+        before = before[:-2]
     elif before.endswith(b"\n"):
         before = before[:-1]
     return before + current[span.end :]
