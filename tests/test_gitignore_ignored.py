@@ -175,6 +175,10 @@ def test_doctor_fix_repairs_a_clone_of_a_layer_whose_logs_gitignore_was_ignored(
 
     check = run_cli("render", clone, "--check", env=GIT_ENV)
     assert check.returncode == 1
+    said = [line for line in check.stderr.splitlines() if "git ignores generated file" in line]
+    assert len(said) == 1, check.stdout + check.stderr
+    assert said[0].startswith("warning: git ignores generated file logs/.gitignore (.gitignore:")
+    assert "a clone lacks it" in said[0] and "commit .gitignore and it" in said[0]
     rows = _doctor_rows(clone)
     (ignored,) = [row for row in rows["gitignore"] if row["status"] == "fail"]
     assert ignored["message"].startswith("git ignores 1 generated file: logs/.gitignore")
@@ -197,4 +201,28 @@ def test_adws_directory_rule(tmp_path: Path) -> None:
     (root / "adws" / "scratch.txt").write_text("mine, ignored as before")
     clone = _commit_and_clone(root, tmp_path / "clone")
     assert not (clone / "adws" / "scratch.txt").exists()
+    _assert_clone_is_green(clone)
+
+
+def test_render_check_fails_and_render_re_includes(tmp_path: Path) -> None:
+    """A rule added after add-agentic: --check catches it before a commit loses the files."""
+    root = _repo(tmp_path / "shop", "")
+    assert run_cli("add-agentic", root, "--yes", env=GIT_ENV).returncode == 0
+    assert run_cli("render", root, "--check", env=GIT_ENV).returncode == 0
+    with (root / ".gitignore").open("a") as gitignore:
+        gitignore.write("# notes are local\n*.md\n")
+    check = run_cli("render", root, "--check", "--json", env=GIT_ENV)
+    assert check.returncode == 1
+    document = json.loads(check.stdout)
+    assert document["differs"] == []
+    assert "adws/README.md (.gitignore:" in " ".join(document["gitignore"]["ignored"])
+    before = (root / ".gitignore").read_text()
+
+    render = run_cli("render", root, env=GIT_ENV)
+    assert render.returncode == 0, render.stderr
+    assert "appended" in render.stderr and "commit .gitignore" in render.stderr
+    added = (root / ".gitignore").read_text()[len(before) :]
+    assert "!/adws/README.md\n" in added
+    assert run_cli("render", root, "--check", env=GIT_ENV).returncode == 0
+    clone = _commit_and_clone(root, tmp_path / "clone")
     _assert_clone_is_green(clone)

@@ -49,6 +49,7 @@ class GitignoreUpdate:
     path: str = GITIGNORE
     ignored: tuple[str, ...] = ()  # generated files git ignored before (the lines re-include)
     warnings: tuple[str, ...] = ()  # generated files git still ignores, and why
+    ignored_by: tuple[str, ...] = ()  # "path (source:line: pattern)", one per ``ignored``
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -56,7 +57,7 @@ class GitignoreUpdate:
             "action": self.action.value,
             "lines": list(self.lines),
             **({"detail": self.detail} if self.detail else {}),
-            **({"ignored": list(self.ignored)} if self.ignored else {}),
+            **({"ignored": list(self.ignored_by)} if self.ignored else {}),
             **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
@@ -158,6 +159,7 @@ def update_layer_gitignore(
     needed = negations(found, paths)
     update = update_gitignore(root, [*required, *needed.lines], dry_run=dry_run)
     ignored = tuple(needed.ignored)
+    update = replace(update, ignored_by=tuple(f"{p} ({found.rules[p]})" for p in ignored))
     if dry_run or update.action is GitignoreAction.SKIPPED or not needed.ignored:
         return replace(update, ignored=ignored, warnings=_warnings(found, needed, dry_run))
     added = list(update.lines)
@@ -190,3 +192,38 @@ def _warnings(found: IgnoredPaths, needed: Negations, dry_run: bool) -> tuple[st
             for path in left
         ]
     return tuple(messages)
+
+
+def keep_generated_in_git(root: Path, plan: ScaffoldPlan, *, dry_run: bool) -> GitignoreUpdate:
+    """For render (and doctor): only the negations, when git ignores a generated file."""
+    try:
+        return update_layer_gitignore(root, [], generated_paths(plan), dry_run=dry_run)
+    except OSError as exc:  # the layer is written; an unwritable .gitignore is only reported
+        reason = f"could not update it ({exc.strerror or exc})"
+        return GitignoreUpdate(GitignoreAction.SKIPPED, (), reason)
+
+
+def describe_ignored(update: GitignoreUpdate, *, check: bool) -> list[str]:
+    """What render (``check``: render --check) says about generated files git ignores."""
+    if not update.ignored:
+        return []
+    if check:
+        return [
+            f"git ignores generated file {shown}: no commit has it, so a clone lacks it; "
+            "`tac-bootstrap render` (or `doctor --fix`) re-includes it in .gitignore, then "
+            "commit .gitignore and it"
+            for shown in update.ignored_by
+        ] + list(update.warnings)
+    said = list(update.warnings)
+    if update.lines and update.action is not GitignoreAction.SKIPPED:
+        said.insert(
+            0,
+            f"{update.path}: appended {len(update.lines)} line(s) so that git keeps the "
+            f"generated files it ignored ({', '.join(update.ignored)}): commit .gitignore "
+            f"with them: {', '.join(update.lines)}",
+        )
+    elif update.action is GitignoreAction.SKIPPED:
+        said.insert(
+            0, f"{update.path}: {update.detail}; git ignores {', '.join(update.ignored_by)}"
+        )
+    return said
