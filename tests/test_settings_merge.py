@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tac_bootstrap.domain.json_layout import JsonTextError, Number, parse
 from tac_bootstrap.domain.settings_merge import (
     OwnedSettings,
     SettingsMergeError,
@@ -772,3 +773,80 @@ def test_what_the_user_adds_after_a_merge_survives_the_next_merge_and_remove(
         {"hooks": [command_hook(command)]}
     )
     assert unmerge_settings(second.content, second.owned) == dumps(expected)
+
+
+# -- the strict JSON reader underneath ---------------------------------------------------------
+
+
+def plain(value: object) -> object:
+    """The reader's value as json.loads gives it."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, Number):
+        return json.loads(value.text)
+    return str(value) if isinstance(value, str) else value
+
+
+_layout = st.fixed_dictionaries(
+    {
+        "indent": st.sampled_from([None, 0, 2, "\t", " \t"]),
+        "separators": st.sampled_from([(",", ":"), (", ", ": "), (" ,", " : ")]),
+        "ensure_ascii": st.booleans(),
+    }
+)
+
+
+@settings(max_examples=examples(400))
+@given(value=_json, layout=_layout)
+def test_the_reader_agrees_with_json_and_writes_an_unchanged_value_back_as_read(
+    value: object, layout: dict[str, Any]
+) -> None:
+    text = json.dumps(value, **layout)
+    document = parse(text)
+    assert plain(document.value) == json.loads(text)
+    assert document.write(document.value) == text
+
+
+def _duplicated(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+REFUSED = object()
+
+
+@settings(max_examples=examples(800))
+@given(value=_json, data=st.data())
+def test_the_reader_refuses_what_json_refuses_and_reads_the_rest_the_same(
+    value: object, data: st.DataObject
+) -> None:
+    text = json.dumps({"k": value, "n": [1.5, -2e3]}, indent=2)
+    start = data.draw(st.integers(0, len(text)))
+    insert = data.draw(
+        st.sampled_from([",", "}", "]", "{", "[", '"', "/", "", "x", ":", " ", "\\"])
+    )
+    mutated = text[:start] + insert + text[start + data.draw(st.integers(0, 2)) :]
+    try:
+        expected = json.loads(mutated)
+    except json.JSONDecodeError:
+        expected = REFUSED
+    try:
+        got = plain(parse(mutated).value)
+    except JsonTextError:
+        got = REFUSED
+    if expected is REFUSED:
+        assert got is REFUSED
+    elif got is REFUSED:
+        # Stricter than Python's json only where Claude Code's JSON.parse is too.
+        with pytest.raises(ValueError):
+            json.loads(mutated, object_pairs_hook=_duplicated, parse_constant=_no_constant)
+    else:
+        assert got == expected
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
