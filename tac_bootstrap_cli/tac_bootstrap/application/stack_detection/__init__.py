@@ -19,7 +19,8 @@ Commands, for each field, the first of:
    primary stack's tools or through make, pre-commit or a script;
 2. a target of the root ``Makefile`` (``makefile``; an interactive install target is a warning);
 3. the primary stack's own files (scripts, tool sections, plugins, wrappers);
-4. what the CI or the files of the other stacks give (said in the evidence).
+4. what the CI or the files of the other stacks give (said in the evidence), except start and
+   install: another stack's start (a docs site, an asset watcher) is not the project's.
 
 The project name comes from the primary stack's manifest, else the directory (``names``).
 The package: ``model`` (shared types), ``reading`` (files read without failing), one module per
@@ -68,6 +69,8 @@ PRECEDENCE = detection_precedence()
 # Findings that report a file as unusable start with one of these.
 _PROBLEMS = ("unreadable", "larger than")
 _MAX_SKIPPED_SHOWN = 5
+# Another stack's start (a docs site, an asset watcher) or install is not the project's own.
+_NOT_BORROWED = ("start", "install")
 _PYTHON_RUNNERS = ("uv ", "poetry ", "pipenv ", "pdm ", "rye ")
 
 
@@ -114,14 +117,15 @@ def _ci_commands(files: Reader, evidence: list[Evidence]) -> list[_CiCommand]:
     return found
 
 
-def _adapted(command: str, found: Classified, primary: Candidate | None) -> str:
-    """A bare Python tool from CI (installed there by pip) runs through the project's runner."""
-    if primary is None or found.ecosystem != "python" or primary.ecosystem != "python":
+def _adapted(x: _CiCommand, primary: Candidate | None) -> str:
+    """A Python command from CI that ran in an environment CI prepared (pip installed the tool,
+    or the script activated a virtualenv) runs through the project's runner here."""
+    command = x.found.command
+    if primary is None or primary.ecosystem != "python" or command.startswith(_PYTHON_RUNNERS):
         return command
-    run = primary.package_manager.spec.fields.get("run", "")
-    if not run or command.startswith(_PYTHON_RUNNERS) or found.ecosystem is None:
+    if x.found.ecosystem != "python" and not x.step.venv:
         return command
-    return run + command
+    return primary.package_manager.spec.fields.get("run", "") + command
 
 
 def _belongs(found: Classified, primary: Candidate | None) -> bool:
@@ -147,7 +151,7 @@ def _merge(
     for key in COMMAND_NAMES:
         from_ci = next((x for x in ci if x.found.field == key and _belongs(x.found, primary)), None)
         if from_ci is not None:
-            commands[key] = _adapted(from_ci.found.command, from_ci.found, primary)
+            commands[key] = _adapted(from_ci, primary)
             evidence.append(
                 Evidence(from_ci.step.file, f"{key}: `{commands[key]}` — {from_ci.step.where}")
             )
@@ -155,7 +159,7 @@ def _merge(
             commands[key] = make[key]
         elif own.get(key):
             commands[key] = own[key]
-        else:
+        elif key not in _NOT_BORROWED:
             borrowed = _borrowed(key, ranked[1:], ci, primary)
             if borrowed is not None:
                 commands[key], file, where = borrowed

@@ -50,6 +50,7 @@ class CiStep(NamedTuple):
     job: str
     step: int  # 1-based position of the step (or script line) in its job
     directory: str = ""  # the working directory, relative to the root ("" = the root)
+    venv: bool = False  # runs after ``source .venv/bin/activate``: in the project's environment
 
     @property
     def where(self) -> str:
@@ -146,9 +147,10 @@ def _github(name: str, data: Any, evidence: list[Evidence]) -> list[CiStep]:
                 continue
             env = _scalar_env(data, job, step)
             directory = _working_directory(step, job, data)
-            for command, subdir in _step_commands(step):
+            for command, subdir, venv in _step_commands(step):
                 where = _join_dir(directory, subdir)
-                found.append(CiStep(_with_env(command, env), name, str(job_id), index, where))
+                command = _with_env(command, env)
+                found.append(CiStep(command, name, str(job_id), index, where, venv))
     return found
 
 
@@ -157,7 +159,7 @@ def _with_env(command: str, env: dict[str, str]) -> str:
     return _ENV_REF.sub(lambda match: env.get(match.group(1), match.group(0)), command)
 
 
-def _step_commands(step: dict[str, Any]) -> Iterator[tuple[str, str]]:
+def _step_commands(step: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
     run = step.get("run")
     if isinstance(run, str):
         yield from split_script(run)
@@ -165,7 +167,7 @@ def _step_commands(step: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if isinstance(uses, str):
         for action, command in _ACTION_COMMANDS:
             if uses.split("@", 1)[0] == action:
-                yield command, ""
+                yield command, "", False
 
 
 def _join_dir(base: str, subdir: str) -> str:
@@ -189,7 +191,7 @@ def _gitlab(name: str, data: Any, evidence: list[Evidence]) -> list[CiStep]:
         if not isinstance(job_id, str) or job_id.startswith(".") or job_id in _GITLAB_RESERVED:
             continue
         for index, line in enumerate(_script_lines(_mapping(job).get("script")), start=1):
-            found += [CiStep(c, name, job_id, index, d) for c, d in split_script(line)]
+            found += [CiStep(c, name, job_id, index, d, v) for c, d, v in split_script(line)]
     return found
 
 
@@ -206,8 +208,8 @@ def _circleci(name: str, data: Any, evidence: list[Evidence]) -> list[CiStep]:
                 directory = ""
             if isinstance(run, str):
                 found += [
-                    CiStep(c, name, str(job_id), index, _join_dir(directory, d))
-                    for c, d in split_script(run)
+                    CiStep(c, name, str(job_id), index, _join_dir(directory, d), v)
+                    for c, d, v in split_script(run)
                 ]
     return found
 
@@ -215,9 +217,9 @@ def _circleci(name: str, data: Any, evidence: list[Evidence]) -> list[CiStep]:
 def _travis(data: Any) -> list[CiStep]:
     lines = _script_lines(_mapping(data).get("script"))
     return [
-        CiStep(c, ".travis.yml", "script", index, d)
+        CiStep(c, ".travis.yml", "script", index, d, v)
         for index, line in enumerate(lines, start=1)
-        for c, d in split_script(line)
+        for c, d, v in split_script(line)
     ]
 
 
@@ -226,21 +228,27 @@ def _jenkins(text: str) -> list[CiStep]:
     for index, match in enumerate(_JENKINS_SH.finditer(text), start=1):
         stages = _JENKINS_STAGE.findall(text, 0, match.start())
         job = stages[-1] if stages else "pipeline"
-        found += [CiStep(c, "Jenkinsfile", job, index, d) for c, d in split_script(match.group(2))]
+        commands = split_script(match.group(2))
+        found += [CiStep(c, "Jenkinsfile", job, index, d, v) for c, d, v in commands]
     return found
 
 
 # -- shell scripts into commands --------------------------------------------------------------
 
 
-def split_script(script: str) -> list[tuple[str, str]]:
+_ACTIVATE = re.compile(r"^(source|\.)\s+\S*bin/activate\b")
+
+
+def split_script(script: str) -> list[tuple[str, str, bool]]:
     """The simple commands of a shell script, each with the directory a ``cd`` moved it to.
 
     Continuation lines are joined; ``a && b; c`` gives three commands; only the first command
     of a pipeline counts (``pytest | tee log`` runs pytest); background commands (``&``),
-    comments and control keywords are dropped."""
-    commands: list[tuple[str, str]] = []
+    comments and control keywords are dropped. Each command also says whether it runs in a
+    virtual environment the script activated."""
+    commands: list[tuple[str, str, bool]] = []
     directory = ""
+    venv = False
     for line in re.sub(r"\\\r?\n", " ", script).splitlines():
         line = line.strip()
         if not line or line.startswith("#") or line.split(maxsplit=1)[0] in _SHELL_KEYWORDS:
@@ -252,8 +260,10 @@ def split_script(script: str) -> list[tuple[str, str]]:
             if words[0] == "cd":
                 target = words[1] if len(words) > 1 else ""
                 directory = "" if target in ("", "-", "..", "~") else _relative_dir(target)
+            elif _ACTIVATE.match(segment):
+                venv = True
             elif not background:
-                commands.append((segment, directory))
+                commands.append((segment, directory, venv))
     return commands
 
 

@@ -21,6 +21,10 @@ from .makefile import MAKE_TARGETS
 _PLACEHOLDER = re.compile(r"\$\{\{.*?\}\}")
 _DROPPABLE_PLACEHOLDER = re.compile(r"\s(?:--python|-p|--python-version)(?:=|\s+)\$\{\{.*?\}\}")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+# Flags that only make sense on a CI runner (reports it uploads, colours for its log).
+_CI_ONLY_FLAG = re.compile(
+    r"--cov-report[= ]xml|--junit-?xml[= ]\S+|--color[= ]always|--show-diff-on-failure"
+)
 _REPORT_OPTIONS = {"-f", "--format", "--output-format", "--reporter", "--out-format"}
 _REPORT_VALUES = {"github", "github-actions", "junit", "checkstyle", "sarif", "json"}
 _NOT_WRAPPERS = {"echo", "printf", "which", "type", "command", "hash", "test", "[", "cat", "sudo"}
@@ -29,6 +33,8 @@ _UV_VALUE_OPTIONS = {
     "--extra", "--group", "--only-group", "--with", "--python", "-p", "--package",
     "--env-file", "--directory", "--project", "--index", "--with-requirements",
 }  # fmt: skip
+# ``test:unit`` is still the test command; ``test:e2e`` or ``format:check`` are not.
+_PLAIN_VARIANTS = ("", "unit", "ci", "all", "js", "ts", "cov", "coverage")
 _E2E_WORDS = ("e2e", "playwright", "cypress", "integration", "system", "smoke")
 _SCRIPT_FIELDS = {
     "test": "test", "tests": "test", "lint": "lint", "format": "format", "fmt": "format",
@@ -61,6 +67,7 @@ def classify(command: str) -> Classified | Skipped | None:
 
 
 def _classify(command: str) -> Classified | None:
+    command = _CI_ONLY_FLAG.sub("", command)
     try:
         words = shlex.split(command)
     except ValueError:
@@ -211,20 +218,18 @@ _NODE_TOOLS = {
 
 
 def _script_field(name: str) -> str | None:
-    if any(word in name for word in _E2E_WORDS):
+    """The field of a package.json script a CI runs: ``test``, ``test:unit``, ``lint``...;
+    suites of their own (``test:e2e``, ``test:generators:relational``) are not the test command."""
+    head, _, rest = name.partition(":")
+    if any(word in name for word in _E2E_WORDS) or rest not in _PLAIN_VARIANTS:
         return None
-    head = name.split(":", 1)[0]
-    if head in ("test", "tests", "jest", "vitest"):
-        return "test"
-    if head == "lint":
-        return "lint"
-    if head in ("typecheck", "type-check", "check-types", "types", "tsc"):
-        return "typecheck"
-    if head in ("format", "fmt", "prettier") and ":check" not in name:
-        return "format"
-    if head == "build":
-        return "build"
-    return None
+    fields = {
+        "test": "test", "tests": "test", "jest": "test", "vitest": "test", "lint": "lint",
+        "typecheck": "typecheck", "type-check": "typecheck", "check-types": "typecheck",
+        "types": "typecheck", "tsc": "typecheck", "format": "format", "fmt": "format",
+        "build": "build",
+    }  # fmt: skip
+    return fields.get(head)
 
 
 def _node(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
@@ -308,7 +313,7 @@ def _java(words: list[str]) -> tuple[str, list[str], str | None, str | None] | N
         elif word in ("-P", "-pl", "-f", "--file", "-s", "-T", "--projects", "-x"):
             skip = True
         elif not word.startswith("-"):
-            goals.append(word)
+            goals.append(word.lstrip(":"))  # ':check' is the root project's task
     field = _java_field(goals, maven)
     if field == "format":
         words = [

@@ -32,7 +32,7 @@ _NODE_SCRIPTS = {
     "typecheck": ("typecheck", "type-check", "check-types", "types", "tsc"),
     "start": ("start", "dev", "serve"),
     "build": ("build",),
-    "format": ("format", "fmt"),
+    "format": ("format", "fmt", "prettier", "prettier-fix", "prettier:fix", "format:fix"),
 }
 _NPM_PLACEHOLDER_TEST = "no test specified"
 # A start script that serves a build (``node dist/main.js``, ``next start``) fails on a fresh

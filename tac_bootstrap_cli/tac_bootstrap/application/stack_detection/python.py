@@ -16,6 +16,7 @@ from tac_bootstrap.domain.config import Language, PackageManager
 from .model import Candidate, first
 from .reading import Reader, strings, table
 
+_SETUP_REQUIRES = re.compile(r"install_requires\s*=\s*\[(.*?)\]", re.S)
 _REQ_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 _PY_TOOLS = ("pytest", "ruff", "mypy", "black", "pyright", "basedpyright", "flake8")
 _PY_TOOL_FILES = (
@@ -90,6 +91,8 @@ def detect_python(files: Reader) -> Candidate | None:
     if pipfile is not None:
         for key in ("packages", "dev-packages"):
             facts.add_deps(map(_dist_name, table(pipfile, key)), "Pipfile")
+    if "setup.py" in markers:
+        _read_setup_py(files, facts, c)
     _read_tool_files(files, facts, c)
 
     poetry = table(py, "tool", "poetry")
@@ -137,6 +140,17 @@ def _read_setup_cfg(cfg: configparser.ConfigParser, facts: _PythonFacts, c: Cand
     for section, tool_name in (("tool:pytest", "pytest"), ("flake8", "flake8"), ("mypy", "mypy")):
         if cfg.has_section(section):
             facts.add_tool(tool_name, "setup.cfg")
+
+
+def _read_setup_py(files: Reader, facts: _PythonFacts, c: Candidate) -> None:
+    """Best effort: the quoted requirements of an ``install_requires`` list (setup.py is a
+    program; it is searched, never run)."""
+    text = files.text("setup.py", c.evidence) or ""
+    match = _SETUP_REQUIRES.search(text)
+    if match:
+        names = [_dist_name(req) for req in re.findall(r"[\"']([^\"']+)[\"']", match.group(1))]
+        facts.add_deps(names, "setup.py")
+        c.note("setup.py", f"install_requires: {len(names)} requirement(s)")
 
 
 def _read_tool_files(files: Reader, facts: _PythonFacts, c: Candidate) -> None:

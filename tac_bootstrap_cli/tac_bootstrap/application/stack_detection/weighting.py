@@ -24,7 +24,7 @@ _NODE_TOOLING = {
     "semantic-release", "standard-version", "markdownlint-cli", "markdownlint-cli2", "cspell",
     "pyright", "webpack", "webpack-cli", "vite", "esbuild", "rollup", "parcel", "gulp", "grunt",
     "sass", "postcss", "postcss-cli", "autoprefixer", "tailwindcss", "concurrently", "npm-run-all",
-    "stylelint", "renovate", "release-it", "@biomejs/biome",
+    "stylelint", "renovate", "release-it", "@biomejs/biome", "bower",
 }  # fmt: skip
 _NODE_TOOLING_PREFIXES = (
     "@commitlint/",
@@ -50,18 +50,21 @@ def _is_tooling(dependency: str) -> bool:
 def _python(files: Reader, c: Candidate) -> None:
     py = files.toml("pyproject.toml", []) if "pyproject.toml" in c.markers else None
     declares = bool(table(py, "project") or table(py, "tool", "poetry"))
-    for name, points, ok in (
-        ("pyproject.toml", 3, declares),
-        ("setup.py", 3, True),
-        ("setup.cfg", 3, True),
-        ("Pipfile", 3, True),
-        ("requirements.txt", 2, True),
-    ):
-        if ok and name in c.markers:
-            c.weigh(points, name)
-            break
+    folder = next((m for m in c.markers if m.startswith("requirements/")), None)
+    manifests = (
+        ("pyproject.toml", 3, declares and "pyproject.toml" in c.markers),
+        ("setup.py", 3, "setup.py" in c.markers),
+        ("setup.cfg", 3, "setup.cfg" in c.markers),
+        ("Pipfile", 3, "Pipfile" in c.markers),
+        ("requirements.txt", 2, "requirements.txt" in c.markers),
+        ("requirements/", 2, folder is not None),  # a deliberate layout, not a stray file
+    )
+    found = next(((name, points) for name, points, ok in manifests if ok), None)
+    if found is not None:
+        c.weigh(found[1], found[0])
     else:
-        c.weigh(1, " + ".join(c.markers[:2]) + (" (tool settings only)" if py else ""))
+        what = "pyproject.toml (tool settings only)" if py else " + ".join(c.markers[:2])
+        c.weigh(1, what)
     lock = next((n for n in ("uv.lock", "poetry.lock", "Pipfile.lock") if files.is_file(n)), None)
     if lock:
         c.weigh(2, lock)
