@@ -233,6 +233,7 @@ class ScaffoldService:
                 action=Action.RENDER,
                 source="logs/gitignore.j2",
                 reason="keep run logs and state out of git",
+                required=True,  # without it the logs and run state would be committed
             )
         )
 
