@@ -413,3 +413,15 @@ def test_a_chain_is_allowed_and_not_warned_about() -> None:
     )
     (warning,) = command_warnings(bad)
     assert warning.startswith("commands.test is not a simple command")
+
+
+def test_picking_a_part_s_toolchain_at_the_prompt_keeps_the_combined_commands() -> None:
+    from tac_bootstrap.application.add_agentic_service import proposed_commands
+    from tac_bootstrap.domain.config import Language, PackageManager
+
+    inspection = inspect_repository(FIXTURES / "fullstack-fastapi", dry_run=True)
+    stack, parts = inspection.stack, inspection.workspace.parts
+    picked = proposed_commands(stack, Language.TYPESCRIPT, PackageManager.NPM, "react", parts)
+    assert picked == stack.commands  # the frontend's toolchain: the commands cover it already
+    other = proposed_commands(stack, Language.GO, PackageManager.GO, "none", parts)
+    assert other != stack.commands  # a toolchain no part has: its defaults

@@ -61,7 +61,8 @@ class Inspection:
     @property
     def warnings(self) -> list[str]:
         """About the detection itself; shown with what was detected, before any question."""
-        return detection_warnings(self.root_stack or self.stack, self.workspace, self.part)
+        about_markers = detection_warnings(self.root_stack or self.stack, self.workspace, self.part)
+        return [*about_markers, *self.stack.warnings]
 
     def parts_dict(self) -> list[dict[str, object]]:
         """The parts as `add-agentic --json` prints them."""

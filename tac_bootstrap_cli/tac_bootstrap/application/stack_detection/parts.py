@@ -324,6 +324,7 @@ def whole_stack(root: DetectedStack, workspace: Workspace) -> DetectedStack:
         commands=CommandsSection(**commands),
         evidence=tuple(evidence),
         ecosystems=tuple(dict.fromkeys(root.ecosystems + primary.ecosystems)),
+        warnings=(*root.warnings, *(f"{p.path}: {w}" for p in parts for w in p.stack.warnings)),
     )
 
 
@@ -339,6 +340,7 @@ def part_only_stack(root: DetectedStack, part: Part, workspace: Workspace) -> De
         name=root.name,
         commands=CommandsSection(**commands),
         evidence=tuple(evidence),
+        warnings=tuple(f"{part.path}: {warning}" for warning in part.stack.warnings),
     )
 
 
