@@ -850,3 +850,66 @@ def test_the_reader_refuses_what_json_refuses_and_reads_the_rest_the_same(
 
 def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
+
+
+OUR_ENTRY = {
+    (event, entry["command"]): entry
+    for event, groups in OURS_DOC["hooks"].items()
+    for group in groups
+    for entry in group["hooks"]
+}
+
+
+@st.composite
+def older_ours(draw: st.DrawFn) -> bytes:
+    """An older version of our settings: some of today's entries (other timeouts, matchers),
+    some rules in other lists, and entries and rules that today's version dropped."""
+    hooks: dict[str, Any] = {}
+    for event in draw(st.lists(st.sampled_from([*OUR_EVENTS, "OldEvent"]), unique=True)):
+        commands = [
+            *draw(st.lists(st.sampled_from(OUR_COMMANDS.get(event, [HOOK])), unique=True)),
+            *draw(st.lists(st.sampled_from(["exec sh old.sh", "old-notify"]), unique=True)),
+        ]
+        entries = [
+            command_hook(command, draw(st.sampled_from([5, 10, 30]))) for command in commands
+        ]
+        group: dict[str, Any] = {"hooks": entries}
+        if draw(st.booleans()):
+            group = {"matcher": draw(st.sampled_from(["", "*"])), **group}
+        if entries:
+            hooks[event] = [group]
+    permissions: dict[str, list[str]] = {}
+    for rule in draw(
+        st.lists(st.sampled_from([*_our_rules, "Bash(old:*)", "OldTool"]), unique=True)
+    ):
+        permissions.setdefault(draw(st.sampled_from(["allow", "ask", "deny"])), []).append(rule)
+    return dumps({"permissions": permissions, "hooks": hooks})
+
+
+@settings(max_examples=examples(200))
+@given(user=user_settings(), old=older_ours())
+def test_an_upgrade_from_any_older_version_leaves_exactly_todays_entries_and_the_users(
+    user: dict[str, Any], old: bytes
+) -> None:
+    original = dumps(user)
+    first = merge_settings(original, old, None)
+    second = merge_settings(first.content, OURS, first.owned)
+    document = json.loads(second.content)
+    for event, groups in user.get("hooks", {}).items():
+        assert document["hooks"][event][: len(groups)] == groups
+    for event, groups in document["hooks"].items():
+        for group in groups:
+            for entry in group["hooks"]:
+                assert entry["command"] not in ("exec sh old.sh", "old-notify")
+                # Ours, as today's version writes it (timeouts refreshed in place).
+                assert OUR_ENTRY.get((event, entry["command"]), entry) == entry
+    for event, commands in OUR_COMMANDS.items():
+        for command in commands:
+            assert count(document, event, command) == 1
+    theirs = user.get("permissions", {})
+    for kind in ("allow", "ask", "deny"):
+        listed = document.get("permissions", {}).get(kind, [])
+        assert listed[: len(theirs.get(kind, []))] == theirs.get(kind, [])
+        assert ("Bash(old:*)" in listed) == ("Bash(old:*)" in theirs.get(kind, []))
+    assert merge_settings(second.content, OURS, second.owned).content == second.content
+    assert unmerge_settings(second.content, second.owned) == original
