@@ -226,3 +226,12 @@ def test_render_check_fails_and_render_re_includes(tmp_path: Path) -> None:
     assert run_cli("render", root, "--check", env=GIT_ENV).returncode == 0
     clone = _commit_and_clone(root, tmp_path / "clone")
     _assert_clone_is_green(clone)
+
+
+def test_nothing_ignored_means_no_gitignore_written(tmp_path: Path) -> None:
+    """render and doctor --fix in a project with no .gitignore (init makes none) leave it so."""
+    project = tmp_path / "demo"
+    assert run_cli("init", "demo", "-o", tmp_path, "--yes", env=GIT_ENV).returncode == 0
+    assert run_cli("render", project, env=GIT_ENV).returncode == 0
+    run_cli("doctor", project, "--fix", env=GIT_ENV)
+    assert not (project / ".gitignore").exists()

@@ -111,6 +111,8 @@ def update_gitignore(root: Path, lines: list[str], *, dry_run: bool) -> Gitignor
 
 def _append(root: Path, lines: list[str], *, dry_run: bool, header: bool) -> GitignoreUpdate:
     """``update_gitignore``; without ``header`` the lines continue the block just written."""
+    if not lines:  # nothing to add: never a .gitignore holding only our header
+        return GitignoreUpdate(GitignoreAction.UNCHANGED, ())
     path = root / GITIGNORE  # checked before confined_path, which refuses escaping symlinks
     if path.is_symlink() or (path.exists() and not path.is_file()):
         kind = "a symlink" if path.is_symlink() else "not a regular file"
