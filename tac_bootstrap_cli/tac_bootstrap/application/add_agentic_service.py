@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tac_bootstrap.application.gitignore import (
+    GITIGNORE,
     GitignoreAction,
     GitignoreUpdate,
     generated_paths,
@@ -45,9 +46,10 @@ from tac_bootstrap.domain.config import (
     default_commands,
 )
 from tac_bootstrap.domain.errors import UsageError
-from tac_bootstrap.domain.manifest import MANIFEST_FILENAME
+from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, LayerAdditions, sha256_of
 from tac_bootstrap.domain.permissions import command_warnings
 from tac_bootstrap.domain.plan import ApplyReport
+from tac_bootstrap.infrastructure.manifest_store import load_manifest, save_manifest
 
 
 @dataclass(frozen=True)
@@ -208,11 +210,43 @@ def apply_add_agentic(prepared: PreparedLayer, *, dry_run: bool = False) -> AddA
         # Never force: a file the repository already has at a target path is a conflict.
         report = executor.apply(plan, config, root, propose=True)
         proposals = list(report.proposals)
+    before = _regular_file_bytes(root / GITIGNORE)
     gitignore = _update_gitignore(root, config, generated_paths(plan, report), dry_run)
+    if not dry_run:
+        _record_additions(root, before)
     tools = missing_tool_warnings(config, root, per_command=True)
     return AddAgenticReport(
         config, prepared.inspection, report, gitignore, proposals, prepared.warnings, tools
     )
+
+
+def _regular_file_bytes(path: Path) -> bytes | None:
+    """A regular file's content (not through a symlink), else None."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    return path.read_bytes()
+
+
+def _record_additions(root: Path, gitignore_before: bytes | None) -> None:
+    """Record in the manifest the config as written and what the root .gitignore gained, so
+    `remove` takes out exactly that (and knows whether the user edited the config since)."""
+    manifest = load_manifest(root)
+    config = _regular_file_bytes(root / CONFIG_FILENAME)
+    if manifest is None or config is None:
+        return
+    after = _regular_file_bytes(root / GITIGNORE)
+    appended = b""
+    if after is not None and gitignore_before is None:
+        appended = after
+    elif after is not None and gitignore_before is not None and after.startswith(gitignore_before):
+        appended = after[len(gitignore_before) :]
+    try:
+        text = appended.decode("utf-8")
+    except UnicodeDecodeError:  # cannot be ours: recorded as nothing, remove then looks for lines
+        text = ""
+    created = gitignore_before is None and after is not None
+    manifest.added = LayerAdditions(sha256_of(config), created, text)
+    save_manifest(root, manifest)
 
 
 def _update_gitignore(

@@ -11,6 +11,9 @@ their CLAUDE.md); ``original``, the user's file before we first merged into it, 
 can give it back byte for byte; ``deleted``, the user deleted this generated file and every
 command keeps it deleted. A top-level ``proposals`` maps each ``<file>.tac-bootstrap`` we wrote
 to its sha256, so one the user did not edit can be cleaned up once the file is merged.
+A top-level ``added`` records what add-agentic put outside the generated files (the config's
+sha256 as written, the bytes appended to the root .gitignore or that it created the file), so
+``remove`` takes out exactly that.
 """
 
 from __future__ import annotations
@@ -98,12 +101,41 @@ class ManifestEntry:
         )
 
 
+@dataclass(frozen=True)
+class LayerAdditions:
+    """What add-agentic added outside the generated files: ``remove`` takes out exactly this."""
+
+    config_sha256: str = ""  # tac_bootstrap.yml as add-agentic wrote it ("": not recorded)
+    gitignore_created: bool = False  # there was no root .gitignore: we created it
+    gitignore_appended: str = ""  # the text appended to the root .gitignore (all of it if created)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config_sha256,
+            "gitignore": {"appended": self.gitignore_appended, "created": self.gitignore_created},
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> LayerAdditions:
+        if not isinstance(data, dict):
+            raise ValueError("added is not an object")
+        gitignore = data.get("gitignore", {})
+        if not isinstance(gitignore, dict):
+            raise ValueError("added.gitignore is not an object")
+        return cls(
+            config_sha256=str(data.get("config", "")),
+            gitignore_created=bool(gitignore.get("created", False)),
+            gitignore_appended=str(gitignore.get("appended", "")),
+        )
+
+
 @dataclass
 class Manifest:
     tool_version: str
     files: dict[str, ManifestEntry] = field(default_factory=dict)
     format: int = MANIFEST_FORMAT
     proposals: dict[str, str] = field(default_factory=dict)  # <file>.tac-bootstrap -> sha256
+    added: LayerAdditions | None = None  # what add-agentic added outside the generated files
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -113,6 +145,8 @@ class Manifest:
         }
         if self.proposals:
             data["proposals"] = dict(sorted(self.proposals.items()))
+        if self.added is not None:
+            data["added"] = self.added.to_dict()
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod
@@ -124,11 +158,13 @@ class Manifest:
                 for path, entry in data.get("files", {}).items()
             }
             proposals = {str(k): str(v) for k, v in data.get("proposals", {}).items()}
+            added = data.get("added")
             return cls(
                 tool_version=str(data["tool_version"]),
                 files=files,
                 format=int(data.get("format", MANIFEST_FORMAT)),
                 proposals=proposals,
+                added=LayerAdditions.from_dict(added) if added is not None else None,
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{source}: not a valid manifest ({exc})") from None
