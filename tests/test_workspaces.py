@@ -425,3 +425,25 @@ def test_picking_a_part_s_toolchain_at_the_prompt_keeps_the_combined_commands() 
     assert picked == stack.commands  # the frontend's toolchain: the commands cover it already
     other = proposed_commands(stack, Language.GO, PackageManager.GO, "none", parts)
     assert other != stack.commands  # a toolchain no part has: its defaults
+
+
+def test_the_cli_shows_the_parts_table(tmp_path: Path) -> None:
+    root = copy_fixture("create-t3-turbo", tmp_path)
+    result = run_cli("add-agentic", root, "--yes", "--dry-run", env={"NO_COLOR": "1"})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Parts (commands run from the root)" in out
+    assert "apps/nextjs" in out and "typescript/nextjs (pnpm)" in out
+    assert "pnpm-workspace.yaml" in out  # what declared the part
+    wide = {"NO_COLOR": "1", "COLUMNS": "200"}
+    chosen = run_cli("add-agentic", root, "--yes", "--dry-run", "--part", "packages/api", env=wide)
+    assert "(part packages/api only)" in chosen.stdout
+    assert "packages/api (--part)" in chosen.stdout
+
+
+@pytest.mark.parametrize("wanted", ["../outside", "/etc", "missing"])
+def test_part_outside_or_missing_is_an_error(tmp_path: Path, wanted: str) -> None:
+    write(tmp_path / "outside", {"package.json": package_json("evil", test="x")})
+    root = copy_fixture("fullstack-fastapi", tmp_path)
+    with pytest.raises(UsageError, match="no such part"):
+        inspect_repository(root, dry_run=True, part=wanted)

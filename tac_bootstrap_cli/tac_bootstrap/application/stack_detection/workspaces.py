@@ -80,7 +80,8 @@ class _Declared:
 
 
 def _uv_members(files: Reader, walk: Walk, found: _Declared, evidence: list[Evidence]) -> None:
-    workspace = table(files.toml("pyproject.toml", evidence) or {}, "tool", "uv", "workspace")
+    # Problems with the file are the root detection's evidence already.
+    workspace = table(files.toml("pyproject.toml", []) or {}, "tool", "uv", "workspace")
     members = strings(workspace.get("members"))
     if not members:
         return
@@ -287,7 +288,6 @@ def _detect_parts(
     return parts
 
 
-# nx targets -> the config's command fields.
 def _subfolders(walk: Walk) -> dict[str, tuple[str, tuple[str, ...]]]:
     folders = [f for f in walk.children("") if walk.has_any(f, MANIFESTS)]
     return {folder: ("subfolder", MANIFESTS) for folder in folders}
