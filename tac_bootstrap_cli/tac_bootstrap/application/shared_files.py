@@ -12,16 +12,22 @@ replacing the file or the section, again with a backup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tac_bootstrap.domain.manifest import Fingerprint, ManifestEntry, MergeKind
-from tac_bootstrap.domain.markdown_section import SectionError, section_of, with_section
+from tac_bootstrap.domain.markdown_section import (
+    SectionError,
+    section_of,
+    with_section,
+    without_section,
+)
 from tac_bootstrap.domain.plan import FileOperation, Status
 from tac_bootstrap.domain.settings_merge import (
     OwnedSettings,
     SettingsMergeError,
     merge_settings,
     owned_in,
+    unmerge_settings,
 )
 
 
@@ -88,6 +94,21 @@ def _entry(
     )
 
 
+def _unchanged(
+    op: FileOperation,
+    current: bytes,
+    entry: ManifestEntry | None,
+    owned: dict[str, object],
+    adopted: bytes | None,
+) -> ManifestEntry:
+    """The record of a shared file we did not need to write."""
+    if entry is not None and entry.merge is op.merge:
+        return replace(entry, owned=owned, source=op.source)
+    if entry is not None:  # a format-1 whole-file entry: we created the file
+        return _entry(op, current, None, owned, None)
+    return _entry(op, current, None, owned, adopted)
+
+
 def _replace(
     op: FileOperation,
     current: bytes,
@@ -126,11 +147,17 @@ def _json(
     except SettingsMergeError as exc:
         problem = f"cannot merge the layer's hooks into it: {exc.message} ({exc.hint})"
         return _replace(op, current, ours, entry, everything, problem, force)
-    record = _entry(
-        op, merged.content, entry, merged.owned.to_dict(), _first_original(current, entry)
-    )
+    owned = merged.owned.to_dict()
     if merged.content == current:
-        return SharedOutcome(Status.IDENTICAL, current, record, notes=merged.skipped)
+        # Nothing to write. The entry keeps the content as we last wrote it (so `remove` can
+        # tell the user's later edits); a file that already held our part is adopted, its
+        # original being the file without our part.
+        adopted = unmerge_settings(current, merged.owned) if entry is None else None
+        record = _unchanged(op, current, entry, owned, adopted)
+        return SharedOutcome(
+            Status.IDENTICAL, current, record, original=adopted, notes=merged.skipped
+        )
+    record = _entry(op, merged.content, entry, owned, _first_original(current, entry))
     return SharedOutcome(
         Status.MERGE,
         merged.content,
@@ -179,7 +206,9 @@ def _section(
         return _replace(op, current, ours, entry, owned, f"{exc.message} ({exc.hint})", force)
     original = _first_original(current, entry)
     if present == section:
-        return SharedOutcome(Status.IDENTICAL, current, _entry(op, current, entry, owned, original))
+        adopted = without_section(current) if entry is None else None
+        record = _unchanged(op, current, entry, owned, adopted)
+        return SharedOutcome(Status.IDENTICAL, current, record, original=adopted)
     recorded = (entry.owned or {}).get("section") if entry is not None else None
     if present is not None and not force and Fingerprint.of(present).sha256 != recorded:
         return SharedOutcome(
