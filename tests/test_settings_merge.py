@@ -143,12 +143,26 @@ def test_our_command_anywhere_in_the_event_counts_whatever_the_group_or_matcher(
     assert document["hooks"]["PreToolUse"] == user["hooks"]["PreToolUse"]
 
 
-def test_an_entry_the_user_deleted_is_added_back() -> None:
+def test_an_entry_the_user_deleted_is_added_back_and_said_so() -> None:
     first = merge_settings(dumps({"model": "opus"}), OURS, None)
     document = json.loads(first.content)
     del document["hooks"]["Stop"]
+    document["permissions"]["allow"].remove("Bash(git push:*)")
     second = merge_settings(dumps(document), OURS, first.owned)
     assert count(json.loads(second.content), "Stop", OUR_COMMANDS["Stop"][0]) == 1
+    assert second.restored == (
+        'allow "Bash(git push:*)": it was missing, added back',
+        "Stop: our hook: it was missing, added back",
+    )
+    assert first.restored == ()
+    # Moved to "ask" instead: the user's choice is kept.
+    document = json.loads(second.content)
+    document["permissions"]["allow"].remove("Bash(git push:*)")
+    document["permissions"]["ask"].append("Bash(git push:*)")
+    third = merge_settings(dumps(document), OURS, second.owned)
+    assert third.content == dumps(document)
+    assert third.skipped == ('allow "Bash(git push:*)" not added: you ask for it',)
+    assert third.restored == ()
 
 
 def test_user_entries_without_a_command_and_other_events_are_untouched() -> None:

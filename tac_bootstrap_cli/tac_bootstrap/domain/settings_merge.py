@@ -102,6 +102,9 @@ class SettingsMerge:
     # One line each: an entry of ours NOT added because the user chose otherwise (or, with
     # "disableAllHooks": true, that our hooks are there but will not run).
     skipped: tuple[str, ...] = ()
+    # One line each: an entry we owned that was missing (the user deleted it) and is added back
+    # (to keep one of our rules out, the user moves it to another list: that choice is kept).
+    restored: tuple[str, ...] = ()
 
 
 def owned_in(ours: bytes) -> OwnedSettings:
@@ -138,6 +141,7 @@ def merge_settings(
         current if merged.root is loaded.root else loaded.write(merged.root),
         merged.owned(),
         tuple(merged.skipped),
+        tuple(merged.restored),
     )
 
 
@@ -170,6 +174,7 @@ class _Merge:
         self.owned_entries: dict[str, tuple[str, ...]] = {}
         self.owned_rules: dict[str, tuple[str, ...]] = {}
         self.skipped: list[str] = []
+        self.restored: list[str] = []
 
     def owned(self) -> OwnedSettings:
         existing = {path for path in self.created if _exists(self.root, path)}
@@ -227,6 +232,8 @@ class _Merge:
             return
         lists.setdefault(kind, []).append(rule)
         owned[kind].append(rule)
+        if rule in self.previous.permissions.get(kind, ()):
+            self.restored.append(f'{kind} "{rule}": it was missing, added back')
 
     def hooks(self, ours: dict[str, list[dict[str, object]]]) -> None:
         old = self.root.get("hooks")
@@ -250,6 +257,12 @@ class _Merge:
             added = _missing_groups(our_groups, present)
             if not added:
                 continue
+            back = set(_commands(added)) & set(self.previous.hooks.get(event, ()))
+            if back:
+                what = (
+                    "our hook: it was" if len(back) == 1 else f"{len(back)} of our hooks: they were"
+                )
+                self.restored.append(f"{event}: {what} missing, added back")
             if isinstance(groups, list):
                 new[event] = [*groups, *added]
             else:
