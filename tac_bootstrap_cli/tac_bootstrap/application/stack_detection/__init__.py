@@ -71,6 +71,7 @@ _PROBLEMS = ("unreadable", "larger than")
 _MAX_SKIPPED_SHOWN = 5
 # Another stack's start (a docs site, an asset watcher) or install is not the project's own.
 _NOT_BORROWED = ("start", "install")
+_PRE_COMMIT = ".pre-commit-config.yaml"
 _PYTHON_RUNNERS = ("uv ", "poetry ", "pipenv ", "pdm ", "rye ")
 
 
@@ -92,8 +93,9 @@ class _CiCommand(NamedTuple):
     step: CiStep
 
 
-def _ci_commands(files: Reader, evidence: list[Evidence]) -> list[_CiCommand]:
-    """The CI's project commands at the root; skipped ones said (a few) in the evidence."""
+def _ci_commands(files: Reader, evidence: list[Evidence], part: str) -> list[_CiCommand]:
+    """The CI's project commands that run in ``part`` ("" = the root); skipped ones said (a
+    few) in the evidence."""
     found: list[_CiCommand] = []
     elsewhere: set[str] = set()
     skipped = 0
@@ -101,8 +103,8 @@ def _ci_commands(files: Reader, evidence: list[Evidence]) -> list[_CiCommand]:
         result = classify(step.command)
         if result is None:
             continue
-        if step.directory:
-            elsewhere.add(step.directory)
+        if step.directory != part:
+            elsewhere.add(step.directory or ".")
         elif isinstance(result, Skipped):
             skipped += 1
             if skipped <= _MAX_SKIPPED_SHOWN:
@@ -113,7 +115,8 @@ def _ci_commands(files: Reader, evidence: list[Evidence]) -> list[_CiCommand]:
             found.append(_CiCommand(result, step))
     if elsewhere:
         dirs = ", ".join(sorted(f"{d}/" for d in elsewhere))
-        evidence.append(Evidence(".github", f"CI commands run in {dirs}: not root commands"))
+        here = f"{part}/" if part else "the root"
+        evidence.append(Evidence(".github", f"CI commands run in {dirs}: not {here}'s commands"))
     return found
 
 
@@ -142,6 +145,7 @@ def _merge(
     ci: list[_CiCommand],
     make: dict[str, str],
     evidence: list[Evidence],
+    pre_commit: bool,
 ) -> dict[str, str]:
     """Each field from the CI, the Makefile, the primary stack, then the others (see above)."""
     primary = ranked[0] if ranked else None
@@ -165,6 +169,10 @@ def _merge(
                 commands[key], file, where = borrowed
                 found = f"{key}: `{commands[key]}` from {where}; {stack} gives none"
                 evidence.append(Evidence(file, found))
+    if not commands.get("lint") and pre_commit:
+        # The hooks are the repository's declared linters, whatever their languages.
+        commands["lint"] = "pre-commit run --all-files"
+        evidence.append(Evidence(_PRE_COMMIT, f"no linter otherwise -> lint: {commands['lint']}"))
     return commands
 
 
@@ -182,13 +190,18 @@ def _borrowed(
     return None
 
 
-def detect_stack(root: Path) -> DetectedStack:
+def detect_stack(root: Path, *, ci_root: Path | None = None, part: str = "") -> DetectedStack:
     """What the repository at ``root`` is made of. Reads files only; never raises for their
-    content (a missing, unreadable or malformed file is evidence, not an error)."""
+    content (a missing, unreadable or malformed file is evidence, not an error).
+
+    For one part of a monorepo (``root`` is ``ci_root / part``), pass the repository's root as
+    ``ci_root`` and the part's relative path: the CI files are the repository's, and the CI
+    commands that run in ``part`` (``working-directory: part``, ``cd part``) are the part's."""
     files = Reader(root)
     candidates = [c for c in (_DETECTORS[name](files) for name in PRECEDENCE) if c is not None]
     ci_evidence: list[Evidence] = []
-    ci = _ci_commands(files, ci_evidence)
+    ci_files = Reader(ci_root) if ci_root is not None else files
+    ci = _ci_commands(ci_files, ci_evidence, part.strip("/") if ci_root is not None else "")
     weigh(files, candidates, [x.found for x in ci])
     ranked = rank(candidates, PRECEDENCE)
     primary = ranked[0] if ranked else None
@@ -213,7 +226,7 @@ def detect_stack(root: Path) -> DetectedStack:
         language, framework, pm = Language.PYTHON, "none", PackageManager.PIP
     evidence += ci_evidence
     make, warnings = makefile_commands(files, evidence)
-    commands = _merge(ranked, ci, make, evidence)
+    commands = _merge(ranked, ci, make, evidence, files.is_file(_PRE_COMMIT))
     return DetectedStack(
         name=name,
         language=language,

@@ -249,7 +249,7 @@ def split_script(script: str) -> list[tuple[str, str, bool]]:
     commands: list[tuple[str, str, bool]] = []
     directory = ""
     venv = False
-    for line in re.sub(r"\\\r?\n", " ", script).splitlines():
+    for line in re.sub(r"\s*\\\r?\n\s*", " ", script).splitlines():
         line = line.strip()
         if not line or line.startswith("#") or line.split(maxsplit=1)[0] in _SHELL_KEYWORDS:
             continue

@@ -108,9 +108,10 @@ def detect_python(files: Reader) -> Candidate | None:
     if install:
         cmd["install"] = install
     _tool_commands(facts, c, py, run)
-    if "test" not in cmd and c.framework == "django" and files.is_file("manage.py"):
-        cmd["test"] = f"{run}python manage.py test"
-        c.note("manage.py", f"Django without pytest -> test: {cmd['test']}")
+    manage = _manage_py(files)
+    if "test" not in cmd and c.framework == "django" and manage:
+        cmd["test"] = f"{run}python {manage} test"
+        c.note(manage, f"Django without pytest -> test: {cmd['test']}")
     start = _python_start(files, c.framework, project, poetry)
     if start:
         cmd["start"] = run + start
@@ -159,6 +160,14 @@ def _read_tool_files(files: Reader, facts: _PythonFacts, c: Candidate) -> None:
     if tox is not None:
         for section, tool_name in (("pytest", "pytest"), ("flake8", "flake8")):
             if tox.has_section(section):
+                facts.add_tool(tool_name, "tox.ini")
+        commands = " ".join(
+            tox.get(section, "commands", fallback="")
+            for section in tox.sections()
+            if section == "testenv" or section.startswith("testenv:")
+        )
+        for tool_name in ("pytest", "mypy", "ruff", "flake8", "black"):
+            if re.search(rf"(^|\s){tool_name}(\s|$)", commands):
                 facts.add_tool(tool_name, "tox.ini")
     for name, tool_name in _PY_TOOL_FILES:
         if files.is_file(name):
@@ -278,11 +287,20 @@ def _python_install(
     return "python -m pip install " + " ".join(parts) if parts else ""
 
 
+def _manage_py(files: Reader) -> str | None:
+    """Django's manage.py, at the root or one directory down (``src/manage.py``)."""
+    if files.is_file("manage.py"):
+        return "manage.py"
+    nested = files.glob("*/manage.py")
+    return nested[0] if len(nested) == 1 else None
+
+
 def _python_start(
     files: Reader, framework: str, project: dict[str, Any], poetry: dict[str, Any]
 ) -> str:
-    if framework == "django" and files.is_file("manage.py"):
-        return "python manage.py runserver"
+    manage = _manage_py(files)
+    if framework == "django" and manage:
+        return f"python {manage} runserver"
     if framework == "fastapi":
         for path, module in (("main.py", "main"), ("app.py", "app"), ("app/main.py", "app.main")):
             if files.is_file(path):

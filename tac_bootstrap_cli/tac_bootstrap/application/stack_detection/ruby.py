@@ -36,7 +36,10 @@ def detect_ruby(files: Reader) -> Candidate | None:
     elif c.framework == "rails":
         cmd["test"] = f"{rails} test"
     elif files.is_file("Rakefile"):
-        cmd["test"] = "bundle exec rake test"
+        rakefile = files.text("Rakefile", c.evidence) or ""
+        # A test task the Rakefile defines (or minitest's convention); else its default task.
+        has_test = "minitest" in gems or re.search(r"TestTask|task\s*\(?\s*[:'\"]test\b", rakefile)
+        cmd["test"] = "bundle exec rake test" if has_test else "bundle exec rake"
     if "rubocop" in gems or files.is_file(".rubocop.yml"):
         rubocop = _binstub(files, "rubocop", "bundle exec rubocop")
         cmd["lint"], cmd["format"] = rubocop, f"{rubocop} -a"
