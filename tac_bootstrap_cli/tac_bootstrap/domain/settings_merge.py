@@ -10,16 +10,22 @@ Pure functions, bytes in and bytes out; design notes in
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tac_bootstrap.domain.json_layout import Number
 from tac_bootstrap.domain.settings_read import (
     BOM,
     KINDS,
     SettingsMergeError,
+    canonical_json,
+    command_of,
+    commands_of,
+    entries_of,
+    events_of,
+    hook_commands,
     load_settings,
+    path_exists,
+    rules_of,
+    strings_of,
 )
 
 __all__ = [
@@ -32,8 +38,6 @@ __all__ = [
     "unmerge_settings",
 ]
 
-# Claude Code checks deny, then ask, then allow: among our own rules the stricter one wins.
-_PRECEDENCE = ("deny", "ask", "allow")
 _VERB = {"allow": "allow", "ask": "ask for", "deny": "deny"}
 KeyPath = tuple[str, ...]
 
@@ -110,14 +114,14 @@ class SettingsMerge:
 def owned_in(ours: bytes) -> OwnedSettings:
     """Everything in our own rendered settings (what we own in a file we created)."""
     root = load_settings(ours, ours=True).root
-    hooks = {event: cmds for event, cmds in _hook_commands(root).items() if cmds}
-    permissions = {kind: rules for kind, rules in _rules(root).items() if rules}
+    hooks = {event: cmds for event, cmds in hook_commands(root).items() if cmds}
+    permissions = {kind: rules for kind, rules in rules_of(root).items() if rules}
     created: list[KeyPath] = []
     if "permissions" in root:
         created += [("permissions",), *(("permissions", kind) for kind in permissions)]
     if "hooks" in root:
-        created += [("hooks",), *(("hooks", event) for event in _events(root))]
-    entries = {event: _our_entries(groups) for event, groups in _events(root).items()}
+        created += [("hooks",), *(("hooks", event) for event in events_of(root))]
+    entries = {event: _our_entries(groups) for event, groups in events_of(root).items()}
     return OwnedSettings(hooks, permissions, tuple(sorted(created)), _canonical_entries(entries))
 
 
@@ -133,8 +137,8 @@ def merge_settings(
     loaded = load_settings(current, ours=False)
     previous = owned if owned is not None else NOTHING_OWNED
     merged = _Merge(loaded.root, previous)
-    merged.permissions(_rules(ours_root))
-    merged.hooks(_events(ours_root))
+    merged.permissions(rules_of(ours_root))
+    merged.hooks(events_of(ours_root))
     if merged.root.get("disableAllHooks") is True and merged.owned_hooks:
         merged.skipped.append('hooks added but not run: you set "disableAllHooks": true')
     return SettingsMerge(
@@ -177,7 +181,7 @@ class _Merge:
         self.restored: list[str] = []
 
     def owned(self) -> OwnedSettings:
-        existing = {path for path in self.created if _exists(self.root, path)}
+        existing = {path for path in self.created if path_exists(self.root, path)}
         created = tuple(sorted(existing))
         return OwnedSettings(self.owned_hooks, self.owned_rules, created, self.owned_entries)
 
@@ -195,7 +199,7 @@ class _Merge:
     def permissions(self, ours: dict[str, tuple[str, ...]]) -> None:
         old = self.root.get("permissions")
         perms: dict[str, object] = old if isinstance(old, dict) else {}
-        lists = {kind: list(_strings(perms.get(kind))) for kind in KINDS if kind in perms}
+        lists = {kind: list(strings_of(perms.get(kind))) for kind in KINDS if kind in perms}
         for kind, rules in self.previous.permissions.items():
             stale = set(rules) - set(ours.get(kind, ()))
             if kind in lists and stale:
@@ -238,7 +242,7 @@ class _Merge:
     def hooks(self, ours: dict[str, list[dict[str, object]]]) -> None:
         old = self.root.get("hooks")
         events: dict[str, object] = old if isinstance(old, dict) else {}
-        ours_commands = {event: _commands(groups) for event, groups in ours.items()}
+        ours_commands = {event: commands_of(groups) for event, groups in ours.items()}
         new = dict(events)
         for event, commands in self.previous.hooks.items():
             stale = set(commands) - set(ours_commands.get(event, ()))
@@ -253,11 +257,11 @@ class _Merge:
                 new[event] = _refreshed(groups, by_command, as_written)
         for event, our_groups in ours.items():
             groups = new.get(event)
-            present = set(_commands(groups if isinstance(groups, list) else []))
+            present = set(commands_of(groups if isinstance(groups, list) else []))
             added = _missing_groups(our_groups, present)
             if not added:
                 continue
-            back = set(_commands(added)) & set(self.previous.hooks.get(event, ()))
+            back = set(commands_of(added)) & set(self.previous.hooks.get(event, ()))
             if back:
                 what = (
                     "our hook: it was" if len(back) == 1 else f"{len(back)} of our hooks: they were"
@@ -281,8 +285,8 @@ def _our_entries(groups: list[dict[str, object]]) -> dict[str, object]:
     """Our hook entries of one event by command (the first one of a command)."""
     by_command: dict[str, object] = {}
     for group in groups:
-        for entry in _entries(group):
-            command = _command_of(entry)
+        for entry in entries_of(group):
+            command = command_of(entry)
             if command is not None:
                 by_command.setdefault(str(command), entry)
     return by_command
@@ -290,7 +294,7 @@ def _our_entries(groups: list[dict[str, object]]) -> dict[str, object]:
 
 def _canonical_entries(entries: dict[str, dict[str, object]]) -> dict[str, tuple[str, ...]]:
     return {
-        event: tuple(_canonical(entry) for entry in by_command.values())
+        event: tuple(canonical_json(entry) for entry in by_command.values())
         for event, by_command in entries.items()
         if by_command
     }
@@ -300,35 +304,23 @@ def _refreshed(groups: list[object], ours: dict[str, object], as_written: set[st
     """``groups`` with each entry of ours that is still as we wrote it replaced by ours now."""
 
     def refreshed(entry: object) -> object:
-        command = _command_of(entry)
+        command = command_of(entry)
         if command is None or command not in ours:
             return entry
-        written = _canonical(entry)
-        if written not in as_written or written == _canonical(ours[command]):
+        written = canonical_json(entry)
+        if written not in as_written or written == canonical_json(ours[command]):
             return entry
         return _plain(ours[command])
 
     result: list[object] = []
     for group in groups:
-        entries = _entries(group)
+        entries = entries_of(group)
         updated = [refreshed(entry) for entry in entries]
         if isinstance(group, dict) and not all(map(_same, updated, entries)):
             result.append({**group, "hooks": updated})
         else:
             result.append(group)
     return groups if all(map(_same, result, groups)) else result
-
-
-def _canonical(value: object) -> str:
-    """One spelling of a JSON value (keys sorted, numbers normalised), to compare entries."""
-    if isinstance(value, dict):
-        items = sorted((str(key), _canonical(item)) for key, item in value.items())
-        return "{" + ",".join(f"{json.dumps(key)}:{item}" for key, item in items) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_canonical(item) for item in value) + "]"
-    if isinstance(value, Number):
-        return json.dumps(json.loads(value.text))
-    return json.dumps(str(value) if isinstance(value, str) else value)
 
 
 def _without_commands(groups: list[object], commands: set[str]) -> list[object]:
@@ -339,7 +331,7 @@ def _without_commands(groups: list[object], commands: set[str]) -> list[object]:
         if not isinstance(group, dict) or not isinstance(entries, list):
             result.append(group)
             continue
-        kept = [entry for entry in entries if _command_of(entry) not in commands]
+        kept = [entry for entry in entries if command_of(entry) not in commands]
         if len(kept) == len(entries):
             result.append(group)
         elif kept:
@@ -357,11 +349,11 @@ def _missing_groups(our_groups: list[dict[str, object]], present: set[str]) -> l
     for group in our_groups:
         entries = [
             _plain(entry)
-            for entry in _entries(group)
-            if (command := _command_of(entry)) is not None and command not in present
+            for entry in entries_of(group)
+            if (command := command_of(entry)) is not None and command not in present
         ]
         for entry in entries:
-            present.add(str(_command_of(entry)))
+            present.add(str(command_of(entry)))
         if entries:
             added.append({k: entries if k == "hooks" else _plain(v) for k, v in group.items()})
     return added
@@ -376,65 +368,3 @@ def _plain(value: object) -> object:
     if isinstance(value, str):
         return str(value)
     return value
-
-
-def _entries(group: object) -> list[object]:
-    entries = group.get("hooks") if isinstance(group, dict) else None
-    return entries if isinstance(entries, list) else []
-
-
-def _command_of(entry: object) -> str | None:
-    command = entry.get("command") if isinstance(entry, dict) else None
-    return command if isinstance(command, str) else None
-
-
-def _commands(groups: Sequence[object]) -> tuple[str, ...]:
-    """The commands of an event's hook entries, in order, each once."""
-    seen: dict[str, None] = {}
-    for group in groups:
-        for entry in _entries(group):
-            command = _command_of(entry)
-            if command is not None:
-                seen.setdefault(str(command))
-    return tuple(seen)
-
-
-def _strings(value: object) -> list[str]:
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
-
-
-def _events(root: dict[str, object]) -> dict[str, list[dict[str, object]]]:
-    hooks = root.get("hooks")
-    if not isinstance(hooks, dict):
-        return {}
-    return {
-        str(event): [group for group in groups if isinstance(group, dict)]
-        for event, groups in hooks.items()
-        if isinstance(groups, list)
-    }
-
-
-def _hook_commands(root: dict[str, object]) -> dict[str, tuple[str, ...]]:
-    return {event: _commands(list(groups)) for event, groups in _events(root).items()}
-
-
-def _rules(root: dict[str, object]) -> dict[str, tuple[str, ...]]:
-    """Our rules per list, each once; a rule in two of our lists stays only in the stricter."""
-    perms = root.get("permissions")
-    perms = perms if isinstance(perms, dict) else {}
-    taken: set[str] = set()
-    rules: dict[str, tuple[str, ...]] = {}
-    for kind in _PRECEDENCE:
-        listed = [str(rule) for rule in dict.fromkeys(_strings(perms.get(kind)))]
-        rules[kind] = tuple(rule for rule in listed if rule not in taken)
-        taken.update(listed)
-    return {kind: rules[kind] for kind in KINDS}
-
-
-def _exists(root: dict[str, object], path: KeyPath) -> bool:
-    node: object = root
-    for key in path:
-        if not isinstance(node, dict) or key not in node:
-            return False
-        node = node[key]
-    return True

@@ -3,11 +3,14 @@
 Strict JSON (no comments, no trailing commas, no NaN), UTF-8, no duplicate keys (Claude Code
 would silently take the last one), and the shapes of the parts we merge into ("hooks",
 "permissions"). Every refusal is a SettingsMergeError whose message is one line naming the
-place (line and column, or the key path) and whose hint says how to fix it.
+place (line and column, or the key path) and whose hint says how to fix it. Then the
+accessors the merge reads a checked document with (hook entries by command, rules per list).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tac_bootstrap.domain.errors import OperationError
@@ -166,3 +169,83 @@ def _check_shapes(document: Document, ours: bool) -> None:
                 expect(("permissions", kind), perms[kind], list, "a list")
                 for index, rule in enumerate(perms[kind]):
                     expect(("permissions", kind, index), rule, str, "a string")
+
+
+# -- the parts of a settings document the merge reads --------------------------------------------
+
+# Claude Code checks deny, then ask, then allow: among our own rules the stricter one wins.
+_PRECEDENCE = ("deny", "ask", "allow")
+
+
+def entries_of(group: object) -> list[object]:
+    entries = group.get("hooks") if isinstance(group, dict) else None
+    return entries if isinstance(entries, list) else []
+
+
+def command_of(entry: object) -> str | None:
+    command = entry.get("command") if isinstance(entry, dict) else None
+    return command if isinstance(command, str) else None
+
+
+def commands_of(groups: Sequence[object]) -> tuple[str, ...]:
+    """The commands of an event's hook entries, in order, each once."""
+    seen: dict[str, None] = {}
+    for group in groups:
+        for entry in entries_of(group):
+            command = command_of(entry)
+            if command is not None:
+                seen.setdefault(str(command))
+    return tuple(seen)
+
+
+def strings_of(value: object) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def events_of(root: dict[str, object]) -> dict[str, list[dict[str, object]]]:
+    hooks = root.get("hooks")
+    if not isinstance(hooks, dict):
+        return {}
+    return {
+        str(event): [group for group in groups if isinstance(group, dict)]
+        for event, groups in hooks.items()
+        if isinstance(groups, list)
+    }
+
+
+def hook_commands(root: dict[str, object]) -> dict[str, tuple[str, ...]]:
+    return {event: commands_of(list(groups)) for event, groups in events_of(root).items()}
+
+
+def rules_of(root: dict[str, object]) -> dict[str, tuple[str, ...]]:
+    """Our rules per list, each once; a rule in two of our lists stays only in the stricter."""
+    perms = root.get("permissions")
+    perms = perms if isinstance(perms, dict) else {}
+    taken: set[str] = set()
+    rules: dict[str, tuple[str, ...]] = {}
+    for kind in _PRECEDENCE:
+        listed = [str(rule) for rule in dict.fromkeys(strings_of(perms.get(kind)))]
+        rules[kind] = tuple(rule for rule in listed if rule not in taken)
+        taken.update(listed)
+    return {kind: rules[kind] for kind in KINDS}
+
+
+def path_exists(root: dict[str, object], path: tuple[str, ...]) -> bool:
+    node: object = root
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
+def canonical_json(value: object) -> str:
+    """One spelling of a JSON value (keys sorted, numbers normalised), to compare entries."""
+    if isinstance(value, dict):
+        items = sorted((str(key), canonical_json(item)) for key, item in value.items())
+        return "{" + ",".join(f"{json.dumps(key)}:{item}" for key, item in items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(canonical_json(item) for item in value) + "]"
+    if isinstance(value, Number):
+        return json.dumps(json.loads(value.text))
+    return json.dumps(str(value) if isinstance(value, str) else value)
