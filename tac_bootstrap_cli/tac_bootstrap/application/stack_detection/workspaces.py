@@ -270,7 +270,7 @@ def _detect_parts(
         items = items[:MAX_PARTS]
     parts = []
     for folder, (source, _manifests) in items:
-        stack = detect_stack(root / folder)
+        stack = detect_stack(root / folder, ci_root=root, part=folder)
         if not stack.recognised and source == "nx.json" and root_stack is not None:
             nx_part = nx_project(root, folder, root_stack, manager)
             if nx_part is not None:
@@ -330,7 +330,7 @@ def subfolder_part(root: Path, wanted: str) -> Part | None:
     folder = clean_pattern(wanted)
     if not folder or not Walk(root, []).inside(folder):
         return None
-    stack = detect_stack(root / folder)
+    stack = detect_stack(root / folder, ci_root=root, part=folder)
     if not stack.recognised:
         return None
     return Part(
