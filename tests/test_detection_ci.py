@@ -298,3 +298,24 @@ def test_a_part_gets_the_ci_commands_that_run_in_it(tmp_path: Path) -> None:
     assert part.commands.lint == ""  # the root's lint job is not the part's
     alone = detect_stack(root / "backend")
     assert alone.commands.test == ""
+
+
+def test_actions_that_run_a_known_command_or_their_inputs(tmp_path: Path) -> None:
+    workflow = (
+        "jobs:\n  a:\n    steps:\n"
+        "      - uses: actions-rs/cargo@v1\n        with: {command: test, args: --all}\n"
+        "      - uses: actions-rs/cargo@v1\n        with: {command: fmt, args: --all -- --check}\n"
+        "      - uses: liskin/gh-problem-matcher-wrap@v2\n"
+        "        with: {linters: x, run: cargo clippy}\n"
+        "      - uses: psf/black@stable\n"
+    )
+    root = tmp_path / "repo"
+    (root / ".github/workflows").mkdir(parents=True)
+    (root / ".github/workflows/ci.yml").write_text(workflow)
+    commands = [s.command for s in ci_steps(Reader(root), [])]
+    assert commands == [
+        "cargo test --all",
+        "cargo fmt --all -- --check",
+        "cargo clippy",
+        "black --check .",
+    ]

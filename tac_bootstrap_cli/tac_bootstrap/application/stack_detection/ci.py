@@ -27,10 +27,16 @@ _GITLAB_RESERVED = {
     "stages", "variables", "default", "include", "workflow", "image", "services",
     "before_script", "after_script", "cache", "pages",
 }  # fmt: skip
+# Actions that run a known command themselves (their defaults, not their inputs).
 _ACTION_COMMANDS = (
     ("golangci/golangci-lint-action", "golangci-lint run"),
     ("pre-commit/action", "pre-commit run --all-files"),
+    ("psf/black", "black --check ."),
+    ("astral-sh/ruff-action", "ruff check"),
+    ("chartboost/ruff-action", "ruff check"),
 )
+# Actions that run what their inputs say: ``with: {command: test, args: --all}`` -> cargo test.
+_INPUT_ACTIONS = {"actions-rs/cargo": "cargo", "liskin/gh-problem-matcher-wrap": ""}
 _ENV_REF = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _SHELL_KEYWORDS = (
     "if", "then", "else", "elif", "fi", "for", "do", "done", "while", "case", "esac",
@@ -164,10 +170,20 @@ def _step_commands(step: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
     if isinstance(run, str):
         yield from split_script(run)
     uses = step.get("uses")
-    if isinstance(uses, str):
-        for action, command in _ACTION_COMMANDS:
-            if uses.split("@", 1)[0] == action:
-                yield command, "", False
+    if not isinstance(uses, str):
+        return
+    action = uses.split("@", 1)[0]
+    for known, command in _ACTION_COMMANDS:
+        if action == known:
+            yield command, "", False
+    if action in _INPUT_ACTIONS:
+        inputs = _mapping(step.get("with"))
+        if _INPUT_ACTIONS[action]:  # a tool's subcommand and its arguments
+            words = [_INPUT_ACTIONS[action], inputs.get("command"), inputs.get("args")]
+            if isinstance(inputs.get("command"), str):
+                yield " ".join(str(w) for w in words if w), "", False
+        elif isinstance(inputs.get("run"), str):  # a wrapper around a run script
+            yield from split_script(inputs["run"])
 
 
 def _join_dir(base: str, subdir: str) -> str:
