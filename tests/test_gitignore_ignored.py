@@ -9,6 +9,7 @@ repositories whose own rules would hide the layer's files, commit everything as 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -36,9 +37,7 @@ GIT_ENV = {
 PYPROJECT = '[project]\nname = "shop"\nversion = "0.1.0"\n'
 
 
-def _git(root: Path, *args: str) -> str:
-    import os
-
+def _git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
         ["git", *args],
         cwd=root,
@@ -46,7 +45,7 @@ def _git(root: Path, *args: str) -> str:
         text=True,
         check=True,
         timeout=60,
-        env={**os.environ, **GIT_ENV},
+        env={**os.environ, **(env or GIT_ENV)},
     )
     return result.stdout
 
@@ -235,3 +234,28 @@ def test_nothing_ignored_means_no_gitignore_written(tmp_path: Path) -> None:
     assert run_cli("render", project, env=GIT_ENV).returncode == 0
     run_cli("doctor", project, "--fix", env=GIT_ENV)
     assert not (project / ".gitignore").exists()
+
+
+def test_init_notices_a_global_excludes_file(tmp_path: Path) -> None:
+    """A user's global ignore rules (`core.excludesFile`) apply to every repository: init
+    re-includes the layer's files in a new .gitignore and says to commit them."""
+    excludes = tmp_path / "global-ignore"
+    excludes.write_text(".claude/\n*.md\n")
+    config = tmp_path / "gitconfig"
+    config.write_text(f"[core]\n\texcludesFile = {excludes}\n")
+    env = {**GIT_ENV, "GIT_CONFIG_GLOBAL": str(config)}
+    result = run_cli("init", "demo", "-o", tmp_path, "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "demo"
+    lines = (project / ".gitignore").read_text().splitlines()
+    assert lines[:3] == ["# tac-bootstrap agentic layer", "!/.claude/", "/.claude/*"]
+    assert "!/adws/README.md" in lines
+    said = [line for line in result.stderr.splitlines() if "so that git keeps" in line]
+    assert len(said) == 1 and "commit .gitignore" in said[0], result.stderr
+    _git(project, "add", "-A", env=env)
+    _git(
+        project, "commit", "-qm", "the .gitignore init wrote, and the files it re-includes", env=env
+    )
+    _git(tmp_path, "clone", "-q", str(project), "clone", env=env)
+    check = run_cli("render", tmp_path / "clone", "--check", env=env)
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -19,6 +19,7 @@ from tac_bootstrap.application.ignored_files import (
     IgnoredPaths,
     Negations,
     describe_unfixable,
+    few,
     git_ignored,
     negations,
 )
@@ -50,6 +51,7 @@ class GitignoreUpdate:
     ignored: tuple[str, ...] = ()  # generated files git ignored before (the lines re-include)
     warnings: tuple[str, ...] = ()  # generated files git still ignores, and why
     ignored_by: tuple[str, ...] = ()  # "path (source:line: pattern)", one per ``ignored``
+    rules: tuple[str, ...] = ()  # "source:line: pattern", one per ``ignored``
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -161,7 +163,12 @@ def update_layer_gitignore(
     needed = negations(found, paths)
     update = update_gitignore(root, [*required, *needed.lines], dry_run=dry_run)
     ignored = tuple(needed.ignored)
-    update = replace(update, ignored_by=tuple(f"{p} ({found.rules[p]})" for p in ignored))
+    rules = tuple(str(found.rules[p]) for p in ignored)
+    update = replace(
+        update,
+        rules=rules,
+        ignored_by=tuple(f"{p} ({r})" for p, r in zip(ignored, rules, strict=True)),
+    )
     if dry_run or update.action is GitignoreAction.SKIPPED or not needed.ignored:
         return replace(update, ignored=ignored, warnings=_warnings(found, needed, dry_run))
     added = list(update.lines)
@@ -196,7 +203,9 @@ def _warnings(found: IgnoredPaths, needed: Negations, dry_run: bool) -> tuple[st
     return tuple(messages)
 
 
-def keep_generated_in_git(root: Path, plan: ScaffoldPlan, *, dry_run: bool) -> GitignoreUpdate:
+def keep_generated_in_git(
+    root: Path, plan: ScaffoldPlan, *, dry_run: bool = False
+) -> GitignoreUpdate:
     """For render (and doctor): only the negations, when git ignores a generated file."""
     try:
         return update_layer_gitignore(root, [], generated_paths(plan), dry_run=dry_run)
@@ -206,26 +215,39 @@ def keep_generated_in_git(root: Path, plan: ScaffoldPlan, *, dry_run: bool) -> G
 
 
 def describe_ignored(update: GitignoreUpdate, *, check: bool) -> list[str]:
-    """What render (``check``: render --check) says about generated files git ignores."""
+    """What render (``check``: render --check) and init say about generated files git ignores:
+    one line per rule, naming the files (the first few) and what to do."""
     if not update.ignored:
         return []
+    by_rule: dict[str, list[str]] = {}
+    for path, rule in zip(update.ignored, update.rules, strict=True):
+        by_rule.setdefault(rule, []).append(path)
     if check:
         return [
-            f"git ignores generated file {shown}: no commit has it, so a clone lacks it; "
-            "`tac-bootstrap render` (or `doctor --fix`) re-includes it in .gitignore, then "
-            "commit .gitignore and it"
-            for shown in update.ignored_by
+            f"git ignores generated {_files(paths)} ({rule}): no commit has "
+            f"{_them(paths)}, so a clone lacks {_them(paths)}; `tac-bootstrap render` (or "
+            f"`doctor --fix`) re-includes {_them(paths)} in .gitignore, then commit .gitignore "
+            f"and {_them(paths)}"
+            for rule, paths in by_rule.items()
         ] + list(update.warnings)
     said = list(update.warnings)
-    if update.lines and update.action is not GitignoreAction.SKIPPED:
+    if update.action is GitignoreAction.SKIPPED:
+        said.insert(
+            0, f"{update.path}: {update.detail}; git ignores {few(list(update.ignored_by))}"
+        )
+    elif update.lines:
         said.insert(
             0,
             f"{update.path}: appended {len(update.lines)} line(s) so that git keeps the "
-            f"generated files it ignored ({', '.join(update.ignored)}): commit .gitignore "
-            f"with them: {', '.join(update.lines)}",
-        )
-    elif update.action is GitignoreAction.SKIPPED:
-        said.insert(
-            0, f"{update.path}: {update.detail}; git ignores {', '.join(update.ignored_by)}"
+            f"generated {_files(list(update.ignored))} it ignored (by "
+            f"{'; '.join(by_rule)}): commit .gitignore with them",
         )
     return said
+
+
+def _files(paths: list[str]) -> str:
+    return f"file {paths[0]}" if len(paths) == 1 else f"files {few(paths)}"
+
+
+def _them(paths: list[str]) -> str:
+    return "it" if len(paths) == 1 else "them"

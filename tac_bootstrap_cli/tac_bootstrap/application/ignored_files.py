@@ -160,6 +160,12 @@ def negations(ignored: IgnoredPaths, paths: Iterable[str]) -> Negations:
     return result
 
 
+def few(paths: list[str], shown: int = 3) -> str:
+    """A list short enough for one line: the first few paths, then how many more."""
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
+
+
 def describe_unfixable(unfixable: dict[str, IgnoreRule]) -> list[str]:
     """One line per rule: which generated files it hides from git and what to do."""
     by_rule: dict[IgnoreRule, list[str]] = {}
@@ -167,7 +173,7 @@ def describe_unfixable(unfixable: dict[str, IgnoreRule]) -> list[str]:
         by_rule.setdefault(rule, []).append(path)
     messages = []
     for rule, files in by_rule.items():
-        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        shown = few(files)
         messages.append(
             f"git ignores generated {'file' if len(files) == 1 else 'files'} {shown} "
             f"({rule}), a rule the root .gitignore cannot override: remove it or re-include "

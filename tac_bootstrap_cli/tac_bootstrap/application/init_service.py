@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tac_bootstrap import __version__
+from tac_bootstrap.application.gitignore import describe_ignored, keep_generated_in_git
 from tac_bootstrap.application.layer_setup import (
     build_config,
     missing_tool_warnings,
@@ -58,6 +59,9 @@ class InitReport:
     git_message: str | None = None  # what `git init` did (None: not asked, or a dry run)
     config_warnings: list[str] = field(default_factory=list)  # about the config's commands
     tool_warnings: list[str] = field(default_factory=list)  # programs they need, not installed
+    # Generated files git ignored (a global excludes file, a parent repository's rules) and
+    # the .gitignore lines that now keep them: they are not in the first commit.
+    gitignore_warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -66,7 +70,7 @@ class InitReport:
     @property
     def warnings(self) -> list[str]:
         """Every warning, in the order the CLI prints them."""
-        return [*self.config_warnings, *self.tool_warnings]
+        return [*self.config_warnings, *self.tool_warnings, *self.gitignore_warnings]
 
     @property
     def wrote_files(self) -> bool:
@@ -160,4 +164,6 @@ def apply_init(prepared: PreparedInit, *, dry_run: bool = False, force: bool = F
 
             git_message = init_repository(target, f"Agentic layer by tac-bootstrap {__version__}")
     tools = missing_tool_warnings(config, target, per_command=False)
-    return InitReport(prepared.name, target, report, git_message, prepared.warnings, tools)
+    # After `git init`: only the project's own repository says what it ignores.
+    ignored = [] if dry_run else describe_ignored(keep_generated_in_git(target, plan), check=False)
+    return InitReport(prepared.name, target, report, git_message, prepared.warnings, tools, ignored)

@@ -91,6 +91,7 @@ def run_init(
         if report.git_message is not None:
             out.info(report.git_message)
         _warn_all(out, report.tool_warnings)
+        _warn_all(out, report.gitignore_warnings)
         _show_apply(out, report.apply)
         if out.json_mode:
             out.emit_json(report.to_dict())
