@@ -4,6 +4,7 @@ and properties (idempotent; remove gives the user's exact bytes back) over gener
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -787,6 +788,43 @@ def test_what_the_user_adds_after_a_merge_survives_the_next_merge_and_remove(
         {"hooks": [command_hook(command)]}
     )
     assert unmerge_settings(second.content, second.owned) == dumps(expected)
+
+
+# -- real repositories' own settings ------------------------------------------------------------
+
+REAL = sorted((REPO_ROOT / "tests" / "fixtures" / "claude_settings").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", REAL, ids=[path.stem for path in REAL])
+def test_real_settings_files_merge_keep_theirs_and_remove_restores_them(path: Path) -> None:
+    original = path.read_bytes()
+    user = json.loads(original)
+    result = merge_settings(original, OURS, None)
+    document = json.loads(result.content)
+    assert [key for key in document if key in user] == list(user)
+    for event, groups in user.get("hooks", {}).items():
+        assert document["hooks"][event][: len(groups)] == groups
+    for event, commands in OUR_COMMANDS.items():
+        for command in commands:
+            assert count(document, event, command) == 1
+    for kind, rules in user.get("permissions", {}).items():
+        if kind in ("allow", "ask", "deny"):
+            assert document["permissions"][kind][: len(rules)] == rules
+            assert not set(rules) & set(result.owned.permissions.get(kind, ()))
+    again = merge_settings(result.content, OURS, result.owned)
+    assert (again.content, again.owned) == (result.content, result.owned)
+    assert unmerge_settings(result.content, result.owned) == original
+
+
+def test_a_real_file_that_allows_what_we_deny_keeps_its_choice() -> None:
+    # 007/dotfiles allows "Bash(git add:*)" and friends we allow too (not claimed), and has its
+    # own empty "deny": our denies go in it, and remove empties it again without deleting it.
+    original = (REPO_ROOT / "tests/fixtures/claude_settings/007__dotfiles.json").read_bytes()
+    result = merge_settings(original, OURS, None)
+    document = json.loads(result.content)
+    assert document["permissions"]["deny"] == OUR_RULES["deny"]
+    assert "Bash(git add:*)" not in result.owned.permissions["allow"]
+    assert b'"deny": []' in unmerge_settings(result.content, result.owned)
 
 
 # -- the strict JSON reader underneath ---------------------------------------------------------
