@@ -78,6 +78,13 @@ def test_an_end_marker_on_the_last_line_without_newline_stays_so() -> None:
     assert replaced == USER + b"\n" + NEWER.rstrip(b"\n")
 
 
+def test_a_section_on_the_first_line_after_a_bom_keeps_the_bom() -> None:
+    current = b"\xef\xbb\xbf" + OURS + b"mine\n"
+    assert section_of(current) == OURS
+    assert with_section(current, NEWER) == b"\xef\xbb\xbf" + NEWER + b"mine\n"
+    assert without_section(current) == b"\xef\xbb\xbfmine\n"
+
+
 def test_an_older_begin_wording_and_indented_markers_are_ours() -> None:
     old = b"intro\n\n   <!-- tac-bootstrap:begin -->\nold text\n<!-- tac-bootstrap:end -->  \n"
     assert with_section(old, OURS) == b"intro\n\n" + OURS

@@ -175,7 +175,7 @@ def _find(content: bytes) -> _Span | None:
                     f" line {first})",
                     "keep one section: delete the other one, its marker lines included",
                 )
-            begin = (number, offset)
+            begin = (number, offset + (len(_BOM) if offset == 0 and line.startswith(_BOM) else 0))
         elif marker == b"end":
             if begin is None:
                 raise SectionError(
