@@ -182,7 +182,10 @@ def test_doctor_fix_repairs_a_clone_of_a_layer_whose_logs_gitignore_was_ignored(
     (ignored,) = [row for row in rows["gitignore"] if row["status"] == "fail"]
     assert ignored["message"].startswith("git ignores 1 generated file: logs/.gitignore")
     assert ".gitignore:" in ignored["message"] and ": logs/)" in ignored["message"]
-    assert "doctor --fix" in ignored["hint"] and "commit .gitignore" in ignored["hint"]
+    assert ignored["hint"] == (
+        "`tac-bootstrap doctor --fix` re-includes it in .gitignore (and creates it if missing); "
+        "then commit .gitignore and it"
+    )
     assert ignored["fixable"] is True
 
     fixed = run_cli("doctor", clone, "--fix", env=GIT_ENV)

@@ -11,8 +11,9 @@ What --fix may do, and nothing else:
   files       create generated files that are missing (an existing file is never touched)
   migrations  apply pending migrations, after backing a SQLite database up (PostgreSQL: no
               file backup; each migration is one transaction, and the fix says so)
-  gitignore   append the SQLite database paths to the project's root .gitignore (a
-              PostgreSQL database has nothing to ignore)
+  gitignore   append to the project's root .gitignore the SQLite database paths (a
+              PostgreSQL database has nothing to ignore) and the negations that re-include
+              generated files git ignores (they would be in no commit)
 
 An invalid config stops everything after the first row: the other checks need the config.
 """

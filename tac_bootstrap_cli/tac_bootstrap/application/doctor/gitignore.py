@@ -153,7 +153,7 @@ def _generated_rows(ctx: _Context) -> list[Check]:
                 FAIL,
                 f"git ignores {_plural(len(fixable), 'generated file')}: {_listed(fixable)} "
                 f"(by {'; '.join(rules)}): no commit has {them}, so a clone lacks {them}",
-                "`tac-bootstrap doctor --fix` re-includes {them} in .gitignore (and creates "
+                f"`tac-bootstrap doctor --fix` re-includes {them} in .gitignore (and creates "
                 f"{them} if missing); then commit .gitignore and {them}",
                 fixable=True,
                 details=tuple(f"{p} ({found.rules[p]})" for p in fixable),
