@@ -359,3 +359,18 @@ def test_add_agentic_commit_clone_and_the_clone_is_clean(cli: Any, tmp_path: Pat
     assert cli("render", clone, "--check").exit_code == 0
     rows = doctor_rows(cli, clone)
     assert rows["files"]["status"] == "ok" and "shared" not in rows and "deleted" not in rows
+
+
+def test_the_rules_left_out_for_the_users_choices_are_said_once(cli: Any, tmp_path: Path) -> None:
+    settings = {"permissions": {"deny": ["Bash(git status:*)"], "allow": ["Bash(git push -f:*)"]}}
+    root = user_repo(tmp_path / "shop", settings=json.dumps(settings).encode())
+    document = json.loads(cli("add-agentic", root, "--yes", "--json").stdout)
+    assert document["notes"] == [
+        '.claude/settings.json: allow "Bash(git status:*)" not added: you deny it',
+        '.claude/settings.json: deny "Bash(git push -f:*)" not added: you allow it',
+    ]
+    merged = json.loads((root / ".claude/settings.json").read_text())["permissions"]
+    assert "Bash(git status:*)" not in merged["allow"]
+    assert "Bash(git push -f:*)" not in merged["deny"]
+    again = cli("render", root)
+    assert again.exit_code == 0 and "not added" not in again.stdout  # said when merged only

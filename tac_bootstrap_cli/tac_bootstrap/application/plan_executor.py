@@ -77,6 +77,7 @@ class _Evaluated:
     record: ManifestEntry | None = None  # the manifest entry once applied (None: keep the old)
     original: bytes | None = None  # the user's file before our first merge into it
     pending: bool = False  # a deletion the manifest does not record yet
+    notes: tuple[str, ...] = ()  # entries of ours left out of a shared file: the user's choice
 
 
 def deleted_detail(path: str, recorded: bool) -> str:
@@ -178,6 +179,7 @@ class PlanExecutor:
         return _Evaluated(
             op, path, outcome.content, outcome.status, outcome.detail, ours,
             outcome.entry, outcome.original,
+            notes=outcome.notes if outcome.status is Status.MERGE else (),  # said when merged
         )  # fmt: skip
 
     def preview(
@@ -192,6 +194,7 @@ class PlanExecutor:
         report = ApplyReport(target=str(target), dry_run=True)
         for item in self.evaluate(plan, config, target, force=force, restore=restore):
             report.results.append(_result(item))
+            report.notes += [f"{item.op.path}: {note}" for note in item.notes]
         return report
 
     def apply(
@@ -228,6 +231,7 @@ class PlanExecutor:
             for item in evaluated:
                 current = item.op.path
                 report.results.append(self._write(item, backups, log))
+                report.notes += [f"{item.op.path}: {note}" for note in item.notes]
             current = MANIFEST_FILENAME
             manifest = self._record(target, evaluated)
             self._proposals(target, evaluated, manifest, report, propose, log)

@@ -144,6 +144,7 @@ class UpgradeService:
         outcome = evaluate_shared(op, ours, theirs, entry, previous_ours=previous)
         change = _SHARED_CHANGES[outcome.status]
         detail = outcome.detail or ("new in this version" if change is Change.CREATE else "")
+        detail = "; ".join([detail, *outcome.notes]) if outcome.notes else detail
         if change is Change.CONFLICT:
             detail += f"; the new version is written beside it as {op.path}{PROPOSAL_SUFFIX}"
         write = outcome.content if change in (Change.CREATE, Change.MERGE) else None

@@ -187,9 +187,10 @@ def _finish(out: Output, result: AddAgenticReport) -> None:
         )
         if not report.dry_run:
             out.info(
-                f"the layer's version of each is beside it as <file>{PROPOSAL_SUFFIX}: merge "
-                "what you want into your file (for .claude/settings.json, at least the "
-                '"hooks" block, which records agent activity), then delete the proposal'
+                f"the layer's version of each is beside it as <file>{PROPOSAL_SUFFIX} "
+                "(git-ignored): merge what you want into your file, or fix what the conflict "
+                "says (settings.json must be strict JSON to be merged), then run "
+                "`tac-bootstrap render`: it removes the proposal once the file is merged"
             )
     elif not report.dry_run:
         out.info(

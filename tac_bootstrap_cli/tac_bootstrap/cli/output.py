@@ -145,6 +145,8 @@ class Output:
                 label += f" [dim]({escape(result.detail)})[/]"
             branches[parent].add(label)
         self.console.print(root)
+        for note in report.notes:
+            self.info(note)
 
     def summary_line(self, report: ApplyReport) -> str:
         counts = report.summary()
@@ -178,6 +180,8 @@ class Output:
         for result in report.results:
             if result.status is Status.DELETED:
                 self.info(f"deleted by you: {result.path} ({result.detail})")
+        for note in report.notes:
+            self.info(note)
         for name in report.cleaned:
             self.info(f"removed {name}: its file is merged")
         for name in report.kept_proposals:

@@ -81,6 +81,7 @@ class ApplyReport:
     proposals: list[str] = field(default_factory=list)  # <file>.tac-bootstrap written
     cleaned: list[str] = field(default_factory=list)  # our proposals removed: file merged
     kept_proposals: list[str] = field(default_factory=list)  # merged, but you edited these
+    notes: list[str] = field(default_factory=list)  # "<path>: <entry> not added: your choice"
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -114,4 +115,5 @@ class ApplyReport:
             **({"proposals": self.proposals} if self.proposals else {}),
             **({"cleaned_proposals": self.cleaned} if self.cleaned else {}),
             **({"kept_proposals": self.kept_proposals} if self.kept_proposals else {}),
+            **({"notes": self.notes} if self.notes else {}),
         }
