@@ -155,7 +155,7 @@ def test_a_rule_below_the_root_is_reported_in_one_line(tmp_path: Path) -> None:
     warnings = [line for line in result.stderr.splitlines() if "adws/.gitignore:2: *.py" in line]
     assert len(warnings) == 1, result.stderr
     assert "git ignores generated files adws/adw_build.py" in warnings[0]
-    assert "the root .gitignore cannot override" in warnings[0]
+    assert "which no line in the project's .gitignore can override" in warnings[0]
     assert "adw_build.py" not in (root / ".gitignore").read_text()  # no useless negation
     rows = _doctor_rows(root)
     assert any("adws/.gitignore:2: *.py" in row["message"] for row in rows["gitignore"])
@@ -262,3 +262,31 @@ def test_init_notices_a_global_excludes_file(tmp_path: Path) -> None:
     _git(tmp_path, "clone", "-q", str(project), "clone", env=env)
     check = run_cli("render", tmp_path / "clone", "--check", env=env)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_project_in_a_subdirectory_of_the_repository(tmp_path: Path) -> None:
+    """add-agentic in backend/ of a monorepo: the top .gitignore's `logs` rule is undone by
+    backend/.gitignore, and a rule is shown from the project (../.gitignore)."""
+    top = _repo(tmp_path / "mono", "logs\n")
+    project = top / "backend"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    result = run_cli("add-agentic", project, "--yes", env=GIT_ENV)
+    assert result.returncode == 0, result.stderr
+    lines = (project / ".gitignore").read_text().splitlines()
+    assert lines[-3:] == ["!/logs/", "/logs/*", "!/logs/.gitignore"]
+    _git(top, "add", "-A")
+    assert "backend/logs/.gitignore" in _git(top, "ls-files").splitlines()
+
+    # The top .gitignore now ignores the whole project: nothing ours can help, one line says so.
+    with (top / ".gitignore").open("a") as gitignore:
+        gitignore.write("backend/\n")
+    check = run_cli("render", project, "--check", env=GIT_ENV)
+    assert check.returncode == 1
+    said = [line for line in check.stderr.splitlines() if "git ignores" in line]
+    assert len(said) == 1, check.stderr
+    assert "(../.gitignore:2: backend/), which no line in the project's .gitignore" in said[0]
+    before = (project / ".gitignore").read_bytes()
+    render = run_cli("render", project, env=GIT_ENV)
+    assert (project / ".gitignore").read_bytes() == before  # no useless negation
+    assert len([line for line in render.stderr.splitlines() if "git ignores" in line]) == 1

@@ -52,6 +52,7 @@ class GitignoreUpdate:
     warnings: tuple[str, ...] = ()  # generated files git still ignores, and why
     ignored_by: tuple[str, ...] = ()  # "path (source:line: pattern)", one per ``ignored``
     rules: tuple[str, ...] = ()  # "source:line: pattern", one per ``ignored``
+    unfixable: tuple[str, ...] = ()  # the ``ignored`` no line of ours can re-include
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -167,6 +168,7 @@ def update_layer_gitignore(
     update = replace(
         update,
         rules=rules,
+        unfixable=tuple(needed.unfixable),
         ignored_by=tuple(f"{p} ({r})" for p, r in zip(ignored, rules, strict=True)),
     )
     if dry_run or update.action is GitignoreAction.SKIPPED or not needed.ignored:
@@ -221,7 +223,8 @@ def describe_ignored(update: GitignoreUpdate, *, check: bool) -> list[str]:
         return []
     by_rule: dict[str, list[str]] = {}
     for path, rule in zip(update.ignored, update.rules, strict=True):
-        by_rule.setdefault(rule, []).append(path)
+        if path not in update.unfixable:  # those have their own line, in the warnings
+            by_rule.setdefault(rule, []).append(path)
     if check:
         return [
             f"git ignores generated {_files(paths)} ({rule}): no commit has "

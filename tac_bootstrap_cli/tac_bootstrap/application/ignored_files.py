@@ -14,6 +14,7 @@ from there and are reported instead.
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -27,7 +28,7 @@ GIT_TIMEOUT = 60
 class IgnoreRule:
     """A pattern that ignores a path, where `git check-ignore -v` found it."""
 
-    source: str  # the file, as git names it (relative to the repository top, or absolute)
+    source: str  # the file: relative to the project root ("../.gitignore"), or absolute
     line: int
     pattern: str
 
@@ -41,6 +42,9 @@ class IgnoredPaths:
 
     prefix: str  # the project root relative to the repository top: "" or "sub/dir/"
     rules: dict[str, IgnoreRule]
+    # The rule that ignores the project directory itself (or a parent of it, below the
+    # repository top): git then reads no .gitignore inside it, so no line of ours can help.
+    root_rule: IgnoreRule | None = None
 
     def can_undo(self, rule: IgnoreRule) -> bool:
         """Whether lines appended to the project's root .gitignore override ``rule``.
@@ -51,9 +55,7 @@ class IgnoredPaths:
         source = PurePosixPath(rule.source)
         if source.is_absolute() or source.name != ".gitignore":
             return True
-        directory = str(source.parent)
-        directory = "" if directory == "." else directory + "/"
-        return not (directory.startswith(self.prefix) and len(directory) > len(self.prefix))
+        return source.parent == PurePosixPath(".") or source.parts[0] == ".."
 
 
 @dataclass
@@ -101,7 +103,8 @@ def git_ignored(root: Path, paths: Iterable[str]) -> IgnoredPaths | None:
     where = _git(root, ["rev-parse", "--show-prefix"])
     if where is None or where.returncode != 0:
         return None
-    queried = _queried(paths)
+    prefix = where.stdout.strip()
+    queried = _queried(paths) + (["./"] if prefix else [])
     answer = _git(root, ["check-ignore", "--no-index", "-v", "-z", "--stdin"], "\0".join(queried))
     if answer is None or answer.returncode not in (0, 1):
         return None
@@ -110,8 +113,16 @@ def git_ignored(root: Path, paths: Iterable[str]) -> IgnoredPaths | None:
     for start in range(0, len(fields) - 3, 4):
         source, line, pattern, path = fields[start : start + 4]
         if source and not pattern.startswith("!"):  # a matching negation: not ignored
-            rules[path] = IgnoreRule(source, int(line or 0), pattern)
-    return IgnoredPaths(where.stdout.strip(), rules)
+            rules[path] = IgnoreRule(_from_root(source, prefix), int(line or 0), pattern)
+    root_rule = rules.pop("./", None)
+    return IgnoredPaths(prefix, rules, root_rule)
+
+
+def _from_root(source: str, prefix: str) -> str:
+    """A source git names from the repository top, as seen from the project root."""
+    if not prefix or PurePosixPath(source).is_absolute():
+        return source
+    return posixpath.relpath(source, prefix.rstrip("/"))
 
 
 def escape_pattern(path: str) -> str:
@@ -136,6 +147,9 @@ def negations(ignored: IgnoredPaths, paths: Iterable[str]) -> Negations:
         if path not in ignored.rules:
             continue
         result.ignored.append(path)
+        if ignored.root_rule is not None:
+            result.unfixable[path] = ignored.root_rule
+            continue
         parts = path.split("/")
         handled: set[IgnoreRule] = set()
         reignored = False  # one of our `/D/*` lines covers this level
@@ -176,7 +190,7 @@ def describe_unfixable(unfixable: dict[str, IgnoreRule]) -> list[str]:
         shown = few(files)
         messages.append(
             f"git ignores generated {'file' if len(files) == 1 else 'files'} {shown} "
-            f"({rule}), a rule the root .gitignore cannot override: remove it or re-include "
-            "them below it, or they will never be committed"
+            f"({rule}), which no line in the project's .gitignore can override: remove that "
+            "rule or re-include them below it, or they will never be committed"
         )
     return messages
