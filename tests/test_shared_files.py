@@ -374,3 +374,18 @@ def test_the_rules_left_out_for_the_users_choices_are_said_once(cli: Any, tmp_pa
     assert "Bash(git push -f:*)" not in merged["deny"]
     again = cli("render", root)
     assert again.exit_code == 0 and "not added" not in again.stdout  # said when merged only
+
+
+@pytest.mark.parametrize("claude_md", [b"# Shop\r\n\r\nRules.\r\n", b"# Shop\n\nNo final newline"])
+def test_a_crlf_or_unfinished_claude_md_is_not_taken_for_an_edit(
+    cli: Any, tmp_path: Path, claude_md: bytes
+) -> None:
+    root = user_repo(tmp_path / "shop", claude_md=claude_md)
+    assert cli("add-agentic", root, "--yes").exit_code == 0
+    written = (root / "CLAUDE.md").read_bytes()
+    assert written.startswith(claude_md)
+    if b"\r\n" in claude_md:
+        assert b"\n" not in written.replace(b"\r\n", b"")  # ours in the file's line ending
+    assert cli("render", root, "--check").exit_code == 0
+    assert cli("render", root).exit_code == 0
+    assert (root / "CLAUDE.md").read_bytes() == written

@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from tac_bootstrap.domain.manifest import Fingerprint, ManifestEntry, MergeKind
 from tac_bootstrap.domain.markdown_section import (
     SectionError,
+    canonical_section,
+    same_section,
     section_of,
     with_section,
     without_section,
@@ -164,7 +166,7 @@ def _json(
         record,
         "the layer's hooks and permissions merged into your settings (yours kept)",
         original=_first_original(current, entry),
-        notes=merged.skipped,
+        notes=(*merged.skipped, *merged.restored),
     )
 
 
@@ -197,7 +199,8 @@ def _section(
     section = section_of(ours)
     if section is None:  # pragma: no cover - the template always has its markers
         raise ValueError(f"{op.source} renders no tac-bootstrap section")
-    owned: dict[str, object] = {"section": Fingerprint.of(section).sha256}
+    # Hashed and compared as rendered (LF): the file may hold it in CRLF, or unfinished.
+    owned: dict[str, object] = {"section": Fingerprint.of(canonical_section(section)).sha256}
     if current is None:
         return SharedOutcome(Status.CREATE, ours, _entry(op, ours, entry, owned, None))
     try:
@@ -205,12 +208,13 @@ def _section(
     except SectionError as exc:
         return _replace(op, current, ours, entry, owned, f"{exc.message} ({exc.hint})", force)
     original = _first_original(current, entry)
-    if present == section:
+    if same_section(present, section):
         adopted = without_section(current) if entry is None else None
         record = _unchanged(op, current, entry, owned, adopted)
         return SharedOutcome(Status.IDENTICAL, current, record, original=adopted)
     recorded = (entry.owned or {}).get("section") if entry is not None else None
-    if present is not None and not force and Fingerprint.of(present).sha256 != recorded:
+    edited = present is not None and Fingerprint.of(canonical_section(present)).sha256 != recorded
+    if edited and not force:
         return SharedOutcome(
             Status.CONFLICT,
             current,
