@@ -1,6 +1,6 @@
 """The Python API: every `tac-bootstrap` command as a function, with the CLI's names.
 
-    from tac_bootstrap.api import init, render, add_agentic, upgrade, doctor, db
+    from tac_bootstrap.api import init, render, add_agentic, upgrade, doctor, remove, db
 
     report = init("shop", output_dir=tmp, language="python", git=False)
     assert report.ok, report.to_dict()
@@ -31,11 +31,12 @@ if TYPE_CHECKING:
     from tac_bootstrap.application.add_agentic_service import AddAgenticReport
     from tac_bootstrap.application.doctor import DoctorReport
     from tac_bootstrap.application.init_service import InitReport
+    from tac_bootstrap.application.remove_service import RemoveReport
     from tac_bootstrap.application.render_service import RenderReport
     from tac_bootstrap.application.upgrade_service import UpgradeReport
     from tac_bootstrap.domain.config import CommandsSection
 
-__all__ = ["add_agentic", "db", "doctor", "init", "render", "upgrade"]
+__all__ = ["add_agentic", "db", "doctor", "init", "remove", "render", "upgrade"]
 
 PathLike = str | Path
 
@@ -154,3 +155,26 @@ def doctor(path: PathLike | None = None, *, fix: bool = False) -> DoctorReport:
 
     with tac_errors({"PATH": _path(path)}):
         return doctor_project(_path(path), fix=fix)
+
+
+def remove(
+    path: PathLike = ".",
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    purge_database: bool = False,
+) -> RemoveReport:
+    """`tac-bootstrap remove [PATH] --yes`: take the layer out, leaving the repository as it
+    was before add-agentic for every file you did not edit.
+
+    ``force``: also files of the layer you edited (backed up); ``purge_database``: also the
+    SQLite database and run logs (backed up). ``report.ok`` is False when edited files were
+    kept (``report.plan.kept``); ``report.backup`` is where the backups are, if any.
+    """
+    from tac_bootstrap.application.remove_service import apply_remove, plan_remove, prepare_remove
+
+    with tac_errors({"PATH": Path(path)}):
+        prepared = prepare_remove(Path(path))
+        plan = plan_remove(prepared, force=force, purge_database=purge_database)
+        report = apply_remove(prepared, plan, dry_run=dry_run)
+    return report

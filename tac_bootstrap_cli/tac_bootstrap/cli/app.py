@@ -216,6 +216,46 @@ def add_agentic(
     run_add_agentic(path=path, yes=yes, dry_run=dry_run, json_output=json_output, part=part)
 
 
+@app.command(cls=PlainCommand, short_help="Take the agentic layer out of the repository.")
+def remove(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="The repository with the layer (default: here).")
+    ] = Path("."),
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List every action; change nothing.")
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask for confirmation (required with --json)."),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Also remove files of the layer you edited (backup kept)."),
+    ] = False,
+    purge_database: Annotated[
+        bool,
+        typer.Option(
+            "--purge-database",
+            help="Also remove the SQLite database and run logs (backup kept); a PostgreSQL "
+            "database is never dropped.",
+        ),
+    ] = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """Take the agentic layer out: files you did not edit are deleted or given back as they
+    were before add-agentic; edited ones are kept and listed (exit 1) unless --force."""
+    from tac_bootstrap.cli.remove import run_remove
+
+    run_remove(
+        path=path,
+        dry_run=dry_run,
+        yes=yes,
+        force=force,
+        purge_database=purge_database,
+        json_output=json_output,
+    )
+
+
 app.add_typer(db_app, short_help="Inspect and maintain the orchestrator database.")
 
 
