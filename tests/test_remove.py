@@ -11,9 +11,11 @@ consistent backup), and the CLI conventions (confirmation, --dry-run, --json, ex
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ from tac_bootstrap.domain.manifest import LayerAdditions
 
 from .conftest import run_cli, tree_snapshot
 from .test_add_agentic import USER_GITIGNORE, USER_SETTINGS, python_repo
+from .test_interactive import pty_session
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL_REPOS = sorted(
@@ -277,10 +280,14 @@ def test_database_is_kept_with_the_gitignore_that_hides_it(tmp_path: Path) -> No
     root = python_repo(tmp_path / "shop")
     api.add_agentic(root)
     api.db.init(root)
+    (root / "logs" / "start.log").write_text("server started\n")
     report = api.remove(root)
     assert report.ok
     assert (root / "adws" / "schema" / "orchestrator.db").is_file()
     assert (root / "adws" / "schema" / ".gitignore").is_file()  # still keeps it out of git
+    assert (root / "logs" / ".gitignore").is_file()  # the same for the run logs
+    assert (root / "logs" / "start.log").read_text() == "server started\n"
+    assert not (root / "adws" / "schema" / "schema_orchestrator.sql").exists()
     assert report.plan.database.action == "kept"
     assert any("--purge-database" in warning for warning in report.warnings)
 
@@ -319,6 +326,9 @@ def test_no_terminal_or_json_without_yes_refuses_and_changes_nothing(tmp_path: P
         assert "--yes" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
         assert tree(root) == added
+        if extra:
+            error = json.loads(result.stdout)
+            assert (error["ok"], error["command"], error["exit_code"]) == (False, "remove", 2)
 
 
 def test_dry_run_lists_every_action_and_writes_nothing(tmp_path: Path) -> None:
@@ -359,3 +369,48 @@ def test_symlink_out_of_the_project_refuses_before_any_change(tmp_path: Path) ->
         api.remove(root)
     assert tree(root) == added
     assert tree_snapshot(outside) == outside_files
+
+
+def test_pty_shows_the_plan_and_asks_no_keeps_everything(tmp_path: Path) -> None:
+    root = python_repo(tmp_path / "shop")
+    api.add_agentic(root)
+    added = tree(root)
+    argv = [sys.executable, "-m", "tac_bootstrap", "remove"]
+    with pty_session(argv, cwd=root) as session:
+        session.expect(re.compile(r"restore"))
+        session.expect(re.compile(r"Remove the agentic layer from \S+\?"))
+        session.send("n")
+        assert session.wait() == 2, session.text
+    assert tree(root) == added
+    with pty_session(argv, cwd=root) as session:
+        session.expect(re.compile(r"Remove the agentic layer from \S+\?"))
+        session.send("y")
+        assert session.wait() == 0, session.text
+    assert not (root / "tac_bootstrap.yml").exists()
+
+
+def test_an_init_project_keeps_only_the_config_backup(tmp_path: Path) -> None:
+    api.init("demo", output_dir=tmp_path, git=False)
+    root = tmp_path / "demo"
+    config = (root / "tac_bootstrap.yml").read_bytes()
+    report = api.remove(root)
+    assert report.ok and report.backup is not None  # init records no config: backed up
+    files, _directories = tree(root)
+    assert files == {
+        f"{report.backup}/tac_bootstrap.yml": config,
+        ".tac_bootstrap/backups/.gitignore": b"*\n",
+    }
+
+
+def test_a_run_stopped_before_the_manifest_went_is_completed_by_running_again(
+    tmp_path: Path,
+) -> None:
+    root = python_repo(tmp_path / "shop")
+    before = tree(root)
+    api.add_agentic(root)
+    manifest = (root / "tac_bootstrap.manifest.json").read_bytes()
+    assert api.remove(root).ok
+    (root / "tac_bootstrap.manifest.json").write_bytes(manifest)  # as if it stopped there
+    again = api.remove(root)
+    assert again.ok, again.to_dict()
+    assert tree(root) == before
