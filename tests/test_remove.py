@@ -414,3 +414,33 @@ def test_a_run_stopped_before_the_manifest_went_is_completed_by_running_again(
     again = api.remove(root)
     assert again.ok, again.to_dict()
     assert tree(root) == before
+
+
+def test_after_render_upgrade_and_compiled_modules_the_round_trip_holds(tmp_path: Path) -> None:
+    root = python_repo(tmp_path / "shop")
+    (root / "__pycache__").mkdir()
+    (root / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"theirs")  # not ours: stays
+    before = tree(root)
+    api.add_agentic(root)
+    assert api.render(root).ok
+    assert api.upgrade(root).ok
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "adws", ".claude/hooks"], cwd=root, check=True
+    )
+    assert list((root / "adws" / "adw_modules" / "__pycache__").glob("*.pyc"))
+    report = api.remove(root)
+    assert report.ok, report.to_dict()
+    assert tree(root) == before
+
+
+def test_negations_add_agentic_appended_for_the_repositorys_rules_go_too(tmp_path: Path) -> None:
+    root = python_repo(tmp_path / "shop")
+    (root / ".gitignore").write_bytes(b"*.md\nlogs\n.claude/\n")
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    before = tree(root)
+    added = api.add_agentic(root)
+    assert added.gitignore.ignored  # git ignored generated files: negations were appended
+    assert b"!/" in (root / ".gitignore").read_bytes()
+    report = api.remove(root)
+    assert report.ok, report.to_dict()
+    assert tree(root) == before
