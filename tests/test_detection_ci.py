@@ -85,6 +85,18 @@ from .test_stack_detection import detect, findings
         ),
         ("./scripts/test.sh", "test", "./scripts/test.sh", None),
         ("bash scripts/lint.sh", "lint", "bash scripts/lint.sh", None),
+        ("scripts/check", "lint", "scripts/check", None),
+        ("script/bootstrap", "install", "script/bootstrap", None),
+        ("uv run pytest 2>&1", "test", "uv run pytest", "python"),
+        ("pytest >report.txt 2> err.txt", "test", "pytest", "python"),
+        (
+            "go test -race -coverprofile=c.out --covermode=atomic ./...",
+            "test",
+            "go test -race ./...",
+            "go",
+        ),
+        ("npx eslint src/**/*.ts", "lint", "npx eslint src/**/*.ts", "node"),
+        ("pytest -k 'a and b'", "test", "pytest -k 'a and b'", "python"),
     ],
 )
 def test_commands_map_to_fields_by_what_they_run(
@@ -150,6 +162,13 @@ def test_run_blocks_split_into_commands_with_their_directory_and_environment() -
         ("echo yes", "backend", False),
         ("./scripts/lint --strict", "", True),
     ]
+
+
+def test_here_documents_are_text_not_commands() -> None:
+    script = "cat > notes.txt <<EOF\nmake test\nEOF\nmake lint\ncat <<-'END'\npytest\nEND\n"
+    commands = [command for command, _, _ in split_script(script)]
+    assert "make test" not in commands and "pytest" not in commands
+    assert "make lint" in commands
 
 
 def test_quotes_protect_separators() -> None:

@@ -252,6 +252,7 @@ def _jenkins(text: str) -> list[CiStep]:
 # -- shell scripts into commands --------------------------------------------------------------
 
 
+_HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)['\"]?")
 _ACTIVATE = re.compile(r"^(source|\.)\s+\S*bin/activate\b")
 
 
@@ -265,8 +266,15 @@ def split_script(script: str) -> list[tuple[str, str, bool]]:
     commands: list[tuple[str, str, bool]] = []
     directory = ""
     venv = False
+    heredoc = ""
     for line in re.sub(r"\s*\\\r?\n\s*", " ", script).splitlines():
         line = line.strip()
+        if heredoc:  # the body of a here-document is text, not commands
+            heredoc = "" if line == heredoc else heredoc
+            continue
+        opened = _HEREDOC.search(line)
+        if opened:
+            heredoc = opened.group(1)
         if not line or line.startswith("#") or line.split(maxsplit=1)[0] in _SHELL_KEYWORDS:
             continue
         for segment, background in _segments(line):

@@ -17,16 +17,11 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from .makefile import MAKE_TARGETS
+from .shellwords import CI_ONLY_FLAG, join_words, without_redirections, without_report_flags
 
 _PLACEHOLDER = re.compile(r"\$\{\{.*?\}\}")
 _DROPPABLE_PLACEHOLDER = re.compile(r"\s(?:--python|-p|--python-version)(?:=|\s+)\$\{\{.*?\}\}")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
-# Flags that only make sense on a CI runner (reports it uploads, colours for its log).
-_CI_ONLY_FLAG = re.compile(
-    r"--cov-report[= ]xml|--junit-?xml[= ]\S+|--color[= ]always|--show-diff-on-failure"
-)
-_REPORT_OPTIONS = {"-f", "--format", "--output-format", "--reporter", "--out-format"}
-_REPORT_VALUES = {"github", "github-actions", "junit", "checkstyle", "sarif", "json"}
 _NOT_WRAPPERS = {"echo", "printf", "which", "type", "command", "hash", "test", "[", "cat", "sudo"}
 _WRAPPED_TOOLS = {"rspec", "pytest", "jest", "vitest"}
 _UV_VALUE_OPTIONS = {
@@ -36,14 +31,17 @@ _UV_VALUE_OPTIONS = {
 # ``test:unit`` is still the test command; ``test:e2e`` or ``format:check`` are not.
 _PLAIN_VARIANTS = ("", "unit", "ci", "all", "js", "ts", "cov", "coverage")
 _E2E_WORDS = ("e2e", "playwright", "cypress", "integration", "system", "smoke")
+# A repository's own scripts (scripts/test, script/bootstrap...), named by what they do; the
+# only install commands taken from CI are these (a package manager's install is set-up).
 _SCRIPT_FIELDS = {
-    "test": "test", "tests": "test", "lint": "lint", "format": "format", "fmt": "format",
-    "typecheck": "typecheck", "type-check": "typecheck", "build": "build",
+    "test": "test", "tests": "test", "cibuild": "test", "lint": "lint", "check": "lint",
+    "format": "format", "fmt": "format", "typecheck": "typecheck", "type-check": "typecheck",
+    "build": "build", "install": "install", "bootstrap": "install", "setup": "install",
 }  # fmt: skip
 
 
 class Classified(NamedTuple):
-    field: str  # a CommandsSection field: test, lint, typecheck, format or build
+    field: str  # a CommandsSection field: test, lint, typecheck, format, build (install: scripts)
     command: str  # what to run, cleaned of CI-only parts
     ecosystem: str | None  # None: make, pre-commit or a script, which serve any stack
     tool: str | None = None  # "maven" / "gradle": the build tool it needs
@@ -67,9 +65,9 @@ def classify(command: str) -> Classified | Skipped | None:
 
 
 def _classify(command: str) -> Classified | None:
-    command = _CI_ONLY_FLAG.sub("", command)
+    command = CI_ONLY_FLAG.sub("", command)
     try:
-        words = shlex.split(command)
+        words = without_redirections(shlex.split(command))
     except ValueError:
         return None
     while words and _ASSIGNMENT.match(words[0]):
@@ -80,7 +78,7 @@ def _classify(command: str) -> Classified | None:
         found = rule(words)
         if found is not None:
             field, cleaned, ecosystem, tool = found
-            return Classified(field, shlex.join(cleaned), ecosystem, tool)
+            return Classified(field, join_words(cleaned), ecosystem, tool)
     return _wrapped(words)
 
 
@@ -161,7 +159,7 @@ def _python(words: list[str]) -> tuple[str, list[str], str | None, str | None] |
         field = "typecheck"
     elif tool in ("flake8", "pylint") or (tool == "ruff" and args[:1] != ["format"]):
         field = "lint"
-        words = _without_report_flags(words)
+        words = without_report_flags(words)
     elif tool == "black" or (tool == "ruff" and args[:1] == ["format"]):
         field, words = "format", [w for w in words if w not in ("--check", "--diff")]
     if field is None:
@@ -189,24 +187,6 @@ def _tox_field(args: list[str]) -> str | None:
     if any(word in envs for word in ("docs", "format", "fmt", "build", "release")):
         return None
     return "test"
-
-
-def _without_report_flags(words: list[str]) -> list[str]:
-    kept: list[str] = []
-    skip = False
-    for i, word in enumerate(words):
-        if skip:
-            skip = False
-            continue
-        name, _, value = word.partition("=")
-        if name in _REPORT_OPTIONS and value.lower() in _REPORT_VALUES:
-            continue
-        following = words[i + 1].lower() if i + 1 < len(words) else ""
-        if word in _REPORT_OPTIONS and not value and following in _REPORT_VALUES:
-            skip = True
-            continue
-        kept.append(word)
-    return kept
 
 
 # -- JavaScript / TypeScript -----------------------------------------------------------------
@@ -354,7 +334,7 @@ def _ruby(words: list[str]) -> tuple[str, list[str], str | None, str | None] | N
     ):
         field = "test"
     elif tool in ("rubocop", "standardrb"):
-        field, words = "lint", _without_report_flags(words)
+        field, words = "lint", without_report_flags(words)
     elif (tool == "srb" and args[:1] == ["tc"]) or (tool == "steep" and args[:1] == ["check"]):
         field = "typecheck"
     return (field, words, "ruby", None) if field else None
@@ -364,10 +344,10 @@ def _wrapped(words: list[str]) -> Classified | None:
     """``bin/flatware rspec``: an unknown runner around a known test tool runs that tool."""
     if len(words) < 2 or _base(words[0]) in _NOT_WRAPPERS or _base(words[1]) not in _WRAPPED_TOOLS:
         return None
-    inner = _classify(shlex.join(words[1:]))
+    inner = _classify(join_words(words[1:]))
     if inner is None:
         return None
-    return Classified(inner.field, shlex.join(words), inner.ecosystem, inner.tool)
+    return Classified(inner.field, join_words(words), inner.ecosystem, inner.tool)
 
 
 _RULES: tuple[_Rule, ...] = (
