@@ -10,6 +10,7 @@ consistent backup), and the CLI conventions (confirmation, --dry-run, --json, ex
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -444,3 +445,19 @@ def test_negations_add_agentic_appended_for_the_repositorys_rules_go_too(tmp_pat
     report = api.remove(root)
     assert report.ok, report.to_dict()
     assert tree(root) == before
+
+
+def test_a_manifest_naming_a_path_outside_is_refused_before_any_change(tmp_path: Path) -> None:
+    root = python_repo(tmp_path / "shop")
+    api.add_agentic(root)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not yours\n")
+    manifest_path = root / "tac_bootstrap.manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    digest = hashlib.sha256(b"not yours\n").hexdigest()
+    manifest["files"]["../secret.txt"] = {"blob": "0" * 40, "sha256": digest, "source": ""}
+    manifest_path.write_text(json.dumps(manifest))
+    added = tree(root)
+    with pytest.raises(UnsafePathError):
+        api.remove(root)
+    assert tree(root) == added and secret.read_text() == "not yours\n"

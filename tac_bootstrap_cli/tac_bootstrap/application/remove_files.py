@@ -27,6 +27,7 @@ from tac_bootstrap.domain.settings_merge import (
     is_empty_settings,
     unmerge_settings,
 )
+from tac_bootstrap.infrastructure.filesystem import confined_path
 from tac_bootstrap.infrastructure.manifest_store import recover_original
 
 
@@ -73,8 +74,10 @@ def _edited(path: str, reason: str, force: bool, *, remove: Removal = Removal.DE
 
 def plan_entry(root: Path, path: str, entry: ManifestEntry, *, force: bool) -> RemoveItem:
     """What remove does to generated file ``path`` (recorded as ``entry``)."""
-    full = root / path
-    if full.is_symlink() or (full.exists() and not full.is_file()):
+    if (root / path).is_symlink():
+        return RemoveItem(path, Removal.KEEP, "a symlink now, not ours: left alone")
+    full = confined_path(root, path)  # a manifest naming a path outside is refused: no change
+    if full.exists() and not full.is_file():
         return RemoveItem(path, Removal.KEEP, "not a regular file any more: left alone")
     if not full.exists():
         return RemoveItem(path, Removal.GONE, "already deleted")

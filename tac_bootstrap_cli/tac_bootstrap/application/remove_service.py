@@ -163,8 +163,10 @@ def _backs_up(item: RemoveItem) -> bool:
 def _proposals(root: Path, manifest: Manifest, force: bool) -> list[RemoveItem]:
     items = []
     for name, digest in sorted(manifest.proposals.items()):
-        path = root / name
-        if path.is_symlink() or not path.is_file():
+        if (root / name).is_symlink():
+            continue
+        path = confined_path(root, name)
+        if not path.is_file():
             continue
         if sha256_of(path.read_bytes()) == digest:
             items.append(RemoveItem(name, Removal.DELETE, "the layer's proposal"))
