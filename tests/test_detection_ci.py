@@ -87,6 +87,7 @@ from .test_stack_detection import detect, findings
         ("bash scripts/lint.sh", "lint", "bash scripts/lint.sh", None),
         ("scripts/check", "lint", "scripts/check", None),
         ("script/bootstrap", "install", "script/bootstrap", None),
+        ("uv run bash scripts/test-cov.sh", "test", "uv run bash scripts/test-cov.sh", None),
         ("uv run pytest 2>&1", "test", "uv run pytest", "python"),
         ("pytest >report.txt 2> err.txt", "test", "pytest", "python"),
         (

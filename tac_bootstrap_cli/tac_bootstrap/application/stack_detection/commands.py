@@ -33,6 +33,7 @@ _PLAIN_VARIANTS = ("", "unit", "ci", "all", "js", "ts", "cov", "coverage")
 _E2E_WORDS = ("e2e", "playwright", "cypress", "integration", "system", "smoke")
 # A repository's own scripts (scripts/test, script/bootstrap...), named by what they do; the
 # only install commands taken from CI are these (a package manager's install is set-up).
+_SCRIPT_VARIANT = re.compile(r"[-_](cov|coverage|all|unit|ci|local)$")
 _SCRIPT_FIELDS = {
     "test": "test", "tests": "test", "cibuild": "test", "lint": "lint", "check": "lint",
     "format": "format", "fmt": "format", "typecheck": "typecheck", "type-check": "typecheck",
@@ -113,11 +114,16 @@ def _pre_commit(words: list[str]) -> tuple[str, list[str], str | None, str | Non
 
 
 def _script(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
-    path = words[1] if _base(words[0]) in ("bash", "sh") and len(words) > 1 else words[0]
+    """A repository script named by what it does: ``scripts/test``, ``uv run bash
+    scripts/test-cov.sh``, ``script/bootstrap``."""
+    core = _python_core(words)
+    if not core:
+        return None
+    path = core[1] if _base(core[0]) in ("bash", "sh") and len(core) > 1 else core[0]
     if "/" not in path:
         return None
     stem = _base(path).removesuffix(".sh")
-    field = _SCRIPT_FIELDS.get(stem)
+    field = _SCRIPT_FIELDS.get(stem) or _SCRIPT_FIELDS.get(_SCRIPT_VARIANT.sub("", stem))
     return (field, words, None, None) if field else None
 
 
