@@ -461,3 +461,18 @@ def test_a_manifest_naming_a_path_outside_is_refused_before_any_change(tmp_path:
     with pytest.raises(UnsafePathError):
         api.remove(root)
     assert tree(root) == added and secret.read_text() == "not yours\n"
+
+
+def test_postgresql_database_is_never_dropped_and_says_so(tmp_path: Path) -> None:
+    root = python_repo(tmp_path / "shop")
+    api.add_agentic(root)
+    config = root / "tac_bootstrap.yml"
+    text = config.read_text()
+    config.write_text(text.replace('database: ""', 'database: "postgresql://me@db.invalid/orch"'))
+    report = api.remove(root, purge_database=True)
+    assert report.ok
+    assert report.plan.database.action == "postgresql"
+    said = [w for w in report.warnings if "PostgreSQL" in w]
+    assert len(said) == 1 and "never dropped" in said[0] and "me@db.invalid" in said[0]
+    assert report.backup is not None  # the edited config
+    assert (root / report.backup / "tac_bootstrap.yml").read_text() != text
