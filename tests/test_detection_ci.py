@@ -339,3 +339,59 @@ def test_actions_that_run_a_known_command_or_their_inputs(tmp_path: Path) -> Non
         "cargo clippy",
         "black --check .",
     ]
+
+
+# GitHub's starter workflows (actions/starter-workflows, ci/*.yml), which many repositories
+# commit unchanged: their steps, shortened to the run lines.
+STARTERS = {
+    "python-app": (
+        {"requirements.txt": "requests\n"},
+        "- run: |\n    python -m pip install --upgrade pip\n    pip install flake8 pytest\n"
+        "    if [ -f requirements.txt ]; then pip install -r requirements.txt; fi\n"
+        "- run: |\n    # stop the build if there are Python syntax errors or undefined names\n"
+        "    flake8 . --count --select=E9,F63,F7,F82 --show-source --statistics\n"
+        "- run: |\n    pytest\n",
+        {
+            "lint": "flake8 . --count --select=E9,F63,F7,F82 --show-source --statistics",
+            "test": "pytest",
+        },
+    ),
+    "django": (
+        {"requirements.txt": "Django\n", "manage.py": ""},
+        "- run: |\n    python -m pip install --upgrade pip\n    pip install -r requirements.txt\n"
+        "- run: |\n    python manage.py test\n",
+        {"test": "python manage.py test", "start": "python manage.py runserver"},
+    ),
+    "node.js": (
+        {"package.json": '{"scripts": {"build": "tsc", "test": "jest"}}'},
+        "- run: npm ci\n- run: npm run build --if-present\n- run: npm test\n",
+        {"build": "npm run build --if-present", "test": "npm test", "install": "npm install"},
+    ),
+    "rubyonrails": (
+        {"Gemfile": "gem 'rails'\n", "bin/rails": "", "bin/rubocop": ""},
+        "- run: bin/rails db:schema:load\n- run: bin/rake\n- run: bin/bundler-audit --update\n"
+        "- run: bin/brakeman -q -w2\n- run: bin/rubocop --parallel\n",
+        {"test": "bin/rake", "lint": "bin/rubocop --parallel", "start": "bin/rails server"},
+    ),
+    "go": (
+        {"go.mod": "module example.com/m\n"},
+        "- run: go build -v ./...\n- run: go test -v ./...\n",
+        {"build": "go build -v ./...", "test": "go test -v ./...", "lint": "go vet ./..."},
+    ),
+    "maven": (
+        {"pom.xml": "<project><artifactId>app</artifactId></project>"},
+        "- run: mvn -B package --file pom.xml\n",
+        {"build": "mvn -B package --file pom.xml", "test": "mvn test"},
+    ),
+}
+
+
+@pytest.mark.parametrize("starter", sorted(STARTERS))
+def test_github_starter_workflows(tmp_path: Path, starter: str) -> None:
+    files, steps, expected = STARTERS[starter]
+    steps = "".join(f"      {line}\n" for line in steps.splitlines())
+    workflow = (
+        f"name: CI\non: [push]\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
+    )
+    stack = detect(tmp_path, {**files, f".github/workflows/{starter}.yml": workflow})
+    assert {key: getattr(stack.commands, key) for key in expected} == expected
