@@ -90,6 +90,7 @@ def test_python_repo_round_trip_is_byte_identical_and_leaves_nothing(tmp_path: P
     assert actions[".gitignore"] == "restore"
     assert (root / ".gitignore").read_bytes() == USER_GITIGNORE  # still no final newline
     assert (root / ".claude" / "settings.json").read_bytes() == USER_SETTINGS
+    assert api.add_agentic(root).ok  # and the layer can be added again
 
 
 def test_own_claude_md_and_settings_with_hooks_round_trip(tmp_path: Path) -> None:

@@ -52,7 +52,9 @@ def _show(out: Output, plan: RemovePlan, dry_run: bool) -> None:
     for item in plan.items:
         counts[item.action.value] = counts.get(item.action.value, 0) + 1
     summary = ", ".join(f"{n} {name}" for name, n in counts.items())
-    out.info(f"{len(plan.items)} paths: {summary}; {len(plan.directories)} directories left empty")
+    emptied = len(plan.directories)
+    directories = f"{emptied} director{'y' if emptied == 1 else 'ies'} left empty"
+    out.info(f"{len(plan.items)} paths: {summary}; {directories}")
 
 
 def run_remove(
