@@ -27,6 +27,12 @@ from .test_stack_detection import detect, findings
         ("make tests", "test", "make tests", None),
         ("make -j4 lint", "lint", "make -j4 lint", None),
         ("just test", "test", "just test", None),
+        ("uv run poe lint", "lint", "uv run poe lint", None),
+        ("invoke test", "test", "invoke test", None),
+        ("python -m unittest discover -v", "test", "python -m unittest discover -v", "python"),
+        ("node --test", "test", "node --test", "node"),
+        ("bin/rails test:all", "test", "bin/rails test:all", "ruby"),
+        ("ginkgo -r", "test", "ginkgo -r", "go"),
         ("bin/rails test", "test", "bin/rails test", "ruby"),
         (
             "RAILS_ENV=test bin/rails db:test:prepare test test:system",
@@ -130,6 +136,7 @@ def test_commands_map_to_fields_by_what_they_run(
         "npm run format:check",
         "docker compose up --build",
         "bin/rails assets:precompile",
+        "bin/rails test:system",
         "cargo doc --no-deps",
     ],
 )

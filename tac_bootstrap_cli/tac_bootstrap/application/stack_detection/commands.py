@@ -33,6 +33,7 @@ _PLAIN_VARIANTS = ("", "unit", "ci", "all", "js", "ts", "cov", "coverage")
 _E2E_WORDS = ("e2e", "playwright", "cypress", "integration", "system", "smoke")
 # A repository's own scripts (scripts/test, script/bootstrap...), named by what they do; the
 # only install commands taken from CI are these (a package manager's install is set-up).
+_TASK_RUNNERS = ("make", "gmake", "just", "task", "poe", "invoke", "inv")
 _SCRIPT_VARIANT = re.compile(r"[-_](cov|coverage|all|unit|ci|local)$")
 _SCRIPT_FIELDS = {
     "test": "test", "tests": "test", "cibuild": "test", "lint": "lint", "check": "lint",
@@ -94,9 +95,12 @@ def _base(word: str) -> str:
 
 
 def _task_runner(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
-    if _base(words[0]) not in ("make", "gmake", "just", "task"):
+    """make, just, go-task, and Python's task runners (``uv run poe test``, ``invoke lint``):
+    the target's name says the field, as for a Makefile."""
+    core = _python_core(words)
+    if not core or _base(core[0]) not in _TASK_RUNNERS:
         return None
-    args = words[1:]
+    args = core[1:]
     if any(flag in args for flag in ("-C", "--directory", "-f", "--file")):
         return None  # another directory's or file's targets
     for target in (a for a in args if not a.startswith("-") and "=" not in a):
@@ -177,7 +181,7 @@ def _runs_python_tests(tool: str, args: list[str]) -> bool:
     """pytest, Django's ``manage.py test``, or a ``runtests.py`` script (Django, Wagtail)."""
     script = _base(args[0]) if re.fullmatch(r"python[0-9.]*", tool) and args else ""
     return (
-        tool in ("pytest", "py.test", "runtests.py")
+        tool in ("pytest", "py.test", "runtests.py", "unittest")
         or script == "runtests.py"
         or (tool == "manage.py" and args[:1] == ["test"])
         or (script == "manage.py" and args[1:2] == ["test"])
@@ -243,6 +247,8 @@ def _node_tool(
     if not core:
         return None
     tool, args = _base(core[0]), core[1:]
+    if tool == "node" and "--test" in args:  # node's own test runner
+        return "test", words, "node", None
     if tool == "next" and args[:1] == ["lint"]:
         return "lint", words, "node", None
     if tool == "biome" and args[:1] in (["check"], ["lint"], ["ci"]):
@@ -261,7 +267,7 @@ def _go(words: list[str]) -> tuple[str, list[str], str | None, str | None] | Non
     if tool == "go" and args:
         field = {"test": "test", "vet": "lint", "build": "build"}.get(args[0])
         return (field, words, "go", None) if field else None
-    if tool == "gotestsum":
+    if tool in ("gotestsum", "ginkgo"):
         return "test", words, "go", None
     if (tool == "golangci-lint" and args[:1] == ["run"]) or tool == "staticcheck":
         return "lint", words, "go", None
@@ -334,7 +340,7 @@ def _ruby(words: list[str]) -> tuple[str, list[str], str | None, str | None] | N
     tool, args = _base(core[0]), core[1:]
     field = None
     if (
-        (tool == "rails" and ("test" in args or "spec" in args))
+        (tool == "rails" and any(_rails_test_task(arg) for arg in args))
         or (tool == "rake" and (not args or args[0] in ("test", "spec", "default")))
         or tool == "rspec"
     ):
@@ -344,6 +350,11 @@ def _ruby(words: list[str]) -> tuple[str, list[str], str | None, str | None] | N
     elif (tool == "srb" and args[:1] == ["tc"]) or (tool == "steep" and args[:1] == ["check"]):
         field = "typecheck"
     return (field, words, "ruby", None) if field else None
+
+
+def _rails_test_task(arg: str) -> bool:
+    """``test``, ``spec`` or ``test:all`` (not ``test:system`` alone: it needs a browser)."""
+    return arg in ("test", "spec") or (arg.startswith(("test:", "spec:")) and arg != "test:system")
 
 
 def _wrapped(words: list[str]) -> Classified | None:
