@@ -477,3 +477,11 @@ def test_postgresql_database_is_never_dropped_and_says_so(tmp_path: Path) -> Non
     assert len(said) == 1 and "never dropped" in said[0] and "me@db.invalid" in said[0]
     assert report.backup is not None  # the edited config
     assert (root / report.backup / "tac_bootstrap.yml").read_text() != text
+
+
+def test_a_logs_directory_the_repository_had_gets_no_leftover_gitignore(tmp_path: Path) -> None:
+    root = python_repo(tmp_path / "shop")
+    (root / "logs").mkdir()
+    (root / "logs" / "README.txt").write_text("our own logs folder\n")
+    report = round_trip(root)  # their file does not keep our logs/.gitignore
+    assert {i.path: i.action.value for i in report.plan.items}["logs/.gitignore"] == "delete"

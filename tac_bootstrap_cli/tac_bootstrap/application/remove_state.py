@@ -4,22 +4,26 @@
 The local state (.tac_bootstrap/: base/, original/, its .gitignore) goes. An earlier run's
 backup directory goes too when every file in it is found elsewhere afterwards (the file at its
 path is the same bytes, or it is content we generated); one that holds anything else is kept.
-A .gitignore we generated stays while its directory keeps files that are not ours (the
-database, run logs): otherwise they would show up in `git status` and could be committed.
+A .gitignore we generated stays while its directory keeps data the layer's runtime wrote (the
+database, run logs): otherwise they would show up in `git status` and could be committed. The
+user's own files there do not keep it (they were not ignored before add-agentic either).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 
+from tac_bootstrap.application.remove_database import RUN_LOGS
 from tac_bootstrap.application.remove_files import Removal, RemoveItem
 from tac_bootstrap.domain.manifest import Manifest, sha256_of
 from tac_bootstrap.infrastructure.backups import BACKUP_IGNORE, BACKUP_ROOT
 from tac_bootstrap.infrastructure.manifest_store import BASE_DIR, ORIGINAL_DIR, STATE_DIR
 
 GONE = (Removal.DELETE, Removal.MOVE)
+DATABASE_FILES = ("*.db", "*.db-*", "*.sqlite", "*.sqlite-*", "*.sqlite3")  # schema/.gitignore
 _SHOWN = 3
 
 
@@ -143,13 +147,23 @@ def keep_needed_ignores(root: Path, items: list[RemoveItem]) -> None:
             continue
         if str(path.parent) == STATE_DIR or str(path.parent).startswith(f"{STATE_DIR}/"):
             continue
-        left = [p for p in _files_under(root, str(path.parent)) if not _is_removed(p, removed)]
-        left = [p for p in left if p != item.path]
+        directory = str(path.parent)
+        left = [p for p in _files_under(root, directory) if not _is_removed(p, removed)]
+        left = [p for p in left if p != item.path and _layer_data(p[len(directory) + 1 :])]
         if left:
             names = [PurePosixPath(p).name for p in left]
             shown = ", ".join(names[:_SHOWN]) + (" ..." if len(names) > _SHOWN else "")
             item.action = Removal.KEEP
             item.detail = f"kept: it keeps what is left here out of git ({shown})"
+
+
+def _layer_data(relative: str) -> bool:
+    """Files the layer's runtime writes beside a generated .gitignore (the database and its
+    backups, run logs): the user's own files there do not keep our .gitignore."""
+    first = PurePosixPath(relative).parts[0]
+    if f"{first}/" in RUN_LOGS or first in RUN_LOGS or first == "backups":
+        return True
+    return any(fnmatch(first, pattern) for pattern in DATABASE_FILES)
 
 
 def emptied_directories(root: Path, items: list[RemoveItem]) -> list[str]:
