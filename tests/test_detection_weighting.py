@@ -62,6 +62,22 @@ def test_tooling_only_package_json_does_not_beat_a_python_project(tmp_path: Path
     assert "python gives none" in findings(stack, "package.json")
 
 
+def test_browser_libraries_of_a_django_app_are_its_assets(tmp_path: Path) -> None:
+    stack = detect(
+        tmp_path,
+        {
+            "requirements.txt": "Django>=5\n",
+            "manage.py": "",
+            "package.json": package_json(
+                dependencies={"bootstrap": "5", "htmx.org": "2"}, devDependencies={"sass": "1"}
+            ),
+            "package-lock.json": "{}",
+        },
+    )
+    assert (stack.language, stack.framework) == (Language.PYTHON, "django")
+    assert "tooling only" in findings(stack, "package.json")
+
+
 def test_ci_adds_weight_to_the_stack_it_runs(tmp_path: Path) -> None:
     files: dict[str, str | bytes] = {
         "requirements.txt": "requests\n",

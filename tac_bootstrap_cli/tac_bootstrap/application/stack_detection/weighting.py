@@ -18,13 +18,17 @@ from .commands import Classified
 from .model import Candidate, Evidence
 from .reading import Reader, table
 
-# Dependencies that serve another stack's repository (hooks, formatting, asset builds).
+# Dependencies that serve another stack's repository (hooks, formatting, asset builds, the
+# browser libraries of server-rendered pages).
 _NODE_TOOLING = {
     "husky", "prettier", "lint-staged", "commitizen", "cz-conventional-changelog",
     "semantic-release", "standard-version", "markdownlint-cli", "markdownlint-cli2", "cspell",
     "pyright", "webpack", "webpack-cli", "vite", "esbuild", "rollup", "parcel", "gulp", "grunt",
     "sass", "postcss", "postcss-cli", "autoprefixer", "tailwindcss", "concurrently", "npm-run-all",
     "stylelint", "renovate", "release-it", "@biomejs/biome", "bower",
+    # Browser libraries a server-rendered app bundles (not an application of their own).
+    "bootstrap", "jquery", "htmx.org", "alpinejs", "@popperjs/core", "popper.js",
+    "@fortawesome/fontawesome-free", "font-awesome",
 }  # fmt: skip
 _NODE_TOOLING_PREFIXES = (
     "@commitlint/",
