@@ -14,6 +14,7 @@ from there and are reported instead.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import shutil
 import subprocess
@@ -100,10 +101,9 @@ def git_ignored(root: Path, paths: Iterable[str]) -> IgnoredPaths | None:
     """
     if shutil.which("git") is None:
         return None
-    where = _git(root, ["rev-parse", "--show-prefix"])
-    if where is None or where.returncode != 0:
+    prefix = _work_tree_prefix(root)
+    if prefix is None:
         return None
-    prefix = where.stdout.strip()
     queried = _queried(paths) + (["./"] if prefix else [])
     answer = _git(root, ["check-ignore", "--no-index", "-v", "-z", "--stdin"], "\0".join(queried))
     if answer is None or answer.returncode not in (0, 1):
@@ -116,6 +116,47 @@ def git_ignored(root: Path, paths: Iterable[str]) -> IgnoredPaths | None:
             rules[path] = IgnoreRule(_from_root(source, prefix), int(line or 0), pattern)
     root_rule = rules.pop("./", None)
     return IgnoredPaths(prefix, rules, root_rule)
+
+
+def _work_tree_prefix(root: Path) -> str | None:
+    """The project root relative to its work tree's top ("" or "sub/dir/"), None outside one.
+
+    Found by looking for ``.git`` (a directory, or a worktree's file) upwards, which saves a
+    `git rev-parse` start; git itself answers when the environment relocates the repository.
+    """
+    if any(os.environ.get(name) for name in _RELOCATING):
+        where = _git(root, ["rev-parse", "--show-prefix"])
+        return where.stdout.strip() if where is not None and where.returncode == 0 else None
+    try:
+        start = root.resolve()
+    except OSError:
+        return None
+    for top in (start, *start.parents):
+        if (top / ".git").exists():
+            relative = start.relative_to(top).as_posix()
+            return "" if relative == "." else relative + "/"
+    return None
+
+
+# Variables that move the repository or its work tree away from where `.git` is found.
+_RELOCATING = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+)
+
+
+def ignored_by(found: IgnoredPaths, path: str) -> IgnoreRule | None:
+    """The rule that ignores ``path`` (one of the queried ones) or one of its parents."""
+    if found.root_rule is not None:
+        return found.root_rule
+    parts = path.rstrip("/").split("/")
+    for depth in range(1, len(parts)):
+        rule = found.rules.get("/".join(parts[:depth]) + "/")
+        if rule is not None:
+            return rule
+    return found.rules.get(path)
 
 
 def _from_root(source: str, prefix: str) -> str:

@@ -8,7 +8,6 @@ negations that re-include it (the same lines add-agentic appends).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -32,9 +31,11 @@ from tac_bootstrap.application.gitignore import (
     update_layer_gitignore,
 )
 from tac_bootstrap.application.ignored_files import (
+    IgnoredPaths,
     describe_unfixable,
     escape_pattern,
     git_ignored,
+    ignored_by,
     negations,
 )
 from tac_bootstrap.domain.errors import OperationError, TacError
@@ -60,54 +61,57 @@ class _IgnoreState:
     tracked: list[str]
 
 
-def _ignore_state(ctx: _Context, relative: list[str]) -> _IgnoreState:
-    # No separate `git rev-parse`: outside a work tree check-ignore exits 128, which falls
-    # through to the pattern matching below (one process start fewer).
-    if shutil.which("git") is not None:
-        ignored = subprocess.run(
-            ["git", "check-ignore", "--", *relative],
+def _ignore_state(ctx: _Context, relative: list[str], found: IgnoredPaths | None) -> _IgnoreState:
+    """``found``: git's answer for these paths (None outside a git work tree), shared with
+    the generated files' check so doctor starts one `git check-ignore` for both."""
+    if found is not None:
+        hits = {p for p in relative if ignored_by(found, p) is not None}
+        files = [p for p in relative if not p.endswith("/")]
+        listed = subprocess.run(
+            ["git", "ls-files", "--", *files],
             cwd=ctx.root,
             capture_output=True,
             text=True,
             check=False,
             timeout=SUBPROCESS_TIMEOUT,
         )
-        if ignored.returncode in (0, 1):
-            hits = set(ignored.stdout.splitlines())
-            files = [p for p in relative if not p.endswith("/")]
-            listed = subprocess.run(
-                ["git", "ls-files", "--", *files],
-                cwd=ctx.root,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=SUBPROCESS_TIMEOUT,
-            )
-            tracked = [p for p in files if p in set(listed.stdout.splitlines())]
-            unignored = [p for p in relative if p not in hits and p not in tracked]
-            return _IgnoreState("git check-ignore", unignored, tracked)
+        tracked = [p for p in files if p in set(listed.stdout.splitlines())]
+        unignored = [p for p in relative if p not in hits and p not in tracked]
+        return _IgnoreState("git check-ignore", unignored, tracked)
     unignored = [p for p in relative if not gitignore_ignores(ctx.root, p)]
     return _IgnoreState(".gitignore patterns (not a git repository)", unignored, [])
 
 
 def check_gitignore(ctx: _Context) -> list[Check]:
-    return _generated_rows(ctx) + _database_rows(ctx)
+    generated = generated_paths(ctx.plan())
+    database, early = _database_relative(ctx)
+    found = git_ignored(ctx.root, generated + database)  # one git start answers both
+    rows = _generated_rows(generated, found)
+    return rows + (early if early else _database_rows(ctx, database, found))
 
 
-def _database_rows(ctx: _Context) -> list[Check]:
+def _database_relative(ctx: _Context) -> tuple[list[str], list[Check]]:
+    """The database's paths relative to the project, or the row that makes them moot."""
     try:
         target = _locate(ctx)
     except TacError as exc:
-        return [Check("gitignore", FAIL, f"cannot locate the database: {exc.message}", exc.hint)]
+        message = f"cannot locate the database: {exc.message}"
+        return [], [Check("gitignore", FAIL, message, exc.hint)]
     if target.location.is_postgres:
-        return [Check("gitignore", OK, "nothing to ignore: the database is on a PostgreSQL server")]
+        message = "nothing to ignore: the database is on a PostgreSQL server"
+        return [], [Check("gitignore", OK, message)]
     relative: list[str] = []
     for path, is_dir in _database_paths(target):
         shown = ctx.shown(path)
         if Path(shown).is_absolute():
-            return [Check("gitignore", OK, f"the database is outside the project ({target.path})")]
+            message = f"the database is outside the project ({target.path})"
+            return [], [Check("gitignore", OK, message)]
         relative.append(shown + ("/" if is_dir else ""))
-    state = _ignore_state(ctx, relative)
+    return relative, []
+
+
+def _database_rows(ctx: _Context, relative: list[str], found: IgnoredPaths | None) -> list[Check]:
+    state = _ignore_state(ctx, relative, found)
     rows: list[Check] = []
     if state.tracked:
         rows.append(
@@ -133,10 +137,8 @@ def _database_rows(ctx: _Context) -> list[Check]:
     return rows or [Check("gitignore", OK, f"the database files are ignored ({state.method})")]
 
 
-def _generated_rows(ctx: _Context) -> list[Check]:
+def _generated_rows(generated: list[str], found: IgnoredPaths | None) -> list[Check]:
     """A generated file git ignores is in no commit: every clone lacks it (`files` fails)."""
-    generated = generated_paths(ctx.plan())
-    found = git_ignored(ctx.root, generated)
     if found is None:
         return []  # not a git repository (or no git): nothing is committed yet anyway
     needed = negations(found, generated)
@@ -176,7 +178,8 @@ def fix_gitignore(ctx: _Context) -> list[Fixed]:
             ctx.shown(path) + ("/" if is_dir else "") for path, is_dir in _database_paths(target)
         ]
         if not any(Path(p).is_absolute() for p in relative):
-            lines = ["/" + escape_pattern(p) for p in _ignore_state(ctx, relative).unignored]
+            state = _ignore_state(ctx, relative, git_ignored(ctx.root, relative))
+            lines = ["/" + escape_pattern(p) for p in state.unignored]
     # The same append-only update add-agentic uses: existing bytes are never changed.
     update = update_layer_gitignore(ctx.root, lines, generated_paths(ctx.plan()), dry_run=False)
     if update.action is GitignoreAction.SKIPPED and update.lines:
