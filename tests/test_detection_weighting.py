@@ -199,6 +199,18 @@ def test_an_interactive_install_target_is_a_warning_not_the_install_command(
     assert why in findings(stack, "Makefile")
 
 
+@pytest.mark.parametrize(
+    "recipe",
+    ["\tgo install ./cmd/tool\n", "\tinstall -m 755 bin/tool $(DESTDIR)$(PREFIX)/bin\n"],
+)
+def test_an_install_target_that_installs_the_program_is_not_the_install_command(
+    tmp_path: Path, recipe: str
+) -> None:
+    stack = detect(tmp_path, {"go.mod": "module m\n", "Makefile": "install:\n" + recipe})
+    assert stack.commands.install == "go mod download"
+    assert "installs the program" in findings(stack, "Makefile")
+
+
 def test_a_plain_install_target_is_used(tmp_path: Path) -> None:
     stack = detect(tmp_path, {"Makefile": "install:\n\tpip install -r requirements.txt\n"})
     assert stack.commands.install == "make install"

@@ -36,6 +36,12 @@ _INTERACTIVE = (
 )
 
 
+_PROGRAM_INSTALL = re.compile(
+    r"\b(go|cargo) install\b|\$\(DESTDIR\)|\$\{DESTDIR\}|\$\((PREFIX|BINDIR|bindir)\)"
+    r"|/usr/(local/)?bin|\binstall\s+-[a-zA-Z]*[mD]"
+)
+
+
 def makefile_targets(text: str) -> list[str]:
     """Names of the explicit targets of a Makefile, in order (no variables, no patterns)."""
     targets: list[str] = []
@@ -93,6 +99,13 @@ def interactive_reason(text: str, target: str) -> str | None:
     return None
 
 
+def installs_the_program(text: str, target: str) -> bool:
+    """``install: go install ./cmd/x`` or ``cp bin/x /usr/local/bin``: the target puts the
+    built program on the system (the Unix meaning), it does not fetch the dependencies."""
+    recipe = " ".join(makefile_recipe(text, target)[0])
+    return bool(_PROGRAM_INSTALL.search(recipe))
+
+
 def makefile_commands(files: Reader, evidence: list[Evidence]) -> tuple[dict[str, str], list[str]]:
     """``make <target>`` per command field, and warnings (an interactive install target)."""
     name = next((n for n in ("GNUmakefile", "makefile", "Makefile") if files.is_file(n)), None)
@@ -107,6 +120,11 @@ def makefile_commands(files: Reader, evidence: list[Evidence]) -> tuple[dict[str
     for key, candidates in MAKE_TARGETS.items():
         target = first(targets, candidates)
         if target is None:
+            continue
+        if key == "install" and installs_the_program(text, target):
+            evidence.append(
+                Evidence(name, f"`make {target}` installs the program, not its dependencies")
+            )
             continue
         why = interactive_reason(text, target) if key == "install" else None
         if why is not None:
