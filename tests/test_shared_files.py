@@ -389,3 +389,39 @@ def test_a_crlf_or_unfinished_claude_md_is_not_taken_for_an_edit(
     assert cli("render", root, "--check").exit_code == 0
     assert cli("render", root).exit_code == 0
     assert (root / "CLAUDE.md").read_bytes() == written
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_file_git_ignores_was_never_committed_not_deleted(
+    cli: Any, tmp_path: Path, new_project: ProjectFactory
+) -> None:
+    """An old layer under a `*.md` rule: a clone lacks the plan templates, nobody deleted them."""
+    project = new_project(tmp_path)
+    shutil.rmtree(project / ".git", ignore_errors=True)  # a history of its own, below
+    (project / ".gitignore").write_text("specs/templates/*.md\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e"]
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "layer"], cwd=project, check=True)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
+    assert not (clone / "specs/templates/bug.md").exists()
+
+    check = json.loads(cli("render", clone, "--check", "--json").stdout)
+    states = {d["path"]: d["state"] for d in check["differs"]}
+    assert states["specs/templates/bug.md"] == "missing"  # not "deleted"
+    rows = doctor_rows(cli, clone)
+    assert "specs/templates/bug.md" in rows["files"]["details"] and "deleted" not in rows
+    upgrade = json.loads(cli("upgrade", clone, "--dry-run", "--json").stdout)
+    changes = {f["path"]: f for f in upgrade["files"]}
+    assert changes["specs/templates/bug.md"]["change"] == "create"
+    assert (
+        "git ignores it (.gitignore:1: specs/templates/*.md)"
+        in (changes["specs/templates/bug.md"]["detail"])
+    )
+    rendered = json.loads(cli("render", clone, "--json").stdout)
+    statuses = {f["path"]: f["status"] for f in rendered["files"]}
+    assert statuses["specs/templates/bug.md"] == "create"
+    assert (clone / "specs/templates/bug.md").is_file()
+    manifest = json.loads((clone / "tac_bootstrap.manifest.json").read_text())
+    assert "deleted" not in manifest["files"]["specs/templates/bug.md"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tac_bootstrap import __version__
+from tac_bootstrap.application.deleted_files import deleted_detail, lost_detail, never_committed
 from tac_bootstrap.application.preflight import WriteLog, check_git_dir, planned_path, preflight
 from tac_bootstrap.application.proposals import proposal_name, settle_proposal, write_proposal
 from tac_bootstrap.application.scaffold_service import ScaffoldService
@@ -80,17 +81,6 @@ class _Evaluated:
     notes: tuple[str, ...] = ()  # entries of ours left out of a shared file: the user's choice
 
 
-def deleted_detail(path: str, recorded: bool) -> str:
-    """What every command says about a generated file the user deleted (one rule)."""
-    restore = f"`tac-bootstrap render --restore {path}` brings it back"
-    if recorded:
-        return f"you deleted it: kept deleted (recorded in {MANIFEST_FILENAME}); {restore}"
-    return (
-        f"you deleted it: kept deleted; `tac-bootstrap render` records that in "
-        f"{MANIFEST_FILENAME}, {restore}"
-    )
-
-
 class PlanExecutor:
     def __init__(self, service: ScaffoldService) -> None:
         self.service = service
@@ -111,7 +101,7 @@ class PlanExecutor:
         context = self.service.render_context(config)
         manifest = load_manifest(target) if (target / MANIFEST_FILENAME).exists() else None
         entries = manifest.files if manifest is not None else {}
-        return [
+        evaluated = [
             self._classify(
                 op,
                 self.service.content_for(op, config, context),
@@ -123,6 +113,32 @@ class PlanExecutor:
             )
             for op in plan.files
         ]
+        return self._recover_lost(target, evaluated)
+
+    @staticmethod
+    def _recover_lost(target: Path, evaluated: list[_Evaluated]) -> list[_Evaluated]:
+        """Unrecorded deletions git ignores were never committed: written again instead."""
+        unrecorded = [e.op.path for e in evaluated if e.status is Status.DELETED and e.pending]
+        lost = never_committed(target, unrecorded)
+        if not lost:
+            return evaluated
+        recovered = []
+        for item in evaluated:
+            rule = lost.get(item.op.path)
+            if rule is None:
+                recovered.append(item)
+                continue
+            record: ManifestEntry | None
+            if item.op.merge is MergeKind.WHOLE:
+                record = ManifestEntry.of(item.ours, item.op.source)
+            else:
+                record = evaluate_shared(item.op, None, item.ours, None).entry
+            detail = lost_detail(rule)
+            item = _Evaluated(
+                item.op, item.path, item.ours, Status.CREATE, detail, item.ours, record
+            )
+            recovered.append(item)
+        return recovered
 
     def _classify(
         self,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tac_bootstrap import __version__
-from tac_bootstrap.application.plan_executor import deleted_detail
+from tac_bootstrap.application.deleted_files import deleted_detail, lost_detail, never_committed
 from tac_bootstrap.application.preflight import WriteLog, planned_path, preflight
 from tac_bootstrap.application.project_lookup import project_root
 from tac_bootstrap.application.proposals import (
@@ -127,7 +127,7 @@ class UpgradeService:
                         current=ours,
                     )
                 )
-        return UpgradePlan(root, items, manifest is not None)
+        return UpgradePlan(root, _recover_lost(root, items, entries), manifest is not None)
 
     @staticmethod
     def _classify_shared(
@@ -278,6 +278,21 @@ class UpgradeService:
             return
         if settle_proposal(root, item.path, item.generated, manifest.proposals) == "removed":
             log.note(f"{proposal_name(item.path)} (removed)")
+
+
+def _recover_lost(
+    root: Path, items: list[UpgradeItem], entries: dict[str, ManifestEntry]
+) -> list[UpgradeItem]:
+    """A "deletion" git ignores was never committed (deleted_files): created again."""
+    unrecorded = [
+        i.path for i in items if i.change is Change.DELETED and not entries[i.path].deleted
+    ]
+    lost = never_committed(root, unrecorded)
+    for item in items:
+        rule = lost.get(item.path)
+        if rule is not None:
+            item.change, item.detail, item.write = Change.CREATE, lost_detail(rule), item.generated
+    return items
 
 
 _RESTORED = "deleted, written again: the layer cannot work without it"

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tac_bootstrap.application.deleted_files import deleted_detail, lost_detail, never_committed
 from tac_bootstrap.application.doctor.report import FAIL, OK, WARN, Check, Fixed, _Context, _plural
-from tac_bootstrap.application.plan_executor import PlanExecutor, deleted_detail
+from tac_bootstrap.application.plan_executor import PlanExecutor
 from tac_bootstrap.application.shared_files import evaluate_shared
 from tac_bootstrap.domain.errors import TacError
 from tac_bootstrap.domain.manifest import (
@@ -67,7 +68,12 @@ def _inspect_files(ctx: _Context, manifest: Manifest | None) -> list[_FileState]
             states.append(_shared_state(ctx, op, current, entry))
             continue
         states.append(_FileState(op.path, _classify(ctx, op, current, manifest)))
-    return states
+    unrecorded = [s.path for s in states if s.state == "deleted-unrecorded"]
+    lost = never_committed(ctx.root, unrecorded)
+    return [
+        _FileState(s.path, "missing", lost_detail(lost[s.path])) if s.path in lost else s
+        for s in states
+    ]
 
 
 def _shared_state(
