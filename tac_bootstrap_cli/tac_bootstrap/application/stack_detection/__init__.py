@@ -2,8 +2,9 @@
 
 Pure reading: nothing here writes, runs a tool or touches the network, and no file can make it
 crash. A file that cannot be read or parsed becomes evidence ("unreadable: ...") and detection
-goes on with what the other files say. Only the repository root is examined (plus a few
-well-known subdirectories such as ``cmd/`` or ``spec/``), not the packages of a monorepo.
+goes on with what the other files say. Only the given root is examined (plus a few well-known
+subdirectories such as ``cmd/`` or ``spec/``); ``workspaces`` finds the parts of a monorepo and
+detects each with ``detect_stack``.
 
 Weighing, not precedence. A repository often has markers of several ecosystems: a Python
 backend with a ``package.json`` for husky, a Go service with a ``requirements.txt`` for its
@@ -16,15 +17,17 @@ The evidence says why the primary won; the others are listed.
 Commands, for each field, the first of:
 
 1. what the CI runs (``ci`` finds the commands, ``commands`` says which field each is) with the
-   primary stack's tools or through make, pre-commit or a script;
-2. a target of the root ``Makefile`` (``makefile``; an interactive install target is a warning);
+   primary stack's tools or through make, pre-commit or a repository script;
+2. a target of the root ``Makefile`` (``makefile``; an interactive install target is a warning,
+   one that installs the built program is not an install command);
 3. the primary stack's own files (scripts, tool sections, plugins, wrappers);
 4. what the CI or the files of the other stacks give (said in the evidence), except start and
    install: another stack's start (a docs site, an asset watcher) is not the project's.
 
 The project name comes from the primary stack's manifest, else the directory (``names``).
 The package: ``model`` (shared types), ``reading`` (files read without failing), one module per
-ecosystem, ``makefile``, ``ci``, ``commands``, ``weighting``, ``names``; this module combines.
+ecosystem, ``makefile``, ``ci``, ``commands`` (with ``shellwords``), ``weighting``, ``names``;
+this module combines them.
 """
 
 from __future__ import annotations
