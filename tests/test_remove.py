@@ -354,6 +354,9 @@ def test_path_without_layer_is_one_line_exit_2(tmp_path: Path) -> None:
     result = run_cli("remove", tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") <= 1 and "no agentic layer" in result.stderr
+    missing = run_cli("remove", tmp_path / "nowhere", "--json")
+    error = json.loads(missing.stdout)
+    assert (missing.returncode, error["command"], error["exit_code"]) == (2, "remove", 2)
     (tmp_path / "tac_bootstrap.yml").write_text("project: {}\n")
     with pytest.raises(UsageError, match=r"no tac_bootstrap\.manifest\.json"):
         api.remove(tmp_path)
