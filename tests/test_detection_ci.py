@@ -29,6 +29,10 @@ from .test_stack_detection import detect, findings
         ("just test", "test", "just test", None),
         ("uv run poe lint", "lint", "uv run poe lint", None),
         ("invoke test", "test", "invoke test", None),
+        ("hatch run types:check", "typecheck", "hatch run types:check", "python"),
+        ("hatch test", "test", "hatch test", "python"),
+        ("hatch fmt --check", "format", "hatch fmt", "python"),
+        ("pdm run lint", "lint", "pdm run lint", "python"),
         ("python -m unittest discover -v", "test", "python -m unittest discover -v", "python"),
         ("node --test", "test", "node --test", "node"),
         ("bin/rails test:all", "test", "bin/rails test:all", "ruby"),
@@ -137,6 +141,7 @@ def test_commands_map_to_fields_by_what_they_run(
         "docker compose up --build",
         "bin/rails assets:precompile",
         "bin/rails test:system",
+        "hatch run docs:build",
         "cargo doc --no-deps",
     ],
 )

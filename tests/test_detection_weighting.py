@@ -320,3 +320,45 @@ def test_expected_json_is_valid_for_every_fixture() -> None:
     for expected in root.glob("*/expected.json"):
         data = json.loads(expected.read_text())
         assert Language(data["language"]) and PackageManager(data["package_manager"])
+
+
+def test_pyproject_task_tables_beat_tool_guesses(tmp_path: Path) -> None:
+    hatch = detect(
+        tmp_path / "hatch",
+        {
+            "pyproject.toml": '[project]\nname = "lib"\ndependencies = ["pytest", "mypy", "ruff"]\n'
+            '[tool.hatch.envs.default.scripts]\ntest = "pytest {args}"\n'
+            '[tool.hatch.envs.types.scripts]\ncheck = "mypy src"\n'
+            "[tool.hatch.envs.hatch-static-analysis]\n",
+        },
+    )
+    c = hatch.commands
+    assert (c.test, c.typecheck, c.lint, c.format) == (
+        "hatch run test",
+        "hatch run types:check",
+        "hatch fmt --check",
+        "hatch fmt",
+    )
+    assert "[tool.hatch.envs.types.scripts] -> typecheck" in findings(hatch, "pyproject.toml")
+    poe = detect(
+        tmp_path / "poe",
+        {
+            "pyproject.toml": '[project]\nname = "app"\n[tool.poe.tasks]\ntest = "pytest"\n'
+            'lint = "ruff check ."\n',
+            "uv.lock": "",
+        },
+    )
+    assert (poe.commands.test, poe.commands.lint) == ("uv run poe test", "uv run poe lint")
+    pdm = detect(
+        tmp_path / "pdm",
+        {"pyproject.toml": '[project]\nname = "x"\n[tool.pdm.scripts]\nlint = "flake8"\n'},
+    )
+    assert pdm.commands.lint == "pdm run lint"
+    hatch_toml = detect(
+        tmp_path / "toml",
+        {
+            "pyproject.toml": '[project]\nname = "y"\n',
+            "hatch.toml": '[envs.default.scripts]\ntest = "pytest"\n',
+        },
+    )
+    assert hatch_toml.commands.test == "hatch run test"

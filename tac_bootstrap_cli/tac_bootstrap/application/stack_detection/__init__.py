@@ -75,7 +75,7 @@ _MAX_SKIPPED_SHOWN = 5
 # Another stack's start (a docs site, an asset watcher) or install is not the project's own.
 _NOT_BORROWED = ("start", "install")
 _PRE_COMMIT = ".pre-commit-config.yaml"
-_PYTHON_RUNNERS = ("uv ", "poetry ", "pipenv ", "pdm ", "rye ")
+_PYTHON_RUNNERS = ("uv ", "poetry ", "pipenv ", "pdm ", "rye ", "hatch ")
 
 
 # -- the whole detection --------------------------------------------------------------------

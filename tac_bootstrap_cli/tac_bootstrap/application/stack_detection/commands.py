@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from .makefile import MAKE_TARGETS
+from .python_tasks import task_field
 from .shellwords import CI_ONLY_FLAG, join_words, without_redirections, without_report_flags
 
 _PLACEHOLDER = re.compile(r"\$\{\{.*?\}\}")
@@ -107,6 +108,20 @@ def _task_runner(words: list[str]) -> tuple[str, list[str], str | None, str | No
         field = next((f for f, names in MAKE_TARGETS.items() if target in names), None)
         if field is not None and field not in ("install", "start"):
             return field, words, None, None
+    return None
+
+
+def _python_tasks(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
+    """``hatch run types:check``, ``hatch test``, ``hatch fmt``, ``pdm run lint``: a task of the
+    project's pyproject.toml, named by what it does."""
+    tool, args = _base(words[0]), words[1:]
+    if tool == "hatch" and args[:1] in (["test"], ["fmt"]):
+        fmt = args[0] == "fmt"
+        return ("format" if fmt else "test"), [w for w in words if w != "--check"], "python", None
+    if tool in ("hatch", "pdm") and args[:1] == ["run"] and len(args) > 1:
+        group, _, name = args[1].rpartition(":")
+        field = task_field(name, group or "default")
+        return (field, words, "python", None) if field else None
     return None
 
 
@@ -369,6 +384,7 @@ def _wrapped(words: list[str]) -> Classified | None:
 
 _RULES: tuple[_Rule, ...] = (
     _task_runner,
+    _python_tasks,
     _pre_commit,
     _python,
     _node,

@@ -14,6 +14,7 @@ from typing import Any
 from tac_bootstrap.domain.config import Language, PackageManager
 
 from .model import Candidate, first
+from .python_tasks import task_commands
 from .reading import Reader, strings, table
 
 _SETUP_REQUIRES = re.compile(r"install_requires\s*=\s*\[(.*?)\]", re.S)
@@ -108,6 +109,7 @@ def detect_python(files: Reader) -> Candidate | None:
     if install:
         cmd["install"] = install
     _tool_commands(facts, c, py, run)
+    _task_commands(files, c, py, run)
     manage = _manage_py(files)
     if "test" not in cmd and c.framework == "django" and manage:
         cmd["test"] = f"{run}python {manage} test"
@@ -228,6 +230,21 @@ def _tool_commands(facts: _PythonFacts, c: Candidate, py: dict[str, Any] | None,
         cmd["format"] = run + ("black ." if chosen["format"][0] == "black" else "ruff format .")
     for key, (tool_name, source) in chosen.items():
         c.note(source, f"{tool_name} -> {key}: {cmd[key]}")
+
+
+def _task_commands(files: Reader, c: Candidate, py: dict[str, Any] | None, run: str) -> None:
+    """The project's own tasks (hatch scripts, also from hatch.toml; pdm; poe; taskipy) beat
+    the commands guessed from its tools."""
+    hatch = files.toml("hatch.toml", c.evidence) if files.is_file("hatch.toml") else None
+    if hatch is not None:  # hatch.toml holds what [tool.hatch] would
+        tool = {**table(py, "tool"), "hatch": {**table(py, "tool", "hatch"), **hatch}}
+        py = {**(py or {}), "tool": tool}
+    for key, (command, source) in task_commands(py, run).items():
+        c.commands[key] = command
+        c.note(
+            "hatch.toml" if "hatch" in source and hatch else "pyproject.toml",
+            f"{source} -> {key}: {command}",
+        )
 
 
 def _read_pyproject(py: dict[str, Any], facts: _PythonFacts, c: Candidate) -> None:
