@@ -312,7 +312,7 @@ def test_a_failure_with_json_prints_one_error_document(
 
 
 def test_conflicts_with_json_print_one_document(project: Path) -> None:
-    (project / ".claude" / "settings.json").write_text("{}\n")
+    (project / "adws" / "README.md").write_text("my own notes\n")  # an edited whole file
     proc = run_cli("render", "--json", cwd=project)
     assert proc.returncode == 1, proc.stderr
     document = json_document(proc.stdout)
