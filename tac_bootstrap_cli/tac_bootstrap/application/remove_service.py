@@ -234,22 +234,6 @@ def _manifest(root: Path, kept: bool) -> list[RemoveItem]:
     return [RemoveItem(MANIFEST_FILENAME, Removal.DELETE, "the layer's manifest")]
 
 
-class _Backups(BackupSet):
-    """The run's backup directory, also for files copied or moved in whole (database, logs)."""
-
-    def reserve(self, relative: str) -> Path:
-        """Claim the directory (first use) and return where ``relative``'s backup goes."""
-        if not self.used:
-            ignore = confined_path(self.root, BACKUP_IGNORE)
-            if not ignore.exists():
-                atomic_write(ignore, b"*\n")
-            self._claim_directory()
-            self.used = True
-        destination = confined_path(self.root, f"{self.directory}/{relative.rstrip('/')}")
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        return destination
-
-
 def apply_remove(
     prepared: PreparedRemove, plan: RemovePlan, *, dry_run: bool = False
 ) -> RemoveReport:
@@ -258,7 +242,7 @@ def apply_remove(
     if dry_run:
         return report
     root = plan.root
-    backups = _Backups(root)
+    backups = BackupSet(root)
     _preflight(plan, backups)
     sweep_temp_files([root], recursive=[root / STATE_DIR] if (root / STATE_DIR).is_dir() else [])
     log = WriteLog()
@@ -304,7 +288,7 @@ def _preflight(plan: RemovePlan, backups: BackupSet) -> None:
 
 
 def _backup(
-    root: Path, item: RemoveItem, backups: _Backups, log: WriteLog, prepared: PreparedRemove
+    root: Path, item: RemoveItem, backups: BackupSet, log: WriteLog, prepared: PreparedRemove
 ) -> None:
     if item.database:
         destination = backups.reserve(item.path)
@@ -335,7 +319,7 @@ def _backup_database(database: Path, destination: Path, config: TacConfig | None
         ) from None
 
 
-def _change(root: Path, item: RemoveItem, log: WriteLog, backups: _Backups) -> None:
+def _change(root: Path, item: RemoveItem, log: WriteLog, backups: BackupSet) -> None:
     if item.action in (Removal.RESTORE, Removal.UNMERGE) and item.content is not None:
         atomic_write(confined_path(root, item.path), item.content)
         log.note(item.path)

@@ -42,14 +42,25 @@ class BackupSet:
             return
         raise FileExistsError(f"{BACKUP_ROOT}/{self.stamp}-{_MAX_SUFFIX} and all before exist")
 
-    def save(self, relative: str, content: bytes) -> str:
-        """Keep ``content`` as the backup of ``relative``; returns the backup's relative path."""
+    def _first_use(self) -> None:
         if not self.used:
             ignore = confined_path(self.root, BACKUP_IGNORE)
             if not ignore.exists():
                 atomic_write(ignore, b"*\n")
             self._claim_directory()
             self.used = True
+
+    def save(self, relative: str, content: bytes) -> str:
+        """Keep ``content`` as the backup of ``relative``; returns the backup's relative path."""
+        self._first_use()
         backup = f"{self.directory}/{relative}"
         atomic_write(confined_path(self.root, backup), content)
         return backup
+
+    def reserve(self, relative: str) -> Path:
+        """Where a whole file or directory copied (or moved) as the backup of ``relative``
+        goes, its parent created: for what is not read into memory (a database, run logs)."""
+        self._first_use()
+        destination = confined_path(self.root, f"{self.directory}/{relative.rstrip('/')}")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        return destination
