@@ -362,3 +362,23 @@ def test_pyproject_task_tables_beat_tool_guesses(tmp_path: Path) -> None:
         },
     )
     assert hatch_toml.commands.test == "hatch run test"
+
+
+def test_node_tools_give_the_commands_no_script_gives(tmp_path: Path) -> None:
+    stack = detect(
+        tmp_path,
+        {
+            "package.json": package_json(
+                scripts={"lint": "eslint src"},
+                devDependencies={"vitest": "2", "eslint": "9", "prettier": "3"},
+            ),
+            "pnpm-lock.yaml": "",
+        },
+    )
+    c = stack.commands
+    assert (c.test, c.lint, c.format) == (
+        "pnpm exec vitest run",
+        "pnpm run lint",  # the script wins over the tool
+        "pnpm exec prettier --write .",
+    )
+    assert "depends on vitest" in findings(stack, "package.json")

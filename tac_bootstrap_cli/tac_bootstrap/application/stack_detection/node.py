@@ -71,6 +71,7 @@ def detect_node(files: Reader) -> Candidate | None:
             break
 
     _script_commands(files, c, scripts)
+    _tool_commands(c, deps)
     return c
 
 
@@ -131,3 +132,24 @@ def _script_commands(files: Reader, c: Candidate, scripts: dict[str, str]) -> No
         runner = c.package_manager.spec.fields["exec"]
         cmd["typecheck"] = f"{runner} tsc --noEmit"
         c.note("tsconfig.json", f"no typecheck script -> {cmd['typecheck']}")
+
+
+# Tools a project depends on, for the commands its scripts do not give (first match wins).
+_NODE_TOOL_COMMANDS = (
+    ("test", "vitest", "vitest run"),
+    ("test", "jest", "jest"),
+    ("lint", "eslint", "eslint ."),
+    ("lint", "@biomejs/biome", "biome check ."),
+    ("format", "prettier", "prettier --write ."),
+    ("format", "@biomejs/biome", "biome format --write ."),
+)
+
+
+def _tool_commands(c: Candidate, deps: set[str]) -> None:
+    """test, lint and format from the tools the project depends on, when no script runs them
+    (as Python's come from its declared tools): never a tool it does not declare."""
+    runner = c.package_manager.spec.fields["exec"]
+    for key, dependency, command in _NODE_TOOL_COMMANDS:
+        if key not in c.commands and dependency in deps:
+            c.commands[key] = f"{runner} {command}"
+            c.note("package.json", f"no {key} script; depends on {dependency} -> {c.commands[key]}")
