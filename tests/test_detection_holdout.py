@@ -28,7 +28,7 @@ NAMES = sorted(p.name for p in HOLDOUT.iterdir() if (p / "expected.json").is_fil
 STACK_FIELDS = ("name", "language", "framework", "package_manager")
 BAR = 0.97
 # The figure measured when the holdout was written (see specs/existing-repositories-2/holdout.md).
-MEASURED = "210/220 = 95.5% (detection at 385fee5)"
+MEASURED = "210/220 = 95.5% (detection at 7d138b8)"
 
 
 def expected_of(name: str) -> dict[str, Any]:
