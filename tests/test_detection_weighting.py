@@ -382,3 +382,49 @@ def test_node_tools_give_the_commands_no_script_gives(tmp_path: Path) -> None:
         "pnpm exec prettier --write .",
     )
     assert "depends on vitest" in findings(stack, "package.json")
+
+
+def test_justfile_and_taskfile_recipes_after_the_makefile(tmp_path: Path) -> None:
+    just = (
+        "set dotenv-load\nexport X := '1'\n# comment\n@test *args:\n    go test ./... {{args}}\n"
+        "lint:\n    golangci-lint run\nbuild target='x': lint\n    go build\n"
+    )
+    stack = detect(
+        tmp_path / "a",
+        {
+            "go.mod": "module m\n",
+            "justfile": just,
+            "Makefile": "lint:\n\tgo vet ./...\n",
+            "Taskfile.yml": "version: '3'\ntasks:\n  dev:\n    cmds: [air]\n  test: {cmds: [x]}\n",
+        },
+    )
+    c = stack.commands
+    assert (c.test, c.lint, c.build, c.start) == (
+        "just test",
+        "make lint",
+        "just build",
+        "task dev",
+    )
+    assert "recipes: test -> just test" in findings(stack, "justfile")
+    broken = detect(tmp_path / "b", {"go.mod": "module m\n", "Taskfile.yml": "tasks: [\n"})
+    assert broken.commands.test == "go test ./..."
+    assert "unreadable" in findings(broken, "Taskfile.yml")
+
+
+def test_nox_sessions_and_tox_environments_fill_what_nothing_else_gives(tmp_path: Path) -> None:
+    noxfile = (
+        "import nox\n\n@nox.session(python=['3.12'])\ndef tests(session):\n    pass\n\n"
+        "@nox.session\n@nox.parametrize('x', [1])\ndef lint(session, x):\n    pass\n"
+    )
+    stack = detect(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "lib"\n[dependency-groups]\ndev = ["pytest"]\n',
+            "noxfile.py": noxfile,
+            "tox.ini": "[tox]\nenvlist = py3\n[testenv:typing]\ncommands = pyright\n",
+        },
+    )
+    c = stack.commands
+    assert c.test == "python -m pytest"  # the declared tool first
+    assert (c.lint, c.typecheck) == ("nox -s lint", "tox -e typing")
+    assert "session -> lint: nox -s lint" in findings(stack, "noxfile.py")

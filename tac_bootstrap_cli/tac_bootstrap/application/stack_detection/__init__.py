@@ -19,15 +19,16 @@ Commands, for each field, the first of:
 1. what the CI runs (``ci`` finds the commands, ``commands`` says which field each is) with the
    primary stack's tools or through make, pre-commit or a repository script;
 2. a target of the root ``Makefile`` (``makefile``; an interactive install target is a warning,
-   one that installs the built program is not an install command);
+   one that installs the built program is not an install command), else a ``justfile`` recipe
+   or a ``Taskfile.yml`` task (``taskfiles``);
 3. the primary stack's own files (scripts, tool sections, plugins, wrappers);
 4. what the CI or the files of the other stacks give (said in the evidence), except start and
    install: another stack's start (a docs site, an asset watcher) is not the project's.
 
 The project name comes from the primary stack's manifest, else the directory (``names``).
 The package: ``model`` (shared types), ``reading`` (files read without failing), one module per
-ecosystem, ``makefile``, ``ci``, ``commands`` (with ``shellwords``), ``weighting``, ``names``;
-this module combines them.
+ecosystem (Python's task tables in ``python_tasks``), ``makefile``, ``taskfiles``, ``ci``,
+``commands`` (with ``shellwords``), ``weighting``, ``names``; this module combines them.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from .python import detect_python
 from .reading import MAX_FILE_BYTES, Reader
 from .ruby import detect_ruby
 from .rust import detect_rust
+from .taskfiles import task_file_commands
 from .weighting import explanation, rank, summary, weigh
 
 __all__ = [
@@ -229,6 +231,8 @@ def detect_stack(root: Path, *, ci_root: Path | None = None, part: str = "") -> 
         language, framework, pm = Language.PYTHON, "none", PackageManager.PIP
     evidence += ci_evidence
     make, warnings = makefile_commands(files, evidence)
+    for key, command in task_file_commands(files, evidence).items():
+        make.setdefault(key, command)  # a Makefile's target first
     commands = _merge(ranked, ci, make, evidence, files.is_file(_PRE_COMMIT))
     return DetectedStack(
         name=name,

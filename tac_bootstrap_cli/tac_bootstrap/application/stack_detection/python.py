@@ -14,7 +14,7 @@ from typing import Any
 from tac_bootstrap.domain.config import Language, PackageManager
 
 from .model import Candidate, first
-from .python_tasks import task_commands
+from .python_tasks import session_commands, task_commands
 from .reading import Reader, strings, table
 
 _SETUP_REQUIRES = re.compile(r"install_requires\s*=\s*\[(.*?)\]", re.S)
@@ -110,6 +110,7 @@ def detect_python(files: Reader) -> Candidate | None:
         cmd["install"] = install
     _tool_commands(facts, c, py, run)
     _task_commands(files, c, py, run)
+    _session_commands(files, c)
     manage = _manage_py(files)
     if "test" not in cmd and c.framework == "django" and manage:
         cmd["test"] = f"{run}python {manage} test"
@@ -245,6 +246,16 @@ def _task_commands(files: Reader, c: Candidate, py: dict[str, Any] | None, run: 
             "hatch.toml" if "hatch" in source and hatch else "pyproject.toml",
             f"{source} -> {key}: {command}",
         )
+
+
+def _session_commands(files: Reader, c: Candidate) -> None:
+    """nox sessions and tox environments, for the fields nothing else gave."""
+    noxfile = files.text("noxfile.py", c.evidence) if files.is_file("noxfile.py") else None
+    tox = files.ini("tox.ini", []) if files.is_file("tox.ini") else None  # already reported
+    for key, (command, source) in session_commands(noxfile, tox).items():
+        if key not in c.commands:
+            c.commands[key] = command
+            c.note(source, f"session -> {key}: {command}")
 
 
 def _read_pyproject(py: dict[str, Any], facts: _PythonFacts, c: Candidate) -> None:

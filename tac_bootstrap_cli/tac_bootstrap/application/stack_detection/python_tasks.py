@@ -10,9 +10,13 @@ type check).
 
 from __future__ import annotations
 
+import configparser
+import re
 from typing import Any
 
 from .reading import table
+
+_NOX_SESSION = re.compile(r"@(?:nox\.)?session\b[^\n]*\n(?:\s*@[^\n]*\n)*\s*def\s+(\w+)")
 
 TASK_FIELDS = {
     "test": "test", "tests": "test", "unit": "test", "pytest": "test",
@@ -67,4 +71,22 @@ def task_commands(py: dict[str, Any] | None, run: str) -> dict[str, tuple[str, s
             field = task_field(name)
             if field is not None:
                 found.setdefault(field, (command.format(name), f"[{'.'.join(keys)}]"))
+    return found
+
+
+def session_commands(
+    noxfile: str | None, tox: configparser.ConfigParser | None
+) -> dict[str, tuple[str, str]]:
+    """field -> (command, file): nox sessions and tox environments named like a command
+    (``nox -s lint``, ``tox -e typing``); used for fields nothing else gives."""
+    found: dict[str, tuple[str, str]] = {}
+    for name in _NOX_SESSION.findall(noxfile or ""):
+        field = task_field(name)
+        if field is not None:
+            found.setdefault(field, (f"nox -s {name}", "noxfile.py"))
+    for section in tox.sections() if tox is not None else []:
+        name = section.removeprefix("testenv:")
+        field = task_field(name) if section.startswith("testenv:") else None
+        if field is not None:
+            found.setdefault(field, (f"tox -e {name}", "tox.ini"))
     return found
