@@ -99,6 +99,7 @@ from .test_stack_detection import detect, findings
         ("script/bootstrap", "install", "script/bootstrap", None),
         ("uv run bash scripts/test-cov.sh", "test", "uv run bash scripts/test-cov.sh", None),
         ("uv run pytest 2>&1", "test", "uv run pytest", "python"),
+        ("CI=1 time pytest -q", "test", "pytest -q", "python"),
         ("pytest >report.txt 2> err.txt", "test", "pytest", "python"),
         (
             "go test -race -coverprofile=c.out --covermode=atomic ./...",

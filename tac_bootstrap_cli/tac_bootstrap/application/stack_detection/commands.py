@@ -73,8 +73,8 @@ def _classify(command: str) -> Classified | None:
         words = without_redirections(shlex.split(command))
     except ValueError:
         return None
-    while words and _ASSIGNMENT.match(words[0]):
-        words = words[1:]
+    while words and (_ASSIGNMENT.match(words[0]) or words[0] in ("time", "command", "exec")):
+        words = words[1:]  # `FOO=1 time pytest` runs pytest
     if not words:
         return None
     for rule in _RULES:
