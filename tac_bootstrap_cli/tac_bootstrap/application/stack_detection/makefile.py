@@ -8,12 +8,11 @@ never taken as the install command: it is reported instead, so a person runs it 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from .model import Evidence, first
 from .reading import Reader
 
-# A rule line: targets, then ':' or '::' that does not start an assignment (':=', '::=').
-_MAKE_RULE = re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?![:=])", re.MULTILINE)
 MAKE_TARGETS: dict[str, tuple[str, ...]] = {
     "test": ("test", "tests"),
     "lint": ("lint", "check"),
@@ -42,48 +41,146 @@ _PROGRAM_INSTALL = re.compile(
 )
 
 
+class MakeRule(NamedTuple):
+    """One rule of a Makefile: its explicit targets, prerequisites and recipe lines."""
+
+    targets: list[str]
+    prerequisites: list[str]
+    recipe: list[str]
+
+
+# Lines that are make directives, never rules (the conditionals keep a recipe going).
+_CONDITIONALS = {"ifeq", "ifneq", "ifdef", "ifndef", "else", "endif"}
+_DIRECTIVES = _CONDITIONALS | {
+    "include", "-include", "sinclude", "vpath", "export", "unexport", "override", "private",
+    "undefine", "load", "-load",
+}  # fmt: skip
+_DEFINE_PREFIXES = {"override", "export", "private"}
+# A variable reference or function call, innermost first (applied until none is left).
+_INNER_REFERENCE = re.compile(r"\$[({][^(){}]*[)}]")
+
+
+def _logical_lines(text: str) -> list[str]:
+    """Physical lines joined where a backslash continues them (a recipe line's continuation
+    is part of that recipe, whatever it starts with)."""
+    joined: list[str] = []
+    pending = ""
+    for line in text.splitlines():
+        if pending:
+            line = pending + " " + line.lstrip()
+        trailing = len(line) - len(line.rstrip("\\"))
+        if trailing % 2:
+            pending = line[:-1].rstrip()
+            continue
+        pending = ""
+        joined.append(line)
+    if pending:
+        joined.append(pending)
+    return joined
+
+
+def _without_comment(line: str) -> str:
+    """The line up to an unescaped ``#`` (make strips comments before any other parsing)."""
+    match = re.search(r"(?<!\\)#", line)
+    return line[: match.start()] if match else line
+
+
+def _rule_colon(code: str) -> int | None:
+    """Where the colon that makes ``code`` a rule is: the first one outside ``$(...)`` /
+    ``${...}`` (``$(warning run: x)`` has none), unless an assignment comes first."""
+    closers: list[str] = []
+    for index, char in enumerate(code):
+        opens = char in "({" and (bool(closers) or code[index - 1 : index] == "$")
+        if opens:
+            closers.append(")" if char == "(" else "}")
+        elif closers:
+            if char == closers[-1]:
+                closers.pop()
+        elif char == "=":
+            return None  # ``X = a:b``, ``X ?= y``: a variable whose value has a colon
+        elif char == ":":
+            after = code[index + 1 :].lstrip(":")
+            return None if after.startswith("=") else index  # ``:=``, ``::=`` assign
+    return None
+
+
+def makefile_rules(text: str) -> list[MakeRule]:
+    """The rules of a Makefile in GNU make's terms: a line that starts a rule has a colon
+    outside any variable reference and no assignment before it; recipe lines (tab), variable
+    values, ``define`` blocks and directives are not rules."""
+    rules: list[MakeRule] = []
+    current: MakeRule | None = None
+    define_depth = 0
+    for line in _logical_lines(text):
+        code = _without_comment(line)
+        words = code.split()
+        head = words[0] if words else ""
+        if define_depth:
+            if head == "endef":
+                define_depth -= 1
+            elif head == "define" or (head in _DEFINE_PREFIXES and words[1:2] == ["define"]):
+                define_depth += 1
+            continue
+        if line.startswith("\t"):  # a recipe line (a tab line outside a rule is left out)
+            if current is not None:
+                current.recipe.append(line.strip())
+            continue
+        if not words or head in _CONDITIONALS:
+            continue  # blank lines, comments and conditionals keep a recipe going
+        current = None
+        if head == "define" or (head in _DEFINE_PREFIXES and words[1:2] == ["define"]):
+            define_depth = 1
+            continue
+        if head in _DIRECTIVES and not code.lstrip().startswith(f"{head}:"):
+            continue
+        current = _rule(code)
+        if current is not None:
+            rules.append(current)
+    return rules
+
+
+def _without_references(text: str) -> str:
+    """Every (nested) variable reference or function call replaced by ``$``."""
+    while True:
+        replaced = _INNER_REFERENCE.sub("$", text)
+        if replaced == text:
+            return text
+        text = replaced
+
+
+def _rule(code: str) -> MakeRule | None:
+    colon = _rule_colon(code)
+    if colon is None:
+        return None
+    rest = code[colon + 1 :].lstrip(":")
+    # ``$(addprefix x/, a b)`` is one computed name, not ``a`` and ``b``; ``a b &:`` a group.
+    names = _without_references(code[:colon]).replace("&", " ").split()
+    targets = [n for n in names if not any(c in n for c in "$%()") and not n.startswith(".")]
+    depends, _, inline = rest.partition(";")
+    if "=" in depends:  # ``test: ARGS = -x`` sets a variable for the target: not a rule
+        return MakeRule([], [], [])
+    prerequisites = [p for p in depends.split() if "$" not in p and p != "|"]
+    return MakeRule(targets, prerequisites, [inline.strip()] if inline.strip() else [])
+
+
 def makefile_targets(text: str) -> list[str]:
     """Names of the explicit targets of a Makefile, in order (no variables, no patterns)."""
     targets: list[str] = []
-    in_define = False
-    for line in text.splitlines():
-        stripped = line.strip()
-        if re.match(r"define\b", stripped):
-            in_define = True
-        elif stripped == "endef":
-            in_define = False
-        if in_define or line.startswith("\t"):
-            continue
-        match = _MAKE_RULE.match(line)
-        if not match:
-            continue
-        for name in match.group(1).split():
-            if (
-                "$" not in name
-                and "%" not in name
-                and not name.startswith(".")
-                and name not in targets
-            ):
-                targets.append(name)
+    for rule in makefile_rules(text):
+        targets += [name for name in rule.targets if name not in targets]
     return targets
 
 
 def makefile_recipe(text: str, target: str) -> tuple[list[str], list[str]]:
-    """The recipe lines of ``target`` and its prerequisites (empty when it is not a rule)."""
-    lines = text.splitlines()
-    for index, line in enumerate(lines):
-        match = _MAKE_RULE.match(line)
-        if line.startswith("\t") or not match or target not in match.group(1).split():
-            continue
-        after = line[match.end() :].split("#", 1)[0].split(";", 1)
-        prerequisites = [p for p in after[0].split() if "$" not in p]
-        recipe = [after[1].strip()] if len(after) > 1 else []
-        for body in lines[index + 1 :]:
-            if not body.startswith("\t"):
-                break
-            recipe.append(body.strip())
-        return recipe, prerequisites
-    return [], []
+    """The recipe lines of ``target`` and its prerequisites, over every rule that names it
+    (empty when it is not a target)."""
+    recipe: list[str] = []
+    prerequisites: list[str] = []
+    for rule in makefile_rules(text):
+        if target in rule.targets:
+            recipe += rule.recipe
+            prerequisites += [p for p in rule.prerequisites if p not in prerequisites]
+    return recipe, prerequisites
 
 
 def interactive_reason(text: str, target: str) -> str | None:

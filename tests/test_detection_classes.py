@@ -1,0 +1,94 @@
+"""Stack detection on the classes of mistakes a holdout of real repositories found.
+
+specs/existing-repositories-2/holdout.md lists them: a Makefile line taken for a rule that is
+not one, a CI flag cut in the middle, a program's installer taken for the dependency install,
+a check-only format script, a framework from a dev-only group, Ruby's companion and config
+gems, and a unittest script with no runner. Each test here is about the class (GNU make syntax,
+shell words, manifests), written from the tools' documented behaviour, not from a fixture.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tac_bootstrap.application.stack_detection import DetectedStack, detect_stack
+from tac_bootstrap.application.stack_detection.makefile import makefile_recipe, makefile_targets
+
+from .conftest import tree_snapshot
+
+
+def detect(tmp_path: Path, files: dict[str, str]) -> DetectedStack:
+    root = tmp_path / "repo"
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    before = tree_snapshot(root)
+    stack = detect_stack(root)
+    assert tree_snapshot(root) == before, "detection must never write"
+    return stack
+
+
+def findings(stack: DetectedStack) -> str:
+    return " | ".join(e.finding for e in stack.evidence)
+
+
+# -- Makefile: only a line that starts a rule is a target ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("makefile", "targets"),
+    [
+        # a colon inside a function call: $(warning ...), $(info ...), $(error ...), $(eval ...)
+        ('$(warning "lint tool missing, run: curl x | sh")\ntest:\n\tgo test\n', ["test"]),
+        ("$(info serve: not here)\n$(eval $(call gen,dev: x))\nlint:\n", ["lint"]),
+        ("ifeq (, $(shell which x))\n$(error run: install x)\nendif\nbuild:\n", ["build"]),
+        # recipe lines, also after a blank line, a comment or a conditional inside the recipe
+        ("build:\n\techo run: done\n\n# note\n\techo start: x\n", ["build"]),
+        ("release:\nifndef TOKEN\n\t$(error dev: no token)\nendif\n\tgoreleaser\n", ["release"]),
+        # a recipe line continued by a backslash stays in the recipe, whatever it starts with
+        ("test:\n\tpytest \\\n  serve: x\nfmt:\n", ["test", "fmt"]),
+        # variable values: every assignment operator, and export/override in front
+        ("X = a:b\nY := run:c\nZ ::= d:e\nW ?= up:1\nV != echo serve: x\nA += dev: y\n", []),
+        ("export U = dev: y\noverride T := start: z\n", []),
+        # define blocks, also nested and with a prefix
+        ("define HELP\nrun: the app\nendef\nlint:\n", ["lint"]),
+        ("override define A\ndefine B\nup: x\nendef\nserve: y\nendef\ntest:\n", ["test"]),
+        # comments
+        ("# run: this is a comment\ntest: # builds: everything\n", ["test"]),
+        # computed, pattern and special targets are not names to run
+        ("$(BIN): main.go\n%.o: %.c\n.PHONY: test\n$(addprefix x/, up dev): z\n", []),
+        # real rules: double colon, grouped targets, several targets, a target-specific
+        # variable (not a rule of its own)
+        (
+            "clean::\n\trm x\nall install &: y\nfmt serve: z\n",
+            ["clean", "all", "install", "fmt", "serve"],
+        ),
+        ("test: ARGS = -x\nlint:\n", ["lint"]),
+        ("  indented: rule\n\ttab: recipe-like line outside a rule\n", ["indented"]),
+    ],
+)
+def test_only_lines_that_start_a_rule_are_targets(makefile: str, targets: list[str]) -> None:
+    assert makefile_targets(makefile) == targets
+
+
+def test_a_recipe_is_gathered_across_comments_conditionals_and_rules_of_the_same_target() -> None:
+    text = "install: deps\ninstall:\n\t# step\n\n\tcp x /usr/local/bin\nifdef X\n\techo\nendif\n"
+    recipe, prerequisites = makefile_recipe(text, "install")
+    assert prerequisites == ["deps"]
+    assert recipe == ["# step", "cp x /usr/local/bin", "echo"]
+
+
+def test_a_make_function_call_does_not_give_a_start_command(tmp_path: Path) -> None:
+    stack = detect(
+        tmp_path,
+        {
+            "go.mod": "module example.com/lib\n\ngo 1.22\n",
+            "Makefile": '$(warning "no linter; run: curl https://x | sh")\n'
+            "test:\n\tgo test ./...\n",
+        },
+    )
+    assert stack.commands.test == "make test"
+    assert stack.commands.start != "make run"
