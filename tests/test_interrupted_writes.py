@@ -119,7 +119,9 @@ def _dir_instead_of_file(relative: str) -> Callable[[Path], None]:
 
 RENDER_PREFLIGHT = {
     "manifest is a directory": _dir_instead_of_file(MANIFEST),
-    "a base is a directory": _dir_instead_of_file(".tac_bootstrap/base/adws/README.md"),
+    "a base is a directory": _dir_instead_of_file(
+        ".tac_bootstrap/base/adws/schema/schema_orchestrator.sql"
+    ),
     "state .gitignore is a directory": _dir_instead_of_file(".tac_bootstrap/.gitignore"),
     "backups is a file": _file_instead_of_dir(".tac_bootstrap/backups"),
 }
@@ -132,8 +134,9 @@ def test_render_that_cannot_complete_writes_nothing(
     project = tmp_path / "demo"
     shutil.copytree(template_project, project)
     shutil.rmtree(project / ".tac_bootstrap")  # (bases are re-created by every run)
-    (project / "adws/README.md").unlink()  # a file to create
-    (project / ".claude/settings.json").write_text("{}\n")  # a file to back up and replace
+    # A file to create (one the layer needs: a deleted optional one would stay deleted).
+    (project / "adws/schema/schema_orchestrator.sql").unlink()
+    (project / ".claude/settings.json").write_text("{}\n")  # a file to back up and merge into
     RENDER_PREFLIGHT[case](project)
     before = tree_snapshot(tmp_path)
     code, _, stderr = run("render", project, "--force")
@@ -168,8 +171,9 @@ def test_render_into_a_read_only_directory_writes_nothing(
 ) -> None:
     project = tmp_path / "demo"
     shutil.copytree(template_project, project)
-    (project / "adws/README.md").unlink()  # written first...
-    (project / ".claude/commands/feature.md").unlink()  # ...then this one, read-only
+    # Files the layer needs (deleted optional ones would stay deleted):
+    (project / "adws/schema/schema_orchestrator.sql").unlink()  # written first...
+    (project / ".claude/settings.json").unlink()  # ...then this one, read-only
     before = tree_snapshot(tmp_path)
     with read_only(project / ".claude"):
         code, _, stderr = run("render", project)
