@@ -9,11 +9,13 @@ shell words, manifests), written from the tools' documented behaviour, not from 
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
 
 from tac_bootstrap.application.stack_detection import DetectedStack, detect_stack
+from tac_bootstrap.application.stack_detection.commands import Classified, classify
 from tac_bootstrap.application.stack_detection.makefile import makefile_recipe, makefile_targets
 
 from .conftest import tree_snapshot
@@ -92,3 +94,56 @@ def test_a_make_function_call_does_not_give_a_start_command(tmp_path: Path) -> N
     )
     assert stack.commands.test == "make test"
     assert stack.commands.start != "make run"
+
+
+# -- CI flag cleanup: whole arguments, never a prefix of one --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ci_command", "cleaned"),
+    [
+        # each CI-only option goes whole, in its `=` and its two-word spelling
+        ("pytest -x --cov-report=xml --junitxml=out/junit.xml --color=always", "pytest -x"),
+        ("pytest --cov-report xml --junit-xml out.xml --color yes tests", "pytest tests"),
+        ("go test -coverprofile=cover.out -covermode atomic ./...", "go test ./..."),
+        ("pre-commit run --all-files --show-diff-on-failure", "pre-commit run --all-files"),
+        # a value the cleanup does not know keeps the whole argument (and the command works)
+        (
+            "pytest tests --cov-report=xml:./coverage.xml --cov-report term-missing",
+            "pytest tests --cov-report=xml:./coverage.xml --cov-report term-missing",
+        ),
+        ("pytest --cov-report xml:cov.xml", "pytest --cov-report xml:cov.xml"),
+        (
+            "pytest --cov-report=xml-strict --color=auto",
+            "pytest --cov-report=xml-strict --color=auto",
+        ),
+        # an option name that only starts like a CI-only one is another option
+        (
+            "pytest --junitxml-prefix=x --colors=always",
+            "pytest --junitxml-prefix=x --colors=always",
+        ),
+    ],
+)
+def test_ci_only_flags_are_removed_as_whole_arguments(ci_command: str, cleaned: str) -> None:
+    found = classify(ci_command)
+    assert isinstance(found, Classified)
+    assert found.command == cleaned
+    assert shlex.split(found.command)[0] == shlex.split(ci_command)[0]
+
+
+def test_no_word_of_a_cleaned_ci_command_is_a_fragment_of_the_original(tmp_path: Path) -> None:
+    workflow = (
+        "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: poetry run pytest tests --cov=src --cov-report=xml:./cov.xml -v\n"
+    )
+    stack = detect(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.poetry]\nname = "x"\n[tool.poetry.dependencies]\n'
+            'python = "^3.11"\n',
+            "poetry.lock": "",
+            ".github/workflows/ci.yml": workflow,
+        },
+    )
+    original = set(shlex.split("poetry run pytest tests --cov=src --cov-report=xml:./cov.xml -v"))
+    assert set(shlex.split(stack.commands.test)) <= original

@@ -18,7 +18,12 @@ from typing import NamedTuple
 
 from .makefile import MAKE_TARGETS
 from .python_tasks import task_field
-from .shellwords import CI_ONLY_FLAG, join_words, without_redirections, without_report_flags
+from .shellwords import (
+    join_words,
+    without_ci_only_flags,
+    without_redirections,
+    without_report_flags,
+)
 
 _PLACEHOLDER = re.compile(r"\$\{\{.*?\}\}")
 _DROPPABLE_PLACEHOLDER = re.compile(r"\s(?:--python|-p|--python-version)(?:=|\s+)\$\{\{.*?\}\}")
@@ -68,9 +73,8 @@ def classify(command: str) -> Classified | Skipped | None:
 
 
 def _classify(command: str) -> Classified | None:
-    command = CI_ONLY_FLAG.sub("", command)
     try:
-        words = without_redirections(shlex.split(command))
+        words = without_ci_only_flags(without_redirections(shlex.split(command)))
     except ValueError:
         return None
     while words and (_ASSIGNMENT.match(words[0]) or words[0] in ("time", "command", "exec")):

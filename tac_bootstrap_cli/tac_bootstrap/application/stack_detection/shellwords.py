@@ -15,11 +15,20 @@ _ATTACHED_REDIRECTION = re.compile(r"\d*(>>?|&>>?|<)\S+")
 _BARE_WORD = re.compile(r"[\w@%+=:,./*?\[\]{}~^-]+")
 _REPORT_OPTIONS = {"-f", "--format", "--output-format", "--reporter", "--out-format"}
 _REPORT_VALUES = {"github", "github-actions", "junit", "checkstyle", "sarif", "json"}
-# Flags that only make sense on a CI runner (reports it uploads, colours for its log).
-CI_ONLY_FLAG = re.compile(
-    r"--cov-report[= ]xml|--junit-?xml[= ]\S+|--color[= ]always|--show-diff-on-failure"
-    r"|(?<!\S)--?cover(?:profile|mode)[= ]\S+"
-)
+# Options that only make sense on a CI runner (reports it uploads, colours for its log), and
+# the values that make them so: None = any value. ``--cov-report=xml:PATH`` is kept whole:
+# the repository chose that path, and something of its own (an upload, a config) may read it.
+_CI_ONLY_OPTIONS: dict[str, frozenset[str] | None] = {
+    "--cov-report": frozenset({"xml"}),
+    "--junitxml": None,
+    "--junit-xml": None,
+    "--color": frozenset({"always", "yes"}),
+    "-coverprofile": None,
+    "--coverprofile": None,
+    "-covermode": None,
+    "--covermode": None,
+}
+_CI_ONLY_SWITCHES = {"--show-diff-on-failure"}
 
 
 def without_redirections(words: list[str]) -> list[str]:
@@ -41,6 +50,34 @@ def join_words(words: list[str]) -> str:
     """The words as a command line, quoted only where the shell needs it (globs stay bare, as
     the repository wrote them: ``eslint src/**/*.ts``)."""
     return " ".join(w if _BARE_WORD.fullmatch(w) else shlex.quote(w) for w in words)
+
+
+def without_ci_only_flags(words: list[str]) -> list[str]:
+    """The words without the CI-only options, each taken off whole (``--junitxml=out.xml``,
+    ``--cov-report xml``): a word is never cut, and an option whose value is not one of the
+    known CI-only ones stays as written."""
+    kept: list[str] = []
+    skip_next = False
+    for index, word in enumerate(words):
+        if skip_next:
+            skip_next = False
+            continue
+        name, equals, value = word.partition("=")
+        if word in _CI_ONLY_SWITCHES or (
+            equals and name in _CI_ONLY_OPTIONS and _ci_only_value(name, value)
+        ):
+            continue
+        following = words[index + 1] if index + 1 < len(words) else None
+        if word in _CI_ONLY_OPTIONS and following is not None and _ci_only_value(word, following):
+            skip_next = True
+            continue
+        kept.append(word)
+    return kept
+
+
+def _ci_only_value(option: str, value: str) -> bool:
+    values = _CI_ONLY_OPTIONS[option]
+    return values is None or value in values
 
 
 def without_report_flags(words: list[str]) -> list[str]:
