@@ -147,3 +147,54 @@ def test_no_word_of_a_cleaned_ci_command_is_a_fragment_of_the_original(tmp_path:
     )
     original = set(shlex.split("poetry run pytest tests --cov=src --cov-report=xml:./cov.xml -v"))
     assert set(shlex.split(stack.commands.test)) <= original
+
+
+# -- install: a repository's installer of its own program is not the dependency install ---------
+
+
+def _workflow(*runs: str) -> str:
+    steps = "".join(f"      - run: {run}\n" for run in runs)
+    return f"on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
+
+
+GO_MOD = "module example.com/tool\n\ngo 1.22\n"
+
+
+@pytest.mark.parametrize("installer", ["./install --all", "./install.sh", "bash ./install.sh -y"])
+def test_a_root_installer_the_ci_runs_is_not_the_install_command(
+    tmp_path: Path, installer: str
+) -> None:
+    stack = detect(tmp_path, {"go.mod": GO_MOD, ".github/workflows/ci.yml": _workflow(installer)})
+    assert stack.commands.install == "go mod download"
+    assert "installer" in findings(stack)
+
+
+def test_an_install_script_is_judged_by_what_it_runs(tmp_path: Path) -> None:
+    program = "#!/bin/sh\ncp bin/tool ~/.local/bin/\necho 'source ~/.tool.bash' >> ~/.bashrc\n"
+    deps = "#!/bin/sh\nset -e\npython -m pip install -r requirements.txt\n"
+    base = {"requirements.txt": "requests\n", "setup.py": "from setuptools import setup\n"}
+    own = detect(
+        tmp_path / "own",
+        {
+            **base,
+            "script/install": program,
+            ".github/workflows/ci.yml": _workflow("script/install"),
+        },
+    )
+    assert own.commands.install != "script/install"
+    assert "installs the program itself" in findings(own)
+    fetches = detect(
+        tmp_path / "deps",
+        {**base, "scripts/setup": deps, ".github/workflows/ci.yml": _workflow("scripts/setup")},
+    )
+    assert fetches.commands.install == "scripts/setup"
+
+
+def test_an_unreadable_install_script_under_scripts_keeps_the_convention(tmp_path: Path) -> None:
+    """``script/bootstrap`` that is not in the checkout (or cannot be read): by the "scripts to
+    rule them all" convention it installs the dependencies."""
+    stack = detect(
+        tmp_path,
+        {"Gemfile": 'gem "rack"\n', ".github/workflows/ci.yml": _workflow("script/bootstrap")},
+    )
+    assert stack.commands.install == "script/bootstrap"

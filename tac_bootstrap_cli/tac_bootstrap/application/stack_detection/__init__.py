@@ -28,7 +28,8 @@ Commands, for each field, the first of:
 The project name comes from the primary stack's manifest, else the directory (``names``).
 The package: ``model`` (shared types), ``reading`` (files read without failing), one module per
 ecosystem (Python's task tables in ``python_tasks``), ``makefile``, ``taskfiles``, ``ci``,
-``commands`` (with ``shellwords``), ``weighting``, ``names``; this module combines them.
+``commands`` (with ``shellwords``), ``installers`` (a CI's install script: the
+dependencies' or the program's own), ``weighting``, ``names``; this module combines them.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from tac_bootstrap.domain.stacks import COMMAND_NAMES, detection_precedence
 from .ci import CiStep, ci_steps
 from .commands import Classified, Skipped, classify
 from .go import detect_go
+from .installers import installs_the_program
 from .java import detect_java
 from .makefile import MAKE_TARGETS, makefile_commands, makefile_targets
 from .model import Candidate, DetectedStack, Evidence
@@ -116,6 +118,10 @@ def _ci_commands(files: Reader, evidence: list[Evidence], part: str) -> list[_Ci
                 evidence.append(
                     Evidence(step.file, f"`{step.command}` ({step.where}) {result.why}")
                 )
+        elif result.field == "install" and (
+            why := installs_the_program(files, result.command, step.directory)
+        ):
+            evidence.append(Evidence(step.file, f"`{step.command}` ({step.where}): {why}"))
         else:
             found.append(_CiCommand(result, step))
     if elsewhere:
