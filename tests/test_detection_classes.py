@@ -9,6 +9,7 @@ shell words, manifests), written from the tools' documented behaviour, not from 
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from tac_bootstrap.application.stack_detection import DetectedStack, detect_stack
 from tac_bootstrap.application.stack_detection.commands import Classified, classify
 from tac_bootstrap.application.stack_detection.makefile import makefile_recipe, makefile_targets
+from tac_bootstrap.application.stack_detection.shellwords import only_checks
 
 from .conftest import tree_snapshot
 
@@ -198,3 +200,86 @@ def test_an_unreadable_install_script_under_scripts_keeps_the_convention(tmp_pat
         {"Gemfile": 'gem "rack"\n', ".github/workflows/ci.yml": _workflow("script/bootstrap")},
     )
     assert stack.commands.install == "script/bootstrap"
+
+
+# -- format: the script that writes, judged by what it runs --------------------------------------
+
+
+def _package(scripts: dict[str, str], lock: str = "yarn.lock") -> dict[str, str]:
+    manifest = {"name": "app", "scripts": scripts, "devDependencies": {"prettier": "^3"}}
+    return {"package.json": json.dumps(manifest), lock: ""}
+
+
+@pytest.mark.parametrize(
+    ("scripts", "chosen"),
+    [
+        # the plainly named script only checks; its writing sibling is the format command
+        ({"format": "prettier --check .", "format:fix": "prettier --write ."}, "format:fix"),
+        ({"prettier": "prettier --check **/*.js", "prettier:fix": "prettier -w ."}, "prettier:fix"),
+        (
+            {"fmt": "prettier --list-different src", "format:write": "prettier --write src"},
+            "format:write",
+        ),
+        ({"format": "dprint check", "fmt": "dprint fmt"}, "fmt"),
+        # lint:fix formats only when it runs a formatter
+        (
+            {"format": "prettier -c .", "lint:fix": "eslint . --fix && prettier --write ."},
+            "lint:fix",
+        ),
+        # a writing `format` stays first, whatever else there is
+        ({"format": "prettier --write .", "format:check": "prettier --check ."}, "format"),
+    ],
+)
+def test_the_format_script_is_one_that_writes(
+    tmp_path: Path, scripts: dict[str, str], chosen: str
+) -> None:
+    stack = detect(tmp_path, _package(scripts))
+    assert stack.commands.format == f"yarn run {chosen}"
+
+
+def test_a_check_only_format_script_is_never_the_format_command(tmp_path: Path) -> None:
+    scripts = {"format": "prettier --check .", "lint:fix": "eslint --fix ."}
+    stack = detect(tmp_path, _package(scripts))
+    # eslint --fix is no formatter: the declared prettier, told to write, is the format command
+    assert stack.commands.format == "yarn prettier --write ."
+    assert "scripts.format only checks" in findings(stack)
+
+
+@pytest.mark.parametrize("spelling", ["bun run format", "bun format"])
+def test_a_ci_running_a_check_only_script_does_not_make_it_the_format(
+    tmp_path: Path, spelling: str
+) -> None:
+    files = _package({"format": "prettier --check src", "format:fix": "prettier --write src"})
+    files.pop("yarn.lock")
+    files.update({"bun.lockb": "", ".github/workflows/ci.yml": _workflow("bun install", spelling)})
+    assert detect(tmp_path, files).commands.format == "bun run format:fix"
+
+
+def test_a_make_format_target_that_only_checks_is_not_the_format(tmp_path: Path) -> None:
+    stack = detect(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "x"\ndependencies = []\n[tool.black]\n',
+            "Makefile": "format:\n\tblack --check --diff .\ntest:\n\tpytest\n",
+        },
+    )
+    assert stack.commands.format == "black ."
+    assert "`make format` only checks" in findings(stack)
+
+
+@pytest.mark.parametrize(
+    ("command", "checks"),
+    [
+        ("prettier --check .", True),
+        ("prettier -l src", True),
+        ("black --diff --check .", True),
+        ("npm run format:check", True),
+        ("prettier --write .", False),
+        ("eslint --fix . && prettier --check .", False),
+        ("gofmt -w .", False),
+        ("ruff format .", False),  # writes by default: no check flag
+        ("npm run prettier:fix", False),
+    ],
+)
+def test_only_checks_reads_what_a_formatting_command_does(command: str, checks: bool) -> None:
+    assert only_checks(command) is checks

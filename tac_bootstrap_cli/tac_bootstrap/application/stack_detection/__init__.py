@@ -163,8 +163,18 @@ def _merge(
     own = primary.commands if primary else {}
     stack = primary.language.value if primary else "python"
     commands: dict[str, str] = {}
+    check_only = primary.check_only if primary else set()
     for key in COMMAND_NAMES:
-        from_ci = next((x for x in ci if x.found.field == key and _belongs(x.found, primary)), None)
+        from_ci = next(
+            (
+                x
+                for x in ci
+                if x.found.field == key
+                and _belongs(x.found, primary)
+                and x.found.command not in check_only
+            ),
+            None,
+        )
         if from_ci is not None:
             commands[key] = _adapted(from_ci, primary)
             evidence.append(

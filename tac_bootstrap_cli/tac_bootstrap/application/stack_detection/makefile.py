@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from .model import Evidence, first
 from .reading import Reader
+from .shellwords import only_checks
 
 MAKE_TARGETS: dict[str, tuple[str, ...]] = {
     "test": ("test", "tests"),
@@ -203,6 +204,18 @@ def installs_the_program(text: str, target: str) -> bool:
     return bool(_PROGRAM_INSTALL.search(recipe))
 
 
+def _format_target(
+    text: str, targets: list[str], name: str, evidence: list[Evidence]
+) -> str | None:
+    """The first format target whose recipe writes: one that only checks fixes nothing."""
+    for target in (t for t in MAKE_TARGETS["format"] if t in targets):
+        recipe = " && ".join(makefile_recipe(text, target)[0])
+        if not only_checks(recipe):
+            return target
+        evidence.append(Evidence(name, f"`make {target}` only checks ({recipe}): not the format"))
+    return None
+
+
 def makefile_commands(files: Reader, evidence: list[Evidence]) -> tuple[dict[str, str], list[str]]:
     """``make <target>`` per command field, and warnings (an interactive install target)."""
     name = next((n for n in ("GNUmakefile", "makefile", "Makefile") if files.is_file(n)), None)
@@ -216,6 +229,8 @@ def makefile_commands(files: Reader, evidence: list[Evidence]) -> tuple[dict[str
     warnings: list[str] = []
     for key, candidates in MAKE_TARGETS.items():
         target = first(targets, candidates)
+        if key == "format":
+            target = _format_target(text, targets, name, evidence)
         if target is None:
             continue
         if key == "install" and installs_the_program(text, target):

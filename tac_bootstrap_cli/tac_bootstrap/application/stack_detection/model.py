@@ -51,6 +51,9 @@ class Candidate:
     commands: dict[str, str] = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
     markers: list[str] = field(default_factory=list)
+    # Commands of this stack (as a CI may spell them) that only check the formatting: never
+    # the format command, even when the CI runs them.
+    check_only: set[str] = field(default_factory=set)
     # (points, why): how strongly the files say this is the repository's stack (weighting).
     weights: list[tuple[int, str]] = field(default_factory=list)
 

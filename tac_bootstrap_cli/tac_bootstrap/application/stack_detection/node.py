@@ -13,6 +13,7 @@ from tac_bootstrap.domain.config import PACKAGE_MANAGERS, Language, PackageManag
 
 from .model import Candidate, Evidence, first
 from .reading import Reader, table
+from .shellwords import only_checks
 
 
 def _lock_files(language: Language) -> list[tuple[str, PackageManager]]:
@@ -32,8 +33,14 @@ _NODE_SCRIPTS = {
     "typecheck": ("typecheck", "type-check", "check-types", "types", "tsc"),
     "start": ("start", "dev", "serve"),
     "build": ("build",),
-    "format": ("format", "fmt", "prettier", "prettier-fix", "prettier:fix", "format:fix"),
 }
+# Format scripts in order of preference; one that only checks (``prettier --check``) is never
+# the format command, its writing sibling is. ``lint:fix`` counts when it runs a formatter.
+_FORMAT_SCRIPTS = (
+    "format", "fmt", "format:fix", "format:write", "fix:format", "prettier", "prettier:fix",
+    "prettier-fix", "prettier:write", "lint:fix",
+)  # fmt: skip
+_FORMATTER = re.compile(r"\b(prettier|dprint|biome\s+(format|check))\b")
 _NPM_PLACEHOLDER_TEST = "no test specified"
 # A start script that serves a build (``node dist/main.js``, ``next start``) fails on a fresh
 # clone: the dev script is the one that runs from the sources.
@@ -122,6 +129,10 @@ def _script_commands(files: Reader, c: Candidate, scripts: dict[str, str]) -> No
         else:
             cmd[key] = f"{pm} run {script}"
         used.append(script)
+    script = _format_script(c, scripts)
+    if script is not None:
+        cmd["format"] = f"{pm} run {script}"
+        used.append(script)
     if used:
         c.note("package.json", f"scripts: {', '.join(used)}")
     if (
@@ -132,6 +143,28 @@ def _script_commands(files: Reader, c: Candidate, scripts: dict[str, str]) -> No
         runner = c.package_manager.spec.fields["exec"]
         cmd["typecheck"] = f"{runner} tsc --noEmit"
         c.note("tsconfig.json", f"no typecheck script -> {cmd['typecheck']}")
+
+
+def _format_script(c: Candidate, scripts: dict[str, str]) -> str | None:
+    """The script that formats: the first of ``_FORMAT_SCRIPTS`` that writes. The check-only
+    ones are recorded (every spelling a CI uses) so that a CI running one does not make it the
+    format command either."""
+    checking = [name for name in _FORMAT_SCRIPTS if name in scripts and only_checks(scripts[name])]
+    for name in checking:
+        c.check_only.update(
+            spelling
+            for pm in c.language.stack.package_manager_names
+            for spelling in (f"{pm} run {name}", f"{pm} {name}", f"{pm} run-script {name}")
+        )
+        c.note("package.json", f"scripts.{name} only checks ({scripts[name]!r}): not the format")
+    for name in _FORMAT_SCRIPTS:
+        body = scripts.get(name)
+        if body is None or name in checking:
+            continue
+        if name == "lint:fix" and not (_FORMATTER.search(body) and not only_checks(body)):
+            continue
+        return name
+    return None
 
 
 # Tools a project depends on, for the commands its scripts do not give (first match wins).

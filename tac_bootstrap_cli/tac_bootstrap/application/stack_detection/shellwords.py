@@ -96,3 +96,21 @@ def without_report_flags(words: list[str]) -> list[str]:
             continue
         kept.append(word)
     return kept
+
+
+# A formatter told to check only (``prettier --check``, ``black --diff``, ``dprint check``,
+# another script's ``format:check``), and one told to write (``--write``, ``--fix``, ``-w``).
+_CHECKS = re.compile(
+    r"(?<!\S)(--check|--list-different|--diff)(?!\S)|\bprettier\b[^;&|]*\s-[cl](?!\S)"
+    r"|\bdprint\s+check\b|\b(format|fmt|prettier)[:-](check|lint|ci)\b"
+)
+_WRITES = re.compile(
+    r"(?<!\S)(--write|-w|--fix|--apply|--fix-unsafe|--apply-unsafe)(?!\S)|\bdprint\s+fmt\b"
+    r"|\b(format|fmt|prettier|lint)[:-](fix|write)\b"
+)
+
+
+def only_checks(command: str) -> bool:
+    """Whether a formatting command (a script's body, a recipe) only checks, so that running it
+    fixes nothing: it checks and never writes."""
+    return bool(_CHECKS.search(command)) and not _WRITES.search(command)
