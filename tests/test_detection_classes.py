@@ -283,3 +283,60 @@ def test_a_make_format_target_that_only_checks_is_not_the_format(tmp_path: Path)
 )
 def test_only_checks_reads_what_a_formatting_command_does(command: str, checks: bool) -> None:
     assert only_checks(command) is checks
+
+
+# -- framework: from what the project needs to run, not from its dev groups ----------------------
+
+
+@pytest.mark.parametrize(
+    "dev_only_declaration",
+    [
+        '[dependency-groups]\ndev = ["pytest", "fastapi>=0.110"]\n',
+        '[tool.uv]\ndev-dependencies = ["fastapi"]\n',
+        '[project.optional-dependencies]\ntest = ["fastapi"]\ndocs = ["mkdocs"]\n',
+    ],
+)
+def test_a_framework_in_a_dev_group_or_extra_is_not_the_framework(
+    tmp_path: Path, dev_only_declaration: str
+) -> None:
+    pyproject = '[project]\nname = "sdk"\ndependencies = ["httpx", "pydantic"]\n'
+    stack = detect(tmp_path, {"pyproject.toml": pyproject + dev_only_declaration})
+    assert stack.framework == "none"
+    assert "fastapi only in a dev group or extra" in findings(stack)
+
+
+def test_a_framework_in_a_feature_extra_or_the_runtime_dependencies_is_the_framework(
+    tmp_path: Path,
+) -> None:
+    runtime = '[project]\nname = "api"\ndependencies = ["fastapi"]\n[dependency-groups]\ndev = []\n'
+    assert detect(tmp_path / "a", {"pyproject.toml": runtime}).framework == "fastapi"
+    extra = '[project]\nname = "x"\ndependencies = ["attrs"]\n'
+    extra += '[project.optional-dependencies]\nserver = ["flask"]\n'
+    assert detect(tmp_path / "b", {"pyproject.toml": extra}).framework == "flask"
+
+
+def test_poetry_dev_groups_and_dev_requirement_files_do_not_give_the_framework(
+    tmp_path: Path,
+) -> None:
+    poetry = (
+        '[tool.poetry]\nname = "lib"\n[tool.poetry.dependencies]\npython = "^3.11"\n'
+        'attrs = "*"\n[tool.poetry.group.test.dependencies]\ndjango = "*"\n'
+    )
+    assert detect(tmp_path / "p", {"pyproject.toml": poetry}).framework == "none"
+    requirements = {"requirements.txt": "requests\n", "requirements-dev.txt": "flask\npytest\n"}
+    assert detect(tmp_path / "r", requirements).framework == "none"
+    pipfile = '[packages]\nrequests = "*"\n[dev-packages]\ndjango = "*"\n'
+    assert detect(tmp_path / "f", {"Pipfile": pipfile}).framework == "none"
+
+
+def test_with_no_runtime_dependency_declared_every_dependency_counts(tmp_path: Path) -> None:
+    assert detect(tmp_path, {"requirements-dev.txt": "django\n"}).framework == "django"
+
+
+def test_a_node_framework_only_in_dev_dependencies_is_not_the_framework(tmp_path: Path) -> None:
+    library = {"name": "mw", "dependencies": {"debug": "*"}, "devDependencies": {"express": "*"}}
+    stack = detect(tmp_path / "lib", {"package.json": json.dumps(library)})
+    assert stack.framework == "none"
+    assert "express only in devDependencies" in findings(stack)
+    bundled = {"name": "spa", "devDependencies": {"react": "*", "vite": "*"}}
+    assert detect(tmp_path / "spa", {"package.json": json.dumps(bundled)}).framework == "react"

@@ -72,14 +72,26 @@ def detect_node(files: Reader) -> Candidate | None:
 
     _choose_package_manager(files, c, manifest)
 
-    for dep, framework in language.stack.framework_markers:
-        if dep in deps:
-            c.set_framework(framework, "package.json", f"depends on {dep}")
-            break
+    _framework(c, manifest, deps)
 
     _script_commands(files, c, scripts)
     _tool_commands(c, deps)
     return c
+
+
+def _framework(c: Candidate, manifest: dict[str, Any], deps: set[str]) -> None:
+    """The framework from what the package needs to run: express only in devDependencies is a
+    library's test server, not its framework. A package with no runtime dependency at all (a
+    bundled front end declares everything as dev) is judged by all of them."""
+    runtime: set[str] = set()
+    for key in ("dependencies", "peerDependencies", "optionalDependencies"):
+        runtime.update(table(manifest, key))
+    for dep, framework in c.language.stack.framework_markers:
+        if dep in (runtime or deps):
+            c.set_framework(framework, "package.json", f"depends on {dep}")
+            return
+        if dep in deps:
+            c.note("package.json", f"{dep} only in devDependencies: not the framework")
 
 
 def _choose_package_manager(files: Reader, c: Candidate, manifest: dict[str, Any]) -> None:

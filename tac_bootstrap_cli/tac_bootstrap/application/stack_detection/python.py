@@ -55,17 +55,35 @@ def _requirement_names(text: str) -> list[str]:
     return names
 
 
+# Names of the groups, extras and requirement files that only developers install.
+_DEV_WORDS = {
+    "dev", "develop", "development", "test", "tests", "testing", "lint", "linting", "docs",
+    "doc", "typing", "types", "mypy", "ci", "style", "format", "bench", "benchmark", "tox",
+    "examples", "example", "local",
+}  # fmt: skip
+
+
+def dev_only(name: str) -> bool:
+    """``dev``, ``test-requirements.txt``, ``requirements/docs.txt``: installed for work on the
+    project, not to run it."""
+    return any(word in _DEV_WORDS for word in re.split(r"[-_./]+", name.lower()))
+
+
 class _PythonFacts:
-    """Dependencies and tools of a Python project, each with the file that told us."""
+    """Dependencies and tools of a Python project, each with the file that told us; the
+    runtime ones (what the project needs to run) kept apart for the framework."""
 
     def __init__(self) -> None:
         self.deps: dict[str, str] = {}
+        self.runtime: dict[str, str] = {}
         self.tools: dict[str, str] = {}
 
-    def add_deps(self, names: Iterable[str | None], source: str) -> None:
+    def add_deps(self, names: Iterable[str | None], source: str, *, runtime: bool = True) -> None:
         for name in names:
             if name:
                 self.deps.setdefault(name, source)
+                if runtime:
+                    self.runtime.setdefault(name, source)
                 if name in _PY_TOOLS:
                     self.tools.setdefault(name, source)
 
@@ -91,17 +109,15 @@ def detect_python(files: Reader) -> Candidate | None:
     pipfile = files.toml("Pipfile", c.evidence) if "Pipfile" in markers else None
     if pipfile is not None:
         for key in ("packages", "dev-packages"):
-            facts.add_deps(map(_dist_name, table(pipfile, key)), "Pipfile")
+            names = map(_dist_name, table(pipfile, key))
+            facts.add_deps(names, "Pipfile", runtime=key == "packages")
     if "setup.py" in markers:
         _read_setup_py(files, facts, c)
     _read_tool_files(files, facts, c)
 
     poetry = table(py, "tool", "poetry")
     run = _choose_package_manager(files, c, py, pipenv=pipfile is not None)
-    for dep, framework in Language.PYTHON.stack.framework_markers:
-        if dep in facts.deps:
-            c.set_framework(framework, facts.deps[dep], f"depends on {dep}")
-            break
+    _framework(facts, c)
 
     cmd = c.commands
     project = table(py, "project")
@@ -123,6 +139,19 @@ def detect_python(files: Reader) -> Candidate | None:
     return c
 
 
+def _framework(facts: _PythonFacts, c: Candidate) -> None:
+    """The framework the project runs on: from its runtime dependencies. A framework only in a
+    dev group or extra (FastAPI for the examples, Django for the tests) is not the project's;
+    with no runtime dependency declared at all, every dependency counts."""
+    deps = facts.runtime if facts.runtime else facts.deps
+    for dep, framework in Language.PYTHON.stack.framework_markers:
+        if dep in deps:
+            c.set_framework(framework, deps[dep], f"depends on {dep}")
+            return
+        if dep in facts.deps:
+            c.note(facts.deps[dep], f"{dep} only in a dev group or extra: not the framework")
+
+
 def _read_requirements(
     files: Reader, requirements: list[str], facts: _PythonFacts, c: Candidate
 ) -> None:
@@ -130,7 +159,7 @@ def _read_requirements(
         text = files.text(req, c.evidence)
         if text is not None:
             names = _requirement_names(text)
-            facts.add_deps(names, req)
+            facts.add_deps(names, req, runtime=not dev_only(req.removeprefix("requirements/")))
             c.note(req, f"{len(names)} requirement(s)")
 
 
@@ -139,8 +168,8 @@ def _read_setup_cfg(cfg: configparser.ConfigParser, facts: _PythonFacts, c: Cand
     if cfg.has_option("options", "install_requires"):
         facts.add_deps(_requirement_names(cfg.get("options", "install_requires")), "setup.cfg")
     if cfg.has_section("options.extras_require"):
-        for _key, value in cfg.items("options.extras_require"):
-            facts.add_deps(_requirement_names(value), "setup.cfg")
+        for key, value in cfg.items("options.extras_require"):
+            facts.add_deps(_requirement_names(value), "setup.cfg", runtime=not dev_only(key))
     for section, tool_name in (("tool:pytest", "pytest"), ("flake8", "flake8"), ("mypy", "mypy")):
         if cfg.has_section(section):
             facts.add_tool(tool_name, "setup.cfg")
@@ -261,19 +290,21 @@ def _session_commands(files: Reader, c: Candidate) -> None:
 def _read_pyproject(py: dict[str, Any], facts: _PythonFacts, c: Candidate) -> None:
     project = table(py, "project")
     poetry = table(py, "tool", "poetry")
-    declared = strings(project.get("dependencies"))
-    for extra in table(project, "optional-dependencies").values():
-        declared += strings(extra)
+    runtime = strings(project.get("dependencies"))
+    dev: list[str] = []
+    for name, extra in table(project, "optional-dependencies").items():
+        (dev if dev_only(name) else runtime).extend(strings(extra))
     for group in table(py, "dependency-groups").values():
-        declared += strings(group)  # {include-group = ...} entries are not names
-    declared += strings(table(py, "tool", "uv").get("dev-dependencies"))  # before PEP 735
-    facts.add_deps(map(_dist_name, declared), "pyproject.toml")
-    for deps in (
-        table(poetry, "dependencies"),
+        dev += strings(group)  # {include-group = ...} entries are not names
+    dev += strings(table(py, "tool", "uv").get("dev-dependencies"))  # before PEP 735
+    facts.add_deps(map(_dist_name, runtime), "pyproject.toml")
+    facts.add_deps(map(_dist_name, dev), "pyproject.toml", runtime=False)
+    facts.add_deps(map(_dist_name, table(poetry, "dependencies")), "pyproject.toml")
+    for deps in (  # poetry's groups other than main are for development
         table(poetry, "dev-dependencies"),
         *(table(group, "dependencies") for group in table(poetry, "group").values()),
     ):
-        facts.add_deps(map(_dist_name, deps), "pyproject.toml")
+        facts.add_deps(map(_dist_name, deps), "pyproject.toml", runtime=False)
     sections = [name for name in table(py, "tool") if name in _PY_TOOLS]
     for name in sections:
         facts.add_tool(name, "pyproject.toml")
