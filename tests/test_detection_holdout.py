@@ -1,6 +1,7 @@
 """Holdout measurement of stack detection on real repositories it was not tuned to.
 
-The fixtures in tests/fixtures/holdout/<name>/ were written by someone who did not tune
+The fixtures in tests/fixtures/holdout/<name>/ and tests/fixtures/holdout2/<name>/ (a second,
+independent set) were written by someone who did not tune
 detection to them (and who did not edit detection): each keeps the files detection reads from a
 real public repository (manifests, Makefiles, CI files; lock files, wrappers and binstubs as
 stubs) and an ``expected.json`` whose values come from what that repository documents (its
@@ -23,16 +24,26 @@ import pytest
 from tac_bootstrap.application.stack_detection import DetectedStack, detect_stack
 from tac_bootstrap.domain.stacks import COMMAND_NAMES
 
-HOLDOUT = Path(__file__).parent / "fixtures" / "holdout"
-NAMES = sorted(p.name for p in HOLDOUT.iterdir() if (p / "expected.json").is_file())
+FIXTURES = Path(__file__).parent / "fixtures"
+# Two independent holdouts, each written by a different helper who did not tune detection;
+# each is measured on its own against the bar (specs/existing-repositories-2/holdout*.md).
+HOLDOUT_SETS = ("holdout", "holdout2")
 STACK_FIELDS = ("name", "language", "framework", "package_manager")
 BAR = 0.97
-# The figure measured when the holdout was written (see specs/existing-repositories-2/holdout.md).
-MEASURED = "210/220 = 95.5% (detection at 7d138b8)"
+# The figure measured when each holdout was written.
+MEASURED = {
+    "holdout": "210/220 = 95.5% (detection at 7d138b8)",
+    "holdout2": "212/220 = 96.4% (detection at 5dfe567)",
+}
 
 
-def expected_of(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((HOLDOUT / name / "expected.json").read_text())
+def names_in(holdout: str) -> list[str]:
+    root = FIXTURES / holdout
+    return sorted(p.name for p in root.iterdir() if (p / "expected.json").is_file())
+
+
+def expected_of(holdout: str, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / holdout / name / "expected.json").read_text())
     return data
 
 
@@ -54,39 +65,53 @@ def detected_fields(stack: DetectedStack) -> dict[str, str]:
     return fields
 
 
-def detect_copy(name: str, tmp_path: Path) -> dict[str, str]:
+def detect_copy(holdout: str, name: str, tmp_path: Path) -> dict[str, str]:
     """Detection on a copy named like the repository (the name falls back to the directory)."""
     copy = tmp_path / name
-    shutil.copytree(HOLDOUT / name, copy, ignore=shutil.ignore_patterns("expected.json"))
+    source = FIXTURES / holdout / name
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("expected.json"))
     return detected_fields(detect_stack(copy))
 
 
-def test_each_holdout_fixture_names_its_source_and_all_fields() -> None:
-    assert len(NAMES) >= 20
-    for name in NAMES:
-        expected = expected_of(name)
+def below_the_bar(holdout: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(
+        strict=False,
+        reason=f"{holdout} accuracy measured at {MEASURED[holdout]}, below the issue's 97% bar: "
+        f"the classes to fix are in specs/existing-repositories-2/{holdout}.md",
+    )
+
+
+@pytest.mark.parametrize("holdout", HOLDOUT_SETS)
+def test_each_holdout_fixture_names_its_source_and_all_fields(holdout: str) -> None:
+    names = names_in(holdout)
+    assert len(names) >= 20
+    for name in names:
+        expected = expected_of(holdout, name)
         assert "/" in expected["source"].split(":", 1)[0], f"{name}: source is owner/name"
         assert set(expected["commands"]) == set(COMMAND_NAMES), name
         assert all(acceptable(expected).values()), f"{name}: a field with no acceptable value"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=f"holdout accuracy measured at {MEASURED}, below the issue's 97% bar: the classes to "
-    "fix are in specs/existing-repositories-2/holdout.md",
+@pytest.mark.parametrize(
+    "holdout",
+    [
+        pytest.param("holdout", marks=below_the_bar("holdout")),
+        pytest.param("holdout2", marks=below_the_bar("holdout2")),
+    ],
 )
-def test_holdout_accuracy_meets_the_issue_bar(tmp_path: Path) -> None:
+def test_holdout_accuracy_meets_the_issue_bar(holdout: str, tmp_path: Path) -> None:
     rows: list[tuple[str, str, str, list[str]]] = []
     total = 0
-    for name in NAMES:
-        detected = detect_copy(name, tmp_path)
-        for key, options in acceptable(expected_of(name)).items():
+    names = names_in(holdout)
+    for name in names:
+        detected = detect_copy(holdout, name, tmp_path)
+        for key, options in acceptable(expected_of(holdout, name)).items():
             total += 1
             if detected[key] not in options:
                 rows.append((name, key, detected[key], options))
     right = total - len(rows)
     accuracy = right / total
-    print(f"\nholdout: {len(NAMES)} repositories, {right}/{total} fields = {accuracy:.1%}")
+    print(f"\n{holdout}: {len(names)} repositories, {right}/{total} fields = {accuracy:.1%}")
     for name, key, got, options in rows:
         print(f"  {name:34} {key:15} detected {got!r:45} expected one of {options!r}")
-    assert accuracy >= BAR, f"holdout accuracy {accuracy:.1%} < {BAR:.0%}"
+    assert accuracy >= BAR, f"{holdout} accuracy {accuracy:.1%} < {BAR:.0%}"
