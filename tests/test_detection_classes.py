@@ -340,3 +340,48 @@ def test_a_node_framework_only_in_dev_dependencies_is_not_the_framework(tmp_path
     assert "express only in devDependencies" in findings(stack)
     bundled = {"name": "spa", "devDependencies": {"react": "*", "vite": "*"}}
     assert detect(tmp_path / "spa", {"package.json": json.dumps(bundled)}).framework == "react"
+
+
+# -- Ruby: a framework through its companion gems, RuboCop however it is declared ----------------
+
+
+@pytest.mark.parametrize("companion", ["sinatra-contrib", "sinatra-activerecord"])
+def test_a_sinatra_companion_gem_makes_a_sinatra_app(tmp_path: Path, companion: str) -> None:
+    gemfile = f'source "https://rubygems.org"\ngem "puma"\ngem "{companion}", "~> 2.0"\n'
+    stack = detect(tmp_path, {"Gemfile": gemfile, "config.ru": "run App\n"})
+    assert stack.framework == "sinatra"
+    assert stack.commands.start == "bundle exec rackup"
+
+
+def test_a_gem_that_only_starts_like_a_framework_is_not_a_companion(tmp_path: Path) -> None:
+    stack = detect(tmp_path, {"Gemfile": 'gem "sinatra_helpers_x"\ngem "rails_best"\n'})
+    assert stack.framework == "none"
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        {"Gemfile": 'gem "rack"\ngem "rubocop-performance", require: false\n'},
+        {"Gemfile": 'gem "rack"\ngem "caliber"\n', ".config/rubocop/config.yml": "inherit_gem:\n"},
+        {"Gemfile": 'gem "rack"\n', ".rubocop.yml": "inherit_gem:\n  house_style: default.yml\n"},
+        {
+            "Gemfile": 'gem "rack"\n',
+            "Rakefile": 'require "rubocop/rake_task"\nRuboCop::RakeTask.new\n',
+        },
+        {"Gemfile": 'gem "rack"\n', "Rakefile": "task :rubocop do\n  sh 'rubocop || true'\nend\n"},
+    ],
+)
+def test_rubocop_declared_through_a_plugin_a_config_or_a_rake_task(
+    tmp_path: Path, declaration: dict[str, str]
+) -> None:
+    stack = detect(tmp_path, declaration)
+    assert stack.commands.lint == "bundle exec rubocop"
+    assert stack.commands.format == "bundle exec rubocop -a"
+
+
+def test_rubocop_is_never_guessed_for_a_ruby_project_that_does_not_declare_it(
+    tmp_path: Path,
+) -> None:
+    stack = detect(tmp_path, {"Gemfile": 'gem "rack"\n', "Rakefile": "task :test do\nend\n"})
+    assert stack.commands.lint == ""
+    assert stack.commands.format == ""
