@@ -385,3 +385,53 @@ def test_rubocop_is_never_guessed_for_a_ruby_project_that_does_not_declare_it(
     stack = detect(tmp_path, {"Gemfile": 'gem "rack"\n', "Rakefile": "task :test do\nend\n"})
     assert stack.commands.lint == ""
     assert stack.commands.format == ""
+
+
+# -- Python: a root unittest script when no test runner is declared ------------------------------
+
+UNITTEST_SCRIPT = (
+    "import unittest\n\nclass T(unittest.TestCase):\n    def test_x(self):\n        pass\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("script", "body", "command"),
+    [
+        (
+            "tests.py",
+            UNITTEST_SCRIPT + "\nif __name__ == '__main__':\n    unittest.main()\n",
+            "python tests.py",
+        ),
+        ("test.py", UNITTEST_SCRIPT + "\nunittest.main(verbosity=2)\n", "python test.py"),
+        (
+            "tests.py",
+            "from unittest import TestCase\n\nclass T(TestCase):\n    pass\n",
+            "python -m unittest",
+        ),
+    ],
+)
+def test_a_root_unittest_script_is_the_test_command_when_nothing_else_is(
+    tmp_path: Path, script: str, body: str, command: str
+) -> None:
+    stack = detect(tmp_path, {"requirements.txt": "flask\n", script: body})
+    assert stack.commands.test == command
+    assert "no test runner declared" in findings(stack)
+
+
+def test_a_unittest_script_runs_through_the_project_runner(tmp_path: Path) -> None:
+    files = {
+        "pyproject.toml": '[project]\nname = "x"\n',
+        "uv.lock": "",
+        "tests.py": UNITTEST_SCRIPT,
+    }
+    assert detect(tmp_path, files).commands.test == "uv run python -m unittest"
+
+
+def test_a_declared_runner_or_a_script_that_is_not_unittest_wins(tmp_path: Path) -> None:
+    declared = {"requirements.txt": "pytest\n", "tests.py": UNITTEST_SCRIPT}
+    assert detect(tmp_path / "a", declared).commands.test == "python -m pytest"
+    other = {"requirements.txt": "requests\n", "test.py": "print('manual check')\n"}
+    assert detect(tmp_path / "b", other).commands.test == ""
+    # "unittest" in a comment or string is not an import of it
+    mention = {"requirements.txt": "requests\n", "tests.py": "# no unittest here\nx = 1\n"}
+    assert detect(tmp_path / "c", mention).commands.test == ""

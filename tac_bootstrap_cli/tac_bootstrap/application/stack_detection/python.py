@@ -131,6 +131,8 @@ def detect_python(files: Reader) -> Candidate | None:
     if "test" not in cmd and c.framework == "django" and manage:
         cmd["test"] = f"{run}python {manage} test"
         c.note(manage, f"Django without pytest -> test: {cmd['test']}")
+    if "test" not in cmd:
+        _unittest_script(files, c, run)
     start = _python_start(files, c.framework, project, poetry)
     if start:
         cmd["start"] = run + start
@@ -344,6 +346,19 @@ def _python_install(
     )
     parts += [f"-r {r}" for r in root_requirements]
     return "python -m pip install " + " ".join(parts) if parts else ""
+
+
+def _unittest_script(files: Reader, c: Candidate, run: str) -> None:
+    """A root ``tests.py`` / ``test.py`` of unittest cases, when no test runner is declared:
+    it runs itself (``unittest.main()``), else unittest's discovery finds it."""
+    for script in ("tests.py", "test.py"):
+        text = files.text(script, c.evidence) if files.is_file(script) else None
+        if text is None or not re.search(r"^\s*(import|from)\s+unittest\b", text, re.M):
+            continue
+        runs_itself = "unittest.main(" in text
+        c.commands["test"] = f"{run}python {script}" if runs_itself else f"{run}python -m unittest"
+        c.note(script, f"unittest cases, no test runner declared -> test: {c.commands['test']}")
+        return
 
 
 def _manage_py(files: Reader) -> str | None:
