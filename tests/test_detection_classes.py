@@ -435,3 +435,19 @@ def test_a_declared_runner_or_a_script_that_is_not_unittest_wins(tmp_path: Path)
     # "unittest" in a comment or string is not an import of it
     mention = {"requirements.txt": "requests\n", "tests.py": "# no unittest here\nx = 1\n"}
     assert detect(tmp_path / "c", mention).commands.test == ""
+
+
+@pytest.mark.parametrize(
+    "tasks",
+    [
+        '[tool.hatch.envs.default.scripts]\nfmt = "black --check --diff ."\n',
+        '[tool.poe.tasks]\nformat = { cmd = "ruff format --check ." }\n',
+        '[tool.pdm.scripts]\nformat = ["ruff format --check .", "ruff check ."]\n',
+    ],
+)
+def test_a_python_format_task_that_only_checks_is_not_the_format(
+    tmp_path: Path, tasks: str
+) -> None:
+    pyproject = '[project]\nname = "x"\ndependencies = []\n[tool.ruff]\n' + tasks
+    stack = detect(tmp_path, {"pyproject.toml": pyproject})
+    assert stack.commands.format == "ruff format ."

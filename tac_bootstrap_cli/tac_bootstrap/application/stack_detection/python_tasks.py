@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from .reading import table
+from .shellwords import only_checks
 
 _NOX_SESSION = re.compile(r"@(?:nox\.)?session\b[^\n]*\n(?:\s*@[^\n]*\n)*\s*def\s+(\w+)")
 
@@ -41,12 +42,30 @@ def task_field(name: str, group: str = "default") -> str | None:
     return TASK_FIELDS.get(name)
 
 
+def _field_of(name: str, value: Any, group: str = "default") -> str | None:
+    """The task's field; a format task that only checks (``fmt = "black --check ."``) is none:
+    running it fixes nothing."""
+    field = task_field(name, group)
+    return None if field == "format" and only_checks(_body(value)) else field
+
+
+def _body(value: Any) -> str:
+    """The commands of a task however the table spells it (a string, a list, ``{cmd = ...}``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return " && ".join(_body(item) for item in value)
+    if isinstance(value, dict):
+        return " && ".join(_body(item) for item in value.values())
+    return ""
+
+
 def _hatch(py: dict[str, Any], found: dict[str, tuple[str, str]]) -> None:
     envs = table(py, "tool", "hatch", "envs")
     # The default environment first: `hatch run test` is what a developer types.
     for env in sorted(envs, key=lambda name: name != "default"):
-        for script in table(envs, env, "scripts"):
-            field = task_field(script, env)
+        for script, value in table(envs, env, "scripts").items():
+            field = _field_of(script, value, env)
             if field is not None:
                 ref = script if env == "default" else f"{env}:{script}"
                 found.setdefault(field, (f"hatch run {ref}", f"[tool.hatch.envs.{env}.scripts]"))
@@ -67,8 +86,8 @@ def task_commands(py: dict[str, Any] | None, run: str) -> dict[str, tuple[str, s
         (("tool", "poe", "tasks"), run + "poe {}"),
         (("tool", "taskipy", "tasks"), run + "task {}"),
     ):
-        for name in table(py, *keys):
-            field = task_field(name)
+        for name, value in table(py, *keys).items():
+            field = _field_of(name, value)
             if field is not None:
                 found.setdefault(field, (command.format(name), f"[{'.'.join(keys)}]"))
     return found
