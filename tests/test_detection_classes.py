@@ -451,3 +451,18 @@ def test_a_python_format_task_that_only_checks_is_not_the_format(
     pyproject = '[project]\nname = "x"\ndependencies = []\n[tool.ruff]\n' + tasks
     stack = detect(tmp_path, {"pyproject.toml": pyproject})
     assert stack.commands.format == "ruff format ."
+
+
+def test_a_root_installer_that_builds_and_copies_the_program_is_not_the_install(
+    tmp_path: Path,
+) -> None:
+    installer = "#!/bin/sh\ncargo build --release\ninstall -m 755 target/release/x /usr/local/bin\n"
+    stack = detect(
+        tmp_path,
+        {
+            "Cargo.toml": '[package]\nname = "x"\nversion = "0.1.0"\n',
+            "install.sh": installer,
+            ".github/workflows/ci.yml": _workflow("./install.sh"),
+        },
+    )
+    assert stack.commands.install != "./install.sh"

@@ -15,13 +15,14 @@ from pathlib import PurePosixPath
 
 from .reading import Reader
 
-# A package manager fetching a project's dependencies.
+# A package manager fetching a project's dependencies (building the program, ``cargo build``
+# before copying it to ~/.local/bin, is not that).
 _DEPENDENCY_INSTALL = re.compile(
     r"\b(pip3?|uv pip|pip-sync)\s+install\b|\bpip-sync\b|\buv\s+sync\b|\bpipenv\s+(install|sync)\b"
     r"|\b(poetry|pdm|hatch\s+env)\s+(install|sync|create)\b|\bconda\s+env\s+(create|update)\b"
     r"|\b(npm|pnpm|bun)\s+(ci|install|i)\b|\byarn(\s+install)?\s*($|[;&|\n])"
     r"|\bbundle(\s+install)?\s*($|[;&|\n])|\bbundle\s+check\b"
-    r"|\bgo\s+(mod\s+download|get)\b|\bcargo\s+(fetch|build)\b|\bcomposer\s+install\b"
+    r"|\bgo\s+(mod\s+download|get)\b|\bcargo\s+fetch\b|\bcomposer\s+install\b"
     r"|\b(mvnw?|gradlew?)\b[^\n]*\b(dependency:|dependencies|install)\b",
     re.MULTILINE,
 )
