@@ -17,7 +17,8 @@ The evidence says why the primary won; the others are listed.
 Commands, for each field, the first of:
 
 1. what the CI runs (``ci`` finds the commands, ``commands`` says which field each is) with the
-   primary stack's tools or through make, pre-commit or a repository script;
+   primary stack's tools or through make, pre-commit or a repository script; not a format
+   script the primary stack knows only checks, nor an installer of the program itself;
 2. a target of the root ``Makefile`` (``makefile``; an interactive install target is a warning,
    one that installs the built program is not an install command), else a ``justfile`` recipe
    or a ``Taskfile.yml`` task (``taskfiles``);
