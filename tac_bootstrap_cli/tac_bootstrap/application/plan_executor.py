@@ -24,7 +24,7 @@ from tac_bootstrap.application.deleted_files import deleted_detail, lost_detail,
 from tac_bootstrap.application.preflight import WriteLog, check_git_dir, planned_path, preflight
 from tac_bootstrap.application.proposals import proposal_name, settle_proposal, write_proposal
 from tac_bootstrap.application.scaffold_service import ScaffoldService
-from tac_bootstrap.application.shared_files import evaluate_shared
+from tac_bootstrap.application.shared_files import evaluate_shared, evaluate_shared_in
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.errors import OperationError
 from tac_bootstrap.domain.manifest import (
@@ -55,7 +55,6 @@ from tac_bootstrap.infrastructure.manifest_store import (
     base_path,
     load_manifest,
     original_path,
-    recover_base,
     remember_base,
     remember_original,
     save_manifest,
@@ -188,10 +187,7 @@ class PlanExecutor:
         entry: ManifestEntry | None,
         force: bool,
     ) -> _Evaluated:
-        previous = None
-        if entry is not None and entry.merge is MergeKind.WHOLE:  # a format-1 manifest
-            previous = recover_base(target, op.path, entry)
-        outcome = evaluate_shared(op, current, ours, entry, previous_ours=previous, force=force)
+        outcome = evaluate_shared_in(target, op, current, ours, entry, force=force)
         return _Evaluated(
             op, path, outcome.content, outcome.status, outcome.detail, ours,
             outcome.entry, outcome.original,

@@ -13,6 +13,7 @@ replacing the file or the section, again with a backup.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from tac_bootstrap.domain.manifest import Fingerprint, ManifestEntry, MergeKind
 from tac_bootstrap.domain.markdown_section import (
@@ -31,6 +32,7 @@ from tac_bootstrap.domain.settings_merge import (
     owned_in,
     unmerge_settings,
 )
+from tac_bootstrap.infrastructure.manifest_store import recover_base
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,23 @@ def evaluate_shared(
     if op.merge is MergeKind.SECTION:
         return _section(op, current, ours, entry, force)
     raise ValueError(f"{op.path} is not a shared file")
+
+
+def evaluate_shared_in(
+    root: Path,
+    op: FileOperation,
+    current: bytes | None,
+    ours: bytes,
+    entry: ManifestEntry | None,
+    *,
+    force: bool = False,
+) -> SharedOutcome:
+    """``evaluate_shared`` for the project at ``root``: a format-1 manifest's whole-file
+    entry gets what we generated then (the base) as what we owned."""
+    previous = None
+    if entry is not None and entry.merge is MergeKind.WHOLE:
+        previous = recover_base(root, op.path, entry)
+    return evaluate_shared(op, current, ours, entry, previous_ours=previous, force=force)
 
 
 def _first_original(current: bytes, entry: ManifestEntry | None) -> bytes | None:

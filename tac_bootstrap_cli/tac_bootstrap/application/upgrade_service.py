@@ -31,7 +31,7 @@ from tac_bootstrap.application.proposals import (
     write_proposal,
 )
 from tac_bootstrap.application.scaffold_service import ScaffoldService
-from tac_bootstrap.application.shared_files import evaluate_shared
+from tac_bootstrap.application.shared_files import evaluate_shared_in
 from tac_bootstrap.application.upgrade_model import (
     OURS_MARKER,
     Change,
@@ -138,10 +138,7 @@ class UpgradeService:
         theirs: bytes,
     ) -> UpgradeItem:
         """A file we share with the user: our part merged in, never a text merge."""
-        previous = None
-        if entry is not None and entry.merge is MergeKind.WHOLE:  # a format-1 manifest
-            previous = recover_base(root, op.path, entry)
-        outcome = evaluate_shared(op, ours, theirs, entry, previous_ours=previous)
+        outcome = evaluate_shared_in(root, op, ours, theirs, entry)
         change = _SHARED_CHANGES[outcome.status]
         detail = outcome.detail or ("new in this version" if change is Change.CREATE else "")
         detail = "; ".join([detail, *outcome.notes]) if outcome.notes else detail

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tac_bootstrap.application.deleted_files import deleted_detail, lost_detail, never_committed
 from tac_bootstrap.application.doctor.report import FAIL, OK, WARN, Check, Fixed, _Context, _plural
 from tac_bootstrap.application.plan_executor import PlanExecutor
-from tac_bootstrap.application.shared_files import evaluate_shared
+from tac_bootstrap.application.shared_files import evaluate_shared_in
 from tac_bootstrap.domain.errors import TacError
 from tac_bootstrap.domain.manifest import (
     MANIFEST_FILENAME,
@@ -24,7 +24,7 @@ from tac_bootstrap.domain.manifest import (
 )
 from tac_bootstrap.domain.plan import FileOperation, ScaffoldPlan, Status
 from tac_bootstrap.infrastructure.filesystem import confined_path
-from tac_bootstrap.infrastructure.manifest_store import load_manifest, recover_base
+from tac_bootstrap.infrastructure.manifest_store import load_manifest
 
 
 @dataclass(frozen=True)
@@ -80,11 +80,8 @@ def _shared_state(
     ctx: _Context, op: FileOperation, current: bytes, entry: ManifestEntry | None
 ) -> _FileState:
     """A file we share with the user: is our part in it, up to date? (Its edits are theirs.)"""
-    previous = None
-    if entry is not None and entry.merge is MergeKind.WHOLE:  # a format-1 manifest
-        previous = recover_base(ctx.root, op.path, entry)
     ours = ctx.service.content_for(op, ctx.config)
-    outcome = evaluate_shared(op, current, ours, entry, previous_ours=previous)
+    outcome = evaluate_shared_in(ctx.root, op, current, ours, entry)
     if outcome.status is Status.IDENTICAL:
         return _FileState(op.path, "ok")
     if outcome.status is Status.MERGE:
