@@ -24,6 +24,7 @@ from .shellwords import (
     without_redirections,
     without_report_flags,
 )
+from .toolchain_commands import go_rule, java_rule, ruby_rule, rust_rule
 
 _PLACEHOLDER = re.compile(r"\$\{\{.*?\}\}")
 _DROPPABLE_PLACEHOLDER = re.compile(r"\s(?:--python|-p|--python-version)(?:=|\s+)\$\{\{.*?\}\}")
@@ -278,104 +279,6 @@ def _node_tool(
     return (field, words, "node", None) if field else None
 
 
-# -- Go, Rust, Java, Ruby -------------------------------------------------------------------------
-
-
-def _go(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
-    tool, args = _base(words[0]), words[1:]
-    if tool == "go" and args:
-        field = {"test": "test", "vet": "lint", "build": "build"}.get(args[0])
-        return (field, words, "go", None) if field else None
-    if tool in ("gotestsum", "ginkgo"):
-        return "test", words, "go", None
-    if (tool == "golangci-lint" and args[:1] == ["run"]) or tool == "staticcheck":
-        return "lint", words, "go", None
-    if tool == "gofmt":
-        kept = [w for w in words if w not in ("-l", "-d", "-e")]
-        return "format", kept if "-w" in kept else [kept[0], "-w", *kept[1:]], "go", None
-    return None
-
-
-def _rust(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
-    if _base(words[0]) != "cargo":
-        return None
-    args = [a for a in words[1:] if not a.startswith("+")]  # cargo +nightly ...
-    if not args:
-        return None
-    field = {
-        "test": "test", "nextest": "test", "clippy": "lint", "check": "typecheck",
-        "build": "build", "fmt": "format",
-    }.get(args[0])  # fmt: skip
-    if field == "format":
-        words = [w for w in words if w != "--check"]
-        words = words[:-1] if words[-1] == "--" else words
-    return (field, words, "rust", None) if field else None
-
-
-def _java(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
-    tool = _base(words[0])
-    if tool not in ("mvn", "mvnw", "gradle", "gradlew", "mvnw.cmd", "gradlew.bat"):
-        return None
-    maven = tool.startswith("mvn")
-    goals, skip = [], False
-    for word in words[1:]:
-        if skip:
-            skip = False
-        elif word in ("-P", "-pl", "-f", "--file", "-s", "-T", "--projects", "-x"):
-            skip = True
-        elif not word.startswith("-"):
-            goals.append(word.lstrip(":"))  # ':check' is the root project's task
-    field = _java_field(goals, maven)
-    if field == "format":
-        words = [
-            w.replace("Check", "Apply").replace(":check", ":apply").replace(":validate", ":apply")
-            for w in words
-        ]
-    return (field, words, "java", "maven" if maven else "gradle") if field else None
-
-
-def _java_field(goals: list[str], maven: bool) -> str | None:
-    if maven:
-        if {"verify", "test"} & set(goals):
-            return "test"
-        if {"package", "install"} & set(goals):
-            return "build"
-    else:
-        if {"test", "check"} & set(goals):
-            return "test"
-        if {"build", "assemble"} & set(goals):
-            return "build"
-    if any(g in ("checkstyle:check", "checkstyleMain") for g in goals):
-        return "lint"
-    if any(g in ("spotless:check", "spotlessCheck", "spring-javaformat:validate") for g in goals):
-        return "format"
-    return None
-
-
-def _ruby(words: list[str]) -> tuple[str, list[str], str | None, str | None] | None:
-    core = words[2:] if words[:2] == ["bundle", "exec"] else words
-    if not core:
-        return None
-    tool, args = _base(core[0]), core[1:]
-    field = None
-    if (
-        (tool == "rails" and any(_rails_test_task(arg) for arg in args))
-        or (tool == "rake" and (not args or args[0] in ("test", "spec", "default")))
-        or tool == "rspec"
-    ):
-        field = "test"
-    elif tool in ("rubocop", "standardrb"):
-        field, words = "lint", without_report_flags(words)
-    elif (tool == "srb" and args[:1] == ["tc"]) or (tool == "steep" and args[:1] == ["check"]):
-        field = "typecheck"
-    return (field, words, "ruby", None) if field else None
-
-
-def _rails_test_task(arg: str) -> bool:
-    """``test``, ``spec`` or ``test:all`` (not ``test:system`` alone: it needs a browser)."""
-    return arg in ("test", "spec") or (arg.startswith(("test:", "spec:")) and arg != "test:system")
-
-
 def _wrapped(words: list[str]) -> Classified | None:
     """``bin/flatware rspec``: an unknown runner around a known test tool runs that tool."""
     if len(words) < 2 or _base(words[0]) in _NOT_WRAPPERS or _base(words[1]) not in _WRAPPED_TOOLS:
@@ -392,9 +295,9 @@ _RULES: tuple[_Rule, ...] = (
     _pre_commit,
     _python,
     _node,
-    _go,
-    _rust,
-    _java,
-    _ruby,
+    go_rule,
+    rust_rule,
+    java_rule,
+    ruby_rule,
     _script,
 )
