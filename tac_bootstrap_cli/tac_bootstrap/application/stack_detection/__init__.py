@@ -43,7 +43,7 @@ from tac_bootstrap.domain.config import CommandsSection, Language, PackageManage
 from tac_bootstrap.domain.stacks import COMMAND_NAMES, detection_precedence
 
 from .ci import CiStep, ci_steps
-from .commands import Classified, Skipped, classify
+from .commands import Classified, Skipped, classify_each
 from .go import detect_go
 from .installers import installs_the_program
 from .java import detect_java
@@ -55,7 +55,7 @@ from .python import detect_python
 from .reading import MAX_FILE_BYTES, Reader
 from .ruby import detect_ruby
 from .rust import detect_rust
-from .taskfiles import task_file_commands
+from .taskfiles import repository_test_script, task_file_commands
 from .weighting import explanation, rank, summary, weigh
 
 __all__ = [
@@ -80,6 +80,8 @@ _MAX_SKIPPED_SHOWN = 5
 # Another stack's start (a docs site, an asset watcher) or install is not the project's own.
 _NOT_BORROWED = ("start", "install")
 _PRE_COMMIT = ".pre-commit-config.yaml"
+# Ecosystems whose lint command is the toolchain's own (go vet, cargo clippy): not declared.
+_TOOLCHAIN_LINT = ("go", "rust")
 _PYTHON_RUNNERS = ("uv ", "poetry ", "pipenv ", "pdm ", "rye ", "hatch ")
 
 
@@ -107,10 +109,9 @@ def _ci_commands(files: Reader, evidence: list[Evidence], part: str) -> list[_Ci
     found: list[_CiCommand] = []
     elsewhere: set[str] = set()
     skipped = 0
-    for step in ci_steps(files, evidence):
-        result = classify(step.command)
-        if result is None:
-            continue
+    for step, result in (
+        (s, r) for s in ci_steps(files, evidence) for r in classify_each(s.command)
+    ):
         if step.directory != part:
             elsewhere.add(step.directory or ".")
         elif isinstance(result, Skipped):
@@ -130,6 +131,11 @@ def _ci_commands(files: Reader, evidence: list[Evidence], part: str) -> list[_Ci
         here = f"{part}/" if part else "the root"
         evidence.append(Evidence(".github", f"CI commands run in {dirs}: not {here}'s commands"))
     return found
+
+
+def _runs_unfit(command: str, unfit: list[str]) -> bool:
+    """A CI's ``just build`` whose recipe only installs is not the build either."""
+    return any(command == u or command.startswith(u + " ") for u in unfit)
 
 
 def _adapted(x: _CiCommand, primary: Candidate | None) -> str:
@@ -247,10 +253,25 @@ def detect_stack(root: Path, *, ci_root: Path | None = None, part: str = "") -> 
         )
         language, framework, pm = Language.PYTHON, "none", PackageManager.PIP
     evidence += ci_evidence
-    make, warnings = makefile_commands(files, evidence)
-    for key, command in task_file_commands(files, evidence).items():
+    pre_commit = files.is_file(_PRE_COMMIT)
+    # A lint recipe that runs no linter gives way to the linters the repository declares.
+    declared_linter = pre_commit or bool(
+        primary and primary.commands.get("lint") and primary.ecosystem not in _TOOLCHAIN_LINT
+    )
+    unfit: list[str] = []
+    make, warnings = makefile_commands(files, evidence, declared_linter, unfit)
+    for key, command in task_file_commands(files, evidence, declared_linter, unfit).items():
         make.setdefault(key, command)  # a Makefile's target first
-    commands = _merge(ranked, ci, make, evidence, files.is_file(_PRE_COMMIT))
+    test_script = repository_test_script(files)
+    if test_script and "test" not in make:
+        make["test"] = test_script
+        evidence.append(
+            Evidence(
+                test_script.split()[-1], f"the repository's test script -> test: {test_script}"
+            )
+        )
+    ci = [x for x in ci if not _runs_unfit(x.found.command, unfit)]
+    commands = _merge(ranked, ci, make, evidence, pre_commit)
     return DetectedStack(
         name=name,
         language=language,

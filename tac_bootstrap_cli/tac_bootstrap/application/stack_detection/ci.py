@@ -256,13 +256,14 @@ _HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)['\"]?")
 _ACTIVATE = re.compile(r"^(source|\.)\s+\S*bin/activate\b")
 
 
-def split_script(script: str) -> list[tuple[str, str, bool]]:
+def split_script(script: str, *, pipelines: bool = False) -> list[tuple[str, str, bool]]:
     """The simple commands of a shell script, each with the directory a ``cd`` moved it to.
 
     Continuation lines are joined; ``a && b; c`` gives three commands; only the first command
     of a pipeline counts (``pytest | tee log`` runs pytest); background commands (``&``),
     comments and control keywords are dropped. Each command also says whether it runs in a
-    virtual environment the script activated."""
+    virtual environment the script activated. ``pipelines``: every member of a pipeline counts
+    (what a task recipe runs, ``git ls-files | xargs pre-commit run``)."""
     commands: list[tuple[str, str, bool]] = []
     directory = ""
     venv = False
@@ -277,7 +278,7 @@ def split_script(script: str) -> list[tuple[str, str, bool]]:
             heredoc = opened.group(1)
         if not line or line.startswith("#") or line.split(maxsplit=1)[0] in _SHELL_KEYWORDS:
             continue
-        for segment, background in _segments(line):
+        for segment, background in _segments(line, pipelines):
             words = segment.split()
             if not words:
                 continue
@@ -291,7 +292,7 @@ def split_script(script: str) -> list[tuple[str, str, bool]]:
     return commands
 
 
-def _segments(line: str) -> list[tuple[str, bool]]:
+def _segments(line: str, pipelines: bool = False) -> list[tuple[str, bool]]:
     """Split one line on unquoted ``&&``, ``||``, ``;``, ``&`` and ``|`` (keeping only the first
     command of a pipeline); each segment says whether it runs in the background."""
     segments: list[tuple[str, bool]] = []
@@ -302,7 +303,7 @@ def _segments(line: str) -> list[tuple[str, bool]]:
 
     def close(background: bool) -> None:
         text = "".join(current).strip()
-        if text and not in_pipe:
+        if text and (pipelines or not in_pipe):
             segments.append((text, background))
         current.clear()
 

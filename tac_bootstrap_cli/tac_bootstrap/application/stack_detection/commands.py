@@ -16,7 +16,6 @@ import shlex
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .makefile import MAKE_TARGETS
 from .python_tasks import task_field
 from .shellwords import (
     join_words,
@@ -24,6 +23,7 @@ from .shellwords import (
     without_redirections,
     without_report_flags,
 )
+from .target_names import MAKE_TARGETS
 from .toolchain_commands import go_rule, java_rule, ruby_rule, rust_rule
 
 _PLACEHOLDER = re.compile(r"\$\{\{.*?\}\}")
@@ -41,6 +41,8 @@ _E2E_WORDS = ("e2e", "playwright", "cypress", "integration", "system", "smoke")
 # A repository's own scripts (scripts/test, script/bootstrap...), named by what they do; the
 # only install commands taken from CI are these (a package manager's install is set-up).
 _TASK_RUNNERS = ("make", "gmake", "just", "task", "poe", "invoke", "inv")
+# Runners that run every target they are given, in order (poe runs one task with arguments).
+_MULTI_TARGET_RUNNERS = ("make", "gmake", "just", "task", "invoke", "inv")
 _SCRIPT_VARIANT = re.compile(r"[-_](cov|coverage|all|unit|ci|local)$")
 _SCRIPT_FIELDS = {
     "test": "test", "tests": "test", "cibuild": "test", "lint": "lint", "check": "lint",
@@ -71,6 +73,42 @@ def classify(command: str) -> Classified | Skipped | None:
             return None
         return Skipped("uses a CI expression or shell variable; cannot run as written")
     return _classify(command)
+
+
+def classify_each(command: str) -> list[Classified | Skipped]:
+    """Every project command in ``command``: a task runner given targets of several fields
+    (``just lint test``, ``make lint test``) runs one command per field, each its own."""
+    found = classify(command)
+    if not isinstance(found, Classified) or found.ecosystem is not None:
+        return [found] if found is not None else []
+    parts = [classify(part) for part in _per_target(command)]
+    return [part for part in parts if part is not None] or [found]
+
+
+def _per_target(command: str) -> list[str]:
+    """``just --unstable lint test`` -> ``just --unstable lint``, ``just --unstable test``; []
+    when the command names fewer than two fields' targets (or is no multi-target runner)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return []
+    if not words or _base(words[0]) not in _MULTI_TARGET_RUNNERS:
+        return []
+    options = [w for w in words[1:] if w.startswith("-") or "=" in w or w.isdigit()]
+    targets = [w for w in words[1:] if w not in options]
+    fields = [_target_field(t) for t in targets]
+    if len({f for f in fields if f}) < 2 or any(
+        f is None and _base(words[0]) == "just" for f in fields
+    ):
+        return []  # one field, or a just recipe's arguments that may belong to a recipe
+    parts = [join_words([words[0], *options, t]) for t, f in zip(targets, fields, strict=True) if f]
+    return list(dict.fromkeys(parts))
+
+
+def _target_field(target: str) -> str | None:
+    """The field a target's name says (install and start are never taken from a CI)."""
+    field = next((f for f, names in MAKE_TARGETS.items() if target in names), None)
+    return field if field not in ("install", "start") else None
 
 
 def _classify(command: str) -> Classified | None:

@@ -30,6 +30,11 @@ _DEPENDENCY_INSTALL = re.compile(
 _ROOT_INSTALLERS = {"install", "install.sh", "install.bash"}
 
 
+def runs_dependency_install(text: str) -> bool:
+    """Whether a command (or a script's text) runs a package manager's dependency install."""
+    return bool(_DEPENDENCY_INSTALL.search(text))
+
+
 def script_path(command: str) -> str | None:
     """The repository script ``command`` runs (``bash scripts/install`` -> scripts/install)."""
     try:
@@ -54,7 +59,7 @@ def installs_the_program(files: Reader, command: str, directory: str = "") -> st
     if files.is_file(relative):
         text = files.text(relative, [])
         if text is not None:
-            if _DEPENDENCY_INSTALL.search(text):
+            if runs_dependency_install(text):
                 return None
             return f"{path} runs no package manager's install: it installs the program itself"
     if PurePosixPath(relative).parent == PurePosixPath(".") and (

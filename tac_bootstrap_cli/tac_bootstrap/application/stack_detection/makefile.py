@@ -10,19 +10,11 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from .model import Evidence, first
+from .model import Evidence
 from .reading import Reader
-from .shellwords import only_checks
+from .recipes import Recipe, Recipes, choose
+from .target_names import MAKE_TARGETS
 
-MAKE_TARGETS: dict[str, tuple[str, ...]] = {
-    "test": ("test", "tests"),
-    "lint": ("lint", "check"),
-    "typecheck": ("typecheck", "type-check", "types", "mypy"),
-    "format": ("fmt", "format"),
-    "start": ("start", "run", "serve", "dev", "up"),
-    "build": ("build",),
-    "install": ("install", "setup"),
-}
 # What makes a recipe unfit to run unattended.
 _INTERACTIVE = (
     (re.compile(r"(^[@+-]*|[;&|(\s])read\s"), "reads from the terminal (read)"),
@@ -204,33 +196,39 @@ def installs_the_program(text: str, target: str) -> bool:
     return bool(_PROGRAM_INSTALL.search(recipe))
 
 
-def _format_target(
-    text: str, targets: list[str], name: str, evidence: list[Evidence]
-) -> str | None:
-    """The first format target whose recipe writes: one that only checks fixes nothing."""
-    for target in (t for t in MAKE_TARGETS["format"] if t in targets):
-        recipe = " && ".join(makefile_recipe(text, target)[0])
-        if not only_checks(recipe):
-            return target
-        evidence.append(Evidence(name, f"`make {target}` only checks ({recipe}): not the format"))
-    return None
+def makefile_recipes(text: str) -> Recipes:
+    """Every explicit target's recipe lines and prerequisites (over all its rules)."""
+    recipes: Recipes = {}
+    for rule in makefile_rules(text):
+        for target in rule.targets:
+            entry = recipes.setdefault(target, Recipe([], []))
+            entry.lines.extend(rule.recipe)
+            entry.depends.extend(p for p in rule.prerequisites if p not in entry.depends)
+    return recipes
 
 
-def makefile_commands(files: Reader, evidence: list[Evidence]) -> tuple[dict[str, str], list[str]]:
-    """``make <target>`` per command field, and warnings (an interactive install target)."""
+def makefile_commands(
+    files: Reader,
+    evidence: list[Evidence],
+    declared_linter: bool = False,
+    rejected: list[str] | None = None,
+) -> tuple[dict[str, str], list[str]]:
+    """``make <target>`` per command field, and warnings (an interactive install target).
+    Build, format and lint targets are judged by their recipes (``recipes.choose``); the
+    ``make x`` commands found unfit are added to ``rejected``."""
     name = next((n for n in ("GNUmakefile", "makefile", "Makefile") if files.is_file(n)), None)
     if name is None:
         return {}, []
     text = files.text(name, evidence)
     if text is None:
         return {}, []
-    targets = makefile_targets(text)
+    recipes = makefile_recipes(text)
     commands: dict[str, str] = {}
     warnings: list[str] = []
-    for key, candidates in MAKE_TARGETS.items():
-        target = first(targets, candidates)
-        if key == "format":
-            target = _format_target(text, targets, name, evidence)
+    for key in MAKE_TARGETS:
+        target, unfit = choose("make", recipes, key, name, evidence, declared_linter)
+        if rejected is not None:
+            rejected += unfit
         if target is None:
             continue
         if key == "install" and installs_the_program(text, target):

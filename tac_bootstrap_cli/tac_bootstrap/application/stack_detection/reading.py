@@ -42,6 +42,12 @@ class Reader:
         except OSError:
             return False
 
+    def is_executable(self, name: str) -> bool:
+        try:
+            return (self.root / name).is_file() and bool((self.root / name).stat().st_mode & 0o111)
+        except OSError:
+            return False
+
     def is_dir(self, name: str) -> bool:
         try:
             return (self.root / name).is_dir()
