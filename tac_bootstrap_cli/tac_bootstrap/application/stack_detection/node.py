@@ -74,7 +74,7 @@ def detect_node(files: Reader) -> Candidate | None:
 
     _framework(c, manifest, deps)
 
-    _script_commands(files, c, scripts)
+    _script_commands(files, c, scripts, deps)
     _tool_commands(c, deps)
     return c
 
@@ -118,7 +118,7 @@ def _choose_package_manager(files: Reader, c: Candidate, manifest: dict[str, Any
             c.note(lock, f"another lock file ({lock_pm.value}); {c.package_manager.value} chosen")
 
 
-def _script_commands(files: Reader, c: Candidate, scripts: dict[str, str]) -> None:
+def _script_commands(files: Reader, c: Candidate, scripts: dict[str, str], deps: set[str]) -> None:
     """Commands from package.json scripts; tsc for a TypeScript project without a typecheck."""
     pm = c.package_manager.value
     cmd = c.commands
@@ -152,9 +152,34 @@ def _script_commands(files: Reader, c: Candidate, scripts: dict[str, str]) -> No
         and c.language is Language.TYPESCRIPT
         and files.is_file("tsconfig.json")
     ):
-        runner = c.package_manager.spec.fields["exec"]
-        cmd["typecheck"] = f"{runner} tsc --noEmit"
-        c.note("tsconfig.json", f"no typecheck script -> {cmd['typecheck']}")
+        _typecheck_guess(c, deps)
+
+
+# Single-file components tsc cannot read (.vue, .svelte): their frameworks' own checkers, the
+# first declared one wins (nuxi comes with nuxt).
+_COMPONENT_FRAMEWORKS = ("vue", "nuxt", "svelte", "@sveltejs/kit")
+_COMPONENT_CHECKERS = (
+    ("nuxt", "nuxi typecheck"),
+    ("vue-tsc", "vue-tsc --noEmit"),
+    ("svelte-check", "svelte-check"),
+)
+
+
+def _typecheck_guess(c: Candidate, deps: set[str]) -> None:
+    """``tsc --noEmit`` for a TypeScript project without a typecheck script; for a Vue, Nuxt or
+    Svelte project (tsc skips their .vue/.svelte files) the framework's checker, or nothing."""
+    runner = c.package_manager.spec.fields["exec"]
+    framework = next((dep for dep in _COMPONENT_FRAMEWORKS if dep in deps), None)
+    if framework is None:
+        c.commands["typecheck"] = f"{runner} tsc --noEmit"
+        c.note("tsconfig.json", f"no typecheck script -> {c.commands['typecheck']}")
+        return
+    checker = next((cmd for dep, cmd in _COMPONENT_CHECKERS if dep in deps), None)
+    if checker is None:
+        c.note("package.json", f"{framework}: tsc does not check its components; no typecheck")
+        return
+    c.commands["typecheck"] = f"{runner} {checker}"
+    c.note("package.json", f"{framework}: no typecheck script -> {c.commands['typecheck']}")
 
 
 def _format_script(c: Candidate, scripts: dict[str, str]) -> str | None:
