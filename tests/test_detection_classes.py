@@ -3,8 +3,11 @@
 specs/existing-repositories-2/holdout.md lists them: a Makefile line taken for a rule that is
 not one, a CI flag cut in the middle, a program's installer taken for the dependency install,
 a check-only format script, a framework from a dev-only group, Ruby's companion and config
-gems, and a unittest script with no runner. Each test here is about the class (GNU make syntax,
-shell words, manifests), written from the tools' documented behaviour, not from a fixture.
+gems, and a unittest script with no runner. holdout2.md adds: task recipes judged only by their
+names, a CI step running several recipes taken whole, a repository's ``scripts/test`` ignored,
+and ``tsc`` guessed for single-file components it cannot read. Each test here is about the
+class (GNU make syntax, shell words, manifests), written from the tools' documented behaviour,
+not from a fixture.
 """
 
 from __future__ import annotations
@@ -16,8 +19,13 @@ from pathlib import Path
 import pytest
 
 from tac_bootstrap.application.stack_detection import DetectedStack, detect_stack
-from tac_bootstrap.application.stack_detection.commands import Classified, classify
+from tac_bootstrap.application.stack_detection.commands import (
+    Classified,
+    classify,
+    classify_each,
+)
 from tac_bootstrap.application.stack_detection.makefile import makefile_recipe, makefile_targets
+from tac_bootstrap.application.stack_detection.recipes import body_commands
 from tac_bootstrap.application.stack_detection.shellwords import only_checks
 
 from .conftest import tree_snapshot
@@ -466,3 +474,235 @@ def test_a_root_installer_that_builds_and_copies_the_program_is_not_the_install(
         },
     )
     assert stack.commands.install != "./install.sh"
+
+
+# -- task recipes: judged by what they run, not only by their names -----------------------------
+
+UV_PROJECT = '[project]\nname = "x"\ndependencies = []\n'
+TASK_FILES = {
+    "justfile": "{name}:\n    {body}\n",
+    "Makefile": "{name}:\n\t{body}\n",
+    "Taskfile.yml": "version: '3'\ntasks:\n  {name}:\n    cmds:\n      - {body}\n",
+}
+RUNNERS = {"justfile": "just", "Makefile": "make", "Taskfile.yml": "task"}
+
+
+def task_file(kind: str, recipes: dict[str, str]) -> str:
+    if kind == "Taskfile.yml":
+        tasks = "".join(f"  {n}:\n    cmds:\n      - {b}\n" for n, b in recipes.items())
+        return "version: '3'\ntasks:\n" + tasks
+    return "".join(TASK_FILES[kind].format(name=n, body=b) for n, b in recipes.items())
+
+
+@pytest.mark.parametrize("kind", list(TASK_FILES))
+@pytest.mark.parametrize("body", ["uv sync", "npm install", "pip install -r requirements.txt"])
+def test_a_build_recipe_that_only_installs_is_not_the_build(
+    tmp_path: Path, kind: str, body: str
+) -> None:
+    files = {"pyproject.toml": UV_PROJECT, "uv.lock": "", kind: task_file(kind, {"build": body})}
+    stack = detect(tmp_path, files)
+    assert stack.commands.build != f"{RUNNERS[kind]} build"
+    assert "an install, not a build" in findings(stack)
+
+
+@pytest.mark.parametrize("kind", list(TASK_FILES))
+@pytest.mark.parametrize("body", ["uv build", "uv sync && uv build", "docker compose build"])
+def test_a_build_recipe_that_builds_stays_the_build(tmp_path: Path, kind: str, body: str) -> None:
+    files = {"pyproject.toml": UV_PROJECT, "uv.lock": "", kind: task_file(kind, {"build": body})}
+    assert detect(tmp_path, files).commands.build == f"{RUNNERS[kind]} build"
+
+
+def test_a_ci_running_an_install_only_build_recipe_does_not_make_it_the_build(
+    tmp_path: Path,
+) -> None:
+    files = {
+        "pyproject.toml": UV_PROJECT,
+        "uv.lock": "",
+        "justfile": "build:\n    uv sync\n",
+        ".github/workflows/ci.yml": _workflow("just build"),
+    }
+    assert detect(tmp_path, files).commands.build != "just build"
+
+
+def test_a_format_recipe_that_formats_the_justfile_itself_is_not_the_format(
+    tmp_path: Path,
+) -> None:
+    justfile = "# Format the justfile\nfmt:\n    just --fmt --unstable\n"
+    files = {"requirements.txt": "django\nblack\n", "justfile": justfile}
+    assert detect(tmp_path / "a", files).commands.format == "black ."
+    # a recipe that runs the formatter (among tools we do not know) takes its place
+    justfile += "lint-fmt:\n    -isort .\n    -black .\n    -djhtml templates/\n"
+    files = {"requirements.txt": "django\n", "justfile": justfile}
+    assert detect(tmp_path / "b", files).commands.format == "just lint-fmt"
+    # a justfile recipe that formats the code stays
+    files = {"Cargo.toml": '[package]\nname = "x"\n', "justfile": "fmt:\n    cargo fmt --all\n"}
+    assert detect(tmp_path / "c", files).commands.format == "just fmt"
+
+
+@pytest.mark.parametrize("kind", ["justfile", "Taskfile.yml"])
+def test_a_task_file_format_recipe_that_only_checks_is_not_the_format(
+    tmp_path: Path, kind: str
+) -> None:
+    files = {
+        "Cargo.toml": '[package]\nname = "x"\n',
+        kind: task_file(kind, {"fmt": "cargo fmt --check"}),
+    }
+    assert detect(tmp_path, files).commands.format == "cargo fmt"
+
+
+def test_a_lint_recipe_that_runs_no_linter_gives_way_to_the_declared_linters(
+    tmp_path: Path,
+) -> None:
+    justfile = "# Check consistency of your env files\nlint:\n    modenv check\n"
+    with_hooks = {
+        "requirements.txt": "flask\n",
+        "justfile": justfile,
+        ".pre-commit-config.yaml": "repos: []\n",
+    }
+    stack = detect(tmp_path / "a", with_hooks)
+    assert stack.commands.lint == "pre-commit run --all-files"
+    assert "runs no linter" in findings(stack)
+    # a recipe that runs the hooks (through a pipeline) is the lint command
+    sibling = justfile + "pre-commit:\n    git ls-files | xargs pre-commit run --files\n"
+    files = {"requirements.txt": "flask\n", "justfile": sibling}
+    assert detect(tmp_path / "b", files).commands.lint == "just pre-commit"
+    # the declared linter of the stack
+    files = {"pyproject.toml": UV_PROJECT + "[tool.ruff]\n", "uv.lock": "", "justfile": justfile}
+    assert detect(tmp_path / "c", files).commands.lint == "uv run ruff check ."
+
+
+def test_a_lint_recipe_stays_when_nothing_declared_can_replace_it(tmp_path: Path) -> None:
+    # nothing else declared: the repository's own entry point
+    files = {"requirements.txt": "flask\n", "justfile": "lint:\n    modenv check\n"}
+    assert detect(tmp_path / "a", files).commands.lint == "just lint"
+    # the toolchain's linter is no declared one: a Go repository's `make lint` stays
+    go = {"go.mod": "module x\n\ngo 1.22\n", "Makefile": "lint:\n\tgolint ./...\n"}
+    assert detect(tmp_path / "b", go).commands.lint == "make lint"
+    # a recipe whose command hides behind a variable may run anything: it stays
+    hooks = {".pre-commit-config.yaml": "repos: []\n", "requirements.txt": "flask\n"}
+    opaque = {**hooks, "Makefile": "lint:\n\t$(LINTER) run ./...\n"}
+    assert detect(tmp_path / "c", opaque).commands.lint == "make lint"
+    template = {**hooks, "justfile": "lint:\n    {{ LINTER }} run\n"}
+    assert detect(tmp_path / "f", template).commands.lint == "just lint"
+    # one that runs a linter, itself or through the recipes it calls, stays
+    calls = {**hooks, "justfile": "lint: ruff\nruff:\n    ruff check .\n"}
+    assert detect(tmp_path / "d", calls).commands.lint == "just lint"
+    direct = {**hooks, "justfile": "lint:\n    just ruff\nruff:\n    ruff check .\n"}
+    assert detect(tmp_path / "e", direct).commands.lint == "just lint"
+
+
+def test_a_recipe_body_is_read_as_the_commands_it_runs() -> None:
+    lines = [
+        "@echo start",
+        "-black .",
+        "git ls-files -- . | xargs -0 pre-commit run --files",
+        "pytest {{ ARGS }}",
+    ]
+    assert body_commands(lines) == [
+        "echo start",
+        "black .",
+        "git ls-files -- .",
+        "pre-commit run --files",
+        "pytest",
+    ]
+
+
+# -- a CI step that runs several recipes: one command per field ----------------------------------
+
+
+@pytest.mark.parametrize("runner", ["just", "make", "task"])
+def test_a_ci_step_running_several_recipes_is_split_per_field(runner: str) -> None:
+    found = classify_each(f"{runner} lint test")
+    assert [(c.field, c.command) for c in found if isinstance(c, Classified)] == [
+        ("lint", f"{runner} lint"),
+        ("test", f"{runner} test"),
+    ]
+    options = classify_each(f"{runner} -j 2 fmt build")
+    assert [c.command for c in options if isinstance(c, Classified)] == [
+        f"{runner} -j 2 fmt",
+        f"{runner} -j 2 build",
+    ]
+
+
+def test_a_single_field_or_a_recipe_argument_keeps_the_command_whole() -> None:
+    assert [c.command for c in classify_each("make deps test") if isinstance(c, Classified)] == [
+        "make deps test"
+    ]
+    # just's words after a recipe may be its arguments
+    assert [
+        c.command for c in classify_each("just test lint-fix") if isinstance(c, Classified)
+    ] == ["just test lint-fix"]
+    # poe runs one task, the rest are its arguments
+    assert len(classify_each("uv run poe lint test")) == 1
+
+
+def test_detection_takes_each_recipe_of_a_multi_recipe_ci_step_for_its_field(
+    tmp_path: Path,
+) -> None:
+    files = {
+        "Cargo.toml": '[package]\nname = "x"\n',
+        "justfile": "lint:\n    cargo clippy\ntest:\n    cargo test\n",
+        ".github/workflows/ci.yml": _workflow("just lint test", "npm run lint && npm test"),
+    }
+    stack = detect(tmp_path, files)
+    assert (stack.commands.lint, stack.commands.test) == ("just lint", "just test")
+
+
+# -- a repository's own scripts/test declares itself ---------------------------------------------
+
+
+@pytest.mark.parametrize("script", ["scripts/test", "script/test", "bin/test"])
+def test_an_executable_test_script_is_the_test_command(tmp_path: Path, script: str) -> None:
+    root = tmp_path / "repo"
+    path = root / script
+    path.parent.mkdir(parents=True)
+    path.write_text("venv/bin/python -m pytest tests\n", encoding="utf-8")
+    path.chmod(0o755)
+    (root / "requirements.txt").write_text("starlette\n", encoding="utf-8")
+    assert detect_stack(root).commands.test == script
+
+
+def test_a_shell_test_script_that_is_not_executable_runs_through_its_shell(tmp_path: Path) -> None:
+    bash = {"requirements.txt": "requests\n", "scripts/test": "#!/usr/bin/env bash\npytest\n"}
+    assert detect(tmp_path / "a", bash).commands.test == "bash scripts/test"
+    posix = {"requirements.txt": "requests\n", "scripts/test.sh": "pytest\n"}
+    assert detect(tmp_path / "b", posix).commands.test == "sh scripts/test.sh"
+    # not executable and not a shell script: nothing says how to run it
+    other = {"requirements.txt": "requests\n", "scripts/test": "pytest\n"}
+    assert detect(tmp_path / "c", other).commands.test == ""
+    # a task file's test target comes first
+    make = {**bash, "Makefile": "test:\n\tpytest -x\n"}
+    assert detect(tmp_path / "d", make).commands.test == "make test"
+
+
+# -- typecheck: tsc does not read .vue or .svelte files --------------------------------------------
+
+
+def _ts_package(**deps: str) -> str:
+    return json.dumps({"name": "app", "devDependencies": {"typescript": "5", **deps}})
+
+
+@pytest.mark.parametrize(
+    ("deps", "typecheck"),
+    [
+        ({"nuxt": "3"}, "npx nuxi typecheck"),
+        ({"nuxt": "3", "vue-tsc": "2"}, "npx nuxi typecheck"),
+        ({"vue": "3", "vue-tsc": "2"}, "npx vue-tsc --noEmit"),
+        ({"svelte": "4", "@sveltejs/kit": "2", "svelte-check": "3"}, "npx svelte-check"),
+        ({"vue": "3"}, ""),
+        ({"svelte": "4"}, ""),
+        ({"react": "18"}, "npx tsc --noEmit"),
+    ],
+)
+def test_the_typecheck_guess_reads_single_file_components_or_is_none(
+    tmp_path: Path, deps: dict[str, str], typecheck: str
+) -> None:
+    files = {"package.json": _ts_package(**deps), "tsconfig.json": "{}"}
+    assert detect(tmp_path, files).commands.typecheck == typecheck
+
+
+def test_a_vue_project_s_own_typecheck_script_is_kept(tmp_path: Path) -> None:
+    manifest = json.loads(_ts_package(vue="3"))
+    manifest["scripts"] = {"typecheck": "tsc --noEmit"}
+    files = {"package.json": json.dumps(manifest), "tsconfig.json": "{}"}
+    assert detect(tmp_path, files).commands.typecheck == "npm run typecheck"

@@ -16,7 +16,7 @@ import shlex
 from typing import NamedTuple
 
 from .ci import split_script
-from .commands import Classified, Skipped, classify
+from .commands import Classified, classify
 from .installers import runs_dependency_install
 from .model import Evidence
 from .shellwords import join_words, only_checks
@@ -35,8 +35,10 @@ Recipes = dict[str, Recipe]
 # What a command in a body does: a field (test, lint, ...), or one of these.
 INSTALL, SELF_FORMAT, OPAQUE, UNKNOWN = "install", "self-format", "opaque", "unknown"
 _INTERPOLATION = re.compile(r"\{\{.*?\}\}")  # just's ``{{ ARGS }}``, go-task's ``{{.CLI_ARGS}}``
+_LEADING_INTERPOLATION = re.compile(r"^\{\{.*?\}\}")
 _XARGS_VALUE_OPTIONS = {"-n", "-I", "-L", "-P", "-d", "-s", "-E", "-a"}
 _MAX_DEPTH = 3
+_VARIABLE = re.compile(r"\$[A-Za-z_{(]")
 _MAKE_ITSELF = ("$(MAKE)", "${MAKE}", "gmake", "make")
 # The field words a recipe's name may carry (``lint-fmt``, ``fmt-all``, ``check-style``).
 _FIELD_WORDS = {"lint": ("lint", "check"), "format": ("fmt", "format"), "build": ("build",)}
@@ -46,10 +48,14 @@ def body_commands(lines: list[str]) -> list[str]:
     """The simple commands of a recipe body, every member of a pipeline included (``git
     ls-files | xargs pre-commit run`` runs pre-commit); make's and just's line prefixes
     (``@``, ``-``, ``+``) and template interpolations taken off."""
-    script = "\n".join(
-        _INTERPOLATION.sub("", line.strip().lstrip("@-+ ")) for line in lines if line.strip()
-    )
+    script = "\n".join(_template_free(line.strip().lstrip("@-+ ")) for line in lines)
     return [_without_xargs(command) for command, _, _ in split_script(script, pipelines=True)]
+
+
+def _template_free(line: str) -> str:
+    """Interpolations in arguments dropped (``pytest {{ ARGS }}`` runs pytest); one in the
+    command's place (``{{ LINTER }} run``) stays a variable: it may run anything."""
+    return _INTERPOLATION.sub("", _LEADING_INTERPOLATION.sub("$TEMPLATE", line))
 
 
 def _without_xargs(command: str) -> str:
@@ -97,9 +103,9 @@ def kinds(runner: str, recipes: Recipes, name: str, depth: int = 0) -> list[str]
 def _kind(command: str) -> str:
     if runs_dependency_install(command):
         return INSTALL
+    if _VARIABLE.search(command):
+        return OPAQUE  # ``$(LINTER) run``: a variable may run anything
     result = classify(command)
-    if isinstance(result, Skipped):
-        return OPAQUE  # a variable: it may run anything
     if isinstance(result, Classified):
         return "lint" if result.field == "format" and only_checks(command) else result.field
     return UNKNOWN
