@@ -591,6 +591,29 @@ def test_a_lint_recipe_stays_when_nothing_declared_can_replace_it(tmp_path: Path
     assert detect(tmp_path / "e", direct).commands.lint == "just lint"
 
 
+@pytest.mark.parametrize(
+    "body", ["shellcheck scripts/*.sh", "yamllint .", "mypy src", "codespell", "ruff check ."]
+)
+def test_a_lint_recipe_that_runs_a_checker_stays(tmp_path: Path, body: str) -> None:
+    files = {
+        "pyproject.toml": UV_PROJECT + "[tool.ruff]\n",
+        "uv.lock": "",
+        ".pre-commit-config.yaml": "repos: []\n",
+        "Makefile": f"lint:\n\t{body}\n",
+    }
+    assert detect(tmp_path, files).commands.lint == "make lint"
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"), [("npm install", ""), ("npm ci && tsc -p .", "npm run build")]
+)
+def test_a_package_json_build_script_that_only_installs_is_not_the_build(
+    tmp_path: Path, build: str, expected: str
+) -> None:
+    files = {"package.json": json.dumps({"name": "x", "scripts": {"build": build}})}
+    assert detect(tmp_path, files).commands.build == expected
+
+
 def test_a_recipe_body_is_read_as_the_commands_it_runs() -> None:
     lines = [
         "@echo start",

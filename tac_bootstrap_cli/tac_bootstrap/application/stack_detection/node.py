@@ -13,6 +13,7 @@ from tac_bootstrap.domain.config import PACKAGE_MANAGERS, Language, PackageManag
 
 from .model import Candidate, Evidence, first
 from .reading import Reader, table
+from .recipes import Recipe, Recipes, verdict
 from .shellwords import only_checks
 
 
@@ -131,6 +132,9 @@ def _script_commands(files: Reader, c: Candidate, scripts: dict[str, str], deps:
         if script == "start" and "dev" in scripts and _SERVES_A_BUILD.search(scripts["start"]):
             c.note("package.json", f"scripts.start serves a build ({scripts['start']!r}): dev used")
             script = "dev"
+        if script == "build" and (why := verdict(pm, _as_recipes(scripts), "build", "build")):
+            c.note("package.json", f"scripts.build {why}")
+            continue
         if script == "test" and _NPM_PLACEHOLDER_TEST in scripts[script]:
             c.note(
                 "package.json", 'scripts.test is npm\'s placeholder ("no test specified"); ignored'
@@ -180,6 +184,10 @@ def _typecheck_guess(c: Candidate, deps: set[str]) -> None:
         return
     c.commands["typecheck"] = f"{runner} {checker}"
     c.note("package.json", f"{framework}: no typecheck script -> {c.commands['typecheck']}")
+
+
+def _as_recipes(scripts: dict[str, str]) -> Recipes:
+    return {name: Recipe([body], []) for name, body in scripts.items()}
 
 
 def _format_script(c: Candidate, scripts: dict[str, str]) -> str | None:

@@ -34,6 +34,10 @@ Recipes = dict[str, Recipe]
 
 # What a command in a body does: a field (test, lint, ...), or one of these.
 INSTALL, SELF_FORMAT, OPAQUE, UNKNOWN = "install", "self-format", "opaque", "unknown"
+# A checker the classifier does not know by name but whose name says it checks (yamllint,
+# shellcheck, markdownlint, codespell): enough to keep a lint recipe, not to choose one.
+CHECKER = "checker"
+_CHECKER_NAME = re.compile(r"lint|check|codespell|typos|cspell|bandit|semgrep|vulture|deptry")
 _INTERPOLATION = re.compile(r"\{\{.*?\}\}")  # just's ``{{ ARGS }}``, go-task's ``{{.CLI_ARGS}}``
 _LEADING_INTERPOLATION = re.compile(r"^\{\{.*?\}\}")
 _XARGS_VALUE_OPTIONS = {"-n", "-I", "-L", "-P", "-d", "-s", "-E", "-a"}
@@ -108,7 +112,8 @@ def _kind(command: str) -> str:
     result = classify(command)
     if isinstance(result, Classified):
         return "lint" if result.field == "format" and only_checks(command) else result.field
-    return UNKNOWN
+    tool = command.split(maxsplit=1)[0].rsplit("/", 1)[-1] if command.split() else ""
+    return CHECKER if _CHECKER_NAME.search(tool) else UNKNOWN
 
 
 def verdict(runner: str, recipes: Recipes, name: str, field: str) -> str | None:
@@ -122,7 +127,7 @@ def verdict(runner: str, recipes: Recipes, name: str, field: str) -> str | None:
         return f"formats the {runner} file itself ({body}), not the project"
     if field == "format" and body and only_checks(body):
         return f"only checks ({body}): not the format"
-    if field == "lint" and found and not {"lint", OPAQUE} & set(found):
+    if field == "lint" and found and not {"lint", "typecheck", CHECKER, OPAQUE} & set(found):
         return f"runs no linter ({body})"
     return None
 
