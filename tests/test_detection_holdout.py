@@ -33,7 +33,7 @@ BAR = 0.97
 # The figure measured when each holdout was written.
 MEASURED = {
     "holdout": "219/220 = 99.5% (detection at 33f8c6d; 210/220 = 95.5% at 7d138b8 when written)",
-    "holdout2": "213/220 = 96.8% (detection at 1eb8549)",
+    "holdout2": "219/220 = 99.5% (detection at 30af053; 213/220 = 96.8% at 1eb8549 when written)",
 }
 
 
@@ -96,7 +96,7 @@ def test_each_holdout_fixture_names_its_source_and_all_fields(holdout: str) -> N
     "holdout",
     [
         pytest.param("holdout"),  # over the bar since 33f8c6d
-        pytest.param("holdout2", marks=below_the_bar("holdout2")),
+        pytest.param("holdout2"),  # over the bar since 30af053
     ],
 )
 def test_holdout_accuracy_meets_the_issue_bar(holdout: str, tmp_path: Path) -> None:
