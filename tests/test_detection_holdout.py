@@ -1,15 +1,16 @@
 """Holdout measurement of stack detection on real repositories it was not tuned to.
 
-The fixtures in tests/fixtures/holdout/<name>/ and tests/fixtures/holdout2/<name>/ (a second,
-independent set) were written by someone who did not tune
-detection to them (and who did not edit detection): each keeps the files detection reads from a
-real public repository (manifests, Makefiles, CI files; lock files, wrappers and binstubs as
-stubs) and an ``expected.json`` whose values come from what that repository documents (its
-README, CONTRIBUTING, CI and Makefile), not from what detection outputs. A string is the one
-right answer; a list holds every command a developer of that repository would run for that
-purpose. Issue 13's bar is 97% of fields exact or acceptable on repositories outside the
-tuning fixtures; this test measures that, prints every mismatch (``pytest -s``), and fails
-below the bar. Detection reads a copy in tmp_path, so the check covers any checkout location.
+The fixtures in tests/fixtures/holdout/<name>/, tests/fixtures/holdout2/<name>/ and
+tests/fixtures/holdout3/<name>/ (second and third independent sets) were each written by someone
+who did not tune detection to them (and who did not edit detection): each keeps the files
+detection reads from a real public repository (manifests, Makefiles, CI files; lock files,
+wrappers and binstubs as stubs) and an ``expected.json`` whose values come from what that
+repository documents (its README, CONTRIBUTING, CI and Makefile), not from what detection
+outputs. A string is the one right answer; a list holds every command a developer of that
+repository would run for that purpose. Issue 13's bar is 97% of fields exact or acceptable on
+repositories outside the tuning fixtures; this test measures that, prints every mismatch
+(``pytest -s``), and fails below the bar. Detection reads a copy in tmp_path, so the check
+covers any checkout location.
 """
 
 from __future__ import annotations
@@ -25,15 +26,16 @@ from tac_bootstrap.application.stack_detection import DetectedStack, detect_stac
 from tac_bootstrap.domain.stacks import COMMAND_NAMES
 
 FIXTURES = Path(__file__).parent / "fixtures"
-# Two independent holdouts, each written by a different helper who did not tune detection;
+# Three independent holdouts, each written by a different helper who did not tune detection;
 # each is measured on its own against the bar (specs/existing-repositories-2/holdout*.md).
-HOLDOUT_SETS = ("holdout", "holdout2")
+HOLDOUT_SETS = ("holdout", "holdout2", "holdout3")
 STACK_FIELDS = ("name", "language", "framework", "package_manager")
 BAR = 0.97
 # The figure measured when each holdout was written.
 MEASURED = {
     "holdout": "219/220 = 99.5% (detection at 33f8c6d; 210/220 = 95.5% at 7d138b8 when written)",
     "holdout2": "219/220 = 99.5% (detection at 30af053; 213/220 = 96.8% at 1eb8549 when written)",
+    "holdout3": "207/220 = 94.1% (detection at d42161b, first run)",
 }
 
 
@@ -97,6 +99,7 @@ def test_each_holdout_fixture_names_its_source_and_all_fields(holdout: str) -> N
     [
         pytest.param("holdout"),  # over the bar since 33f8c6d
         pytest.param("holdout2"),  # over the bar since 30af053
+        pytest.param("holdout3", marks=below_the_bar("holdout3")),
     ],
 )
 def test_holdout_accuracy_meets_the_issue_bar(holdout: str, tmp_path: Path) -> None:
