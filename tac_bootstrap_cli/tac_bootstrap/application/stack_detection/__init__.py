@@ -21,15 +21,20 @@ Commands, for each field, the first of:
    script the primary stack knows only checks, nor an installer of the program itself;
 2. a target of the root ``Makefile`` (``makefile``; an interactive install target is a warning,
    one that installs the built program is not an install command), else a ``justfile`` recipe
-   or a ``Taskfile.yml`` task (``taskfiles``);
+   or a ``Taskfile.yml`` task (``taskfiles``), else the repository's own ``scripts/test``. Build,
+   format and lint recipes are judged by what they run (``recipes``): an install-only build, a
+   justfile formatting itself, a lint that runs no linter (when a declared linter can replace
+   it) are set aside, also when a CI runs them; a CI step running several recipes (``just lint
+   test``) gives one command per field;
 3. the primary stack's own files (scripts, tool sections, plugins, wrappers);
 4. what the CI or the files of the other stacks give (said in the evidence), except start and
    install: another stack's start (a docs site, an asset watcher) is not the project's.
 
 The project name comes from the primary stack's manifest, else the directory (``names``).
 The package: ``model`` (shared types), ``reading`` (files read without failing), one module per
-ecosystem (Python's task tables in ``python_tasks``), ``makefile``, ``taskfiles``, ``ci``,
-``commands`` (with ``shellwords``), ``installers`` (a CI's install script: the
+ecosystem (Python's task tables in ``python_tasks``), ``makefile``, ``taskfiles``,
+``target_names``, ``recipes`` (a recipe judged by its body), ``ci``, ``commands`` (with
+``toolchain_commands`` and ``shellwords``), ``installers`` (a CI's install script: the
 dependencies' or the program's own), ``weighting``, ``names``; this module combines them.
 """
 
@@ -47,7 +52,7 @@ from .commands import Classified, Skipped, classify_each
 from .go import detect_go
 from .installers import installs_the_program
 from .java import detect_java
-from .makefile import MAKE_TARGETS, makefile_commands, makefile_targets
+from .makefile import makefile_commands, makefile_targets
 from .model import Candidate, DetectedStack, Evidence
 from .names import FALLBACK_NAME, project_name, project_name_from_dir
 from .node import detect_node
@@ -55,6 +60,7 @@ from .python import detect_python
 from .reading import MAX_FILE_BYTES, Reader
 from .ruby import detect_ruby
 from .rust import detect_rust
+from .target_names import MAKE_TARGETS
 from .taskfiles import repository_test_script, task_file_commands
 from .weighting import explanation, rank, summary, weigh
 

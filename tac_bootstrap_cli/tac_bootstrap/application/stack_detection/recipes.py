@@ -144,7 +144,7 @@ def sibling(runner: str, recipes: Recipes, field: str, exclude: str) -> str | No
             fitting.append(name)
     words = _FIELD_WORDS.get(field, (field,))
     named = [n for n in fitting if any(w in re.split(r"[-_:]", n) for w in words)]
-    return (named or fitting or [None])[0]
+    return next(iter(named + fitting), None)
 
 
 # Fields whose recipes are judged by their bodies.

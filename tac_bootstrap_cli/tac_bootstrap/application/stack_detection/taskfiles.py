@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
-from .makefile import MAKE_TARGETS
 from .model import Evidence
 from .reading import Reader
 from .recipes import Recipe, Recipes, choose
+from .target_names import MAKE_TARGETS
 
 _JUST_FILES = ("justfile", "Justfile", ".justfile")
 _TASK_FILES = ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml")
