@@ -592,7 +592,16 @@ def test_a_lint_recipe_stays_when_nothing_declared_can_replace_it(tmp_path: Path
 
 
 @pytest.mark.parametrize(
-    "body", ["shellcheck scripts/*.sh", "yamllint .", "mypy src", "codespell", "ruff check ."]
+    "body",
+    [
+        "shellcheck scripts/*.sh",
+        "yamllint .",
+        "mypy src",
+        "codespell",
+        "ruff check .",
+        "docker compose run --rm app ruff check .",
+        "nix-shell --pure --run 'cargo clippy --all-targets'",
+    ],
 )
 def test_a_lint_recipe_that_runs_a_checker_stays(tmp_path: Path, body: str) -> None:
     files = {

@@ -109,11 +109,24 @@ def _kind(command: str) -> str:
         return INSTALL
     if _VARIABLE.search(command):
         return OPAQUE  # ``$(LINTER) run``: a variable may run anything
-    result = classify(command)
-    if isinstance(result, Classified):
-        return "lint" if result.field == "format" and only_checks(command) else result.field
+    for inner in [command, *_wrapped_commands(command)]:
+        result = classify(inner)
+        if isinstance(result, Classified):
+            return "lint" if result.field == "format" and only_checks(inner) else result.field
     tool = command.split(maxsplit=1)[0].rsplit("/", 1)[-1] if command.split() else ""
     return CHECKER if _CHECKER_NAME.search(tool) else UNKNOWN
+
+
+def _wrapped_commands(command: str) -> list[str]:
+    """What a wrapper we do not know may run: each tail of its words (``docker compose run app
+    ruff check .`` runs ``ruff check .``) and each quoted word (``nix-shell --run 'cargo
+    clippy'``)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return []
+    tails = [join_words(words[i:]) for i in range(1, len(words)) if not words[i].startswith("-")]
+    return tails + [word for word in words[1:] if " " in word.strip()]
 
 
 def verdict(runner: str, recipes: Recipes, name: str, field: str) -> str | None:
