@@ -724,6 +724,10 @@ def _ts_package(**deps: str) -> str:
         ({"vue": "3"}, ""),
         ({"svelte": "4"}, ""),
         ({"react": "18"}, "npx tsc --noEmit"),
+        # astro check: built in before Astro 3, then from @astrojs/check (else it prompts)
+        ({"astro": "^2.10.3"}, "npx astro check"),
+        ({"astro": "^4.0.0", "@astrojs/check": "0.5"}, "npx astro check"),
+        ({"astro": "^4.0.0"}, ""),
     ],
 )
 def test_the_typecheck_guess_reads_single_file_components_or_is_none(
@@ -738,3 +742,77 @@ def test_a_vue_project_s_own_typecheck_script_is_kept(tmp_path: Path) -> None:
     manifest["scripts"] = {"typecheck": "tsc --noEmit"}
     files = {"package.json": json.dumps(manifest), "tsconfig.json": "{}"}
     assert detect(tmp_path, files).commands.typecheck == "npm run typecheck"
+
+
+# -- node: a script that runs the tool, production launchers, published libraries -----------------
+
+
+def _manifest(**fields: object) -> dict[str, str]:
+    return {"package.json": json.dumps({"name": "pkg", **fields})}
+
+
+@pytest.mark.parametrize(
+    ("scripts", "lint"),
+    [
+        ({"lint:eslint": "eslint . --ext .js,.ts,.astro"}, "npm run lint:eslint"),
+        ({"eslint": "eslint src"}, "npm run eslint"),
+        # a fixing variant is not the lint; nor a script named for something else
+        ({"lint:fix": "eslint . --fix"}, "npx eslint ."),
+        ({"check": "eslint ."}, "npx eslint ."),
+        ({"lint-css": "stylelint '**/*.css'"}, "npx eslint ."),
+    ],
+)
+def test_a_script_running_the_declared_tool_beats_the_guess(
+    tmp_path: Path, scripts: dict[str, str], lint: str
+) -> None:
+    files = _manifest(scripts=scripts, devDependencies={"eslint": "8"})
+    assert detect(tmp_path, files).commands.lint == lint
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "cross-env NODE_ENV=production pm2 start ./src/index.js",
+        "NODE_ENV=production node src/server.js",
+        "pm2-runtime start ecosystem.config.js",
+        "forever start app.js",
+    ],
+)
+def test_a_production_launcher_start_gives_way_to_dev(tmp_path: Path, start: str) -> None:
+    files = _manifest(scripts={"start": start, "dev": "nodemon src/index.js"})
+    stack = detect(tmp_path, files)
+    assert stack.commands.start == "npm run dev"
+    assert "production" in findings(stack)
+    # without a dev script the start is all there is; a plain start is kept
+    assert detect(tmp_path / "b", _manifest(scripts={"start": start})).commands.start == "npm start"
+    plain = _manifest(scripts={"start": "node src/index.js", "dev": "nodemon src/index.js"})
+    assert detect(tmp_path / "c", plain).commands.start == "npm start"
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [{"main": "./dist/index.js"}, {"exports": "./index.js"}, {"files": ["distribution"]}],
+)
+def test_a_published_library_takes_no_framework_from_its_dev_dependencies(
+    tmp_path: Path, shape: dict[str, object]
+) -> None:
+    dev = {"devDependencies": {"express": "5", "ava": "5"}}
+    assert detect(tmp_path, _manifest(**shape, **dev)).framework == "none"
+    # a private package with everything in devDependencies is a bundled app: judged by them all
+    app = _manifest(**shape, **dev, private=True)
+    assert detect(tmp_path / "b", app).framework == "express"
+    # a runtime dependency decides as before
+    served = _manifest(**shape, dependencies={"express": "5"})
+    assert detect(tmp_path / "c", served).framework == "express"
+
+
+@pytest.mark.parametrize(("linter", "lint"), [("xo", "npx xo"), ("standard", "npx standard")])
+def test_a_declared_eslint_wrapper_is_the_lint_also_inside_npm_test(
+    tmp_path: Path, linter: str, lint: str
+) -> None:
+    files = _manifest(
+        scripts={"test": f"{linter} && npm run build && ava"},
+        devDependencies={linter: "1", "eslint": "8", "ava": "5"},
+    )
+    stack = detect(tmp_path, files)
+    assert (stack.commands.lint, stack.commands.test) == (lint, "npm test")
