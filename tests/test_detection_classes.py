@@ -816,3 +816,88 @@ def test_a_declared_eslint_wrapper_is_the_lint_also_inside_npm_test(
     )
     stack = detect(tmp_path, files)
     assert (stack.commands.lint, stack.commands.test) == (lint, "npm test")
+
+
+# -- a service that serves nothing over HTTP: its worker is the start ---------------------------
+
+
+_CELERY_REQS = {"requirements.txt": "celery\nredis\n"}
+
+
+def test_a_makefile_target_running_a_celery_worker_is_the_start(tmp_path: Path) -> None:
+    make = "worker:\n\tPYTHONPATH=x \\\n\t\tcelery -A proj worker -l info\ntest:\n\tpytest\n"
+    stack = detect(tmp_path, {**_CELERY_REQS, "Makefile": make})
+    assert stack.commands.start == "make worker"
+    assert "Celery worker" in findings(stack)
+
+
+def test_a_procfile_gives_the_start_web_first_then_a_celery_worker(tmp_path: Path) -> None:
+    both = "# processes\nweb: gunicorn proj.wsgi\nworker: celery -A proj worker\n"
+    assert detect(tmp_path, {**_CELERY_REQS, "Procfile": both}).commands.start == (
+        "gunicorn proj.wsgi"
+    )
+    worker = {**_CELERY_REQS, "Procfile": "worker: celery -A proj worker -l info\n"}
+    assert detect(tmp_path / "b", worker).commands.start == "celery -A proj worker -l info"
+    # a process that is not a Celery worker is not taken for the start
+    other = {**_CELERY_REQS, "Procfile": "release: python migrate.py\n"}
+    assert detect(tmp_path / "c", other).commands.start == ""
+
+
+def test_a_worker_never_replaces_the_framework_s_start(tmp_path: Path) -> None:
+    files = {
+        "requirements.txt": "django\ncelery\n",
+        "manage.py": "",
+        "Procfile": "worker: celery -A proj worker\n",
+    }
+    assert detect(tmp_path, files).commands.start == "python manage.py runserver"
+
+
+# -- Python install: requirements folders, configuration-only pyprojects, the test extra ---------
+
+
+@pytest.mark.parametrize(
+    ("names", "chosen"),
+    [
+        (["base", "ci", "dev"], "requirements/dev.txt"),
+        (["base", "ci"], "requirements/ci.txt"),
+        (["base", "prod"], "requirements/base.txt"),
+        (["prod"], None),
+    ],
+)
+def test_a_requirements_folder_installs_its_development_file(
+    tmp_path: Path, names: list[str], chosen: str | None
+) -> None:
+    files = {f"requirements/{name}.txt": "requests\n" for name in names}
+    install = detect(tmp_path, files).commands.install
+    assert install == (f"python -m pip install -r {chosen}" if chosen else "")
+
+
+def test_a_configuration_only_pyproject_is_not_installed_as_a_package(tmp_path: Path) -> None:
+    config = '[project]\nname = "site"\nversion = "1"\n[tool.ruff]\nline-length = 120\n'
+    files = {"pyproject.toml": config, "requirements.txt": "django\n"}
+    assert detect(tmp_path, files).commands.install == "python -m pip install -r requirements.txt"
+    # a build system, or dependencies pip builds the project for, make it a package
+    built = config + '[build-system]\nrequires = ["setuptools"]\n'
+    assert detect(tmp_path / "b", {**files, "pyproject.toml": built}).commands.install == (
+        "python -m pip install -e . -r requirements.txt"
+    )
+    with_deps = config.replace('version = "1"', 'version = "1"\ndependencies = ["click"]')
+    assert detect(tmp_path / "c", {"pyproject.toml": with_deps}).commands.install == (
+        "python -m pip install -e ."
+    )
+
+
+def test_the_test_extra_is_installed_with_the_project(tmp_path: Path) -> None:
+    pyproject = (
+        '[project]\nname = "tool"\ndependencies = ["click"]\n'
+        '[project.optional-dependencies]\ntest = ["pytest"]\ndocs = ["sphinx"]\n'
+        '[build-system]\nrequires = ["setuptools"]\n'
+    )
+    assert detect(tmp_path, {"pyproject.toml": pyproject}).commands.install == (
+        "python -m pip install -e '.[test]'"
+    )
+    uv = {"pyproject.toml": pyproject, "uv.lock": ""}
+    assert detect(tmp_path / "b", uv).commands.install == "uv sync --extra test"
+    # with a dependency group, uv syncs the development tools by default
+    grouped = {**uv, "pyproject.toml": pyproject + '[dependency-groups]\ndev = ["pytest"]\n'}
+    assert detect(tmp_path / "c", grouped).commands.install == "uv sync"

@@ -35,7 +35,8 @@ The package: ``model`` (shared types), ``reading`` (files read without failing),
 ecosystem (Python's task tables in ``python_tasks``), ``makefile``, ``taskfiles``,
 ``target_names``, ``recipes`` (a recipe judged by its body), ``ci``, ``commands`` (with
 ``toolchain_commands`` and ``shellwords``), ``installers`` (a CI's install script: the
-dependencies' or the program's own), ``weighting``, ``names``; this module combines them.
+dependencies' or the program's own), ``weighting``, ``names``, ``workers`` (the start of a
+service nothing else starts: Procfile, a Celery worker); this module combines them.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from .rust import detect_rust
 from .target_names import MAKE_TARGETS
 from .taskfiles import repository_test_script, task_file_commands
 from .weighting import explanation, rank, summary, weigh
+from .workers import worker_start
 
 __all__ = [
     "FALLBACK_NAME",
@@ -278,6 +280,8 @@ def detect_stack(root: Path, *, ci_root: Path | None = None, part: str = "") -> 
         )
     ci = [x for x in ci if not _runs_unfit(x.found.command, unfit)]
     commands = _merge(ranked, ci, make, evidence, pre_commit)
+    if not commands.get("start") and (worker := worker_start(files, evidence)):
+        commands["start"] = worker
     return DetectedStack(
         name=name,
         language=language,

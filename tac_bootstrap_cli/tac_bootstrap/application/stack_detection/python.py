@@ -14,6 +14,7 @@ from typing import Any
 from tac_bootstrap.domain.config import Language, PackageManager
 
 from .model import Candidate, first
+from .python_install import python_install
 from .python_tasks import session_commands, task_commands
 from .reading import Reader, strings, table
 
@@ -121,7 +122,7 @@ def detect_python(files: Reader) -> Candidate | None:
 
     cmd = c.commands
     project = table(py, "project")
-    install = _python_install(files, c, project, cfg, requirements, pipfile is not None)
+    install = python_install(files, c, py, cfg, requirements, pipfile is not None)
     if install:
         cmd["install"] = install
     _tool_commands(facts, c, py, run)
@@ -317,35 +318,6 @@ def _read_pyproject(py: dict[str, Any], facts: _PythonFacts, c: Candidate) -> No
     if sections:
         summary += "; tool sections: " + ", ".join(f"[tool.{s}]" for s in sections)
     c.note("pyproject.toml", summary)
-
-
-def _python_install(
-    files: Reader,
-    c: Candidate,
-    project: dict[str, Any],
-    cfg: configparser.ConfigParser | None,
-    requirements: list[str],
-    pipenv: bool,
-) -> str:
-    if c.package_manager is PackageManager.UV:
-        return "uv sync"
-    if c.package_manager is PackageManager.POETRY:
-        return "poetry install"
-    if pipenv:
-        return "pipenv install --dev"
-    parts = []
-    installable = (
-        bool(project)
-        or files.is_file("setup.py")
-        or (cfg is not None and cfg.has_section("metadata"))
-    )
-    if installable:
-        parts.append("-e '.[dev]'" if "dev" in table(project, "optional-dependencies") else "-e .")
-    root_requirements = sorted(
-        (r for r in requirements if "/" not in r), key=lambda r: (r != "requirements.txt", r)
-    )
-    parts += [f"-r {r}" for r in root_requirements]
-    return "python -m pip install " + " ".join(parts) if parts else ""
 
 
 def _unittest_script(files: Reader, c: Candidate, run: str) -> None:
