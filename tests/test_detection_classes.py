@@ -901,3 +901,31 @@ def test_the_test_extra_is_installed_with_the_project(tmp_path: Path) -> None:
     # with a dependency group, uv syncs the development tools by default
     grouped = {**uv, "pyproject.toml": pyproject + '[dependency-groups]\ndev = ["pytest"]\n'}
     assert detect(tmp_path / "c", grouped).commands.install == "uv sync"
+
+
+# -- FastAPI: a main.py that runs uvicorn itself is started with python -------------------------
+
+
+_FASTAPI = {"requirements.txt": "fastapi\nuvicorn\n"}
+
+
+@pytest.mark.parametrize(
+    ("main", "start"),
+    [
+        (
+            'import uvicorn\n\nif __name__ == "__main__":\n    uvicorn.run("app.server:app")\n',
+            "python main.py",
+        ),
+        ("from uvicorn import run\n\nrun('app:app')\n", "python main.py"),
+        # an app module: uvicorn imports it; a mention in a comment is no import
+        ("from fastapi import FastAPI\n\napp = FastAPI()\n", "uvicorn main:app"),
+        (
+            "# run with: uvicorn.run(app)\nfrom fastapi import FastAPI\napp = FastAPI()\n",
+            "uvicorn main:app",
+        ),
+    ],
+)
+def test_a_main_module_running_uvicorn_is_started_with_python(
+    tmp_path: Path, main: str, start: str
+) -> None:
+    assert detect(tmp_path, {**_FASTAPI, "main.py": main}).commands.start == start

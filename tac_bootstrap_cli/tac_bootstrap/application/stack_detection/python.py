@@ -350,7 +350,7 @@ def _python_start(
     if framework == "fastapi":
         for path, module in (("main.py", "main"), ("app.py", "app"), ("app/main.py", "app.main")):
             if files.is_file(path):
-                return f"uvicorn {module}:app"
+                return _fastapi_start(files, path, module)
     if framework == "flask":
         return "flask run"
     scripts = list(table(project, "scripts")) or list(table(poetry, "scripts"))
@@ -360,3 +360,18 @@ def _python_start(
         if files.is_file(path):
             return f"python {path}"
     return ""
+
+
+# A module that imports uvicorn runs the server itself (``uvicorn.run(...)`` under
+# ``if __name__ == "__main__"``, often with its own options): an app module needs no import.
+_RUNS_UVICORN = re.compile(
+    r"^\s*(import\s+uvicorn\b|from\s+uvicorn\s+import\b)|\buvicorn\.run\(", re.M
+)
+
+
+def _fastapi_start(files: Reader, path: str, module: str) -> str:
+    """``python main.py`` for a launcher module, else ``uvicorn main:app``."""
+    code = "\n".join(line.split("#", 1)[0] for line in (files.text(path, []) or "").splitlines())
+    if "/" not in path and _RUNS_UVICORN.search(code):
+        return f"python {path}"
+    return f"uvicorn {module}:app"
