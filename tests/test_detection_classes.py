@@ -929,3 +929,34 @@ def test_a_main_module_running_uvicorn_is_started_with_python(
     tmp_path: Path, main: str, start: str
 ) -> None:
     assert detect(tmp_path, {**_FASTAPI, "main.py": main}).commands.start == start
+
+
+# -- Java: the development mode of Quarkus and Micronaut ----------------------------------------
+
+
+def _pom(plugin: str) -> str:
+    return (
+        "<project><modelVersion>4.0.0</modelVersion><artifactId>svc</artifactId><build><plugins>"
+        f"<plugin><artifactId>{plugin}</artifactId></plugin></plugins></build></project>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "start"),
+    [
+        ({"pom.xml": _pom("quarkus-maven-plugin")}, "mvn quarkus:dev"),
+        ({"pom.xml": _pom("quarkus-maven-plugin"), "mvnw": ""}, "./mvnw quarkus:dev"),
+        ({"pom.xml": _pom("micronaut-maven-plugin"), "mvnw": ""}, "./mvnw mn:run"),
+        ({"pom.xml": _pom("maven-surefire-plugin")}, ""),
+        (
+            {"build.gradle.kts": 'plugins {\n    id("io.quarkus")\n}\n', "gradlew": ""},
+            "./gradlew quarkusDev",
+        ),
+        ({"build.gradle": "plugins {\n    id 'io.micronaut.application'\n}\n"}, "gradle run"),
+        ({"build.gradle": "plugins {\n    id 'java-library'\n}\n"}, ""),
+    ],
+)
+def test_a_jvm_framework_s_dev_mode_is_the_start(
+    tmp_path: Path, files: dict[str, str], start: str
+) -> None:
+    assert detect(tmp_path, files).commands.start == start

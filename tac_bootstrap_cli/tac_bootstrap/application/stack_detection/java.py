@@ -44,31 +44,52 @@ def detect_java(files: Reader) -> Candidate | None:
     c.note(wrapper if files.is_file(wrapper) else build_file, f"commands run {tool}")
     spring = c.framework == "spring"
     if maven:
-        start = (
-            f"{tool} spring-boot:run"
-            if spring
-            else (f"{tool} exec:java" if "exec-maven-plugin" in text else "")
-        )
         c.commands.update(
             install=f"{tool} install -DskipTests",
-            start=start,
+            start=_maven_start(tool, text, spring),
             test=f"{tool} test",
             build=f"{tool} package",
             lint=f"{tool} checkstyle:check" if "maven-checkstyle-plugin" in text else "",
             format=_maven_format(tool, text),
         )
     else:
-        application = re.search(r"""^\s*application\s*(\{|$)|["']application["']""", text, re.M)
-        start = f"{tool} bootRun" if spring else (f"{tool} run" if application else "")
         c.commands.update(
             install=f"{tool} dependencies",
-            start=start,
+            start=_gradle_start(tool, text, spring),
             test=f"{tool} test",
             build=f"{tool} build",
             lint=f"{tool} checkstyleMain" if "checkstyle" in text else "",
             format=f"{tool} spotlessApply" if "spotless" in text else "",
         )
     return c
+
+
+# Development modes of the frameworks the registry does not name (they are not Spring): the
+# build plugin that provides them is the evidence.
+_MAVEN_DEV_GOALS = (
+    ("quarkus-maven-plugin", "quarkus:dev"),
+    ("micronaut-maven-plugin", "mn:run"),
+    ("exec-maven-plugin", "exec:java"),
+)
+_GRADLE_APPLICATION = re.compile(
+    r"""^\s*application\s*(\{|$)|["'](io\.micronaut\.)?application["']""", re.M
+)
+_GRADLE_QUARKUS = re.compile(r"""["']io\.quarkus["']""")
+
+
+def _maven_start(tool: str, text: str, spring: bool) -> str:
+    if spring:
+        return f"{tool} spring-boot:run"
+    goal = next((goal for plugin, goal in _MAVEN_DEV_GOALS if plugin in text), None)
+    return f"{tool} {goal}" if goal else ""
+
+
+def _gradle_start(tool: str, text: str, spring: bool) -> str:
+    if spring:
+        return f"{tool} bootRun"
+    if _GRADLE_QUARKUS.search(text):
+        return f"{tool} quarkusDev"
+    return f"{tool} run" if _GRADLE_APPLICATION.search(text) else ""
 
 
 def _maven_format(tool: str, text: str) -> str:
