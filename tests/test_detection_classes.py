@@ -960,3 +960,34 @@ def test_a_jvm_framework_s_dev_mode_is_the_start(
     tmp_path: Path, files: dict[str, str], start: str
 ) -> None:
     assert detect(tmp_path, files).commands.start == start
+
+
+# -- CI feature matrices: the plain command, not one variant ------------------------------------
+
+
+def _rust_ci(*runs: str) -> dict[str, str]:
+    steps = "".join(f"      - run: {run}\n" for run in runs)
+    workflow = f"on: push\njobs:\n  ci:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
+    return {
+        "Cargo.toml": '[package]\nname = "lib"\nversion = "0.1.0"\n',
+        ".github/workflows/ci.yml": workflow,
+    }
+
+
+@pytest.mark.parametrize(
+    ("runs", "typecheck"),
+    [
+        (("cargo check --no-default-features", "cargo check"), "cargo check"),
+        (
+            ("cargo check --features backtrace", "cargo check --all-targets"),
+            "cargo check --all-targets",
+        ),
+        (("cargo check -F serde", "cargo check --features=std"), "cargo check -F serde"),
+        # one variant only: the repository chose it
+        (("cargo check --no-default-features",), "cargo check --no-default-features"),
+    ],
+)
+def test_a_ci_feature_matrix_gives_its_plain_command(
+    tmp_path: Path, runs: tuple[str, ...], typecheck: str
+) -> None:
+    assert detect(tmp_path, _rust_ci(*runs)).commands.typecheck == typecheck

@@ -63,6 +63,7 @@ from .ruby import detect_ruby
 from .rust import detect_rust
 from .target_names import MAKE_TARGETS
 from .taskfiles import repository_test_script, task_file_commands
+from .toolchain_commands import selects_a_variant
 from .weighting import explanation, rank, summary, weigh
 from .workers import worker_start
 
@@ -180,16 +181,16 @@ def _merge(
     commands: dict[str, str] = {}
     check_only = primary.check_only if primary else set()
     for key in COMMAND_NAMES:
-        from_ci = next(
-            (
-                x
-                for x in ci
-                if x.found.field == key
-                and _belongs(x.found, primary)
-                and x.found.command not in check_only
-            ),
-            None,
-        )
+        fits = [
+            x
+            for x in ci
+            if x.found.field == key
+            and _belongs(x.found, primary)
+            and x.found.command not in check_only
+        ]
+        # Of a feature matrix (cargo check, then --no-default-features), the plain command.
+        plain = [x for x in fits if not selects_a_variant(x.found.command)]
+        from_ci = next(iter(plain or fits), None)
         if from_ci is not None:
             commands[key] = _adapted(from_ci, primary)
             evidence.append(

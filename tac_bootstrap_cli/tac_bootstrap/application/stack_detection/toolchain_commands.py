@@ -47,6 +47,18 @@ def rust_rule(words: list[str]) -> _RuleResult:
     return (field, words, "rust", None) if field else None
 
 
+# Options that pick a build variant: a CI running ``cargo check --no-default-features`` next to
+# ``cargo check`` checks a feature matrix; the plain command is the one to run while working.
+_VARIANT_OPTIONS = ("--no-default-features", "--features", "-F")
+
+
+def selects_a_variant(command: str) -> bool:
+    """``cargo check --features x``, ``cargo test --no-default-features``: one of a matrix."""
+    return any(
+        word in _VARIANT_OPTIONS or word.startswith("--features=") for word in command.split()
+    )
+
+
 def java_rule(words: list[str]) -> _RuleResult:
     tool = _base(words[0])
     if tool not in ("mvn", "mvnw", "gradle", "gradlew", "mvnw.cmd", "gradlew.bat"):
