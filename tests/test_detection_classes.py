@@ -991,3 +991,32 @@ def test_a_ci_feature_matrix_gives_its_plain_command(
     tmp_path: Path, runs: tuple[str, ...], typecheck: str
 ) -> None:
     assert detect(tmp_path, _rust_ci(*runs)).commands.typecheck == typecheck
+
+
+# -- Flask: an app's own FlaskGroup console script ---------------------------------------------
+
+
+_FLASK_PROJECT = (
+    '[project]\nname = "forum"\ndependencies = ["flask"]\n'
+    '[project.scripts]\nforum = "forum.cli:main"\n[build-system]\nrequires = ["hatchling"]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("cli", "start"),
+    [
+        (
+            "from flask.cli import FlaskGroup\n\n@click.group(cls=FlaskGroup)\ndef main(): ...\n",
+            "forum run",
+        ),
+        ("import click\n\n@click.group()\ndef main(): ...\n", "flask run"),
+        (None, "flask run"),  # the module is not there: nothing says it has `run`
+    ],
+)
+def test_a_flask_app_s_flaskgroup_script_runs_the_server(
+    tmp_path: Path, cli: str | None, start: str
+) -> None:
+    files = {"pyproject.toml": _FLASK_PROJECT}
+    if cli is not None:
+        files["forum/cli.py"] = cli
+    assert detect(tmp_path, files).commands.start == start

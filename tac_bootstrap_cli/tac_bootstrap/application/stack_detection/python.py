@@ -352,7 +352,7 @@ def _python_start(
             if files.is_file(path):
                 return _fastapi_start(files, path, module)
     if framework == "flask":
-        return "flask run"
+        return _flask_start(files, project)
     scripts = list(table(project, "scripts")) or list(table(poetry, "scripts"))
     if scripts:
         return scripts[0]
@@ -375,3 +375,16 @@ def _fastapi_start(files: Reader, path: str, module: str) -> str:
     if "/" not in path and _RUNS_UVICORN.search(code):
         return f"python {path}"
     return f"uvicorn {module}:app"
+
+
+def _flask_start(files: Reader, project: dict[str, Any]) -> str:
+    """``<script> run`` when a console script of the project is a ``FlaskGroup`` (Flask's CLI
+    with the app loaded, ``run`` included: ``flask run`` may not find that app), else
+    ``flask run``. The script's module is read; unread, nothing says it has ``run``."""
+    for name, target in table(project, "scripts").items():
+        module = str(target).split(":", 1)[0].replace(".", "/")
+        for path in (f"{module}.py", f"src/{module}.py", f"{module}/__init__.py"):
+            text = files.text(path, []) if files.is_file(path) else None
+            if text is not None and "FlaskGroup" in text:
+                return f"{name} run"
+    return "flask run"
