@@ -450,8 +450,7 @@ def test_makefile_targets_override_detected_commands(tmp_path: Path) -> None:
     assert c.typecheck == "make type-check"
     assert c.format == "make fmt"
     assert c.start == "make serve"
-    # no install target, and a [project] with no build system or dependencies is no package
-    assert c.install == ""
+    assert c.install == "python -m pip install -e ."  # no install target: detection stands
     assert "test -> make test" in findings(stack, "Makefile")
 
 

@@ -3,9 +3,9 @@
 The package manager's own sync (uv, poetry, pipenv) when there is one; with pip, the project
 itself (editable) when it can be built, and its requirement files. Two rules keep that command
 working: a pyproject.toml that only configures tools (no ``[build-system]``, no dependencies,
-no setup.py/setup.cfg) is not a package, so ``pip install -e .`` is not made for it; and the
-extra a developer needs for the tests (``dev``, else ``test``) is included, else the tests
-cannot import their tools after the install.
+no setup.py/setup.cfg, requirement files beside it) is not a package, so ``pip install -e .``
+is not made for it; and the extra a developer needs for the tests (``dev``, else ``test``)
+is included, else the tests cannot import their tools after the install.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def _installable(
 ) -> bool:
     """The project can be built and installed: setup.py, setup.cfg's metadata, a pyproject
     with a build system, or one whose ``[project]`` declares dependencies (pip builds it with
-    setuptools). A ``[project]`` table with neither only configures tools."""
+    setuptools). A ``[project]`` table with neither, next to requirement files that hold the
+    dependencies, only configures tools."""
     if files.is_file("setup.py") or (cfg is not None and cfg.has_section("metadata")):
         return True
     project = table(py, "project")
@@ -80,10 +81,9 @@ def _installable(
         return False
     if "build-system" in (py or {}) or strings(project.get("dependencies")):
         return True
-    if requirements:
-        c.note("pyproject.toml", "no build system, no dependencies: not installed as a package")
-    else:
-        c.note("pyproject.toml", "no build system, no dependencies: nothing to install")
+    if not requirements:
+        return True  # pip still builds it (setuptools); nothing else would install anything
+    c.note("pyproject.toml", "no build system, no dependencies: not installed as a package")
     return False
 
 
