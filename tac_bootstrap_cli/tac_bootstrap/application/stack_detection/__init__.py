@@ -32,8 +32,9 @@ Commands, for each field, the first of:
 
 The project name comes from the primary stack's manifest, else the directory (``names``).
 The package: ``model`` (shared types), ``reading`` (files read without failing), one module per
-ecosystem (Python's task tables in ``python_tasks``), ``makefile``, ``taskfiles``,
-``target_names``, ``recipes`` (a recipe judged by its body), ``ci``, ``commands`` (with
+ecosystem (Python's task tables in ``python_tasks``, its install in ``python_install``),
+``makefile``, ``taskfiles``, ``target_names``, ``recipes`` (a recipe judged by its body),
+``ci``, ``commands`` (with
 ``toolchain_commands`` and ``shellwords``), ``installers`` (a CI's install script: the
 dependencies' or the program's own), ``weighting``, ``names``, ``workers`` (the start of a
 service nothing else starts: Procfile, a Celery worker); this module combines them.
