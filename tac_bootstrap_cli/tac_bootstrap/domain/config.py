@@ -30,6 +30,12 @@ from tac_bootstrap.domain.stacks import (
     language_spec,
     package_manager_spec,
 )
+from tac_bootstrap.domain.workflow_config import (
+    IssuesSection,
+    QueueSection,
+    TriggersSection,
+    WorkflowSection,
+)
 
 CONFIG_FILENAME = "tac_bootstrap.yml"
 CONFIG_SCHEMA_VERSION = 1
@@ -188,7 +194,7 @@ class PhaseLimits(_Strict):
     permission_mode: PermissionMode = ""
 
 
-PhaseName = Literal["plan", "build", "test", "review"]
+PhaseName = Literal["classify", "plan", "build", "test", "review", "patch", "document"]
 
 
 def _default_phases() -> dict[PhaseName, PhaseLimits]:
@@ -247,6 +253,10 @@ class TacConfig(_Strict):
     orchestrator: OrchestratorSection = Field(default_factory=OrchestratorSection)
     git: GitSection = Field(default_factory=GitSection)
     guard: GuardSection = Field(default_factory=GuardSection)
+    workflow: WorkflowSection = Field(default_factory=WorkflowSection)
+    issues: IssuesSection = Field(default_factory=IssuesSection)
+    triggers: TriggersSection = Field(default_factory=TriggersSection)
+    queue: QueueSection = Field(default_factory=QueueSection)
 
     @property
     def package_manager(self) -> PackageManager:
