@@ -47,6 +47,8 @@ EXPECTED_FILES = {
     ".claude/hooks/tool_guard_rules.py",
     ".claude/hooks/tool_guard_shell.py",
     *(f".claude/commands/{command}.md" for command in COMMANDS),
+    *(f".claude/agents/{role}.md" for role in ("planner", "builder", "tester", "reviewer")),
+    ".claude/agents/documenter.md",
     *(f"specs/templates/{kind}.md" for kind in ("feature", "bug", "chore")),
     "logs/.gitignore",
     "CLAUDE.md",

@@ -285,6 +285,17 @@ class ScaffoldService:
                     reason=f"slash command /{name.removesuffix('.md')}",
                 )
             )
+        # The phase agents as subagents; a user's own agents beside them are never touched.
+        for template in sorted((self.renderer.templates_dir / "claude" / "agents").glob("*.md.j2")):
+            name = template.name.removesuffix(".j2")
+            plan.add(
+                FileOperation(
+                    path=f"{claude}/agents/{name}",
+                    action=Action.RENDER,
+                    source=f"claude/agents/{template.name}",
+                    reason=f"subagent {name.removesuffix('.md')} (a workflow phase, interactively)",
+                )
+            )
 
     def _add_spec_templates(self, plan: ScaffoldPlan, config: TacConfig) -> None:
         for kind in ("feature", "bug", "chore"):
