@@ -42,6 +42,9 @@ RELEASED = {
     "migrations/004_prompt_totals.sql": (
         "9598cc570a9b42402ddc51e81d2ee99549f543d141cf5691921380267f8b71b9"
     ),
+    "migrations/005_runs.sql": (
+        "1fca8a97af1d164d34b73382f8e90c363d37fac4ef02c7a40597b1dceb8d961e"
+    ),
     "postgres/migrations/001_initial.sql": (
         "965e20b2cb251ee988d12db123b33ceca1d1c3aa8c3b3f0efc08ca08930d38fd"
     ),
@@ -53,6 +56,9 @@ RELEASED = {
     ),
     "postgres/migrations/004_prompt_totals.sql": (
         "3e1b06f9207ff1e58a188fbadd8c5e118555a1392af3468be854d792bb15eaf6"
+    ),
+    "postgres/migrations/005_runs.sql": (
+        "478fc8237a7b313122d3fef34cedaedc5202b3b5d7984210c5ed1d91cf9afc86"
     ),
 }
 

@@ -46,6 +46,11 @@ INDEXES_003 = {
     "idx_prompts_agent_tokens",
     "idx_agent_logs_tool_use",
 }
+INDEXES_005 = {
+    "idx_runs_status_created", "idx_runs_active_issue", "idx_runs_active_port",
+    "idx_run_checks_run",
+}  # fmt: skip
+TABLES_005 = {"runs", "run_checks", "webhook_deliveries"}
 TRIGGER = "update_orchestrator_agents_updated_at"
 
 
@@ -121,11 +126,13 @@ def test_schema_creates_tables_indexes_and_trigger(db: psycopg.Connection[Any]) 
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
         )
     }
-    assert tables == TABLES | {"prompt_totals"}  # migration 004
+    assert tables == TABLES | {"prompt_totals"} | TABLES_005  # migrations 004 and 005
     indexes = {
         r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
     }
-    assert {i for i in indexes if i.startswith("idx_")} == INDEXES_001 | INDEXES_002 | INDEXES_003
+    assert {i for i in indexes if i.startswith("idx_")} == (
+        INDEXES_001 | INDEXES_002 | INDEXES_003 | INDEXES_005
+    )
     triggers = db.execute(
         "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal"
     ).fetchall()

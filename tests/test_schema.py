@@ -32,6 +32,12 @@ MIGRATION_004_TABLES = {"prompt_totals"}
 MIGRATION_004_TRIGGERS = {
     "prompt_totals_insert", "prompt_totals_update", "prompt_totals_move", "prompt_totals_delete",
 }  # fmt: skip
+# Migration 005: the runs of workflows, their checks, and the webhook's deliveries.
+MIGRATION_005_TABLES = {"runs", "run_checks", "webhook_deliveries"}
+MIGRATION_005_INDEXES = {
+    "idx_runs_status_created", "idx_runs_active_issue", "idx_runs_active_port",
+    "idx_run_checks_run",
+}  # fmt: skip
 MIGRATION_003_INDEXES = {
     "idx_prompt_model_usage_prompt",
     "idx_session_usage_session",
@@ -108,7 +114,7 @@ def columns(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's columns in order (name, type, not null, default, primary key)."""
     return {
         table: [tuple(row)[1:] for row in conn.execute(f"PRAGMA table_xinfo({table})")]
-        for table in TABLES
+        for table in TABLES | MIGRATION_005_TABLES
     }
 
 
@@ -126,8 +132,10 @@ def test_schema_has_tables_trigger_and_named_indexes(db: sqlite3.Connection) -> 
     kinds: dict[str, set[str]] = {}
     for kind, name, _, _ in objects(db):
         kinds.setdefault(kind, set()).add(name)
-    assert kinds["table"] == TABLES | MIGRATION_004_TABLES
-    assert kinds["index"] == NAMED_INDEXES | MIGRATION_002_INDEXES | MIGRATION_003_INDEXES
+    assert kinds["table"] == TABLES | MIGRATION_004_TABLES | MIGRATION_005_TABLES
+    assert kinds["index"] == (
+        NAMED_INDEXES | MIGRATION_002_INDEXES | MIGRATION_003_INDEXES | MIGRATION_005_INDEXES
+    )
     assert kinds["trigger"] == {"update_orchestrator_agents_updated_at"} | MIGRATION_004_TRIGGERS
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -174,6 +182,7 @@ def test_initial_migration_is_the_schema_without_later_migrations(schema_dir: Pa
     from_initial = connect(":memory:", schema_dir / "migrations" / "001_initial.sql")
     later_names = MIGRATION_002_INDEXES | MIGRATION_003_INDEXES | MIGRATION_003_TABLES
     later_names |= MIGRATION_004_TABLES | MIGRATION_004_TRIGGERS
+    later_names |= MIGRATION_005_TABLES | MIGRATION_005_INDEXES
     later = {o for o in objects(from_schema) if o[1] in later_names}
     assert len(later) == len(later_names)
     altered = {"agents", "prompts", "agent_logs"}  # migration 003 adds columns to them

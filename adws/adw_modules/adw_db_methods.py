@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from . import adw_db_operations as ops
+from . import adw_db_ops_run_checks as run_checks
+from . import adw_db_ops_runs as runs
 from . import adw_db_transfer as transfer
 from .adw_db_backup import database_size
 from .adw_db_connection import (
@@ -208,6 +210,20 @@ class DatabaseMethods:
     run_budgets = reads(ops.run_budgets)
     # hook events (hook_recorder.py): the agent of an interactive Claude Code session
     interactive_agent = writes(interactive_agent)
+    # workflow runs, their checks, the run queue and webhook deliveries
+    # (adw_db_ops_runs.py, adw_db_ops_run_checks.py)
+    create_run = writes(runs.create_run)
+    get_run = reads(runs.get_run)
+    list_runs = reads(runs.list_runs)
+    update_run = writes(runs.update_run)
+    assign_port = writes(runs.assign_port)
+    claim_run = writes(runs.claim_run)
+    heartbeat_run = writes(runs.heartbeat_run)
+    requeue_expired = writes(runs.requeue_expired)
+    finish_run = writes(runs.finish_run)
+    record_check = writes(run_checks.record_check)
+    list_checks = reads(run_checks.list_checks)
+    remember_delivery = writes(run_checks.remember_delivery)
     # migrations and copies between databases (adw_db_transfer.py)
     applied_migrations = reads(history)
     non_uuid_ids = reads(transfer.non_uuid_ids)

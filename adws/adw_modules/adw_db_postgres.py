@@ -134,6 +134,13 @@ MIGRATION_LOCK_KEY = int.from_bytes(
 )
 
 
+# Makes assign_port's transactions take turns: under READ COMMITTED two of them would both see
+# the same slot free, and the loser's unique violation would abort its whole transaction.
+PORT_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"tac-bootstrap:run_ports").digest()[:8], "big", signed=True
+)
+
+
 def _insertion_order(table: str) -> str:
     """Log tables number their rows (seq); the others have time-ordered UUIDv7 ids."""
     return "seq" if table in LOG_TABLES else "id"
@@ -165,6 +172,12 @@ POSTGRES = Dialect(
         "ordered_join": "JOIN",
         "instr": "strpos",
         "nul": "NULL",  # no text value holds NUL here: NULL finds none
+        # the run queue (adw_db_dialect explains these): the server's clock decides leases
+        "now": "date_trunc('milliseconds', statement_timestamp())",
+        "lease_until": "date_trunc('milliseconds', statement_timestamp() "
+        "+ make_interval(secs => ?))",
+        "skip_locked": "FOR UPDATE SKIP LOCKED",
+        "port_lock": f"SELECT pg_advisory_xact_lock({PORT_LOCK_KEY})",
     },
     errors=(psycopg.Error,),
     classifier=_violation,

@@ -37,6 +37,19 @@ class NotFound(OrchestratorError, LookupError):
     """A referenced row (agent, prompt, orchestrator agent) does not exist."""
 
 
+class RunExists(OrchestratorError):
+    """create_run refused: the adw_id is taken, or the issue already has an active run
+    (queued, running or paused) on some machine; `existing` is that run's adw_id."""
+
+    def __init__(self, message: str, existing: str | None = None) -> None:
+        super().__init__(message)
+        self.existing = existing
+
+
+class NoFreePort(OrchestratorError):
+    """assign_port found every port slot held by an active (running or paused) run."""
+
+
 # -- timestamps ---------------------------------------------------------------------------
 
 

@@ -12,6 +12,13 @@ read inside a write transaction (empty where the whole transaction already holds
 lock), `{ordered_join}` a join the planner must take in the written order (SQLite's CROSS
 JOIN; PostgreSQL's planner chooses well by itself). An unknown `{name}` raises KeyError.
 
+The run queue (adw_db_ops_runs) reads the database's clock, never a worker's, so leases hold
+across machines whose clocks differ: `{now}` the current time in the schema's format,
+`{lease_until}` now plus `?` seconds, `{skip_locked}` the claim's row lock that passes over
+rows another transaction holds (PostgreSQL's FOR UPDATE SKIP LOCKED; empty on SQLite, where
+BEGIN IMMEDIATE already makes claims take turns), `{port_lock}` a statement that makes port
+assignments take turns (a transaction-scoped advisory lock; a no-op query on SQLite).
+
 Drivers whose placeholders are `%s` (psycopg) set `format_placeholders`: `?` outside quoted
 text becomes `%s` and a literal `%` becomes `%%`.
 
@@ -203,6 +210,10 @@ SQLITE = Dialect(
         "ordered_join": "CROSS JOIN",  # SQLite joins in the written order (with its ON)
         "instr": "instr",  # position of a text in another, 0 when absent
         "nul": "char(0)",
+        "now": "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        "lease_until": "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ? || ' seconds')",
+        "skip_locked": "",
+        "port_lock": "SELECT 1 AS locked",
     },
     errors=(sqlite3.Error,),
     classifier=_sqlite_violation,
