@@ -43,6 +43,7 @@ GITIGNORE_LINES = [  # what add-agentic ensures; none of them may match a genera
     "*.db-shm",
     "adws/schema/orchestrator.db",
     "*.tac-bootstrap",
+    "/trees/",
 ]
 SOME_LINES = [  # any lines, for the append mechanics of update_gitignore
     ".tac_bootstrap/",
@@ -131,6 +132,7 @@ def test_python_repo_gets_config_and_layer_and_keeps_every_user_file(tmp_path: P
     assert appended == (
         "\n\n# tac-bootstrap agentic layer\n"
         ".tac_bootstrap/\n*.db-wal\n*.db-shm\nadws/schema/orchestrator.db\n*.tac-bootstrap\n"
+        "/trees/\n"
     )  # no logs line: logs/.gitignore ignores the logs (the user's /logs is outside git here)
 
     # The config holds what was detected.
@@ -234,7 +236,7 @@ def test_dry_run_writes_nothing_and_shows_the_gitignore_lines(cli: Any, tmp_path
     assert tree_snapshot(root) == before
     assert "tac_bootstrap.yml  create" in result.stdout
     assert "settings.json  merge" in result.stdout
-    assert ".gitignore: would append 5 line(s): .tac_bootstrap/, *.db-wal" in result.stdout
+    assert ".gitignore: would append 6 line(s): .tac_bootstrap/, *.db-wal" in result.stdout
 
     (root / ".claude" / "settings.json").unlink()
     result = cli("add-agentic", root, "--dry-run", "--json")

@@ -66,9 +66,9 @@ class GitignoreUpdate:
 
 
 def required_lines(config: TacConfig) -> list[str]:
-    """What git must ignore at the root: local state, the database files, our proposals.
-
-    None of them may match a generated file. The run logs are not here: the generated
+    """What git must ignore at the root: local state, the database files, our proposals and
+    the runs' worktrees (``workflow.worktrees_dir``, anchored: a ``trees`` elsewhere is not
+    ours). None of them may match a generated file. The run logs are not here: the generated
     ``<logs_dir>/.gitignore`` ignores everything beside itself, while a root ``logs/`` line
     would ignore that file too (and any ``logs`` directory elsewhere in the repository).
     """
@@ -78,6 +78,7 @@ def required_lines(config: TacConfig) -> list[str]:
         "*.db-shm",
         config.default_database_path,
         f"*{PROPOSAL_SUFFIX}",  # the layer's version beside a user's file, to merge by hand
+        f"/{config.workflow.worktrees_dir.strip('/')}/",  # each run's git worktree
     ]
 
 
