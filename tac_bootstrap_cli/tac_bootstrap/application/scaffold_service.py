@@ -56,6 +56,7 @@ WORKFLOW_SCRIPTS = (
     ("adw_test.py", "test phase"),
     ("adw_review.py", "review phase"),
     ("adw_sdlc.py", "plan -> build -> test -> review"),
+    ("adw_trigger_webhook.py", "trigger: GitHub webhook receiver that enqueues runs"),
 )
 
 # The layer's own tests: every .py file of templates/adws/tests/ (a new one needs no

@@ -1,0 +1,160 @@
+"""What a verified GitHub delivery asks the layer to do: enqueue a run, re-queue one, or nothing.
+
+Only called after the signature, the size and the replay guard accepted the delivery
+(adw_webhook.py). Payload shapes: GitHub's `issues`, `issue_comment` and `ping` events
+(docs.github.com/webhooks/webhook-events-and-payloads); fields are read defensively, since a
+signed payload is still data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .adw_database import OrchestratorDB
+from .adw_issues import is_layer_comment
+from .adw_triggers import (
+    TRUSTED_ASSOCIATIONS,
+    active_run,
+    enqueue_issue,
+    parse_command,
+    requeue_paused,
+    valid_workflow,
+)
+
+ISSUE_ACTIONS = frozenset({"opened", "labeled", "reopened"})
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventContext:
+    db: OrchestratorDB
+    label: str
+    workflow: str
+    adws_dir: Path | None
+    delivery: str
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def ignored(reason: str) -> Reply:
+    return Reply(202, {"ignored": reason})
+
+
+def handle_event(ctx: EventContext, event: str, payload: dict[str, Any]) -> Reply:
+    """The reply to a verified delivery of `event`."""
+    if event == "ping":
+        return Reply(200, {"pong": _text(payload.get("zen")) or "ok"})
+    if event == "issues":
+        return _issues(ctx, payload)
+    if event == "issue_comment":
+        return _issue_comment(ctx, payload)
+    return ignored(f"event {event!r} is not handled (only issues, issue_comment, ping)")
+
+
+def _issue_of(payload: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    issue = _mapping(payload.get("issue"))
+    number = issue.get("number")
+    valid = isinstance(number, int) and not isinstance(number, bool) and number > 0
+    return issue, number if valid else None
+
+
+def _labels(issue: dict[str, Any]) -> set[str]:
+    labels = issue.get("labels")
+    names = (_text(_mapping(label).get("name")) for label in labels or [])
+    return set(names) if isinstance(labels, list) else set()
+
+
+def _issues(ctx: EventContext, payload: dict[str, Any]) -> Reply:
+    action = _text(payload.get("action"))
+    issue, number = _issue_of(payload)
+    if action not in ISSUE_ACTIONS:
+        return ignored(f"issues action {action!r} starts no run")
+    if number is None:
+        return Reply(400, {"error": "issues payload without an issue number"})
+    if action == "labeled":
+        # Adding a label needs triage access to the repository: the labeler is trusted.
+        if _text(_mapping(payload.get("label")).get("name")) != ctx.label:
+            return ignored(f"the label added is not {ctx.label!r}")
+    else:
+        if ctx.label not in _labels(issue):
+            return ignored(f"issue #{number} is not labeled {ctx.label!r}")
+        # An issue template can apply the label for anyone: the author must be trusted.
+        if _text(issue.get("author_association")) not in TRUSTED_ASSOCIATIONS:
+            return ignored("the issue's author has no write access to the repository")
+    return _enqueue(ctx, issue, number, ctx.workflow, f"issues.{action}", payload)
+
+
+def _issue_comment(ctx: EventContext, payload: dict[str, Any]) -> Reply:
+    action = _text(payload.get("action"))
+    issue, number = _issue_of(payload)
+    comment = _mapping(payload.get("comment"))
+    body = _text(comment.get("body"))
+    if action != "created":
+        return ignored(f"issue_comment action {action!r} starts no run")
+    # The loop guard first: the layer's own comments and bots' never start anything.
+    if is_layer_comment(body):
+        return ignored("a comment of the layer itself (loop guard)")
+    senders = (_mapping(payload.get("sender")), _mapping(comment.get("user")))
+    if any(_text(who.get("type")) == "Bot" for who in senders):
+        return ignored("a comment by a bot")
+    if number is None:
+        return Reply(400, {"error": "issue_comment payload without an issue number"})
+    if "pull_request" in issue:
+        return ignored("a comment on a pull request, not on an issue")
+    if _text(comment.get("author_association")) not in TRUSTED_ASSOCIATIONS:
+        return ignored("the commenter has no write access to the repository")
+    paused = active_run(ctx.db, "github", str(number))
+    if paused is not None and paused.status == "paused":
+        reason = {"delivery": ctx.delivery, "comment_id": comment.get("id")}
+        if requeue_paused(ctx.db, paused.adw_id, reason):
+            return Reply(202, {"requeued": paused.adw_id, "issue": number})
+    requested = parse_command(body)
+    if requested is None:
+        return ignored("not an adw command (`adw` or `/adw <workflow>`)")
+    workflow = requested or ctx.workflow
+    if not valid_workflow(workflow, ctx.adws_dir):
+        return ignored(f"unknown workflow {workflow!r}")
+    return _enqueue(ctx, issue, number, workflow, "issue_comment.created", payload)
+
+
+def _enqueue(
+    ctx: EventContext,
+    issue: dict[str, Any],
+    number: int,
+    workflow: str,
+    trigger: str,
+    payload: dict[str, Any],
+) -> Reply:
+    sender = _text(_mapping(payload.get("sender")).get("login"))
+    details = {
+        "trigger": "webhook",
+        "event": trigger,
+        "delivery": ctx.delivery,
+        "sender": sender,
+        "issue_url": _text(issue.get("html_url")),
+        "repository": _text(_mapping(payload.get("repository")).get("full_name")),
+    }
+    result = enqueue_issue(
+        ctx.db,
+        source="github",
+        ref=str(number),
+        title=_text(issue.get("title")),
+        workflow=workflow,
+        details=details,
+    )
+    if not result.created:
+        return Reply(200, {"already running": result.adw_id, "issue": number})
+    return Reply(202, {"queued": result.adw_id, "issue": number, "workflow": workflow})
