@@ -57,6 +57,7 @@ WORKFLOW_SCRIPTS = (
     ("adw_review.py", "review phase"),
     ("adw_sdlc.py", "plan -> build -> test -> review"),
     ("adw_trigger_webhook.py", "trigger: GitHub webhook receiver that enqueues runs"),
+    ("adw_worker.py", "queue worker: claim queued runs and run them, with a lease"),
 )
 
 # The layer's own tests: every .py file of templates/adws/tests/ (a new one needs no
