@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from adw_modules.workflow import main
+from adw_modules.adw_workflow_cli import main
 
 if __name__ == "__main__":
-    raise SystemExit(main(["build"]))
+    raise SystemExit(main("build"))

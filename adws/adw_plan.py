@@ -7,6 +7,7 @@
 
 Usage:
     python adws/adw_plan.py --type bug "Login fails with an empty password"
+    python adws/adw_plan.py --issue 12
     uv run adws/adw_plan.py --help
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from adw_modules.workflow import main
+from adw_modules.adw_workflow_cli import main
 
 if __name__ == "__main__":
-    raise SystemExit(main(["plan"]))
+    raise SystemExit(main("plan"))

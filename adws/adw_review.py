@@ -3,7 +3,7 @@
 # requires-python = ">=3.10"
 # dependencies = ["pydantic>=2.6", "pyyaml>=6.0"]
 # ///
-"""ADW review. Review a run: runs /review against the plan and fails on blockers.
+"""ADW review. Review a run: runs /review against the plan; blockers are fixed and re-reviewed up to workflow.review_attempts.
 
 Usage:
     python adws/adw_review.py --adw-id a1b2c3d4
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from adw_modules.workflow import main
+from adw_modules.adw_workflow_cli import main
 
 if __name__ == "__main__":
-    raise SystemExit(main(["review"]))
+    raise SystemExit(main("review"))

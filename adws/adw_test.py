@@ -3,7 +3,7 @@
 # requires-python = ">=3.10"
 # dependencies = ["pydantic>=2.6", "pyyaml>=6.0"]
 # ///
-"""ADW test. Test a run: runs /test (tests, lint, typecheck) and fails on a failing check.
+"""ADW test. Test a run: runs the project's own test, lint and typecheck commands, fixing and re-running up to workflow.test_attempts.
 
 Usage:
     python adws/adw_test.py --adw-id a1b2c3d4
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from adw_modules.workflow import main
+from adw_modules.adw_workflow_cli import main
 
 if __name__ == "__main__":
-    raise SystemExit(main(["test"]))
+    raise SystemExit(main("test"))

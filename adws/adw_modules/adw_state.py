@@ -1,13 +1,15 @@
-"""A workflow run's state file, so a failed phase can be resumed with the same adw_id.
+"""A workflow run's state file, so a failed or paused run can be resumed with the same adw_id.
 
-The database holds the full history (agents, prompts, logs); this small JSON file holds what a
-resume needs to know at once: the issue, the plan file and each phase's status. It lives in
-<logs_dir>/adw/<adw_id>/adw_state.json (TAC_ADW_RUNS_DIR overrides the runs directory) and is
-written atomically.
+The database holds the full history (the `runs` row, agents, prompts, checks, logs); this small
+JSON file holds what a resume needs to know at once: the issue, where the run works (worktree,
+branch, port slot), the plan file and each phase's status. It lives in the main checkout's
+<logs_dir>/adw/<adw_id>/adw_state.json (TAC_ADW_RUNS_DIR overrides the runs directory), never in
+a worktree, and is written atomically.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -49,9 +51,13 @@ def runs_dir() -> Path:
     return current_project().path("logs_dir", "logs") / "adw"
 
 
+def state_path(adw_id: str) -> Path:
+    return runs_dir() / check_adw_id(adw_id) / "adw_state.json"
+
+
 @dataclass
 class PhaseState:
-    status: str = "pending"  # pending | running | completed | failed
+    status: str = "pending"  # pending | running | completed | failed | paused
     agent_id: str | None = None
     attempts: int = 0
     error: str | None = None
@@ -59,14 +65,34 @@ class PhaseState:
     updated_at: str | None = None
 
 
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """Only the keys the dataclass has: a state file of another layer version still loads."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
 @dataclass
 class ADWState:
     adw_id: str
     issue: str
-    issue_type: str = "feature"
+    issue_type: str | None = "feature"  # None until classified
     plan_file: str | None = None
     phases: dict[str, PhaseState] = field(default_factory=lambda: {p: PhaseState() for p in PHASES})
     created_at: str = field(default_factory=utc_now)
+    workflow: str = "sdlc"
+    status: str = "running"  # running | paused | completed | failed
+    issue_source: str = "text"  # text | github | local
+    issue_ref: str | None = None
+    issue_title: str = ""
+    worktree: str | None = None  # absolute path; None: the run works in the checkout
+    branch: str | None = None
+    base_branch: str | None = None
+    port_base: int | None = None
+    pr_url: str | None = None
+    checks_passed: bool | None = None  # the last check attempt: every command exited 0
+    questions: list[str] = field(default_factory=list)  # the planner's open questions
+    paused_at: str | None = None  # when the questions were posted (answers come after it)
+    answers: list[str] = field(default_factory=list)
 
     @property
     def directory(self) -> Path:
@@ -97,7 +123,7 @@ class ADWState:
 
     @classmethod
     def load(cls, adw_id: str) -> ADWState:
-        path = runs_dir() / check_adw_id(adw_id) / "adw_state.json"
+        path = state_path(adw_id)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -107,20 +133,38 @@ class ADWState:
             ) from None
         except (OSError, json.JSONDecodeError) as exc:
             raise StateError(f"{path}: unreadable state ({exc})") from None
-        phases = {name: PhaseState(**value) for name, value in data.pop("phases", {}).items()}
-        return cls(phases=phases, **data)
+        phases = {
+            name: PhaseState(**_known(PhaseState, value))
+            for name, value in data.pop("phases", {}).items()
+        }
+        return cls(phases=phases, **_known(cls, data))
 
     @classmethod
     def exists(cls, adw_id: str) -> bool:
-        return (runs_dir() / check_adw_id(adw_id) / "adw_state.json").is_file()
+        return state_path(adw_id).is_file()
 
     @classmethod
-    def create(cls, issue: str, issue_type: str, adw_id: str | None = None) -> ADWState:
-        if issue_type not in ISSUE_TYPES:
+    def create(
+        cls,
+        issue: str,
+        issue_type: str | None,
+        adw_id: str | None = None,
+        *,
+        phases: tuple[str, ...] = PHASES,
+        **fields: Any,
+    ) -> ADWState:
+        """A new run's state (saved); refuses an adw_id that has a state file already."""
+        if issue_type is not None and issue_type not in ISSUE_TYPES:
             raise StateError(f"issue type {issue_type!r} is not one of {', '.join(ISSUE_TYPES)}")
         if not issue.strip():
             raise StateError("the issue text is empty")
-        state = cls(adw_id=check_adw_id(adw_id or new_adw_id()), issue=issue, issue_type=issue_type)
+        state = cls(
+            adw_id=check_adw_id(adw_id or new_adw_id()),
+            issue=issue,
+            issue_type=issue_type,
+            phases={p: PhaseState() for p in phases},
+            **fields,
+        )
         if state.path.exists():
             raise StateError(f"a run with adw_id {state.adw_id!r} exists already; resume it")
         state.save()

@@ -21,6 +21,17 @@ Failure injection (environment):
   FAKE_CLAUDE_CRASH=N             the first N calls exit 1 with no output at all
   FAKE_CLAUDE_STATE_DIR=DIR       where call counters are kept (default: a temp dir per cwd)
   FAKE_CLAUDE_TESTS_FAIL=1        /test reports a failing check
+  FAKE_CLAUDE_CLASSIFY=TYPE       /classify_issue answers /TYPE (default: bug when the issue
+                                  says fails/error/crash, chore for upgrade/refactor, else
+                                  feature)
+  FAKE_CLAUDE_PLAN_QUESTIONS=1    /feature|/bug|/chore answer {"questions": [...]} instead of
+                                  writing a plan, until the prompt carries answers
+  FAKE_CLAUDE_BUILD_WRITES=PATH   /implement and a Patch: prompt write PATH (relative to the
+                                  working directory), as a builder changes files
+  FAKE_CLAUDE_FIX_CREATES=PATH    a fix prompt (failing checks or review blockers) creates PATH
+  FAKE_CLAUDE_REVIEW_BLOCKERS=N   the first N /review calls report a blocker
+  FAKE_CLAUDE_HANG_ON=TEXT        a prompt holding TEXT writes the fake's pid to
+                                  FAKE_CLAUDE_HANG_MARKER and sleeps (a crash test kills it)
   FAKE_CLAUDE_DURATION_MS=N       the result's duration_ms is N instead of the wall time
 """
 
@@ -152,10 +163,48 @@ def specs_dir() -> str:
     return found.group(1) if found else "specs"
 
 
+def write_file(variable: str, text: str) -> tuple[str, str, dict[str, Any]] | None:
+    """Write the file an environment variable names, as an agent's Write tool would."""
+    target = os.environ.get(variable)
+    if not target:
+        return None
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return "Changed 1 file.", "Write", {"file_path": str(path.resolve()), "content": text}
+
+
+def classify(text: str) -> str:
+    configured = os.environ.get("FAKE_CLAUDE_CLASSIFY")
+    if configured:
+        return f"/{configured}"
+    lowered = text.lower()
+    if any(word in lowered for word in ("fails", "error", "crash", "broken")):
+        return "/bug"
+    if any(word in lowered for word in ("upgrade", "refactor", "rename dependency")):
+        return "/chore"
+    return "/feature"
+
+
+def act_on_text(prompt: str) -> tuple[str, str, dict[str, Any]] | None:
+    """The prompts that are no slash command: a patch, a fix of failing checks or blockers."""
+    if prompt.startswith("Patch:"):
+        return write_file("FAKE_CLAUDE_BUILD_WRITES", "patched\n")
+    if prompt.startswith(("Fix the failing checks", "Fix the review's blockers")):
+        return write_file("FAKE_CLAUDE_FIX_CREATES", "fixed\n")
+    return None
+
+
 def act(prompt: str) -> tuple[str, str, dict[str, Any]]:
     """(final answer, tool name, tool input) for the slash command in the prompt."""
     words = prompt.split()
     command = words[0] if words else ""
+    if command == "/classify_issue":
+        return classify(" ".join(words[1:])), "Read", {"file_path": "README.md"}
+    questions = os.environ.get("FAKE_CLAUDE_PLAN_QUESTIONS") == "1" and "## Answers" not in prompt
+    if command in ("/feature", "/bug", "/chore") and questions:
+        asked = {"questions": ["Which page should link to it?", "Is a login required?"]}
+        return json.dumps(asked), "Read", {"file_path": "README.md"}
     if command in ("/feature", "/bug", "/chore") and len(words) >= 2:
         kind, adw_id = command[1:], words[1]
         slug = "-".join(re.sub(r"[^a-z0-9 ]", "", " ".join(words[2:]).lower()).split()[:4])
@@ -176,9 +225,17 @@ def act(prompt: str) -> tuple[str, str, dict[str, Any]]:
         ]
         return json.dumps(checks), "Bash", {"command": "pytest", "description": "Run tests"}
     if command == "/review":
+        blockers = int(os.environ.get("FAKE_CLAUDE_REVIEW_BLOCKERS", "0"))
+        if blockers and counter("review") < blockers:
+            issue = {"severity": "blocker", "description": "the endpoint has no test"}
+            answer = {"success": False, "summary": "a blocker", "issues": [issue]}
+            return json.dumps(answer), "Read", {"file_path": words[1] if len(words) > 1 else "x"}
         answer = {"success": True, "summary": "matches the plan", "issues": []}
         return json.dumps(answer), "Read", {"file_path": words[1] if len(words) > 1 else "x"}
     if command == "/implement":
+        written = write_file("FAKE_CLAUDE_BUILD_WRITES", "built\n")
+        if written:
+            return written
         return (
             "Implemented the plan. 1 file changed.",
             "Edit",
@@ -188,7 +245,9 @@ def act(prompt: str) -> tuple[str, str, dict[str, Any]]:
                 "new_string": "b",
             },
         )
-    return "Done.", "Read", {"file_path": "README.md"}
+    if command == "/document":
+        return "none", "Read", {"file_path": "README.md"}
+    return act_on_text(prompt) or ("Done.", "Read", {"file_path": "README.md"})
 
 
 def refusal(options: dict[str, Any]) -> str | None:
@@ -262,6 +321,10 @@ def main(argv: list[str]) -> int:
     if fail_on and fail_on in prompt:
         text = f"Execution failed while handling {fail_on!r}"
         return error_result(session_id, started, text, "error_during_execution")
+    hang_on = os.environ.get("FAKE_CLAUDE_HANG_ON")
+    if hang_on and hang_on in prompt:
+        Path(os.environ["FAKE_CLAUDE_HANG_MARKER"]).write_text(str(os.getpid()))
+        time.sleep(600)
     act_out(prompt, model, session_id, started)
     return 0
 

@@ -6,6 +6,7 @@ the agent CLI's stream-json output; no model is needed.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,7 +34,29 @@ INHERITED_VARIABLES = (
     "FAKE_CLAUDE_QUOTA_MODEL",
     "FAKE_CLAUDE_CRASH",
     "FAKE_CLAUDE_TESTS_FAIL",
+    "FAKE_CLAUDE_CLASSIFY",
+    "FAKE_CLAUDE_PLAN_QUESTIONS",
+    "FAKE_CLAUDE_BUILD_WRITES",
+    "FAKE_CLAUDE_FIX_CREATES",
+    "FAKE_CLAUDE_REVIEW_BLOCKERS",
+    "FAKE_CLAUDE_HANG_ON",
+    "TAC_WORKTREE",
+    "TAC_PORT_BASE",
+    "TAC_PORT_RANGE",
 )
+# The layer's tests run the workflows in the project itself (this checkout), so they must
+# never branch, commit or make worktrees there: isolation none, no commits, and check
+# commands that only report (the project's real test command would run these very tests).
+CHECKS = {
+    "test": f'"{sys.executable}" -c "print(\'3 passed\')"',
+    "lint": f'"{sys.executable}" -c "print(\'lint clean\')"',
+    "typecheck": "",
+}
+OVERRIDES = {
+    "workflow": {"isolation": "none", "commit": False, "test_attempts": 2},
+    "commands": CHECKS,
+    "issues": {"source": "local"},
+}
 
 
 @pytest.fixture
@@ -47,6 +70,7 @@ def layer_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[
         "FAKE_CLAUDE_STATE_DIR": str(tmp_path / "fake-state"),
         "ADW_RETRY_BASE_SECONDS": "0.01",
         "TAC_PYTHON": sys.executable,
+        "TAC_ADW_OVERRIDES": json.dumps(OVERRIDES),
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)

@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+# /// script
+# requires-python = ">=3.10"
+# dependencies = ["pydantic>=2.6", "pyyaml>=6.0"]
+# ///
+"""ADW ship. Ship a run: push its branch and open the pull request that links the issue.
+
+Usage:
+    python adws/adw_ship.py --adw-id a1b2c3d4
+    uv run adws/adw_ship.py --help
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from adw_modules.adw_workflow_cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main("ship"))

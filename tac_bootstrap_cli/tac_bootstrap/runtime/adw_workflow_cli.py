@@ -1,0 +1,197 @@
+"""The command line every workflow script shares: `adw_<workflow>.py [ISSUE] [options]`.
+
+Start a run from issue text, `--issue-file` or `--issue N` (the configured issue source),
+resume one with `--adw-id ID` (at the first phase not completed; a paused run once the
+planner's questions are answered), or run a run a trigger queued (its `runs` row, no state
+file yet), as the worker does. Exit codes: 0 done (or paused), 1 failed, 2 no agent CLI; the
+last stdout line is a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .adw_agent_run import BudgetSpent, PhaseFailed, configured_cli
+from .adw_database import OrchestratorDB
+from .adw_db_connection import default_location
+from .adw_engine import (
+    IssueInput,
+    answers_arrived,
+    comment,
+    create_run,
+    ensure_type,
+    finish,
+    open_context,
+    pause,
+    prepare_root,
+    read_issue,
+    reopen,
+    run_phases,
+    starts_runs,
+    state_from_row,
+)
+from .adw_phases import WORKFLOWS, PlanPaused
+from .adw_run_context import OVERRIDES_ENV_VAR, RunContext
+from .adw_state import ISSUE_TYPES, ADWState, StateError, check_adw_id
+from .agent import AgentCLINotFound
+from .orch_database_models import OrchestratorError
+
+
+def parser(script: str, workflow: str) -> argparse.ArgumentParser:
+    phases = WORKFLOWS[workflow]
+    starts = starts_runs(phases)
+    parser = argparse.ArgumentParser(
+        prog=script,
+        description=f"AI Developer Workflow {workflow}: {' -> '.join(phases)}. Records every "
+        "agent, prompt, check, token and cost in the orchestrator database (adws/README.md).",
+        epilog="Environment: CLAUDE_CODE_PATH (agent CLI, default `claude`), "
+        "TAC_ORCHESTRATOR_DB (database), TAC_ADW_RUNS_DIR (state files), "
+        f"{OVERRIDES_ENV_VAR} (JSON config overrides), ADW_RETRY_BASE_SECONDS (backoff base).",
+    )
+    if starts:
+        parser.add_argument("issue", nargs="*", help="The issue text (or --issue-file, --issue).")
+        parser.add_argument("--issue-file", type=Path, help="Read the issue text from a file.")
+        parser.add_argument(
+            "--issue",
+            dest="issue_ref",
+            metavar="N",
+            help="Work on issue N of the configured source (GitHub number, or local file).",
+        )
+        parser.add_argument(
+            "--type",
+            dest="issue_type",
+            choices=ISSUE_TYPES,
+            help="The issue's type (default: classified with /classify_issue).",
+        )
+    parser.add_argument(
+        "--adw-id",
+        required=not starts,
+        help="Run id: resume that run (or a queued one); with an issue, the new run's id.",
+    )
+    return parser
+
+
+def _given_issue(args: argparse.Namespace) -> tuple[IssueInput | None, object]:
+    if getattr(args, "issue_ref", None):
+        return read_issue(str(args.issue_ref))
+    text = ""
+    if getattr(args, "issue_file", None) is not None:
+        text = args.issue_file.read_text(encoding="utf-8")
+    elif getattr(args, "issue", None):
+        text = " ".join(args.issue)
+    return (IssueInput(text) if text.strip() else None), None
+
+
+def _no_database() -> bool:
+    """True when the default SQLite database does not exist (so no run can be in it)."""
+    location, _ = default_location(need_timeout=False)
+    return location.path is not None and not location.path.exists()
+
+
+def load_state(
+    db_factory: type[OrchestratorDB], args: argparse.Namespace, workflow: str, argv: Sequence[str]
+) -> tuple[OrchestratorDB, ADWState, bool]:
+    """(database, state, resuming): a state file or a queued row is resumed; else a new run."""
+    phases = WORKFLOWS[workflow]
+    if args.adw_id and ADWState.exists(args.adw_id):
+        return db_factory.open(), ADWState.load(args.adw_id), True
+    given, _ = _given_issue(args) if starts_runs(phases) else (None, None)
+    if given is None and not args.adw_id:
+        raise StateError("give an issue to start a run, or --adw-id ID to resume one")
+    if given is None and _no_database():
+        ADWState.load(check_adw_id(args.adw_id))  # raises the clear "no run" error
+    db = db_factory.open()
+    try:
+        if given is None:
+            state = state_from_row(db, check_adw_id(args.adw_id), phases)
+            if state is None:
+                ADWState.load(args.adw_id)  # raises
+                raise AssertionError("unreachable")
+            return db, state, True
+        issue_type = getattr(args, "issue_type", None)
+        return db, create_run(db, workflow, phases, given, issue_type, args.adw_id, argv), False
+    except BaseException:
+        db.close()
+        raise
+
+
+def execute(ctx: RunContext, workflow: str, resuming: bool) -> str:
+    """Run the workflow's phases; the run's final status (completed or paused)."""
+    state = ctx.state
+    if state.status == "paused" and not answers_arrived(ctx):
+        ctx.note("still waiting for answers to the planner's questions")
+        for question in state.questions:
+            ctx.note(f"  - {question}")
+        return "paused"
+    state.status = "running"
+    reopen(ctx)
+    phases = WORKFLOWS[workflow]
+    ensure_type(ctx)
+    prepare_root(ctx)
+    if not resuming:
+        where = f" on branch `{state.branch}`" if state.branch else ""
+        comment(ctx, f"Run started: workflow `{workflow}` ({' -> '.join(phases)}){where}.")
+    try:
+        run_phases(ctx, phases, resume=resuming)
+    except PlanPaused as exc:
+        pause(ctx, exc.questions)
+        return "paused"
+    finish(ctx, "completed")
+    return "completed"
+
+
+def summary(state: ADWState, workflow: str, status: str) -> str:
+    return json.dumps(
+        {
+            "adw_id": state.adw_id,
+            "plan_file": state.plan_file,
+            "phases": list(WORKFLOWS[workflow]),
+            "workflow": workflow,
+            "status": status,
+            "branch": state.branch,
+            "worktree": state.worktree,
+            "pr_url": state.pr_url,
+        }
+    )
+
+
+def main(workflow: str, argv: Sequence[str] | None = None) -> int:
+    script = Path(sys.argv[0]).name
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parser(script, workflow).parse_args(arguments)
+    ctx: RunContext | None = None
+    try:
+        cli = configured_cli()  # before a run is created: a missing CLI starts nothing
+        db, state, resuming = load_state(OrchestratorDB, args, workflow, arguments)
+        with db:
+            print(f"[{state.adw_id}] state: {state.path}", file=sys.stderr)
+            ctx = open_context(db, cli, state)
+            try:
+                status = execute(ctx, workflow, resuming)
+            except (PhaseFailed, BudgetSpent, StateError, OrchestratorError, OSError) as exc:
+                _failed(ctx, script, exc)
+                return 1
+    except AgentCLINotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (StateError, OrchestratorError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(summary(ctx.state, workflow, status))
+    return 0
+
+
+def _failed(ctx: RunContext, script: str, exc: Exception) -> None:
+    """Record the failure (state, runs row, a comment) and say how to resume."""
+    message = str(exc)
+    print(f"error: {message}", file=sys.stderr)
+    print(f"resume with: {script} --adw-id {ctx.adw_id}", file=sys.stderr)
+    try:
+        finish(ctx, "failed", message)
+        comment(ctx, f"Run failed: {message}\n\nResume with `{script} --adw-id {ctx.adw_id}`.")
+    except (OrchestratorError, OSError) as again:
+        print(f"error: could not record the failure: {again}", file=sys.stderr)
