@@ -67,6 +67,12 @@ def agents_drift(cli: Any, project: Path) -> list[dict[str, str]]:
     return [d for d in differs if d["path"].startswith(f"{AGENTS}/")]
 
 
+def doctor_checks(project: Path) -> list[dict[str, Any]]:
+    """doctor's checks, as its --json document lists them."""
+    checks: list[dict[str, Any]] = json.loads(json.dumps(api.doctor(project).to_dict()))["checks"]
+    return checks
+
+
 def test_a_fresh_project_has_the_five_phase_agents_with_their_roles_tools(project: Path) -> None:
     assert sorted(p.stem for p in (project / AGENTS).iterdir()) == sorted(ROLE_TOOLS)
     for role, tools in ROLE_TOOLS.items():
@@ -135,8 +141,7 @@ def test_agents_are_generated_files_for_render_check_and_doctor(cli: Any, projec
         {"path": f"{AGENTS}/planner.md", "state": "deleted"},
         {"path": f"{AGENTS}/reviewer.md", "state": "differs"},
     ]
-    report = api.doctor(project).to_dict()
-    (edited,) = [c for c in report["checks"] if c["name"] == "edited"]
+    (edited,) = [c for c in doctor_checks(project) if c["name"] == "edited"]
     assert edited["status"] == "warn" and f"{AGENTS}/reviewer.md" in edited["details"]
 
     assert cli("render", project, "--force").exit_code == 0
@@ -158,8 +163,7 @@ def test_a_users_own_agents_are_never_touched(cli: Any, project: Path) -> None:
             assert (project / relative).read_bytes() == content, relative
 
     assert agents_drift(cli, project) == []  # not ours: no drift
-    report = api.doctor(project).to_dict()
-    mentioned = json.dumps([c for c in report["checks"] if c["name"] in ("files", "edited")])
+    mentioned = json.dumps([c for c in doctor_checks(project) if c["name"] in ("files", "edited")])
     assert "security-auditor" not in mentioned and "helper.md" not in mentioned
     assert cli("render", project, "--force").exit_code == 0
     untouched()
