@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .adw_agent_run import BudgetSpent, PhaseFailed
+from .adw_agent_run import PhaseFailed
 from .adw_database import OrchestratorDB
-from .adw_phases import STARTING_PHASES, classify, phase_functions
+from .adw_phases import STARTING_PHASES, PlanPaused, classify, phase_functions
 from .adw_project import current_project
 from .adw_run_context import RunContext, commit_phase, section
 from .adw_state import ADWState
-from .orch_database_models import utc_now
+from .orch_database_models import OrchestratorError, utc_now
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ def read_issue(ref: str, source_name: str | None = None) -> tuple[IssueInput, An
     source, or the one a run was started with."""
     from .adw_issues import issue_source  # part C
 
-    source = issue_source(current_project(), source=source_name)
+    project = current_project()
+    source = issue_source(project, source=source_name or str(section("issues", project)["source"]))
     issue = source.read(ref)
     found = IssueInput(issue_text_of(issue), issue.source, str(issue.ref), issue.title, issue)
     return found, source
@@ -304,7 +305,9 @@ def run_phases(ctx: RunContext, phases: Sequence[str], *, resume: bool) -> None:
         except PhaseFailed as exc:
             state.mark(name, "failed", error=exc.reason)
             raise
-        except BudgetSpent as exc:
+        except PlanPaused:
+            raise
+        except (OrchestratorError, RuntimeError, OSError) as exc:  # budget, git, gh, issues
             state.mark(name, "failed", error=str(exc))
             raise
         commit_phase(ctx, name)

@@ -33,7 +33,7 @@ WORKFLOWS: dict[str, tuple[str, ...]] = {
 STARTING_PHASES = ("plan", "patch")  # a workflow starting with one of these takes an issue
 
 SPECS = {
-    "classify": AgentSpec("classify", "classifier", "default", "classify"),
+    "classify": AgentSpec("classify", "custom", "default", "classify"),
     "plan": AgentSpec("plan", "planner", "default", "plan"),
     "build": AgentSpec("build", "builder", "default", "build"),
     "patch": AgentSpec("patch", "builder", "default", "patch"),

@@ -41,7 +41,7 @@ class AgentSpec:
     """Who runs a prompt: its agents.name, its owner's type and which model role it uses."""
 
     name: str  # agents.name: the phase (plan, build ...) or a fixer (test_fix, review_fix)
-    agent_type: str  # planner | builder | tester | reviewer | documenter | classifier
+    agent_type: str  # orchestrator_agents.agent_type: planner, builder, ... custom
     model_role: str  # key of agentic.models: default | heavy
     limits_of: str  # which agentic.phases.<name> limits apply
 

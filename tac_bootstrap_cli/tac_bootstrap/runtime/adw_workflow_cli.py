@@ -34,6 +34,7 @@ from .adw_engine import (
     starts_runs,
     state_from_row,
 )
+from .adw_issues import IssueError
 from .adw_phases import WORKFLOWS, PlanPaused
 from .adw_run_context import OVERRIDES_ENV_VAR, RunContext
 from .adw_state import ISSUE_TYPES, ADWState, StateError, check_adw_id
@@ -172,13 +173,20 @@ def main(workflow: str, argv: Sequence[str] | None = None) -> int:
             ctx = open_context(db, cli, state)
             try:
                 status = execute(ctx, workflow, resuming)
-            except (PhaseFailed, BudgetSpent, StateError, OrchestratorError, OSError) as exc:
+            except (
+                PhaseFailed,
+                BudgetSpent,
+                StateError,
+                OrchestratorError,
+                IssueError,
+                OSError,
+            ) as exc:
                 _failed(ctx, script, exc)
                 return 1
     except AgentCLINotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (StateError, OrchestratorError, OSError, ValueError) as exc:
+    except (StateError, OrchestratorError, IssueError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(summary(ctx.state, workflow, status))

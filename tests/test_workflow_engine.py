@@ -1,0 +1,227 @@
+"""The phase engine end to end, on a generated project in a real git repository with a bare
+remote: each run in its own worktree on its own branch with its own port slot, a commit per
+phase that changed files, hooks from the worktree recorded against the phase's agent, ship
+pushing only the run's branch, --adw-id resuming after a kill -9, and a queued run (only its
+runs row) run as a worker runs it. The agent is the project's fake CLI; issues are local
+Markdown files (issues.source local)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tac_bootstrap.runtime.adw_database import OrchestratorDB
+from tac_bootstrap.runtime.adw_db_connection import resolve_location
+from tac_bootstrap.runtime.adw_local_issues import LocalIssueSource
+
+from .conftest import ProjectFactory
+from .workflow_engine_support import (
+    HOOK_EVENTS,
+    agents,
+    checks,
+    commit_subjects,
+    database,
+    engine_env,
+    git,
+    hook_events,
+    overrides,
+    prompts,
+    query,
+    run_row,
+    run_workflow,
+    state,
+    summary,
+    with_remote,
+    write_issue,
+)
+
+PORT_CHECK = 'test -n "$TAC_PORT_RANGE" && echo "port $PORT in $TAC_WORKTREE"'
+
+
+@pytest.fixture
+def project(new_project: ProjectFactory, tmp_path: Path) -> Path:
+    return new_project(tmp_path / "work")
+
+
+@pytest.fixture
+def origin(project: Path, tmp_path: Path) -> Path:
+    return with_remote(project, tmp_path)
+
+
+def test_sdlc_ship_works_in_its_own_worktree_and_ships_a_branch(
+    project: Path, origin: Path, tmp_path: Path
+) -> None:
+    base = git(project, "symbolic-ref", "--short", "HEAD")
+    base_sha = git(project, "rev-parse", "HEAD")
+    ref = write_issue(project, "12-add-health-endpoint.md", "Add a health endpoint", "GET /health")
+    env = engine_env(
+        project, tmp_path, overrides(test=PORT_CHECK), FAKE_CLAUDE_BUILD_WRITES="app/health.py"
+    )
+    done = summary(
+        run_workflow(project, "sdlc_ship", "--issue", ref, "--adw-id", "e2e00001", env=env)
+    )
+
+    worktree = project / "trees" / "e2e00001"
+    assert done["worktree"] == str(worktree.resolve())
+    assert done["branch"] == "feature/12-add-a-health-endpoint"
+    assert done["status"] == "completed"
+    # The checkout itself did not move: same branch, same commit, no new files tracked.
+    assert git(project, "symbolic-ref", "--short", "HEAD") == base
+    assert git(project, "rev-parse", "HEAD") == base_sha
+    assert (worktree / "app" / "health.py").is_file()
+    assert not (project / "app" / "health.py").exists()
+
+    subjects = commit_subjects(worktree, f"{base}..HEAD")
+    tag = "for issues/12-add-health-endpoint.md [adw_id e2e00001]"
+    assert subjects == [f"feat(adw): build {tag}", f"feat(adw): plan {tag}"]
+    # ship pushed the run's branch, never the base branch.
+    remote_refs = git(origin, "for-each-ref", "--format=%(refname:short) %(objectname)")
+    assert f"{done['branch']} {git(worktree, 'rev-parse', 'HEAD')}" in remote_refs.splitlines()
+    assert f"{base} {base_sha}" in remote_refs.splitlines()
+
+    row = run_row(project, "e2e00001")
+    assert (row["status"], row["workflow"], row["issue_source"]) == (
+        "completed",
+        "sdlc_ship",
+        "local",
+    )
+    assert (row["issue_ref"], row["issue_type"], row["branch"]) == (ref, "feature", done["branch"])
+    assert (row["worktree"], row["port_base"], row["base_branch"]) == (
+        str(worktree.resolve()),
+        9300,
+        base,
+    )
+    summary_file = Path(row["pr_url"])
+    assert summary_file == project / "issues" / "pulls" / "e2e00001.md"
+    assert done["branch"] in summary_file.read_text(encoding="utf-8")
+
+    # The checks ran in the worktree with the run's port slot.
+    assert checks(project, "e2e00001") == [("test", 1, "test", 0, 0)]
+    (output,) = [r[0] for r in _outputs(project, "e2e00001")]
+    assert output.strip() == f"port 9300 in {worktree.resolve()}"
+    check_agents_and_hooks(project, worktree.resolve())
+    check_progress_comments(project, ref)
+
+
+def _outputs(project: Path, adw_id: str) -> list[tuple[str]]:
+    rows = query(project, "SELECT output FROM run_checks WHERE adw_id = ?", adw_id)
+    return [(r["output"],) for r in rows]
+
+
+def check_agents_and_hooks(project: Path, worktree: Path) -> None:
+    """Every phase agent worked in the worktree, and the hooks the fake CLI ran from the worktree's
+    .claude/ recorded into the main database against that agent."""
+    instances = agents(project, "e2e00001")
+    assert [a["name"] for a in instances] == ["classify", "plan", "build", "review", "document"]
+    # The classifier reads the issue before the worktree exists (its branch needs the type).
+    assert instances[0]["working_dir"] == str(project)
+    assert {a["working_dir"] for a in instances[1:]} == {str(worktree)}
+    assert {a["status"] for a in instances} == {"completed"}
+    for instance in instances:
+        assert hook_events(project, instance["id"]) == HOOK_EVENTS, instance["name"]
+    assert not (worktree / "adws" / "schema" / "orchestrator.db").exists()
+
+
+def check_progress_comments(project: Path, ref: str) -> None:
+    issue = LocalIssueSource(project, "issues").read(ref)
+    bodies = [c.body for c in issue.comments]
+    assert all("<!-- tac-bootstrap adw_id=e2e00001 -->" in b for b in bodies)
+    assert bodies[0].startswith("Run started: workflow `sdlc_ship`")
+    completed = [b.split("`")[1] for b in bodies if b.startswith("Phase `")]
+    assert completed == ["plan", "build", "test", "review", "document", "ship"]
+
+
+def test_resume_after_kill_9_reuses_the_worktree(
+    project: Path, origin: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "hanging.pid"
+    env = engine_env(
+        project,
+        tmp_path,
+        overrides(),
+        FAKE_CLAUDE_HANG_ON="/implement",
+        FAKE_CLAUDE_HANG_MARKER=str(marker),
+    )
+    args = [sys.executable, str(project / "adws" / "adw_sdlc.py"), "--type", "bug"]
+    process = subprocess.Popen(
+        [*args, "Login fails with an empty password", "--adw-id", "crash0001"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists(), "the build phase's agent never started"
+    time.sleep(0.2)  # the pid is written before it sleeps; read it whole
+    process.kill()  # SIGKILL: no handler runs, the state says build is running
+    process.wait(timeout=30)
+    os.kill(int(marker.read_text()), signal.SIGKILL)
+
+    crashed = state(project, "crash0001")
+    assert crashed["phases"]["build"]["status"] == "running"
+    assert run_row(project, "crash0001")["status"] == "running"
+    worktree = Path(crashed["worktree"])
+    assert worktree.is_dir()
+
+    resumed = run_workflow(
+        project, "sdlc", "--adw-id", "crash0001", env=engine_env(project, tmp_path, overrides())
+    )
+    done = summary(resumed)
+    assert "[crash0001] plan: already completed, skipped" in resumed.stderr
+    assert done["worktree"] == str(worktree) and done["branch"] == crashed["branch"]
+    assert done["branch"].startswith("bug/crash0001-login-fails")
+    assert run_row(project, "crash0001")["status"] == "completed"
+    names = [(a["name"], a["status"]) for a in agents(project, "crash0001")]
+    assert names[:2] == [("plan", "completed"), ("build", "running")]  # the killed one
+    assert names[2:] == [("build", "completed"), ("review", "completed"), ("document", "completed")]
+    worktrees = git(project, "worktree", "list", "--porcelain")
+    assert worktrees.count("worktree ") == 2  # the checkout and the one run's worktree
+
+
+def test_a_queued_run_is_run_from_its_row(project: Path, origin: Path, tmp_path: Path) -> None:
+    """What a worker does: the row is all there is (no state file), the script runs it."""
+    env = engine_env(project, tmp_path, overrides(), FAKE_CLAUDE_BUILD_WRITES="notes.txt")
+    location = resolve_location(project, adws_dir="adws", environ={})
+    assert location.path == database(project)
+    with OrchestratorDB.at(location) as db:
+        db.create_run(
+            "queue0001",
+            "patch",
+            status="queued",
+            issue_title="Write the notes file",
+            issue_type="chore",
+            details={"issue": "Write the notes file"},
+        )
+    done = summary(run_workflow(project, "patch", "--adw-id", "queue0001", env=env))
+    assert done["status"] == "completed"
+    worktree = Path(done["worktree"])
+    assert (worktree / "notes.txt").read_text() == "patched\n"
+    assert commit_subjects(worktree, "-1") == [
+        'chore(adw): patch for "Write the notes file" [adw_id queue0001]'
+    ]
+    assert [a["name"] for a in agents(project, "queue0001")] == ["patch"]
+    assert prompts(project, "queue0001")[0]["prompt_text"].startswith("Patch: ")
+    assert checks(project, "queue0001") == [("test", 1, "test", 0, 0)]
+    assert run_row(project, "queue0001")["status"] == "completed"
+
+
+def test_outside_git_the_run_works_in_the_checkout(project: Path, tmp_path: Path) -> None:
+    subprocess.run(["rm", "-rf", str(project / ".git")], check=True)
+    env = engine_env(project, tmp_path, overrides(), FAKE_CLAUDE_BUILD_WRITES="built.txt")
+    run = run_workflow(
+        project, "plan_build", "--type", "feature", "Add a page", "--adw-id", "nogit001", env=env
+    )
+    done = summary(run)
+    assert "is not a git repository: the run works in it directly" in run.stderr
+    assert done["worktree"] is None and done["branch"] is None
+    assert (project / "built.txt").is_file()
+    assert {a["working_dir"] for a in agents(project, "nogit001")} == {str(project)}
