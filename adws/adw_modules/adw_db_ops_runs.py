@@ -121,7 +121,8 @@ def create_run(
     kind = _optional_enum(IssueType, issue_type, "issue_type")
     if not isinstance(issue_title, str):
         raise InvalidInput(f"invalid issue_title: must be a string (got {issue_title!r})")
-    details_json = _json(dict(details) if details is not None else None, "details", dict)
+    given = dict(details) if isinstance(details, Mapping) else details
+    details_json = _json(given, "details", dict)
     if (yield ("one", "SELECT adw_id FROM runs WHERE adw_id = ?", (adw_id,))) is not None:
         raise RunExists(f"run {adw_id!r} already exists", existing=adw_id)
     if ref is not None:
