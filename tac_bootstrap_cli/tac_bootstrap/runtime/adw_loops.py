@@ -50,10 +50,10 @@ def run_checks(ctx: RunContext, phase: str, attempt: int) -> list[CheckResult]:
             result.duration_ms,
             trim(result.output, RECORD_BUDGET),
         )
-        verdict = "passed" if result.passed else result.describe()
-        ctx.note(f"{phase} attempt {attempt}: {name} {verdict}")
+        verdict = f"{name} passed" if result.passed else result.describe()
+        ctx.note(f"{phase} attempt {attempt}: {verdict}")
         ctx.log(
-            f"{phase} attempt {attempt}: {name} {verdict}",
+            f"{phase} attempt {attempt}: {verdict}",
             level="INFO" if result.passed else "WARNING",
             check=name,
             command=command,

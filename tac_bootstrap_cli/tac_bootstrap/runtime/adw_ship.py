@@ -94,8 +94,9 @@ def run_ship(ctx: RunContext) -> None:
     if not ctx.workflow.get("auto_merge"):
         return
     if state.checks_passed:
-        source.enable_auto_merge(url)
-        ctx.log("auto-merge enabled: this run's checks passed", pr_url=url)
+        merged = source.enable_auto_merge(url)
+        ctx.log(f"auto-merge: {merged} (this run's checks passed)", pr_url=url)
+        ctx.note(f"auto-merge: {merged}")
     else:
         ctx.log("auto-merge not enabled: this run's checks did not pass", level="WARNING")
         ctx.note("auto-merge not enabled: the checks did not pass in this run")
