@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -116,29 +115,3 @@ def requeue_paused(db: OrchestratorDB, adw_id: str, reason: Mapping[str, Any]) -
         return False
     db.update_run(adw_id, status="queued", details={"requeued": dict(reason)})
     return True
-
-
-def parse_time(text: str | None) -> datetime | None:
-    """A GitHub or schema timestamp ('...Z', '...+00:00', with or without milliseconds)."""
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def answered_since(comments: Iterable[Any], since: str | None, is_layer: Any) -> Any | None:
-    """The first human comment after `since` (a paused run's last update), skipping the
-    layer's own comments (the loop guard) and bots' (a login ending in [bot])."""
-    after = parse_time(since)
-    for comment in comments:
-        body = str(getattr(comment, "body", "") or "")
-        author = str(getattr(comment, "author", "") or "")
-        if is_layer(body) or author.endswith("[bot]"):
-            continue
-        created = parse_time(str(getattr(comment, "created_at", "") or ""))
-        if after is None or (created is not None and created > after):
-            return comment
-    return None

@@ -252,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     adws_dir = project.root / project.adws_dir
     if not valid_workflow(args.workflow, adws_dir):
-        print(f"adw_trigger_webhook: no workflow {args.workflow!r} in {adws_dir}", file=sys.stderr)
+        print(
+            f"adw_trigger_webhook: {args.workflow!r} is not a workflow of {adws_dir}",
+            file=sys.stderr,
+        )
         return 2
     host = args.host or str(triggers["webhook_host"])
     port = int(triggers["webhook_port"]) if args.port is None else args.port

@@ -65,6 +65,8 @@ WORKFLOW_SCRIPTS = (
     ("adw_sdlc_ship.py", "sdlc -> ship"),
     ("adw_trigger_webhook.py", "trigger: GitHub webhook receiver that enqueues runs"),
     ("adw_worker.py", "queue worker: claim queued runs and run them, with a lease"),
+    ("adw_trigger_poll.py", "trigger: poll labeled issues and run them, K at a time"),
+    ("adw_launch.py", "launcher: run several issues at once and wait for them"),
 )
 
 # The layer's own tests: every .py file of templates/adws/tests/ (a new one needs no
