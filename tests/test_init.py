@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tac_bootstrap import __version__
+from tac_bootstrap.application.scaffold_service import WORKFLOW_SCRIPTS
 from tac_bootstrap.infrastructure.config_loader import load_config
 from tac_bootstrap.infrastructure.template_renderer import TEMPLATES_DIR
 
@@ -38,7 +39,7 @@ EXPECTED_FILES = {
     "adws/schema/postgres/schema_orchestrator.sql",
     "adws/schema/.gitignore",
     "adws/README.md",
-    *(f"adws/adw_{phase}.py" for phase in ("plan", "build", "test", "review", "sdlc")),
+    *(f"adws/{script}" for script, _ in WORKFLOW_SCRIPTS),
     *(f"adws/adw_modules/{module}.py" for module in RUNTIME),
     *(f"adws/tests/{path.name}" for path in (TEMPLATES_DIR / "adws" / "tests").glob("*.py")),
     ".claude/settings.json",
@@ -57,7 +58,7 @@ EXECUTABLES = {
     ".claude/hooks/orchestrator_hook.py",
     ".claude/hooks/tool_guard.py",
     "adws/tests/fake_claude.py",
-    *(f"adws/adw_{phase}.py" for phase in ("plan", "build", "test", "review", "sdlc")),
+    *(f"adws/{script}" for script, _ in WORKFLOW_SCRIPTS),
 }
 
 
