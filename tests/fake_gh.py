@@ -21,7 +21,7 @@ from typing import Any
 try:  # imported as tests.fake_gh
     from . import fake_gh_state as store
 except ImportError:  # run as a script: its own directory is on sys.path
-    import fake_gh_state as store  # type: ignore[no-redef]
+    import fake_gh_state as store  # type: ignore[import-not-found,no-redef]
 
 VERSION = "gh version 2.63.2 (2024-12-05)\nhttps://github.com/cli/cli/releases/tag/v2.63.2\n"
 MAX_BODY = 65_536
@@ -400,7 +400,8 @@ def find_issue(state: dict[str, Any], number: int) -> tuple[dict[str, Any], bool
 def find_pull(state: dict[str, Any], number: int) -> dict[str, Any]:
     for pull in state["pulls"]:
         if pull["number"] == number:
-            return pull
+            found: dict[str, Any] = pull
+            return found
     raise Exit(
         1,
         f"GraphQL: Could not resolve to a PullRequest with the number of {number}. "
@@ -472,8 +473,9 @@ def read_body(parsed: Parsed, inputs: dict[str, str]) -> str | None:
     """--body, or --body-file (a path, or "-" for standard input) like cmdutil.ReadFile;
     what was read is kept for the call log."""
     if parsed.get("body-file") is None:
-        return parsed.get("body")
-    name = parsed.get("body-file")
+        given: str | None = parsed.get("body")
+        return given
+    name = str(parsed.get("body-file"))
     try:
         if name == "-":
             inputs["stdin"] = sys.stdin.read()

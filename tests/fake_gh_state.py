@@ -163,7 +163,9 @@ def field_value(state: dict[str, Any], item: dict[str, Any], field: str, is_pr: 
     return simple[field]
 
 
-def export(state: dict[str, Any], item: dict[str, Any], fields: list[str], is_pr: bool) -> dict:
+def export(
+    state: dict[str, Any], item: dict[str, Any], fields: list[str], is_pr: bool
+) -> dict[str, Any]:
     """The ExportData map: gh marshals a Go map, so the keys come out sorted."""
     return {field: field_value(state, item, field, is_pr) for field in sorted(set(fields))}
 
@@ -208,7 +210,8 @@ class FakeGitHub:
         }
 
     def read(self) -> dict[str, Any]:
-        return json.loads(self.state_file.read_text(encoding="utf-8"))
+        state: dict[str, Any] = json.loads(self.state_file.read_text(encoding="utf-8"))
+        return state
 
     def write(self, state: dict[str, Any]) -> None:
         self.state_file.write_text(json.dumps(state, indent=1, ensure_ascii=False), "utf-8")

@@ -31,7 +31,12 @@ from .adw_issues import (
     layer_comment_body,
     marker,
 )
-from .adw_markdown import neutralize_html_comments, strip_control
+from .adw_markdown import (
+    neutralize_closing_references,
+    neutralize_html_comments,
+    neutralize_team_mentions,
+    strip_control,
+)
 
 ISSUE_FIELDS = "number,title,body,labels,author,comments,url"
 LIST_FIELDS = "number,title,body,labels,author,url"
@@ -262,14 +267,17 @@ class GitHubSource:
 
 
 def pull_request_body(body: str, issue: Issue | None, adw_id: str) -> str:
-    """The body as posted: no control characters or stray HTML comments, within GitHub's limit
+    """The body as posted: no control characters, stray HTML comments, team pings or closing
+    references to other issues (merging closes only the run's issue), within GitHub's limit
     with room kept for the closing line and the marker, which come last."""
     tail = ""
     if closing_line(issue):
         tail += "\n\n" + closing_line(issue)
     if adw_id:
         tail += "\n\n" + marker(adw_id)
-    text = neutralize_html_comments(strip_control(body, keep_newlines=True)).rstrip()
+    text = neutralize_html_comments(strip_control(body, keep_newlines=True))
+    text = neutralize_team_mentions(text)
+    text = neutralize_closing_references(text, keep=issue.number if issue else None).rstrip()
     return fit_body(text, MAX_BODY_CHARS - len(tail) - 1) + tail + "\n"
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .adw_markdown import neutralize_html_comments, strip_control
+from .adw_markdown import neutralize_html_comments, neutralize_team_mentions, strip_control
 from .adw_project import ProjectSettings, current_project
 from .adw_settings import settings
 
@@ -110,9 +110,11 @@ def is_question_comment(body: str) -> bool:
 def layer_comment_body(adw_id: str, text: str, *, question: bool = False) -> str:
     """``text`` made safe to post as the layer: control characters dropped, every ``<!--`` in
     it neutralized (so only the layer's own marker lines are HTML comments and no value inside
-    can forge or close one), cut to GitHub's limit, then the marker lines appended."""
+    can forge or close one), no ``@org/team`` ping, cut to GitHub's limit, then the marker
+    lines appended. Values placed in ``text`` still need md_text/md_code/md_code_block."""
     tail = "\n\n" + (QUESTION_MARKER + "\n" if question else "") + marker(adw_id) + "\n"
-    safe = neutralize_html_comments(strip_control(text, keep_newlines=True)).rstrip()
+    safe = neutralize_html_comments(strip_control(text, keep_newlines=True))
+    safe = neutralize_team_mentions(safe).rstrip()
     room = MAX_BODY_CHARS - len(tail)
     if len(safe) > room:
         safe = safe[: room - len(_TRUNCATED)].rstrip() + _TRUNCATED

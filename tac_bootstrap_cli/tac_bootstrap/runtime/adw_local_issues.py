@@ -210,8 +210,8 @@ def split_title(text: str) -> tuple[str, str]:
     found = re.search(r"^# +(.+?)[ \t]*#*[ \t]*$", text, re.M)
     if found is None:
         return "", text.strip()
-    body = (text[: found.start()] + text[found.end() :]).strip()
-    return found.group(1).strip(), body
+    parts = (text[: found.start()].strip(), text[found.end() :].strip())
+    return found.group(1).strip(), "\n\n".join(part for part in parts if part)
 
 
 def read_comments(sidecar: Path) -> list[Comment]:

@@ -19,6 +19,11 @@ _CONTROL = re.compile(
 )
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
 _AUTOLINK_SIGNS = re.compile(r"([@#])")
+_TEAM_MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9])")
+_CLOSING_REFERENCE = re.compile(
+    r"\b(close[sd]?|fix(?:e[sd])?|resolve[sd]?)(\s*:?\s+)((?:[\w.-]+/[\w.-]+)?#)(\d+)\b",
+    re.IGNORECASE,
+)
 
 
 def strip_control(text: str, *, keep_newlines: bool = False) -> str:
@@ -35,6 +40,24 @@ def neutralize_html_comments(text: str) -> str:
     """Every ``<!--`` becomes ``&lt;!--``: rendered the same, but no longer an HTML comment, so
     the only comments in a layer body are the markers the layer appends itself."""
     return text.replace("<!--", "&lt;!--")
+
+
+def neutralize_team_mentions(text: str) -> str:
+    """``@org/team`` never pings from a layer body: the layer has no reason to notify a team,
+    so one can only have come from a value (an issue title) that was not escaped."""
+    return _TEAM_MENTION.sub("@" + WORD_JOINER, text)
+
+
+def neutralize_closing_references(text: str, keep: int | None = None) -> str:
+    """ "fixes #3" in a pull request body closes issue 3 on merge; only the run's own issue
+    (``keep``) may be closed, so any other closing reference loses its link."""
+
+    def defuse(found: re.Match[str]) -> str:
+        if keep is not None and found.group(3) == "#" and int(found.group(4)) == keep:
+            return found.group(0)
+        return f"{found.group(1)}{found.group(2)}{found.group(3)}{WORD_JOINER}{found.group(4)}"
+
+    return _CLOSING_REFERENCE.sub(defuse, text)
 
 
 def md_text(value: object, *, limit: int = 300) -> str:
