@@ -44,10 +44,20 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
-def launch(project: Path, tmp_path: Path, refs: list[str]) -> subprocess.CompletedProcess[str]:
-    barrier = tmp_path / "barrier.py"
-    barrier.write_text(BARRIER, encoding="utf-8")
-    test_command = f'"{sys.executable}" "{barrier}" "{tmp_path / "arrived"}" {TIMEOUT // 2} {RUNS}'
+def launch(
+    project: Path,
+    tmp_path: Path,
+    refs: list[str],
+    *,
+    test_command: str | None = None,
+    workflow: str = "sdlc",
+    **extra_env: str,
+) -> subprocess.CompletedProcess[str]:
+    if test_command is None:
+        barrier = tmp_path / "barrier.py"
+        barrier.write_text(BARRIER, encoding="utf-8")
+        arrived = tmp_path / "arrived"
+        test_command = f'"{sys.executable}" "{barrier}" "{arrived}" {TIMEOUT // 2} {RUNS}'
     overrides = {
         "commands": {"test": test_command, "lint": "", "typecheck": ""},
         "issues": {"source": "local"},
@@ -62,13 +72,30 @@ def launch(project: Path, tmp_path: Path, refs: list[str]) -> subprocess.Complet
         ADW_RETRY_BASE_SECONDS="0.01",
         TAC_PYTHON=sys.executable,
         TAC_ADW_OVERRIDES=json.dumps(overrides),
+        **extra_env,
     )
     return subprocess.run(
         [sys.executable, str(project / "adws" / "adw_launch.py"), "--local", *refs,
-         "--max-concurrent", str(RUNS), "--workflow", "sdlc"],
+         "--max-concurrent", str(RUNS), "--workflow", workflow],
         cwd=project, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
         timeout=TIMEOUT,
     )  # fmt: skip
+
+
+def local_issues(project: Path, count: int) -> list[str]:
+    """`count` Markdown issues, committed (worktrees branch from the committed base)."""
+    issues = project / "issues"
+    issues.mkdir()
+    refs = []
+    for number in range(1, count + 1):
+        name = f"{number}-add-widget-{number}.md"
+        (issues / name).write_text(
+            f"# Add widget {number}\n\nShow widget {number} on the home page.\n", encoding="utf-8"
+        )
+        refs.append(f"issues/{name}")
+    git(project, "add", "issues")
+    git(project, "commit", "-q", "-m", f"{count} issues")
+    return refs
 
 
 def rows(database: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
@@ -81,17 +108,7 @@ def test_four_concurrent_runs_do_not_interfere(
     tmp_path: Path, new_project: Callable[..., Path]
 ) -> None:
     project = new_project(tmp_path)
-    issues = project / "issues"
-    issues.mkdir()
-    refs = []
-    for number in range(1, RUNS + 1):
-        name = f"{number}-add-widget-{number}.md"
-        (issues / name).write_text(
-            f"# Add widget {number}\n\nShow widget {number} on the home page.\n", encoding="utf-8"
-        )
-        refs.append(f"issues/{name}")
-    git(project, "add", "issues")
-    git(project, "commit", "-q", "-m", "four issues")
+    refs = local_issues(project, RUNS)
     base = git(project, "rev-parse", "--abbrev-ref", "HEAD").strip()
 
     result = launch(project, tmp_path, refs)
@@ -159,3 +176,34 @@ def test_four_concurrent_runs_do_not_interfere(
         assert prompts
     sessions = {r["session_id"] for r in rows(database, "SELECT session_id FROM agents")}
     assert sessions == set(ids)
+
+
+def test_one_failed_run_fails_the_launch_and_not_the_other_runs(
+    tmp_path: Path, new_project: Callable[..., Path]
+) -> None:
+    project = new_project(tmp_path)
+    refs = local_issues(project, 2)
+    passing = f'"{sys.executable}" -c "print(1)"'
+    result = launch(
+        project, tmp_path, refs, test_command=passing, workflow="patch",
+        FAKE_CLAUDE_FAIL_ON="widget 2",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-4000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome = {run["issue"]: run["status"] for run in summary["runs"]}
+    assert outcome == {refs[0]: "completed", refs[1]: "failed"}
+    assert (summary["completed"], summary["failed"]) == (1, 1)
+    failed = next(run for run in summary["runs"] if run["status"] == "failed")
+    assert failed["error"]
+
+
+def test_an_unknown_issue_queues_nothing(tmp_path: Path, new_project: Callable[..., Path]) -> None:
+    project = new_project(tmp_path)
+    refs = local_issues(project, 1)
+    result = launch(project, tmp_path, [*refs, "issues/99-missing.md"], test_command="")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "orch.db").exists() or not rows(
+        tmp_path / "orch.db", "SELECT * FROM runs"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -170,3 +171,29 @@ def test_the_poller_refuses_an_unknown_workflow(project: Path, env: dict[str, st
     assert result.returncode == 2
     assert "'worker' is not a workflow" in result.stderr
     assert runs_by_issue(env) == {}
+
+
+def test_the_poller_polls_until_sigterm(
+    project: Path, env: dict[str, str], github: FakeGitHub
+) -> None:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("TAC_", "FAKE_"))}
+    process = subprocess.Popen(
+        [sys.executable, str(project / "adws" / "adw_trigger_poll.py"), "--enqueue-only",
+         "--interval", "1"],
+        cwd=project, env={**inherited, **env}, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        first = json.loads(process.stdout.readline())
+        assert len(first["queued"]) == 2
+        github.add_issue(5, "Add dark mode", "", labels=["adw"])
+        # A later poll picks up the issue labeled in the meantime.
+        while not (line := json.loads(process.stdout.readline()))["queued"]:
+            assert process.poll() is None
+        assert [q["issue"] for q in line["queued"]] == ["5"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, err
+    assert sorted(runs_by_issue(env)) == ["1", "2", "5"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
+import itertools
 import json
 import os
 import signal
@@ -38,8 +39,18 @@ LAYER_MARKER = "<!-- tac-bootstrap adw_id=a1b2c3d4 -->"
 Reply = tuple[int, dict[str, Any]]
 
 
+EVENTS = itertools.count(1)
+
+
 def fixture(name: str, **changes: Any) -> dict[str, Any]:
+    """A fixture as a new event: GitHub gives every event its own update time / comment id
+    (signed fields the receiver's replay guard reads), so each call gets fresh ones."""
     data: dict[str, Any] = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    n = next(EVENTS)
+    if "issue" in data:
+        data["issue"]["updated_at"] = f"2026-12-01T{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}Z"
+    if "comment" in data:
+        data["comment"]["id"] = 492700400 + n
     data.update(changes)
     return data
 
@@ -215,6 +226,26 @@ def test_a_replayed_delivery_is_refused(port: int, runs: Callable[[], list[Any]]
     assert len(runs()) == 1
 
 
+@pytest.mark.parametrize(
+    ("event", "payload"),
+    [
+        ("issues", fixture("issues.labeled.json")),
+        ("issue_comment", comment_payload("/adw patch")),
+    ],
+    ids=["issues", "issue_comment"],
+)
+def test_a_captured_body_resent_under_a_new_delivery_id_is_refused(
+    port: int, runs: Callable[[], list[Any]], event: str, payload: dict[str, Any]
+) -> None:
+    # The delivery id is a header the signature does not cover: the signed content decides.
+    raw = json.dumps(payload).encode()
+    assert post(port, event, raw, delivery="original")[0] == 202
+    status, body = post(port, event, raw, delivery="forged-fresh-id")
+    assert status == 409
+    assert "signed event" in body["error"]
+    assert len(runs()) == 1
+
+
 def test_a_replay_is_refused_after_a_restart_and_by_a_second_receiver(database: Path) -> None:
     payload = fixture("ping.json")
     with receiver(database) as first:
@@ -336,8 +367,9 @@ def test_an_issue_opened_or_reopened_with_the_label_is_queued_once(
         ({"label": {"name": "bug"}}, "not 'adw'"),
         ({"action": "edited"}, "starts no run"),
         ({"action": "closed"}, "starts no run"),
+        ({"issue": {**fixture("issues.labeled.json")["issue"], "state": "closed"}}, "not open"),
     ],
-    ids=["other-label", "edited", "closed"],
+    ids=["other-label", "edited", "closed", "labeled-while-closed"],
 )
 def test_issue_events_that_ask_for_no_run(
     port: int, runs: Callable[[], list[Any]], change: dict[str, Any], why: str
@@ -360,9 +392,12 @@ def test_an_issue_opened_with_the_label_by_an_outsider_is_not_queued(
 
 def test_a_label_of_another_name_on_the_issue_is_not_the_trigger(database: Path) -> None:
     with receiver(database, label="agents") as bound:
-        payload = fixture("issues.labeled.json")
-        assert deliver(bound, "issues", payload)[0] == 202  # the label added is `adw`...
-        assert "not 'agents'" in deliver(bound, "issues", payload)[1]["ignored"]
+        status, body = deliver(bound, "issues", fixture("issues.labeled.json"))
+        assert (status, "not 'agents'" in body["ignored"]) == (202, True)
+        status, body = deliver(
+            bound, "issues", fixture("issues.labeled.json", label={"name": "agents"})
+        )
+        assert (status, "queued" in body) == (202, True)
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,9 @@ before any work the next step would cost: method (405), Content-Length present a
 triggers.webhook_max_bytes (411/413, the body is never read when too large), the body read
 against a deadline (408), X-Hub-Signature-256 = "sha256=" + HMAC-SHA256 hex of the raw body
 compared in constant time (401), the event and delivery headers (400), JSON (400), and the
-delivery id remembered in the orchestrator database (409 on a replay, across restarts and
-receivers). Only then does adw_webhook_events decide what the event asks for.
+delivery id and the event's signed identity (adw_webhook_events.content_key) remembered in the
+orchestrator database (409 on a replay, across restarts and receivers). Only then does
+adw_webhook_events decide what the event asks for.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .adw_database import OrchestratorDB
 from .adw_project import current_project
 from .adw_settings import settings
 from .adw_triggers import DEFAULT_WORKFLOW, valid_workflow
-from .adw_webhook_events import EventContext, Reply, handle_event
+from .adw_webhook_events import EventContext, Reply, content_key, handle_event
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
@@ -134,6 +135,7 @@ class WebhookHandler(BaseHTTPRequestHandler):
 
     def _not_allowed(self) -> None:
         self._send(Reply(405, {"error": "only POST is accepted"}), allow="POST")
+        self.log_message("%s refused: status=405", printable(self.command, 16))
 
     do_GET = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
 
@@ -159,9 +161,13 @@ class WebhookHandler(BaseHTTPRequestHandler):
             raise Refused(400, "the body is not JSON (use the content type json)") from None
         if not isinstance(payload, dict):
             raise Refused(400, "the JSON body is not an object")
-        if not self.server.db.remember_delivery(delivery, event):
+        db = self.server.db
+        if not db.remember_delivery(delivery, event):
             raise Refused(409, f"delivery {delivery} was received before (replay refused)")
-        ctx = EventContext(self.server.db, config.label, config.workflow, config.adws_dir, delivery)
+        key = content_key(event, payload)
+        if key is not None and not db.remember_delivery(key, event):
+            raise Refused(409, "this signed event was received before (replay refused)")
+        ctx = EventContext(db, config.label, config.workflow, config.adws_dir, delivery)
         return handle_event(ctx, event, payload)
 
     def _read_body(self, config: WebhookConfig) -> bytes:
@@ -205,6 +211,9 @@ class WebhookHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Nothing: do_POST logs one line per delivery with its outcome."""
 
     def log_message(self, format: str, *args: Any) -> None:
         """One line per request on stderr: never headers or bodies (nothing secret)."""

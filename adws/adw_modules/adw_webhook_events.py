@@ -53,6 +53,22 @@ def ignored(reason: str) -> Reply:
     return Reply(202, {"ignored": reason})
 
 
+def content_key(event: str, payload: dict[str, Any]) -> str | None:
+    """A replay key made of signed fields: X-GitHub-Delivery is a header the signature does not
+    cover, so a captured body re-sent under a fresh delivery id is caught by what it says (the
+    comment's id; the issue, action, label and update time of an issues event)."""
+    action = _text(payload.get("action"))
+    issue = _mapping(payload.get("issue"))
+    if event == "issue_comment":
+        comment_id = _mapping(payload.get("comment")).get("id")
+        return f"signed:issue_comment:{action}:{comment_id}" if comment_id else None
+    if event == "issues" and issue.get("id") is not None:
+        label = _text(_mapping(payload.get("label")).get("name"))
+        stamp = _text(issue.get("updated_at"))
+        return f"signed:issues:{issue.get('id')}:{action}:{label}:{stamp}"[:256]
+    return None
+
+
 def handle_event(ctx: EventContext, event: str, payload: dict[str, Any]) -> Reply:
     """The reply to a verified delivery of `event`."""
     if event == "ping":
@@ -84,6 +100,8 @@ def _issues(ctx: EventContext, payload: dict[str, Any]) -> Reply:
         return ignored(f"issues action {action!r} starts no run")
     if number is None:
         return Reply(400, {"error": "issues payload without an issue number"})
+    if _text(issue.get("state")) != "open":
+        return ignored(f"issue #{number} is not open")
     if action == "labeled":
         # Adding a label needs triage access to the repository: the labeler is trusted.
         if _text(_mapping(payload.get("label")).get("name")) != ctx.label:
