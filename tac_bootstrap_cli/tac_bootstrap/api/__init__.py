@@ -33,10 +33,22 @@ if TYPE_CHECKING:
     from tac_bootstrap.application.init_service import InitReport
     from tac_bootstrap.application.remove_service import RemoveReport
     from tac_bootstrap.application.render_service import RenderReport
+    from tac_bootstrap.application.runs_clean import CleanReport
+    from tac_bootstrap.application.runs_service import RunsReport
     from tac_bootstrap.application.upgrade_service import UpgradeReport
     from tac_bootstrap.domain.config import CommandsSection
 
-__all__ = ["add_agentic", "db", "doctor", "init", "remove", "render", "upgrade"]
+__all__ = [
+    "add_agentic",
+    "clean",
+    "db",
+    "doctor",
+    "init",
+    "remove",
+    "render",
+    "runs",
+    "upgrade",
+]
 
 PathLike = str | Path
 
@@ -178,3 +190,35 @@ def remove(
         plan = plan_remove(prepared, force=force, purge_database=purge_database)
         report = apply_remove(prepared, plan, dry_run=dry_run)
     return report
+
+
+def runs(project: PathLike | None = None, *, status: str | None = None) -> RunsReport:
+    """`tac-bootstrap runs`: the workflow runs, newest first (``report.runs``), with their
+    worktree, branch, status ("stale": running, but crashed) and cost."""
+    from tac_bootstrap.application.runs_service import list_runs
+
+    with tac_errors({"--project": _path(project)}):
+        return list_runs(_path(project), status=status)
+
+
+def clean(
+    adw_ids: Sequence[str] | None = None,
+    project: PathLike | None = None,
+    *,
+    all_finished: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+) -> CleanReport:
+    """`tac-bootstrap clean [ADW_ID...] --yes`: remove finished runs' worktrees (no adw_id:
+    all of them). ``report.ok`` is False when one was kept (uncommitted work or a stale run,
+    without ``force``); with ``force`` the work is saved first (``item.patch``)."""
+    from tac_bootstrap.application.runs_clean import clean_runs
+
+    with tac_errors({"--project": _path(project)}):
+        return clean_runs(
+            _path(project),
+            list(adw_ids or []),
+            all_finished=all_finished,
+            force=force,
+            dry_run=dry_run,
+        )

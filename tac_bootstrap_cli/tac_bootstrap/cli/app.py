@@ -256,6 +256,83 @@ def remove(
     )
 
 
+RunsProject = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        "-P",
+        help="Project directory (default: the nearest tac_bootstrap.yml above the current dir).",
+    ),
+]
+
+
+@app.command(cls=PlainCommand, short_help="List the workflow runs: worktree, branch, status, cost.")
+def runs(
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="Only runs in this status: queued, running, paused, completed, failed, "
+            "cancelled or stale (running, but crashed).",
+        ),
+    ] = None,
+    project: RunsProject = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """List the workflow runs with their issue, branch, worktree, status and cost."""
+    from tac_bootstrap.cli.runs import run_runs
+
+    run_runs(project=project, status=status, json_output=json_output)
+
+
+@app.command(cls=PlainCommand, short_help="Remove the worktrees of finished workflow runs.")
+def clean(
+    adw_ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[ADW_ID]...",
+            help="The runs to clean (default: every finished run with a worktree).",
+            show_default=False,
+        ),
+    ] = None,
+    all_finished: Annotated[
+        bool,
+        typer.Option("--all-finished", help="Also every finished run, besides the ADW_IDs named."),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Also worktrees with uncommitted work (saved as a patch first) and stale runs.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be removed; change nothing.")
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask for confirmation (required with --json)."),
+    ] = False,
+    project: RunsProject = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Remove the worktrees of finished runs (completed, failed, cancelled), and their
+    branches once merged. One with uncommitted work is kept (exit 1) unless --force, which
+    first saves the work as a patch in <logs_dir>/adw/<adw_id>/."""
+    from tac_bootstrap.cli.runs import run_clean
+
+    run_clean(
+        adw_ids=adw_ids or [],
+        project=project,
+        all_finished=all_finished,
+        force=force,
+        dry_run=dry_run,
+        yes=yes,
+        json_output=json_output,
+    )
+
+
 app.add_typer(db_app, short_help="Inspect and maintain the orchestrator database.")
 
 

@@ -336,7 +336,10 @@ def discard_worktree(
     """``remove_worktree`` with what it did: the backup and whether the branch went too. The
     branch (the worktree's, else ``branch``: a run's whose directory is gone) is deleted only
     when merged into ``base_branch``, or with ``force`` (then its commits go to a bundle)."""
-    info = find_worktree(root, path)
+    known = list_worktrees(root)
+    info = next((w for w in known if _same_path(w.path) == _same_path(path)), None)
+    if info is not None and info is known[0]:
+        raise WorktreeError(f"{path} is the repository's main checkout, not a run's worktree")
     if info is not None and (info.prunable or not path.exists()):
         prune_worktrees(root)
     elif info is None and path.exists():

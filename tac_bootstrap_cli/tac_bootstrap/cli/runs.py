@@ -1,0 +1,171 @@
+"""Bodies of `tac-bootstrap runs` (a table of the workflow runs) and `tac-bootstrap clean`
+(show what goes, ask, remove the finished runs' worktrees, say what was kept and why)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from tac_bootstrap.application.runs_clean import (
+    CleanAction,
+    CleanItem,
+    CleanReport,
+    apply_clean,
+    plan_clean,
+)
+from tac_bootstrap.application.runs_service import RunRow, RunsReport, list_runs
+from tac_bootstrap.cli.output import Output
+from tac_bootstrap.cli.prompts import confirm
+
+STATUS_STYLE = {
+    "completed": "green",
+    "failed": "red",
+    "cancelled": "dim",
+    "running": "cyan",
+    "queued": "blue",
+    "paused": "yellow",
+    "stale": "bold yellow",
+}
+ACTION_STYLE = {
+    CleanAction.REMOVE: "red",
+    CleanAction.REMOVED: "red",
+    CleanAction.KEEP: "bold yellow",
+    CleanAction.SKIP: "dim",
+    CleanAction.FAILED: "bold red",
+    CleanAction.UNKNOWN: "bold red",
+}
+
+
+def _shown_path(root: Path, value: str | None) -> str:
+    if not value:
+        return ""
+    path = Path(value)
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return value
+
+
+def _cost(run: RunRow) -> str:
+    return "" if run.cost_usd is None else f"{run.cost_usd:,.4f}"
+
+
+def _runs_table(report: RunsReport) -> Table:
+    table = Table(title=f"Workflow runs: {report.root}", title_justify="left")
+    for column in ("adw_id", "workflow", "status"):
+        table.add_column(column, no_wrap=True)
+    for column in ("issue", "branch", "worktree"):
+        table.add_column(column, overflow="fold")
+    table.add_column("cost (USD)", justify="right")
+    table.add_column("started", no_wrap=True)
+    for run in report.runs:
+        worktree = _shown_path(report.root, run.worktree)
+        if run.worktree and not run.worktree_exists:
+            worktree += " (removed)"
+        table.add_row(
+            Text(run.adw_id),
+            Text(run.workflow),
+            Text(run.status, style=STATUS_STYLE.get(run.status, "")),
+            Text(run.issue),  # Text, not markup: titles come from issues
+            Text(run.branch or ""),
+            Text(worktree),
+            _cost(run),
+            Text((run.started or "")[:19].replace("T", " ")),
+        )
+    return table
+
+
+def run_runs(*, project: Path | None, status: str | None, json_output: bool) -> None:
+    out = Output(json_output)
+    with out.handling_errors({"--project": project}):
+        report = list_runs(project, status=status)
+        for warning in report.warnings:
+            out.warn(warning)
+        if out.json_mode:
+            out.emit_json(report.to_dict())
+        elif report.runs:
+            out.console.print(_runs_table(report))
+        else:
+            which = f" with status {status}" if status else ""
+            out.info(f"no workflow runs{which} in {report.root}")
+
+
+def _clean_table(root: Path, items: list[CleanItem], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("adw_id", "status", "action", "worktree", "detail"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        detail = item.reason
+        if item.patch:
+            detail += f"; uncommitted work saved as {item.patch}"
+        if item.bundle:
+            detail += f"; the unmerged branch saved as {item.bundle}"
+        if item.branch_deleted:
+            detail += f"; branch {item.branch} deleted"
+        table.add_row(
+            Text(item.adw_id),
+            Text(item.status),
+            Text(item.action.value, style=ACTION_STYLE.get(item.action, "")),
+            Text(_shown_path(root, item.worktree)),
+            Text(detail),
+        )
+    return table
+
+
+def run_clean(
+    *,
+    adw_ids: list[str],
+    project: Path | None,
+    all_finished: bool,
+    force: bool,
+    dry_run: bool,
+    yes: bool,
+    json_output: bool,
+) -> None:
+    out = Output(json_output)
+    with out.handling_errors({"--project": project}):
+        plan = plan_clean(project, adw_ids, all_finished=all_finished, force=force)
+        if plan.removals and not dry_run:
+            if not out.json_mode and not yes:  # the plan, before the question
+                out.console.print(_clean_table(plan.found.root, plan.items, "Clean"))
+            confirm(
+                f"Remove {len(plan.removals)} worktree(s) of {plan.found.root}?",
+                yes=yes,
+                may_ask=not json_output,
+                default=False,
+                refusal="refusing to remove worktrees without confirmation",
+                hint="pass --yes (or look first with --dry-run)",
+                cancelled="cancelled; nothing was removed",
+            )
+        report = apply_clean(plan, dry_run=dry_run)
+        _report(out, report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _report(out: Output, report: CleanReport) -> None:
+    for warning in report.warnings:
+        out.warn(warning)
+    if out.json_mode:
+        out.emit_json(report.to_dict())
+        return
+    if not report.items:
+        out.info("nothing to clean: no finished or stale run has a worktree")
+        return
+    title = "Clean (dry run)" if report.dry_run else "Clean"
+    out.console.print(_clean_table(report.root, report.items, title))
+    removed = sum(1 for i in report.items if i.action is CleanAction.REMOVED)
+    planned = sum(1 for i in report.items if i.action is CleanAction.REMOVE)
+    kept = sum(1 for i in report.items if i.action is CleanAction.KEEP)
+    if report.dry_run:
+        out.info(f"{planned} worktree(s) would be removed, {kept} kept; nothing was changed")
+    else:
+        out.info(f"{removed} worktree(s) removed, {kept} kept")
+    if any(i.patch or i.bundle for i in report.items):
+        out.info(
+            f"backups are in {report.backup_dir}/<adw_id>/ (git apply <patch>; "
+            "git fetch <bundle> <branch>:<branch>)"
+        )
