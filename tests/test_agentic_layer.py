@@ -23,7 +23,11 @@ from .conftest import ProjectFactory, run_cli, tree_snapshot
 COST = 0.015625  # what the fake agent charges per successful call (exact in binary)
 INPUT_TOKENS = 24  # uncached input tokens per call (cache writes and reads are apart)
 OUTPUT_TOKENS = 60
-PHASES = ("plan", "build", "test", "review")
+PHASES = ("plan", "build", "test", "review", "document")
+AGENT_PHASES = ("plan", "build", "review", "document")  # test runs the project's commands
+# The project's own commands would need its dependencies installed: these only report.
+CHECKS = {"test": "echo 3 passed", "lint": "echo lint clean", "typecheck": ""}
+OVERRIDES = json.dumps({"commands": CHECKS})
 HOOK_EVENTS = {"UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop"}
 ISSUE = "Add a health-check endpoint"
 BUILD_ERROR = "Execution failed while handling '/implement'"
@@ -43,6 +47,7 @@ OUTER_VARIABLES = (
     "FAKE_CLAUDE_CRASH",
     "FAKE_CLAUDE_TESTS_FAIL",
     "FAKE_CLAUDE_STATE_DIR",
+    "TAC_ADW_OVERRIDES",
 )
 
 
@@ -72,6 +77,7 @@ def agent_env(project: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
         "TAC_PYTHON": sys.executable,  # the hooks need pydantic and pyyaml
         "FAKE_CLAUDE_STATE_DIR": str(tmp_path / "fake-state"),
         "ADW_RETRY_BASE_SECONDS": "0.01",
+        "TAC_ADW_OVERRIDES": OVERRIDES,
         **extra,
     }
 
@@ -161,11 +167,15 @@ def test_generated_layer_tests_pass(new_project: ProjectFactory, tmp_path: Path)
 
 def test_sdlc_run_is_recorded_in_the_default_database(project: Path, tmp_path: Path) -> None:
     adw_id = "demo0001"
-    run = run_workflow(project, tmp_path, ISSUE, "--adw-id", adw_id)
+    run = run_workflow(project, tmp_path, ISSUE, "--type", "feature", "--adw-id", adw_id)
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
     assert summary["adw_id"] == adw_id
-    assert (project / summary["plan_file"]).is_file()
+    # The run worked in its own worktree (the generated project is a git repository).
+    worktree = Path(summary["worktree"])
+    assert worktree == (project / "trees" / adw_id).resolve()
+    assert (worktree / summary["plan_file"]).is_file()
+    assert not (project / summary["plan_file"]).exists()
     state = json.loads((project / "logs" / "adw" / adw_id / "adw_state.json").read_text())
     assert {name: phase["status"] for name, phase in state["phases"].items()} == dict.fromkeys(
         PHASES, "completed"
@@ -185,7 +195,7 @@ def test_sdlc_run_is_recorded_in_the_default_database(project: Path, tmp_path: P
     logs = db_json(project, "logs", "-n", "500")["logs"]
     assert len(logs) < 500  # the whole run fits: nothing was cut off
     agents = logs_by_agent(logs)
-    assert sorted(phase_of(records) for records in agents.values()) == sorted(PHASES)
+    assert sorted(phase_of(records) for records in agents.values()) == sorted(AGENT_PHASES)
     for agent_id, records in agents.items():
         phase = phase_of(records)
         events = {r["details"].get("hook_event_name") for r in records} - {None}
@@ -200,15 +210,23 @@ def test_sdlc_run_is_recorded_in_the_default_database(project: Path, tmp_path: P
         assert records[-1]["message"] == f"{phase} phase completed", agent_id
         assert {r["log_level"] for r in records} == {"INFO"}
     system = [r["message"] for r in logs if r["source"] == "system"]
-    for phase in PHASES:
+    for phase in AGENT_PHASES:
         assert f"adw {adw_id}: {phase} completed" in system
+    assert f"adw {adw_id}: test attempt 1: test passed" in system
     assert not (project / "logs" / "hooks-fallback.jsonl").exists()
 
 
 def test_failed_run_is_recorded_and_resumes(project: Path, tmp_path: Path) -> None:
     adw_id = "demo0002"
     failed = run_workflow(
-        project, tmp_path, ISSUE, "--adw-id", adw_id, FAKE_CLAUDE_FAIL_ON="/implement"
+        project,
+        tmp_path,
+        ISSUE,
+        "--type",
+        "feature",
+        "--adw-id",
+        adw_id,
+        FAKE_CLAUDE_FAIL_ON="/implement",
     )
     assert failed.returncode == 1
     assert "Traceback" not in failed.stderr
@@ -238,7 +256,7 @@ def test_failed_run_is_recorded_and_resumes(project: Path, tmp_path: Path) -> No
     assert row["input_tokens"] == 4 * INPUT_TOKENS
     agents = logs_by_agent(db_json(project, "logs", "-n", "1000")["logs"])
     phases = sorted(phase_of(records) for records in agents.values())
-    assert phases == sorted([*PHASES, "build"])  # one planner; the build ran twice
+    assert phases == sorted([*AGENT_PHASES, "build"])  # one planner; the build ran twice
     assert agents[build_agent][-1]["message"] == f"build phase failed: {BUILD_ERROR}"
     state = json.loads((project / "logs" / "adw" / adw_id / "adw_state.json").read_text())
     assert state["phases"]["build"]["status"] == "completed"
