@@ -194,7 +194,7 @@ def test_local_mode_end_to_end_branch_and_summary(root: Path) -> None:
 def test_a_summary_for_a_branch_that_does_not_exist_is_refused(root: Path) -> None:
     project_repo(root)
     local = LocalIssueSource(root, "issues")
-    with pytest.raises(IssueError, match="git rev-parse failed"):
+    with pytest.raises(IssueError, match=r"branch 'feature/none' not found"):
         local.open_pull_request(root, "feature/none", "main", "t", "b", None, adw_id=ADW)
 
 

@@ -158,7 +158,10 @@ class LocalIssueSource:
     ) -> str:
         """Leaves ``branch`` where it is and writes the summary a reviewer starts from to
         ``<local_dir>/pulls/<adw_id or branch>.md``; returns that file's path."""
-        git(worktree, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
+        try:
+            git(worktree, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
+        except IssueError:
+            raise IssueError(f"branch {branch!r} not found in {worktree}") from None
         base_ref = resolve_base(worktree, base)
         commits = git(worktree, "log", "--no-color", "--format=%h %s", f"{base_ref}..{branch}")
         diffstat = git(worktree, "diff", "--no-color", "--stat", f"{base_ref}...{branch}")

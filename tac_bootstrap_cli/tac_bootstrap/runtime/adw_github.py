@@ -183,7 +183,7 @@ class GitHubSource:
         command = "gh " + " ".join(args[:2])
         if done.returncode == EXIT_AUTH:
             return GhNotLoggedIn(
-                f"{command}: gh is not logged in: run `gh auth login` or set GH_TOKEN ({first})"
+                f"{command}: gh is not logged in: run `gh auth login` or set GH_TOKEN"
             )
         if _NOT_FOUND in done.stderr:
             return IssueNotFound(f"{command} {args[2] if len(args) > 2 else ''}: {first}")
