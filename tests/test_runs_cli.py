@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tac_bootstrap import api
+from tac_bootstrap.application.runs_service import is_stale
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_git import commit_all
 from tac_bootstrap.runtime.adw_worktree import branch_name, create_worktree, find_worktree
@@ -269,3 +272,33 @@ def test_clean_through_a_real_process_and_the_api(project: Path) -> None:
     assert not worktree.exists()
     nothing = run_cli("clean", "--yes", cwd=project, env=env)
     assert nothing.returncode == 0 and "nothing to clean" in nothing.stdout
+
+
+def test_liveness_of_a_running_run(project: Path) -> None:
+    """Stale only when nothing keeps it alive: lease, its own process, heartbeat, a process
+    working in its worktree."""
+    worktree = start_run(project, "dead0001", "Crashed")
+    with open_db(project) as db:
+        run = db.get_run("dead0001")
+        assert run is not None
+        assert is_stale(run, 120)
+        assert not is_stale(
+            run.model_copy(update={"details": {"pid": os.getpid(), "host": socket.gethostname()}}),
+            120,
+        )
+        ended = subprocess.Popen(["true"])
+        ended.wait()  # its pid is free now
+        mine = {"pid": ended.pid, "host": socket.gethostname()}
+        assert is_stale(run.model_copy(update={"details": mine}), 120)
+        child = subprocess.Popen(["sleep", "60"], cwd=worktree)
+        try:
+            assert not is_stale(run, 120)  # a process works in the worktree (Linux /proc)
+        finally:
+            child.kill()
+            child.wait()
+        assert is_stale(run, 120)
+        now = datetime.now(timezone.utc)
+        fresh = run.model_copy(update={"heartbeat_at": now - timedelta(seconds=30)})
+        assert not is_stale(fresh, 120) and is_stale(fresh, 10)
+        lease = run.model_copy(update={"lease_expires_at": now + timedelta(seconds=60)})
+        assert not is_stale(lease, 120)

@@ -29,6 +29,7 @@ from tac_bootstrap.runtime.adw_worktree import (
     discard_worktree,
     find_worktree,
     list_worktrees,
+    project_in_worktree,
     remove_worktree,
     run_environment,
     worktree_dirty,
@@ -395,3 +396,20 @@ def test_push_branch_refuses_the_base_and_the_default_branch(repo: Path, remote:
     with pytest.raises(GitError, match="refusing to push 'main'"):
         push_branch(repo, "origin", "main", "develop")
     assert git(remote, "show-ref") == before
+
+
+def test_commit_all_from_a_project_part_commits_the_whole_checkout(repo: Path) -> None:
+    (repo / "backend").mkdir()
+    (repo / "backend" / "api.py").write_text("x = 1\n")
+    git(repo, "add", "backend")
+    git(repo, "commit", "-q", "-m", "a part")
+    path = create_worktree(repo, "a1b2c3d4", "feature/1-x", "main")
+    part = project_in_worktree(repo / "backend", path)
+    assert part == path / "backend"
+    (part / "api.py").write_text("x = 2\n")
+    (path / "README.md").write_text("outside the part\n")
+    (path / "orchestrator.db").write_bytes(b"SQLite format 3\0")
+    sha = commit_all(part, "feat: both (adw_id a1b2c3d4)")
+    committed = git(path, "show", "--name-only", "--format=", str(sha)).split()
+    assert sorted(committed) == ["README.md", "backend/api.py"]
+    assert changed_files(part) == ["orchestrator.db"]

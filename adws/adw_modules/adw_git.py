@@ -123,25 +123,33 @@ def commit_all(worktree: Path, message: str) -> str | None:
     nothing changed. The database, its side files and the copied env files stay out."""
     if not message.strip():
         raise GitError("a commit needs a message")
-    git(worktree, "add", "--all", "--", ".")
-    copied = set(copied_files(worktree))
-    left_out = [p for p in staged_files(worktree) if _excluded(worktree, p, copied)]
+    top = top_level(worktree)  # the whole checkout, also from a project's sub-directory
+    git(top, "add", "--all", "--", ".")
+    copied = set(copied_files(top))
+    left_out = [p for p in staged_files(top) if _excluded(top, p, copied)]
     if left_out:
-        git(worktree, "reset", "-q", "HEAD", "--", *left_out)
-    if not staged_files(worktree):
+        git(top, "reset", "-q", "HEAD", "--", *left_out)
+    if not staged_files(top):
         return None
-    message_file = git_dir(worktree) / "TAC_COMMIT_MSG"
+    message_file = git_dir(top) / "TAC_COMMIT_MSG"
     message_file.write_text(message.rstrip() + "\n", encoding="utf-8")
     try:
-        git(worktree, *_identity(worktree), "commit", "-q", "-F", str(message_file))
+        git(top, *_identity(top), "commit", "-q", "-F", str(message_file))
     finally:
         message_file.unlink(missing_ok=True)
-    return git(worktree, "rev-parse", "HEAD").stdout.strip()
+    return git(top, "rev-parse", "HEAD").stdout.strip()
+
+
+def top_level(path: Path) -> Path:
+    """The top of the work tree holding ``path``: git's paths are relative to it."""
+    return Path(git(path, "rev-parse", "--show-toplevel").stdout.strip())
 
 
 def changed_files(worktree: Path, since: str | None = None) -> list[str]:
     """The paths with uncommitted changes (staged, unstaged, untracked and not ignored), and
-    with ``since`` (a commit or branch) also those committed after it; sorted, no duplicates."""
+    with ``since`` (a commit or branch) also those committed after it; sorted, no duplicates,
+    relative to the top of the checkout."""
+    worktree = top_level(worktree)
     out = git(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all").stdout
     paths: set[str] = set()
     entries = out.split("\0")

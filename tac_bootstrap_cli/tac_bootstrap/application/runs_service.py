@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -217,16 +218,36 @@ def _from_record(run: RunRecord, costs: dict[str, float] | None, lease: float) -
 
 
 def is_stale(run: RunRecord, lease_seconds: float, now: datetime | None = None) -> bool:
-    """A running run nothing keeps alive: its lease expired (or it has none) and no heartbeat
-    came within a lease, and no process works in its worktree (Linux: /proc)."""
+    """A running run nothing keeps alive: its lease expired (or it has none), its own process
+    (details.pid on details.host) is gone, no heartbeat came within a lease, and no process
+    works in its worktree (Linux: /proc)."""
     moment = now or datetime.now(timezone.utc)
     if run.lease_expires_at is not None and run.lease_expires_at > moment:
+        return False
+    if _own_process_alive(run.details):
         return False
     if run.heartbeat_at is not None and run.heartbeat_at > moment - timedelta(
         seconds=lease_seconds
     ):
         return False
     return not (run.worktree and process_in(Path(run.worktree)))
+
+
+def _own_process_alive(details: dict[str, Any]) -> bool:
+    """A run started by hand (no worker, no lease) may name its process: details.pid and
+    details.host. Alive when that process exists on this machine (in doubt: alive)."""
+    pid, host = details.get("pid"), details.get("host")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    if host != socket.gethostname():
+        return host is not None  # another machine's process: this one cannot tell
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, as another user
+        return True
+    return True
 
 
 def process_in(directory: Path) -> bool:
