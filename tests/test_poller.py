@@ -197,3 +197,25 @@ def test_the_poller_polls_until_sigterm(
         _, err = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 0, err
     assert sorted(runs_by_issue(env)) == ["1", "2", "5"]
+
+
+def test_the_launcher_runs_github_issues_and_reports_them(
+    project: Path, env: dict[str, str], github: FakeGitHub
+) -> None:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("TAC_", "FAKE_"))}
+    result = subprocess.run(
+        [sys.executable, str(project / "adws" / "adw_launch.py"), "1", "3",
+         "--max-concurrent", "2", "--workflow", "patch"],
+        cwd=project, env={**inherited, **env}, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert sorted((r["issue"], r["issue_source"], r["status"]) for r in summary["runs"]) == [
+        ("1", "github", "completed"),
+        ("3", "github", "completed"),  # the launcher needs no label: a person chose the issues
+    ]
+    # The runs read their issues through gh and commented on them with the layer's marker.
+    comments = {i["number"]: i["comments"] for i in github.read()["issues"]}
+    for run in summary["runs"]:
+        assert any(f"adw_id={run['adw_id']}" in c["body"] for c in comments[int(run["issue"])])
