@@ -14,11 +14,11 @@ from tac_bootstrap.runtime import hook_recorder
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 
 from .test_agentic_layer import (
+    AGENT_PHASES,
     COST,
     HOOK_EVENTS,
     INPUT_TOKENS,
     ISSUE,
-    PHASES,
     agent_env,
     clean_environment,  # noqa: F401 - autouse fixture, imported to apply here too
     generate,
@@ -31,7 +31,16 @@ pytestmark = pytest.mark.postgres
 def test_a_workflow_and_its_hooks_are_recorded_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     project = generate(tmp_path)
     adw_id = "pgdemo01"
-    run = run_workflow(project, tmp_path, ISSUE, "--adw-id", adw_id, TAC_ORCHESTRATOR_DB=pg_url)
+    run = run_workflow(
+        project,
+        tmp_path,
+        ISSUE,
+        "--type",
+        "feature",
+        "--adw-id",
+        adw_id,
+        TAC_ORCHESTRATOR_DB=pg_url,
+    )
     assert run.returncode == 0, run.stderr
     assert not (project / "adws" / "schema" / "orchestrator.db").exists()  # nothing on SQLite
 
@@ -44,7 +53,7 @@ def test_a_workflow_and_its_hooks_are_recorded_on_postgresql(tmp_path: Path, pg_
         (row,) = [r for r in db.rollup("session") if r.key == adw_id]
         assert (row.prompts, row.input_tokens, row.cost_usd) == (4, 4 * INPUT_TOKENS, 4 * COST)
         agents = db.list_agents(adw_id=adw_id)
-        assert sorted(a.status.value for a in agents) == ["completed"] * len(PHASES)
+        assert sorted(a.status.value for a in agents) == ["completed"] * len(AGENT_PHASES)
         assert sum(a.total_cost_usd for a in agents) == 4 * COST
         for agent in agents:
             logs = db.recent_logs(agent_id=agent.id, limit=200)

@@ -413,6 +413,10 @@ def workflow_env(
         TAC_ADW_RUNS_DIR=str(tmp_path / "runs"),
         TAC_HOOK_FALLBACK_LOG=str(tmp_path / "fb.jsonl"),
         TAC_PYTHON=sys.executable,
+        # The workflow runs the project's own checks itself: these only report.
+        TAC_ADW_OVERRIDES=json.dumps(
+            {"commands": {"test": "echo ok", "lint": "", "typecheck": ""}}
+        ),
     )
 
 
@@ -427,7 +431,7 @@ def test_a_whole_sdlc_run_on_a_fresh_clone_is_recorded_prompt_by_prompt(
         env = workflow_env(api, claude_cli, claude_home, tmp_path, database)
         run = subprocess.run(
             [sys.executable, str(project / "adws" / "adw_sdlc.py"), "Add a health check",
-             "--adw-id", "r3alc1i0"],
+             "--type", "feature", "--adw-id", "r3alc1i0"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
             stdin=subprocess.DEVNULL,
         )  # fmt: skip
@@ -571,7 +575,7 @@ def test_a_run_budget_stops_the_workflow_once_spent(
                 stdin=subprocess.DEVNULL,
             )  # fmt: skip
 
-        first = sdlc("Add a health check", "--adw-id", "budget01")
+        first = sdlc("Add a health check", "--type", "feature", "--adw-id", "budget01")
         sent_first = len(api.main_requests())
         again = sdlc("--adw-id", "budget01")
         sent_again = len(api.main_requests()) - sent_first
@@ -635,7 +639,7 @@ def test_a_phase_whose_tool_was_denied_says_so_instead_of_a_misleading_error(
         env = workflow_env(api, claude_cli, claude_home, tmp_path, database)
         run = subprocess.run(
             [sys.executable, str(project / "adws" / "adw_plan.py"), "Add a health check",
-             "--adw-id", "denied01"],
+             "--type", "feature", "--adw-id", "denied01"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
             stdin=subprocess.DEVNULL,
         )  # fmt: skip

@@ -126,6 +126,7 @@ def check_agents_and_hooks(project: Path, worktree: Path) -> None:
     for instance in instances:
         assert hook_events(project, instance["id"]) == HOOK_EVENTS, instance["name"]
     assert not (worktree / "adws" / "schema" / "orchestrator.db").exists()
+    assert not (worktree / "logs" / "hooks-fallback.jsonl").exists()
 
 
 def check_progress_comments(project: Path, ref: str) -> None:

@@ -20,6 +20,7 @@ from .adw_database import OrchestratorDB
 from .adw_project import ProjectSettings, current_project
 from .adw_settings import settings
 from .adw_state import ADWState
+from .hook_spool import FALLBACK_ENV_VAR, FALLBACK_NAME
 
 OVERRIDES_ENV_VAR = "TAC_ADW_OVERRIDES"
 
@@ -74,12 +75,18 @@ class RunContext:
     def agent_env(self, agent_id: str) -> dict[str, str]:
         """What the agent CLI gets: the run's environment, and what its hooks need to record
         into the main database against this agent, from whatever directory they run in."""
+        fallback = os.environ.get(FALLBACK_ENV_VAR) or str(
+            self.project.path("logs_dir", "logs") / FALLBACK_NAME
+        )
         return {
             **self.env,
             "TAC_AGENT_ID": agent_id,
             "TAC_ADW_ID": self.adw_id,
             "TAC_PYTHON": sys.executable,
             "TAC_ORCHESTRATOR_DB": self.db.location.target,
+            # Events the hooks cannot write (PostgreSQL, a busy database) wait in the main
+            # checkout's spool, which this run replays, not in the worktree's.
+            FALLBACK_ENV_VAR: fallback,
         }
 
     def note(self, message: str) -> None:
