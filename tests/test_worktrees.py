@@ -413,3 +413,23 @@ def test_commit_all_from_a_project_part_commits_the_whole_checkout(repo: Path) -
     committed = git(path, "show", "--name-only", "--format=", str(sha)).split()
     assert sorted(committed) == ["README.md", "backend/api.py"]
     assert changed_files(part) == ["orchestrator.db"]
+
+
+def test_four_worktrees_made_at_once_do_not_interfere(repo: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = [f"run{n:05d}" for n in range(4)]
+
+    def make(adw_id: str) -> Path:
+        path = create_worktree(repo, adw_id, f"feature/{adw_id}", "main")
+        (path / f"{adw_id}.txt").write_text(adw_id)
+        assert commit_all(path, f"feat: {adw_id}")
+        return path
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        paths = list(pool.map(make, ids))
+    for adw_id, path in zip(ids, paths, strict=True):
+        files = git(path, "ls-files").split()
+        assert f"{adw_id}.txt" in files and len([f for f in files if f.startswith("run")]) == 1
+        assert git(path, "branch", "--show-current").strip() == f"feature/{adw_id}"
+    assert git(repo, "status", "--porcelain") == ""
