@@ -433,3 +433,19 @@ def test_four_worktrees_made_at_once_do_not_interfere(repo: Path) -> None:
         assert f"{adw_id}.txt" in files and len([f for f in files if f.startswith("run")]) == 1
         assert git(path, "branch", "--show-current").strip() == f"feature/{adw_id}"
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_commit_all_on_a_branch_with_no_commit_yet(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    git(fresh, "init", "-q", "-b", "main")
+    (fresh / "a.txt").write_text("a\n")
+    (fresh / "orchestrator.db-wal").write_bytes(b"wal")
+    env = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "T"}
+    os.environ.update(env)
+    try:
+        sha = commit_all(fresh, "chore: first")
+    finally:
+        for key in env:
+            os.environ.pop(key, None)
+    assert sha and git(fresh, "show", "--name-only", "--format=", sha).split() == ["a.txt"]

@@ -127,8 +127,11 @@ def commit_all(worktree: Path, message: str) -> str | None:
     git(top, "add", "--all", "--", ".")
     copied = set(copied_files(top))
     left_out = [p for p in staged_files(top) if _excluded(top, p, copied)]
-    if left_out:
-        git(top, "reset", "-q", "HEAD", "--", *left_out)
+    if left_out:  # back to HEAD's version, or out of the index on a branch with no commit
+        if git(top, "rev-parse", "--verify", "--quiet", "HEAD", check=False).returncode == 0:
+            git(top, "reset", "-q", "HEAD", "--", *left_out)
+        else:
+            git(top, "rm", "-q", "--cached", "--ignore-unmatch", "--", *left_out)
     if not staged_files(top):
         return None
     message_file = git_dir(top) / "TAC_COMMIT_MSG"

@@ -58,7 +58,7 @@ def branch_name(issue_type: str, ref: str, title: str) -> str:
     """``feature/12-add-login-page``: the type, the issue number (else the adw_id), the title's
     slug. Valid for `git check-ref-format --branch` whatever the inputs (tested with git)."""
     kind = issue_type if issue_type in ISSUE_TYPES else "feature"
-    ref_part = _NOT_REF.sub("-", ref).strip("-_")[:SLUG_MAX] or "run"
+    ref_part = _NOT_REF.sub("-", ref).strip("-_")[:SLUG_MAX].rstrip("-_") or "run"
     slug = slugify(title)
     return f"{kind}/{ref_part}-{slug}" if slug else f"{kind}/{ref_part}"
 
@@ -104,11 +104,11 @@ class WorktreeInfo:
 
 def list_worktrees(root: Path) -> list[WorktreeInfo]:
     """Every worktree git knows for this repository, the main checkout first."""
-    out = git(root, "worktree", "list", "--porcelain", "-z").stdout
+    out = git(root, "worktree", "list", "--porcelain").stdout  # -z needs git 2.36
     found: list[WorktreeInfo] = []
-    for block in out.split("\0\0"):
+    for block in out.split("\n\n"):
         fields: dict[str, str] = {}
-        for line in block.split("\0"):
+        for line in block.splitlines():
             key, _, value = line.partition(" ")
             if key:
                 fields[key] = value
@@ -370,7 +370,7 @@ def backup_bundle(root: Path, branch: str, backup_dir: Path) -> Path:
     """The branch's commits as a git bundle; `git fetch <bundle> <branch>:<branch>` restores."""
     backup_dir.mkdir(parents=True, exist_ok=True)
     target = backup_dir / f"{branch.replace('/', '-')}-{_stamp()}.bundle"
-    git(root, "bundle", "create", "--quiet", str(target), f"refs/heads/{branch}")
+    git(root, "bundle", "create", str(target), f"refs/heads/{branch}")  # no --quiet before 2.31
     return target
 
 
