@@ -449,3 +449,12 @@ def test_commit_all_on_a_branch_with_no_commit_yet(tmp_path: Path) -> None:
         for key in env:
             os.environ.pop(key, None)
     assert sha and git(fresh, "show", "--name-only", "--format=", sha).split() == ["a.txt"]
+
+
+def test_worktrees_dir_outside_the_repository(repo: Path, tmp_path: Path) -> None:
+    """A hand-edited config (never validated) may point out of the repository: it works, and
+    nothing in the repository changes."""
+    path = create_worktree(repo, "a1b2c3d4", "feature/1-x", "main", str(tmp_path / "elsewhere"))
+    assert path == (tmp_path / "elsewhere" / "a1b2c3d4").resolve() and (path / "app.py").exists()
+    assert not (tmp_path / "elsewhere" / ".gitignore").exists()
+    assert git(repo, "status", "--porcelain") == ""

@@ -149,10 +149,14 @@ def ensure_ignored(root: Path, worktrees_dir: str) -> None:
     .gitignore has the line; elsewhere (a project from `init`, an older layer) the directory
     ignores itself with its own .gitignore, as logs/ and .tac_bootstrap/ do."""
     directory = root / worktrees_dir
-    probe = f"{worktrees_dir.strip('/')}/probe"
-    if git(root, "check-ignore", "-q", "--", probe, check=False).returncode == 0:
+    top = repository_root(root)
+    try:  # git's paths: relative to the top of the work tree
+        relative = directory.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        return  # outside the repository (a hand-edited config): nothing to ignore
+    if git(top, "check-ignore", "-q", "--", f"{relative}/probe", check=False).returncode == 0:
         return
-    if git(root, "ls-files", "--", worktrees_dir).stdout.strip():
+    if git(top, "ls-files", "--", relative).stdout.strip():
         raise WorktreeError(
             f"{directory} holds files of the repository, so runs cannot have their worktrees "
             "there; set workflow.worktrees_dir in tac_bootstrap.yml to a directory of its own"
