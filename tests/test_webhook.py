@@ -30,6 +30,7 @@ from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_webhook import WebhookConfig, serve, signature
 
 from .db_helpers import MIGRATIONS, PROCESS_TIMEOUT
+from .fake_gh_state import FakeGitHub
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github_webhooks"
 SECRET = b"s3cret-for-tests-only-7f1c"
@@ -514,9 +515,14 @@ def project(tmp_path: Path, new_project: Callable[..., Path]) -> Path:
 
 
 def start_script(
-    project: Path, database: Path, *args: str, secret: str | None = SECRET.decode()
+    project: Path,
+    database: Path,
+    *args: str,
+    secret: str | None = SECRET.decode(),
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "TAC_WEBHOOK_SECRET"}
+    env.update(extra_env or {})
     env["TAC_ORCHESTRATOR_DB"] = str(database)
     if secret is not None:
         env["TAC_WEBHOOK_SECRET"] = secret
@@ -587,3 +593,46 @@ def test_binding_another_address_prints_one_warning(project: Path, database: Pat
         _, err = stop(process)
     warnings = [line for line in err.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "reverse proxy" in warnings[0]
+
+
+def test_a_delivery_becomes_a_run_that_a_worker_completes(
+    project: Path, database: Path, tmp_path: Path
+) -> None:
+    """Receiver, queue, worker and engine together: a labeled issue comes back commented."""
+    github = FakeGitHub(tmp_path / "github", repo="Codertocat/Hello-World")
+    github.add_issue(1, "Spelling error in the README file", "'commit', not 'committ'.")
+    checks = {"test": f'"{sys.executable}" -c "print(1)"', "lint": "", "typecheck": ""}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAC_", "FAKE_"))}
+    env.update(
+        github.env(
+            TAC_ORCHESTRATOR_DB=str(database),
+            TAC_ADW_RUNS_DIR=str(tmp_path / "runs"),
+            TAC_HOOK_FALLBACK_LOG=str(tmp_path / "hooks-fallback.jsonl"),
+            CLAUDE_CODE_PATH=str(project / "adws" / "tests" / "fake_claude.py"),
+            FAKE_CLAUDE_STATE_DIR=str(tmp_path / "fake-state"),
+            ADW_RETRY_BASE_SECONDS="0.01",
+            TAC_PYTHON=sys.executable,
+            TAC_ADW_OVERRIDES=json.dumps({"commands": checks}),
+        )
+    )
+    receiver_process = start_script(
+        project, database, "--port", "0", "--workflow", "patch", extra_env=env
+    )
+    try:
+        _, bound = listening_port(receiver_process)
+        status, body = deliver(bound, "issues", fixture("issues.labeled.json"))
+        assert status == 202, body
+    finally:
+        stop(receiver_process)
+    worker = subprocess.run(
+        [sys.executable, str(project / "adws" / "adw_worker.py"), "--until-empty"],
+        cwd=project, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=PROCESS_TIMEOUT * 5,
+    )  # fmt: skip
+    assert worker.returncode == 0, worker.stderr[-4000:]
+    with OrchestratorDB.open(database, migrations_dir=MIGRATIONS) as db:
+        run = db.get_run(body["queued"])
+    assert run is not None and run.status.value == "completed", worker.stderr[-4000:]
+    assert (run.workflow, run.issue_ref, run.claims) == ("patch", "1", 1)
+    [issue] = github.read()["issues"]
+    assert any(f"adw_id={run.adw_id}" in comment["body"] for comment in issue["comments"])
