@@ -186,6 +186,42 @@ def test_a_run_of_a_killed_worker_is_requeued_and_finished_by_another(
     assert any(f"requeued {held}" in queue.log(name) for name in workers)
 
 
+def test_a_frozen_worker_that_lost_its_lease_stops_its_run(queue: Queue) -> None:
+    """A worker stopped (SIGSTOP) longer than its lease: another worker takes the run over and
+    finishes it; the first, resumed, finds the lease gone and stops its own process of the
+    run instead of finishing it a second time."""
+    (adw_id,) = queue.enqueue(1)
+    (queue.out / f"hold-{adw_id}").write_text("")
+    frozen = queue.worker("w0", "--until-empty")
+    workers = {"w0": frozen}
+    try:
+        wait_for(lambda: adw_id in queue.starts(), "w0 to start the run")
+        child = next(int(p.name.split(".")[1]) for p in queue.out.glob(f"{adw_id}.*"))
+        frozen.send_signal(signal.SIGSTOP)
+        workers["w1"] = queue.worker("w1", "--until-empty")
+        assert workers["w1"].wait(timeout=TIMEOUT) == 0, queue.log("w1")
+        with queue.db() as db:
+            run = db.get_run(adw_id)
+        assert run is not None and (run.status, run.worker_id, run.claims) == (
+            RunStatus.COMPLETED, "w1", 2,
+        )  # fmt: skip
+        assert process_alive(child)  # w0's process of the run still works on it
+        frozen.send_signal(signal.SIGCONT)
+        wait_for(lambda: not process_alive(child), "w0 to stop its process of the run")
+        finish_all({"w0": frozen}, queue)
+    finally:
+        for process in workers.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGCONT)
+                process.kill()
+                process.wait()
+    assert f"lost the lease of {adw_id}" in queue.log("w0")
+    assert f"finished {adw_id}" not in queue.log("w0")
+    with queue.db() as db:
+        after = db.get_run(adw_id)
+    assert after is not None and (after.status, after.worker_id) == (RunStatus.COMPLETED, "w1")
+
+
 def test_sigterm_stops_claiming_and_lets_the_running_run_finish(queue: Queue) -> None:
     ids = queue.enqueue(3)
     worker = queue.worker("w0", "--max-concurrent", "1", FAKE_RUN_SECONDS="2")

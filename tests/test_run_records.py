@@ -219,6 +219,29 @@ def test_claim_heartbeat_requeue_and_finish(db: OrchestratorDB) -> None:
     assert db.get_run("r1").status is RunStatus.RUNNING  # type: ignore[union-attr]
 
 
+def test_a_run_whose_lease_keeps_expiring_is_failed_not_requeued_forever(
+    db: OrchestratorDB,
+) -> None:
+    db.create_run("q1", "sdlc", status="queued")
+    for claim in (1, 2):
+        assert db.claim_run(f"w{claim}", 0.001) is not None
+        assert wait_for(lambda: db.requeue_expired(max_claims=3) == ["q1"])
+    assert db.claim_run("w3", 0.001) is not None
+
+    def failed() -> bool:
+        assert db.requeue_expired(max_claims=3) == []  # the third expiry fails it instead
+        run = db.get_run("q1")
+        return run is not None and run.status is RunStatus.FAILED
+
+    assert wait_for(failed)
+    run = db.get_run("q1")
+    assert run is not None and (run.status, run.claims) == (RunStatus.FAILED, 3)
+    assert run.error == "not requeued: its lease expired after 3 claims (the last by worker w3)"
+    assert run.completed_at is not None and run.lease_expires_at is None
+    with pytest.raises(InvalidInput, match="max_claims"):
+        db.requeue_expired(max_claims=0)
+
+
 def test_checks_are_recorded_in_order(db: OrchestratorDB) -> None:
     db.create_run("a1", "sdlc")
     first = db.record_check("a1", "test", 1, "test", "pytest -q", 1, False, 1234, "1 failed")
@@ -227,6 +250,11 @@ def test_checks_are_recorded_in_order(db: OrchestratorDB) -> None:
     assert not first.passed and not second.passed and third.passed
     assert second.timed_out is True and second.exit_code is None
     assert db.list_checks("a1") == [first, second, third]
+    # Many within a few milliseconds still read back in the order they were recorded.
+    quick = [
+        db.record_check("a1", "review", n, "test", "true", 0, False, 0, "") for n in range(1, 41)
+    ]
+    assert db.list_checks("a1")[3:] == quick
     assert db.list_checks("missing") == []
     with pytest.raises(NotFound):
         db.record_check("missing", "test", 1, "test", "pytest", 0, False, 1, "")

@@ -6,11 +6,36 @@ adw_db_methods lists them.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+
 from .adw_db_dialect import IntegrityViolation
 from .adw_db_ops_runs import _positive_int
-from .adw_db_ops_shared import Op, _foreign_key, _text, new_id
+from .adw_db_ops_shared import Op, _foreign_key, _text
 from .orch_database_models import InvalidInput
 from .orch_run_models import CheckRecord
+
+_last_id = [0, 0]  # (milliseconds, counter) of the last check id this process made
+_id_lock = threading.Lock()
+
+
+def check_id() -> str:
+    """A UUID version 7 whose 12-bit counter (RFC 9562, method 1) keeps the ids one process
+    makes in order within a millisecond, so a run's checks read back in the order they ran
+    (ORDER BY created_at, id) even when two finish in the same millisecond."""
+    with _id_lock:
+        millis = time.time_ns() // 1_000_000
+        counter = 0
+        if millis <= _last_id[0]:
+            millis, counter = _last_id[0], _last_id[1] + 1
+            if counter > 0xFFF:
+                millis, counter = millis + 1, 0
+        _last_id[:] = [millis, counter]
+    rand = int.from_bytes(os.urandom(8), "big") & 0x3FFF_FFFF_FFFF_FFFF
+    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def record_check(
@@ -36,19 +61,19 @@ def record_check(
     for text, field in ((command, "command"), (output, "output")):
         if not isinstance(text, str):
             raise InvalidInput(f"invalid {field}: must be a string (got {text!r})")
-    check_id = new_id()
+    new_check = check_id()
     try:
         yield (
             "exec",
             "INSERT INTO run_checks (id, adw_id, phase, attempt, name, command, exit_code, "
             "timed_out, duration_ms, output, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {now})",
-            (check_id, adw_id, phase, attempt, name, command, exit_code, bool(timed_out),
+            (new_check, adw_id, phase, attempt, name, command, exit_code, bool(timed_out),
              duration_ms, output),
         )  # fmt: skip
     except IntegrityViolation as exc:
         raise _foreign_key(exc, f"run {adw_id!r} does not exist") from None
-    row = yield ("one", "SELECT * FROM run_checks WHERE id = ?", (check_id,))
+    row = yield ("one", "SELECT * FROM run_checks WHERE id = ?", (new_check,))
     return CheckRecord.model_validate(dict(row))
 
 

@@ -300,16 +300,29 @@ def heartbeat_run(adw_id: str, worker_id: str, lease_seconds: float) -> Op[bool]
     return bool(count)
 
 
-def requeue_expired() -> Op[list[str]]:
+_EXPIRED = "status = 'running' AND lease_expires_at IS NOT NULL AND lease_expires_at < {now}"
+
+
+def requeue_expired(*, max_claims: int | None = None) -> Op[list[str]]:
     """Put running runs whose lease ran out back in the queue (their worker died or lost the
-    database), freeing their port slot; returns their adw_ids. Runs nobody leased (started
-    in-process by a person) are never touched."""
+    database), freeing their port slot; returns their adw_ids. Given max_claims, a run
+    already claimed that many times is failed instead (a run that kills every worker that
+    takes it must not cost forever). Runs nobody leased (started in-process) are never touched."""
+    if max_claims is not None:
+        _positive_int(max_claims, "max_claims")
+        yield (
+            "exec",
+            "UPDATE runs SET status = 'failed', lease_expires_at = NULL, "
+            "error = 'not requeued: its lease expired after ' || CAST(claims AS TEXT) || "
+            "' claims (the last by worker ' || coalesce(worker_id, '?') || ')', "
+            f"completed_at = {{now}}, updated_at = {{now}} WHERE {_EXPIRED} AND claims >= ?",
+            (max_claims,),
+        )
     rows = yield (
         "all",
         "UPDATE runs SET status = 'queued', lease_expires_at = NULL, port_base = NULL, "
         "error = 'requeued: the lease of worker ' || coalesce(worker_id, '?') || ' expired', "
-        "updated_at = {now} WHERE status = 'running' AND lease_expires_at IS NOT NULL "
-        "AND lease_expires_at < {now} RETURNING adw_id",
+        f"updated_at = {{now}} WHERE {_EXPIRED} RETURNING adw_id",
         (),
     )
     return sorted(str(r["adw_id"]) for r in rows)

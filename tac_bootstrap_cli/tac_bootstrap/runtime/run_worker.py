@@ -41,6 +41,9 @@ from .orch_run_models import RunRecord, RunStatus
 
 WORKER_ID_ENV_VAR = "TAC_WORKER_ID"
 CHILD_POLL_SECONDS = 0.1
+# A run whose lease expired this many times (its worker died each time) is failed, not
+# requeued again.
+DEFAULT_MAX_CLAIMS = 3
 # Run in a tiny interpreter between fork and the workflow's exec: ask Linux to send SIGTERM
 # when the worker (argv[1] is its pid) dies, then become the workflow process.
 _PDEATHSIG_EXEC = (
@@ -65,6 +68,7 @@ class WorkerOptions:
     lease_seconds: float = 120.0
     heartbeat_seconds: float = 20.0
     poll_seconds: float = 2.0
+    max_claims: int = DEFAULT_MAX_CLAIMS
     log: bool = True
 
 
@@ -190,7 +194,7 @@ class Worker:
             self.heartbeats.stop()
 
     def _claim_one(self) -> bool:
-        for adw_id in self.db.requeue_expired():
+        for adw_id in self.db.requeue_expired(max_claims=self.options.max_claims):
             _say(self.options, f"requeued {adw_id}: its worker's lease expired")
         run = self.db.claim_run(self.options.worker_id, self.options.lease_seconds)
         if run is None:
@@ -299,6 +303,9 @@ def parser(prog: str = "adw_worker.py") -> argparse.ArgumentParser:
                    help="Lease renewal interval (default: queue.heartbeat_seconds).")  # fmt: skip
     p.add_argument("--poll-seconds", type=_positive(float), default=2.0,
                    help="Wait between looks at an empty queue (default: 2).")  # fmt: skip
+    p.add_argument("--max-claims", type=_positive(int), default=DEFAULT_MAX_CLAIMS,
+                   help="Fail a run whose lease expired this many times instead of "
+                   f"requeueing it (default: {DEFAULT_MAX_CLAIMS}).")  # fmt: skip
     return p
 
 
@@ -319,6 +326,7 @@ def options_from(args: argparse.Namespace, prog: str) -> WorkerOptions:
         lease_seconds=args.lease_seconds or float(queue["lease_seconds"]),
         heartbeat_seconds=args.heartbeat_seconds or float(queue["heartbeat_seconds"]),
         poll_seconds=args.poll_seconds,
+        max_claims=int(args.max_claims),
     )
     _check(options, prog)
     return options
