@@ -228,7 +228,9 @@ class FakeGitHub:
         self.write(state)
         return issue
 
-    def add_comment(self, number: int, author: str, body: str, created_at: str) -> None:
+    def add_comment(
+        self, number: int, author: str, body: str, created_at: str, association: str = "MEMBER"
+    ) -> None:
         state = self.read()
         issue = next(i for i in state["issues"] if i["number"] == number)
         database_id = state["next_comment_id"]
@@ -238,7 +240,7 @@ class FakeGitHub:
             {
                 "id": f"IC_kwDOfake{database_id}",
                 "author": author,
-                "authorAssociation": "MEMBER",
+                "authorAssociation": association,
                 "body": body,
                 "createdAt": created_at,
                 "url": url,

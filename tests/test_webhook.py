@@ -391,6 +391,23 @@ def test_an_issue_opened_with_the_label_by_an_outsider_is_not_queued(
     assert runs() == []
 
 
+def test_a_label_an_issue_template_applied_for_an_outsider_is_not_the_trigger(
+    port: int, runs: Callable[[], list[Any]]
+) -> None:
+    # GitHub sends `labeled` for the labels an issue is created with, as its author.
+    outsider = {"login": "drive-by", "id": 99, "type": "User", "site_admin": False}
+    payload = fixture("issues.labeled.json", sender=outsider)
+    payload["issue"].update(user=outsider, author_association="NONE")
+    status, body = deliver(port, "issues", payload)
+    assert (status, "without write access" in body["ignored"]) == (202, True)
+    assert runs() == []
+    # A maintainer adding the label to that issue afterwards does start it.
+    maintainer = fixture("issues.labeled.json")
+    maintainer["issue"].update(user=outsider, author_association="NONE")
+    assert deliver(port, "issues", maintainer)[0] == 202
+    assert len(runs()) == 1
+
+
 def test_a_label_of_another_name_on_the_issue_is_not_the_trigger(database: Path) -> None:
     with receiver(database, label="agents") as bound:
         status, body = deliver(bound, "issues", fixture("issues.labeled.json"))

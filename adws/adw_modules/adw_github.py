@@ -108,6 +108,7 @@ def issue_from_json(data: dict[str, Any]) -> Issue:
             author=login(entry.get("author")),
             body=str(entry.get("body") or ""),
             created_at=str(entry.get("createdAt") or ""),
+            association=str(entry.get("authorAssociation") or ""),
         )
         for entry in data.get("comments") or []
         if isinstance(entry, dict)

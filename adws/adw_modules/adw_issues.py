@@ -39,11 +39,17 @@ class IssueNotFound(IssueError):
     """The issue does not exist (or this account cannot see it)."""
 
 
+# Who may answer a run's questions on GitHub: people with write access to the repository.
+# Anyone can comment on a public issue; an outsider's "answer" would go into the plan prompt.
+TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+
+
 @dataclass(frozen=True)
 class Comment:
     author: str
     body: str
     created_at: str  # ISO 8601, UTC ("2026-12-01T18:52:22Z"); "" when unknown
+    association: str = ""  # GitHub's authorAssociation (OWNER, MEMBER, ...); "" in local mode
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,9 @@ def answers_after(issue: Issue, adw_id: str) -> list[Comment]:
     """The human comments posted after this run's last question comment, oldest first.
 
     Empty while nobody answered, and when the run never asked (nothing to resume on). Comments
-    of other runs are no answers either (another run's progress is not a person speaking).
+    of other runs are no answers either (another run's progress is not a person speaking), and
+    on GitHub only people with write access answer (``TRUSTED_ASSOCIATIONS``): the answers go
+    into the planner's prompt. In local mode whoever can write the file is trusted.
     """
     last_question = None
     for index, comment in enumerate(issue.comments):
@@ -145,7 +153,10 @@ def answers_after(issue: Issue, adw_id: str) -> list[Comment]:
             last_question = index
     if last_question is None:
         return []
-    return human_comments(issue.comments[last_question + 1 :])
+    answers = human_comments(issue.comments[last_question + 1 :])
+    if issue.source == "github":
+        answers = [c for c in answers if c.association in TRUSTED_ASSOCIATIONS]
+    return answers
 
 
 def closing_line(issue: Issue | None) -> str:

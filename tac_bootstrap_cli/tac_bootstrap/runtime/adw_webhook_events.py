@@ -102,15 +102,20 @@ def _issues(ctx: EventContext, payload: dict[str, Any]) -> Reply:
         return Reply(400, {"error": "issues payload without an issue number"})
     if _text(issue.get("state")) != "open":
         return ignored(f"issue #{number} is not open")
+    trusted_author = _text(issue.get("author_association")) in TRUSTED_ASSOCIATIONS
     if action == "labeled":
-        # Adding a label needs triage access to the repository: the labeler is trusted.
         if _text(_mapping(payload.get("label")).get("name")) != ctx.label:
             return ignored(f"the label added is not {ctx.label!r}")
+        # Adding a label needs triage access, so a labeler is trusted, except the author of
+        # the issue: an issue template applies its labels for anyone, as the author.
+        sender = _text(_mapping(payload.get("sender")).get("login"))
+        author = _text(_mapping(issue.get("user")).get("login"))
+        if sender == author and not trusted_author:
+            return ignored("the label came with the issue of an author without write access")
     else:
         if ctx.label not in _labels(issue):
             return ignored(f"issue #{number} is not labeled {ctx.label!r}")
-        # An issue template can apply the label for anyone: the author must be trusted.
-        if _text(issue.get("author_association")) not in TRUSTED_ASSOCIATIONS:
+        if not trusted_author:
             return ignored("the issue's author has no write access to the repository")
     return _enqueue(ctx, issue, number, ctx.workflow, f"issues.{action}", payload)
 
