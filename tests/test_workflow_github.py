@@ -46,9 +46,9 @@ def github(tmp_path: Path, origin: Path, project: Path) -> FakeGitHub:
 
 
 def github_env(
-    project: Path, tmp_path: Path, github: FakeGitHub, **workflow: object
+    project: Path, tmp_path: Path, github: FakeGitHub, *, auto_merge: bool = False
 ) -> dict[str, str]:
-    config = overrides(**workflow)
+    config = overrides(auto_merge=auto_merge)
     config["issues"] = {"source": "github"}
     return {**engine_env(project, tmp_path, config), **github.env()}
 
