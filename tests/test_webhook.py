@@ -280,8 +280,14 @@ def test_a_payload_at_the_limit_is_read(port: int) -> None:
 
 @pytest.mark.parametrize(
     ("framing", "expected"),
-    [("", 411), ("Transfer-Encoding: chunked\r\n", 411), ("Content-Length: ten\r\n", 400)],
-    ids=["missing", "chunked", "invalid"],
+    [
+        ("", 411),
+        ("Transfer-Encoding: chunked\r\n", 411),
+        ("Content-Length: ten\r\n", 400),
+        ("Content-Length: -1\r\n", 400),
+        ("Content-Length: 2\r\nContent-Length: 0\r\n", 400),
+    ],
+    ids=["missing", "chunked", "invalid", "negative", "twice"],
 )
 def test_a_body_of_unknown_length_is_refused(port: int, framing: str, expected: int) -> None:
     status, _ = raw_request(

@@ -174,9 +174,12 @@ class WebhookHandler(BaseHTTPRequestHandler):
         """The body, after its declared size passed the limit; refuses what it cannot check."""
         if self.headers.get("Transfer-Encoding"):
             raise Refused(411, "chunked bodies are refused: send a Content-Length")
-        declared = self.headers.get("Content-Length")
-        if declared is None:
+        lengths = self.headers.get_all("Content-Length") or []
+        if not lengths:
             raise Refused(411, "Content-Length required")
+        if len(lengths) > 1:  # which one a proxy in front believed is unknown: refuse both
+            raise Refused(400, "more than one Content-Length")
+        declared = lengths[0]
         if not declared.strip().isdigit():
             raise Refused(400, "invalid Content-Length")
         length = int(declared)
