@@ -242,6 +242,29 @@ def test_a_run_whose_lease_keeps_expiring_is_failed_not_requeued_forever(
         db.requeue_expired(max_claims=0)
 
 
+def test_a_finished_run_reopens_unless_its_issue_has_another_active_run(
+    db: OrchestratorDB,
+) -> None:
+    db.create_run("a1", "sdlc", issue_source="github", issue_ref="4")
+    db.assign_port("a1", 9100, 10, 2)
+    with pytest.raises(InvalidInput, match="only a finished run"):
+        db.reopen_run("a1")
+    db.finish_run("a1", "failed", error="tests failed", pr_url="https://x/pull/4")
+    run = db.reopen_run("a1")
+    assert (run.status, run.error, run.completed_at, run.port_base) == (
+        RunStatus.RUNNING, None, None, None,
+    )  # fmt: skip
+    assert run.pr_url == "https://x/pull/4" and run.started_at is not None
+    db.finish_run("a1", "failed")
+    db.create_run("a2", "patch", status="queued", issue_source="github", issue_ref="4")
+    with pytest.raises(RunExists) as caught:
+        db.reopen_run("a1")
+    assert caught.value.existing == "a2"
+    assert db.get_run("a1").status is RunStatus.FAILED  # type: ignore[union-attr]
+    with pytest.raises(NotFound):
+        db.reopen_run("missing")
+
+
 def test_checks_are_recorded_in_order(db: OrchestratorDB) -> None:
     db.create_run("a1", "sdlc")
     first = db.record_check("a1", "test", 1, "test", "pytest -q", 1, False, 1234, "1 failed")

@@ -221,6 +221,7 @@ class DatabaseMethods:
     heartbeat_run = writes(runs.heartbeat_run)
     requeue_expired = writes(runs.requeue_expired)
     finish_run = writes(runs.finish_run)
+    reopen_run = writes(runs.reopen_run)
     record_check = writes(run_checks.record_check)
     list_checks = reads(run_checks.list_checks)
     remember_delivery = writes(run_checks.remember_delivery)

@@ -224,6 +224,35 @@ def update_run(adw_id: str, **fields: Any) -> Op[RunRecord]:
     return (yield from _run_for_update(adw_id))
 
 
+def reopen_run(adw_id: str) -> Op[RunRecord]:
+    """A finished run (completed, failed, cancelled) resumed with --adw-id: running again in
+    this process, with completed_at, error, the lease and the port slot cleared (assign_port
+    gives it a slot again) and started_at now. Raises RunExists when its issue has another
+    active run meanwhile, InvalidInput when the run is not finished."""
+    run = yield from _run_for_update(adw_id)
+    if run.status not in TERMINAL_RUN_STATUSES:
+        raise InvalidInput(f"run {adw_id!r} is {run.status.value}: only a finished run reopens")
+    if run.issue_ref is not None:
+        holder = yield from _active_holder(run.issue_source.value, run.issue_ref)
+        if holder is not None:
+            raise RunExists(
+                f"run {adw_id!r} not reopened: {run.issue_source.value} issue {run.issue_ref} "
+                f"has an active run ({holder})",
+                existing=holder,
+            )
+    try:
+        yield (
+            "exec",
+            "UPDATE runs SET status = 'running', completed_at = NULL, error = NULL, "
+            "worker_id = NULL, lease_expires_at = NULL, port_base = NULL, started_at = {now}, "
+            "updated_at = {now} WHERE adw_id = ?",
+            (adw_id,),
+        )
+    except IntegrityViolation as exc:  # another machine started a run of the issue just now
+        raise RunExists(f"run {adw_id!r} not reopened: {exc}") from None
+    return (yield from _run_for_update(adw_id))
+
+
 def assign_port(adw_id: str, base: int, span: int, slots: int) -> Op[int]:
     """The first port of the lowest free slot `base + k * span` (k < slots) for a running or
     paused run, recorded in port_base; a run that already holds a slot in range keeps it.
@@ -371,6 +400,7 @@ __all__ = [
     "get_run",
     "heartbeat_run",
     "list_runs",
+    "reopen_run",
     "requeue_expired",
     "update_run",
 ]
