@@ -62,12 +62,15 @@ def test_read_by_number_name_stem_or_recorded_path(root: Path) -> None:
 def test_titles_labels_and_odd_files(root: Path) -> None:
     write(root / "issues" / "no-front-matter.md", "Some intro.\n\n# The title #\n\nBody.\n")
     write(root / "issues" / "7.md", "\ufeff---\r\nlabels: adw, bug\r\n---\r\nNo heading here.\r\n")
+    write(root / "issues" / "8-fenced.md", "```sh\n# not a title\n```\n\n# Real title\n")
     local = LocalIssueSource(root, "issues")
     plain = local.read("no-front-matter")
     assert (plain.title, plain.number, plain.labels) == ("The title", None, ())
     assert plain.body == "Some intro.\n\nBody."
     seven = local.read("7")
     assert (seven.title, seven.labels, seven.body) == ("7", ("adw", "bug"), "No heading here.")
+    fenced = local.read("8")
+    assert (fenced.title, fenced.body) == ("Real title", "```sh\n# not a title\n```")
 
 
 def test_refs_that_name_nothing_or_too_much(root: Path, tmp_path: Path) -> None:

@@ -209,12 +209,20 @@ def read_front_matter(path: Path) -> tuple[dict[str, object], str]:
 
 
 def split_title(text: str) -> tuple[str, str]:
-    """(the first ``# `` heading's text, the text without that line)."""
-    found = re.search(r"^# +(.+?)[ \t]*#*[ \t]*$", text, re.M)
-    if found is None:
-        return "", text.strip()
-    parts = (text[: found.start()].strip(), text[found.end() :].strip())
-    return found.group(1).strip(), "\n\n".join(part for part in parts if part)
+    """(the first ``# `` heading's text, the text without that line). A ``# `` line inside a
+    fenced code block (a shell comment in an example) is no heading."""
+    lines = text.split("\n")
+    fence = ""
+    for index, line in enumerate(lines):
+        opening = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
+        if opening and (not fence or opening.group(1).startswith(fence)):
+            fence = "" if fence else opening.group(1)[0] * 3
+            continue
+        heading = None if fence else re.match(r"^# +(.+?)[ \t]*#*[ \t]*$", line)
+        if heading:
+            parts = ("\n".join(lines[:index]).strip(), "\n".join(lines[index + 1 :]).strip())
+            return heading.group(1).strip(), "\n\n".join(part for part in parts if part)
+    return "", text.strip()
 
 
 def read_comments(sidecar: Path) -> list[Comment]:
