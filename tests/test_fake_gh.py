@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.fake_gh_state import FakeGitHub
+from tests.fake_gh_state import FakeGitHub, go_json
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gh"
 ISSUE_VIEW = ["issue", "view", "12", "--json", "number,title,body,labels,author,comments,url"]
@@ -238,3 +238,10 @@ def test_concurrent_calls_share_one_state(github: FakeGitHub) -> None:
     assert len(set(urls)) == 8
     bodies = sorted(c["body"] for c in github.read()["issues"][0]["comments"][1:])
     assert bodies == sorted(f"c{n}" for n in range(8))
+
+
+def test_json_is_encoded_like_go() -> None:
+    """encoding/json with SetEscapeHTML(false): <, > and & stay, U+2028/U+2029 are escaped,
+    control characters use the short escapes where Go has them (Go 1.22+: \\b and \\f too)."""
+    text = go_json({"b": "<a href='x'>&</a>\u2028\u2029\n\t\x08\x0c\x01é", "a": [1, None, True]})
+    assert text == '{"b":"<a href=\'x\'>&</a>\\u2028\\u2029\\n\\t\\b\\f\\u0001é","a":[1,null,true]}'
