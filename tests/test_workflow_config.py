@@ -65,6 +65,7 @@ def test_the_runtime_ignores_values_of_the_wrong_type(tmp_path: Path) -> None:
         ("workflow", {"check_commands": ["deploy"]}),
         ("workflow", {"test_attempts": 0}),
         ("workflow", {"copy_files": ["/etc/passwd"]}),
+        ("workflow", {"port_base": 65_000, "ports_per_run": 100}),
         ("issues", {"source": "jira"}),
         ("issues", {"label": ""}),
         ("triggers", {"webhook_secret_env": "not a name"}),

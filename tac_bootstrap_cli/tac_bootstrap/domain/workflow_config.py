@@ -12,7 +12,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from tac_bootstrap.domain.config_values import check_path, check_text, quote
 
@@ -67,6 +76,13 @@ Label = Annotated[StrictStr, AfterValidator(_label)]
 Host = Annotated[StrictStr, AfterValidator(_host)]
 
 
+CheckName = Literal["test", "lint", "typecheck"]
+
+
+def _all_checks() -> list[CheckName]:
+    return ["test", "lint", "typecheck"]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -87,9 +103,7 @@ class WorkflowSection(_Strict):
     ports_per_run: StrictInt = Field(default=10, ge=1, le=1000)
     max_port_slots: StrictInt = Field(default=50, ge=1, le=1000)
     # The project's own test, lint and typecheck commands, run by the test phase itself.
-    check_commands: list[Literal["test", "lint", "typecheck"]] = Field(
-        default_factory=lambda: ["test", "lint", "typecheck"]
-    )
+    check_commands: list[CheckName] = Field(default_factory=_all_checks)
     command_timeout_seconds: StrictInt = Field(default=900, ge=1, le=86_400)
     test_attempts: StrictInt = Field(default=3, ge=1, le=20)
     review_attempts: StrictInt = Field(default=2, ge=1, le=20)
@@ -97,6 +111,16 @@ class WorkflowSection(_Strict):
     commit: StrictBool = True
     # After ship: `gh pr merge --auto` once the project's checks passed in the run.
     auto_merge: StrictBool = False
+
+    @model_validator(mode="after")
+    def _ports_fit(self) -> WorkflowSection:
+        last = self.port_base + self.ports_per_run * self.max_port_slots - 1
+        if last > 65_535:
+            raise ValueError(
+                f"port_base + ports_per_run * max_port_slots reaches port {last}, past 65535; "
+                "lower one of them"
+            )
+        return self
 
 
 class IssuesSection(_Strict):
