@@ -29,7 +29,7 @@ from tac_bootstrap.runtime.adw_issues import (
     layer_comment_adw_id,
     marker,
 )
-from tac_bootstrap.runtime.adw_markdown import md_text
+from tac_bootstrap.runtime.adw_markdown import close_fences, md_code_block, md_text
 from tests.fake_gh_state import FakeGitHub
 
 ADW = "a1b2c3d4"
@@ -384,3 +384,21 @@ def test_a_pull_request_closes_only_its_own_issue(project: Path, github: FakeGit
         "Closes #9",
     ]
     assert "@acme/owners" not in posted and "@\u2060acme/owners" in posted
+
+
+def test_a_cut_or_unclosed_code_block_never_swallows_the_marker(
+    project: Path, github: FakeGitHub
+) -> None:
+    github.add_issue(2, "Tests fail")
+    gh = source(project)
+    issue = gh.read("2")
+    gh.comment(issue, ADW, "Failing output:\n\n" + md_code_block("E assert 1 == 2\n" * 9000))
+    gh.comment(issue, ADW, "An unclosed block:\n\n```\nstill open")
+    tree = worktree_with_branch(project, "fix/2-tests")
+    gh.open_pull_request(tree, "fix/2-tests", "main", "t", "~~~~\n" + "x" * 70_000, issue)
+    bodies = [c["body"] for c in github.read()["issues"][0]["comments"]]
+    bodies.append(github.read()["pulls"][0]["body"])
+    for body in bodies:
+        before_marker = body.rstrip().rsplit("\n", 1)[0]
+        assert close_fences(before_marker) == before_marker  # every block closed before it
+        assert len(body) <= MAX_BODY_CHARS

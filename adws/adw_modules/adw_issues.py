@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .adw_markdown import neutralize_html_comments, neutralize_team_mentions, strip_control
+from .adw_markdown import (
+    close_fences,
+    neutralize_html_comments,
+    neutralize_team_mentions,
+    strip_control,
+)
 from .adw_project import ProjectSettings, current_project
 from .adw_settings import settings
 
@@ -116,23 +121,25 @@ def is_question_comment(body: str) -> bool:
 def layer_comment_body(adw_id: str, text: str, *, question: bool = False) -> str:
     """``text`` made safe to post as the layer: control characters dropped, every ``<!--`` in
     it neutralized (so only the layer's own marker lines are HTML comments and no value inside
-    can forge or close one), no ``@org/team`` ping, cut to GitHub's limit, then the marker
-    lines appended. Values placed in ``text`` still need md_text/md_code/md_code_block."""
+    can forge or close one), no ``@org/team`` ping, cut to GitHub's limit, an open code
+    block closed (it would swallow the marker), then the marker lines appended. Values
+    placed in ``text`` still need md_text/md_code/md_code_block."""
     tail = "\n\n" + (QUESTION_MARKER + "\n" if question else "") + marker(adw_id) + "\n"
     safe = neutralize_html_comments(strip_control(text, keep_newlines=True))
     safe = neutralize_team_mentions(safe).rstrip()
-    room = MAX_BODY_CHARS - len(tail)
-    if len(safe) > room:
-        safe = safe[: room - len(_TRUNCATED)].rstrip() + _TRUNCATED
-    return safe + tail
+    return close_fences(fit_body(safe, MAX_BODY_CHARS - len(tail) - 8)) + tail
 
 
 def fit_body(text: str, limit: int = MAX_BODY_CHARS) -> str:
-    """A pull request body cut to GitHub's limit (the tail that links the issue is kept by the
-    caller appending it after this)."""
-    if len(text) <= limit:
-        return text
-    return text[: limit - len(_TRUNCATED)].rstrip() + _TRUNCATED
+    """``text`` cut to ``limit`` characters with a note saying so, and a code block the cut
+    left open closed (the caller appends its tail, the marker, after this)."""
+    keep = limit - len(_TRUNCATED)
+    while len(text) > limit:
+        cut = close_fences(text[: max(keep, 0)].rstrip()) + _TRUNCATED
+        if len(cut) <= limit or keep <= 0:
+            return cut
+        keep -= len(cut) - limit
+    return text
 
 
 def human_comments(comments: Iterable[Comment]) -> list[Comment]:

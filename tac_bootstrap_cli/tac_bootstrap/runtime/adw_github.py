@@ -32,6 +32,7 @@ from .adw_issues import (
     marker,
 )
 from .adw_markdown import (
+    close_fences,
     neutralize_closing_references,
     neutralize_html_comments,
     neutralize_team_mentions,
@@ -279,7 +280,7 @@ def pull_request_body(body: str, issue: Issue | None, adw_id: str) -> str:
     text = neutralize_html_comments(strip_control(body, keep_newlines=True))
     text = neutralize_team_mentions(text)
     text = neutralize_closing_references(text, keep=issue.number if issue else None).rstrip()
-    return fit_body(text, MAX_BODY_CHARS - len(tail) - 1) + tail + "\n"
+    return close_fences(fit_body(text, MAX_BODY_CHARS - len(tail) - 9)) + tail + "\n"
 
 
 def last_line(out: str) -> str:

@@ -60,6 +60,22 @@ def neutralize_closing_references(text: str, keep: int | None = None) -> str:
     return _CLOSING_REFERENCE.sub(defuse, text)
 
 
+def close_fences(text: str) -> str:
+    """``text`` with a code fence it leaves open closed (a body cut to a length limit can end
+    inside a block, which would swallow the marker line after it into the code)."""
+    fence = ""
+    for line in text.split("\n"):
+        found = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
+        if not found:
+            continue
+        run = found.group(1)
+        if not fence:
+            fence = run
+        elif run[0] == fence[0] and len(run) >= len(fence) and not line.strip()[len(run) :]:
+            fence = ""
+    return f"{text}\n{fence}" if fence else text
+
+
 def md_text(value: object, *, limit: int = 300) -> str:
     """One value as inline Markdown text: one line, at most ``limit`` characters, every
     Markdown sign backslash-escaped (no link, image, emphasis, HTML or heading can start),
