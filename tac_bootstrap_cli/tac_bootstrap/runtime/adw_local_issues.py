@@ -29,7 +29,14 @@ from .adw_issues import (
     marker,
     pick_labels,
 )
-from .adw_markdown import md_code, md_code_block, md_text, neutralize_html_comments, strip_control
+from .adw_markdown import (
+    close_fences,
+    md_code,
+    md_code_block,
+    md_text,
+    neutralize_html_comments,
+    strip_control,
+)
 
 LAYER_AUTHOR = "tac-bootstrap"
 COMMENTS_SUFFIX = ".comments.md"
@@ -278,7 +285,9 @@ def render_summary(
     diffstat: str,
     adw_id: str,
 ) -> str:
-    description = neutralize_html_comments(strip_control(fit_body(body), keep_newlines=True))
+    description = close_fences(
+        neutralize_html_comments(strip_control(fit_body(body), keep_newlines=True)).strip()
+    )
     lines = [
         f"# {md_text(title, limit=256)}",
         "",
@@ -292,7 +301,7 @@ def render_summary(
         "",
         "## Description",
         "",
-        description.strip() or "_No description._",
+        description or "_No description._",
         "",
         closing_line(issue),
         "",
