@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ import pytest
 
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.orch_run_models import RunStatus
+from tac_bootstrap.runtime.run_worker import Worker, WorkerOptions
 
 from .conftest import REPO_ROOT
 
@@ -31,7 +34,8 @@ RUNS = 50
 TIMEOUT = 300.0  # seconds to wait for any condition: only a broken queue takes that long
 
 # The stand-in agent: records (by a file named <adw_id>.<pid>) which worker started it, then
-# exits 0. A run with a hold-<adw_id> file blocks on its first start (its worker gets killed).
+# exits 0. A run with a hold-<adw_id> file blocks on its first start (its worker gets killed);
+# one with a gate-<adw_id> file waits until the test removes it.
 FAKE_AGENT = """\
 import os, sys, time
 adw_id, out = sys.argv[1], sys.argv[2]
@@ -40,6 +44,8 @@ path = os.path.join(out, "%s.%d" % (adw_id, os.getpid()))
 with open(path + ".tmp", "w") as handle:
     handle.write(os.environ["TAC_WORKER_ID"])
 os.replace(path + ".tmp", path)
+while os.path.exists(os.path.join(out, "gate-" + adw_id)):
+    time.sleep(0.05)
 if first and os.path.exists(os.path.join(out, "hold-" + adw_id)):
     time.sleep(600)
 time.sleep(float(os.environ.get("FAKE_RUN_SECONDS", "0.05")))
@@ -80,7 +86,7 @@ class Queue:
         """adw_id -> the workers that started it, from the agent's files."""
         found: dict[str, list[str]] = {}
         for path in self.out.iterdir():
-            if path.suffix != ".tmp" and not path.name.startswith("hold-"):
+            if path.suffix != ".tmp" and not path.name.startswith(("hold-", "gate-")):
                 found.setdefault(path.name.split(".")[0], []).append(path.read_text())
         return found
 
@@ -249,6 +255,54 @@ def test_a_run_its_process_left_running_is_finished_as_failed_with_the_exit_code
         run = db.get_run(adw_id)
     assert run is not None and run.status is RunStatus.FAILED
     assert run.error == "the workflow process exited with code 3"
+
+
+def test_a_locked_database_is_waited_out_and_the_end_of_the_run_still_recorded(
+    tmp_path: Path,
+) -> None:
+    """Another connection holds SQLite's write lock past the worker's busy timeout just as a
+    run's process ends: the worker retries instead of dying, and records the end once the
+    lock is gone (the run is not left to be requeued and run again)."""
+    database = tmp_path / "orch.db"
+    out = tmp_path / "out"
+    out.mkdir()
+    agent = tmp_path / "fake_agent.py"
+    agent.write_text(FAKE_AGENT)
+    migrations = REPO_ROOT / "adws" / "schema" / "migrations"
+    with OrchestratorDB.open(database, migrations_dir=migrations, busy_timeout_ms=100) as db:
+        db.create_run("run000", "sdlc", status="queued")
+        (out / "gate-run000").write_text("")
+        worker = Worker(
+            db,
+            WorkerOptions(
+                worker_id="w0", root=tmp_path, until_empty=True, lease_seconds=60,
+                heartbeat_seconds=1, poll_seconds=0.1, log=False,
+                command=f"{sys.executable} {agent} {{adw_id}} {out}",
+            ),
+        )  # fmt: skip
+        locker = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+
+        def hold_the_lock_while_the_run_ends() -> None:
+            try:
+                wait_for(lambda: any(out.glob("run000.*")), "the run to start")
+                locker.execute("BEGIN IMMEDIATE")
+            finally:
+                (out / "gate-run000").unlink()  # the run's process ends now
+            try:
+                wait_for(lambda: worker.database_failures > 0, "the worker to meet the lock")
+            finally:
+                locker.execute("COMMIT")
+
+        holder = threading.Thread(target=hold_the_lock_while_the_run_ends)
+        holder.start()
+        try:
+            assert worker.run() == 0
+        finally:
+            holder.join(timeout=TIMEOUT)
+            locker.close()
+        run = db.get_run("run000")
+    assert run is not None and (run.status, run.claims) == (RunStatus.COMPLETED, 1)
+    assert worker.database_failures > 0
 
 
 @pytest.mark.parametrize(

@@ -162,9 +162,13 @@ class Worker:
         self.db = db
         self.options = options
         self.children: dict[str, _Child] = {}
+        # Runs whose process ended, with its exit code, until their end is recorded.
+        self.unfinished: dict[str, int] = {}
         self.heartbeats = Heartbeats(db, options)
         self.stopping = False
         self.finished: list[RunRecord] = []
+        self.database_failures = 0
+        self._failing_since: float | None = None
 
     def stop(self, *, forward: bool = False) -> None:
         """Claim nothing more; with `forward`, also ask the running children to stop."""
@@ -175,23 +179,50 @@ class Worker:
                     child.process.terminate()
 
     def run(self) -> int:
-        """The worker's loop; 0 when it stopped cleanly."""
+        """The worker's loop; 0 when it stopped cleanly. A database error is waited out (the
+        children go on, their leases are renewed when it is back) for as long as a lease;
+        then it is raised: by then other workers may take the runs over."""
         self.heartbeats.start()
+        transient: tuple[type[BaseException], ...] = (OrchestratorError, *self.db.dialect.errors)
         try:
             while True:
-                self._reap()
-                self._stop_lost()
-                if self.stopping:
-                    if not self.children:
-                        return 0
-                elif len(self.children) < self.options.max_concurrent:
-                    if self._claim_one():
-                        continue  # fill the other free slots at once
-                    if self.options.until_empty and not self.children and self._drained():
-                        return 0
-                time.sleep(CHILD_POLL_SECONDS if self.children else self.options.poll_seconds)
+                try:
+                    outcome = self._step()
+                    self._failing_since = None
+                except transient as exc:
+                    self._database_failed(exc)
+                    outcome = "wait"
+                if outcome == "done":
+                    return 0
+                if outcome == "wait":
+                    busy = self.children or self.unfinished
+                    time.sleep(CHILD_POLL_SECONDS if busy else self.options.poll_seconds)
         finally:
             self.heartbeats.stop()
+
+    def _step(self) -> str:
+        """One look at the children and the queue: "again" (claim more now), "wait", "done"."""
+        self._reap()
+        self._record_ends()
+        self._stop_lost()
+        busy = bool(self.children or self.unfinished)
+        if self.stopping:
+            return "wait" if busy else "done"
+        if len(self.children) < self.options.max_concurrent:
+            if self._claim_one():
+                return "again"  # fill the other free slots at once
+            if self.options.until_empty and not busy and self._drained():
+                return "done"
+        return "wait"
+
+    def _database_failed(self, exc: BaseException) -> None:
+        self.database_failures += 1
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+        _say(self.options, f"database error (retrying): {exc}")
+        if now - self._failing_since > self.options.lease_seconds:
+            raise exc
 
     def _claim_one(self) -> bool:
         for adw_id in self.db.requeue_expired(max_claims=self.options.max_claims):
@@ -219,10 +250,16 @@ class Worker:
             if code is None:
                 continue
             del self.children[adw_id]
-            self.heartbeats.release(adw_id)
             if child.lost:
-                continue
+                self.heartbeats.release(adw_id)
+            else:
+                self.unfinished[adw_id] = code  # its lease stays renewed until recorded
+
+    def _record_ends(self) -> None:
+        for adw_id, code in list(self.unfinished.items()):
             self._finish(adw_id, code)
+            del self.unfinished[adw_id]
+            self.heartbeats.release(adw_id)
 
     def _finish(self, adw_id: str, code: int) -> None:
         """Record the end of a run whose process ended while its row still says running."""
@@ -369,9 +406,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "adw_worker.py") -> int:
         signal.signal(signal.SIGINT, on_signal)
         _say(options, f"started: {options.max_concurrent} at a time, lease "
              f"{options.lease_seconds:g} s, heartbeat {options.heartbeat_seconds:g} s")  # fmt: skip
+        fatal: tuple[type[BaseException], ...] = (OrchestratorError, *db.dialect.errors)
         try:
             return worker.run()
-        except OrchestratorError as exc:
+        except fatal as exc:
             print(f"{prog}: error: {exc}", file=sys.stderr)
             worker.stop(forward=True)
             return 1
