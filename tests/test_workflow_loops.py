@@ -121,6 +121,19 @@ def test_a_hanging_command_is_killed_and_exhausted_attempts_fail_the_run(
         "adw loop0002: test attempt 2: lint exited 2",
     ]
 
+    # Resumed with a command that passes: the row reopens, gets a port slot again, and the
+    # attempts go on from 3.
+    config = overrides(test="echo ok", command_timeout_seconds=2)
+    done = summary(
+        run_workflow(
+            project, "patch", "--adw-id", "loop0002", env=engine_env(project, tmp_path, config)
+        )
+    )
+    assert done["status"] == "completed"
+    assert checks(project, "loop0002")[4:] == [("test", 3, "test", 0, 0)]
+    row = run_row(project, "loop0002")
+    assert (row["status"], row["error"], row["port_base"]) == ("completed", None, 9300)
+
 
 def test_review_blockers_are_fixed_and_re_reviewed(project: Path, tmp_path: Path) -> None:
     env = engine_env(

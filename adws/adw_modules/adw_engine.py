@@ -227,10 +227,10 @@ def prepare_root(ctx: RunContext) -> None:
     copy_env_files(root, checkout, list(settings.get("copy_files") or []))
     worktree = project_in_worktree(root, checkout)  # the project may be a part of the repo
     span = int(settings["ports_per_run"])
-    if state.port_base is None:
-        state.port_base = ctx.db.assign_port(
-            ctx.adw_id, int(settings["port_base"]), span, int(settings["max_port_slots"])
-        )
+    # Every start asks: a run holding its slot keeps it, a reopened one (slot freed) gets one.
+    state.port_base = ctx.db.assign_port(
+        ctx.adw_id, int(settings["port_base"]), span, int(settings["max_port_slots"])
+    )
     state.worktree = str(checkout)
     ctx.root = worktree
     ctx.env = run_environment(ctx.adw_id, worktree, state.port_base, span)
@@ -317,27 +317,17 @@ def run_phases(ctx: RunContext, phases: Sequence[str], *, resume: bool) -> None:
 
 
 def reopen(ctx: RunContext) -> None:
-    """A resumed run's row says running again. A finished row (a failed run resumed, the next
-    single-phase script of a run) is reopened with db.reopen_run; a database API without it
-    leaves the row final (noted), and the run goes on with its state file."""
+    """A resumed run's row says running again; a finished one (a failed run resumed, the next
+    single-phase script of a run) is reopened first (RunExists: its issue has another run)."""
     row = ctx.db.get_run(ctx.adw_id)
     if row is not None and not row.active:
-        reopen_run = getattr(ctx.db, "reopen_run", None)
-        if reopen_run is None:
-            ctx.row_final = True
-            ctx.note(f"warning: the runs row stays {row.status.value} (no db.reopen_run)")
-            return
-        reopen_run(ctx.adw_id)
-    ctx.row_final = False
+        ctx.db.reopen_run(ctx.adw_id)
     ctx.update_run(status="running", error=None)
 
 
 def finish(ctx: RunContext, status: str, error: str | None = None) -> None:
     ctx.state.status = status
     ctx.state.save()
-    if ctx.row_final:
-        ctx.update_run(error=error, pr_url=ctx.state.pr_url)
-        return
     ctx.db.finish_run(ctx.adw_id, status, error=error, pr_url=ctx.state.pr_url)
 
 

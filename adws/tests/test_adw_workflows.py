@@ -250,8 +250,13 @@ def test_failed_build_is_recorded_and_resumes(layer_env: dict[str, str], adw_id:
     assert state["phases"]["build"]["error"] == error
     check_failed_build(layer_env, adw_id, error)
 
+    (row,) = query(layer_env, "SELECT status, error FROM runs WHERE adw_id = ?", adw_id)
+    assert (row["status"], row["error"]) == ("failed", f"build phase failed: {error}")
+
     resumed = run_script("adw_sdlc.py", "--adw-id", adw_id, env=layer_env)
     assert resumed.returncode == 0, resumed.stderr
+    (row,) = query(layer_env, "SELECT status, error FROM runs WHERE adw_id = ?", adw_id)
+    assert (row["status"], row["error"]) == ("completed", None)
     assert f"[{adw_id}] plan: already completed, skipped" in resumed.stderr
     state = state_of(layer_env, adw_id)
     assert statuses(state) == dict.fromkeys(PHASES, "completed")
@@ -316,6 +321,7 @@ def test_single_phase_scripts_continue_a_run(layer_env: dict[str, str], adw_id: 
         remove_plan(state)
     assert statuses(state_of(layer_env, adw_id)) == dict.fromkeys(PHASES, "completed")
     assert [a["name"] for a in agents(layer_env, adw_id)] == AGENT_PHASES
+    # Each script finished the run's row and the next one reopened it (else it exits 1).
     (row,) = query(layer_env, "SELECT status, workflow FROM runs WHERE adw_id = ?", adw_id)
     assert row["status"] == "completed"
 

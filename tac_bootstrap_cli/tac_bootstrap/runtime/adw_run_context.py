@@ -62,7 +62,6 @@ class RunContext:
     source: Any = None  # the issue source (adw_issues.IssueSource), None for a text issue
     issue: Any = None  # the adw_issues.Issue the run works on, None for a text issue
     is_git: bool = True
-    row_final: bool = False  # the runs row is finished and could not be reopened
 
     @property
     def adw_id(self) -> str:
@@ -103,8 +102,6 @@ class RunContext:
 
     def update_run(self, **fields: Any) -> None:
         """Keep the runs row current (status, branch, worktree, port, pr_url, error)."""
-        if self.row_final:
-            fields.pop("status", None)
         self.db.update_run(self.adw_id, **fields)
 
 
