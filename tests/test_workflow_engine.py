@@ -41,6 +41,15 @@ from .workflow_engine_support import (
     write_issue,
 )
 
+WORKER_ARGS = (
+    "--until-empty",
+    "--max-concurrent",
+    "2",
+    "--worker-id",
+    "w1",
+    "--poll-seconds",
+    "0.2",
+)
 PORT_CHECK = 'test -n "$TAC_PORT_RANGE" && echo "port $PORT in $TAC_WORKTREE"'
 
 
@@ -226,3 +235,40 @@ def test_outside_git_the_run_works_in_the_checkout(project: Path, tmp_path: Path
     assert done["worktree"] is None and done["branch"] is None
     assert (project / "built.txt").is_file()
     assert {a["working_dir"] for a in agents(project, "nogit001")} == {str(project)}
+
+
+def test_the_queue_worker_runs_queued_runs_through_the_workflow_scripts(
+    project: Path, origin: Path, tmp_path: Path
+) -> None:
+    """Part A's worker claims each queued row and runs `adw_<workflow>.py --adw-id ID`; the
+    engine finishes the row it holds (worker_id checked), each run in its own worktree and
+    port slot."""
+    location = resolve_location(project, adws_dir="adws", environ={})
+    with OrchestratorDB.at(location) as db:
+        for adw_id, title in (("wq000001", "Write notes"), ("wq000002", "Write more notes")):
+            db.create_run(
+                adw_id, "patch", status="queued", issue_type="chore", details={"issue": title}
+            )
+    env = engine_env(project, tmp_path, overrides(), FAKE_CLAUDE_BUILD_WRITES="notes.txt")
+    worker = subprocess.run(
+        [sys.executable, str(project / "adws" / "adw_worker.py"), *WORKER_ARGS],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    rows = [run_row(project, adw_id) for adw_id in ("wq000001", "wq000002")]
+    assert [(r["status"], r["worker_id"], r["error"]) for r in rows] == [
+        ("completed", "w1", None)
+    ] * 2
+    assert len({r["worktree"] for r in rows}) == 2
+    assert {r["branch"] for r in rows} == {
+        "chore/wq000001-write-notes",
+        "chore/wq000002-write-more-notes",
+    }
+    for row in rows:
+        assert (Path(row["worktree"]) / "notes.txt").read_text() == "patched\n"
+        assert state(project, row["adw_id"])["status"] == "completed"

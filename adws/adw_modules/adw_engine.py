@@ -11,6 +11,7 @@ resumes at the first phase not completed.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,8 @@ from .adw_run_context import RunContext, commit_phase, section
 from .adw_state import ADWState
 from .orch_database_models import OrchestratorError, utc_now
 
+WORKER_ENV_VAR = "TAC_WORKER_ID"  # set by the queue worker that claimed the run
+
 
 @dataclass(frozen=True)
 class IssueInput:
@@ -36,6 +39,11 @@ class IssueInput:
     ref: str | None = None
     title: str = ""
     issue: Any = None  # the adw_issues.Issue (github and local sources)
+
+
+def first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0][:200] if lines else ""
 
 
 def issue_text_of(issue: Any) -> str:
@@ -73,7 +81,7 @@ def create_run(
         workflow=workflow,
         issue_source=given.source,
         issue_ref=given.ref,
-        issue_title=given.title or given.text.strip().splitlines()[0][:200],
+        issue_title=given.title or first_line(given.text),
     )
     try:
         db.create_run(
@@ -110,7 +118,7 @@ def state_from_row(db: OrchestratorDB, adw_id: str, phases: Sequence[str]) -> AD
         workflow=row.workflow,
         issue_source=source,
         issue_ref=row.issue_ref,
-        issue_title=row.issue_title or "",
+        issue_title=row.issue_title or first_line(text),
         base_branch=row.base_branch,
     )
     return state
@@ -326,9 +334,13 @@ def reopen(ctx: RunContext) -> None:
 
 
 def finish(ctx: RunContext, status: str, error: str | None = None) -> None:
+    """The run's end in its state and row. Under a queue worker (TAC_WORKER_ID) the row is
+    finished only while that worker still holds it: one whose lease another worker took over
+    must not end the new holder's run."""
     ctx.state.status = status
     ctx.state.save()
-    ctx.db.finish_run(ctx.adw_id, status, error=error, pr_url=ctx.state.pr_url)
+    worker = os.environ.get(WORKER_ENV_VAR) or None
+    ctx.db.finish_run(ctx.adw_id, status, error=error, pr_url=ctx.state.pr_url, worker_id=worker)
 
 
 def starts_runs(phases: Sequence[str]) -> bool:
