@@ -148,8 +148,12 @@ def test_md_code_in_a_table_cell_shows_exactly_the_value(value: str) -> None:
     assert [(t.type, t.content) for t in cells[3].children or []] == [("code_inline", value)]
 
 
-def test_md_code_of_nothing_is_two_backticks_as_before() -> None:
-    assert md_code("") == "``"
+def test_md_code_of_nothing_says_empty_and_leaves_the_next_spans_alone() -> None:
+    assert md_code("") == "*empty*"
+    line = f"the fallback ({md_code('')}), {md_code('')} for plan, {md_code('`x')} for review"
+    [inline] = [t for t in MarkdownIt("commonmark").parse(line) if t.type == "inline"]
+    spans = [c.content for c in inline.children or [] if c.type == "code_inline"]
+    assert spans == ["`x"]
 
 
 @pytest.mark.parametrize("value", ["a\nb", "x\r", "nul\0"])
@@ -380,13 +384,16 @@ def check_yaml(text: str, config: TacConfig) -> None:
         "agentic",
         "orchestrator",
         "git",
-    } | ({"guard"} & set(loaded))
+    } | ({"guard", "workflow", "issues", "triggers", "queue"} & set(loaded))
     assert loaded["project"]["name"] == config.project.name
     assert loaded["project"]["framework"] == config.project.framework
     assert loaded["paths"] == dict(config.paths)
     assert loaded["commands"] == dict(config.commands)
     assert loaded["orchestrator"]["database"] == config.orchestrator.database
     assert loaded["agentic"]["models"] == dict(config.agentic.models)
+    for section in ("workflow", "issues", "triggers", "queue"):
+        if section in loaded:
+            assert loaded[section] == getattr(config, section).model_dump(mode="json")
 
 
 def check_markdown(path: str, text: str, config: TacConfig) -> None:

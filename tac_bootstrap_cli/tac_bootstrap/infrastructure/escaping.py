@@ -121,7 +121,8 @@ def md_code(value: object) -> str:
     The fence is one backtick longer than the longest run of backticks in the value; a space
     pads both sides when the value starts or ends with a backtick, or starts and ends with a
     space (CommonMark strips one such pair). A line break cannot be kept in a code span.
-    An empty value prints as two backticks: CommonMark has no empty code span.
+    An empty value prints as *empty*: CommonMark has no empty code span, and the two
+    backticks printed before opened a longer span wherever a second pair followed.
     """
     text = str(value)
     if "\n" in text or "\r" in text:
@@ -129,7 +130,7 @@ def md_code(value: object) -> str:
     if "\0" in text:
         raise UnrepresentableValue("a NUL byte cannot be shown in Markdown (it becomes U+FFFD)")
     if not text:
-        return "``"  # CommonMark has no empty code span; as the templates always printed it
+        return "*empty*"
     longest = max((len(run) for run in re.findall("`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = text.startswith("`") or text.endswith("`")
