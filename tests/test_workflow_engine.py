@@ -272,3 +272,21 @@ def test_the_queue_worker_runs_queued_runs_through_the_workflow_scripts(
     for row in rows:
         assert (Path(row["worktree"]) / "notes.txt").read_text() == "patched\n"
         assert state(project, row["adw_id"])["status"] == "completed"
+
+
+def test_ship_refuses_the_base_branch(project: Path, origin: Path, tmp_path: Path) -> None:
+    """With isolation none the run works on the checkout's branch; when that is the base
+    branch, ship pushes nothing and opens nothing."""
+    base = git(project, "symbolic-ref", "--short", "HEAD")
+    remote_sha = git(origin, "rev-parse", base)
+    config = overrides(isolation="none")
+    env = engine_env(project, tmp_path, config, FAKE_CLAUDE_BUILD_WRITES="built.txt")
+    args = ("--type", "feature", "Add a page", "--adw-id", "base0001")
+    summary(run_workflow(project, "plan_build", *args, env=env))
+    assert git(project, "symbolic-ref", "--short", "HEAD") == base  # no branch was made
+    shipped = run_workflow(project, "ship", "--adw-id", "base0001", env=env)
+    assert shipped.returncode == 1
+    assert f"error: ship phase failed: refusing to ship the base branch {base!r}" in shipped.stderr
+    assert git(origin, "rev-parse", base) == remote_sha
+    assert not (project / "issues" / "pulls").exists()
+    assert run_row(project, "base0001")["status"] == "failed"

@@ -133,9 +133,9 @@ def execute(ctx: RunContext, workflow: str, resuming: bool) -> str:
     phases = WORKFLOWS[workflow]
     ensure_type(ctx)
     prepare_root(ctx)
-    if not resuming:
-        where = f" on branch `{state.branch}`" if state.branch else ""
-        comment(ctx, f"Run started: workflow `{workflow}` ({' -> '.join(phases)}){where}.")
+    where = f" on branch `{state.branch}`" if state.branch else ""
+    started = "resumed" if resuming else "started"
+    comment(ctx, f"Run {started}: workflow `{workflow}` ({' -> '.join(phases)}){where}.")
     try:
         run_phases(ctx, phases, resume=resuming)
     except PlanPaused as exc:
