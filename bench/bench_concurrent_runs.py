@@ -22,18 +22,25 @@ How N at once is made (`--mode auto` takes the first the generated project has):
   processes  N processes of adws/adw_<workflow>.py "issue" --adw-id ID (baseline: a loop)
 
 After each case the hook spool is drained, then every run is counted in the database: its
-agents, prompts, agent_logs, per-model usage, and (where the tables exist) its runs row and
-run_checks. A run is **lost** when its process failed, its state file does not say completed,
-a phase has no agent or an agent no prompt, or its row counts are not the baseline's: the
-concurrent runs must leave exactly what the same runs leave one after another.
+agents, prompts, agent_logs, per-model usage, system_logs, and (where the tables exist) its
+runs row and run_checks. A run is **lost** when its process failed, its state file or runs
+row does not say completed, an agent has no prompt, or its row counts are not the baseline's:
+the concurrent runs must leave exactly what the same runs leave one after another. Two runs of one batch **clash** when
+they share a branch or a worktree, or a port slot while both were running.
+
+The project's test, lint and typecheck commands are cheap stand-ins (compileall, `-c pass`):
+the test phase runs them itself in every worktree, and the project's real suite would be the
+whole figure. Exit status 1 when a run was lost or clashed.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
+import re
 import shutil
 import sqlite3
 import statistics
@@ -122,6 +129,7 @@ def generate(work: Path, workflow: str, mode: str) -> Layer:
         env=env,
     )
     root = work / "bench"
+    stand_in_checks(root, env)
     run_env = {k: v for k, v in os.environ.items() if not k.startswith(("TAC_", "FAKE_CLAUDE_"))}
     run_env.update(
         TAC_ORCHESTRATOR_DB=str(work / "orchestrator.db"),
@@ -134,6 +142,7 @@ def generate(work: Path, workflow: str, mode: str) -> Layer:
     )
     run_env.pop("PYTHONPATH", None)  # the generated layer runs its own copy of the runtime
     layer = Layer(root, work, run_env, mode, workflow)
+    (work / "logs").mkdir()  # each run's, the launcher's or the worker's output
     migrate = (
         "import sys; sys.path.insert(0, 'adws'); "
         "from adw_modules.adw_database import OrchestratorDB; OrchestratorDB.open().close()"
@@ -141,6 +150,29 @@ def generate(work: Path, workflow: str, mode: str) -> Layer:
     subprocess.run([sys.executable, "-c", migrate], cwd=root, env=run_env, check=True)
     layer.mode = pick_mode(layer, mode)
     return layer
+
+
+def stand_in_checks(root: Path, env: dict[str, str]) -> None:
+    """The project's test, lint and typecheck commands made cheap (the test phase runs them
+    itself, in the run's worktree; the project's real suite would dominate every figure),
+    re-rendered and committed, so every worktree starts from them."""
+    config = root / "tac_bootstrap.yml"
+    text = config.read_text(encoding="utf-8")
+    commands = {
+        "test": f"{sys.executable} -m compileall -q adws",
+        "lint": f"{sys.executable} -c pass",
+        "typecheck": f"{sys.executable} -c pass",
+    }
+    for name, command in commands.items():
+        text, found = re.subn(rf"(?m)^  {name}: .*$", f"  {name}: {json.dumps(command)}", text)
+        assert found == 1, name
+    config.write_text(text, encoding="utf-8")
+    for step in (
+        [sys.executable, "-m", "tac_bootstrap", "render", str(root), "--force"],
+        ["git", "-C", str(root), "add", "-A"],
+        ["git", "-C", str(root), "commit", "-q", "-m", "bench: stand-in check commands"],
+    ):
+        subprocess.run(step, check=True, capture_output=True, env=env)
 
 
 def pick_mode(layer: Layer, wanted: str) -> str:
@@ -160,7 +192,6 @@ def run_processes(layer: Layer, ids: list[str], concurrent: bool) -> set[str]:
     """N workflow processes at once, or one after another; returns the ids that failed."""
     script = str(layer.script(f"adw_{layer.workflow}.py"))
     logs = layer.work / "logs"
-    logs.mkdir(exist_ok=True)
 
     def start(i: int, adw_id: str) -> subprocess.Popen[bytes]:
         with (logs / f"{adw_id}.log").open("wb") as out:
@@ -186,10 +217,95 @@ def run_processes(layer: Layer, ids: list[str], concurrent: bool) -> set[str]:
     return failed
 
 
+def run_launcher(layer: Layer, ids: list[str], concurrent: bool) -> set[str]:
+    """adw_launch.py --local over N new issue files, K = N (or 1 for the baseline); the
+    launcher names the runs, so `ids` is filled with its adw_ids."""
+    files = []
+    for i, tag in enumerate(ids):
+        path = Path("issues") / f"{next(ISSUE_NUMBERS)}-bench-{tag}.md"
+        body = f"# {ISSUES[i % len(ISSUES)]} ({tag})\n\nA benchmark issue.\n"
+        (layer.root / path).parent.mkdir(exist_ok=True)
+        (layer.root / path).write_text(body, encoding="utf-8")
+        files.append(str(path))
+    git(layer.root, "add", "issues")
+    git(layer.root, "commit", "-q", "-m", f"bench: {len(files)} issues")
+    k = str(len(ids) if concurrent else 1)
+    command = [str(layer.script("adw_launch.py")), "--local", *files, "--max-concurrent", k]
+    done = subprocess.run(
+        [sys.executable, *command, "--workflow", layer.workflow],
+        cwd=layer.root,
+        env=layer.env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    (layer.work / "logs" / f"launch-{ids[0]}.log").write_text(done.stderr, encoding="utf-8")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    ids[:] = [run["adw_id"] for run in report["runs"]]
+    return {run["adw_id"] for run in report["runs"] if run["status"] != "completed"}
+
+
+ENQUEUE = """
+import json, sys
+sys.path.insert(0, "adws")
+from adw_modules.adw_database import OrchestratorDB
+with OrchestratorDB.open() as db:
+    for adw_id, text in json.loads(sys.argv[1]):
+        db.create_run(adw_id, sys.argv[2], status="queued", issue_title=text,
+                      details={"issue": text})
+"""
+
+
+def run_worker(layer: Layer, ids: list[str], concurrent: bool) -> set[str]:
+    """N queued runs (issue text in the row), then adw_worker.py --until-empty with K = N (or
+    1 for the baseline)."""
+    runs = [(adw_id, ISSUES[i % len(ISSUES)]) for i, adw_id in enumerate(ids)]
+    subprocess.run(
+        [sys.executable, "-c", ENQUEUE, json.dumps(runs), layer.workflow],
+        cwd=layer.root,
+        env=layer.env,
+        check=True,
+    )
+    k = str(len(ids) if concurrent else 1)
+    with (layer.work / "logs").joinpath(f"worker-{ids[0]}.log").open("wb") as out:
+        subprocess.run(
+            [
+                sys.executable,
+                str(layer.script("adw_worker.py")),
+                "--max-concurrent",
+                k,
+                "--until-empty",
+            ],
+            cwd=layer.root,
+            env=layer.env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=1800,
+        )
+    with sqlite3.connect(layer.database) as conn:
+        statuses = dict(conn.execute("SELECT adw_id, status FROM runs").fetchall())
+    return {adw_id for adw_id in ids if statuses.get(adw_id) != "completed"}
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+
+
+ISSUE_NUMBERS = itertools.count(1)
 RunMany = Callable[[Layer, list[str], bool], set[str]]
-MODES: dict[str, RunMany] = {"processes": run_processes}
+MODES: dict[str, RunMany] = {
+    "launcher": run_launcher,
+    "worker": run_worker,
+    "processes": run_processes,
+}
 # The script each mode needs in the generated project, in the order `--mode auto` tries them.
-MODE_SCRIPTS = {"processes": "adw_sdlc.py"}
+MODE_SCRIPTS = {
+    "launcher": "adw_launch.py",
+    "worker": "adw_worker.py",
+    "processes": "adw_sdlc.py",
+}
 
 
 def run_batch(layer: Layer, n: int, concurrent: bool) -> Batch:
@@ -275,8 +391,30 @@ def lost_runs(layer: Layer, batch: Batch, signatures: dict[str, Rows], expected:
     return lost
 
 
+def clashes(layer: Layer, batch: Batch) -> list[str]:
+    """Runs of one batch sharing a branch or a worktree, or a port slot while both ran."""
+    if "runs" not in tables(layer.database):
+        return []
+    marks = ",".join("?" * len(batch.adw_ids))
+    with sqlite3.connect(layer.database) as conn:
+        rows = conn.execute(
+            "SELECT adw_id, branch, worktree, port_base, started_at, completed_at FROM runs "
+            f"WHERE adw_id IN ({marks})",
+            batch.adw_ids,
+        ).fetchall()
+    found = []
+    for i, (one, branch, tree, port, start, end) in enumerate(rows):
+        for other, branch2, tree2, port2, start2, end2 in rows[i + 1 :]:
+            overlap = bool(start and start2 and start < (end2 or "~") and start2 < (end or "~"))
+            if (branch and branch == branch2) or (tree and tree == tree2):
+                found.append(f"{one} and {other}: the same branch or worktree")
+            elif port is not None and port == port2 and overlap:
+                found.append(f"{one} and {other}: port slot {port} at the same time")
+    return found
+
+
 def report(layer: Layer, batches: list[Batch], sizes: list[int]) -> int:
-    """Print the table (Markdown) and the checks; returns how many runs were lost."""
+    """Print the table (Markdown) and the checks; returns how many runs were lost or clashed."""
     present = tables(layer.database)
     signatures = {i: signature(layer.database, i, present) for b in batches for i in b.adw_ids}
     baseline = [signatures[i] for b in batches if not b.concurrent for i in b.adw_ids]
@@ -286,6 +424,7 @@ def report(layer: Layer, batches: list[Batch], sizes: list[int]) -> int:
     print("| N | one after another: runs/min | N at once: runs/min | speed-up | rows/run | lost |")
     print("|---|---|---|---|---|---|")
     problems: list[str] = []
+    clashed: list[str] = []
     for n in sizes:
         rate, lost, made = {}, {}, {}
         for concurrent in (False, True):
@@ -294,6 +433,7 @@ def report(layer: Layer, batches: list[Batch], sizes: list[int]) -> int:
             found = [p for b in chosen for p in lost_runs(layer, b, signatures, expected)]
             lost[concurrent], made[concurrent] = len(found), n * len(chosen)
             problems += found
+            clashed += [c for b in chosen for c in clashes(layer, b)]
         rows = statistics.median(
             sum(count for _, count in signatures[i]) for b in batches if b.n == n for i in b.adw_ids
         )
@@ -309,11 +449,13 @@ def report(layer: Layer, batches: list[Batch], sizes: list[int]) -> int:
     fallback = Path(layer.env["TAC_HOOK_FALLBACK_LOG"])
     stuck = len(fallback.read_text().splitlines()) if fallback.exists() else 0
     print()
-    print(f"runs: {len(signatures)}, lost: {len(problems)}, ", end="")
+    print(f"runs: {len(signatures)}, lost: {len(problems)}, clashes: {len(clashed)}, ", end="")
     print(f"system_logs warnings and errors: {warnings}, events left in the fallback file: {stuck}")
     for problem in problems:
         print(f"lost: {problem}")
-    return len(problems)
+    for clash in clashed:
+        print(f"clash: {clash}")
+    return len(problems) + len(clashed)
 
 
 def main() -> int:
