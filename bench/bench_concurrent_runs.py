@@ -25,8 +25,10 @@ After each case the hook spool is drained, then every run is counted in the data
 agents, prompts, agent_logs, per-model usage, system_logs, and (where the tables exist) its
 runs row and run_checks. A run is **lost** when its process failed, its state file or runs
 row does not say completed, an agent has no prompt, or its row counts are not the baseline's:
-the concurrent runs must leave exactly what the same runs leave one after another. Two runs of one batch **clash** when
-they share a branch or a worktree, or a port slot while both were running.
+the concurrent runs must leave exactly what the same runs leave one after another. Two runs of
+one batch **clash** when they share a branch or a worktree, or a port slot while both ran.
+CPU s/run is the user + system time of the processes the benchmark waited for (the runs, and
+the launcher or workers), not of the detached hook recorders.
 
 The project's test, lint and typecheck commands are cheap stand-ins (compileall, `-c pass`):
 the test phase runs them itself in every worktree, and the project's real suite would be the
@@ -41,6 +43,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -116,6 +119,7 @@ class Batch:
     adw_ids: list[str]
     failed: set[str] = field(default_factory=set)
     drain_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # user + system of the waited-for processes (not the recorders)
 
 
 def generate(work: Path, workflow: str, mode: str) -> Layer:
@@ -310,13 +314,20 @@ MODE_SCRIPTS = {
 
 def run_batch(layer: Layer, n: int, concurrent: bool) -> Batch:
     ids = new_ids(n)
+    cpu = children_cpu()
     started = time.perf_counter()
     failed = MODES[layer.mode](layer, ids, concurrent)
     seconds = time.perf_counter() - started
     drain = time.perf_counter()
     if not wait_until_recorded(layer.spool, timeout=300):
         print("warning: the hook spool did not drain within 300 s", file=sys.stderr)
-    return Batch(n, concurrent, seconds, ids, failed, time.perf_counter() - drain)
+    drained = time.perf_counter() - drain
+    return Batch(n, concurrent, seconds, ids, failed, drained, children_cpu() - cpu)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def tables(database: Path) -> set[str]:
@@ -421,8 +432,11 @@ def report(layer: Layer, batches: list[Batch], sizes: list[int]) -> int:
     expected = Counter(baseline).most_common(1)[0][0]
     print(f"mode: {layer.mode}, workflow: {layer.workflow}; rows of one run: {dict(expected)}")
     print()
-    print("| N | one after another: runs/min | N at once: runs/min | speed-up | rows/run | lost |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| N | one after another: runs/min | N at once: runs/min | speed-up | CPU s/run "
+        "| rows/run | lost |"
+    )
+    print("|---|---|---|---|---|---|---|")
     problems: list[str] = []
     clashed: list[str] = []
     for n in sizes:
@@ -434,12 +448,13 @@ def report(layer: Layer, batches: list[Batch], sizes: list[int]) -> int:
             lost[concurrent], made[concurrent] = len(found), n * len(chosen)
             problems += found
             clashed += [c for b in chosen for c in clashes(layer, b)]
+        cpu = statistics.median(b.cpu_seconds / n for b in batches if b.n == n)
         rows = statistics.median(
             sum(count for _, count in signatures[i]) for b in batches if b.n == n for i in b.adw_ids
         )
         print(
             f"| {n} | {rate[False]:.1f} | {rate[True]:.1f} | {rate[True] / rate[False]:.2f}x "
-            f"| {rows:.0f} | {lost[True]} of {made[True]} (baseline {lost[False]} of "
+            f"| {cpu:.1f} | {rows:.0f} | {lost[True]} of {made[True]} (baseline {lost[False]} of "
             f"{made[False]}) |"
         )
     with sqlite3.connect(layer.database) as conn:
