@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tac_bootstrap.runtime.adw_database import OrchestratorDB
+from tac_bootstrap.runtime.adw_db_connection import resolve_location
 from tests.fake_gh_state import FakeGitHub
 
 from .conftest import ProjectFactory
@@ -118,6 +120,14 @@ def test_plan_questions_are_answered_on_the_issue(
     waiting = run_workflow(project, "plan_build", "--adw-id", "gh000003", env=env)
     assert summary(waiting)["status"] == "paused"
     assert "still waiting" in waiting.stderr
+    # A trigger that re-queued it too early and the worker that claimed it leave it paused.
+    location = resolve_location(project, adws_dir="adws", environ={})
+    with OrchestratorDB.at(location) as db:
+        db.update_run("gh000003", status="queued")
+        assert db.claim_run("w1", 60) is not None
+    waiting = run_workflow(project, "plan_build", "--adw-id", "gh000003", env=env)
+    assert summary(waiting)["status"] == "paused"
+    assert run_row(project, "gh000003")["status"] == "paused"
 
     github.add_comment(12, "octocat", "The login page. Yes.", "2026-12-01T20:00:00Z")
     done = summary(run_workflow(project, "plan_build", "--adw-id", "gh000003", env=env))

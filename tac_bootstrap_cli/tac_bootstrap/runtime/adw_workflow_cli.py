@@ -124,6 +124,9 @@ def execute(ctx: RunContext, workflow: str, resuming: bool) -> str:
     """Run the workflow's phases; the run's final status (completed or paused)."""
     state = ctx.state
     if state.status == "paused" and not answers_arrived(ctx):
+        row = ctx.db.get_run(ctx.adw_id)
+        if row is not None and row.status.value in ("queued", "running"):
+            ctx.update_run(status="paused")  # claimed by a worker too early: waiting again
         ctx.note("still waiting for answers to the planner's questions")
         for question in state.questions:
             ctx.note(f"  - {question}")
