@@ -95,6 +95,21 @@ def test_an_issue_becomes_a_pull_request(
     assert run_row(project, "gh000001")["issue_type"] == "bug"
 
 
+def test_an_issue_with_an_active_run_gets_no_second_one(
+    project: Path, tmp_path: Path, github: FakeGitHub
+) -> None:
+    env = github_env(project, tmp_path, github)
+    env["FAKE_CLAUDE_PLAN_QUESTIONS"] = "1"
+    args = ("--issue", "12", "--type", "bug")
+    summary(run_workflow(project, "plan", *args, "--adw-id", "gh000004", env=env))  # paused
+    again = run_workflow(project, "sdlc", *args, "--adw-id", "gh000005", env=env)
+    assert again.returncode == 1
+    assert "Traceback" not in again.stderr
+    assert "github issue 12 already has an active run (gh000004)" in again.stderr
+    assert "resume it with --adw-id gh000004" in again.stderr
+    assert not (project / "logs" / "adw" / "gh000005" / "adw_state.json").exists()
+
+
 def test_no_auto_merge_unless_configured(project: Path, tmp_path: Path, github: FakeGitHub) -> None:
     env = github_env(project, tmp_path, github)
     summary(

@@ -24,8 +24,8 @@ from .adw_database import OrchestratorDB
 from .adw_phases import STARTING_PHASES, PlanPaused, classify, phase_functions
 from .adw_project import current_project
 from .adw_run_context import RunContext, commit_phase, section
-from .adw_state import ADWState
-from .orch_database_models import OrchestratorError, utc_now
+from .adw_state import ADWState, StateError
+from .orch_database_models import OrchestratorError, RunExists, utc_now
 
 WORKER_ENV_VAR = "TAC_WORKER_ID"  # set by the queue worker that claimed the run
 
@@ -94,8 +94,12 @@ def create_run(
             issue_type=issue_type,
             details={"issue": given.text, "argv": list(argv)},
         )
-    except Exception:
+    except RunExists as exc:
         state.path.unlink(missing_ok=True)  # the row decides: no half-created run
+        hint = f"; resume it with --adw-id {exc.existing}" if exc.existing else ""
+        raise StateError(f"{exc}{hint}") from None
+    except Exception:
+        state.path.unlink(missing_ok=True)
         raise
     return state
 
