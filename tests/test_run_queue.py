@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
-from tac_bootstrap.runtime.orch_run_models import RunStatus
-from tac_bootstrap.runtime.run_worker import Worker, WorkerOptions
+from tac_bootstrap.runtime.orch_run_models import RunRecord, RunStatus
+from tac_bootstrap.runtime.run_worker import Worker, WorkerOptions, child_argv
 
 from .conftest import REPO_ROOT
 
@@ -303,6 +303,17 @@ def test_a_locked_database_is_waited_out_and_the_end_of_the_run_still_recorded(
         run = db.get_run("run000")
     assert run is not None and (run.status, run.claims) == (RunStatus.COMPLETED, 1)
     assert worker.database_failures > 0
+
+
+def test_the_command_template_gets_each_value_as_one_argument(tmp_path: Path) -> None:
+    run = RunRecord.model_validate(
+        {"adw_id": "a b'c", "workflow": "sdlc", "status": "running",
+         "created_at": "2026-12-01T10:00:00.000Z", "updated_at": "2026-12-01T10:00:00.000Z"}
+    )  # fmt: skip
+    options = WorkerOptions(worker_id="w", root=tmp_path, command="agent --id {adw_id} {workflow}")
+    assert child_argv(options, run) == ["agent", "--id", "a b'c", "sdlc"]
+    default = child_argv(WorkerOptions(worker_id="w", root=tmp_path, adws_dir="ops"), run)
+    assert default == [sys.executable, str(tmp_path / "ops" / "adw_sdlc.py"), "--adw-id", "a b'c"]
 
 
 @pytest.mark.parametrize(

@@ -78,8 +78,9 @@ def default_worker_id() -> str:
 
 def child_argv(options: WorkerOptions, run: RunRecord) -> list[str]:
     """The command line of a claimed run's process."""
-    if options.command is not None:
-        return shlex.split(options.command.format(adw_id=run.adw_id, workflow=run.workflow))
+    if options.command is not None:  # values quoted: an id is one argument, whatever it holds
+        quoted = {"adw_id": shlex.quote(run.adw_id), "workflow": shlex.quote(run.workflow)}
+        return shlex.split(options.command.format(**quoted))
     script = options.root / options.adws_dir / f"adw_{run.workflow}.py"
     return [sys.executable, str(script), "--adw-id", run.adw_id]
 
