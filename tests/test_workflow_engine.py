@@ -41,10 +41,11 @@ from .workflow_engine_support import (
     write_issue,
 )
 
+QUEUED = [(f"wq00000{n}", f"Write notes {n}") for n in range(1, 5)]
 WORKER_ARGS = (
     "--until-empty",
     "--max-concurrent",
-    "2",
+    "4",
     "--worker-id",
     "w1",
     "--poll-seconds",
@@ -240,12 +241,12 @@ def test_outside_git_the_run_works_in_the_checkout(project: Path, tmp_path: Path
 def test_the_queue_worker_runs_queued_runs_through_the_workflow_scripts(
     project: Path, origin: Path, tmp_path: Path
 ) -> None:
-    """Part A's worker claims each queued row and runs `adw_<workflow>.py --adw-id ID`; the
-    engine finishes the row it holds (worker_id checked), each run in its own worktree and
-    port slot."""
+    """Part A's worker claims each queued row and runs `adw_<workflow>.py --adw-id ID`, four
+    at once; the engine finishes the row it holds (worker_id checked), each run in its own
+    worktree on its own branch, with its own commit."""
     location = resolve_location(project, adws_dir="adws", environ={})
     with OrchestratorDB.at(location) as db:
-        for adw_id, title in (("wq000001", "Write notes"), ("wq000002", "Write more notes")):
+        for adw_id, title in QUEUED:
             db.create_run(
                 adw_id, "patch", status="queued", issue_type="chore", details={"issue": title}
             )
@@ -260,17 +261,17 @@ def test_the_queue_worker_runs_queued_runs_through_the_workflow_scripts(
         timeout=300,
     )
     assert worker.returncode == 0, worker.stderr[-3000:]
-    rows = [run_row(project, adw_id) for adw_id in ("wq000001", "wq000002")]
+    rows = [run_row(project, adw_id) for adw_id, _ in QUEUED]
     assert [(r["status"], r["worker_id"], r["error"]) for r in rows] == [
         ("completed", "w1", None)
-    ] * 2
-    assert len({r["worktree"] for r in rows}) == 2
-    assert {r["branch"] for r in rows} == {
-        "chore/wq000001-write-notes",
-        "chore/wq000002-write-more-notes",
-    }
+    ] * len(QUEUED)
+    assert len({r["worktree"] for r in rows}) == len(QUEUED)
+    assert [r["branch"] for r in rows] == [
+        f"chore/{adw_id}-{title.lower().replace(' ', '-')}" for adw_id, title in QUEUED
+    ]
     for row in rows:
         assert (Path(row["worktree"]) / "notes.txt").read_text() == "patched\n"
+        assert commit_subjects(Path(row["worktree"]), "-1")[0].endswith(f"[adw_id {row['adw_id']}]")
         assert state(project, row["adw_id"])["status"] == "completed"
 
 
