@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tac_bootstrap.application.scaffold_service import WORKFLOW_SCRIPTS
+
 from .conftest import REPO_ROOT, ProjectFactory, run_cli, tree_snapshot
 
 
@@ -121,7 +123,7 @@ def test_base_copy_of_this_repo_matches_the_templates() -> None:
 def test_a_postgresql_project_declares_psycopg_for_its_scripts(cli: Any, project: Path) -> None:
     """uv reads the scripts' PEP 723 lines: psycopg only where the config selects PostgreSQL."""
     scripts = sorted((project / "adws").glob("adw_*.py"))
-    assert len(scripts) == 5
+    assert [s.name for s in scripts] == sorted(name for name, _ in WORKFLOW_SCRIPTS)
     assert not any("psycopg" in script.read_text() for script in scripts)
     config = project / "tac_bootstrap.yml"
     config.write_text(
