@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from tac_bootstrap.cli.app import app
 
+from . import browser as real_browser
 from . import real_claude
 from .fake_anthropic import FakeAnthropic
 from .pg_server import PgServer, PostgresUnavailable, start_server
@@ -221,6 +222,28 @@ def claude_home(tmp_path: Path) -> Path:
     return home
 
 
+# --- A real browser: headless chromium through chromedriver (tests/browser.py) ---------------
+
+
+@pytest.fixture(scope="session")
+def browser_binaries() -> real_browser.BrowserBinaries:
+    """chromium and chromedriver; skipped loudly (or failed where TAC_REQUIRE_BROWSER=1)."""
+    found, reason = real_browser.find_browser()
+    if found is None:
+        if real_browser.required():
+            message = f"{real_browser.REQUIRE_ENV_VAR}=1 but {real_browser.SKIP_PREFIX} {reason}"
+            pytest.fail(message, pytrace=False)
+        pytest.skip(f"{real_browser.SKIP_PREFIX} {reason}")
+    return found
+
+
+@pytest.fixture
+def browser(browser_binaries: real_browser.BrowserBinaries) -> Iterator[real_browser.Driver]:
+    """A fresh headless chromium session (selenium WebDriver) for one test."""
+    with real_browser.start_browser(browser_binaries) as driver:
+        yield driver
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests that need the PostgreSQL server or the real CLI, whichever way they ask
     for it, so a run can select or leave out either group (`-m "not postgres"`)."""
@@ -262,4 +285,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         real_claude.SKIP_PREFIX,
         "real Claude Code CLI",
         "no CLI (install node and npm, then `make claude-cli`; or set TAC_CLAUDE_CLI)",
+    )
+    _banner(
+        config,
+        real_browser.SKIP_PREFIX,
+        "real-browser",
+        "no chromium/chromedriver (apt-get install chromium chromium-driver)",
     )
