@@ -228,6 +228,41 @@ def test_a_frozen_worker_that_lost_its_lease_stops_its_run(queue: Queue) -> None
     assert after is not None and (after.status, after.worker_id) == (RunStatus.COMPLETED, "w1")
 
 
+def test_heartbeats_keep_a_run_longer_than_its_lease_with_its_worker(queue: Queue) -> None:
+    """A run that lasts many leases (2 s each here) stays with the worker that renews it,
+    while another worker looks for expired leases all along."""
+    (adw_id,) = queue.enqueue(1)
+    (queue.out / f"gate-{adw_id}").write_text("")
+    first = queue.worker(
+        "w0", "--until-empty", "--lease-seconds", "2", "--heartbeat-seconds", "0.5"
+    )
+    workers = {"w0": first}
+    try:
+        wait_for(lambda: adw_id in queue.starts(), "w0 to start the run")
+        workers["w1"] = queue.worker("w1", "--until-empty", "--lease-seconds", "2")
+
+        def renewed_for_three_leases() -> bool:
+            with queue.db() as db:
+                run = db.get_run(adw_id)
+            assert run is not None and run.started_at is not None
+            assert run.heartbeat_at is not None and run.claims == 1
+            return (run.heartbeat_at - run.started_at).total_seconds() >= 6
+
+        wait_for(renewed_for_three_leases, "three leases' worth of heartbeats")
+        (queue.out / f"gate-{adw_id}").unlink()
+        finish_all(workers, queue)
+    finally:
+        for process in workers.values():
+            if process.poll() is None:
+                process.kill()
+    with queue.db() as db:
+        run = db.get_run(adw_id)
+    assert run is not None and (run.status, run.claims, run.worker_id) == (
+        RunStatus.COMPLETED, 1, "w0",
+    )  # fmt: skip
+    assert queue.starts() == {adw_id: ["w0"]}
+
+
 def test_sigterm_stops_claiming_and_lets_the_running_run_finish(queue: Queue) -> None:
     ids = queue.enqueue(3)
     worker = queue.worker("w0", "--max-concurrent", "1", FAKE_RUN_SECONDS="2")
