@@ -51,6 +51,7 @@ WORKER_ARGS = (
     "--poll-seconds",
     "0.2",
 )
+TERM_ARGS = ("--type", "chore", "Tidy up", "--adw-id", "term0001")
 PORT_CHECK = 'test -n "$TAC_PORT_RANGE" && echo "port $PORT in $TAC_WORKTREE"'
 
 
@@ -291,3 +292,56 @@ def test_ship_refuses_the_base_branch(project: Path, origin: Path, tmp_path: Pat
     assert git(origin, "rev-parse", base) == remote_sha
     assert not (project / "issues" / "pulls").exists()
     assert run_row(project, "base0001")["status"] == "failed"
+
+
+def test_sigterm_stops_the_agent_and_fails_the_run(
+    project: Path, origin: Path, tmp_path: Path
+) -> None:
+    """A worker stopping a run (SIGTERM) stops the agent CLI too: it runs in a process group
+    of its own and would otherwise go on editing a worktree that another holder resumes."""
+    marker = tmp_path / "hanging.pid"
+    env = engine_env(
+        project,
+        tmp_path,
+        overrides(),
+        FAKE_CLAUDE_HANG_ON="/implement",
+        FAKE_CLAUDE_HANG_MARKER=str(marker),
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(project / "adws" / "adw_plan_build.py"), *TERM_ARGS],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists(), "the build phase's agent never started"
+    time.sleep(0.2)
+    agent_pid = int(marker.read_text())
+    process.terminate()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert "error: stopped by SIGTERM" in stderr
+    assert "resume with: adw_plan_build.py --adw-id term0001" in stderr
+    deadline = time.monotonic() + 30
+    while alive(agent_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(agent_pid)
+    row = run_row(project, "term0001")
+    assert (row["status"], row["error"]) == ("failed", "stopped by SIGTERM")
+    build = state(project, "term0001")["phases"]["build"]
+    assert (build["status"], build["error"]) == ("failed", "stopped by SIGTERM")
+
+
+def alive(pid: int) -> bool:
+    """Running and not a zombie waiting for whoever adopted it."""
+    try:
+        os.kill(pid, 0)
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    return fields[0] != "Z"

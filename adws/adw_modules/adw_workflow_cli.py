@@ -10,16 +10,21 @@ last stdout line is a JSON summary.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from .adw_agent_run import BudgetSpent, PhaseFailed, configured_cli
 from .adw_database import OrchestratorDB
 from .adw_db_connection import default_location
 from .adw_engine import (
     IssueInput,
+    Terminated,
     answers_arrived,
     comment,
     create_run,
@@ -163,40 +168,69 @@ def summary(state: ADWState, workflow: str, status: str) -> str:
     )
 
 
+def child_processes() -> list[int]:
+    """This process's children (Linux /proc; [] elsewhere): the agent CLI and check commands,
+    each the leader of its own process group."""
+    me = str(os.getpid())
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and fields[1] == me:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """Stop what the run started (their own process groups outlive this process otherwise:
+    an agent still editing a worktree another holder resumed), then end the run."""
+    for pid in child_processes():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+    raise Terminated(f"stopped by {signal.Signals(signum).name}")
+
+
+def run(ctx: RunContext, script: str, workflow: str, resuming: bool) -> int:
+    """Execute the run, record how it ended; the script's exit code."""
+    try:
+        status = execute(ctx, workflow, resuming)
+    except (PhaseFailed, BudgetSpent, OrchestratorError, IssueError, OSError) as exc:
+        _failed(ctx, script, exc)
+        return 1
+    except Terminated as exc:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # record the end undisturbed
+        _failed(ctx, script, exc)
+        return 128 + signal.SIGTERM
+    print(summary(ctx.state, workflow, status))
+    return 0
+
+
 def main(workflow: str, argv: Sequence[str] | None = None) -> int:
     script = Path(sys.argv[0]).name
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = parser(script, workflow).parse_args(arguments)
-    ctx: RunContext | None = None
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminate)
     try:
         cli = configured_cli()  # before a run is created: a missing CLI starts nothing
         db, state, resuming = load_state(OrchestratorDB, args, workflow, arguments)
         with db:
             print(f"[{state.adw_id}] state: {state.path}", file=sys.stderr)
-            ctx = open_context(db, cli, state)
-            try:
-                status = execute(ctx, workflow, resuming)
-            except (
-                PhaseFailed,
-                BudgetSpent,
-                StateError,
-                OrchestratorError,
-                IssueError,
-                OSError,
-            ) as exc:
-                _failed(ctx, script, exc)
-                return 1
+            return run(open_context(db, cli, state), script, workflow, resuming)
     except AgentCLINotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (StateError, OrchestratorError, IssueError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(summary(ctx.state, workflow, status))
-    return 0
+    except Terminated as exc:  # before the run existed: nothing to record
+        print(f"error: {exc}", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
-def _failed(ctx: RunContext, script: str, exc: Exception) -> None:
+def _failed(ctx: RunContext, script: str, exc: BaseException) -> None:
     """Record the failure (state, runs row, a comment) and say how to resume."""
     message = str(exc)
     print(f"error: {message}", file=sys.stderr)

@@ -30,6 +30,10 @@ from .orch_database_models import OrchestratorError, RunExists, utc_now
 WORKER_ENV_VAR = "TAC_WORKER_ID"  # set by the queue worker that claimed the run
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP (a worker stopping the run, a shutdown): the run ends as failed."""
+
+
 @dataclass(frozen=True)
 class IssueInput:
     """Where a new run's issue comes from and what it says."""
@@ -319,7 +323,7 @@ def run_phases(ctx: RunContext, phases: Sequence[str], *, resume: bool) -> None:
             raise
         except PlanPaused:
             raise
-        except (OrchestratorError, RuntimeError, OSError) as exc:  # budget, git, gh, issues
+        except (OrchestratorError, RuntimeError, OSError, Terminated) as exc:  # budget, git ...
             state.mark(name, "failed", error=str(exc))
             raise
         commit_phase(ctx, name)
