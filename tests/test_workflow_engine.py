@@ -152,31 +152,11 @@ def check_progress_comments(project: Path, ref: str) -> None:
 def test_resume_after_kill_9_reuses_the_worktree(
     project: Path, origin: Path, tmp_path: Path
 ) -> None:
-    marker = tmp_path / "hanging.pid"
-    env = engine_env(
-        project,
-        tmp_path,
-        overrides(),
-        FAKE_CLAUDE_HANG_ON="/implement",
-        FAKE_CLAUDE_HANG_MARKER=str(marker),
-    )
-    args = [sys.executable, str(project / "adws" / "adw_sdlc.py"), "--type", "bug"]
-    process = subprocess.Popen(
-        [*args, "Login fails with an empty password", "--adw-id", "crash0001"],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert marker.exists(), "the build phase's agent never started"
-    time.sleep(0.2)  # the pid is written before it sleeps; read it whole
+    args = ("--type", "bug", "Login fails with an empty password", "--adw-id", "crash0001")
+    process, agent_pid = start_hanging(project, tmp_path, "adw_sdlc.py", *args)
     process.kill()  # SIGKILL: no handler runs, the state says build is running
-    process.wait(timeout=30)
-    os.kill(int(marker.read_text()), signal.SIGKILL)
+    process.communicate(timeout=30)
+    os.kill(agent_pid, signal.SIGKILL)
 
     crashed = state(project, "crash0001")
     assert crashed["phases"]["build"]["status"] == "running"
@@ -299,6 +279,49 @@ def test_sigterm_stops_the_agent_and_fails_the_run(
 ) -> None:
     """A worker stopping a run (SIGTERM) stops the agent CLI too: it runs in a process group
     of its own and would otherwise go on editing a worktree that another holder resumes."""
+    process, agent_pid = start_hanging(project, tmp_path, "adw_plan_build.py", *TERM_ARGS)
+    stderr = stop_and_wait(process, agent_pid)
+    assert "error: stopped by SIGTERM" in stderr
+    assert "resume with: adw_plan_build.py --adw-id term0001" in stderr
+    row = run_row(project, "term0001")
+    assert (row["status"], row["error"]) == ("failed", "stopped by SIGTERM")
+    build = state(project, "term0001")["phases"]["build"]
+    assert (build["status"], build["error"]) == ("failed", "stopped by SIGTERM")
+
+
+def test_under_a_worker_sigterm_leaves_the_row_to_the_queue(
+    project: Path, origin: Path, tmp_path: Path
+) -> None:
+    """The worker died (PR_SET_PDEATHSIG sends SIGTERM): the row stays running under that
+    worker, so its lease expires and the run is requeued for another worker, not failed."""
+    location = resolve_location(project, adws_dir="adws", environ={})
+    with OrchestratorDB.at(location) as db:
+        db.create_run("term0002", "plan_build", status="queued", issue_type="chore",
+                      details={"issue": "Tidy up"})  # fmt: skip
+        assert db.claim_run("w9", 600) is not None
+    process, agent_pid = start_hanging(
+        project, tmp_path, "adw_plan_build.py", "--adw-id", "term0002", TAC_WORKER_ID="w9"
+    )
+    assert "the run's row is left to the queue" in stop_and_wait(process, agent_pid)
+    row = run_row(project, "term0002")
+    assert (row["status"], row["worker_id"], row["error"]) == ("running", "w9", None)
+
+
+def alive(pid: int) -> bool:
+    """Running and not a zombie waiting for whoever adopted it."""
+    try:
+        os.kill(pid, 0)
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    return fields[0] != "Z"
+
+
+def start_hanging(
+    project: Path, tmp_path: Path, script: str, *args: str, **extra: str
+) -> tuple[subprocess.Popen[str], int]:
+    """A workflow whose build agent hangs: (the workflow process, the agent's pid) once the
+    agent is running."""
     marker = tmp_path / "hanging.pid"
     env = engine_env(
         project,
@@ -306,9 +329,10 @@ def test_sigterm_stops_the_agent_and_fails_the_run(
         overrides(),
         FAKE_CLAUDE_HANG_ON="/implement",
         FAKE_CLAUDE_HANG_MARKER=str(marker),
+        **extra,
     )
     process = subprocess.Popen(
-        [sys.executable, str(project / "adws" / "adw_plan_build.py"), *TERM_ARGS],
+        [sys.executable, str(project / "adws" / script), *args],
         cwd=tmp_path,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -320,28 +344,19 @@ def test_sigterm_stops_the_agent_and_fails_the_run(
     while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert marker.exists(), "the build phase's agent never started"
-    time.sleep(0.2)
-    agent_pid = int(marker.read_text())
+    deadline = time.monotonic() + 30
+    while not marker.read_text().strip() and time.monotonic() < deadline:
+        time.sleep(0.05)  # created, not written yet
+    return process, int(marker.read_text())
+
+
+def stop_and_wait(process: subprocess.Popen[str], agent_pid: int) -> str:
+    """SIGTERM the workflow; its stderr once it and its agent are gone."""
     process.terminate()
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 143, stderr
-    assert "error: stopped by SIGTERM" in stderr
-    assert "resume with: adw_plan_build.py --adw-id term0001" in stderr
     deadline = time.monotonic() + 30
     while alive(agent_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(agent_pid)
-    row = run_row(project, "term0001")
-    assert (row["status"], row["error"]) == ("failed", "stopped by SIGTERM")
-    build = state(project, "term0001")["phases"]["build"]
-    assert (build["status"], build["error"]) == ("failed", "stopped by SIGTERM")
-
-
-def alive(pid: int) -> bool:
-    """Running and not a zombie waiting for whoever adopted it."""
-    try:
-        os.kill(pid, 0)
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (ProcessLookupError, FileNotFoundError):
-        return False
-    return fields[0] != "Z"
+    return stderr

@@ -23,6 +23,7 @@ from .adw_agent_run import BudgetSpent, PhaseFailed, configured_cli
 from .adw_database import OrchestratorDB
 from .adw_db_connection import default_location
 from .adw_engine import (
+    WORKER_ENV_VAR,
     IssueInput,
     Terminated,
     answers_arrived,
@@ -201,7 +202,12 @@ def run(ctx: RunContext, script: str, workflow: str, resuming: bool) -> int:
         return 1
     except Terminated as exc:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # record the end undisturbed
-        _failed(ctx, script, exc)
+        if os.environ.get(WORKER_ENV_VAR):
+            # The queue decides: a worker that stops its run finishes the row itself, and
+            # the run of a worker that died is requeued once its lease expires.
+            print(f"error: {exc}; the run's row is left to the queue", file=sys.stderr)
+        else:
+            _failed(ctx, script, exc)
         return 128 + signal.SIGTERM
     print(summary(ctx.state, workflow, status))
     return 0
