@@ -36,11 +36,13 @@ if TYPE_CHECKING:
     from tac_bootstrap.application.runs_clean import CleanReport
     from tac_bootstrap.application.runs_service import RunsReport
     from tac_bootstrap.application.upgrade_service import UpgradeReport
+    from tac_bootstrap.dashboard.server import Dashboard
     from tac_bootstrap.domain.config import CommandsSection
 
 __all__ = [
     "add_agentic",
     "clean",
+    "dashboard",
     "db",
     "doctor",
     "init",
@@ -222,3 +224,34 @@ def clean(
             force=force,
             dry_run=dry_run,
         )
+
+
+def dashboard(
+    project: PathLike | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    open: bool = False,
+    token: str | None = None,
+    allow_actions: bool = False,
+) -> Dashboard:
+    """`tac-bootstrap dashboard`, prepared but not yet serving: the project's database open
+    read-only, the guarded ASGI app (``.app``, for any ASGI server or test client) and its
+    socket bound (``.url``; ``port=0`` picks a free one). ``.serve()`` serves until
+    interrupted (opening a browser when ``open``). A host other than 127.0.0.1, ::1 or
+    localhost gets a token (``.token``: ``token``, else TAC_DASHBOARD_TOKEN, else a new one).
+    Needs the extra ``tac-bootstrap[dashboard]``."""
+    from tac_bootstrap.dashboard import EXTRA_HINT, missing_dependencies
+    from tac_bootstrap.domain.errors import UsageError
+
+    missing = missing_dependencies()
+    if missing:
+        raise UsageError(f"the dashboard needs {' and '.join(missing)}", hint=EXTRA_HINT)
+    from tac_bootstrap.dashboard.server import prepare
+
+    with tac_errors({"--project": _path(project)}):
+        prepared = prepare(
+            _path(project), host=host, port=port, token=token, allow_actions=allow_actions
+        )
+    prepared.open_browser = open
+    return prepared

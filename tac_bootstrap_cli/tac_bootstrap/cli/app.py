@@ -333,6 +333,52 @@ def clean(
     )
 
 
+@app.command(cls=PlainCommand, short_help="Serve a local web dashboard of the runs and costs.")
+def dashboard(
+    project: RunsProject = None,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            help="Address to listen on; any but 127.0.0.1, ::1 or localhost needs a token.",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", help="Port to listen on (0: any free port).")
+    ] = 8765,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the dashboard in the web browser.")
+    ] = False,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            metavar="TOKEN",
+            help="The token every request must carry (default: TAC_DASHBOARD_TOKEN, else one "
+            "generated and printed once when --host is not a loopback name).",
+        ),
+    ] = None,
+    allow_actions: Annotated[
+        bool,
+        typer.Option(
+            "--allow-actions", help="Enable the one write: cancelling a queued or running run."
+        ),
+    ] = False,
+) -> None:
+    """Serve a read-only web dashboard of the workflow runs, interactive sessions, their
+    events live, and costs over time (needs the extra: pip install 'tac-bootstrap[dashboard]')."""
+    from tac_bootstrap.cli.dashboard import run_dashboard
+
+    run_dashboard(
+        project=project,
+        host=host,
+        port=port,
+        open_browser=open_browser,
+        token=token,
+        allow_actions=allow_actions,
+    )
+
+
 app.add_typer(db_app, short_help="Inspect and maintain the orchestrator database.")
 
 

@@ -1,0 +1,18 @@
+"""`tac-bootstrap dashboard`: a local web application over the orchestrator database.
+
+Needs the optional extra `tac-bootstrap[dashboard]` (Starlette and uvicorn); nothing here is
+imported by the CLI until the command runs.
+"""
+
+from __future__ import annotations
+
+EXTRA_HINT = (
+    "pip install 'tac-bootstrap[dashboard]' (or: uv tool install 'tac-bootstrap[dashboard]')"
+)
+
+
+def missing_dependencies() -> list[str]:
+    """The extra's packages that are not installed, found without importing them."""
+    import importlib.util
+
+    return [name for name in ("starlette", "uvicorn") if importlib.util.find_spec(name) is None]
