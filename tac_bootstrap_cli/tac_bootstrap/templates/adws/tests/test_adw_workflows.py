@@ -326,6 +326,36 @@ def test_single_phase_scripts_continue_a_run(layer_env: dict[str, str], adw_id: 
     assert row["status"] == "completed"
 
 
+def test_an_issue_file_without_a_type_is_classified(
+    layer_env: dict[str, str], adw_id: str, tmp_path: Path
+) -> None:
+    issue = tmp_path / "issue.md"
+    issue.write_text("Login fails with an empty password\n\nIt crashes.\n", encoding="utf-8")
+    run = run_script("adw_plan.py", "--issue-file", str(issue), "--adw-id", adw_id, env=layer_env)
+    assert run.returncode == 0, run.stderr
+    assert f"[{adw_id}] classify: bug" in run.stderr
+    state = state_of(layer_env, adw_id)
+    remove_plan(state)
+    assert (state["issue_type"], state["issue_title"]) == (
+        "bug",
+        "Login fails with an empty password",
+    )
+    assert Path(state["plan_file"]).name.startswith(f"bug-{adw_id}-")
+    classifier, planner = agents(layer_env, adw_id)
+    assert (classifier["name"], classifier["agent_type"], classifier["status"]) == (
+        "classify",
+        "custom",
+        "completed",
+    )
+    prompt = query(
+        layer_env, "SELECT prompt_text FROM prompts WHERE agent_id = ?", classifier["id"]
+    )
+    assert prompt[0]["prompt_text"].startswith("/classify_issue Login fails")
+    assert planner["name"] == "plan"
+    (row,) = query(layer_env, "SELECT issue_type FROM runs WHERE adw_id = ?", adw_id)
+    assert row["issue_type"] == "bug"
+
+
 def test_unknown_adw_id(layer_env: dict[str, str]) -> None:
     run = run_script("adw_build.py", "--adw-id", "zz000000", env=layer_env)
     assert run.returncode == 1
