@@ -47,6 +47,7 @@ EXPECTED_FILES = {
     ".claude/hooks/tool_guard.py",
     ".claude/hooks/tool_guard_rules.py",
     ".claude/hooks/tool_guard_shell.py",
+    ".claude/hooks/status_line.py",
     *(f".claude/commands/{command}.md" for command in COMMANDS),
     *(f".claude/agents/{role}.md" for role in ("planner", "builder", "tester", "reviewer")),
     ".claude/agents/documenter.md",
@@ -57,6 +58,7 @@ EXPECTED_FILES = {
 EXECUTABLES = {
     ".claude/hooks/orchestrator_hook.py",
     ".claude/hooks/tool_guard.py",
+    ".claude/hooks/status_line.py",
     "adws/tests/fake_claude.py",
     *(f"adws/{script}" for script, _ in WORKFLOW_SCRIPTS),
 }

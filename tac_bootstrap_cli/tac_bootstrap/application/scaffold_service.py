@@ -98,6 +98,7 @@ CLAUDE_FILES: tuple[tuple[str, str, bool], ...] = (
         False,
     ),
     ("hooks/tool_guard_shell.py", "the guard's shell lexer: what a Bash command runs", False),
+    ("hooks/status_line.py", "status line: the session's cost, tokens and model", True),
 )
 
 

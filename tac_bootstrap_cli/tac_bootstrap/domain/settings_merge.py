@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tac_bootstrap.domain.settings_keys import OWNED_KEYS, merge_keys, ours_in
 from tac_bootstrap.domain.settings_read import (
     BOM,
     KINDS,
@@ -57,8 +58,11 @@ class OwnedSettings:
     permissions: dict[str, tuple[str, ...]]
     created: tuple[KeyPath, ...] = field(default=())
     entries: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Our top-level settings (settings_keys: the status line) as we last wrote them.
+    settings: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
+        settings = {"settings": dict(sorted(self.settings.items()))} if self.settings else {}
         return {
             "hooks": {event: list(cmds) for event, cmds in sorted(self.hooks.items()) if cmds},
             "permissions": {
@@ -66,6 +70,7 @@ class OwnedSettings:
             },
             "created": [list(path) for path in sorted(set(self.created))],
             "entries": {event: list(json) for event, json in sorted(self.entries.items()) if json},
+            **settings,
         }
 
     @classmethod
@@ -84,7 +89,10 @@ class OwnedSettings:
             raise ValueError("owned settings: created is not a list of key paths")
         entries = _string_lists(data.get("entries", {}), "entries")
         paths = tuple(sorted({tuple(path) for path in created}))
-        return cls(hooks, permissions, paths, entries)
+        settings = data.get("settings", {})
+        if not isinstance(settings, dict) or not all(isinstance(v, str) for v in settings.values()):
+            raise ValueError("owned settings: settings is not an object of strings")
+        return cls(hooks, permissions, paths, entries, {str(k): v for k, v in settings.items()})
 
 
 NOTHING_OWNED = OwnedSettings({}, {})
@@ -122,7 +130,10 @@ def owned_in(ours: bytes) -> OwnedSettings:
     if "hooks" in root:
         created += [("hooks",), *(("hooks", event) for event in events_of(root))]
     entries = {event: _our_entries(groups) for event, groups in events_of(root).items()}
-    return OwnedSettings(hooks, permissions, tuple(sorted(created)), _canonical_entries(entries))
+    created_paths = tuple(sorted(created))
+    return OwnedSettings(
+        hooks, permissions, created_paths, _canonical_entries(entries), ours_in(root)
+    )
 
 
 def merge_settings(
@@ -139,6 +150,7 @@ def merge_settings(
     merged = _Merge(loaded.root, previous)
     merged.permissions(rules_of(ours_root))
     merged.hooks(events_of(ours_root))
+    merged.keys(ours_root)
     if merged.root.get("disableAllHooks") is True and merged.owned_hooks:
         merged.skipped.append('hooks added but not run: you set "disableAllHooks": true')
     return SettingsMerge(
@@ -155,6 +167,7 @@ def unmerge_settings(current: bytes, owned: OwnedSettings) -> bytes:
     merged = _Merge(loaded.root, owned)
     merged.permissions({kind: () for kind in KINDS})
     merged.hooks({})
+    merged.keys({})
     return current if merged.root is loaded.root else loaded.write(merged.root)
 
 
@@ -179,11 +192,23 @@ class _Merge:
         self.owned_rules: dict[str, tuple[str, ...]] = {}
         self.skipped: list[str] = []
         self.restored: list[str] = []
+        self.owned_settings: dict[str, str] = {}
 
     def owned(self) -> OwnedSettings:
         existing = {path for path in self.created if path_exists(self.root, path)}
         created = tuple(sorted(existing))
-        return OwnedSettings(self.owned_hooks, self.owned_rules, created, self.owned_entries)
+        return OwnedSettings(
+            self.owned_hooks, self.owned_rules, created, self.owned_entries, self.owned_settings
+        )
+
+    def keys(self, ours_root: dict[str, object]) -> None:
+        """Our top-level keys (the status line): a user's own always wins (settings_keys)."""
+        ours = {key: _plain(ours_root[key]) for key in OWNED_KEYS if key in ours_root}
+        merged = merge_keys(self.root, ours, self.previous.settings)
+        self.root = merged.root
+        self.owned_settings = merged.owned
+        self.skipped += merged.skipped
+        self.restored += merged.restored
 
     def set_key(self, key: str, old: object, new: dict[str, object]) -> None:
         """Put ``new`` at top-level ``key`` (created at the end; dropped if we emptied it)."""
