@@ -193,6 +193,7 @@ def event_row(row: Any) -> Row:
     tool = details.get("tool_name")
     event["tool"] = tool if isinstance(tool, str) else None
     event["result"] = None
+    event["call_id"] = None
     # The names the page's columns and the browser script use (dashboard.js).
     event["timestamp"] = event["created_at"]
     event["level"] = event["log_level"]
@@ -203,24 +204,43 @@ def event_row(row: Any) -> Row:
 
 
 def pair_results(events: list[Row]) -> Query[list[Row]]:
-    """Attach each tool call's result (same tool_use_id); drop results whose call is shown."""
+    """Attach each tool call's result (same tool_use_id) and drop that result from the list;
+    a result listed without its call (on a later page, or live) names it in `call_id`."""
     calls = {
         e["tool_use_id"]: e for e in events if e["log_type"] == "tool_call" and e["tool_use_id"]
     }
-    if not calls:
-        return events
-    ids = tuple(calls)
+    if calls:
+        ids = tuple(calls)
+        rows = yield (
+            "all",
+            f"SELECT {LOG_COLUMNS} FROM agent_logs l WHERE l.log_type = 'tool_result' "
+            f"AND l.tool_use_id IN ({placeholders(len(ids))}) ORDER BY l.{{seq}}",
+            ids,
+        )
+        for row in rows:
+            result = event_row(row)
+            calls[result["tool_use_id"]]["result"] = result
+    paired = {c["result"]["id"] for c in calls.values() if c["result"] is not None}
+    listed = [e for e in events if e["id"] not in paired]
+    yield from name_calls([e for e in listed if e["log_type"] == "tool_result"])
+    return listed
+
+
+def name_calls(results: list[Row]) -> Query[None]:
+    """Set `call_id` on results whose tool call is not beside them."""
+    wanted = {e["tool_use_id"]: e for e in results if e["tool_use_id"]}
+    if not wanted:
+        return
+    ids = tuple(wanted)
     rows = yield (
         "all",
-        f"SELECT {LOG_COLUMNS} FROM agent_logs l WHERE l.log_type = 'tool_result' "
-        f"AND l.tool_use_id IN ({placeholders(len(ids))}) ORDER BY l.{{seq}}",
+        f"SELECT l.id, l.tool_use_id FROM agent_logs l WHERE l.log_type = 'tool_call' "
+        f"AND l.tool_use_id IN ({placeholders(len(ids))})",
         ids,
     )
     for row in rows:
-        result = event_row(row)
-        calls[result["tool_use_id"]]["result"] = result
-    paired = {c["result"]["id"] for c in calls.values() if c["result"] is not None}
-    return [e for e in events if e["id"] not in paired]
+        found = plain(row)
+        wanted[found["tool_use_id"]]["call_id"] = str(found["id"])
 
 
 def tool_names(events: list[Row]) -> list[str]:

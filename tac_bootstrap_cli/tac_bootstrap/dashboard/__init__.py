@@ -12,7 +12,13 @@ EXTRA_HINT = (
 
 
 def missing_dependencies() -> list[str]:
-    """The extra's packages that are not installed, found without importing them."""
-    import importlib.util
+    """The extra's packages that cannot be imported (the command imports them next anyway)."""
+    import importlib
 
-    return [name for name in ("starlette", "uvicorn") if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in ("starlette", "uvicorn"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing

@@ -204,7 +204,7 @@ class Dashboard:
         last_id = request.headers.get("last-event-id")
         cursor = live.opening_cursor(after, last_id)
         stream = live.Stream(self.source, run_id, cursor)
-        body = live.events(stream, request.is_disconnected, prime=not (after or last_id))
+        body = live.events(stream, request.is_disconnected)
         return StreamingResponse(
             body,
             media_type="text/event-stream",

@@ -60,6 +60,8 @@ class Stream:
         self.run_id = run_id
         self.cursor = cursor
         self.sent: dict[str, int] = {}  # change key -> its time, forgotten past the lookback
+        self.opening = cursor  # what the client already has: rows up to these marks
+        self.first = True
 
     def poll(self) -> list[str]:
         """The events written since the cursor, oldest first, each sent once."""
@@ -72,25 +74,19 @@ class Stream:
                 if key in self.sent or moment < marks[kind] - LOOKBACK_MS:
                     continue
                 self.sent[key] = moment
+                if self.first and moment <= getattr(self.opening, kind):
+                    continue  # the page (or the stream before a reconnect) has it already
                 marks[kind] = max(marks[kind], moment)
                 self.cursor = Cursor(marks["log"], marks["prompt"], marks["run"])
                 out.append(sse(kind, self.cursor, row))
         oldest = min(marks.values()) - 2 * LOOKBACK_MS
         self.sent = {key: at for key, at in self.sent.items() if at >= oldest}
+        self.first = False
         return out
 
-    def prime(self) -> None:
-        """Remember what the lookback window already holds: a stream opened without a
-        cursor sends only what is written after it opened."""
-        self.poll()
 
-
-async def events(
-    stream: Stream, disconnected: Callable[[], Awaitable[bool]], *, prime: bool
-) -> AsyncIterator[str]:
+async def events(stream: Stream, disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[str]:
     """The stream's text: a first comment (the browser's open event), then events."""
-    if prime:
-        await anyio.to_thread.run_sync(stream.prime)
     yield f": connected {stream.cursor}\nretry: 1000\n\n"
     last_sent = time.monotonic()
     while not await disconnected():

@@ -49,6 +49,7 @@ class Dashboard:
     allow_actions: bool
     sock: socket.socket | None = field(default=None, repr=False)
     open_browser: bool = False  # serve() opens the login URL in a browser
+    _server: Any = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -87,7 +88,7 @@ class Dashboard:
             lifespan="off",
             timeout_graceful_shutdown=1,
         )
-        server = uvicorn.Server(config)
+        server = self._server = uvicorn.Server(config)
         sock = self.sock or bind(self.host, self.port)
         try:
             if open_browser:
@@ -98,6 +99,11 @@ class Dashboard:
         finally:
             sock.close()
             self.source.close()
+
+    def stop(self) -> None:
+        """Ask a serving dashboard (in another thread) to stop."""
+        if self._server is not None:
+            self._server.should_exit = True
 
 
 def bind(host: str, port: int) -> socket.socket:
