@@ -6,6 +6,7 @@ questions pause a run and its answers resume it, and auto-merge follows only pas
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -208,6 +209,26 @@ def test_plan_questions_pause_the_run_until_answered(project: Path, tmp_path: Pa
         "## Answers to the planner's questions\n\nThe orders page. No login."
     )
     assert run_row(project, "ask00001")["status"] == "completed"
+
+
+def test_a_text_issue_s_questions_are_answered_on_the_command_line(
+    project: Path, tmp_path: Path
+) -> None:
+    env = engine_env(project, tmp_path, overrides(), FAKE_CLAUDE_PLAN_QUESTIONS="1")
+    args = ("Export the orders", "--type", "feature", "--adw-id", "ask00002")
+    assert summary(run_workflow(project, "plan_build", *args, env=env))["status"] == "paused"
+    # a running process marks a run started by hand as alive (no lease to tell it by)
+    assert json.loads(run_row(project, "ask00002")["details"])["pid"] > 0
+
+    answer = ("--adw-id", "ask00002", "--answer", "The orders page.", "--answer", "No login.")
+    resumed = summary(run_workflow(project, "plan_build", *answer, env=env))
+    assert resumed["status"] == "completed"
+    plan_prompt = prompts(project, "ask00002")[-2]["prompt_text"]
+    assert plan_prompt.endswith("The orders page.\n\nNo login.")
+
+    again = run_workflow(project, "plan_build", *answer, env=env)
+    assert again.returncode == 2
+    assert "is not waiting for answers" in again.stderr and "Traceback" not in again.stderr
 
 
 def test_auto_merge_only_after_passing_checks(project: Path, tmp_path: Path) -> None:
