@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,7 +80,26 @@ def parser(script: str, workflow: str) -> argparse.ArgumentParser:
         required=not starts,
         help="Run id: resume that run (or a queued one); with an issue, the new run's id.",
     )
+    parser.add_argument(
+        "--answer",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="With --adw-id of a paused run: an answer to the planner's questions (repeatable; "
+        "for runs whose issue has no comments to answer in, such as issue text).",
+    )
     return parser
+
+
+def give_answers(state: ADWState, answers: Sequence[str]) -> None:
+    """--answer: the person's answers to a paused run's questions, as if posted on its issue."""
+    given = [a.strip() for a in answers if a.strip()]
+    if not given:
+        return
+    state.answers.extend(given)
+    state.questions = []
+    state.status = "running"
+    state.mark("plan", "pending", error=None)
 
 
 def _given_issue(args: argparse.Namespace) -> tuple[IssueInput | None, object]:
@@ -129,6 +149,9 @@ def load_state(
 def execute(ctx: RunContext, workflow: str, resuming: bool) -> str:
     """Run the workflow's phases; the run's final status (completed or paused)."""
     state = ctx.state
+    if not os.environ.get(WORKER_ENV_VAR):
+        # A run started by hand has no lease: `tac-bootstrap runs` tells it alive by this.
+        ctx.update_run(details={"pid": os.getpid(), "host": socket.gethostname()})
     if state.status == "paused" and not answers_arrived(ctx):
         row = ctx.db.get_run(ctx.adw_id)
         if row is not None and row.status.value in ("queued", "running"):
@@ -223,6 +246,14 @@ def main(workflow: str, argv: Sequence[str] | None = None) -> int:
         cli = configured_cli()  # before a run is created: a missing CLI starts nothing
         db, state, resuming = load_state(OrchestratorDB, args, workflow, arguments)
         with db:
+            if args.answer and state.status != "paused":
+                print(
+                    f"error: run {state.adw_id} is not waiting for answers; --answer is only "
+                    "for a paused run",
+                    file=sys.stderr,
+                )
+                return 2
+            give_answers(state, args.answer)
             print(f"[{state.adw_id}] state: {state.path}", file=sys.stderr)
             return run(open_context(db, cli, state), script, workflow, resuming)
     except AgentCLINotFound as exc:
