@@ -10,6 +10,7 @@ folder (.artifacts/screenshots/).
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -117,11 +118,19 @@ def csp_violations(entries: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def screenshot(driver: Driver, name: str) -> Path:
-    """Save the page as .artifacts/screenshots/<name>.png (an ignored folder)."""
+def screenshot(driver: Driver, name: str, *, max_height: int = 3000) -> Path:
+    """Save the whole page (up to max_height CSS pixels) as .artifacts/screenshots/<name>.png,
+    an ignored folder; through the DevTools protocol, which can capture beyond the viewport."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    driver.save_screenshot(str(path))
+    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    size = metrics.get("cssContentSize") or metrics["contentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], max_height)}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True, "clip": {**clip, "scale": 1}},
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
     return path
 
 

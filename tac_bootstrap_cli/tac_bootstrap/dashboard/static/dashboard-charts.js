@@ -10,12 +10,19 @@
   "use strict";
 
   var h = window.TacDashboard.el;
-  var formatUsd = window.TacDashboard.formatUsd;
+  var format = window.TacDashboard.format;
+
+  function formatUsd(value) {
+    var n = Number(value) || 0;
+    return "$" + n.toFixed(n !== 0 && Math.abs(n) < 0.1 ? 4 : 2);
+  }
   var CHARTS = [
     { id: "chart-day", by: "day" },
     { id: "chart-model", by: "model" },
     { id: "chart-run-type", by: "run_type" }
   ];
+  var DAY_SECONDS = 86400;
+  var MAX_LABELS = 12;
   var COST_COLOR = "#2f6fdf";
   var TOKENS_COLOR = "#d9822b";
 
@@ -49,12 +56,16 @@
     return isNaN(ms) ? NaN : ms;
   }
 
+  function isoDay(seconds) {
+    return new Date(seconds * 1000).toISOString().slice(0, 10);
+  }
+
   function barsPaths() {
     return window.uPlot.paths && window.uPlot.paths.bars
       ? window.uPlot.paths.bars({ size: [0.6, 80] }) : undefined;
   }
 
-  function chartOptions(container, points, byDay) {
+  function chartOptions(container, points, byDay, xs) {
     var width = Math.max(container.clientWidth || 600, 320);
     var labels = points.map(function (p) { return p.key; });
     return {
@@ -62,17 +73,37 @@
       height: 260,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: byDay, distr: byDay ? 1 : 2 }, usd: { auto: true }, tokens: { auto: true } },
-      axes: [
-        byDay ? {} : { values: function (u, splits) {
-          return splits.map(function (i) { return labels[i] !== undefined ? labels[i] : ""; });
+      scales: {
+        // Half a bar of room each side: one day or one model is still a bar, not a sliver
+        // at the edge of an axis uPlot would stretch over years.
+        // (From the data itself: uPlot widens a single point's range to 1000 days.)
+        x: { time: byDay, range: function () {
+          var pad = byDay ? DAY_SECONDS / 2 : 0.5;
+          return [xs[0] - pad, xs[xs.length - 1] + pad];
         } },
+        usd: { range: function (u, min, max) { return [0, Math.max(max || 0, 0.01) * 1.1]; } },
+        tokens: { range: function (u, min, max) { return [0, Math.max(max || 0, 1) * 1.1]; } }
+      },
+      axes: [
+        byDay ? {
+          space: 70,
+          incrs: [1, 2, 7, 14, 30, 91, 182, 365].map(function (days) { return days * DAY_SECONDS; }),
+          values: function (u, splits) { return splits.map(isoDay); }
+        } : {
+          splits: function () {
+            var step = Math.ceil(labels.length / MAX_LABELS);
+            return labels.map(function (label, i) { return i; }).filter(function (i) { return i % step === 0; });
+          },
+          values: function (u, splits) {
+            return splits.map(function (i) { return labels[i] !== undefined ? labels[i] : ""; });
+          }
+        },
         { scale: "usd", values: function (u, splits) { return splits.map(formatUsd); } },
         { scale: "tokens", side: 1, grid: { show: false } }
       ],
       series: [
         { label: byDay ? "day" : container.getAttribute("data-by") || "group",
-          value: function (u, v) { return v === null ? "" : byDay ? new Date(v * 1000).toISOString().slice(0, 10) : labels[v]; } },
+          value: function (u, v) { return v === null ? "" : byDay ? isoDay(v) : labels[v]; } },
         { label: "cost (USD)", scale: "usd", stroke: COST_COLOR, fill: "rgba(47,111,223,0.35)",
           paths: barsPaths(), points: { show: false },
           value: function (u, v) { return v === null ? "" : formatUsd(v); } },
@@ -87,16 +118,18 @@
     return [xs, points.map(function (p) { return p.cost; }), points.map(function (p) { return p.tokens; })];
   }
 
+  /* The figures as the server's table shows them (templates/costs.html), for reading. */
   function figuresTable(points, by) {
     var rows = points.map(function (p) {
       return h("tr", { "data-key": p.key }, [
         h("td", { text: p.key }),
-        h("td", { "class": "num", text: formatUsd(p.cost) }),
-        h("td", { "class": "num", text: p.tokens.toLocaleString("en-US") })
+        h("td", { "data-field": "tokens", text: format.tokens(p.tokens) }),
+        h("td", { "data-field": "cost_usd", "data-usd": p.cost, text: format.usd(p.cost) })
       ]);
     });
+    var heads = [by.replace("_", " "), "tokens", "cost (USD)"];
     return h("table", { "class": "chart-figures" }, [
-      h("thead", {}, [h("tr", {}, [h("th", { text: by }), h("th", { text: "cost" }), h("th", { text: "tokens" })])]),
+      h("thead", {}, [h("tr", {}, heads.map(function (label) { return h("th", { text: label }); }))]),
       h("tbody", {}, rows)
     ]);
   }
@@ -110,7 +143,10 @@
     container.setAttribute("data-points", String(points.length));
     var plot = h("div", { "class": "chart-plot" });
     container.replaceChildren(plot, figuresTable(points, by));
-    if (points.length) new window.uPlot(chartOptions(container, points, byDay), chartData(points, byDay), plot);
+    if (points.length) {
+      var data = chartData(points, byDay);
+      new window.uPlot(chartOptions(container, points, byDay, data[0]), data, plot);
+    }
     else plot.appendChild(h("p", { "class": "empty", text: "Nothing recorded yet." }));
     container.setAttribute("data-state", "drawn");
   }

@@ -1,19 +1,20 @@
-/* tac-bootstrap dashboard: the pages' one script (progressive enhancement).
+/* tac-bootstrap dashboard: the pages' script (progressive enhancement; the pages work without).
  *
  * Everything shown comes from the orchestrator database, and prompts and tool inputs there are
  * attacker-controlled text: every node is built with createElement + textContent, never
  * innerHTML; no eval, no inline handlers, no inline styles in markup (styles set through the
- * CSSOM are allowed by the page's Content-Security-Policy). Served from /static/ only.
+ * CSSOM are allowed by the page's Content-Security-Policy). Served from /static/ only; the
+ * timeline and the charts are in their own files, loaded only on the pages that have them.
  */
 (function () {
   "use strict";
 
   var STREAM_URL = "/api/stream";
-  // Where this script was served from: the charts and the vendored library sit beside it.
-  var STATIC_BASE = (document.currentScript && document.currentScript.src || "/static/dashboard.js")
-    .replace(/[^/]*$/, "");
   var RECONNECT_MIN_MS = 500;
   var RECONNECT_MAX_MS = 10000;
+  // Where this script was served from: the other scripts and the vendored library sit beside it.
+  var STATIC_BASE = ((document.currentScript && document.currentScript.src) || "/static/dashboard.js")
+    .replace(/[^/]*$/, "");
 
   function $(selector, root) {
     return (root || document).querySelector(selector);
@@ -23,7 +24,7 @@
     return Array.prototype.slice.call((root || document).querySelectorAll(selector));
   }
 
-  /* An element with attributes and text children; strings become text nodes, never markup. */
+  /* An element with attributes and children; strings become text nodes, never markup. */
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (name) {
@@ -45,16 +46,29 @@
     return String(value);
   }
 
-  function formatUsd(value) {
-    var n = Number(value) || 0;
-    return "$" + n.toFixed(n !== 0 && Math.abs(n) < 0.01 ? 4 : 2);
-  }
+  /* The same text the server's template filters write (dashboard/app.py), so a row the
+     stream brought looks like the rows the page came with. */
+  var format = {
+    usd: function (value) {
+      return (Number(value) || 0).toLocaleString("en-US", { minimumFractionDigits: 4, maximumFractionDigits: 4 });
+    },
+    tokens: function (value) {
+      return Math.trunc(Number(value) || 0).toLocaleString("en-US");
+    },
+    when: function (value) {
+      return text(value).slice(0, 19).replace("T", " ");
+    },
+    duration: function (ms) {
+      if (ms === null || ms === undefined || ms === "") return "";
+      var seconds = Number(ms) / 1000;
+      if (seconds < 60) return seconds.toFixed(1) + " s";
+      var minutes = Math.floor(seconds / 60);
+      if (minutes < 60) return minutes + " min " + Math.floor(seconds % 60) + " s";
+      return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
+    }
+  };
 
-  function formatInt(value) {
-    return (Number(value) || 0).toLocaleString("en-US");
-  }
-
-  /* "2026-12-01T19:23:13..." or epoch seconds -> milliseconds, or NaN. */
+  /* ISO text or epoch seconds/milliseconds -> milliseconds, or NaN. */
   function toMillis(value) {
     if (value === null || value === undefined || value === "") return NaN;
     if (typeof value === "number" || /^\d+(\.\d+)?$/.test(String(value))) {
@@ -64,47 +78,162 @@
     return Date.parse(String(value));
   }
 
-  function formatTime(value) {
-    var ms = toMillis(value);
-    if (isNaN(ms)) return text(value);
-    return new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+  function cellText(data, field) {
+    var value = data[field];
+    if (value === null || value === undefined) return "";
+    if (/(^|_)(timestamp|at|started|start|end)$/.test(field)) return format.when(value);
+    if (/(^|_)cost_usd$/.test(field)) return format.usd(value);
+    if (/(^|_)tokens$/.test(field)) return format.tokens(value);
+    if (field === "duration_ms") return format.duration(value);
+    return text(value);
   }
 
-  /* --- The live stream: Server-Sent Events on /api/stream, by cursor ------------------------ */
+  /* The columns a table declares with <th data-field="...">. */
+  function fieldsOf(table) {
+    return $$("thead th[data-field]", table).map(function (th) { return th.getAttribute("data-field"); });
+  }
 
-  function Live(status) {
-    this.status = status;
-    this.events = $("#events");
-    this.prompts = $("#prompts");
-    this.scope = document.querySelector("[data-stream-run]");
-    this.cursor = this.initialCursor();
-    this.seen = {};
-    this.delay = RECONNECT_MIN_MS;
-    this.source = null;
-    var self = this;
-    $$("[data-event-id]").forEach(function (row) {
-      self.seen[row.getAttribute("data-event-id")] = true;
+  function bodyOf(table) {
+    return table.tBodies && table.tBodies[0] ? table.tBodies[0] : table;
+  }
+
+  /* --- Agents' names (events carry the id; the page's agent filter and timeline name them) --- */
+
+  function agentName(id) {
+    var option = $('#event-filters select[name="agent"] option[value="' + CSS.escape(id) + '"]');
+    if (option) return option.textContent;
+    var lane = $('#timeline [data-agent-id="' + CSS.escape(id) + '"] .lane-name');
+    return lane ? lane.textContent : id;
+  }
+
+  /* --- Rows the stream brings --------------------------------------------------------------- */
+
+  function eventRow(table, data) {
+    var values = Object.assign({}, data);
+    if (!values.agent_name && values.agent) values.agent_name = agentName(text(values.agent));
+    var row = el("tr", {
+      "data-event-id": text(data.id),
+      "data-seq": text(data.seq),
+      "data-tool": text(data.tool),
+      "data-level": text(data.level),
+      "data-agent": text(data.agent),
+      "data-tool-use-id": data.tool_use_id ? text(data.tool_use_id) : null,
+      "class": "event new level-" + text(data.level).toLowerCase().replace(/[^a-z]/g, "")
+    }, fieldsOf(table).map(function (field) {
+      var cell = el("td", { "data-field": field });
+      if (field === "result") setResult(cell, data.result);
+      else cell.textContent = cellText(values, field);
+      return cell;
+    }));
+    window.setTimeout(function () { row.classList.remove("new"); }, 2000);
+    return row;
+  }
+
+  function setResult(cell, result) {
+    if (!result) return;
+    cell.replaceChildren(el("span", {
+      "data-result-id": text(result.id), "data-level": text(result.level), text: text(result.message)
+    }));
+  }
+
+  /* A tool's result whose call the page shows goes into that call's row, as the page pairs them. */
+  function pairWithCall(table, data) {
+    if (data.log_type !== "tool_result" || !data.tool_use_id) return false;
+    var call = $('tr[data-tool-use-id="' + CSS.escape(text(data.tool_use_id)) + '"]', table);
+    var cell = call && $('[data-field="result"]', call);
+    if (!cell) return false;
+    setResult(cell, data);
+    return true;
+  }
+
+  function promptRow(table, data) {
+    return el("tr", {
+      "data-prompt-id": text(data.id), "data-agent-id": text(data.agent_id), "data-status": text(data.status)
+    }, fieldsOf(table).map(function (field) {
+      return el("td", { "data-field": field, text: cellText(data, field) });
+    }));
+  }
+
+  function refreshCells(node, data, skip) {
+    $$("[data-field]", node).forEach(function (cell) {
+      var field = cell.getAttribute("data-field");
+      if (skip.indexOf(field) >= 0 || !(field in data) || cell.tagName === "TH") return;
+      cell.textContent = cellText(data, field);
+      if (cell.hasAttribute("data-usd")) cell.setAttribute("data-usd", text(data[field]));
+      if (cell.hasAttribute("data-value")) cell.setAttribute("data-value", text(data[field]));
     });
   }
 
-  Live.prototype.initialCursor = function () {
-    var holder = document.querySelector("[data-stream-after]");
-    return holder ? holder.getAttribute("data-stream-after") : "";
-  };
+  function phasesCell(phases) {
+    var children = [];
+    (phases || []).forEach(function (phase, i) {
+      if (i) children.push(" \u00b7 ");
+      var title = text(phase.status) + (phase.attempts > 1 ? ", " + phase.attempts + " attempts" : "");
+      children.push(el("span", { "class": "phase", "data-status": text(phase.status), title: title, text: text(phase.name) }));
+    });
+    return el("td", { "class": "phases" }, children);
+  }
+
+  function runRow(table, data) {
+    var id = text(data.id);
+    return el("tr", { "data-run-id": id, "data-kind": text(data.kind), "data-status": text(data.status), "class": "new" },
+      fieldsOf(table).map(function (field) {
+        if (field === "id") {
+          return el("td", { "data-field": "id" }, [el("a", { "class": "run-link", href: "/runs/" + encodeURIComponent(id), text: id })]);
+        }
+        if (field === "phases") return phasesCell(data.phases);
+        var cell = el("td", { "data-field": field, text: cellText(data, field) });
+        if (field === "status") cell.className = "status";
+        if (field === "cost_usd") cell.setAttribute("data-usd", text(data.cost_usd));
+        if (field === "issue") cell.title = text(data.issue_title);
+        return cell;
+      }));
+  }
+
+  /* A run changed: its row on the runs page (a new one on the unfiltered first page) and its
+     own page's header. The link and the id are never rewritten. */
+  function updateRun(data) {
+    var id = text(data.id);
+    if (!id) return;
+    var rows = $$('[data-run-id="' + CSS.escape(id) + '"]');
+    rows.forEach(function (node) {
+      if (data.status) node.setAttribute("data-status", text(data.status));
+      refreshCells(node, data, ["id"]);
+      var phases = $("td.phases", node);
+      if (phases && data.phases) phases.replaceWith(phasesCell(data.phases));
+    });
+    var table = $("table#runs");
+    if (!rows.length && table && !window.location.search) {
+      var empty = $("tr.empty", bodyOf(table));
+      if (empty) empty.remove();
+      bodyOf(table).insertBefore(runRow(table, data), bodyOf(table).firstChild);
+    }
+    if (window.TacTimeline && $('#run[data-run-id="' + CSS.escape(id) + '"]')) window.TacTimeline.refresh();
+  }
+
+  /* --- The live stream: Server-Sent Events on /api/stream, by cursor ----------------------- */
+
+  function Live(status) {
+    var scope = $("[data-stream-run]");
+    var holder = $("[data-stream-after]");
+    this.status = status;
+    this.run = scope ? scope.getAttribute("data-stream-run") : "";
+    this.cursor = holder ? holder.getAttribute("data-stream-after") : "";
+    this.delay = RECONNECT_MIN_MS;
+    this.source = null;
+  }
 
   Live.prototype.url = function () {
     var params = new URLSearchParams();
-    if (this.scope) params.set("run", this.scope.getAttribute("data-stream-run"));
+    if (this.run) params.set("run", this.run);
     if (this.cursor) params.set("after", this.cursor);
     var query = params.toString();
     return STREAM_URL + (query ? "?" + query : "");
   };
 
-  Live.prototype.setState = function (state) {
-    if (!this.status) return;
+  Live.prototype.setState = function (state, label) {
     this.status.setAttribute("data-state", state);
-    this.status.textContent = state === "open" ? "live" : "reconnecting\u2026";
-    this.status.title = state === "open" ? "new events appear as they are written" : "";
+    this.status.textContent = label || (state === "open" ? "live" : "reconnecting\u2026");
   };
 
   Live.prototype.connect = function () {
@@ -117,23 +246,19 @@
     };
     source.onerror = function () {
       self.setState("closed");
-      // CONNECTING: the browser retries by itself (with Last-Event-ID). CLOSED (an HTTP error,
-      // a refused token, a server restart that answered non-200): reconnect from our cursor.
+      // CONNECTING: the browser retries by itself, sending Last-Event-ID. CLOSED (an HTTP
+      // error, a refused token, a server that answered non-200): reconnect from our cursor.
       if (source.readyState === EventSource.CLOSED) self.retry();
     };
     ["log", "prompt", "run"].forEach(function (kind) {
-      source.addEventListener(kind, function (message) {
-        self.receive(kind, message);
-      });
+      source.addEventListener(kind, function (message) { self.receive(kind, message); });
     });
   };
 
   Live.prototype.retry = function () {
     var self = this;
-    if (this.source) this.source.close();
-    window.setTimeout(function () {
-      self.connect();
-    }, this.delay);
+    this.source.close();
+    window.setTimeout(function () { self.connect(); }, this.delay);
     this.delay = Math.min(this.delay * 2, RECONNECT_MAX_MS);
   };
 
@@ -145,213 +270,67 @@
     } catch (error) {
       return;
     }
-    if (kind === "log") this.appendEvent(data, message.lastEventId);
-    else if (kind === "prompt") this.appendPrompt(data);
-    else if (kind === "run") updateRun(data);
+    if (kind === "log") receiveEvent(data);
+    else if (kind === "prompt") receivePrompt(data);
+    else updateRun(data);
   };
 
-  Live.prototype.appendEvent = function (data, cursor) {
-    if (!this.events) return;
-    var id = text(data.id !== undefined ? data.id : cursor);
-    if (this.seen[id]) return;
-    this.seen[id] = true;
-    var row = eventRow(this.events, data, id);
-    var body = this.events.tagName === "TABLE" ? this.events.tBodies[0] || this.events : this.events;
-    body.appendChild(row);
-    applyEventFilters();
+  function receiveEvent(data) {
+    var table = $("table#events");
+    if (!table || $('[data-event-id="' + CSS.escape(text(data.id)) + '"]', table)) return;
+    if (pairWithCall(table, data)) return;
+    var row = eventRow(table, data);
+    row.hidden = !matchesEventFilters(row);
+    bodyOf(table).appendChild(row);
+    addFilterOption("tool", data.tool, data.tool);
+    addFilterOption("agent", data.agent, data.agent_name || agentName(text(data.agent)));
     var counter = $("#events-count");
-    if (counter) counter.textContent = formatInt($$("[data-event-id]", this.events).length);
-  };
-
-  Live.prototype.appendPrompt = function (data) {
-    if (!this.prompts) return;
-    var id = text(data.id);
-    if (!id || $('[data-prompt-id="' + CSS.escape(id) + '"]', this.prompts)) return;
-    var body = this.prompts.tagName === "TABLE" ? this.prompts.tBodies[0] || this.prompts : this.prompts;
-    var row = rowFromHeader(this.prompts, data, "tr");
-    row.setAttribute("data-prompt-id", id);
-    body.appendChild(row);
-  };
-
-  /* The columns a table declares (<th data-field="...">), or the usual ones of a hook event. */
-  var EVENT_FIELDS = ["timestamp", "agent", "event", "tool", "level", "message"];
-
-  function fieldsOf(container) {
-    var heads = $$("thead th[data-field]", container.tagName === "TBODY" ? container.parentNode : container);
-    return heads.length ? heads.map(function (th) { return th.getAttribute("data-field"); }) : null;
-  }
-
-  function cellText(data, field) {
-    var value = data[field];
-    if (/(^|_)(timestamp|time|at|started_at|ended_at)$/.test(field)) return formatTime(value);
-    if (/cost/.test(field)) return value === null || value === undefined ? "" : formatUsd(value);
-    if (/tokens$/.test(field)) return formatInt(value);
-    return text(value);
-  }
-
-  function rowFromHeader(container, data, tag) {
-    var fields = fieldsOf(container) || EVENT_FIELDS;
-    if (tag === "tr") {
-      return el("tr", {}, fields.map(function (field) {
-        return el("td", { "data-field": field, text: cellText(data, field) });
-      }));
+    if (counter) counter.textContent = String($$("[data-event-id]", table).length);
+    if (window.TacTimeline && data.agent && !$('#timeline [data-agent-id="' + CSS.escape(text(data.agent)) + '"]')) {
+      window.TacTimeline.refresh(); // an agent the timeline does not show yet
     }
-    return el(tag, {}, fields.filter(function (field) {
-      return data[field] !== undefined && data[field] !== null && data[field] !== "";
-    }).map(function (field) {
-      return el("span", { "class": "field field-" + field, "data-field": field, text: cellText(data, field) });
-    }));
   }
 
-  function eventRow(container, data, id) {
-    var tag = container.tagName === "TABLE" || container.tagName === "TBODY" ? "tr"
-      : container.tagName === "OL" || container.tagName === "UL" ? "li" : "div";
-    var row = rowFromHeader(container, data, tag);
-    row.setAttribute("data-event-id", id);
-    row.classList.add("event", "new");
-    ["tool", "level", "agent"].forEach(function (name) {
-      var value = data[name] !== undefined ? data[name] : data[name + "_name"];
-      if (value !== undefined && value !== null) row.setAttribute("data-" + name, text(value));
-    });
-    if (data.level) row.classList.add("level-" + text(data.level).toLowerCase().replace(/[^a-z]/g, ""));
-    window.setTimeout(function () { row.classList.remove("new"); }, 2000);
-    return row;
+  function receivePrompt(data) {
+    var table = $("table#prompts");
+    if (!table) return;
+    var known = $('tr[data-prompt-id="' + CSS.escape(text(data.id)) + '"]', table);
+    if (known) {
+      known.setAttribute("data-status", text(data.status));
+      refreshCells(known, data, []);
+    } else {
+      bodyOf(table).appendChild(promptRow(table, data));
+    }
+    if (window.TacTimeline) window.TacTimeline.refresh();
   }
 
-  /* A run's status changed: update its row on the runs page and the status on its own page. */
-  function updateRun(data) {
-    var id = text(data.adw_id || data.run_id || data.id);
-    if (!id) return;
-    $$('[data-run-id="' + CSS.escape(id) + '"]').forEach(function (node) {
-      if (data.status) node.setAttribute("data-status", text(data.status));
-      $$("[data-field]", node).forEach(function (cell) {
-        var field = cell.getAttribute("data-field");
-        if (data[field] !== undefined && cell.tagName !== "A") cell.textContent = cellText(data, field);
-      });
-    });
-  }
+  /* --- Filters: the forms filter on the server; live rows follow the chosen filter --------- */
 
-  /* --- Filters: the runs form submits itself; the run page's events filter in place ---------- */
-
-  function enhanceRunFilters() {
-    var form = $("form#run-filters") || $("form.filters");
-    if (!form) return;
+  function submitOnChange(form) {
     $$("select, input[type=date]", form).forEach(function (input) {
       input.addEventListener("change", function () {
         var after = $("input[name=after]", form);
         if (after) after.value = ""; // a new filter starts at the first page
-        form.requestSubmit ? form.requestSubmit() : form.submit();
+        if (form.requestSubmit) form.requestSubmit();
+        else form.submit();
       });
     });
   }
 
-  function eventFilterValues() {
-    var values = {};
-    $$("#event-filters [name]").forEach(function (input) {
-      if (input.value) values[input.name] = input.value;
-    });
-    return values;
-  }
-
-  function applyEventFilters() {
-    var wanted = eventFilterValues();
-    var names = Object.keys(wanted);
-    $$("#events [data-event-id]").forEach(function (row) {
-      var shown = names.every(function (name) {
-        return (row.getAttribute("data-" + name) || "") === wanted[name];
-      });
-      row.hidden = !shown;
-    });
-    addMissingFilterOptions();
-  }
-
-  /* Live events may bring a tool, level or agent the page's select boxes did not list. */
-  function addMissingFilterOptions() {
-    $$("#event-filters select[name]").forEach(function (select) {
-      var known = {};
-      $$("option", select).forEach(function (option) { known[option.value] = true; });
-      $$("#events [data-" + select.name + "]").forEach(function (row) {
-        var value = row.getAttribute("data-" + select.name);
-        if (value && !known[value]) {
-          known[value] = true;
-          select.appendChild(el("option", { value: value, text: value }));
-        }
-      });
+  function matchesEventFilters(row) {
+    return $$("#event-filters select[name]").every(function (select) {
+      return !select.value || row.getAttribute("data-" + select.name) === select.value;
     });
   }
 
-  function enhanceEventFilters() {
-    var form = $("#event-filters");
-    if (!form) return;
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      applyEventFilters();
-    });
-    $$("[name]", form).forEach(function (input) {
-      input.addEventListener("change", applyEventFilters);
-    });
-    applyEventFilters();
+  function addFilterOption(name, value, label) {
+    var select = $('#event-filters select[name="' + name + '"]');
+    if (!select || !value || $('option[value="' + CSS.escape(text(value)) + '"]', select)) return;
+    select.appendChild(el("option", { value: text(value), text: text(label || value) }));
   }
 
-  /* --- The run page's timeline: one swimlane per agent, spans placed on a shared time axis --- */
+  /* --- Start ------------------------------------------------------------------------------- */
 
-  function layoutTimeline() {
-    var timeline = $("#timeline");
-    if (!timeline) return;
-    var spans = $$("[data-start]", timeline);
-    var now = Date.now();
-    var bounds = spans.reduce(function (acc, span) {
-      var start = toMillis(span.getAttribute("data-start"));
-      var end = toMillis(span.getAttribute("data-end"));
-      if (!isNaN(start)) acc.min = Math.min(acc.min, start);
-      acc.max = Math.max(acc.max, isNaN(end) ? (isNaN(start) ? acc.max : now) : end);
-      return acc;
-    }, { min: Infinity, max: -Infinity });
-    if (!isFinite(bounds.min) || !isFinite(bounds.max)) return;
-    var width = Math.max(bounds.max - bounds.min, 1);
-    timeline.classList.add("laid-out");
-    spans.forEach(function (span) {
-      var start = toMillis(span.getAttribute("data-start"));
-      var end = toMillis(span.getAttribute("data-end"));
-      if (isNaN(start)) return;
-      if (isNaN(end)) { end = now; span.classList.add("running"); }
-      span.style.left = ((start - bounds.min) / width * 100).toFixed(3) + "%";
-      span.style.width = Math.max((end - start) / width * 100, 0.5).toFixed(3) + "%";
-      if (!span.title) span.title = formatTime(start) + " \u2192 " + formatTime(end);
-    });
-    var axis = $(".timeline-axis", timeline);
-    if (axis) {
-      axis.replaceChildren(
-        el("span", { "class": "axis-start", text: formatTime(bounds.min) }),
-        el("span", { "class": "axis-end", text: formatTime(bounds.max) })
-      );
-    }
-  }
-
-  window.TacDashboard = {
-    el: el,
-    formatUsd: formatUsd,
-    formatTime: formatTime,
-    toMillis: toMillis,
-    applyEventFilters: applyEventFilters,
-    layoutTimeline: layoutTimeline
-  };
-
-  function start() {
-    enhanceRunFilters();
-    enhanceEventFilters();
-    layoutTimeline();
-    var status = $("#live-status");
-    if (status && typeof EventSource !== "undefined") {
-      var live = new Live(status);
-      live.setState("closed");
-      live.connect();
-      window.TacDashboard.live = live;
-    }
-    if ($("#chart-day, #chart-model, #chart-run-type")) loadCharts();
-  }
-
-  /* The chart library and our charts, only on a page that has a chart (same origin: CSP). */
   function loadScript(src) {
     return new Promise(function (resolve, reject) {
       var script = el("script", { src: src });
@@ -363,19 +342,31 @@
 
   function loadCharts() {
     var vendor = STATIC_BASE + "vendor/uplot/";
-    if (!$('link[href$="uPlot.min.css"]')) {
-      document.head.appendChild(el("link", { rel: "stylesheet", href: vendor + "uPlot.min.css" }));
-    }
-    var library = window.uPlot ? Promise.resolve() : loadScript(vendor + "uPlot.iife.min.js");
-    library
-      .then(function () { return window.TacCharts ? null : loadScript(STATIC_BASE + "dashboard-charts.js"); })
+    document.head.appendChild(el("link", { rel: "stylesheet", href: vendor + "uPlot.min.css" }));
+    loadScript(vendor + "uPlot.iife.min.js")
+      .then(function () { return loadScript(STATIC_BASE + "dashboard-charts.js"); })
       .then(function () { return window.TacCharts.drawAll(); })
       .catch(function (error) {
         $$("#chart-day, #chart-model, #chart-run-type").forEach(function (container) {
           container.setAttribute("data-state", "error");
-          container.replaceChildren(el("p", { "class": "error", text: error.message }));
+          container.appendChild(el("p", { "class": "error", text: error.message }));
         });
       });
+  }
+
+  window.TacDashboard = { el: el, text: text, format: format, toMillis: toMillis, $: $, $$: $$ };
+
+  function start() {
+    $$("form#run-filters, form#event-filters").forEach(submitOnChange);
+    if ($("#timeline")) loadScript(STATIC_BASE + "dashboard-timeline.js");
+    if ($("#chart-day, #chart-model, #chart-run-type")) loadCharts();
+    var status = $("#live-status");
+    if (status && typeof EventSource !== "undefined") {
+      var live = new Live(status);
+      live.setState("closed", "connecting\u2026");
+      live.connect();
+      window.TacDashboard.live = live;
+    }
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
