@@ -1,0 +1,206 @@
+"""The live stream (Server-Sent Events) with real requests, on SQLite and PostgreSQL: rows
+written by another process (a real subprocess writing through OrchestratorDB) arrive as
+`log`, `prompt` and `run` events; a reconnect with Last-Event-ID goes on from there without
+sending again what was sent. Waits are generous and nothing is timed."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import BACKENDS, ProjectFactory
+from .dashboard_http_support import PASSWORD, Project, Served, seed, served, with_password
+
+WAIT_SECONDS = 120  # generous: a loaded machine is slow, and no test here measures time
+
+WRITER = """
+import sys
+from tac_bootstrap.runtime.adw_database import OrchestratorDB
+
+database, migrations, agent_id, marker, adw_id = sys.argv[1:6]
+with OrchestratorDB.open(database, migrations_dir=migrations) as db:
+    db.log_agent(agent_id, "tool_call", "PreToolUse: Bash " + marker, tool_use_id=marker,
+                 details={"hook_event_name": "PreToolUse", "tool_name": "Bash"})
+    if adw_id:
+        prompt = db.start_prompt(agent_id, "prompt " + marker, model="claude-sonnet-4")
+        db.complete_prompt(prompt.id, input_tokens=3, output_tokens=4, cost_usd=0.5)
+        db.finish_run(adw_id, "completed")
+"""
+
+
+@dataclass
+class Event:
+    id: str
+    kind: str
+    data: dict[str, Any]
+
+
+class Listener:
+    """One open stream, read line by line in a thread; events land in a queue."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self.connection = http.client.HTTPConnection(
+            str(parts.hostname), parts.port, timeout=WAIT_SECONDS
+        )
+        self.connection.request("GET", f"{parts.path}?{parts.query}", headers=headers or {})
+        self.sock = self.connection.sock  # kept: close() hangs up under the reading thread
+        self.reply = self.connection.getresponse()
+        assert self.reply.status == 200, self.reply.status
+        assert self.reply.headers["content-type"].startswith("text/event-stream")
+        self.events: queue.Queue[Event | str] = queue.Queue()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        fields: dict[str, str] = {}
+        try:
+            for raw in self.reply:
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if line.startswith(":"):
+                    self.events.put(line)  # comments: connected, heartbeat
+                elif line:
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+                elif "event" in fields:
+                    self.events.put(
+                        Event(fields["id"], fields["event"], json.loads(fields["data"]))
+                    )
+                    fields = {}
+        except Exception:  # closed by the test
+            return
+
+    def connected(self) -> None:
+        comment = self.events.get(timeout=WAIT_SECONDS)
+        assert isinstance(comment, str) and comment.startswith(": connected"), comment
+
+    def wait_for(self, wanted: Any) -> list[Event]:
+        """Events until `wanted(seen)` holds; fails only after WAIT_SECONDS of silence."""
+        seen: list[Event] = []
+        while not wanted(seen):
+            item = self.events.get(timeout=WAIT_SECONDS)
+            if isinstance(item, Event):
+                seen.append(item)
+        return seen
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.thread.join(WAIT_SECONDS)
+        self.connection.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def project(
+    request: pytest.FixtureRequest,
+    new_project: ProjectFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Project:
+    root = new_project(tmp_path)
+    schema = root / "adws" / "schema"
+    if request.param == "sqlite":
+        monkeypatch.delenv("TAC_ORCHESTRATOR_DB", raising=False)
+        return Project(root, str(schema / "orchestrator.db"), schema / "migrations", "sqlite")
+    url = with_password(str(request.getfixturevalue("pg_url")))
+    monkeypatch.setenv("TAC_ORCHESTRATOR_DB", url)
+    return Project(root, url, schema / "postgres" / "migrations", "postgresql")
+
+
+@pytest.fixture
+def live(project: Project) -> Iterator[tuple[Served, dict[str, str]]]:
+    with project.open() as db:
+        agents = seed(db, runs=2, sessions=1).agent_ids
+    with served(project.root) as site:
+        yield site, agents
+
+
+def write_from_another_process(project: Project, agent_id: str, adw_id: str = "") -> str:
+    marker = f"marker-{uuid.uuid4().hex}"
+    done = subprocess.run(
+        [sys.executable, "-c", WRITER, project.database, str(project.migrations), agent_id,
+         marker, adw_id],
+        capture_output=True, text=True, timeout=WAIT_SECONDS, cwd=project.root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return marker
+
+
+def test_rows_another_process_writes_arrive_live(
+    live: tuple[Served, dict[str, str]], project: Project
+) -> None:
+    site, agents = live
+    run_stream = Listener(site.base + "/api/stream?run=run000")
+    everything = Listener(site.base + "/api/stream")
+    try:
+        run_stream.connected()
+        everything.connected()
+        marker = write_from_another_process(project, agents["run000"], "run000")
+
+        def complete(seen: list[Event]) -> bool:
+            kinds = {e.kind for e in seen}
+            return {"log", "prompt", "run"} <= kinds and any(
+                e.kind == "run" and e.data["status"] == "completed" for e in seen
+            )
+
+        events = run_stream.wait_for(complete)
+        logs = [e for e in events if e.kind == "log"]
+        assert [e.data["message"] for e in logs] == [f"PreToolUse: Bash {marker}"]
+        assert logs[0].data["run_id"] == "run000" and logs[0].data["tool"] == "Bash"
+        prompt = next(e for e in events if e.kind == "prompt" and e.data["status"] == "completed")
+        assert prompt.data["prompt_text"] == f"prompt {marker}" and prompt.data["cost_usd"] == 0.5
+        run = next(e for e in events if e.kind == "run" and e.data["status"] == "completed")
+        assert run.data["id"] == "run000" and run.data["end"] is not None
+        for event in events:
+            assert event.id.count(".") == 2, event.id  # the cursor to resume from
+            assert PASSWORD not in json.dumps(event.data)
+
+        # The whole database's stream has the log line too (with its run), and the session's.
+        session_marker = write_from_another_process(project, agents["session-000"])
+        found = everything.wait_for(
+            lambda seen: any(session_marker in str(e.data.get("message")) for e in seen)
+        )
+        assert any(e.kind == "log" and e.data["run_id"] == "run000" and marker in e.data["message"]
+                   for e in found)  # fmt: skip
+        last = next(e for e in found if session_marker in str(e.data.get("message")))
+        assert last.data["run_id"] == "session-000"
+    finally:
+        run_stream.close()
+        everything.close()
+
+
+def test_a_reconnect_with_last_event_id_goes_on_from_there(
+    live: tuple[Served, dict[str, str]], project: Project
+) -> None:
+    site, agents = live
+    first = Listener(site.base + "/api/stream?run=run001")
+    try:
+        first.connected()
+        before = write_from_another_process(project, agents["run001"])
+        seen = first.wait_for(lambda s: any(before in str(e.data.get("message")) for e in s))
+        resume_from = seen[-1].id
+    finally:
+        first.close()
+    second = Listener(site.base + "/api/stream?run=run001", headers={"Last-Event-ID": resume_from})
+    try:
+        second.connected()
+        after = write_from_another_process(project, agents["run001"])
+        seen = second.wait_for(lambda s: any(after in str(e.data.get("message")) for e in s))
+        messages = [str(e.data.get("message")) for e in seen if e.kind == "log"]
+        assert not any(before in message for message in messages), messages  # not sent again
+    finally:
+        second.close()
+    assert site.get("/api/stream?after=not-a-cursor").status == 400
