@@ -229,37 +229,71 @@ def test_events_written_by_another_process_appear_live(
     before = len(by_css(browser, "#events [data-event-id]"))
     mark_page(browser)
     marker = "live-" + uuid.uuid4().hex
-    steps: list[dict[str, Any]] = [
-        {"do": "agent", "adw_id": adw_id, "name": "review", "model": "sonnet"},
-        {"do": "log", "agent": "review", "type": "hook", "message": f"{marker} first"},
-        {"do": "sleep", "seconds": 0.3},
-        {
-            "do": "log",
-            "agent": "review",
-            "type": "tool_call",
-            "message": f"{marker} {XSS}",
-            "details": {"tool_name": "Bash"},
-            "level": "WARNING",
-        },
-        {"do": "sleep", "seconds": 0.3},
-        {"do": "log", "agent": "review", "type": "hook", "message": f"{marker} last"},
-    ]
-    write(project, steps, db_env)
+    write(project, live_steps(adw_id, marker), db_env)
 
-    def arrived(driver: Driver) -> list[Any]:
-        rows = [r for r in by_css(driver, "#events [data-event-id]") if marker in r.text]
-        return rows if len(rows) == 3 else []
+    def arrived(driver: Driver) -> list[str]:
+        cells = by_css(driver, '#events [data-event-id] [data-field="message"]')
+        texts = [c.text.split(marker, 1)[1].strip() for c in cells if marker in c.text]
+        return texts if len(texts) == 4 else []
 
-    rows = wait_until(browser, arrived, "the live events did not reach the page")
-    assert [r.text.split(marker, 1)[1].strip() for r in rows] == ["first", XSS, "last"]
-    assert len(by_css(browser, "#events [data-event-id]")) == before + 3
+    assert wait_until(browser, arrived, "the live events did not reach the page") == [
+        "first", XSS, "last", "call"
+    ]  # fmt: skip
+    # The result went into its call's row (as the page pairs them), not a row of its own.
+    assert len(by_css(browser, "#events [data-event-id]")) == before + 4
+    call = one(browser, '#events [data-tool-use-id="tu-live"]')
+    assert call.find_element("css selector", '[data-field="result"]').text == f"found {XSS}"
+    assert call.get_attribute("data-tool") == "Grep"
+    # The new prompt, with its text folded under it.
+    wait_until(
+        browser, lambda d: len(by_css(d, "#prompts tr[data-prompt-id]")) == 4, "no live prompt"
+    )
+    row = by_css(browser, "#prompts tr[data-prompt-text-for]")[-1]
+    row.find_element("css selector", "summary").click()
+    assert row.find_element("css selector", "pre").text == f"/review {XSS}"
     assert same_page(browser), "the page reloaded instead of appending"
-    assert browser.execute_script("return window.__tacXss;") is None
     ids = [r.get_attribute("data-event-id") for r in by_css(browser, "#events [data-event-id]")]
     assert len(ids) == len(set(ids))  # nothing delivered twice
-    assert by_css(browser, 'img[src="x"]') == []
+    assert_not_run(browser)
     screenshot(browser, "run-live")
-    assert_page_clean(browser)
+
+
+def live_steps(adw_id: str, marker: str) -> list[dict[str, Any]]:
+    """A review phase: hook events, a tool call with its result, and a prompt."""
+    review = {"agent": "review"}
+    return [
+        {"do": "agent", "adw_id": adw_id, "name": "review", "model": "sonnet"},
+        {"do": "log", **review, "type": "hook", "message": f"{marker} first"},
+        {"do": "sleep", "seconds": 0.3},
+        {"do": "log", **review, "type": "hook", "message": f"{marker} {XSS}", "level": "WARNING"},
+        {"do": "sleep", "seconds": 0.3},
+        {"do": "log", **review, "type": "hook", "message": f"{marker} last"},
+        {
+            "do": "log",
+            **review,
+            "type": "tool_call",
+            "message": f"{marker} call",
+            "details": {"tool_name": "Grep"},
+            "tool_use_id": "tu-live",
+        },
+        {
+            "do": "log",
+            **review,
+            "type": "tool_result",
+            "message": f"found {XSS}",
+            "details": {"tool_name": "Grep"},
+            "tool_use_id": "tu-live",
+        },
+        {
+            "do": "prompt",
+            **review,
+            "text": f"/review {XSS}",
+            "model": "sonnet",
+            "input": 20,
+            "output": 10,
+            "cost": 0.01,
+        },
+    ]
 
 
 def stats_total(project: Path, env: dict[str, str]) -> float:

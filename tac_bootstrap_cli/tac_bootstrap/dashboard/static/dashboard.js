@@ -154,6 +154,16 @@
     }));
   }
 
+  /* The prompt's text (and its answer) folded under the row, as the page shows them. */
+  function promptTextRow(table, data) {
+    if (typeof data.prompt_text !== "string") return null;
+    var parts = [el("summary", { text: "prompt" }), el("pre", { text: data.prompt_text })];
+    if (data.response_text) parts.push(el("p", { text: "response" }), el("pre", { text: data.response_text }));
+    return el("tr", { "class": "prompt-text", "data-prompt-text-for": text(data.id) }, [
+      el("td", { colspan: fieldsOf(table).length }, [el("details", {}, parts)])
+    ]);
+  }
+
   function refreshCells(node, data, skip) {
     $$("[data-field]", node).forEach(function (cell) {
       var field = cell.getAttribute("data-field");
@@ -294,13 +304,22 @@
   function receivePrompt(data) {
     var table = $("table#prompts");
     if (!table) return;
-    var known = $('tr[data-prompt-id="' + CSS.escape(text(data.id)) + '"]', table);
+    var id = text(data.id);
+    var known = $('tr[data-prompt-id="' + CSS.escape(id) + '"]', table);
     if (known) {
       known.setAttribute("data-status", text(data.status));
       refreshCells(known, data, []);
     } else {
       bodyOf(table).appendChild(promptRow(table, data));
     }
+    var texts = $('tr[data-prompt-text-for="' + CSS.escape(id) + '"]', table);
+    var fresh = promptTextRow(table, data);
+    if (texts && fresh) {
+      var open = $("details", texts);
+      if (open && open.open) $("details", fresh).open = true; // a reader's open prompt stays open
+      texts.replaceWith(fresh);
+    }
+    else if (fresh) bodyOf(table).appendChild(fresh);
     if (window.TacTimeline) window.TacTimeline.refresh();
   }
 
