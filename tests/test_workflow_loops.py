@@ -136,6 +136,44 @@ def test_a_hanging_command_is_killed_and_exhausted_attempts_fail_the_run(
     assert (row["status"], row["error"], row["port_base"]) == ("completed", None, 9300)
 
 
+def test_a_missing_tool_fails_at_once_without_a_fix_prompt(project: Path, tmp_path: Path) -> None:
+    config = overrides(test="echo ok", lint="no-such-linter-here .")
+    env = engine_env(project, tmp_path, config)
+    run = run_workflow(project, "patch", "--type", "chore", "Tidy", "--adw-id", "tool0001", env=env)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "lint: `no-such-linter-here .` exited 127 (command not found" in run.stderr
+    assert "workflow.setup" in run.stderr
+    assert checks(project, "tool0001") == [("test", 1, "test", 0, 0), ("test", 1, "lint", 127, 0)]
+    assert [a["name"] for a in agents(project, "tool0001")] == ["patch"]  # nothing spent on it
+
+
+def test_setup_runs_once_in_a_new_worktree_and_its_failure_starts_no_agent(
+    project: Path, tmp_path: Path
+) -> None:
+    setup = "echo set up >> setup.log; test -f setup.log"
+    env = engine_env(project, tmp_path, overrides(test="test -f setup.log", setup=setup))
+    done = summary(
+        run_workflow(project, "patch", "--type", "chore", "Tidy", "--adw-id", "setup001", env=env)
+    )
+    worktree = Path(done["worktree"])
+    summary(run_workflow(project, "test", "--adw-id", "setup001", env=env))  # a later script
+    assert (worktree / "setup.log").read_text() == "set up\n"  # once, not per script
+    assert checks(project, "setup001")[0] == ("setup", 1, "setup", 0, 0)
+
+    failing = engine_env(project, tmp_path, overrides(setup="echo 'no lock file'; exit 3"))
+    run = run_workflow(
+        project, "patch", "--type", "chore", "Tidy", "--adw-id", "setup002", env=failing
+    )
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert (
+        "error: setup failed: workflow.setup `echo 'no lock file'; exit 3` exited 3 in"
+        in run.stderr
+    )
+    assert "setup | no lock file" in run.stderr
+    assert agents(project, "setup002") == []
+    assert run_row(project, "setup002")["status"] == "failed"
+
+
 def test_review_blockers_are_fixed_and_re_reviewed(project: Path, tmp_path: Path) -> None:
     env = engine_env(
         project,

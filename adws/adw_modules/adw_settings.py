@@ -21,6 +21,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "port_base": 9100,
         "ports_per_run": 10,
         "max_port_slots": 50,
+        "setup": "",
         "check_commands": ["test", "lint", "typecheck"],
         "command_timeout_seconds": 900,
         "test_attempts": 3,

@@ -102,6 +102,9 @@ class WorkflowSection(_Strict):
     port_base: StrictInt = Field(default=9100, ge=1024, le=65_000)
     ports_per_run: StrictInt = Field(default=10, ge=1, le=1000)
     max_port_slots: StrictInt = Field(default=50, ge=1, le=1000)
+    # Run once in each new worktree before the first phase (e.g. "uv sync", "npm ci"): a
+    # worktree has none of the checkout's untracked environment (.venv, node_modules).
+    setup: Annotated[StrictStr, AfterValidator(check_text)] = ""
     # The project's own test, lint and typecheck commands, run by the test phase itself.
     check_commands: list[CheckName] = Field(default_factory=_all_checks)
     command_timeout_seconds: StrictInt = Field(default=900, ge=1, le=86_400)

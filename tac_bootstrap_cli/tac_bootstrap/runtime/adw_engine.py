@@ -251,6 +251,9 @@ def prepare_root(ctx: RunContext) -> None:
     ctx.root = worktree
     ctx.env = run_environment(ctx.adw_id, worktree, state.port_base, span)
     state.save()
+    from .adw_loops import run_setup
+
+    run_setup(ctx)
     ctx.update_run(
         branch=state.branch,
         worktree=state.worktree,

@@ -65,6 +65,55 @@ def run_checks(ctx: RunContext, phase: str, attempt: int) -> list[CheckResult]:
     return results
 
 
+# The shell's "not executable" and "not found": an environment problem no code fix can mend.
+MISSING_TOOL_CODES = (126, 127)
+
+
+def missing_tools(results: Sequence[CheckResult]) -> str | None:
+    """Why the checks cannot run at all (a tool missing from the run's root), or None."""
+    missing = [r for r in results if r.exit_code in MISSING_TOOL_CODES]
+    if not missing:
+        return None
+    named = "; ".join(f"{r.name}: `{r.command}` exited {r.exit_code}" for r in missing)
+    return (
+        f"{named} (command not found or not executable in the run's worktree): install the "
+        "tool, set workflow.setup to a command that provides it in each new worktree (e.g. "
+        '"uv sync", "npm ci"), or set the command to "" in tac_bootstrap.yml'
+    )
+
+
+def run_setup(ctx: RunContext) -> None:
+    """workflow.setup, once in a new worktree (it has no .venv, no node_modules); recorded
+    like a check. A failure fails the run before any agent spends anything."""
+    command = str(ctx.workflow.get("setup") or "").strip()
+    if not command or ctx.state.set_up:
+        return
+    timeout = float(ctx.workflow.get("command_timeout_seconds") or 900)
+    ctx.note(f"setup: {command}")
+    result = run_command("setup", command, ctx.root, ctx.env, timeout)
+    ctx.db.record_check(
+        ctx.adw_id,
+        "setup",
+        next_attempt(ctx, "setup"),
+        "setup",
+        command,
+        result.exit_code,
+        result.timed_out,
+        result.duration_ms,
+        trim(result.output, RECORD_BUDGET),
+    )
+    if not result.passed:
+        ctx.log(f"setup: {result.describe()}", level="ERROR", command=command)
+        for line in trim(result.output, 2000).splitlines()[-20:]:
+            ctx.note(f"setup | {line}")
+        outcome = result.describe().removeprefix("setup ")
+        reason = f"workflow.setup `{command}` {outcome} in {ctx.root}"
+        raise PhaseFailed(f"setup failed: {reason}", reason)
+    ctx.state.set_up = True
+    ctx.state.save()
+    ctx.log("setup passed", command=command, duration_ms=result.duration_ms)
+
+
 def fix_prompt(results: Sequence[CheckResult], root: str) -> str:
     failing = ", ".join(r.describe() for r in results if not r.passed)
     return (
@@ -90,6 +139,9 @@ def run_test(ctx: RunContext) -> None:
             return
         if ctx.state.checks_passed:
             return
+        unrunnable = missing_tools(results)
+        if unrunnable:  # no fix prompt: an agent cannot install the project's tools
+            raise PhaseFailed(f"test phase failed: {unrunnable}", unrunnable)
         failing = ", ".join(r.describe() for r in results if not r.passed)
         if index == attempts - 1:
             reason = f"checks still failing after {attempts} attempt(s): {failing}"

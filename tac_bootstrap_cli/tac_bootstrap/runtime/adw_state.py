@@ -90,6 +90,7 @@ class ADWState:
     port_base: int | None = None
     pr_url: str | None = None
     checks_passed: bool | None = None  # the last check attempt: every command exited 0
+    set_up: bool = False  # workflow.setup ran in this run's worktree
     questions: list[str] = field(default_factory=list)  # the planner's open questions
     paused_at: str | None = None  # when the questions were posted (answers come after it)
     answers: list[str] = field(default_factory=list)
