@@ -17,6 +17,7 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -155,14 +156,19 @@ def _wait_until_serving(dashboard: Dashboard) -> None:
 
 @contextmanager
 def serve(
-    project: Path, env: dict[str, str], *, host: str = "127.0.0.1", token: str | None = None
+    project: Path,
+    env: dict[str, str],
+    *,
+    host: str = "127.0.0.1",
+    token: str | None = None,
+    port: int | None = None,
 ) -> Iterator[Dashboard]:
     """`tac-bootstrap dashboard --project P --host H --port N` until the block ends (its output
     goes to a file beside the project: a pipe nobody reads would stall the server)."""
-    port = free_port(host)
+    port = port or free_port(host)
     full_env = {**os.environ, **env}
     full_env.pop("TAC_DASHBOARD_TOKEN", None)
-    log_path = project.parent / f"dashboard-{port}.log"
+    log_path = project.parent / f"dashboard-{port}-{uuid.uuid4().hex[:6]}.log"
     log = log_path.open("w", encoding="utf-8")
     if token is not None:
         full_env["TAC_DASHBOARD_TOKEN"] = token
