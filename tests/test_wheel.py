@@ -99,6 +99,12 @@ def test_wheel_ships_templates_and_installed_cli_works(tmp_path: Path) -> None:
             if archive.read(f"tac_bootstrap/templates/{rel}") != data
         )
         assert not changed, f"template files differ in {wheel.name}: {changed}"
+        # The dashboard's pages and assets are package data too (no CDN: all in the wheel).
+        dashboard = _files_under(PACKAGE_DIR / "dashboard")
+        shipped = [rel for rel in dashboard if rel.startswith(("templates/", "static/"))]
+        assert "templates/base.html" in shipped and "static/dashboard.js" in shipped
+        absent = sorted(rel for rel in shipped if f"tac_bootstrap/dashboard/{rel}" not in members)
+        assert not absent, f"dashboard files missing from {wheel.name}: {absent}"
 
     # -- install into a fresh venv -------------------------------------------------------------
     venv = tmp_path / "venv"
@@ -150,6 +156,14 @@ def test_wheel_ships_templates_and_installed_cli_works(tmp_path: Path) -> None:
         timeout=120,
     )
     assert _files_under(project) == _files_under(reference / "demo")
+
+    # -- the dashboard without its extra: one line saying how to install it, exit 2 ------------
+    bare = subprocess.run(
+        [str(bin_dir / "tac-bootstrap"), "dashboard", "--project", str(project)],
+        cwd=workdir, capture_output=True, text=True, timeout=60, env=_clean_env(),
+    )  # fmt: skip
+    assert bare.returncode == 2, bare.stderr
+    assert "pip install 'tac-bootstrap[dashboard]'" in bare.stderr
 
     # -- python -m tac_bootstrap --version -----------------------------------------------------
     shown = _run([str(bin_dir / "python"), "-m", "tac_bootstrap", "--version"], workdir, 60)
