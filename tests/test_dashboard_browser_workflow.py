@@ -125,8 +125,17 @@ def test_a_workflow_run_streams_into_the_open_pages(
             ),
             "the page is missing events the run wrote",
         )
+        wait_until(
+            browser,
+            lambda d: (
+                {s.get_attribute("data-status") for s in by_css(d, "#timeline .span")}
+                == {"completed"}
+            ),
+            "the timeline still shows a phase running after the run's end",
+        )
         assert same_page(browser), "the run page reloaded"
         screenshot(browser, "run-workflow")
+        screenshot(browser, "run-workflow-top", max_height=1080)  # docs/dashboard.png
         assert_page_clean(browser)
     finally:
         gate.touch()

@@ -83,15 +83,19 @@
     layout();
   }
 
-  var pending = null;
+  var pending = false; // a fetch is scheduled or in flight
+  var again = false; // a change came meanwhile: fetch once more when this one is done
   var lastRefresh = 0;
 
-  /* Fetch the run again and redraw its lanes; at most once per REFRESH_GAP_MS. */
+  /* Fetch the run again and redraw its lanes; at most once per REFRESH_GAP_MS, and never
+     missing the last change (the run's end must not leave a lane "running"). */
   function refresh() {
     var run = $("#run[data-run-id]");
-    if (!run || pending) return;
+    if (!run) return;
+    if (pending) { again = true; return; }
+    pending = true;
     var wait = Math.max(0, lastRefresh + REFRESH_GAP_MS - Date.now());
-    pending = window.setTimeout(function () {
+    window.setTimeout(function () {
       lastRefresh = Date.now();
       fetch("/api/runs/" + encodeURIComponent(run.getAttribute("data-run-id")), {
         credentials: "same-origin", headers: { Accept: "application/json" }
@@ -99,7 +103,10 @@
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (detail) { if (detail && detail.agents) rebuild(detail.agents); })
         .catch(function () { /* the next change tries again */ })
-        .then(function () { pending = null; });
+        .then(function () {
+          pending = false;
+          if (again) { again = false; refresh(); }
+        });
     }, wait);
   }
 
