@@ -25,7 +25,7 @@ SCHEMA_SQL = REPO_ROOT / "adws" / "schema" / "schema_orchestrator.sql"
 LATEST_VERSION = len(list(MIGRATIONS.glob("*.sql")))
 TABLES = (
     "orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs",
-    "prompt_model_usage", "session_usage",
+    "prompt_model_usage", "session_usage", "runs", "run_checks", "webhook_deliveries",
 )  # fmt: skip
 ISO_MS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 PROCESS_TIMEOUT = 60.0

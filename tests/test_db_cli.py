@@ -23,6 +23,7 @@ from .db_helpers import LATEST_VERSION, MIGRATIONS
 
 MIGRATION_NAMES = sorted(path.name for path in MIGRATIONS.glob("*.sql"))
 NEXT_MIGRATION = f"{LATEST_VERSION + 1:03d}_add_notes.sql"
+NO_RUNS = {"runs": 0, "run_checks": 0, "webhook_deliveries": 0}
 
 POPULATE = textwrap.dedent(
     """
@@ -154,6 +155,7 @@ def test_init_status_and_stats_on_a_populated_project(
         "system_logs": 1,
         "prompt_model_usage": 0,
         "session_usage": 0,
+        **NO_RUNS,
     }
     by_model = db_json("stats", "--by", "model", "--project", project, env=env)
     assert {r["key"]: (r["prompts"], r["cost_usd"]) for r in by_model["rows"]} == {
@@ -553,6 +555,7 @@ def test_prune_needs_confirmation_and_honours_dry_run(
         "agent_logs": 12,
         "system_logs": 1,
         "session_usage": 0,
+        **NO_RUNS,
     }
     assert db_json("status", "--project", project, env=env)["counts"]["prompts"] == 12
     kept = db_json("prune", "--older-than", "30", "--yes", "--project", project, env=env)
@@ -568,6 +571,7 @@ def test_prune_needs_confirmation_and_honours_dry_run(
         "system_logs": 0,
         "prompt_model_usage": 0,
         "session_usage": 0,
+        **NO_RUNS,
     }
 
 
@@ -595,6 +599,7 @@ def test_export(project: Path, tmp_path: Path, db_env: dict[str, str]) -> None:
         "system_logs": 1,
         "prompt_model_usage": 0,
         "session_usage": 0,
+        **NO_RUNS,
     }
     assert data["schema_version"] == LATEST_VERSION
     assert data["tables"]["agents"][0]["context"] == {}  # JSON columns exported as JSON

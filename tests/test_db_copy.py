@@ -20,12 +20,14 @@ import pytest
 
 from tac_bootstrap.runtime import adw_db_operations as ops
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
+from tac_bootstrap.runtime.adw_db_ops_shared import KEY_COLUMNS
 from tac_bootstrap.runtime.orch_database_models import utc_now
 
 from .conftest import run_cli
 from .db_helpers import LATEST_VERSION, PG_MIGRATIONS
 
 LOG_TABLES = ("agent_logs", "system_logs")
+IN_ORDER_TABLES = (*LOG_TABLES, "run_checks")
 LOGS_PER_AGENT = 700  # with 3 agents more than two default batches of agent_logs
 BIG_ROWS = 25_000  # above the progress bar's 20,000-row threshold
 # A progress bar line: the bar (rich draws it with ━ and ╸) then a percentage. Rich tables use
@@ -89,13 +91,15 @@ def populate(project: Path, database: str | Path, logs_per_agent: int = LOGS_PER
 
 
 def rows(project: Path, database: str | Path) -> dict[str, list[dict[str, Any]]]:
-    """Every row as the API reads it: logs in insertion order, other tables by id (ids made in
-    the same millisecond are not ordered, and PostgreSQL returns those tables by id)."""
+    """Every row as the API reads it: logs and run checks in insertion order (the order they
+    ran), other tables by key (ids made in the same millisecond are not ordered, and
+    PostgreSQL returns those tables by id)."""
     with open_db(project, database, migrate=False) as db:
         found = {t: [dict(row) for row in db.iter_rows(t)] for t in ops.TABLES}
     for table, records in found.items():
-        if table not in LOG_TABLES:
-            records.sort(key=lambda r: str(r["id"]))
+        if table not in IN_ORDER_TABLES:
+            key = KEY_COLUMNS.get(table, "id")
+            records.sort(key=lambda r: str(r[key]))
     return found
 
 

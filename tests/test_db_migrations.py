@@ -24,13 +24,13 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
-from tac_bootstrap.runtime import adw_db_operations as ops
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_migrations import (
     MigrationError,
     discover,
     split_statements,
 )
+from tac_bootstrap.runtime.adw_db_ops_shared import tables_at
 from tac_bootstrap.runtime.adw_db_postgres import MIGRATION_LOCK_KEY
 
 from .conftest import REPO_ROOT
@@ -159,7 +159,8 @@ def history(db: OrchestratorDB) -> list[dict[str, Any]]:
 
 def contents(db: OrchestratorDB) -> dict[str, Any]:
     """Every row of every table, bookkeeping included, and the schema: proof nothing changed."""
-    rows = {table: [dict(row) for row in db.iter_rows(table)] for table in ops.TABLES}
+    present = tables_at(db.schema_version())
+    rows = {table: [dict(row) for row in db.iter_rows(table)] for table in present}
     return {"rows": rows, "history": history(db), "schema": schema_objects(db)}
 
 

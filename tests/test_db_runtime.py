@@ -325,6 +325,9 @@ def test_deleting_an_orchestrator_agent_cascades_to_its_whole_tree(db: Orchestra
         "system_logs": 1,
         "prompt_model_usage": 0,
         "session_usage": 0,
+        "runs": 0,
+        "run_checks": 0,
+        "webhook_deliveries": 0,
     }
 
     write(db, "DELETE FROM orchestrator_agents WHERE id = ?", builder.id)
@@ -336,6 +339,9 @@ def test_deleting_an_orchestrator_agent_cascades_to_its_whole_tree(db: Orchestra
         "system_logs": 1,
         "prompt_model_usage": 0,
         "session_usage": 0,
+        "runs": 0,
+        "run_checks": 0,
+        "webhook_deliveries": 0,
     }
     assert [a.id for a in db.list_agents()] == [kept.id]
 
@@ -383,7 +389,10 @@ def test_prune_removes_old_logs_and_old_finished_agents_only(db: OrchestratorDB)
         set_column(db, "system_logs", "created_at", log_id, days_ago(age))
     db.log_system("system today")
 
-    expected = {"agents": 2, "prompts": 3, "agent_logs": 6, "system_logs": 2, "session_usage": 0}
+    expected = {
+        "agents": 2, "prompts": 3, "agent_logs": 6, "system_logs": 2, "session_usage": 0,
+        "runs": 0, "run_checks": 0, "webhook_deliveries": 0,
+    }  # fmt: skip
     before_rows = snapshot(db)
     before_counts = db.table_counts()
 

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from . import adw_db_operations as ops
-from .orch_database_models import InvalidInput
+from .adw_db_dialect import IntegrityViolation
+from .adw_db_ops_shared import key_column
+from .orch_database_models import InvalidInput, OrchestratorError
 
 # Columns holding an id (the key, and foreign keys): all must be UUIDs for PostgreSQL.
 ID_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -28,6 +30,7 @@ ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "system_logs": ("id",),
     "prompt_model_usage": ("id", "prompt_id"),
     "session_usage": ("id", "agent_id"),
+    "run_checks": ("id",),  # runs.adw_id and run_checks.adw_id are text on both engines
 }
 # Cost columns: REAL sums on SQLite, exact NUMERIC sums on PostgreSQL.
 COST_COLUMNS = {
@@ -36,7 +39,12 @@ COST_COLUMNS = {
     "prompt_model_usage": "cost_usd",
     "session_usage": "cost_usd",
 }
-NOT_TEXT = {"input_tokens", "output_tokens", "total_cost_usd", "cost_usd", "latency_ms"}
+NOT_TEXT = {
+    "input_tokens", "output_tokens", "total_cost_usd", "cost_usd", "latency_ms",
+    "port_base", "claims", "attempt", "exit_code", "timed_out", "duration_ms",
+}  # fmt: skip
+# Columns that are 0/1 on SQLite and BOOLEAN on PostgreSQL (which refuses an integer there).
+BOOLEAN_COLUMNS: dict[str, tuple[str, ...]] = {"run_checks": ("timed_out",)}
 # What PostgreSQL's uuid input accepts in practice: 32 hex digits, optionally hyphenated as
 # 8-4-4-4-12 and wrapped in braces, any case.
 UUID_TEXT = re.compile(
@@ -68,19 +76,20 @@ def non_uuid_ids(table: str, column: str) -> ops.Op[list[str]]:
 
 
 def ids_with_nul(table: str, column: str) -> ops.Op[list[str]]:
-    """The ids of rows whose text (or JSON string) in `column` holds a NUL character."""
+    """The keys of rows whose text (or JSON string) in `column` holds a NUL character."""
     if column not in ops.COLUMNS.get(table, ()) or column in NOT_TEXT:
         raise InvalidInput(f"{table}.{column} is not a text column")
+    key = key_column(table)
     if column in ops.JSON_COLUMNS:  # the JSON text holds an escape; confirm on the parsed value
         sql = (
-            f"SELECT id, CAST({column} AS TEXT) AS v FROM {table} "
+            f"SELECT {key} AS k, CAST({column} AS TEXT) AS v FROM {table} "
             f"WHERE {{instr}}(CAST({column} AS TEXT), '\\u0000') > 0"
         )
         rows = yield ("all", sql, ())
-        return [str(row["id"]) for row in rows if _holds_nul(json.loads(row["v"]))]
-    sql = f"SELECT id FROM {table} WHERE {{instr}}(CAST({column} AS TEXT), {{nul}}) > 0"
+        return [str(row["k"]) for row in rows if _holds_nul(json.loads(row["v"]))]
+    sql = f"SELECT {key} AS k FROM {table} WHERE {{instr}}(CAST({column} AS TEXT), {{nul}}) > 0"
     rows = yield ("all", sql, ())
-    return [str(row["id"]) for row in rows]
+    return [str(row["k"]) for row in rows]
 
 
 def _holds_nul(value: Any) -> bool:
@@ -109,18 +118,40 @@ def column_sums() -> ops.Op[dict[str, float | int]]:
 
 def insert_missing(table: str, rows: list[tuple[Any, ...]]) -> ops.Op[int]:
     """Insert rows (values in ops.COLUMNS[table] order) that the database lacks; returns how
-    many were new. `ON CONFLICT (id) DO NOTHING` (not SQLite's `INSERT OR IGNORE`, which would
-    also drop rows a CHECK refuses) is the same SQL on both engines, and its rowcount counts
-    only inserted rows."""
+    many were new. `ON CONFLICT (<key>) DO NOTHING` (not SQLite's `INSERT OR IGNORE`, which
+    would also drop rows a CHECK refuses) is the same SQL on both engines, and its rowcount
+    counts only inserted rows. Another unique index (one active run per issue or port slot)
+    still refuses a row: that is an error naming the rule, not a row silently left out."""
     if table not in ops.COLUMNS:
         raise InvalidInput(f"unknown table {table!r}; tables: {', '.join(ops.TABLES)}")
     columns = ops.COLUMNS[table]
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT (id) DO NOTHING"
+        f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT ({key_column(table)}) DO NOTHING"
     )
-    inserted = yield ("many", sql, rows)
+    try:
+        inserted = yield ("many", sql, _with_booleans(table, rows))
+    except IntegrityViolation as exc:
+        if table != "runs" or exc.kind != "unique":
+            raise
+        raise OrchestratorError(
+            f"an active run of SOURCE has the issue or port slot of another active run in the "
+            f"database ({exc}); finish or cancel one of them and copy again"
+        ) from None
     return int(inserted)
+
+
+def _with_booleans(table: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """SQLite's 0/1 as bool where the column is BOOLEAN on PostgreSQL (SQLite stores a bool
+    as 0/1 again)."""
+    flags = BOOLEAN_COLUMNS.get(table)
+    if not flags:
+        return rows
+    places = [ops.COLUMNS[table].index(c) for c in flags]
+    return [
+        tuple(bool(v) if i in places and v is not None else v for i, v in enumerate(row))
+        for row in rows
+    ]
 
 
 def server_identity(identity_sql: str) -> ops.Op[dict[str, Any] | None]:
@@ -276,7 +307,8 @@ class AttachedSource:
         columns = ", ".join(ops.COLUMNS[table])
         insert = (
             f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM {src}.{table} "
-            "WHERE rowid > ? AND rowid <= ? ORDER BY rowid ON CONFLICT (id) DO NOTHING"
+            f"WHERE rowid > ? AND rowid <= ? ORDER BY rowid ON CONFLICT ({key_column(table)}) "
+            "DO NOTHING"
         )
         if trigger is None:
             inserted = conn.execute(insert, (after_rowid, last)).rowcount

@@ -7,8 +7,9 @@ is kept (no UPDATE ever fires the trigger). SOURCE is read in one snapshot, tabl
 key order and rows in insertion order, so DEST numbers its logs as SOURCE did.
 
 Nothing is written before the preflight has passed: schema versions, orchestrator agent names
-that DEST already uses for another id, and (DEST on PostgreSQL) SQLite ids that a UUID column
-would refuse. At the end row counts and token sums must be equal and the cost sums equal
+that DEST already uses for another id, active runs whose issue or port slot another active run
+of DEST holds (one active run per issue), and (DEST on PostgreSQL) SQLite ids that a UUID
+column would refuse. At the end row counts and token sums must be equal and the cost sums equal
 within 1e-9 (SQLite adds REAL floats, PostgreSQL exact NUMERIC).
 
 The values read from either backend look the same (ids text, timestamps `...Z`, JSON text,
@@ -29,6 +30,7 @@ from typing import Any
 from tac_bootstrap.application.database_copy_checks import (
     errors_from,
     require_migrated_source,
+    require_no_active_run_clash,
     require_no_name_clash,
     require_no_surplus,
     require_same_schema,
@@ -178,7 +180,10 @@ def copy_database(
                     report.dest_migrated = [m.filename for m in dest.migrate()]
                     report.schema_version = require_same_schema(source, dest)
                     require_no_name_clash(source, dest)
-                    require_no_surplus(report.tables, dest.table_counts())
+                    dest_before = dest.table_counts()
+                    require_no_surplus(report.tables, dest_before)
+                    if "runs" in dest_before:
+                        require_no_active_run_clash(source, dest)
                 _copy_tables(source, dest, report.tables, batch_size, progress, watch)
                 with errors_from(dest, "DEST"):
                     dest_counts = dest.table_counts()

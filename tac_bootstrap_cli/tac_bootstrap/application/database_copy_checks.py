@@ -3,8 +3,9 @@ errors naming the side (SOURCE or DEST) a database error came from."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from tac_bootstrap.application.database_copy_report import TableCopy
 from tac_bootstrap.application.database_service import translated_errors
@@ -81,6 +82,53 @@ def require_no_name_clash(source: OrchestratorDB, dest: OrchestratorDB) -> None:
             hint="rename or delete them in DEST, or copy into an empty database; "
             "nothing was copied",
         )
+
+
+ACTIVE_RUN = ("queued", "running", "paused")
+HOLDS_PORT = ("running", "paused")
+
+
+def require_no_active_run_clash(source: OrchestratorDB, dest: OrchestratorDB) -> None:
+    """One active run per issue and per port slot (partial unique indexes): an active SOURCE
+    run whose issue or port DEST's other active run holds would stop the copy half-way, so it
+    is refused, in one line, before anything is written. Runs DEST already has are skipped
+    by the copy and so never clash."""
+    dest_runs = {row["adw_id"]: dict(row) for row in dest.iter_rows("runs")}
+    issues = {_issue(r): a for a, r in dest_runs.items() if _issue(r) is not None}
+    ports = {r["port_base"]: a for a, r in dest_runs.items() if _port(r) is not None}
+    clashes = []
+    for row in source.iter_rows("runs"):
+        if row["adw_id"] in dest_runs:
+            continue
+        issue, port = _issue(row), _port(row)
+        if issue is not None and issue in issues:
+            clashes.append(
+                f"{issue[0]} issue {issue[1]} (SOURCE run {row['adw_id']}, "
+                f"DEST run {issues[issue]})"
+            )
+        if port is not None and port in ports:
+            clashes.append(f"port {port} (SOURCE run {row['adw_id']}, DEST run {ports[port]})")
+    if clashes:
+        raise OperationError(
+            f"DEST {dest.location.display} already has another active run for "
+            + ", ".join(clashes[:EXAMPLES])
+            + (" ..." if len(clashes) > EXAMPLES else ""),
+            hint="finish or cancel one of the two runs, or copy into an empty database; "
+            "nothing was copied",
+        )
+
+
+def _issue(run: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(issue_source, issue_ref) of an active run with an issue: unique among active runs."""
+    if run["status"] not in ACTIVE_RUN or run["issue_ref"] is None:
+        return None
+    return (str(run["issue_source"]), str(run["issue_ref"]))
+
+
+def _port(run: Mapping[str, Any]) -> int | None:
+    if run["status"] not in HOLDS_PORT or run["port_base"] is None:
+        return None
+    return int(run["port_base"])
 
 
 def _same_id(value: str) -> str:

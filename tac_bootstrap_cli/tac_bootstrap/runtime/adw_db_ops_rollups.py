@@ -9,7 +9,15 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
-from .adw_db_ops_shared import TABLES, TOKEN_KINDS, Op, _batch_validator
+from .adw_db_ops_prune_runs import count_runs, delivery_cutoff, prune_runs
+from .adw_db_ops_shared import (
+    TABLE_SINCE,
+    TOKEN_KINDS,
+    Op,
+    _batch_validator,
+    schema_level,
+    tables_at,
+)
 from .orch_database_models import InvalidInput, RollupRow, format_timestamp
 
 RollupBy = Literal["session", "agent", "model", "day"]
@@ -144,11 +152,23 @@ def _usage_groups(by: str, session_id: str | None) -> str:
 
 
 def prune(older_than_days: float, *, dry_run: bool = False) -> Op[dict[str, int]]:
-    """Delete log lines, and finished agents (with their prompts, logs and transcript usage),
-    older than N days."""
+    """Delete log lines, finished agents (with their prompts, logs and transcript usage) and
+    finished workflow runs (with their checks) older than N days, and webhook deliveries
+    older than N days but at least the redelivery window (adw_db_ops_prune_runs)."""
     if not isinstance(older_than_days, (int, float)) or older_than_days < 0:
         raise InvalidInput(f"invalid older_than_days: must be >= 0 (got {older_than_days!r})")
-    cutoff = format_timestamp(datetime.now(timezone.utc) - timedelta(days=older_than_days))
+    now = datetime.now(timezone.utc)
+    cutoff = format_timestamp(now - timedelta(days=older_than_days))
+    level = yield from schema_level()
+    counts = yield from _prune_agents(cutoff, dry_run)
+    if level >= TABLE_SINCE["runs"]:
+        deliveries_before = delivery_cutoff(now, older_than_days)
+        step = count_runs if dry_run else prune_runs
+        counts.update((yield from step(cutoff, deliveries_before)))
+    return counts
+
+
+def _prune_agents(cutoff: str, dry_run: bool) -> Op[dict[str, int]]:
     finished = (
         "SELECT id FROM agents WHERE status IN ('completed', 'failed', 'cancelled') "
         "AND coalesce(completed_at, created_at) < ?"
@@ -240,8 +260,10 @@ def run_budgets(*, session_id: str | None = None) -> Op[dict[str, float]]:
 
 
 def table_counts() -> Op[dict[str, int]]:
+    """Rows per table, of the tables the database's schema version has."""
+    level = yield from schema_level()
     counts = {}
-    for table in TABLES:
+    for table in tables_at(level):
         row = yield ("one", f"SELECT count(*) AS n FROM {table}", ())
         counts[table] = row["n"]
     return counts

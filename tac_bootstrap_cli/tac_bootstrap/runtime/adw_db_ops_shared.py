@@ -37,8 +37,16 @@ Op = Generator[Step, Any, T]
 
 TABLES = (
     "orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs",
-    "prompt_model_usage", "session_usage",
+    "prompt_model_usage", "session_usage", "runs", "run_checks", "webhook_deliveries",
 )  # fmt: skip
+# The migration that created a table, for those 001 did not: a database at an older version
+# lacks them (status, export and prune of a database not yet migrated leave them out).
+TABLE_SINCE: dict[str, int] = {
+    "prompt_model_usage": 3, "session_usage": 3, "runs": 5, "run_checks": 5,
+    "webhook_deliveries": 5,
+}  # fmt: skip
+# A table's primary key when it is not `id` (copy's ON CONFLICT target, row examples).
+KEY_COLUMNS: dict[str, str] = {"runs": "adw_id", "webhook_deliveries": "delivery_id"}
 # Every table's columns in schema order (export, iter_rows); an engine's own bookkeeping
 # columns (an insertion sequence) are not part of them.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -72,7 +80,37 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
         "cost_usd", "message_at", "created_at",
     ),
+    "runs": (
+        "adw_id", "workflow", "status", "issue_source", "issue_ref", "issue_title",
+        "issue_type", "base_branch", "branch", "worktree", "port_base", "worker_id",
+        "lease_expires_at", "heartbeat_at", "claims", "pr_url", "error", "details",
+        "created_at", "updated_at", "started_at", "completed_at",
+    ),
+    "run_checks": (
+        "id", "adw_id", "phase", "attempt", "name", "command", "exit_code", "timed_out",
+        "duration_ms", "output", "created_at",
+    ),
+    "webhook_deliveries": ("delivery_id", "event", "received_at"),
 }  # fmt: skip
+
+
+def key_column(table: str) -> str:
+    """The column that names a row of `table` (its primary key)."""
+    return KEY_COLUMNS.get(table, "id")
+
+
+def tables_at(version: int) -> tuple[str, ...]:
+    """The tables a database at schema `version` has, in foreign-key order."""
+    return tuple(t for t in TABLES if TABLE_SINCE.get(t, 1) <= version)
+
+
+def schema_level() -> Op[int]:
+    """The highest migration applied (0 before the first): which tables exist."""
+    exists = yield ("one", "{history_exists}", ())
+    if not exists["n"]:
+        return 0
+    row = yield ("one", "SELECT coalesce(max(version), 0) AS v FROM schema_migrations", ())
+    return int(row["v"])
 
 
 # Columns holding JSON text (objects or arrays), in every table that has them.

@@ -141,9 +141,18 @@ PORT_LOCK_KEY = int.from_bytes(
 )
 
 
+# Tables keyed by text: their creation time (then key) is the order they were written in;
+# a run's checks by the time they ran, as list_checks reads them.
+_ORDER_BY_TIME = {
+    "runs": "created_at, adw_id",
+    "run_checks": "created_at, id",
+    "webhook_deliveries": "received_at, delivery_id",
+}
+
+
 def _insertion_order(table: str) -> str:
     """Log tables number their rows (seq); the others have time-ordered UUIDv7 ids."""
-    return "seq" if table in LOG_TABLES else "id"
+    return "seq" if table in LOG_TABLES else _ORDER_BY_TIME.get(table, "id")
 
 
 def _in_transaction(conn: Any) -> bool:
