@@ -7,9 +7,7 @@ tokens and cost of a page's runs come from prompt_totals' rows of their agents (
 004, kept by triggers) and the transcript usage of sessions no prompt ran, as `db stats
 --by session` counts them; no query reads every prompt.
 
-Costs: the runtime's own rollups (`OrchestratorDB.rollup`, what `db stats` prints), so the
-totals are those of `db stats` by construction; by run type is the rollup by session with
-each session named by its run's workflow ("interactive" for the others).
+Costs are in dashboard_queries_costs.
 """
 
 from __future__ import annotations
@@ -21,14 +19,12 @@ from typing import Any
 from tac_bootstrap.application.dashboard_queries_shared import (
     RUNS_VERSION,
     TOKEN_KINDS,
-    DashboardSource,
     Page,
     Query,
     Row,
     day_start,
     integer,
     is_timestamp,
-    iso,
     like_pattern,
     millis,
     number,
@@ -43,7 +39,6 @@ MAX_LIMIT = 200
 STATUSES = tuple(status.value for status in RunStatus)
 SESSION_STATUSES = ("running", "failed", "completed")
 INTERACTIVE = "interactive"
-COST_GROUPS = ("day", "model", "run_type")
 _RUN_COLUMNS = (
     "adw_id, workflow, status, issue_source, issue_ref, issue_title, branch, worktree, "
     "pr_url, error, created_at, started_at, completed_at, updated_at"
@@ -408,40 +403,4 @@ def model_names() -> Query[list[str]]:
     return [str(row["key"]) for row in rows if row["key"]]
 
 
-# -- costs ------------------------------------------------------------------------------------
-
-
-def costs(source: DashboardSource, by: str) -> dict[str, Any]:
-    """Cost and tokens grouped by day, model or run type, with totals equal to `db stats`."""
-    if by not in COST_GROUPS:
-        raise UsageError(f"invalid by {by!r}: use {', '.join(COST_GROUPS)}")
-    with source.locked() as db:
-        rows = [r.model_dump() for r in db.rollup("session" if by == "run_type" else by)]  # type: ignore[arg-type]
-    if by == "run_type":
-        workflows = source.run(_workflows()) if source.schema_version >= RUNS_VERSION else {}
-        rows = _grouped(rows, lambda key: workflows.get(key, INTERACTIVE))
-    series = sorted(rows, key=lambda r: r["key"]) if by == "day" else rows
-    totals = {
-        name: sum(integer(r[name]) for r in rows) for name in ("prompts", "messages", *TOKEN_KINDS)
-    }
-    totals["cost_usd"] = round(sum(number(r["cost_usd"]) for r in rows), 10)
-    return {"by": by, "series": series, "totals": totals}
-
-
-def _workflows() -> Query[dict[str, str]]:
-    rows = yield ("all", "SELECT adw_id, workflow FROM runs", ())
-    return {str(row["adw_id"]): str(row["workflow"]) for row in rows}
-
-
-def _grouped(rows: list[Row], name: Any) -> list[Row]:
-    groups: dict[str, Row] = {}
-    for row in rows:
-        key = name(row["key"])
-        group = groups.setdefault(key, {"key": key, **dict.fromkeys(row, 0)} | {"key": key})
-        for column, value in row.items():
-            if column != "key":
-                group[column] = group[column] + value
-    return sorted(groups.values(), key=lambda r: (-number(r["cost_usd"]), r["key"]))
-
-
-__all__ = ["RunFilters", "costs", "iso", "model_names", "run_summary", "runs_page"]
+__all__ = ["RunFilters", "model_names", "run_summary", "runs_page"]

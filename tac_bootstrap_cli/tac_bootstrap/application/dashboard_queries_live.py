@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from tac_bootstrap.application.dashboard_queries import run_summary
 from tac_bootstrap.application.dashboard_queries_run import (
-    _PROMPT_COLUMNS,
     LOG_COLUMNS,
+    PROMPT_COLUMNS,
     RUN_AGENTS,
     event_row,
     prompt_row,
@@ -107,7 +107,7 @@ def _logs(since: str, run_id: str | None) -> Query[list[Row]]:
 def _prompts(since: str, run_id: str) -> Query[list[Row]]:
     rows = yield (
         "all",
-        f"SELECT {_PROMPT_COLUMNS} FROM prompts p WHERE p.agent_id IN ({RUN_AGENTS}) "
+        f"SELECT {PROMPT_COLUMNS} FROM prompts p WHERE p.agent_id IN ({RUN_AGENTS}) "
         "AND coalesce(p.completed_at, p.created_at) >= ? "
         "ORDER BY coalesce(p.completed_at, p.created_at), p.id LIMIT ?",
         (run_id, run_id, since, BATCH),

@@ -33,7 +33,7 @@ EVENT_LIMIT = 500
 TEXT_PREVIEW = 4000  # characters of a prompt or response the page shows
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 RUN_AGENTS = "SELECT id FROM agents WHERE session_id = ? OR adw_id = ?"
-_PROMPT_COLUMNS = (
+PROMPT_COLUMNS = (
     "p.id, p.agent_id, p.model, p.status, p.input_tokens, p.output_tokens, "
     "p.cache_creation_tokens, p.cache_read_tokens, p.cost_usd, p.latency_ms, p.error_message, "
     "p.failure_kind, p.cli_retries, p.created_at, p.completed_at, "
@@ -110,7 +110,7 @@ def prompts_of(run_id: str, *, limit: int = PROMPT_LIMIT) -> Query[list[Row]]:
     """The run's prompts in the order they were sent, with every token kind and cost."""
     rows = yield (
         "all",
-        f"SELECT {_PROMPT_COLUMNS} FROM prompts p WHERE p.agent_id IN ({RUN_AGENTS}) "
+        f"SELECT {PROMPT_COLUMNS} FROM prompts p WHERE p.agent_id IN ({RUN_AGENTS}) "
         "ORDER BY p.created_at, p.id LIMIT ?",
         (run_id, run_id, limit),
     )

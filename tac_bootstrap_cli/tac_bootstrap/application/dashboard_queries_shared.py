@@ -30,10 +30,10 @@ from tac_bootstrap.application import database_service as service
 from tac_bootstrap.domain.errors import OperationError, UsageError
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_driver import execute_step
+from tac_bootstrap.runtime.adw_db_ops_shared import Step
 from tac_bootstrap.runtime.orch_database_models import format_timestamp
 
 T = TypeVar("T")
-Step = tuple[str, str, tuple[Any, ...]]
 Query = Generator[Step, Any, T]
 Row = dict[str, Any]
 

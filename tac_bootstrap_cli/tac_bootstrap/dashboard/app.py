@@ -31,6 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from tac_bootstrap.application import dashboard_queries as queries
+from tac_bootstrap.application import dashboard_queries_costs as cost_queries
 from tac_bootstrap.application import dashboard_queries_run as run_queries
 from tac_bootstrap.application.dashboard_queries_live import Cursor, start_cursor
 from tac_bootstrap.application.dashboard_queries_shared import DashboardSource
@@ -176,7 +177,7 @@ class Dashboard:
 
     def costs_html(self, request: Request) -> Response:
         self._check_schema()
-        groups = {by: queries.costs(self.source, by) for by in queries.COST_GROUPS}
+        groups = {by: cost_queries.costs(self.source, by) for by in cost_queries.COST_GROUPS}
         return self.page(request, "costs.html", title="Costs", groups=groups)
 
     # -- the API ----------------------------------------------------------------------------
@@ -196,7 +197,7 @@ class Dashboard:
     def costs_json(self, request: Request) -> Response:
         self._check_schema()
         by = request.query_params.get("by", "day")
-        return JSONResponse(queries.costs(self.source, by))
+        return JSONResponse(cost_queries.costs(self.source, by))
 
     async def stream(self, request: Request) -> Response:
         run_id = request.query_params.get("run") or None

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -184,7 +184,7 @@ async def _set_cookie_and_redirect(
     scope: Scope, send: Send, query: dict[str, str], token: str
 ) -> None:
     rest = urlencode([(k, v) for k, v in query.items() if k != "token"])
-    location = scope.get("path", "/") + (f"?{rest}" if rest else "")
+    location = quote(scope.get("path", "/")) + (f"?{rest}" if rest else "")
     cookie = f"{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
     await send(
         {
