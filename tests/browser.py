@@ -39,6 +39,14 @@ WAIT_SECONDS = 30.0
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome")
 DRIVER_NAMES = ("chromedriver",)
 DRIVER_PATHS = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
+# Runs in every document before its own scripts (DevTools' addScriptToEvaluateOnNewDocument,
+# which the page's CSP does not govern): every violation the page reports is kept for the test.
+RECORD_CSP = """
+window.__tacCspViolations = [];
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__tacCspViolations.push(event.violatedDirective + " " + (event.blockedURI || "inline"));
+});
+"""
 CSP_VIOLATION = re.compile(r"Content[- ]Security[- ]Policy|Refused to (execute|load|apply)", re.I)
 
 
@@ -98,10 +106,19 @@ def start_browser(binaries: BrowserBinaries) -> Iterator[Driver]:
         service = Service(executable_path=str(binaries.driver))
         driver = webdriver.Chrome(service=service, options=_options(binaries, Path(profile)))
         driver.set_page_load_timeout(WAIT_SECONDS)
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_CSP})
         try:
             yield driver
         finally:
             driver.quit()
+
+
+def page_csp_violations(driver: Driver) -> list[str]:
+    """The violations the page itself saw (securitypolicyviolation events, recorded by a script
+    the browser adds to every document before the page's own run)."""
+    found = driver.execute_script("return window.__tacCspViolations || null;")
+    assert found is not None, "the CSP recorder did not run in this page"
+    return [str(item) for item in found]
 
 
 def console_entries(driver: Driver) -> list[dict[str, Any]]:

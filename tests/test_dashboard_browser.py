@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 
 from . import browser as real_browser
-from .browser import Driver, console_entries, csp_violations, screenshot, wait_until
+from .browser import (
+    Driver,
+    console_entries,
+    csp_violations,
+    page_csp_violations,
+    screenshot,
+    wait_until,
+)
 from .conftest import ProjectFactory, run_cli
 from .dashboard_browser_support import XSS, Dashboard, require_app, serve, write
 
@@ -42,6 +49,7 @@ def assert_page_clean(driver: Driver) -> None:
     """No CSP violation and no uncaught script error in the console since the last look."""
     entries = console_entries(driver)
     assert csp_violations(entries) == [], entries
+    assert page_csp_violations(driver) == []
     errors = [e["message"] for e in entries if "Uncaught" in str(e.get("message", ""))]
     assert errors == [], errors
 
@@ -141,6 +149,7 @@ def test_the_harness_sees_a_csp_violation(browser: Driver) -> None:
     browser.get("data:text/html;charset=utf-8," + page)
     assert one(browser, "#p").text == "x"
     assert csp_violations(console_entries(browser)) != []
+    assert page_csp_violations(browser) != []
 
 
 def test_runs_page_lists_a_run_and_clicking_opens_it(
