@@ -6,6 +6,8 @@ that never follow redirects."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -23,6 +25,8 @@ PASSWORD = "s3cret-Dash-Pa55"  # trust authentication ignores it; no response ma
 SCRIPT = '<script>alert("x")</script>'
 IMG = '"><img src=x onerror=alert(1)>'
 HOSTILE = f"{SCRIPT} {IMG}"
+# A running run names its process (runs_service.is_stale): this one, alive while the test runs.
+ALIVE = {"pid": os.getpid(), "host": socket.gethostname()}
 
 
 @dataclass
@@ -138,7 +142,7 @@ def seed(db: OrchestratorDB, *, runs: int = 3, sessions: int = 1) -> Seeded:
         title = HOSTILE if number == 0 else f"issue number {number}"
         db.create_run(
             adw_id, "sdlc" if number % 2 == 0 else "patch", issue_source="github",
-            issue_ref=100 + number, issue_title=title,
+            issue_ref=100 + number, issue_title=title, details=ALIVE,
         )  # fmt: skip
         seeded.runs.append(adw_id)
         _agent_with_work(

@@ -6,6 +6,8 @@ response, cost totals equal to `db stats`, and no database password in any respo
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from tac_bootstrap.dashboard.security import CSP
 
 from .conftest import BACKENDS, ProjectFactory
 from .dashboard_http_support import (
+    ALIVE,
     IMG,
     PASSWORD,
     SCRIPT,
@@ -222,3 +225,20 @@ def test_no_password_in_any_response(site: Served, project: Project) -> None:
         assert "postgresql://postgres:***@/" in page  # the location, its password masked
     assert site.get("/api/runs/run001").status == 200
     assert site.get("/runs/does-not-exist").status == 404
+
+
+def test_a_crashed_running_run_is_shown_stale(site: Served, project: Project) -> None:
+    """Recorded running, but its process is gone and no lease or heartbeat keeps it: stale,
+    as `tac-bootstrap runs` shows it."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    with project.open() as db:
+        db.create_run("crashed", "sdlc", details={"pid": int(gone.stdout), "host": ALIVE["host"]})
+    listed = {run["id"]: run for run in site.get("/api/runs").json()["runs"]}
+    assert (listed["crashed"]["status"], listed["crashed"]["recorded_status"]) == (
+        "stale", "running",
+    )  # fmt: skip
+    assert listed["run001"]["status"] == "running"  # its process (this one) is alive
+    assert api.runs(project.root).runs[0].status == "stale"  # the same verdict
+    assert site.get("/api/runs/crashed").json()["run"]["status"] == "stale"
+    assert 'data-status="stale"' in site.get("/runs").text

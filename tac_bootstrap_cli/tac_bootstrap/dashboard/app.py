@@ -35,6 +35,7 @@ from tac_bootstrap.application import dashboard_queries_costs as cost_queries
 from tac_bootstrap.application import dashboard_queries_run as run_queries
 from tac_bootstrap.application.dashboard_queries_live import Cursor, start_cursor
 from tac_bootstrap.application.dashboard_queries_shared import DashboardSource
+from tac_bootstrap.application.dashboard_queries_stale import mark_stale
 from tac_bootstrap.dashboard import live
 from tac_bootstrap.dashboard.security import Guard, Policy, same_origin
 from tac_bootstrap.domain.errors import TacError, UsageError
@@ -52,6 +53,7 @@ class Settings:
     host: str = "127.0.0.1"
     token: str | None = None
     allow_actions: bool = False
+    lease_seconds: float = 120.0  # queue.lease_seconds: a running run past it may be stale
 
 
 def _templates() -> Environment:
@@ -112,13 +114,16 @@ class Dashboard:
     def _runs(self, request: Request) -> tuple[queries.RunFilters, Any]:
         self._check_schema()
         filters = queries.RunFilters.parse(dict(request.query_params))
-        return filters, self.source.run(queries.runs_page(filters))
+        page = self.source.run(queries.runs_page(filters))
+        self.source.run(mark_stale(page.rows, self.settings.lease_seconds))
+        return filters, page
 
     def _detail(self, run_id: str) -> dict[str, Any]:
         self._check_schema()
         detail = self.source.run(run_queries.run_detail(run_id))
         if detail is None:
             raise HTTPException(404, f"no run or session {run_id!r}")
+        self.source.run(mark_stale([detail["run"]], self.settings.lease_seconds))
         return detail
 
     def _events(self, request: Request, run_id: str) -> dict[str, Any]:
@@ -204,7 +209,7 @@ class Dashboard:
         after = request.query_params.get("after")
         last_id = request.headers.get("last-event-id")
         cursor = live.opening_cursor(after, last_id)
-        stream = live.Stream(self.source, run_id, cursor)
+        stream = live.Stream(self.source, run_id, cursor, self.settings.lease_seconds)
         body = live.events(stream, request.is_disconnected)
         return StreamingResponse(
             body,

@@ -33,6 +33,7 @@ from tac_bootstrap.application.dashboard_queries_live import (
     start_cursor,
 )
 from tac_bootstrap.application.dashboard_queries_shared import DashboardSource
+from tac_bootstrap.application.dashboard_queries_stale import mark_stale
 
 POLL_SECONDS = 0.2
 HEARTBEAT_SECONDS = 10.0
@@ -55,8 +56,11 @@ def sse(event: str, cursor: Cursor, data: dict[str, Any]) -> str:
 class Stream:
     """One client's stream: its cursor and what it has already been sent."""
 
-    def __init__(self, source: DashboardSource, run_id: str | None, cursor: Cursor) -> None:
+    def __init__(
+        self, source: DashboardSource, run_id: str | None, cursor: Cursor, lease_seconds: float
+    ) -> None:
         self.source = source
+        self.lease_seconds = lease_seconds
         self.run_id = run_id
         self.cursor = cursor
         self.sent: dict[str, int] = {}  # change key -> its time, forgotten past the lookback
@@ -66,6 +70,8 @@ class Stream:
     def poll(self) -> list[str]:
         """The events written since the cursor, oldest first, each sent once."""
         found = self.source.run(changes_since(self.cursor, self.run_id, self.source.schema_version))
+        if found.runs:
+            self.source.run(mark_stale(found.runs, self.lease_seconds))
         marks = {"log": self.cursor.log, "prompt": self.cursor.prompt, "run": self.cursor.run}
         out: list[str] = []
         for kind, attribute in _KINDS:

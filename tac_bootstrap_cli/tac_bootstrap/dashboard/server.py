@@ -124,6 +124,13 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _lease_seconds(target: service.DatabaseTarget) -> float:
+    """The project's queue lease (a running run past it without a heartbeat may be stale)."""
+    from tac_bootstrap.application.runs_service import load_project
+
+    return float(load_project(target.project_root)[1].queue.lease_seconds)
+
+
 def prepare(
     project: Path | None,
     *,
@@ -141,7 +148,12 @@ def prepare(
     target = service.locate(project)
     source = DashboardSource(target)
     try:
-        settings = Settings(host=host, token=chosen, allow_actions=allow_actions)
+        settings = Settings(
+            host=host,
+            token=chosen,
+            allow_actions=allow_actions,
+            lease_seconds=_lease_seconds(target),
+        )
         app = create_app(source, settings)
         sock = bind(host, port) if listen else None
     except BaseException:
