@@ -4,12 +4,16 @@ the one-active-run-per-issue rule refused before anything is written."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from tac_bootstrap.runtime import adw_db_operations as ops
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
+from tac_bootstrap.runtime.orch_database_models import OrchestratorError
 
+from .conftest import BACKENDS
 from .test_db_copy import copy, copy_json, counts, open_db, populate, project, rows
 
 __all__ = ["project"]  # the module fixture of test_db_copy, shared
@@ -201,3 +205,57 @@ def test_a_finished_run_of_the_same_issue_in_dest_is_no_clash(
     document = copy_json(project, source, dest, code=1)
     assert document["tables"]["runs"]["copied"] == 5
     assert any("runs" in problem for problem in document["problems"])
+
+
+@pytest.mark.postgres
+def test_nul_characters_and_non_uuid_check_ids_in_runs_are_listed_before_writing(
+    project: Path, tmp_path: Path, pg_url: str
+) -> None:
+    source = tmp_path / "source.db"
+    populate_runs(project, source)
+    conn = sqlite3.connect(source)
+    conn.execute("UPDATE runs SET error = ? WHERE adw_id = 'run-failed'", ("a\x00b",))
+    conn.execute("UPDATE runs SET details = '{\"q\":\"\\u0000\"}' WHERE adw_id = 'run-paused'")
+    conn.execute(
+        "UPDATE webhook_deliveries SET event = ? WHERE delivery_id = 'delivery-3'", ("\x00",)
+    )
+    conn.commit()
+    refused = copy(project, source, pg_url)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "3 value(s) with NUL" in refused.stderr
+    for found in (
+        "runs.error of run-failed",
+        "runs.details of run-paused",
+        "webhook_deliveries.event of delivery-3",
+    ):
+        assert found in refused.stderr
+    conn.execute("UPDATE runs SET error = NULL, details = '{}'")
+    conn.execute("UPDATE webhook_deliveries SET event = 'issues'")
+    conn.execute("UPDATE run_checks SET id = 'check-1' WHERE adw_id = 'run-failed'")
+    conn.commit()
+    conn.close()
+    refused = copy(project, source, pg_url)
+    assert refused.returncode == 1
+    assert "1 id(s) that are not UUIDs" in refused.stderr
+    assert "run_checks.id 'check-1'" in refused.stderr
+    with open_db(project, pg_url, migrate=False) as db:
+        assert db.schema_version() == 0  # nothing written, DEST not even migrated
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_inserting_a_second_active_run_for_an_issue_is_an_error_naming_the_rule(
+    project: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """What a copy meets when DEST gets an active run for the issue after the preflight (a
+    worker on DEST's server): an error saying which rule, never a row silently left out."""
+    source = tmp_path / "source.db"
+    populate_runs(project, source)
+    dest = str(tmp_path / "dest.db") if backend == "sqlite" else request.getfixturevalue("pg_url")
+    paused = [r for r in rows(project, source)["runs"] if r["adw_id"] == "run-paused"]
+    with open_db(project, dest) as db:
+        db.create_run("dest-own", "sdlc", issue_source="github", issue_ref=13)
+        batch = [tuple(paused[0][c] for c in ops.COLUMNS["runs"])]
+        with pytest.raises(OrchestratorError, match="issue or port slot of another active run"):
+            db.insert_missing("runs", batch)
+        assert db.insert_missing("runs", []) == 0
+        assert [r.adw_id for r in db.list_runs()] == ["dest-own"]
