@@ -331,3 +331,71 @@ def test_the_generated_settings_command_prints_the_line_even_without_python(
             timeout=30,
         )
         assert (done.returncode, done.stdout) == (0, expected_line + "\n"), done.stderr
+
+
+DOCUMENTS = [
+    '{"session_id": "s", "model": {"id": "m", "display_name": "M"}}',
+    '  {"a": [1, 2.5, -3e-2, "x\\u001b\\n", null, true, false], "b": {}}\n',
+    '{"deep": [[[[[[[["x"]]]]]]]]}',
+    '{"nan": NaN, "inf": Infinity}',
+    '"just a string"',
+    "[1, 2]",
+]
+
+
+@pytest.mark.parametrize("text", DOCUMENTS)
+def test_its_json_reader_is_json_loads(project: Path, text: str) -> None:
+    script = load_script(project)
+    assert repr(script.parse_json(text)) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize("text", ["", "{", '{"a": 1} {"b": 2}', "{'a': 1}", '{"a": 1,}', "nul"])
+def test_its_json_reader_refuses_what_json_loads_refuses(project: Path, text: str) -> None:
+    script = load_script(project)
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises((ValueError, StopIteration)):
+        script.parse_json(text)
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("\x1b[1;31mred\x1b[0m", "red"),
+        ("\x1b]0;title\x07name", "name"),
+        ("\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\", "link"),
+        ("a\x9b2Jb", "ab"),
+        ("\x1bcreset", "reset"),
+        ("tab\there\r\nnext", "tabherenext"),
+        ("\u202egnp.exe\u202c", "gnp.exe"),
+        ("\x1b[", ""),
+        ("plain model-4.5", "plain model-4.5"),
+    ],
+)
+def test_text_is_cleaned_of_escapes_and_controls(project: Path, raw: str, shown: str) -> None:
+    assert load_script(project).clean(raw) == shown
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "host=h dbname=d",
+        "HOST = h",
+        " dbname=x",
+        "user=u  password=p",
+        "a=b",
+        "a1_b = c",
+        "1a=b",
+        "orch.db",
+        "my dir/orch.db",
+        "data/x password=p",
+        "data/x Password=p",
+        "x=y/z.db",
+        "é=x",
+        "=x",
+    ],
+)
+def test_it_tells_conninfo_as_the_runtime_does(project: Path, value: str) -> None:
+    from tac_bootstrap.runtime.adw_db_private import looks_like_conninfo
+
+    assert load_script(project).names_conninfo(value) == looks_like_conninfo(value)

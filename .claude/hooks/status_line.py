@@ -19,14 +19,13 @@ configured setting, else the project's default file (as the hooks find it).
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import signal
 import sqlite3
 import sys
 
-# No pathlib, typing or urllib: each import is milliseconds of the line's budget.
+# Only os, sys and sqlite3: json, re and signal would each import enum, functools and
+# collections (milliseconds of the line's budget), so the JSON is read by the C scanner json
+# itself uses, and the text is cleaned without regular expressions.
 PROJECT_ROOT = os.path.realpath(__file__)
 for _ in range(3):  # <root>/.claude/hooks/status_line.py
     PROJECT_ROOT = os.path.dirname(PROJECT_ROOT)
@@ -38,16 +37,26 @@ BUSY_TIMEOUT_S = 0.02  # a writer holding the lock longer gets the "busy" line, 
 DEADLINE_S = 0.5  # whatever happens, the line is printed by then
 MAX_STDIN = 1 << 20
 MAX_TEXT = 40
+MAX_RAW = 2000  # characters of a value looked at (its escape sequences included)
 PREFIX = "tac"
 TOKEN_KINDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
-# C0 and C1 controls (ESC, so every ANSI sequence, CR, BEL), DEL, and the bidirectional
-# overrides that reorder what a terminal shows.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# Escape sequences whole (CSI, OSC, and two-character ones), so none leaves its tail behind.
-_ESCAPES = re.compile(
-    "\x1b\\[[0-?]*[ -/]*[@-~]|\x1b\\][^\x07\x1b]*(?:\x07|\x1b\\\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]"
+# C0 and C1 controls (CR, BEL, what is left of an escape), DEL, and the bidirectional
+# overrides that reorder what a terminal shows: all dropped.
+_BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_UNPRINTABLE = dict.fromkeys((*range(0x20), *range(0x7F, 0xA0), *_BIDI))
+# libpq's keywords, as adw_db_private.KEYWORDS lists them (a setting holding one is conninfo).
+_KEYWORD_WORDS = (
+    "host hostaddr port dbname user password passfile require_auth channel_binding "
+    "connect_timeout client_encoding options application_name fallback_application_name "
+    "keepalives keepalives_idle keepalives_interval keepalives_count tcp_user_timeout "
+    "replication gssencmode sslmode sslnegotiation sslcompression sslcert sslkey "
+    "sslpassword sslcertmode sslrootcert sslcrl sslcrldir sslsni requirepeer "
+    "ssl_min_protocol_version ssl_max_protocol_version krbsrvname gsslib gssdelegation "
+    "service target_session_attrs load_balance_hosts requiressl oauth_issuer "
+    "oauth_client_id oauth_client_secret oauth_scope"
 )
-_CONNINFO = re.compile(r"(^|\s)(host|hostaddr|dbname|user|port|service|password)\s*=", re.I)
+_CONNINFO_KEYS = frozenset(_KEYWORD_WORDS.split())
+_WORD_START = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
 # Transcript usage counts only for agents no prompt ran (a prompt's own result is complete):
 # transcripts.COUNTED_USAGE.
 _COUNTED = (
@@ -66,9 +75,53 @@ class Fallback(Exception):
 
 
 def clean(value: object, limit: int = MAX_TEXT) -> str:
-    """Text fit for a terminal: no control characters, at most `limit` characters."""
-    text = _UNPRINTABLE.sub("", _ESCAPES.sub("", str(value))).strip()
+    """Text fit for a terminal: no escape sequence or control character, at most `limit`
+    characters."""
+    text = without_escapes(str(value)[:MAX_RAW]).translate(_UNPRINTABLE).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def without_escapes(text: str) -> str:
+    """`text` without its escape sequences, whole: CSI (ESC [ or 0x9B, up to a final byte
+    @ to ~), OSC (ESC ], up to BEL or ESC \\) and ESC plus one character."""
+    kept: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char == "\x1b" and i + 1 < n and text[i + 1] in "[]":
+            csi = text[i + 1] == "["
+            i += 2
+        elif char == "\x9b":
+            csi = True
+            i += 1
+        elif char == "\x1b":
+            i += 2
+            continue
+        else:
+            kept.append(char)
+            i += 1
+            continue
+        while i < n:
+            char = text[i]
+            i += 1
+            if (csi and "@" <= char <= "~") or (not csi and char == "\x07"):
+                break
+            if not csi and char == "\x1b":
+                i += 1  # ESC \\ ends it
+                break
+    return "".join(kept)
+
+
+def names_conninfo(value: str) -> bool:
+    """libpq's "host=... dbname=..." form, as adw_db_private.looks_like_conninfo tells it:
+    it starts with `word =`, or holds a libpq keyword and `=` after a blank."""
+    first = value.lstrip().partition("=")
+    name = first[0].rstrip()
+    word = name.isascii() and (name[:1].isalpha() or name[:1] == "_")
+    if first[1] and word and all(c in _WORD_START or c.isdigit() for c in name):
+        return True
+    words = " ".join(value.split()).replace(" =", "=").split(" ")
+    return any(word.partition("=")[0] in _CONNINFO_KEYS for word in words if "=" in word)
 
 
 def database_path(project_root: str) -> str | None:
@@ -84,7 +137,7 @@ def database_path(project_root: str) -> str | None:
         if parts.netloc not in ("", "localhost") or not raw or raw == "/":
             return None
         value = raw[1:]  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
-    elif "://" in value or value.lower().startswith("postgres") or _CONNINFO.search(value):
+    elif "://" in value or value.lower().startswith("postgres") or names_conninfo(value):
         return None
     return os.path.join(project_root, os.path.expanduser(value))  # an absolute one wins
 
@@ -233,12 +286,39 @@ def status_line(session: dict[str, object], project_root: str = PROJECT_ROOT) ->
     return " | ".join(parts + ([shown] if shown else []))
 
 
+class _JsonContext:
+    """What json's C scanner reads from json.JSONDecoder: the same settings as json.loads."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float  # NaN, Infinity, -Infinity
+
+
+def parse_json(text: str) -> object:
+    """json.loads(text), without importing json (its C scanner is the same parser)."""
+    try:
+        import _json
+    except ImportError:  # an interpreter without the C accelerator
+        import json
+
+        return json.loads(text)
+    text = text.strip(" \t\n\r")
+    scan = _json.make_scanner(_JsonContext())  # type: ignore[arg-type,unused-ignore]
+    value, end = scan(text, 0)  # StopIteration: not JSON
+    if end != len(text):
+        raise ValueError("extra data after the JSON value")
+    return value
+
+
 def read_session() -> dict[str, object]:
     if sys.stdin is None or sys.stdin.isatty():
         return {}
     try:
-        data = json.loads(sys.stdin.read(MAX_STDIN) or "{}")
-    except ValueError:
+        data = parse_json(sys.stdin.read(MAX_STDIN) or "{}")
+    except (ValueError, StopIteration, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -247,19 +327,30 @@ def _out_of_time(_signum: int, _frame: object) -> None:
     raise TimeoutError
 
 
+def deadline(seconds: float) -> None:
+    """SIGALRM after `seconds` (0: none), from the C module (`signal` would import enum)."""
+    try:
+        import _signal  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # not on this platform: the busy timeout bounds the wait anyway
+        return
+    if hasattr(_signal, "setitimer"):
+        _signal.signal(_signal.SIGALRM, _out_of_time)
+        _signal.setitimer(_signal.ITIMER_REAL, seconds)
+
+
 def main() -> int:
     """Print the line; exit 0 whatever happens (a failing status line would blank it)."""
     line = f"{PREFIX}: status unavailable"
     try:
-        if hasattr(signal, "setitimer"):
-            signal.signal(signal.SIGALRM, _out_of_time)
-            signal.setitimer(signal.ITIMER_REAL, DEADLINE_S)
+        deadline(DEADLINE_S)
         line = status_line(read_session())
     except BaseException:  # the CLI shows whatever we print: never a traceback
         pass
     finally:
-        if hasattr(signal, "setitimer"):
-            signal.setitimer(signal.ITIMER_REAL, 0)
+        try:  # noqa: SIM105  # not contextlib.suppress: it imports functools and collections
+            deadline(0)
+        except BaseException:  # the alarm came just now: the line is known
+            pass
     try:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
