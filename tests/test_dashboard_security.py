@@ -7,6 +7,7 @@ and the CLI without its extra."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from tac_bootstrap.dashboard.security import CSP, TOKEN_ENV_VAR
 from tac_bootstrap.dashboard.server import choose_token
 
 from .conftest import ProjectFactory
-from .dashboard_http_support import Served, seed, served
+from .dashboard_http_support import Served, request, seed, served
 
 TOKEN = "a-test-token-of-enough-length"
 OFF_LOOPBACK = "127.0.0.2"
@@ -173,3 +174,34 @@ def test_the_command_without_its_extra_says_how_to_install_it(tmp_path: Path) ->
     assert len(lines) == 1, done.stderr
     assert "pip install 'tac-bootstrap[dashboard]'" in lines[0]
     assert done.stdout == ""
+
+
+def test_the_command_prints_where_it_listens_and_its_token_once(root: Path) -> None:
+    """The real command off loopback: the URL with the real port, the generated token once,
+    a login URL that works; Ctrl-C (SIGINT) stops it with exit 0."""
+    if not can_bind(OFF_LOOPBACK):
+        pytest.skip(f"cannot bind {OFF_LOOPBACK} here")
+    command = [sys.executable, "-m", "tac_bootstrap", "dashboard", "-P", str(root), "--port", "0",
+               "--host", OFF_LOOPBACK]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        while not lines or not lines[-1].startswith("press Ctrl-C"):
+            line = process.stdout.readline()
+            assert line, (lines, process.stderr.read() if process.stderr else "")
+            lines.append(line.strip())
+        login = next(line.removeprefix("open ") for line in lines if line.startswith("open "))
+        token = login.rsplit("?token=", 1)[1]
+        assert sum(token in line for line in lines) == 2  # "token (shown once)" and the URL
+        assert lines[0].startswith("dashboard of ") and "orchestrator.db at http://" in lines[0]
+        base = login.split("?", 1)[0].rstrip("/")
+        assert request(base + "/runs").status == 401
+        first = request(login)
+        assert first.status == 303 and first.headers["location"] == "/"
+        cookie = {"Cookie": first.headers["set-cookie"].split(";", 1)[0]}
+        assert request(base + "/runs", headers=cookie).status == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
+    assert process.returncode == 0
