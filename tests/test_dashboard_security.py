@@ -157,6 +157,14 @@ def test_cancel_only_with_allow_actions_and_from_the_same_origin(root: Path) -> 
         assert again.status == 409  # already cancelled
         assert site.get("/api/runs/run000").json()["run"]["status"] == "cancelled"
         assert site.get("/api/runs/run001").json()["run"]["status"] == "running"
+        page = site.get("/runs/run001").text
+        assert 'id="cancel-run"' in page
+        form = site.get(
+            "/api/runs/run001/cancel", method="POST", data=b"",
+            headers={"Origin": origin, "Accept": "text/html,application/xhtml+xml"},
+        )  # fmt: skip
+        assert (form.status, form.headers["location"]) == (303, "/runs/run001")
+        assert 'id="cancel-run"' not in site.get("/runs/run001").text  # cancelled: no button
 
 
 def test_the_command_without_its_extra_says_how_to_install_it(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -222,7 +222,11 @@ class Dashboard:
             return PlainTextResponse("refused: not from this dashboard's pages", 403)
         from tac_bootstrap.dashboard.actions import cancel_run
 
-        outcome = cancel_run(self.source.target, request.path_params["adw_id"])
+        adw_id = request.path_params["adw_id"]
+        outcome = cancel_run(self.source.target, adw_id)
+        if "text/html" in request.headers.get("accept", ""):
+            # The run page's form (a browser): back to the page, which shows the new status.
+            return RedirectResponse(f"/runs/{quote(adw_id, safe='')}", 303)
         return JSONResponse(outcome, status_code=200 if outcome["ok"] else 409)
 
     # -- the application --------------------------------------------------------------------
