@@ -242,3 +242,24 @@ def test_a_crashed_running_run_is_shown_stale(site: Served, project: Project) ->
     assert api.runs(project.root).runs[0].status == "stale"  # the same verdict
     assert site.get("/api/runs/crashed").json()["run"]["status"] == "stale"
     assert 'data-status="stale"' in site.get("/runs").text
+
+
+def test_a_broken_server_connection_is_opened_again(site: Served, project: Project) -> None:
+    """The server drops the dashboard's connection (a restart would): that request fails
+    without details, the next ones are answered again."""
+    if project.backend != "postgresql":
+        pytest.skip("a SQLite file has no connection to lose")
+    import psycopg
+
+    with psycopg.connect(project.database, autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    assert ended, "the dashboard's connection was not found"
+    first = site.get("/api/runs")
+    assert first.status in (200, 500)
+    if first.status == 500:
+        assert first.json() == {"error": "internal error (the dashboard's log has the cause)"}
+    assert site.get("/api/runs").status == 200
+    assert len(site.get("/api/runs").json()["runs"]) == 7

@@ -18,7 +18,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Generator, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -71,6 +71,19 @@ class DashboardSource:
                     step = query.send(execute_step(self.db.conn, step, self.db.dialect))
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
+            except BaseException:
+                self._reopen_if_broken()
+                raise
+
+    def _reopen_if_broken(self) -> None:
+        """A server connection that broke (a restart, a dropped link) is opened again, so
+        this request fails but the next ones are answered."""
+        if not getattr(self.db.conn, "broken", False):
+            return
+        with suppress(Exception):
+            self.db.close()
+        with suppress(Exception):  # still down: the next request tries again
+            self.db = _open_read_only(self.target)
 
     @contextmanager
     def locked(self) -> Iterator[OrchestratorDB]:
