@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,12 +61,19 @@ def cases(database: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
     }
 
 
-def once(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+def children_cpu_ms() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def once(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall ms from spawn to exit, CPU ms the process used, its output)."""
+    cpu = children_cpu_ms()
     start = time.perf_counter()
     done = subprocess.run(argv, input=SESSION_JSON, capture_output=True, text=True, env=env)
     elapsed = (time.perf_counter() - start) * 1000
     assert done.returncode == 0 and not done.stderr, done.stderr
-    return elapsed, done.stdout
+    return elapsed, children_cpu_ms() - cpu, done.stdout
 
 
 def check(name: str, output: str) -> None:
@@ -80,18 +88,22 @@ def check(name: str, output: str) -> None:
         assert output == "tac: no database yet | Opus 4.1\n", output
 
 
-def measure(database: Path, rounds: int) -> dict[str, list[float]]:
+Times = dict[str, tuple[list[float], list[float]]]  # case -> (wall ms, CPU ms)
+
+
+def measure(database: Path, rounds: int) -> Times:
     plan = cases(database)
-    times: dict[str, list[float]] = {name: [] for name in plan}
+    times: Times = {name: ([], []) for name in plan}
     for name, (argv, env) in plan.items():  # warm the page cache and the .pyc files
-        check(name, once(argv, env)[1])
+        check(name, once(argv, env)[2])
     for index in range(rounds):
         names = list(plan)
         names = names[index % len(names) :] + names[: index % len(names)]  # rotate the order
         for name in names:
-            elapsed, output = once(*plan[name])
+            elapsed, cpu, output = once(*plan[name])
             check(name, output)
-            times[name].append(elapsed)
+            times[name][0].append(elapsed)
+            times[name][1].append(cpu)
     return times
 
 
@@ -99,14 +111,18 @@ def p95(values: list[float]) -> float:
     return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
 
 
-def report(times: dict[str, list[float]], rounds: int) -> bool:
-    floor = statistics.median(next(iter(times.values())))
-    print(f"\n{rounds} rounds, {os.cpu_count()} CPUs, {PYTHON}")
-    print(f"{'case':38} {'median ms':>10} {'p95 ms':>8} {'over (a)':>9}")
+def report(times: Times, rounds: int) -> bool:
+    floor = statistics.median(next(iter(times.values()))[0])
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n{rounds} rounds, {os.cpu_count()} CPUs, load average {load}, {PYTHON}")
+    print(f"{'case':38} {'median ms':>10} {'p95 ms':>8} {'over (a)':>9} {'CPU ms':>7}")
     ok = True
-    for name, values in times.items():
+    for name, (values, cpu) in times.items():
         median = statistics.median(values)
-        print(f"{name:38} {median:10.1f} {p95(values):8.1f} {median - floor:+9.1f}")
+        print(
+            f"{name:38} {median:10.1f} {p95(values):8.1f} {median - floor:+9.1f} "
+            f"{statistics.median(cpu):7.1f}"
+        )
         if name.startswith(("(b)", "(c)")) and median > TARGET_MS:
             ok = False
     print(f"target: (b) and (c) median <= {TARGET_MS:.0f} ms: {'met' if ok else 'MISSED'}")
