@@ -60,6 +60,9 @@ demo: $(STAMP)
 	@echo
 	@echo "== Re-rendering is idempotent =="
 	$(BIN)/tac-bootstrap render $(DEMO_DIR)/demo-app --check
+	@echo
+	@echo "== Watch it in the dashboard (runs, the run's timeline and events live, costs; Ctrl-C stops it) =="
+	@echo "   $(BIN)/tac-bootstrap dashboard --project $(DEMO_DIR)/demo-app --open"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
