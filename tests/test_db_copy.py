@@ -20,7 +20,7 @@ import pytest
 
 from tac_bootstrap.runtime import adw_db_operations as ops
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
-from tac_bootstrap.runtime.adw_db_ops_shared import KEY_COLUMNS
+from tac_bootstrap.runtime.adw_db_ops_shared import KEY_COLUMNS, tables_at
 from tac_bootstrap.runtime.orch_database_models import utc_now
 
 from .conftest import run_cli
@@ -95,7 +95,8 @@ def rows(project: Path, database: str | Path) -> dict[str, list[dict[str, Any]]]
     ran), other tables by key (ids made in the same millisecond are not ordered, and
     PostgreSQL returns those tables by id)."""
     with open_db(project, database, migrate=False) as db:
-        found = {t: [dict(row) for row in db.iter_rows(t)] for t in ops.TABLES}
+        tables = tables_at(db.schema_version())
+        found = {t: [dict(row) for row in db.iter_rows(t)] for t in tables}
     for table, records in found.items():
         if table not in IN_ORDER_TABLES:
             key = KEY_COLUMNS.get(table, "id")

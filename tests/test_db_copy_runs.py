@@ -4,6 +4,7 @@ the one-active-run-per-issue rule refused before anything is written."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -14,7 +15,16 @@ from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.orch_database_models import OrchestratorError
 
 from .conftest import BACKENDS
-from .test_db_copy import copy, copy_json, counts, open_db, populate, project, rows
+from .test_db_copy import (
+    copy,
+    copy_json,
+    counts,
+    migrations,
+    open_db,
+    populate,
+    project,
+    rows,
+)
 
 __all__ = ["project"]  # the module fixture of test_db_copy, shared
 
@@ -259,3 +269,22 @@ def test_inserting_a_second_active_run_for_an_issue_is_an_error_naming_the_rule(
             db.insert_missing("runs", batch)
         assert db.insert_missing("runs", []) == 0
         assert [r.adw_id for r in db.list_runs()] == ["dest-own"]
+
+
+@pytest.mark.postgres
+def test_a_project_whose_migrations_stop_at_4_copies_without_the_runs_tables(
+    project: Path, tmp_path: Path, pg_url: str
+) -> None:
+    """A project not rendered again since migration 005 (its adws/schema has 001 to 004):
+    its databases are copied as they are, none of the runs' checks looks for their tables."""
+    older = tmp_path / "older"
+    shutil.copytree(project, older, symlinks=True)
+    for backend in ("sqlite", "postgresql"):
+        for path in migrations(older, backend).glob("005_*.sql"):
+            path.unlink()
+    source = tmp_path / "v4.db"
+    populate(older, source, logs_per_agent=3)
+    document = copy_json(older, source, pg_url)
+    assert document["ok"] is True and document["schema_version"] == 4
+    assert not set(document["tables"]) & set(RUN_TABLES)
+    assert rows(older, pg_url) == rows(older, source)

@@ -175,7 +175,7 @@ def copy_database(
                         f"SOURCE and DEST are the same database ({copy_plan.dest.display})",
                         hint="copy into another database",
                     )
-                require_storable(source, dest)
+                require_storable(source, dest, report.tables)
                 with errors_from(dest, "DEST"):
                     report.dest_migrated = [m.filename for m in dest.migrate()]
                     report.schema_version = require_same_schema(source, dest)

@@ -136,23 +136,27 @@ def _same_id(value: str) -> str:
     return ops.uuid_key(value) or value
 
 
-def require_storable(source: OrchestratorDB, dest: OrchestratorDB) -> None:
+def require_storable(
+    source: OrchestratorDB, dest: OrchestratorDB, tables: Sequence[TableCopy]
+) -> None:
     """Values SOURCE's engine stores and DEST's refuses would stop the copy half-way: ids
-    that are not UUIDs (DEST has UUID columns), NUL characters (DEST stores none)."""
+    that are not UUIDs (DEST has UUID columns), NUL characters (DEST stores none). Only the
+    tables SOURCE's schema version has are looked at."""
+    present = {t.table for t in tables}
     with errors_from(source, "SOURCE"):
         if dest.dialect.uuid_ids and not source.dialect.uuid_ids:
-            _require_uuid_ids(source)
+            _require_uuid_ids(source, present)
         if source.dialect.stores_nul and not dest.dialect.stores_nul:
-            _require_no_nul(source)
+            _require_no_nul(source, present)
 
 
-def _require_uuid_ids(source: OrchestratorDB) -> None:
+def _require_uuid_ids(source: OrchestratorDB, present: set[str]) -> None:
     """PostgreSQL stores ids in UUID columns; a SQLite id that is not one (hand-written rows,
     old tools) would stop the copy half-way, so all are checked first."""
     bad: list[str] = []
     count = 0
     for table, columns in ID_COLUMNS.items():
-        for column in columns:
+        for column in columns if table in present else ():
             for value in source.non_uuid_ids(table, column):
                 count += 1
                 if len(bad) < EXAMPLES:
@@ -166,12 +170,12 @@ def _require_uuid_ids(source: OrchestratorDB) -> None:
         )
 
 
-def _require_no_nul(source: OrchestratorDB) -> None:
+def _require_no_nul(source: OrchestratorDB, present: set[str]) -> None:
     """SQLite stores NUL characters that PostgreSQL refuses (text, and \\u0000 in jsonb): a
     copy would stop at the first such row, so all are looked for first."""
     found: list[str] = []
     for table, columns in ops.COLUMNS.items():
-        for column in columns:
+        for column in columns if table in present else ():
             if column in NOT_TEXT:
                 continue
             for row_id in source.ids_with_nul(table, column):
