@@ -153,9 +153,14 @@ def screenshot(driver: Driver, name: str, *, max_height: int = 3000) -> Path:
 
 def wait_until(driver: Driver, condition: Callable[[Driver], Any], message: str) -> Any:
     """Poll `condition(driver)` until it is truthy; fails with `message` after WAIT_SECONDS."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.1).until(condition, message)
+    # A live page replaces elements (the timeline's lanes): an element gone stale between
+    # finding it and reading it means "look again", not a failure.
+    ignored = (StaleElementReferenceException,)
+    wait = WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.1, ignored_exceptions=ignored)
+    return wait.until(condition, message)
 
 
 def required() -> bool:

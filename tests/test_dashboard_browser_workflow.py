@@ -157,7 +157,9 @@ def watch(browser: Driver, dashboard: Dashboard, adw_id: str, gate: Path) -> Non
     wait_until(browser, lambda d: d.current_url.endswith(f"/runs/{adw_id}"), "no run page")
     wait_until(browser, present('#live-status[data-state="open"]'), "the run's stream")
     mark_page(browser)
-    phases = [lane.get_attribute("data-phase") for lane in by_css(browser, "#timeline .lane")]
+    phases = browser.execute_script(  # in one go: a refresh may replace the lanes meanwhile
+        "return Array.from(document.querySelectorAll('#timeline .lane'), l => l.dataset.phase);"
+    )
     assert "review" not in phases, phases  # the run is held before review
     before = len(by_css(browser, "#events [data-event-id]"))
     assert one(browser, "#run").get_attribute("data-status") == "running"
