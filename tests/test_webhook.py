@@ -21,6 +21,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,13 @@ def fixture(name: str, **changes: Any) -> dict[str, Any]:
     (signed fields the receiver's replay guard reads), so each call gets fresh ones."""
     data: dict[str, Any] = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     n = next(EVENTS)
+    # Recent, distinct times: a signed time older than the replay memory is refused.
+    stamp = (datetime.now(timezone.utc) - timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
     if "issue" in data:
-        data["issue"]["updated_at"] = f"2026-12-01T{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}Z"
+        data["issue"]["updated_at"] = stamp
     if "comment" in data:
         data["comment"]["id"] = 492700400 + n
+        data["comment"]["created_at"] = data["comment"]["updated_at"] = stamp
     data.update(changes)
     return data
 
@@ -245,6 +249,27 @@ def test_a_captured_body_resent_under_a_new_delivery_id_is_refused(
     assert status == 409
     assert "signed event" in body["error"]
     assert len(runs()) == 1
+
+
+@pytest.mark.parametrize(
+    ("event", "payload", "field"),
+    [
+        ("issues", fixture("issues.labeled.json"), "issue"),
+        ("issue_comment", comment_payload("/adw patch"), "comment"),
+    ],
+    ids=["issues", "issue_comment"],
+)
+def test_an_event_signed_before_the_replay_memory_is_refused(
+    port: int, runs: Callable[[], list[Any]], event: str, payload: dict[str, Any], field: str
+) -> None:
+    # A captured body older than what db prune keeps of deliveries (7 days) would pass the
+    # delivery and content guards once its rows are pruned: its signed time refuses it.
+    payload[field]["updated_at"] = "2019-05-15T15:20:18Z"
+    status, body = deliver(port, event, payload)
+    assert status == 409 and "refused as a replay" in body["error"], body
+    payload[field]["updated_at"] = "not a time"
+    assert deliver(port, event, payload)[0] == 400
+    assert runs() == []
 
 
 def test_a_replay_is_refused_after_a_restart_and_by_a_second_receiver(database: Path) -> None:

@@ -32,7 +32,7 @@ from .adw_database import OrchestratorDB
 from .adw_project import current_project
 from .adw_settings import settings
 from .adw_triggers import DEFAULT_WORKFLOW, valid_workflow
-from .adw_webhook_events import EventContext, Reply, content_key, handle_event
+from .adw_webhook_events import EventContext, Reply, content_key, handle_event, stale_problem
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
@@ -161,6 +161,9 @@ class WebhookHandler(BaseHTTPRequestHandler):
             raise Refused(400, "the body is not JSON (use the content type json)") from None
         if not isinstance(payload, dict):
             raise Refused(400, "the JSON body is not an object")
+        stale = stale_problem(event, payload)
+        if stale is not None:
+            raise Refused(*stale)
         db = self.server.db
         if not db.remember_delivery(delivery, event):
             raise Refused(409, f"delivery {delivery} was received before (replay refused)")

@@ -9,10 +9,12 @@ signed payload is still data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from .adw_database import OrchestratorDB
+from .adw_db_ops_prune_runs import DELIVERY_MIN_DAYS
 from .adw_issues import is_layer_comment
 from .adw_triggers import (
     TRUSTED_ASSOCIATIONS,
@@ -66,6 +68,36 @@ def content_key(event: str, payload: dict[str, Any]) -> str | None:
         label = _text(_mapping(payload.get("label")).get("name"))
         stamp = _text(issue.get("updated_at"))
         return f"signed:issues:{issue.get('id')}:{action}:{label}:{stamp}"[:256]
+    return None
+
+
+# The signed time of each event the receiver acts on: what it last changed.
+SIGNED_TIMES = {"issue_comment": ("comment", "updated_at"), "issues": ("issue", "updated_at")}
+
+
+def stale_problem(
+    event: str, payload: dict[str, Any], now: datetime | None = None
+) -> tuple[int, str] | None:
+    """(status, why) for an event signed longer ago than deliveries are remembered: the replay
+    guard forgets a delivery after DELIVERY_MIN_DAYS (db prune), and the signature has no
+    time of its own, so an older captured body is refused by the time it carries."""
+    where = SIGNED_TIMES.get(event)
+    if where is None:
+        return None
+    name = ".".join(where)
+    stamp = _text(_mapping(payload.get(where[0])).get(where[1]))
+    try:
+        signed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return 400, f"{name} is missing or not a time ({stamp[:40]!r})"
+    if signed.tzinfo is None:
+        signed = signed.replace(tzinfo=timezone.utc)
+    age = (now or datetime.now(timezone.utc)) - signed
+    if age > timedelta(days=DELIVERY_MIN_DAYS):
+        return 409, (
+            f"the event was last changed {age.days} days ago ({name} {stamp}), longer ago than "
+            f"deliveries are remembered ({DELIVERY_MIN_DAYS:g} days): refused as a replay"
+        )
     return None
 
 
