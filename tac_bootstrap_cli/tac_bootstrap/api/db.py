@@ -141,8 +141,9 @@ def logs(
 def prune(
     project: PathLike | None = None, *, older_than_days: float, dry_run: bool = False
 ) -> PruneReport:
-    """`db prune --older-than N --yes`: delete logs, and finished agents with their prompts
-    and logs, older than N days. Never asks: ``dry_run=True`` only counts."""
+    """`db prune --older-than N --yes`: delete logs, finished agents with their prompts and
+    logs, and finished workflow runs with their checks, older than N days (webhook deliveries:
+    at least 7 days). Never asks: ``dry_run=True`` only counts."""
     from tac_bootstrap.application.database_reports import prune_database
 
     with tac_errors({"--project": _path(project)}):

@@ -162,7 +162,9 @@ def logs(
     db_reports.logs(project, agent, level, since, limit, json_output)
 
 
-@db_app.command(cls=PlainCommand, short_help="Delete logs and finished agents older than N days.")
+@db_app.command(
+    cls=PlainCommand, short_help="Delete logs, finished agents and finished runs older than N days."
+)
 def prune(
     older_than: Annotated[
         float,
@@ -179,7 +181,9 @@ def prune(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     json_output: JsonOutput = False,
 ) -> None:
-    """Delete logs, and finished agents with their prompts and logs, older than N days."""
+    """Delete logs, finished agents (with their prompts and logs) and finished workflow runs
+    (with their checks) older than N days, and webhook deliveries older than N but at least 7
+    days. Queued, running and paused runs are never deleted."""
     from tac_bootstrap.cli import db_commands
 
     db_commands.prune(project, older_than, dry_run, yes, json_output)
