@@ -3,7 +3,8 @@
 Filters are the server's (the forms submit themselves on a change, so a filtered page is a
 link anyone can share); what the stream brings afterwards follows the filter chosen on the
 page. The stream survives its server going away: the page shows it closed, reconnects by
-itself, and what was written meanwhile arrives from the cursor.
+itself, and what was written meanwhile arrives from the cursor. And the costs page of a
+database with nothing in it yet: empty charts, totals of zero, no script error.
 """
 
 from __future__ import annotations
@@ -147,3 +148,13 @@ def test_the_stream_reconnects_and_delivers_what_was_written_meanwhile(
         )
         assert same_page(browser), "the page reloaded"
         assert_page_clean(browser)
+
+
+def test_the_costs_page_of_an_empty_database(browser: Driver, dashboard: Dashboard) -> None:
+    browser.get(dashboard.url("/costs"))
+    for selector in ("#chart-day", "#chart-model", "#chart-run-type"):
+        chart = wait_until(browser, present(f'{selector}[data-state="drawn"]'), selector)[0]
+        assert float(chart.get_attribute("data-total-usd")) == 0
+        assert chart.find_elements("css selector", ".empty"), selector
+    assert float(one(browser, "#cost-total").get_attribute("data-usd")) == 0
+    assert_page_clean(browser)
