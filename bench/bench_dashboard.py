@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -113,7 +114,7 @@ async def asgi_get(app: Any, target: str, host: str) -> tuple[int, bytes]:
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": urllib.request.unquote(path),
+        "path": urllib.parse.unquote(path),
         "raw_path": path.encode(),
         "query_string": query.encode(),
         "root_path": "",
