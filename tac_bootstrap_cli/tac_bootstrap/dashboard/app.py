@@ -172,6 +172,7 @@ class Dashboard:
             run=detail["run"],
             agents=detail["agents"],
             prompts=detail["prompts"],
+            prompt_limit=run_queries.PROMPT_LIMIT,
             events=events["events"],
             events_next=events["next"],
             tools=run_queries.tool_names(events["events"]),
