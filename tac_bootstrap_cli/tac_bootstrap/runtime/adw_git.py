@@ -7,11 +7,12 @@ a hook still acts on the worktree it names. Errors are GitError with git's own m
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .orch_database_models import OrchestratorError
@@ -230,3 +231,27 @@ def is_merged(root: Path, branch: str, into: str) -> bool:
     if result.returncode not in (0, 1):
         raise GitError(f"cannot tell whether {branch} is merged into {into}: {result.stderr}")
     return result.returncode == 0
+
+
+WORKTREE_LOCK = "tac-bootstrap-worktrees.lock"
+
+
+@contextlib.contextmanager
+def worktree_lock(root: Path) -> Iterator[None]:
+    """Runs adding or removing worktrees of one repository take turns: `git worktree add`
+    racing another add (or a list) fails now and then ("failed to read .git/worktrees/<other>/
+    commondir"; 1 in 248 with 8 at once, none under a lock). An advisory lock in the common git
+    dir, shared by every worktree; where fcntl is missing, no lock."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    common = Path(git(root, "rev-parse", "--git-common-dir").stdout.strip())
+    lock_path = (common if common.is_absolute() else root / common) / WORKTREE_LOCK
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

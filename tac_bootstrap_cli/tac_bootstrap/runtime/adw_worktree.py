@@ -27,6 +27,7 @@ from .adw_git import (
     is_merged,
     remember_copied,
     remote_default_branch,
+    worktree_lock,
 )
 
 SLUG_MAX = 40
@@ -196,6 +197,13 @@ def create_worktree(
     if not _ADW_ID.match(adw_id):
         raise WorktreeError(f"invalid adw_id {adw_id!r} for a worktree directory")
     git(root, "check-ref-format", "--branch", branch)
+    with worktree_lock(root):  # concurrent adds of one repository race inside git
+        return _add_worktree(root, adw_id, branch, base_branch, worktrees_dir, remote)
+
+
+def _add_worktree(
+    root: Path, adw_id: str, branch: str, base_branch: str, worktrees_dir: str, remote: str
+) -> Path:
     path = (root / worktrees_dir / adw_id).resolve()
     known = find_worktree(root, path)
     if known is not None and (known.prunable or not path.exists()):
@@ -358,7 +366,8 @@ def discard_worktree(
                     "(a patch backup is written first)"
                 )
             patch = backup_patch(path, backup_dir)
-        git(root, "worktree", "remove", "--force", str(path))
+        with worktree_lock(root):
+            git(root, "worktree", "remove", "--force", str(path))
     deleted, bundle = False, None
     if branch is not None and branch_exists(root, branch):
         merged = _merged(root, branch, base_branch, remote)
