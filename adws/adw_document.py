@@ -3,7 +3,7 @@
 # requires-python = ">=3.10"
 # dependencies = ["pydantic>=2.6", "pyyaml>=6.0"]
 # ///
-"""ADW document. Update the docs for a run's changes (the diff against its base branch) with /document.
+"""ADW document. /document: update the docs for the diff against the base branch.
 
 Usage:
     python adws/adw_document.py --adw-id a1b2c3d4

@@ -3,7 +3,7 @@
 # requires-python = ">=3.10"
 # dependencies = ["pydantic>=2.6", "pyyaml>=6.0"]
 # ///
-"""ADW patch. A small change with no full plan: one builder prompt with the issue, then the checks loop.
+"""ADW patch. A small change with no full plan: one builder prompt, then the checks loop.
 
 Usage:
     python adws/adw_patch.py "Rename the --verbose flag to --debug"

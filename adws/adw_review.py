@@ -3,7 +3,7 @@
 # requires-python = ">=3.10"
 # dependencies = ["pydantic>=2.6", "pyyaml>=6.0"]
 # ///
-"""ADW review. Review a run: runs /review against the plan; blockers are fixed and re-reviewed up to workflow.review_attempts.
+"""ADW review. /review against the plan; blockers are fixed and reviewed again (bounded).
 
 Usage:
     python adws/adw_review.py --adw-id a1b2c3d4

@@ -3,7 +3,7 @@
 # requires-python = ">=3.10"
 # dependencies = ["pydantic>=2.6", "pyyaml>=6.0"]
 # ///
-"""ADW test. Test a run: runs the project's own test, lint and typecheck commands, fixing and re-running up to workflow.test_attempts.
+"""ADW test. The project's own test, lint and typecheck commands, with a bounded fix loop.
 
 Usage:
     python adws/adw_test.py --adw-id a1b2c3d4

@@ -42,9 +42,7 @@ RELEASED = {
     "migrations/004_prompt_totals.sql": (
         "9598cc570a9b42402ddc51e81d2ee99549f543d141cf5691921380267f8b71b9"
     ),
-    "migrations/005_runs.sql": (
-        "1fca8a97af1d164d34b73382f8e90c363d37fac4ef02c7a40597b1dceb8d961e"
-    ),
+    "migrations/005_runs.sql": ("1fca8a97af1d164d34b73382f8e90c363d37fac4ef02c7a40597b1dceb8d961e"),
     "postgres/migrations/001_initial.sql": (
         "965e20b2cb251ee988d12db123b33ceca1d1c3aa8c3b3f0efc08ca08930d38fd"
     ),
