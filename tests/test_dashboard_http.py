@@ -179,6 +179,9 @@ def test_events_pair_tool_calls_with_results_and_filter(site: Served) -> None:
     assert [e["log_type"] for e in later] == ["tool_result", "error"]  # its call was before
     assert later[0]["call_id"] == call["id"]
     assert site.get("/api/runs/run000/events?level=LOUD").status == 400
+    nothing = site.get("/api/runs/run000/events?tool=Read").json()
+    assert (nothing["events"], nothing["next"]) == ([], None)  # read to the end: no next page
+    assert site.get("/api/runs/run000/events").json()["next"] is None
 
 
 def test_database_text_is_escaped_in_pages_and_served_as_json(site: Served) -> None:
@@ -263,3 +266,21 @@ def test_a_broken_server_connection_is_opened_again(site: Served, project: Proje
         assert first.json() == {"error": "internal error (the dashboard's log has the cause)"}
     assert site.get("/api/runs").status == 200
     assert len(site.get("/api/runs").json()["runs"]) == 7
+
+
+def test_cost_figures_follow_new_writes(site: Served, project: Project) -> None:
+    """The costs are kept between requests until what they depend on moves: a prompt
+    finished later, and a run's workflow, show up at once, still equal to `db stats`."""
+    before = site.get("/api/costs?by=day").json()["totals"]["cost_usd"]
+    assert site.get("/api/costs?by=day").json()["totals"]["cost_usd"] == before  # kept
+    with project.open() as db:
+        agent = db.start_agent("builder", "run001", adw_id="run001", name="review")
+        prompt = db.start_prompt(agent.id, "one more", model="claude-sonnet-4")
+        db.complete_prompt(prompt.id, input_tokens=1, output_tokens=1, cost_usd=1.25)
+    for by, stats_by in (("day", "day"), ("model", "model"), ("run_type", "session")):
+        now = site.get(f"/api/costs?by={by}").json()["totals"]["cost_usd"]
+        assert round(now, 2) == round(before + 1.25, 2), by
+        assert round(now, 2) == round(api.db.stats(project.root, by=stats_by).totals["cost_usd"], 2)
+    run_types = {row["key"]: row["cost_usd"] for row in site.get("/api/costs?by=run_type").json()[
+        "series"]}  # fmt: skip
+    assert round(run_types["patch"], 2) == round(0.02 + 0.04 + 1.25, 2)

@@ -31,9 +31,38 @@ COST_GROUPS = ("day", "model", "run_type")
 
 
 def costs(source: DashboardSource, by: str) -> dict[str, Any]:
-    """Cost and tokens grouped by day, model or run type, with totals equal to `db stats`."""
+    """Cost and tokens grouped by day, model or run type, with totals equal to `db stats`.
+
+    A whole-database rollup reads every transcript message (session_usage has no totals
+    table) and, by session, every agent: each grouping is kept with a marker of what it
+    depends on that costs a few index reads (prompt_totals' day rows, the newest
+    session_usage id, the runs' count and newest change), and computed again only once the
+    marker moved. Known limit: rows pruned from session_usage alone do not move it."""
     if by not in COST_GROUPS:
         raise UsageError(f"invalid by {by!r}: use {', '.join(COST_GROUPS)}")
+    marker = source.run(_marker(source.schema_version >= RUNS_VERSION))
+    cache = source.cost_cache
+    kept = cache.get(by)
+    if kept is not None and kept[0] == marker:
+        return kept[1]
+    document = _costs(source, by)
+    cache[by] = (marker, document)
+    return document
+
+
+def _marker(with_runs: bool) -> Query[tuple[Any, ...]]:
+    sums = ", ".join(f"sum({kind}) AS {kind}" for kind in (*TOKEN_KINDS, "cost_usd", "prompts"))
+    totals = yield ("one", f"SELECT count(*) AS n, {sums} FROM prompt_totals", ())
+    usage = yield ("one", "SELECT id FROM session_usage ORDER BY id DESC LIMIT 1", ())
+    runs = None
+    if with_runs:
+        runs = yield ("one", "SELECT count(*) AS n, max(updated_at) AS at FROM runs", ())
+    return tuple(
+        tuple(dict(row).values()) if row is not None else None for row in (totals, usage, runs)
+    )
+
+
+def _costs(source: DashboardSource, by: str) -> dict[str, Any]:
     rollup_by = cast("RollupBy", "session" if by == "run_type" else by)  # checked above
     with source.locked() as db:
         rows = [row.model_dump() for row in db.rollup(rollup_by)]

@@ -30,6 +30,7 @@ from tac_bootstrap.domain.errors import UsageError
 
 PROMPT_LIMIT = 500
 EVENT_LIMIT = 500
+SCAN_LIMIT = 5_000  # log rows one events request reads at most (a selective tool filter)
 TEXT_PREVIEW = 4000  # characters of a prompt or response the page shows
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 RUN_AGENTS = "SELECT id FROM agents WHERE session_id = ? OR adw_id = ?"
@@ -160,29 +161,33 @@ def events_of(
         where.append("CAST(l.agent_id AS TEXT) = ?")
         params.append(agent)
     found: list[Row] = []
-    cursor = after
-    while len(found) < limit:
+    cursor, scanned, exhausted = after, 0, False
+    # A selective tool filter reads at most SCAN_LIMIT rows per request; the cursor then says
+    # where the next request goes on.
+    while len(found) < limit and scanned < SCAN_LIMIT:
         rows = yield (
             "all",
             f"SELECT {LOG_COLUMNS} FROM agent_logs l WHERE {' AND '.join(where)} "
             "AND l.{seq} > ? ORDER BY l.{seq} LIMIT ?",
             (*params, cursor, limit),
         )
-        if not rows:
-            break
+        scanned += len(rows)
         for row in rows:
             event = event_row(row)
             cursor = event["seq"]
             if tool is None or event["tool"] == tool:
                 found.append(event)
+            if len(found) == limit:
+                break
         if len(rows) < limit:
+            exhausted = len(found) < limit
             break
     page = found[:limit]
     events = yield from pair_results(page)
-    last_seq = page[-1]["seq"] if page else after
-    # A full page may have more after it; the cursor is the last seq this page read.
-    more = len(found) >= limit
-    return {"events": events, "next": str(last_seq) if more else None, "last_seq": last_seq}
+    # The last seq read (matching or not): more may follow unless the table ran out.
+    last_seq = cursor if page or not exhausted else after
+    more = not exhausted and cursor > after
+    return {"events": events, "next": str(cursor) if more else None, "last_seq": last_seq}
 
 
 def event_row(row: Any) -> Row:

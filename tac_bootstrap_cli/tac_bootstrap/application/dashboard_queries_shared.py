@@ -52,6 +52,7 @@ class DashboardSource:
         self.db = _open_read_only(target)
         self._lock = threading.Lock()
         self.schema_version = self.db.schema_version()
+        self.cost_cache: dict[str, tuple[Any, dict[str, Any]]] = {}  # dashboard_queries_costs
 
     @property
     def backend(self) -> str:
