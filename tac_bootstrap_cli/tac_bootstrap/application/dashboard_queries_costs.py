@@ -52,7 +52,11 @@ def costs(source: DashboardSource, by: str) -> dict[str, Any]:
 
 def _marker(with_runs: bool) -> Query[tuple[Any, ...]]:
     sums = ", ".join(f"sum({kind}) AS {kind}" for kind in (*TOKEN_KINDS, "cost_usd", "prompts"))
-    totals = yield ("one", f"SELECT count(*) AS n, {sums} FROM prompt_totals", ())
+    totals = yield (
+        "one",
+        f"SELECT count(*) AS n, {sums} FROM prompt_totals WHERE dimension = 'day'",
+        (),
+    )
     usage = yield ("one", "SELECT id FROM session_usage ORDER BY id DESC LIMIT 1", ())
     runs = None
     if with_runs:
