@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 KILL_GRACE_SECONDS = 5.0
 REPORT_BUDGET = 8000  # characters of failing output in one fix prompt, all commands together
@@ -74,7 +75,9 @@ def configured_checks(
     return found
 
 
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
+def stop_process_group(process: subprocess.Popen[Any]) -> None:
+    """End a process started with start_new_session and everything it started (tool commands,
+    subagents, servers a check left running): SIGTERM, then SIGKILL after a grace period."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)
@@ -112,10 +115,10 @@ def run_command(
             exit_code: int | None = process.wait(timeout=timeout_seconds)
         except subprocess.TimeoutExpired:
             timed_out = True
-            _stop_group(process)
+            stop_process_group(process)
             exit_code = None
         else:
-            _stop_group(process)  # what the command left running in the background
+            stop_process_group(process)  # what the command left running in the background
         output.seek(0)
         text = strip_ansi(output.read().decode("utf-8", errors="replace"))
     if timed_out:

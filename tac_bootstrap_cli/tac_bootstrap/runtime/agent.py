@@ -18,7 +18,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import agent_stream as stream
+from .adw_checks import stop_process_group
 from .adw_database import OrchestratorDB
 from .agent_stream import CliOutcome, parse_stream
 from .orch_database_models import OrchestratorError
@@ -102,20 +102,6 @@ def _pump(source: IO[str], sink: list[str], log: IO[str] | None) -> None:
             log.flush()
 
 
-def _stop_group(process: subprocess.Popen[str]) -> None:
-    """End the CLI and everything it started (tool commands, subagents)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            process.wait(timeout=KILL_GRACE_SECONDS)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 def _open_log(path: Path | None) -> IO[str] | None:
     if path is None:
         return None
@@ -157,7 +143,7 @@ def run_cli_once(cli: str, request: PromptRequest, model: str) -> CliOutcome:
             exit_code = process.wait(timeout=request.timeout_seconds)
         except subprocess.TimeoutExpired:
             timed_out = True
-            _stop_group(process)
+            stop_process_group(process)
             exit_code = process.wait()
         for reader in readers:
             reader.join(timeout=KILL_GRACE_SECONDS)
