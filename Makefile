@@ -49,9 +49,13 @@ demo: $(STAMP)
 	@echo "== Generated files in $(DEMO_DIR)/demo-app =="
 	@cd $(DEMO_DIR)/demo-app && find . -type f -not -path './.git/*' | sort
 	@echo
-	@echo "== A whole ADW run (plan -> build -> test -> review) against the stand-in agent CLI =="
-	cd $(DEMO_DIR)/demo-app && CLAUDE_CODE_PATH=adws/tests/fake_claude.py TAC_PYTHON=$(CURDIR)/$(BIN)/python \
-		$(CURDIR)/$(BIN)/python adws/adw_sdlc.py "Add a health-check endpoint" --adw-id demo0001
+	@echo "== A whole ADW run (plan -> build -> test -> review -> document) against the stand-in agent CLI =="
+	@echo "   (in its own worktree and branch; the test phase runs the project's own commands with"
+	@echo "   .venv's tools; lint is off here: the demo project has no ruff config of its own)"
+	cd $(DEMO_DIR)/demo-app && PATH="$(CURDIR)/$(BIN):$$PATH" CLAUDE_CODE_PATH=adws/tests/fake_claude.py \
+		TAC_PYTHON=$(CURDIR)/$(BIN)/python TAC_ADW_OVERRIDES='{"commands": {"lint": ""}}' \
+		$(CURDIR)/$(BIN)/python adws/adw_sdlc.py "Add a health-check endpoint" --type feature --adw-id demo0001
+	$(BIN)/tac-bootstrap runs --project $(DEMO_DIR)/demo-app
 	@echo
 	@echo "== What the orchestrator database recorded =="
 	$(BIN)/tac-bootstrap db status --project $(DEMO_DIR)/demo-app

@@ -59,8 +59,8 @@ def _runs_table(report: RunsReport) -> Table:
         table.add_column(column, no_wrap=True)
     for column in ("issue", "branch", "worktree"):
         table.add_column(column, overflow="fold")
-    table.add_column("cost (USD)", justify="right")
-    table.add_column("started", no_wrap=True)
+    table.add_column("cost (USD)", justify="right", no_wrap=True)
+    table.add_column("started (UTC)", no_wrap=True)
     for run in report.runs:
         worktree = _shown_path(report.root, run.worktree)
         if run.worktree and not run.worktree_exists:
@@ -73,7 +73,7 @@ def _runs_table(report: RunsReport) -> Table:
             Text(run.branch or ""),
             Text(worktree),
             _cost(run),
-            Text((run.started or "")[:19].replace("T", " ")),
+            Text((run.started or "")[:16].replace("T", " ")),  # to the minute: narrow terminals
         )
     return table
 
