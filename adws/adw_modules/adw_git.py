@@ -172,6 +172,15 @@ def changed_files(worktree: Path, since: str | None = None) -> list[str]:
     return sorted(paths)
 
 
+def is_work_tree(path: Path) -> bool:
+    """Whether ``path`` is inside a git work tree (False also when git is missing)."""
+    try:
+        found = git(path, "rev-parse", "--is-inside-work-tree", check=False)
+    except GitError:
+        return False
+    return found.returncode == 0 and found.stdout.strip() == "true"
+
+
 def current_branch(worktree: Path) -> str | None:
     """The checked-out branch's short name; None for a detached HEAD."""
     result = git(worktree, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)

@@ -12,15 +12,14 @@ resumes at the first phase not completed.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .adw_agent_run import PhaseFailed
 from .adw_database import OrchestratorDB
+from .adw_git import current_branch, is_work_tree
 from .adw_phases import STARTING_PHASES, PlanPaused, classify, phase_functions
 from .adw_project import current_project
 from .adw_run_context import RunContext, commit_phase, section
@@ -180,40 +179,18 @@ def ensure_type(ctx: RunContext) -> None:
     ctx.note(f"classify: {ctx.state.issue_type}")
 
 
-def _git_repository(root: Path) -> bool:
-    found = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return found.returncode == 0 and found.stdout.strip() == "true"
-
-
-def _current_branch(root: Path) -> str | None:
-    found = subprocess.run(
-        ["git", "rev-parse", "--abbrev-ref", "HEAD"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return found.stdout.strip() or None if found.returncode == 0 else None
-
-
 def prepare_root(ctx: RunContext) -> None:
     """The run's working root: its worktree (created, or reused after a crash) with its env
     files and port slot; or, with isolation none or outside git, the checkout itself."""
     state, settings, root = ctx.state, ctx.workflow, ctx.project.root
-    ctx.is_git = _git_repository(root)
+    ctx.is_git = is_work_tree(root)
     isolate = settings.get("isolation") == "worktree"
     if isolate and not ctx.is_git:
         ctx.note(f"warning: {root} is not a git repository: the run works in it directly")
         ctx.log("not a git repository: no worktree, no commits", level="WARNING")
     if not (isolate and ctx.is_git):
         if ctx.is_git:
-            state.branch = state.branch or _current_branch(root)
+            state.branch = state.branch or current_branch(root)
             state.base_branch = state.base_branch or _base_branch(ctx)
         ctx.env = {"TAC_ADW_ID": ctx.adw_id, "TAC_WORKTREE": str(root)}
         state.save()
