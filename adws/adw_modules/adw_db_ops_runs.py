@@ -337,24 +337,25 @@ def requeue_expired(*, max_claims: int | None = None) -> Op[list[str]]:
     database), freeing their port slot; returns their adw_ids. Given max_claims, a run
     already claimed that many times is failed instead (a run that kills every worker that
     takes it must not cost forever). Runs nobody leased (started in-process) are never touched."""
+    # One statement, so one reading of the clock decides both fates: with two, a lease that
+    # ran out between them slipped past the cap back into the queue.
     if max_claims is not None:
         _positive_int(max_claims, "max_claims")
-        yield (
-            "exec",
-            "UPDATE runs SET status = 'failed', lease_expires_at = NULL, "
-            "error = 'not requeued: its lease expired after ' || CAST(claims AS TEXT) || "
-            "' claims (the last by worker ' || coalesce(worker_id, '?') || ')', "
-            f"completed_at = {{now}}, updated_at = {{now}} WHERE {_EXPIRED} AND claims >= ?",
-            (max_claims,),
-        )
+    capped = "claims >= ?" if max_claims is not None else "1 = 0"
+    caps = (max_claims,) * 4 if max_claims is not None else ()
     rows = yield (
         "all",
-        "UPDATE runs SET status = 'queued', lease_expires_at = NULL, port_base = NULL, "
-        "error = 'requeued: the lease of worker ' || coalesce(worker_id, '?') || ' expired', "
-        f"updated_at = {{now}} WHERE {_EXPIRED} RETURNING adw_id",
-        (),
+        f"UPDATE runs SET status = CASE WHEN {capped} THEN 'failed' ELSE 'queued' END, "
+        "lease_expires_at = NULL, "
+        f"port_base = CASE WHEN {capped} THEN port_base ELSE NULL END, "
+        f"error = CASE WHEN {capped} THEN 'not requeued: its lease expired after ' || "
+        "CAST(claims AS TEXT) || ' claims (the last by worker ' || coalesce(worker_id, '?') || "
+        "')' ELSE 'requeued: the lease of worker ' || coalesce(worker_id, '?') || ' expired' END, "
+        f"completed_at = CASE WHEN {capped} THEN {{now}} ELSE completed_at END, "
+        f"updated_at = {{now}} WHERE {_EXPIRED} RETURNING adw_id, status",
+        caps,
     )
-    return sorted(str(r["adw_id"]) for r in rows)
+    return sorted(str(r["adw_id"]) for r in rows if r["status"] == "queued")
 
 
 def finish_run(
