@@ -39,6 +39,7 @@ HEALTHY_ROWS = [
     "foreign keys",
     "migrations",
     "gitignore",
+    "project checks",
     "git",
     "python",
     "agent CLI",
@@ -137,7 +138,7 @@ def test_human_output_is_a_table_with_a_summary(cli: Any, with_db: Path) -> None
     assert result.exit_code == 0
     assert "✔ ok" in result.stdout
     assert "foreign keys" in result.stdout
-    assert "14 checks: 14 ok, 0 warnings, 0 failed; the agentic layer is healthy" in result.stdout
+    assert "15 checks: 15 ok, 0 warnings, 0 failed; the agentic layer is healthy" in result.stdout
 
 
 def test_database_not_created_yet_is_fine(cli: Any, project: Path) -> None:

@@ -123,6 +123,7 @@ class ScaffoldService:
         self._add_workflow_scripts(plan, config)
         self._add_layer_tests(plan, config)
         self._add_claude_files(plan, config)
+        self._add_tool_boundaries(plan, config)
         self._add_spec_templates(plan, config)
         return plan
 
@@ -308,6 +309,30 @@ class ScaffoldService:
                     reason=f"subagent {name.removesuffix('.md')} (a workflow phase, interactively)",
                 )
             )
+
+    def _add_tool_boundaries(self, plan: ScaffoldPlan, config: TacConfig) -> None:
+        """Keep the project's own checks from judging the layer's files by the project's rules
+        (or failing on the layer's dependencies): where a tool reads a configuration next to
+        the files, the layer's directories carry their own. See docs/guide.md, "Your checks
+        and the layer"."""
+        adws, hooks = config.paths.adws_dir, f"{config.paths.claude_dir}/hooks"
+        for directory in (adws, hooks):
+            plan.add(
+                FileOperation(
+                    path=f"{directory}/ruff.toml",
+                    action=Action.COPY,
+                    source="templates/tools/ruff.toml",
+                    reason="ruff judges the layer's files by the rules they are written to",
+                )
+            )
+        plan.add(
+            FileOperation(
+                path=f"{adws}/conftest.py",
+                action=Action.COPY,
+                source="runtime/pytest_boundary.py",
+                reason="the project's own pytest run leaves the layer out unless pointed at it",
+            )
+        )
 
     def _add_spec_templates(self, plan: ScaffoldPlan, config: TacConfig) -> None:
         for kind in ("feature", "bug", "chore"):

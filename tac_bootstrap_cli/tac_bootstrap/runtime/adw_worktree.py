@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import pytest_boundary
 from .adw_git import (
     GitError,
     branch_exists,
@@ -221,7 +222,7 @@ def _add_worktree(
             raise WorktreeError(f"{path} exists and is not a git worktree; move it away first")
         path.rmdir()  # an empty directory a crashed `git worktree add` left
     ensure_ignored(root, worktrees_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    pytest_boundary.install(path.parent)  # a `pytest` in the main checkout skips the worktrees
     if branch_exists(root, branch):
         git(root, "worktree", "add", "--quiet", str(path), branch)
     else:

@@ -68,7 +68,9 @@ PYTHON = LanguageSpec(
         "start": "{run}python -m app",
         "test": "{run}python -m pytest",
         "lint": "{run}ruff check .",
-        "typecheck": "{run}mypy .",
+        # Not the layer (it needs pydantic and pyyaml) nor the runs' worktrees (copies of the
+        # project): mypy reads no config beside them, so the command says so.
+        "typecheck": "{run}mypy . --exclude '^(adws|trees)/'",
         "format": "{run}ruff format .",
     },
     source_ext="py",

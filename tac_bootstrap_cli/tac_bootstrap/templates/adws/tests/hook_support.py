@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from adw_modules import hook_recorder
 from adw_modules.adw_project import current_project
 from adw_modules.hook_recorder import Spool

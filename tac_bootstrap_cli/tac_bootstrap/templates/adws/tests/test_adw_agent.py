@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from adw_modules.adw_database import OrchestratorDB
 from adw_modules.agent import (
     AgentCLINotFound,
@@ -25,7 +26,6 @@ from adw_modules.agent import (
     run_prompt,
 )
 from adw_modules.agent_stream import parse_stream
-
 from conftest import COST, FAKE_CLAUDE, TOKENS
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adw_modules.agent_stream import CliOutcome, parse_stream
 
+from adw_modules.agent_stream import CliOutcome, parse_stream
 from conftest import COST, FAKE_CLAUDE, TOKENS
 
 

@@ -18,8 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from adw_modules import hook_recorder
-from adw_modules.adw_database import OrchestratorDB
 from hook_support import (
     EVENTS,
     HOOK,
@@ -35,6 +33,9 @@ from hook_support import (
     spool,
     wait_recorded,
 )
+
+from adw_modules import hook_recorder
+from adw_modules.adw_database import OrchestratorDB
 
 
 @pytest.mark.parametrize(

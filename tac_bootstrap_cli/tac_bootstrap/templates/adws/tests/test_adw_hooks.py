@@ -16,9 +16,6 @@ import json
 import os
 import uuid
 
-from adw_modules import hook_recorder
-from adw_modules.adw_database import OrchestratorDB
-from adw_modules.hook_recorder import MAX_TEXT, interactive_agent_id
 from hook_support import (
     EVENTS,
     EVERY_EVENT,
@@ -40,6 +37,10 @@ from hook_support import (
     spool,
     wait_recorded,
 )
+
+from adw_modules import hook_recorder
+from adw_modules.adw_database import OrchestratorDB
+from adw_modules.hook_recorder import MAX_TEXT, interactive_agent_id
 
 
 def test_settings_json_runs_the_hook_for_every_event_the_cli_fires() -> None:

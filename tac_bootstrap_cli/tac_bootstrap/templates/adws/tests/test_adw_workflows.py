@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adw_modules.adw_project import current_project
 from hook_support import layer_hooks
 
+from adw_modules.adw_project import current_project
 from conftest import PROJECT_ROOT, run_script
 
 COST = 0.015625  # per successful fake call
