@@ -45,15 +45,19 @@ claude-cli: $(CLAUDE_STAMP)
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
 	$(BIN)/tac-bootstrap init demo-app -o $(DEMO_DIR) --yes
+	@# A project has code of its own: one test, so the run's checks have something to judge.
+	mkdir -p $(DEMO_DIR)/demo-app/tests && cp docs/demo/test_health.py $(DEMO_DIR)/demo-app/tests/
+	cd $(DEMO_DIR)/demo-app && git add tests && \
+		git -c user.name=demo -c user.email=demo@example.com commit -q -m "A first test"
 	@echo
 	@echo "== Generated files in $(DEMO_DIR)/demo-app =="
 	@cd $(DEMO_DIR)/demo-app && find . -type f -not -path './.git/*' | sort
 	@echo
 	@echo "== A whole ADW run (plan -> build -> test -> review -> document) against the stand-in agent CLI =="
-	@echo "   (in its own worktree and branch; the test phase runs the project's own commands with"
-	@echo "   .venv's tools; lint is off here: the demo project has no ruff config of its own)"
+	@echo "   (in its own worktree and branch; the test phase runs the project's own test, lint and"
+	@echo "   typecheck commands with .venv's tools)"
 	cd $(DEMO_DIR)/demo-app && PATH="$(CURDIR)/$(BIN):$$PATH" CLAUDE_CODE_PATH=adws/tests/fake_claude.py \
-		TAC_PYTHON=$(CURDIR)/$(BIN)/python TAC_ADW_OVERRIDES='{"commands": {"lint": ""}}' \
+		TAC_PYTHON=$(CURDIR)/$(BIN)/python \
 		$(CURDIR)/$(BIN)/python adws/adw_sdlc.py "Add a health-check endpoint" --type feature --adw-id demo0001
 	$(BIN)/tac-bootstrap runs --project $(DEMO_DIR)/demo-app
 	@echo

@@ -106,6 +106,11 @@ def _mypy_reach(words: list[str]) -> tuple[list[str], list[str]] | None:
     return paths, excludes
 
 
+def _shell_word(value: str) -> str:
+    """Unquoted when the shell reads it as is, so the command stays one permission rule."""
+    return value if re.fullmatch(r"[\w^/.-]+", value) else shlex.quote(value)
+
+
 def check_project_checks(ctx: _Context) -> list[Check]:
     command = ctx.config.commands.typecheck.strip()
     try:
@@ -133,7 +138,7 @@ def check_project_checks(ctx: _Context) -> list[Check]:
     if not reached:
         return [Check(NAME, OK, f"`{command}` leaves {adws}/ and {trees}/ out")]
     listed = " and ".join(f"{d}/" for d in reached)
-    expression = "^(" + "|".join(re.escape(d) for d in reached) + ")/"
+    flags = " ".join(f"--exclude {_shell_word('^' + re.escape(d) + '/')}" for d in reached)
     return [
         Check(
             NAME,
@@ -144,6 +149,6 @@ def check_project_checks(ctx: _Context) -> list[Check]:
             hint="add exclude = ["
             + ", ".join(f'"^{re.escape(d)}/"' for d in reached)
             + f"] to [tool.mypy] in pyproject.toml, or set commands.typecheck to "
-            f"`{command} --exclude {shlex.quote(expression)}`",
+            f"`{command} {flags}`",
         )
     ]

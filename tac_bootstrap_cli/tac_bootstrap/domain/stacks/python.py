@@ -69,8 +69,9 @@ PYTHON = LanguageSpec(
         "test": "{run}python -m pytest",
         "lint": "{run}ruff check .",
         # Not the layer (it needs pydantic and pyyaml) nor the runs' worktrees (copies of the
-        # project): mypy reads no config beside them, so the command says so.
-        "typecheck": "{run}mypy . --exclude '^(adws|trees)/'",
+        # project): mypy reads no config beside them, so the command says so
+        # (without quotes or parentheses, so it stays one permission rule).
+        "typecheck": "{run}mypy . --exclude ^adws/ --exclude ^trees/",
         "format": "{run}ruff format .",
     },
     source_ext="py",
