@@ -24,7 +24,7 @@ version = "0.1.0"
 requires-python = ">=3.10"
 
 [project.optional-dependencies]
-dev = ["pytest", "ruff", "mypy"]
+dev = ["pytest", "ruff", "mypy", "flake8", "black"]
 
 [tool.ruff.lint]
 select = ["ALL"]
@@ -166,12 +166,17 @@ def test_a_conftest_someone_else_wrote_in_the_worktrees_dir_is_kept(tmp_path: Pa
     assert not [p for p in tmp_path.iterdir() if p.name != "conftest.py"]
 
 
-def doctor_row(project: Path) -> dict[str, object]:
+def doctor_rows(project: Path) -> list[dict[str, object]]:
     out = run(project, BIN / "tac-bootstrap", "doctor", project, "--json", ok=(0, 1))
     rows = [row for row in json.loads(out)["checks"] if row["name"] == "project checks"]
-    assert len(rows) == 1, rows
-    row: dict[str, object] = rows[0]
-    return row
+    assert rows
+    return rows
+
+
+def tool_fails(project: Path, tool: Path, *args: str) -> str:
+    done = subprocess.run([tool, *args], cwd=project, capture_output=True, text=True, check=False)
+    assert done.returncode != 0, f"{tool.name} passed without the exclusion"
+    return done.stdout + done.stderr
 
 
 def test_doctor_says_how_to_keep_mypy_off_the_layer(project: Path, project_python: Path) -> None:
@@ -181,26 +186,75 @@ def test_doctor_says_how_to_keep_mypy_off_the_layer(project: Path, project_pytho
     config = project / "tac_bootstrap.yml"
     original = config.read_text()
     assert 'typecheck: "mypy ."' in original
-    failed = subprocess.run([mypy, "."], cwd=project, capture_output=True, text=True, check=False)
-    assert failed.returncode != 0 and "adws/" in failed.stdout, failed.stdout[-2000:]
-    row = doctor_row(project)
+    assert "adws/" in tool_fails(project, mypy, ".")
+    (row,) = doctor_rows(project)
     assert row["status"] == "warn" and "adws/ and trees/" in str(row["message"]), row
-    hint = str(row["hint"])
-    suggested = hint.split("set commands.typecheck to `", 1)[1].rstrip("`")
-    assert suggested == "mypy . --exclude ^adws/ --exclude ^trees/"
-    run(project, "sh", "-c", f"PATH={mypy.parent}:$PATH {suggested}")
+    flags = str(row["hint"]).split("or add ", 1)[1].removesuffix(" to the command")
+    assert flags == "--exclude ^adws/ --exclude ^trees/"
+    run(project, "sh", "-c", f"PATH={mypy.parent}:$PATH mypy . {flags}")
     pyproject = project / "pyproject.toml"
     before = pyproject.read_text()
     try:
         pyproject.write_text(before + '\n[tool.mypy]\nexclude = ["^adws/", "^trees/"]\n')
         run(project, mypy, ".")
-        assert doctor_row(project)["status"] == "ok"
+        assert [r["status"] for r in doctor_rows(project)] == ["ok"]
         config.write_text(original.replace('typecheck: "mypy ."', 'typecheck: "mypy src tests"'))
         pyproject.write_text(before)
-        assert doctor_row(project)["status"] == "ok"
+        assert [r["status"] for r in doctor_rows(project)] == ["ok"]
     finally:
         pyproject.write_text(before)
         config.write_text(original)
+
+
+def test_doctor_says_how_to_keep_flake8_and_black_off_the_layer(
+    project: Path, project_python: Path
+) -> None:
+    """Both read one config, the project's: they really fail on the layer (line length,
+    the hooks), doctor names each, and the lines it suggests really make them pass."""
+    flake8, black = project_python.parent / "flake8", project_python.parent / "black"
+    config = project / "tac_bootstrap.yml"
+    original = config.read_text()
+    pyproject = project / "pyproject.toml"
+    before = pyproject.read_text()
+    lint = 'lint: "flake8 && python -m black --check ."'
+    try:
+        config.write_text(original.replace('lint: "ruff check ."', lint))
+        tool_fails(project, flake8)
+        assert "would reformat" in tool_fails(project, black, "--check", ".")
+        rows = {str(r["message"]).split(": ", 2)[1].split()[0]: r for r in doctor_rows(project)}
+        assert set(rows) == {"flake8", "black", "mypy"}, rows
+        assert "adws/ and .claude/ and trees/" in str(rows["flake8"]["message"])
+        flake8_value = str(rows["flake8"]["hint"]).split("extend-exclude = ", 1)[1].split()[0]
+        (project / ".flake8").write_text(f"[flake8]\nextend-exclude = {flake8_value}\n")
+        black_value = str(rows["black"]["hint"]).split("extend-exclude = ", 1)[1].split()[0]
+        pyproject.write_text(before + f"\n[tool.black]\nextend-exclude = {black_value}\n")
+        run(project, flake8)
+        run(project, black, "--check", ".")
+        left = [str(r["message"]) for r in doctor_rows(project) if r["status"] == "warn"]
+        assert all("mypy also checks" in message for message in left), left
+    finally:
+        config.write_text(original)
+        pyproject.write_text(before)
+        (project / ".flake8").unlink(missing_ok=True)
+
+
+def test_doctor_reads_pyright_settings(project: Path) -> None:
+    config = project / "tac_bootstrap.yml"
+    original = config.read_text()
+    settings = project / "pyrightconfig.json"
+    try:
+        config.write_text(original.replace('typecheck: "mypy ."', 'typecheck: "uv run pyright"'))
+        (row,) = doctor_rows(project)
+        assert row["status"] == "warn" and "pyright also checks adws/ and trees/" in str(
+            row["message"]
+        )
+        settings.write_text(json.dumps({"exclude": ["adws", "trees", "**/.*"]}))
+        assert [r["status"] for r in doctor_rows(project)] == ["ok"]
+        settings.write_text(json.dumps({"include": ["src", "tests"]}))
+        assert [r["status"] for r in doctor_rows(project)] == ["ok"]
+    finally:
+        config.write_text(original)
+        settings.unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True, scope="module")
