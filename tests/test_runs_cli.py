@@ -3,15 +3,24 @@ repository, real worktrees and the real orchestrator database, through the CLI."
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import re
+import shutil
 import socket
+import struct
 import subprocess
+import sys
+import tempfile
+import termios
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 
 from tac_bootstrap import api
 from tac_bootstrap.application.runs_service import is_stale
@@ -52,12 +61,18 @@ def open_db(root: Path) -> OrchestratorDB:
 
 
 def start_run(
-    root: Path, adw_id: str, title: str, *, cost: float = 0.0, issue: str | None = None
+    root: Path,
+    adw_id: str,
+    title: str,
+    *,
+    cost: float = 0.0,
+    issue: str | None = None,
+    worktrees_dir: str = "trees",
 ) -> Path:
     """A run as the engine makes one: its row, its worktree on its branch, its cost."""
     base = git(root, "branch", "--show-current").strip()
     branch = branch_name("feature", issue or adw_id, title)
-    worktree = create_worktree(root, adw_id, branch, base)
+    worktree = create_worktree(root, adw_id, branch, base, worktrees_dir)
     with open_db(root) as db:
         source = "github" if issue else "text"
         db.create_run(adw_id, "sdlc", issue_source=source, issue_ref=issue, issue_title=title)
@@ -107,7 +122,6 @@ def run_rows(root: Path) -> list[tuple[Any, ...]]:
 def test_runs_lists_database_and_state_file_runs(
     cli: Any, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "300")  # the table's cells unfolded
     start_run(project, "done0001", "Add login page", cost=0.25, issue="12")
     finish(project, "done0001")
     start_live_run(project, "live0001", "Live one")
@@ -147,12 +161,145 @@ def test_runs_lists_database_and_state_file_runs(
 
     stale = json_of(cli("runs", "--project", project, "--json", "--status", "stale"))
     assert [run["adw_id"] for run in stale["runs"]] == ["dead0001"]
-    table = cli("runs", "--project", project)
+    table = cli("runs", "--project", project)  # not a terminal: tab-separated lines
     assert table.exit_code == 0
     for text in ("done0001", "feature/12-add-login-page", "stale", "0.2500", "completed"):
         assert text in table.stdout
     bad = cli("runs", "--project", project, "--status", "nope")
     assert bad.exit_code == 2 and "stale" in bad.stderr
+
+
+# -- runs: the table on a terminal, tab-separated lines elsewhere ---------------------------
+
+LONG_TITLE = "Implement the new authentication flow for enterprise customers with single sign-on"
+DEEP = "build/agent-work/worktrees/2026/december/nightly"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def in_terminal(root: Path, *args: str, columns: int, env: dict[str, str] | None = None) -> str:
+    """`tac-bootstrap runs` as a real process on a pseudo-terminal ``columns`` wide (as a
+    person sees it: rich finds the width from the terminal, or from COLUMNS in ``env``)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    ours = ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS", "LINES")
+    full_env = {k: v for k, v in os.environ.items() if k not in ours}
+    full_env.update(TERM="xterm-256color", TAC_ORCHESTRATOR_DB="", **(env or {}))
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tac_bootstrap", "runs", *args],
+            cwd=root,
+            env=full_env,
+            stdin=slave,
+            stdout=slave,
+            stderr=stderr,
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(master)
+        assert process.wait(timeout=120) == 0, stderr.seek(0) or stderr.read()
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def table_runs(root: Path) -> dict[str, dict[str, Any]]:
+    """Typical runs and the hard ones: a long branch, a deep worktree (then removed by hand),
+    a title with a tab and markup-like text."""
+    start_run(root, "done0001", "Add login page", cost=0.25, issue="12")
+    finish(root, "done0001")
+    start_run(root, "long0001", LONG_TITLE, cost=2.3456, worktrees_dir=DEEP)
+    finish(root, "long0001", "failed")
+    gone = start_run(root, "gone0001", LONG_TITLE, cost=0.0042, issue="1234")
+    finish(root, "gone0001")
+    shutil.rmtree(gone)
+    start_run(root, "tabs0001", "Fix\tthe [red]parser[/red]")  # running, nothing alive: stale
+    runs = json.loads(run_cli("runs", "--json", cwd=root, env={"TAC_ORCHESTRATOR_DB": ""}).stdout)
+    return {run["adw_id"]: run for run in runs["runs"]}
+
+
+def test_runs_table_fits_the_terminal(project: Path) -> None:
+    runs = table_runs(project)
+    cost = {
+        "done0001": "$0.2500",
+        "long0001": "$2.3456",
+        "gone0001": "$0.0042",
+        "tabs0001": "$0.0000",
+    }
+    for columns, env in (
+        (80, {}),
+        (200, {"COLUMNS": "80"}),
+        (200, {"COLUMNS": "60"}),
+        (200, {"COLUMNS": "120"}),
+    ):
+        width = int(env.get("COLUMNS", columns))
+        screen = in_terminal(project, columns=columns, env=env)
+        lines = ANSI.sub("", screen).rstrip("\n").split("\n")
+        assert lines[0].startswith("Workflow runs: ")
+        header, rows = lines[1], lines[2:]
+        assert len(rows) == len(runs), screen  # one line per run: no row split across lines
+        assert all(cell_len(line) <= width for line in lines[1:]), (width, screen)
+        for column in ("adw_id", "status", "cost", "started UTC"):
+            assert column in header, (width, header)
+        for row in rows:
+            adw_id = row.split()[0]
+            assert adw_id in runs, row  # whole, first
+            assert runs[adw_id]["status"] in row.split() and cost[adw_id] in row.split()
+            assert runs[adw_id]["started"][11:16] in row  # the start, to the minute
+            assert "\t" not in row
+        by_id = {row.split()[0]: row for row in rows}
+        if width >= 80:
+            assert "feature/12-add-login-page" in by_id["done0001"]
+            assert "…" in by_id["long0001"]  # the long branch cut, not folded
+        if width == 120:  # room for the worktree: relative to the root, cut from its start
+            assert "worktree" in header.split() and "trees/done0001" in by_id["done0001"]
+            assert re.search(r" …\S*/long0001 ", by_id["long0001"]), by_id["long0001"]
+            assert "(removed)" in by_id["gone0001"]
+        if width == 60:
+            assert header.split() == ["adw_id", "status", "branch", "cost", "started", "UTC"]
+    coloured = in_terminal(project, columns=80)
+    assert "\x1b[32mcompleted" in coloured  # the status in colour
+    plain = in_terminal(project, columns=80, env={"NO_COLOR": "1"})
+    assert not re.search(r"\x1b\[[0-9;]*(3[0-9]|9[0-7])[;m]", plain)  # no colour at all
+    assert ANSI.sub("", plain) == ANSI.sub("", coloured)
+
+
+def test_runs_outside_a_terminal_are_tab_separated(cli: Any, project: Path) -> None:
+    runs = table_runs(project)
+    result = cli("runs", "--project", project)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split("\t") == [
+        "adw_id",
+        "workflow",
+        "status",
+        "issue",
+        "branch",
+        "worktree",
+        "cost_usd",
+        "started",
+    ]
+    rows = {fields[0]: fields for fields in (line.split("\t") for line in lines[1:])}
+    assert set(rows) == set(runs) and all(len(fields) == 8 for fields in rows.values())
+    for adw_id, run in runs.items():  # nothing cut: the JSON's values
+        _, workflow, status, issue, branch, worktree, cost, started = rows[adw_id]
+        assert (workflow, status, issue, branch, started) == (
+            run["workflow"],
+            run["status"],
+            run["issue"].replace("\t", " "),
+            run["branch"],
+            run["started"],
+        )
+        assert float(cost) == pytest.approx(run["cost_usd"])
+        relative = Path(run["worktree"]).relative_to(project.resolve()).as_posix()
+        assert worktree == relative + ("" if run["worktree_exists"] else " (removed)")
+    assert rows["long0001"][5] == f"{DEEP}/long0001"
+    assert rows["tabs0001"][3] == "Fix the [red]parser[/red]"  # the tab would split the field
 
 
 def test_runs_of_a_project_without_runs(cli: Any, project: Path) -> None:

@@ -1,8 +1,10 @@
-"""Bodies of `tac-bootstrap runs` (a table of the workflow runs) and `tac-bootstrap clean`
+"""Bodies of `tac-bootstrap runs` (the workflow runs: a table fitted to the terminal, else
+tab-separated lines; cli/runs_table.py) and `tac-bootstrap clean`
 (show what goes, ask, remove the finished runs' worktrees, say what was kept and why)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -16,19 +18,11 @@ from tac_bootstrap.application.runs_clean import (
     apply_clean,
     plan_clean,
 )
-from tac_bootstrap.application.runs_service import RunRow, RunsReport, list_runs
+from tac_bootstrap.application.runs_service import list_runs
 from tac_bootstrap.cli.output import Output
 from tac_bootstrap.cli.prompts import confirm
+from tac_bootstrap.cli.runs_table import print_table, shown_path, tsv_lines
 
-STATUS_STYLE = {
-    "completed": "green",
-    "failed": "red",
-    "cancelled": "dim",
-    "running": "cyan",
-    "queued": "blue",
-    "paused": "yellow",
-    "stale": "bold yellow",
-}
 ACTION_STYLE = {
     CleanAction.REMOVE: "red",
     CleanAction.REMOVED: "red",
@@ -39,45 +33,6 @@ ACTION_STYLE = {
 }
 
 
-def _shown_path(root: Path, value: str | None) -> str:
-    if not value:
-        return ""
-    path = Path(value)
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return value
-
-
-def _cost(run: RunRow) -> str:
-    return "" if run.cost_usd is None else f"{run.cost_usd:,.4f}"
-
-
-def _runs_table(report: RunsReport) -> Table:
-    table = Table(title=f"Workflow runs: {report.root}", title_justify="left")
-    for column in ("adw_id", "workflow", "status"):
-        table.add_column(column, no_wrap=True)
-    for column in ("issue", "branch", "worktree"):
-        table.add_column(column, overflow="fold")
-    table.add_column("cost (USD)", justify="right", no_wrap=True)
-    table.add_column("started (UTC)", no_wrap=True)
-    for run in report.runs:
-        worktree = _shown_path(report.root, run.worktree)
-        if run.worktree and not run.worktree_exists:
-            worktree += " (removed)"
-        table.add_row(
-            Text(run.adw_id),
-            Text(run.workflow),
-            Text(run.status, style=STATUS_STYLE.get(run.status, "")),
-            Text(run.issue),  # Text, not markup: titles come from issues
-            Text(run.branch or ""),
-            Text(worktree),
-            _cost(run),
-            Text((run.started or "")[:16].replace("T", " ")),  # to the minute: narrow terminals
-        )
-    return table
-
-
 def run_runs(*, project: Path | None, status: str | None, json_output: bool) -> None:
     out = Output(json_output)
     with out.handling_errors({"--project": project}):
@@ -86,8 +41,11 @@ def run_runs(*, project: Path | None, status: str | None, json_output: bool) -> 
             out.warn(warning)
         if out.json_mode:
             out.emit_json(report.to_dict())
-        elif report.runs:
-            out.console.print(_runs_table(report))
+        elif report.runs and out.console.is_terminal:
+            print_table(out.console, report.root, report.runs)
+        elif report.runs:  # a pipe or a file: tab-separated lines, nothing cut
+            sys.stdout.write("".join(line + "\n" for line in tsv_lines(report.root, report.runs)))
+            sys.stdout.flush()
         else:
             which = f" with status {status}" if status else ""
             out.info(f"no workflow runs{which} in {report.root}")
@@ -109,7 +67,7 @@ def _clean_table(root: Path, items: list[CleanItem], title: str) -> Table:
             Text(item.adw_id),
             Text(item.status),
             Text(item.action.value, style=ACTION_STYLE.get(item.action, "")),
-            Text(_shown_path(root, item.worktree)),
+            Text(shown_path(root, item.worktree)),
             Text(detail),
         )
     return table
