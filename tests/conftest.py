@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from tac_bootstrap.cli.app import app
 
 from . import browser as real_browser
-from . import real_claude
+from . import node_tools, real_claude
 from .fake_anthropic import FakeAnthropic
 from .pg_server import PgServer, PostgresUnavailable, start_server
 
@@ -285,6 +285,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         real_claude.SKIP_PREFIX,
         "real Claude Code CLI",
         "no CLI (install node and npm, then `make claude-cli`; or set TAC_CLAUDE_CLI)",
+    )
+    _banner(
+        config,
+        node_tools.SKIP_PREFIX,
+        "real Node check tool",
+        "no npm, or the registry is unreachable (see tests/node_tools.py)",
     )
     _banner(
         config,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tac_bootstrap import __version__
-from tac_bootstrap.application.scaffold_service import WORKFLOW_SCRIPTS
+from tac_bootstrap.application.scaffold_service import FORMATTER_CONFIGS, WORKFLOW_SCRIPTS
 from tac_bootstrap.infrastructure.config_loader import load_config
 from tac_bootstrap.infrastructure.template_renderer import TEMPLATES_DIR
 
@@ -57,6 +57,7 @@ EXPECTED_FILES = {
     *(f"specs/templates/{kind}.md" for kind in ("feature", "bug", "chore")),
     "logs/.gitignore",
     "CLAUDE.md",
+    *(f"{d}/{name}" for d in ("adws", ".claude", "specs") for name, _ in FORMATTER_CONFIGS),
 }
 EXECUTABLES = {
     ".claude/hooks/orchestrator_hook.py",

@@ -69,6 +69,9 @@ WORKFLOW_SCRIPTS = (
     ("adw_launch.py", "launcher: run several issues at once and wait for them"),
 )
 
+# A formatter's configuration in each layer directory (prettier, Biome 2): name, template.
+FORMATTER_CONFIGS = ((".prettierrc.yaml", "prettierrc.yaml"), ("biome.jsonc", "biome.jsonc"))
+
 # The layer's own tests: every .py file of templates/adws/tests/ (a new one needs no
 # registration); a file starting with a shebang is a program (the fake agent CLI).
 LAYER_TESTS_DIR = PACKAGE_DIR / "templates" / "adws" / "tests"
@@ -125,6 +128,7 @@ class ScaffoldService:
         self._add_claude_files(plan, config)
         self._add_tool_boundaries(plan, config)
         self._add_spec_templates(plan, config)
+        self._add_formatter_boundaries(plan, config)
         return plan
 
     def _add_config_file(self, plan: ScaffoldPlan, config: TacConfig) -> None:
@@ -344,6 +348,23 @@ class ScaffoldService:
                     reason=f"plan template the /{kind} command fills",
                 )
             )
+
+    def _add_formatter_boundaries(self, plan: ScaffoldPlan, config: TacConfig) -> None:
+        """prettier and Biome 2 read the configuration closest to each file: one in each layer
+        directory keeps the project's `prettier --check .` or `biome check .` from judging
+        the layer's Markdown, JSON and YAML (and its agents' plans) by the project's style.
+        The run logs get theirs when the first run writes its state (formatter_boundary)."""
+        paths = config.paths
+        for directory in (paths.adws_dir, paths.claude_dir, paths.specs_dir):
+            for name, source in FORMATTER_CONFIGS:
+                plan.add(
+                    FileOperation(
+                        path=f"{directory}/{name}",
+                        action=Action.COPY,
+                        source=f"templates/tools/{source}",
+                        reason="formatters leave the layer's files as they are written",
+                    )
+                )
 
     # -- content ------------------------------------------------------------------------
 

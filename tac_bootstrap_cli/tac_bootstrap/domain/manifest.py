@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
+from tac_bootstrap.domain import prettier_json
+
 MANIFEST_FILENAME = "tac_bootstrap.manifest.json"
 MANIFEST_FORMAT = 2
 
@@ -137,7 +139,7 @@ class Manifest:
     proposals: dict[str, str] = field(default_factory=dict)  # <file>.tac-bootstrap -> sha256
     added: LayerAdditions | None = None  # what add-agentic added outside the generated files
 
-    def to_json(self) -> str:
+    def to_json(self, style: prettier_json.JsonStyle = prettier_json.DEFAULT_STYLE) -> str:
         data: dict[str, Any] = {
             "files": {path: self.files[path].to_dict() for path in sorted(self.files)},
             "format": MANIFEST_FORMAT,
@@ -147,7 +149,7 @@ class Manifest:
             data["proposals"] = dict(sorted(self.proposals.items()))
         if self.added is not None:
             data["added"] = self.added.to_dict()
-        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+        return prettier_json.dumps(data, style)  # prettier --check passes on it
 
     @classmethod
     def from_json(cls, text: str, source: str) -> Manifest:

@@ -19,6 +19,7 @@ from tac_bootstrap.domain.manifest import (
     sha256_of,
 )
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
+from tac_bootstrap.infrastructure.formatter_style import json_style
 
 STATE_DIR = ".tac_bootstrap"
 STATE_IGNORE = f"{STATE_DIR}/.gitignore"
@@ -55,7 +56,8 @@ def _write_if_changed(path: Path, content: bytes, *, durable: bool = True) -> No
 
 def save_manifest(root: Path, manifest: Manifest) -> None:
     path = confined_path(root, MANIFEST_FILENAME)
-    _write_if_changed(path, manifest.to_json().encode("utf-8"))
+    style = json_style(root, MANIFEST_FILENAME)  # so the project's prettier --check passes
+    _write_if_changed(path, manifest.to_json(style).encode("utf-8"))
 
 
 def remember_base(root: Path, relative: str, content: bytes) -> None:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import formatter_boundary
 from .adw_project import current_project
 from .orch_database_models import OrchestratorError, utc_now
 
@@ -116,6 +117,7 @@ class ADWState:
 
     def save(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
+        formatter_boundary.install(self.directory.parent)  # prettier/Biome skip the states
         fd, tmp = tempfile.mkstemp(prefix=".adw_state.", dir=self.directory)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(asdict(self), handle, indent=2)
