@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from tac_bootstrap.domain.manifest import MANIFEST_FILENAME
+from tac_bootstrap.domain.prettier_json import JsonStyle, dumps
 from tac_bootstrap.infrastructure.manifest_store import load_manifest, save_manifest
 from tac_bootstrap.runtime.adw_worktree import create_worktree
 
@@ -239,6 +240,65 @@ def test_the_manifest_is_written_in_the_projects_prettier_style(
     assert manifest is not None
     save_manifest(tmp_path, manifest)
     run(tmp_path, f"prettier --check {MANIFEST_FILENAME}", modules=node_modules)
+
+
+def doctor_row(project: Path) -> dict[str, object]:
+    out = run(project, f"'{BIN / 'tac-bootstrap'}' doctor . --json", ok=(0, 1)).stdout
+    rows = [row for row in json.loads(out)["checks"] if row["name"] == "node checks"]
+    assert len(rows) == 1, rows
+    row: dict[str, object] = rows[0]
+    return row
+
+
+VITEST_CONFIG = """import { configDefaults, defineConfig } from 'vitest/config'
+
+export default defineConfig({ test: { exclude: [...configDefaults.exclude, 'trees/**'] } })
+"""
+ESLINT_IGNORING_TREES = """import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+
+export default tseslint.config(
+    { ignores: ['trees/'] },
+    js.configs.recommended,
+    ...tseslint.configs.recommended,
+)
+"""
+
+
+def test_doctor_says_how_to_keep_the_checks_off_the_worktrees(project: Path) -> None:
+    """In the checkout, vitest, eslint and tsc also check the runs' worktrees: a broken run
+    really fails them there, doctor warns, and what it says to add really leaves trees/ out."""
+    row = doctor_row(project)
+    assert row["status"] == "warn", row
+    assert "vitest, eslint, tsc also check trees/" in str(row["message"]), row
+    worktree_src = project / WORKTREE / "src"
+    (worktree_src / "wip.ts").write_text("export const x: number = 'no'\nlet unused = 1\n")
+    (worktree_src / "wip.test.ts").write_text(
+        "import { expect, test } from 'vitest'\n\ntest('wip', () => expect(1).toBe(2))\n"
+    )
+    eslint, tsconfig = project / "eslint.config.js", project / "tsconfig.json"
+    before = {path: path.read_text() for path in (eslint, tsconfig)}
+    detected = commands(project)
+    try:
+        for key in ("test", "lint", "typecheck"):
+            failed = run(project, detected[key], ok=(1, 2))
+            assert "trees/run00001/src/wip" in failed.stdout + failed.stderr, key
+        hint = str(row["hint"])
+        assert "test.exclude: [...configDefaults.exclude, 'trees/**']" in hint
+        assert "{ ignores: ['trees/'] }" in hint and '"exclude": ["node_modules", "trees"]' in hint
+        (project / "vitest.config.ts").write_text(VITEST_CONFIG)
+        eslint.write_text(ESLINT_IGNORING_TREES)
+        config = {**TSCONFIG, "exclude": ["node_modules", "trees"]}
+        tsconfig.write_text(dumps(config, JsonStyle(print_width=100, tab_width=4)))
+        for key in ("test", "lint", "typecheck"):
+            run(project, detected[key])
+        assert doctor_row(project)["status"] == "ok"
+    finally:
+        (project / "vitest.config.ts").unlink(missing_ok=True)
+        for path, text in before.items():
+            path.write_text(text)
+        for name in ("wip.ts", "wip.test.ts"):
+            (worktree_src / name).unlink()
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ from tac_bootstrap.application.doctor.gitignore import (
     fix_gitignore,
     gitignore_ignores,
 )
+from tac_bootstrap.application.doctor.node_checks import check_node_checks
 from tac_bootstrap.application.doctor.project_checks import check_project_checks
 from tac_bootstrap.application.doctor.report import (
     FAIL,
@@ -82,6 +83,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("database", check_database, fix_database),
     Section("gitignore", check_gitignore, fix_gitignore),
     Section("project checks", check_project_checks),
+    Section("node checks", check_node_checks),
     Section("git", check_git),
     Section("python", check_python),
     Section("agent CLI", check_agent_cli),
