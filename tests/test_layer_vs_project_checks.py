@@ -130,9 +130,9 @@ def test_the_layer_tests_run_when_asked_for(project: Path) -> None:
         assert tests and all(line.startswith("adws/tests/") for line in tests), (target, listed)
 
 
-def test_ruff_judges_the_layer_by_its_own_rules(project: Path) -> None:
+def test_ruff_judges_the_layer_by_its_own_rules(project: Path, project_python: Path) -> None:
     """The project selects ALL rules; the layer's files pass, the project's own still count."""
-    ruff = BIN / "ruff"
+    ruff = project_python.parent / "ruff"  # the project's own ruff, the newest release
     run(project, ruff, "check", ".")
     run(project, ruff, "format", "--check", ".")
     bad = project / "src" / "demo_app" / "bad.py"
