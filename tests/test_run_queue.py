@@ -192,6 +192,27 @@ def test_a_run_of_a_killed_worker_is_requeued_and_finished_by_another(
     assert any(f"requeued {held}" in queue.log(name) for name in workers)
 
 
+def freeze_between_writes(process: subprocess.Popen[bytes], queue: Queue) -> None:
+    """SIGSTOP the worker at a moment it holds no SQLite write lock. Frozen inside its
+    heartbeat's short transaction it would block every writer until resumed: that is SQLite's
+    single-writer nature, not the lost lease this test is about (a CI run once hit it)."""
+    for _ in range(200):
+        process.send_signal(signal.SIGSTOP)
+        if queue.database.startswith("postgres"):
+            return
+        probe = sqlite3.connect(queue.database, timeout=0.2)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            return
+        except sqlite3.OperationalError:
+            process.send_signal(signal.SIGCONT)
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    raise AssertionError("the worker never let go of the write lock")
+
+
 def test_a_frozen_worker_that_lost_its_lease_stops_its_run(queue: Queue) -> None:
     """A worker stopped (SIGSTOP) longer than its lease: another worker takes the run over and
     finishes it; the first, resumed, finds the lease gone and stops its own process of the
@@ -203,7 +224,7 @@ def test_a_frozen_worker_that_lost_its_lease_stops_its_run(queue: Queue) -> None
     try:
         wait_for(lambda: adw_id in queue.starts(), "w0 to start the run")
         child = next(int(p.name.split(".")[1]) for p in queue.out.glob(f"{adw_id}.*"))
-        frozen.send_signal(signal.SIGSTOP)
+        freeze_between_writes(frozen, queue)
         workers["w1"] = queue.worker("w1", "--until-empty")
         assert workers["w1"].wait(timeout=TIMEOUT) == 0, queue.log("w1")
         with queue.db() as db:

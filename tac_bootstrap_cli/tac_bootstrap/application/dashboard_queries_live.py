@@ -2,15 +2,18 @@
 cursor, for one run or for the whole database.
 
 The cursor is three times in epoch milliseconds, `LOG.PROMPT.RUN`: the newest log line,
-prompt change and run change already sent. Each poll reads a window that starts LOOKBACK_MS
-before each mark (through idx_agent_logs_created for the whole database's logs, through the
-run's agents for a run's), and the stream drops what it already sent: a row another process
-committed late, with an earlier time than rows already seen, is still delivered.
+prompt change and run change already sent. Each poll reads what is new since each mark and,
+apart, the LOOKBACK_MS before it (through idx_agent_logs_created for the whole database's logs,
+through the run's agents for a run's), and the stream drops what it already sent: a row another
+process committed late, with an earlier time than rows already seen (a hook event the
+background recorder wrote seconds after it happened, on a loaded machine), is still delivered.
+Two reads, so a busy lookback window (more than BATCH rows) never keeps new rows out.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tac_bootstrap.application.dashboard_queries import run_summary
@@ -32,7 +35,7 @@ from tac_bootstrap.application.dashboard_queries_shared import (
 )
 from tac_bootstrap.domain.errors import UsageError
 
-LOOKBACK_MS = 5_000
+LOOKBACK_MS = 30_000
 BATCH = 500
 _CURSOR = re.compile(r"^(\d{1,15})\.(\d{1,15})\.(\d{1,15})$")
 
@@ -67,34 +70,47 @@ def start_cursor(now_ms: int) -> Cursor:
 
 
 def changes_since(cursor: Cursor, run_id: str | None, version: int) -> Query[Changes]:
-    """Rows written at or after each mark minus the lookback, oldest first."""
-    logs = yield from _logs(from_millis(cursor.log - LOOKBACK_MS), run_id)
+    """Rows written in the lookback before each mark, then those at or after it, oldest first."""
+    logs = yield from _window(_logs, cursor.log, run_id)
     prompts: list[Row] = []
     if run_id is not None:  # a run's prompts, through its agents (the whole table is not read)
-        prompts = yield from _prompts(from_millis(cursor.prompt - LOOKBACK_MS), run_id)
+        prompts = yield from _window(_prompts, cursor.prompt, run_id)
     runs: list[Row] = []
     if version >= RUNS_VERSION:
-        runs = yield from _runs(from_millis(cursor.run - LOOKBACK_MS), run_id)
+        runs = yield from _window(_runs, cursor.run, run_id)
     return Changes(logs, prompts, runs)
 
 
-def _logs(since: str, run_id: str | None) -> Query[list[Row]]:
+def _window(
+    fetch: Callable[[str, str | None, str | None], Query[list[Row]]], mark: int, run_id: str | None
+) -> Query[list[Row]]:
+    late = yield from fetch(from_millis(mark - LOOKBACK_MS), from_millis(mark), run_id)
+    new = yield from fetch(from_millis(mark), None, run_id)
+    return late + new
+
+
+def _before(column: str, until: str | None) -> tuple[str, tuple[str, ...]]:
+    return (f" AND {column} < ?", (until,)) if until is not None else ("", ())
+
+
+def _logs(since: str, until: str | None, run_id: str | None) -> Query[list[Row]]:
+    before, bound = _before("l.created_at", until)
     if run_id is None:
         rows = yield (
             "all",
             f"SELECT {LOG_COLUMNS}, a.session_id AS run_id FROM agent_logs l "
-            "JOIN agents a ON a.id = l.agent_id WHERE l.created_at >= ? "
+            f"JOIN agents a ON a.id = l.agent_id WHERE l.created_at >= ?{before} "
             "ORDER BY l.created_at, l.{seq} LIMIT ?",
-            (since, BATCH),
+            (since, *bound, BATCH),
         )
     else:
         rows = yield (
             "all",
             f"SELECT {LOG_COLUMNS}, a.session_id AS run_id FROM agent_logs l "
             "JOIN agents a ON a.id = l.agent_id "
-            "WHERE (a.session_id = ? OR a.adw_id = ?) AND l.created_at >= ? "
+            f"WHERE (a.session_id = ? OR a.adw_id = ?) AND l.created_at >= ?{before} "
             "ORDER BY l.created_at, l.{seq} LIMIT ?",
-            (run_id, run_id, since, BATCH),
+            (run_id, run_id, since, *bound, BATCH),
         )
     events = []
     for row in rows:
@@ -104,13 +120,14 @@ def _logs(since: str, run_id: str | None) -> Query[list[Row]]:
     return events
 
 
-def _prompts(since: str, run_id: str) -> Query[list[Row]]:
+def _prompts(since: str, until: str | None, run_id: str | None) -> Query[list[Row]]:
+    changed = "coalesce(p.completed_at, p.created_at)"
+    before, bound = _before(changed, until)
     rows = yield (
         "all",
         f"SELECT {PROMPT_COLUMNS} FROM prompts p WHERE p.agent_id IN ({RUN_AGENTS}) "
-        "AND coalesce(p.completed_at, p.created_at) >= ? "
-        "ORDER BY coalesce(p.completed_at, p.created_at), p.id LIMIT ?",
-        (run_id, run_id, since, BATCH),
+        f"AND {changed} >= ?{before} ORDER BY {changed}, p.id LIMIT ?",
+        (run_id, run_id, since, *bound, BATCH),
     )
     prompts = []
     for row in rows:
@@ -120,8 +137,9 @@ def _prompts(since: str, run_id: str) -> Query[list[Row]]:
     return prompts
 
 
-def _runs(since: str, run_id: str | None) -> Query[list[Row]]:
-    where, params = "updated_at >= ?", [since]
+def _runs(since: str, until: str | None, run_id: str | None) -> Query[list[Row]]:
+    before, bound = _before("updated_at", until)
+    where, params = f"updated_at >= ?{before}", [since, *bound]
     if run_id is not None:
         where += " AND adw_id = ?"
         params.append(run_id)
