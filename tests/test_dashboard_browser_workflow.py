@@ -127,7 +127,9 @@ def test_a_workflow_run_streams_into_the_open_pages(
         # the full set is required after a reload, and the live part is checked by watch().
         written = event_ids(dashboard, adw_id)
         if not written <= shown_events(browser):
+            assert same_page(browser), "the run page reloaded"  # by itself, before ours
             browser.refresh()
+            mark_page(browser)
         wait_until(
             browser,
             lambda d: written <= shown_events(d),
