@@ -71,6 +71,9 @@ WORKFLOW_SCRIPTS = (
 
 # A formatter's configuration in each layer directory (prettier, Biome 2): name, template.
 FORMATTER_CONFIGS = ((".prettierrc.yaml", "prettierrc.yaml"), ("biome.jsonc", "biome.jsonc"))
+_RUFF_REASON = "ruff judges the layer's files by the rules they are written to"
+_PYTEST_REASON = "the project's own pytest run leaves the layer out unless pointed at it"
+_FORMATTER_REASON = "formatters leave the layer's files as they are written"
 
 # The layer's own tests: every .py file of templates/adws/tests/ (a new one needs no
 # registration); a file starting with a shebang is a program (the fake agent CLI).
@@ -128,7 +131,6 @@ class ScaffoldService:
         self._add_claude_files(plan, config)
         self._add_tool_boundaries(plan, config)
         self._add_spec_templates(plan, config)
-        self._add_formatter_boundaries(plan, config)
         return plan
 
     def _add_config_file(self, plan: ScaffoldPlan, config: TacConfig) -> None:
@@ -317,26 +319,23 @@ class ScaffoldService:
     def _add_tool_boundaries(self, plan: ScaffoldPlan, config: TacConfig) -> None:
         """Keep the project's own checks from judging the layer's files by the project's rules
         (or failing on the layer's dependencies): where a tool reads a configuration next to
-        the files, the layer's directories carry their own. See docs/guide.md, "Your checks
-        and the layer"."""
-        adws, hooks = config.paths.adws_dir, f"{config.paths.claude_dir}/hooks"
-        for directory in (adws, hooks):
-            plan.add(
-                FileOperation(
-                    path=f"{directory}/ruff.toml",
-                    action=Action.COPY,
-                    source="templates/tools/ruff.toml",
-                    reason="ruff judges the layer's files by the rules they are written to",
-                )
-            )
-        plan.add(
-            FileOperation(
-                path=f"{adws}/conftest.py",
-                action=Action.COPY,
-                source="runtime/pytest_boundary.py",
-                reason="the project's own pytest run leaves the layer out unless pointed at it",
-            )
-        )
+        the files, the layer's directories carry their own. ruff and pytest for the Python;
+        prettier and Biome 2 for the Markdown, JSON and YAML (and the agents' plans). The run
+        logs get the formatters' when the first run writes its state (formatter_boundary).
+        See docs/guide.md, "Your checks and the layer"."""
+        paths = config.paths
+        adws, hooks = paths.adws_dir, f"{paths.claude_dir}/hooks"
+        boundaries = [
+            *((f"{d}/ruff.toml", "templates/tools/ruff.toml", _RUFF_REASON) for d in (adws, hooks)),
+            (f"{adws}/conftest.py", "runtime/pytest_boundary.py", _PYTEST_REASON),
+            *(
+                (f"{d}/{name}", f"templates/tools/{source}", _FORMATTER_REASON)
+                for d in (adws, paths.claude_dir, paths.specs_dir)
+                for name, source in FORMATTER_CONFIGS
+            ),
+        ]
+        for path, source, reason in boundaries:
+            plan.add(FileOperation(path=path, action=Action.COPY, source=source, reason=reason))
 
     def _add_spec_templates(self, plan: ScaffoldPlan, config: TacConfig) -> None:
         for kind in ("feature", "bug", "chore"):
@@ -348,23 +347,6 @@ class ScaffoldService:
                     reason=f"plan template the /{kind} command fills",
                 )
             )
-
-    def _add_formatter_boundaries(self, plan: ScaffoldPlan, config: TacConfig) -> None:
-        """prettier and Biome 2 read the configuration closest to each file: one in each layer
-        directory keeps the project's `prettier --check .` or `biome check .` from judging
-        the layer's Markdown, JSON and YAML (and its agents' plans) by the project's style.
-        The run logs get theirs when the first run writes its state (formatter_boundary)."""
-        paths = config.paths
-        for directory in (paths.adws_dir, paths.claude_dir, paths.specs_dir):
-            for name, source in FORMATTER_CONFIGS:
-                plan.add(
-                    FileOperation(
-                        path=f"{directory}/{name}",
-                        action=Action.COPY,
-                        source=f"templates/tools/{source}",
-                        reason="formatters leave the layer's files as they are written",
-                    )
-                )
 
     # -- content ------------------------------------------------------------------------
 
