@@ -19,6 +19,8 @@ from typing import Any
 from typer import exceptions as typer_errors
 from typer.core import TyperGroup
 
+from tac_bootstrap.cli.usage import PlainGroup
+
 
 def _click(module: str) -> Any:
     """click's module: vendored inside typer in recent versions, a dependency before."""
@@ -187,8 +189,9 @@ def guarded(group: TyperGroup, call: Callable[[], Any], argv: Sequence[str]) -> 
     return code
 
 
-class BoundaryGroup(TyperGroup):
-    """The root group: click parses and runs in non-standalone mode inside ``guarded``."""
+class BoundaryGroup(PlainGroup):
+    """The root group: click parses and runs in non-standalone mode inside ``guarded``; its
+    options (--version, completion) build no pydantic coercion unless given a value."""
 
     def main(
         self,
@@ -202,7 +205,7 @@ class BoundaryGroup(TyperGroup):
         argv = list(sys.argv[1:] if args is None else args)
 
         def call() -> Any:
-            return TyperGroup.main(
+            return PlainGroup.main(
                 self,
                 args=argv,
                 prog_name=prog_name,

@@ -13,10 +13,11 @@ from typing import Annotated
 import typer
 
 from tac_bootstrap.cli import params
-from tac_bootstrap.cli.usage import PlainCommand
+from tac_bootstrap.cli.usage import PlainCommand, PlainGroup
 
 db_app = typer.Typer(
     name="db",
+    cls=PlainGroup,
     help=(
         "Inspect and maintain the orchestrator database: a SQLite file or a PostgreSQL "
         "database (TAC_ORCHESTRATOR_DB or orchestrator.database: a file path, sqlite:///FILE "

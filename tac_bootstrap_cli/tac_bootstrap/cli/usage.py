@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from typer.core import TyperArgument, TyperCommand
+from typer.core import TyperArgument, TyperCommand, TyperGroup
+
+from tac_bootstrap.cli.lazy_coercion import defer_coercion
 
 
 class PlainCommand(TyperCommand):
-    """A TyperCommand whose usage line writes required arguments without braces."""
+    """A TyperCommand whose usage line writes required arguments without braces, and whose
+    parameters build typer's pydantic coercion only for a value given (lazy_coercion)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        defer_coercion(self.get_params(ctx))
+        return super().parse_args(ctx, args)
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -28,3 +35,12 @@ class PlainCommand(TyperCommand):
         """The summary in a group's listing, whole: click would cut the help's first sentence
         to the width left and end it in "..."; the formatter wraps it instead."""
         return super().get_short_help_str(limit=10_000)
+
+
+class PlainGroup(TyperGroup):
+    """A TyperGroup whose own options (--help, completion) build no pydantic coercion unless
+    given a value (lazy_coercion)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        defer_coercion(self.get_params(ctx))
+        return super().parse_args(ctx, args)
