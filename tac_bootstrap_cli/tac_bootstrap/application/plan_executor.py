@@ -167,6 +167,9 @@ class PlanExecutor:
             return _Evaluated(op, path, ours, Status.CONFLICT, detail, ours)
         if path.is_dir():
             return _Evaluated(op, path, ours, Status.CONFLICT, "a directory is in the way", ours)
+        if not path.is_file():  # reading a FIFO would wait for a writer forever
+            detail = "a special file (FIFO, socket or device) is in the way"
+            return _Evaluated(op, path, ours, Status.CONFLICT, detail, ours)
         current = path.read_bytes()
         if op.merge is not MergeKind.WHOLE:
             return self._shared(op, target, path, current, ours, entry, force)
