@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from tac_bootstrap.domain.config import CONFIG_FILENAME
+from tac_bootstrap.domain.config_values import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import ConfigError, UsageError
 
 

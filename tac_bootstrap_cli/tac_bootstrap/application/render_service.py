@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from tac_bootstrap.application.gitignore import (
     GitignoreUpdate,
     describe_ignored,
+    generated_paths,
     keep_generated_in_git,
 )
 from tac_bootstrap.application.plan_executor import PlanExecutor
@@ -20,9 +21,11 @@ from tac_bootstrap.application.project_lookup import project_root
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
 from tac_bootstrap.domain.errors import UsageError
+from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, MergeKind
 from tac_bootstrap.domain.permissions import command_warnings
 from tac_bootstrap.domain.plan import ApplyReport, FileResult, ScaffoldPlan, Status
 from tac_bootstrap.infrastructure.config_loader import load_config
+from tac_bootstrap.infrastructure.manifest_store import base_path
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,10 @@ class RenderReport:
     # Generated files git ignores (in no commit, so every clone lacks them) and the negations
     # appended to the root .gitignore (--check: that would be).
     gitignore: GitignoreUpdate | None = None
+    # A --check: the project files it read (planned paths, config, manifest, bases of shared
+    # files), for render_check_memo; and the files git must keep.
+    read: tuple[str, ...] = ()
+    generated: tuple[str, ...] = ()
 
     @property
     def ignored(self) -> tuple[str, ...]:
@@ -139,4 +146,18 @@ def apply_render(
     else:
         report = executor.apply(plan, config, root, force=force, restore=wanted)
     gitignore = keep_generated_in_git(root, plan, dry_run=check or dry_run)
-    return RenderReport(report, check=check, warnings=list(prepared.warnings), gitignore=gitignore)
+    return RenderReport(
+        report,
+        check=check,
+        warnings=list(prepared.warnings),
+        gitignore=gitignore,
+        read=_read_by_check(plan) if check else (),
+        generated=tuple(generated_paths(plan)) if check else (),
+    )
+
+
+def _read_by_check(plan: ScaffoldPlan) -> tuple[str, ...]:
+    """Every project file whose bytes (or absence) decide what a check says."""
+    bases = [base_path(op.path) for op in plan.files if op.merge is not MergeKind.WHOLE]
+    planned = [op.path for op in plan.files]
+    return tuple(sorted({*planned, *bases, CONFIG_FILENAME, MANIFEST_FILENAME}))

@@ -108,9 +108,12 @@ def run_render(
     restore: list[str],
     json_output: bool,
 ) -> None:
+    out = Output(json_output)
+    plain_check = check and not (dry_run or force or restore)
+    if plain_check and _replay_check(out, path):
+        return
     from tac_bootstrap.application.render_service import apply_render, prepare_render
 
-    out = Output(json_output)
     with out.handling_errors({"PATH": path}):
         prepared = prepare_render(path, check=check, force=force, restore=restore)
         _warn_all(out, prepared.warnings)
@@ -125,25 +128,59 @@ def run_render(
             out.emit_json(report.to_dict())
     if not report.ok:
         raise typer.Exit(1)
+    if plain_check and not report.ignore_notes:
+        from tac_bootstrap.application.render_check_memo import record
+
+        record(
+            prepared.root,
+            read=report.read,
+            generated=report.generated,
+            warnings=prepared.warnings,
+            lines=check_lines(report),
+        )
+
+
+def _replay_check(out: Output, path: Path | None) -> bool:
+    """Print a clean check again from render_check_memo, when nothing it read has changed."""
+    from tac_bootstrap.application.project_lookup import project_root
+    from tac_bootstrap.application.render_check_memo import replay
+
+    with out.handling_errors({"PATH": path}):
+        root = project_root(path)
+    recorded = replay(root)
+    if recorded is None:
+        return False
+    _warn_all(out, recorded.warnings)
+    for line in recorded.lines:
+        out.info(line)
+    if out.json_mode:  # what RenderReport.to_dict says of a clean check
+        out.emit_json({"ok": True, "command": "render --check", "target": str(root), "differs": []})
+    return True
 
 
 def _show_check(out: Output, report: RenderReport) -> None:
+    for line in check_lines(report):
+        out.info(line)
+
+
+def check_lines(report: RenderReport) -> list[str]:
+    """What `render --check` says: each drifted file, the summary, the files you deleted."""
     from tac_bootstrap.application.render_service import drift_state
 
     drifted, total = report.drifted, len(report.apply.results)
-    for result in drifted:
-        out.info(f"{drift_state(result)}: {result.path}" + _check_hint(result))
+    lines = [f"{drift_state(result)}: {result.path}" + _check_hint(result) for result in drifted]
     if drifted:
-        out.info(
+        lines.append(
             f"{len(drifted)} of {total} generated files differ from the templates; "
             "run `tac-bootstrap render` to write the missing ones and merge the layer's part "
             "of shared files (`--force` also regenerates edited ones, keeping a backup)"
         )
     else:
-        out.info(f"all {total} generated files match the templates")
+        lines.append(f"all {total} generated files match the templates")
     for result in report.apply.results:
         if result.status is Status.DELETED and not result.pending:
-            out.info(f"deleted by you: {result.path} (kept deleted)")
+            lines.append(f"deleted by you: {result.path} (kept deleted)")
+    return lines
 
 
 def _check_hint(result: FileResult) -> str:

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from tac_bootstrap.domain.config_values import CONFIG_FILENAME as CONFIG_FILENAME  # re-export
 from tac_bootstrap.domain.config_values import check_path, check_program, check_text, quote
 from tac_bootstrap.domain.guard_config import GuardSection
 from tac_bootstrap.domain.stacks import (
@@ -37,7 +38,6 @@ from tac_bootstrap.domain.workflow_config import (
     WorkflowSection,
 )
 
-CONFIG_FILENAME = "tac_bootstrap.yml"
 CONFIG_SCHEMA_VERSION = 1
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+CONFIG_FILENAME = "tac_bootstrap.yml"  # here, not in config.py: finding it needs no pydantic
+
 # Characters no config value may hold: C0/C1 controls (newline and tab included: every value
 # is one line), DEL, line/paragraph separators, bidirectional overrides (they make text read
 # differently than it runs), surrogates and the noncharacters YAML refuses. The file itself
