@@ -50,6 +50,9 @@ _DB_ON_DEMAND = [
 # What `init` and `add-agentic` need and `render --check` does not.
 _INIT_ONLY = ["tac_bootstrap.application.init_service", "tac_bootstrap.application.layer_setup"]
 
+# typer's pydantic coercion: built only for a parameter given a value (cli/lazy_coercion.py).
+_ADAPTERS = "typer._adapters"
+
 # (command, modules it must not import). psycopg: never for SQLite; rich.progress: only the
 # jobs with a progress bar (backup, transcript import); jinja2: only commands that render;
 # rich: not for plain lines (render --check); the database stack (database_service,
@@ -57,7 +60,15 @@ _INIT_ONLY = ["tac_bootstrap.application.init_service", "tac_bootstrap.applicati
 IMPORT_CASES = [
     (
         ["db", "status"],
-        ["psycopg", "psycopg2", "jinja2", "rich.progress", *_TRANSCRIPTS, *_DB_ON_DEMAND],
+        [
+            "psycopg",
+            "psycopg2",
+            "jinja2",
+            "rich.progress",
+            *_TRANSCRIPTS,
+            *_DB_ON_DEMAND,
+            _ADAPTERS,
+        ],
     ),
     (
         ["db", "status", "--json"],
@@ -73,6 +84,7 @@ IMPORT_CASES = [
             "tac_bootstrap.runtime.adw_database",
             *_TRANSCRIPTS,
             *_INIT_ONLY,
+            _ADAPTERS,
         ],
     ),
     (
