@@ -183,6 +183,9 @@ def doctor(
     json_output: JsonOutput = False,
 ) -> None:
     """Check the config, generated files, schema, database, .gitignore and tools."""
+    from tac_bootstrap.infrastructure.python_probe import start
+
+    start()  # the hooks' Python answers while doctor imports the rest
     from tac_bootstrap.cli.doctor import run_doctor_command
 
     run_doctor_command(path=path, fix=fix, json_output=json_output)

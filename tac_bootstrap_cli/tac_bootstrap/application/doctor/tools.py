@@ -9,33 +9,20 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from tac_bootstrap.application.doctor.report import (
     FAIL,
     OK,
-    SUBPROCESS_TIMEOUT,
     WARN,
     Check,
     _Context,
 )
+from tac_bootstrap.infrastructure.python_probe import PYTHON_ENV_VAR, answer, hooks_python
 from tac_bootstrap.runtime.agent import CLI_ENV_VAR, AgentCLINotFound, resolve_cli
 
-PYTHON_ENV_VAR = "TAC_PYTHON"  # the interpreter the Claude Code hooks run (settings.json)
 MIN_PYTHON = (3, 10)
 INSTALL_CLAUDE = "npm install -g @anthropic-ai/claude-code"
-
-# Printed by the layer's interpreter: its version and the pydantic it can import (or null).
-_PYTHON_PROBE = """
-import json, sys
-try:
-    import pydantic
-    version = str(pydantic.VERSION)
-except Exception:
-    version = None
-print(json.dumps({"python": list(sys.version_info[:3]), "pydantic": version}))
-"""
 
 
 def check_git(ctx: _Context) -> list[Check]:
@@ -59,9 +46,8 @@ def check_git(ctx: _Context) -> list[Check]:
 
 def check_python(ctx: _Context) -> list[Check]:
     """The interpreter the layer runs on: TAC_PYTHON, else python3 (as the hooks call it)."""
-    name = os.environ.get(PYTHON_ENV_VAR) or "python3"
+    name, executable = hooks_python()
     origin = PYTHON_ENV_VAR if os.environ.get(PYTHON_ENV_VAR) else "the hooks' default"
-    executable = shutil.which(name)
     if executable is None:
         return [
             Check(
@@ -72,9 +58,7 @@ def check_python(ctx: _Context) -> list[Check]:
                 f"{PYTHON_ENV_VAR} to an interpreter that has it",
             )
         ]
-    # The running interpreter needs no probe process: its answers are known here.
-    probed = _this_interpreter() if _is_running_interpreter(executable) else _probe(executable)
-    version, pydantic = probed
+    version, pydantic = answer(executable)
     if len(version) < 2:
         return [
             Check(
@@ -107,41 +91,6 @@ def check_python(ctx: _Context) -> list[Check]:
             )
         ]
     return [Check("python", OK, f"{where} with pydantic {pydantic}")]
-
-
-def _is_running_interpreter(executable: str) -> bool:
-    """True when `executable` is this very interpreter (same path, symlinks not followed: a
-    venv's python links to a base Python that lacks the venv's packages)."""
-    return bool(sys.executable) and os.path.abspath(executable) == os.path.abspath(sys.executable)
-
-
-def _this_interpreter() -> tuple[tuple[int, ...], object]:
-    """What the probe would print, without a process start: tac-bootstrap runs on pydantic 2."""
-    try:
-        import pydantic
-    except ImportError:
-        return tuple(sys.version_info[:3]), None
-    return tuple(sys.version_info[:3]), str(pydantic.VERSION)
-
-
-def _probe(executable: str) -> tuple[tuple[int, ...], object]:
-    """The interpreter's version and pydantic, printed by the interpreter itself."""
-    try:
-        result = subprocess.run(
-            [executable, "-c", _PYTHON_PROBE],
-            capture_output=True,
-            text=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-            timeout=SUBPROCESS_TIMEOUT,
-        )
-        lines = result.stdout.strip().splitlines()
-        probe = json.loads(lines[-1]) if result.returncode == 0 and lines else {}
-        version = tuple(int(part) for part in probe["python"])
-        pydantic: object = probe.get("pydantic")
-        return version, pydantic
-    except (OSError, subprocess.SubprocessError, ValueError, TypeError, KeyError):
-        return (), None  # not a Python that can run the probe
 
 
 def check_agent_cli(ctx: _Context) -> list[Check]:

@@ -1,0 +1,103 @@
+"""The probe of the hooks' Python (infrastructure/python_probe.py), started early or not.
+
+doctor's CLI starts the probe before its imports and collects it at the python row; the answer
+must be the one a probe run at that row gives, and a doctor that stops early leaves no process.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tac_bootstrap.infrastructure import python_probe
+
+OTHER_PYTHON = Path("/root/.pyenv/versions/3.10.13/bin/python3")
+
+
+def fake_python(tmp_path: Path, body: str) -> Path:
+    script = tmp_path / "python3"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
+
+
+@pytest.fixture
+def another_python(tmp_path: Path) -> Path:
+    """Another interpreter than this one: a wrapper around it when no second Python exists."""
+    if OTHER_PYTHON.exists():
+        return OTHER_PYTHON
+    return fake_python(tmp_path, f'exec "{sys.executable}" "$@"')
+
+
+def test_a_probe_started_early_answers_what_a_late_one_answers(
+    another_python: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(python_probe.PYTHON_ENV_VAR, str(another_python))
+    late = python_probe.answer(str(another_python))
+    python_probe.start()
+    assert str(another_python) in python_probe._started
+    early = python_probe.answer(str(another_python))
+    assert early == late and len(early[0]) == 3
+    assert python_probe._started == {}
+
+
+def test_the_running_interpreter_is_answered_without_a_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(python_probe.PYTHON_ENV_VAR, sys.executable)
+    python_probe.start()
+    assert python_probe._started == {}
+    version, pydantic = python_probe.answer(sys.executable)
+    assert version == tuple(sys.version_info[:3]) and str(pydantic).startswith("2")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("exit 3", ((), None)),
+        ("echo not json", ((), None)),
+        ('echo \'{"python": [3, 9, 1], "pydantic": null}\'', ((3, 9, 1), None)),
+    ],
+    ids=["fails", "garbage", "old python without pydantic"],
+)
+def test_what_a_broken_or_old_interpreter_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, expected: object
+) -> None:
+    fake = fake_python(tmp_path, body)
+    monkeypatch.setenv(python_probe.PYTHON_ENV_VAR, str(fake))
+    python_probe.start()
+    assert python_probe.answer(str(fake)) == expected
+
+
+def test_a_doctor_that_stops_early_leaves_no_probe_running(tmp_path: Path) -> None:
+    """An invalid config ends doctor before the python row: the probe it started is stopped."""
+    marker = tmp_path / "probe-ran"
+    slow = fake_python(tmp_path, f'sleep 30; touch "{marker}"')
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "tac_bootstrap.yml").write_text("project: [unclosed\n")
+    env = {**os.environ, python_probe.PYTHON_ENV_VAR: str(slow)}
+    result = subprocess.run(
+        [sys.executable, "-m", "tac_bootstrap", "doctor"],
+        cwd=project, env=env, capture_output=True, text=True, check=False, timeout=25,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert running(str(slow)) == []
+
+
+def running(needle: str) -> list[int]:
+    """Processes whose command line holds ``needle`` (read from /proc: no procps needed)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if entry.name.isdigit() and needle.encode() in cmdline:
+            found.append(int(entry.name))
+    return found
