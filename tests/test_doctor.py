@@ -4,6 +4,7 @@ only what is safe."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import stat
@@ -249,6 +250,18 @@ def test_directory_in_place_of_a_file_is_not_fixable(cli: Any, project: Path) ->
     assert files["fixable"] is False
     assert [item["paths"] for item in document["fixed"]] == [["specs/templates/bug.md"]]
     assert (project / "specs/templates/chore.md").is_dir()
+
+
+def test_a_fifo_in_place_of_a_file_is_reported_not_read(cli: Any, project: Path) -> None:
+    """Reading a FIFO would block doctor (and render) until something writes to it."""
+    fifo = project / "specs/templates/chore.md"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    code, document = _doctor(cli, project, "--fix")
+    assert code == 1
+    detail = "a special file (FIFO, socket or device) is in the way"
+    assert _row(document, "files")["details"] == [f"specs/templates/chore.md ({detail})"]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
 def test_corrupt_manifest_fails_without_stopping_the_other_checks(cli: Any, project: Path) -> None:

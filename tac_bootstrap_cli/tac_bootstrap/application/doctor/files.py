@@ -59,6 +59,10 @@ def _inspect_files(ctx: _Context, manifest: Manifest | None) -> list[_FileState]
         if path.is_dir():
             states.append(_FileState(op.path, "blocked", "a directory is in the way"))
             continue
+        if not path.is_file():  # reading a FIFO would wait for a writer forever
+            detail = "a special file (FIFO, socket or device) is in the way"
+            states.append(_FileState(op.path, "blocked", detail))
+            continue
         try:
             current = path.read_bytes()
         except OSError as exc:
