@@ -10,6 +10,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,13 @@ import pytest
 from tac_bootstrap.infrastructure import python_probe
 
 OTHER_PYTHON = Path("/root/.pyenv/versions/3.10.13/bin/python3")
+
+
+@pytest.fixture(autouse=True)
+def no_probe_left() -> Iterator[None]:
+    python_probe.stop()  # one an in-process doctor of another test started
+    yield
+    python_probe.stop()
 
 
 def fake_python(tmp_path: Path, body: str) -> Path:
@@ -75,7 +83,8 @@ def test_what_a_broken_or_old_interpreter_answers(
 
 
 def test_a_doctor_that_stops_early_leaves_no_probe_running(tmp_path: Path) -> None:
-    """An invalid config ends doctor before the python row: the probe it started is stopped."""
+    """An invalid config ends doctor before the python row: the probe it started is stopped
+    (the CLI stops it when the command ends, whichever way)."""
     marker = tmp_path / "probe-ran"
     slow = fake_python(tmp_path, f'sleep 30; touch "{marker}"')
     project = tmp_path / "project"

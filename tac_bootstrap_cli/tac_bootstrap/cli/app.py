@@ -183,12 +183,15 @@ def doctor(
     json_output: JsonOutput = False,
 ) -> None:
     """Check the config, generated files, schema, database, .gitignore and tools."""
-    from tac_bootstrap.infrastructure.python_probe import start
+    from tac_bootstrap.infrastructure import python_probe
 
-    start()  # the hooks' Python answers while doctor imports the rest
-    from tac_bootstrap.cli.doctor import run_doctor_command
+    python_probe.start()  # the hooks' Python answers while doctor imports the rest
+    try:
+        from tac_bootstrap.cli.doctor import run_doctor_command
 
-    run_doctor_command(path=path, fix=fix, json_output=json_output)
+        run_doctor_command(path=path, fix=fix, json_output=json_output)
+    finally:
+        python_probe.stop()  # a doctor that ended early (a config error) leaves no probe
 
 
 @app.command(

@@ -4,12 +4,12 @@ Asking the hooks' interpreter for its version and pydantic takes a process start
 ``import pydantic`` there (~0.1-0.2 s, more behind a pyenv shim), while doctor itself spends
 longer than that importing its own modules. ``start()`` (called by the CLI before those
 imports) launches the probe at once; ``answer()`` collects it when doctor reaches the python
-row, or runs it then when nothing was started. Only the standard library is imported here.
+row, or runs it then when nothing was started; ``stop()`` ends one nobody collected. Only the
+standard library is imported here.
 """
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import shutil
@@ -56,7 +56,6 @@ def start() -> None:
         _started[executable] = _spawn(executable)
     except OSError:
         return  # answer() runs it again and reports what went wrong
-    atexit.register(_stop_unread)
 
 
 def answer(executable: str) -> Answer:
@@ -97,8 +96,8 @@ def _this_interpreter() -> Answer:
     return tuple(sys.version_info[:3]), str(pydantic.VERSION)
 
 
-def _stop_unread() -> None:
-    """A doctor that ended early (a config error) leaves no probe running."""
+def stop() -> None:
+    """End the probes nobody collected (a doctor that ended before its python row)."""
     for process in _started.values():
         if process.poll() is None:
             process.kill()
