@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import queue
+import re
 import socket
 import subprocess
 import sys
@@ -38,6 +39,33 @@ with OrchestratorDB.open(database, migrations_dir=migrations) as db:
         prompt = db.start_prompt(agent_id, "prompt " + marker, model="claude-sonnet-4")
         db.complete_prompt(prompt.id, input_tokens=3, output_tokens=4, cost_usd=0.5)
         db.finish_run(adw_id, "completed")
+"""
+
+
+# A hook event the background recorder wrote late: inserted now, timed `seconds` earlier.
+BACKDATING = """
+import sys
+from datetime import datetime, timedelta
+
+database, marker, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+if database.startswith("postgresql"):
+    import psycopg
+    with psycopg.connect(database) as conn:
+        conn.execute(
+            "UPDATE agent_logs SET created_at = created_at - %s WHERE message LIKE %s",
+            (timedelta(seconds=seconds), "%" + marker),
+        )
+else:
+    import sqlite3
+    with sqlite3.connect(database) as conn:
+        (moment,) = conn.execute(
+            "SELECT created_at FROM agent_logs WHERE message LIKE ?", ("%" + marker,)
+        ).fetchone()
+        earlier = datetime.fromisoformat(moment.replace("Z", "+00:00")) - timedelta(seconds=seconds)
+        text = earlier.strftime("%Y-%m-%dT%H:%M:%S.") + f"{earlier.microsecond // 1000:03d}Z"
+        conn.execute(
+            "UPDATE agent_logs SET created_at = ? WHERE message LIKE ?", (text, "%" + marker)
+        )
 """
 
 
@@ -139,6 +167,17 @@ def write_from_another_process(project: Project, agent_id: str, adw_id: str = ""
     return marker
 
 
+def write_late(project: Project, agent_id: str, seconds: float) -> str:
+    """A log line inserted now but timed ``seconds`` ago, as the hooks' recorder writes one."""
+    marker = write_from_another_process(project, agent_id)
+    done = subprocess.run(
+        [sys.executable, "-c", BACKDATING, project.database, marker, str(seconds)],
+        capture_output=True, text=True, timeout=WAIT_SECONDS, cwd=project.root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return marker
+
+
 def test_rows_another_process_writes_arrive_live(
     live: tuple[Served, dict[str, str]], project: Project
 ) -> None:
@@ -165,7 +204,7 @@ def test_rows_another_process_writes_arrive_live(
         run = next(e for e in events if e.kind == "run" and e.data["status"] == "completed")
         assert run.data["id"] == "run000" and run.data["end"] is not None
         for event in events:
-            assert event.id.count(".") == 2, event.id  # the cursor to resume from
+            assert event.id.count(".") == 3, event.id  # the cursor to resume from
             assert PASSWORD not in json.dumps(event.data)
 
         # The whole database's stream has the log line too (with its run), and the session's.
@@ -204,3 +243,62 @@ def test_a_reconnect_with_last_event_id_goes_on_from_there(
     finally:
         second.close()
     assert site.get("/api/stream?after=not-a-cursor").status == 400
+
+
+def test_a_line_written_late_after_the_page_was_read_still_comes(
+    live: tuple[Served, dict[str, str]], project: Project
+) -> None:
+    """The page's cursor holds the newest log line it could show: a line inserted after it,
+    even timed before it (a hook event recorded late), comes; the ones the page had do not."""
+    site, agents = live
+    shown = write_from_another_process(project, agents["run001"])
+    page = site.get("/runs/run001")
+    assert shown in page.text
+    cursor = re.search(r'data-stream-after="([0-9.]+)"', page.text)
+    assert cursor is not None
+    late = write_late(project, agents["run001"], seconds=10)
+    stream = Listener(site.base + "/api/stream?run=run001&after=" + cursor.group(1))
+    try:
+        stream.connected()
+        newest = write_from_another_process(project, agents["run001"])
+        seen = stream.wait_for(lambda s: any(newest in str(e.data.get("message")) for e in s))
+        messages = [str(e.data.get("message")) for e in seen if e.kind == "log"]
+        assert any(late in m for m in messages), messages
+        assert not any(shown in m for m in messages), messages  # the page had it
+    finally:
+        stream.close()
+
+
+def test_a_line_written_late_while_disconnected_comes_on_reconnect(
+    live: tuple[Served, dict[str, str]], project: Project
+) -> None:
+    site, agents = live
+    first = Listener(site.base + "/api/stream?run=run001")
+    try:
+        first.connected()
+        before = write_from_another_process(project, agents["run001"])
+        seen = first.wait_for(lambda s: any(before in str(e.data.get("message")) for e in s))
+        resume_from = seen[-1].id
+    finally:
+        first.close()
+    late = write_late(project, agents["run001"], seconds=5)  # timed before `before`
+    second = Listener(site.base + "/api/stream?run=run001", headers={"Last-Event-ID": resume_from})
+    try:
+        second.connected()
+        seen = second.wait_for(lambda s: any(late in str(e.data.get("message")) for e in s))
+        messages = [str(e.data.get("message")) for e in seen if e.kind == "log"]
+        assert not any(before in message for message in messages), messages
+    finally:
+        second.close()
+
+
+def test_a_cursor_of_an_earlier_version_is_still_read(
+    live: tuple[Served, dict[str, str]],
+) -> None:
+    site, _agents = live
+    stream = Listener(site.base + "/api/stream?after=1764612345123.1764612345000.1764612340000")
+    try:
+        stream.connected()
+    finally:
+        stream.close()
+    assert site.get("/api/stream?after=1.2.3.4.5").status == 400

@@ -1,13 +1,18 @@
 """What the dashboard's live stream polls: log lines, prompts and run rows changed since a
 cursor, for one run or for the whole database.
 
-The cursor is three times in epoch milliseconds, `LOG.PROMPT.RUN`: the newest log line,
-prompt change and run change already sent. Each poll reads what is new since each mark and,
-apart, the LOOKBACK_MS before it (through idx_agent_logs_created for the whole database's logs,
-through the run's agents for a run's), and the stream drops what it already sent: a row another
-process committed late, with an earlier time than rows already seen (a hook event the
-background recorder wrote seconds after it happened, on a loaded machine), is still delivered.
-Two reads, so a busy lookback window (more than BATCH rows) never keeps new rows out.
+The cursor is `LOG.PROMPT.RUN.SEQ`: three times in epoch milliseconds (the newest log line,
+prompt change and run change already sent) and the highest log insertion number (`{seq}`) the
+client has. Times alone cannot say whether a log line written late, with an earlier time than
+the mark, was sent before a reconnect or rendered in the page; its insertion number can (0:
+unknown, as in the three-part cursors of earlier versions, which are still read).
+
+Each poll reads what is new since each mark and, apart, the LOOKBACK_MS before it (through
+idx_agent_logs_created for the whole database's logs, through the run's agents for a run's),
+and the stream drops what it already sent: a row another process committed late, with an
+earlier time than rows already seen (a hook event the background recorder wrote seconds after
+it happened, on a loaded machine), is still delivered. Two reads, so a busy lookback window
+(more than BATCH rows) never keeps new rows out.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from tac_bootstrap.domain.errors import UsageError
 
 LOOKBACK_MS = 30_000
 BATCH = 500
-_CURSOR = re.compile(r"^(\d{1,15})\.(\d{1,15})\.(\d{1,15})$")
+_CURSOR = re.compile(r"^(\d{1,15})\.(\d{1,15})\.(\d{1,15})(?:\.(\d{1,19}))?$")
 
 
 @dataclass(frozen=True)
@@ -45,16 +50,17 @@ class Cursor:
     log: int
     prompt: int
     run: int
+    seq: int = 0  # the highest log insertion number the client has; 0: unknown
 
     def __str__(self) -> str:
-        return f"{self.log}.{self.prompt}.{self.run}"
+        return f"{self.log}.{self.prompt}.{self.run}.{self.seq}"
 
     @classmethod
     def parse(cls, value: str) -> Cursor:
         match = _CURSOR.match(value.strip())
         if not match:
             raise UsageError("invalid stream cursor: take it from the page or the last event id")
-        return cls(*(int(part) for part in match.groups()))
+        return cls(*(int(part or 0) for part in match.groups()))
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,12 @@ class Changes:
     runs: list[Row]
 
 
-def start_cursor(now_ms: int) -> Cursor:
-    """Where a stream opened without a cursor starts: now."""
-    return Cursor(now_ms, now_ms, now_ms)
+def start_cursor(now_ms: int) -> Query[Cursor]:
+    """Where a page's stream (or one opened without a cursor) starts: now, and the newest log
+    line written so far (read before the page reads its rows, so none is lost in between)."""
+    row = yield ("one", "SELECT max({seq}) AS seq FROM agent_logs", ())
+    newest = integer(plain(row)["seq"]) if row is not None else 0
+    return Cursor(now_ms, now_ms, now_ms, newest or 0)
 
 
 def changes_since(cursor: Cursor, run_id: str | None, version: int) -> Query[Changes]:

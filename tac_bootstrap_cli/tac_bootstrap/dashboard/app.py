@@ -139,7 +139,7 @@ class Dashboard:
         )
 
     def _stream_cursor(self) -> str:
-        return str(start_cursor(int(time.time() * 1000)))
+        return str(self.source.run(start_cursor(int(time.time() * 1000))))
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -209,7 +209,7 @@ class Dashboard:
         run_id = request.query_params.get("run") or None
         after = request.query_params.get("after")
         last_id = request.headers.get("last-event-id")
-        cursor = live.opening_cursor(after, last_id)
+        cursor = live.opening_cursor(self.source, after, last_id)
         stream = live.Stream(self.source, run_id, cursor, self.settings.lease_seconds)
         body = live.events(stream, request.is_disconnected)
         return StreamingResponse(

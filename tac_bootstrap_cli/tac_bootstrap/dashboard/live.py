@@ -4,13 +4,15 @@ Any process may write to the database (workflows, hooks, on either backend), so 
 polls it by cursor, every POLL_SECONDS (at most 250 ms), in a worker thread (the queries are
 blocking), and sends what changed:
 
-    id: 1764612345123.1764612345000.1764612340000
+    id: 1764612345123.1764612345000.1764612340000.4182
     event: log            (or prompt, run)
     data: {...one JSON object...}
 
 `id` is the cursor to resume from: the browser's EventSource sends it back as Last-Event-ID
 when it reconnects, and the stream goes on from there (`?after=` does the same for the first
-connection: the page renders the cursor of the rows it shows). A comment line every
+connection: the page renders the cursor of the rows it shows). A log line is known to the
+client when its insertion number is at most the cursor's: one another process wrote late,
+timed before the cursor, still comes. A comment line every
 HEARTBEAT_SECONDS keeps proxies and the browser from closing an idle stream; the loop ends as
 soon as the client goes away.
 """
@@ -32,7 +34,7 @@ from tac_bootstrap.application.dashboard_queries_live import (
     changes_since,
     start_cursor,
 )
-from tac_bootstrap.application.dashboard_queries_shared import DashboardSource
+from tac_bootstrap.application.dashboard_queries_shared import DashboardSource, integer
 from tac_bootstrap.application.dashboard_queries_stale import mark_stale
 
 POLL_SECONDS = 0.2
@@ -40,12 +42,12 @@ HEARTBEAT_SECONDS = 10.0
 _KINDS = (("log", "logs"), ("prompt", "prompts"), ("run", "runs"))
 
 
-def opening_cursor(after: str | None, last_event_id: str | None) -> Cursor:
+def opening_cursor(source: DashboardSource, after: str | None, last_event_id: str | None) -> Cursor:
     """Last-Event-ID (a reconnect) wins over ?after= (the page's cursor); neither: now."""
     for value in (last_event_id, after):
         if value:
             return Cursor.parse(value)
-    return start_cursor(int(time.time() * 1000))
+    return source.run(start_cursor(int(time.time() * 1000)))
 
 
 def sse(event: str, cursor: Cursor, data: dict[str, Any]) -> str:
@@ -73,6 +75,7 @@ class Stream:
         if found.runs:
             self.source.run(mark_stale(found.runs, self.lease_seconds))
         marks = {"log": self.cursor.log, "prompt": self.cursor.prompt, "run": self.cursor.run}
+        seq = self.cursor.seq
         out: list[str] = []
         for kind, attribute in _KINDS:
             for row in getattr(found, attribute):
@@ -80,15 +83,24 @@ class Stream:
                 if key in self.sent or moment < marks[kind] - LOOKBACK_MS:
                     continue
                 self.sent[key] = moment
-                if self.first and moment <= getattr(self.opening, kind):
+                if self.first and self._client_has(kind, row, moment):
                     continue  # the page (or the stream before a reconnect) has it already
                 marks[kind] = max(marks[kind], moment)
-                self.cursor = Cursor(marks["log"], marks["prompt"], marks["run"])
+                if kind == "log":
+                    seq = max(seq, integer(row["seq"]))
+                self.cursor = Cursor(marks["log"], marks["prompt"], marks["run"], seq)
                 out.append(sse(kind, self.cursor, row))
         oldest = min(marks.values()) - 2 * LOOKBACK_MS
         self.sent = {key: at for key, at in self.sent.items() if at >= oldest}
         self.first = False
         return out
+
+    def _client_has(self, kind: str, row: dict[str, Any], moment: int) -> bool:
+        """On the first poll: whether the page (or the stream before a reconnect) showed it.
+        A log line by its insertion number when the cursor has one, anything else by time."""
+        if kind == "log" and self.opening.seq:
+            return integer(row["seq"]) <= self.opening.seq
+        return moment <= int(getattr(self.opening, kind))
 
 
 async def events(stream: Stream, disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[str]:
