@@ -44,6 +44,25 @@ settings.load_profile("deep" if DEEP else "tac")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = REPO_ROOT / "tac_bootstrap_cli" / "tac_bootstrap" / "templates"
+# Compiled modules for every interpreter the suite starts, outside the trees tests compare.
+PYCACHE = REPO_ROOT / ".pytest_cache" / "pycache"
+
+
+def share_bytecode() -> None:
+    """Let every Python the suite starts (and this one) keep compiled modules, in one
+    prefix directory instead of __pycache__ beside the sources.
+
+    Without it (PYTHONDONTWRITEBYTECODE=1 is common on CI machines) each of the suite's
+    thousands of CLI and runtime processes compiled the package from source again, ~60-90 ms
+    of CPU apiece; with the prefix, generated projects stay free of __pycache__ as before.
+    """
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = str(PYCACHE)
+
+
+share_bytecode()
 
 
 @pytest.fixture

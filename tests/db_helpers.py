@@ -131,9 +131,9 @@ def set_column(
 
 
 def python_env(**extra: str) -> dict[str, str]:
-    """The environment for child interpreters, without a TAC_ORCHESTRATOR_DB from outside."""
+    """The environment for child interpreters, without a TAC_ORCHESTRATOR_DB from outside
+    (compiled modules go to the suite's prefix directory: conftest.share_bytecode)."""
     env = {k: v for k, v in os.environ.items() if k != "TAC_ORCHESTRATOR_DB"}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra)
     return env
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -429,9 +430,11 @@ def test_after_render_upgrade_and_compiled_modules_the_round_trip_holds(tmp_path
     api.add_agentic(root)
     assert api.render(root).ok
     assert api.upgrade(root).ok
+    beside_sources = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "adws", ".claude/hooks"], cwd=root, check=True
-    )
+        [sys.executable, "-m", "compileall", "-q", "adws", ".claude/hooks"],
+        cwd=root, check=True, env=beside_sources,
+    )  # fmt: skip
     assert list((root / "adws" / "adw_modules" / "__pycache__").glob("*.pyc"))
     report = api.remove(root)
     assert report.ok, report.to_dict()
