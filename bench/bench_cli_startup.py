@@ -75,6 +75,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--before", type=Path, help="root of another checkout to time too")
     args = parser.parse_args()
+    # As on users' machines (pip compiles a wheel's modules at install): compiled modules are
+    # kept. With PYTHONDONTWRITEBYTECODE=1, set on some CI machines, every run of an editable
+    # install compiled the package from source again (~50 ms a command here), while typer and
+    # the baselines' libraries kept pip's compiled files.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     bin_dir = Path(sys.executable).parent
     tac = str(bin_dir / "tac-bootstrap")
     with tempfile.TemporaryDirectory() as tmp:

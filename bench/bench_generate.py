@@ -49,7 +49,9 @@ class Case:
 
 
 def _environment(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
+    """Fresh XDG dirs for a cold run; compiled modules kept, as on users' machines (pip compiles
+    at install), also where PYTHONDONTWRITEBYTECODE=1 is set (some CI machines)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     for variable in XDG:
         env[variable] = str(home / variable.lower())
     return env
