@@ -178,6 +178,19 @@ def write_late(project: Project, agent_id: str, seconds: float) -> str:
     return marker
 
 
+def one_line_then_hang_up(site: Served, project: Project, agent_id: str) -> tuple[str, str]:
+    """A stream of run001 sees one line written by another process, then closes: the line's
+    marker and the last event id (what a browser would send back on reconnecting)."""
+    first = Listener(site.base + "/api/stream?run=run001")
+    try:
+        first.connected()
+        marker = write_from_another_process(project, agent_id)
+        seen = first.wait_for(lambda s: any(marker in str(e.data.get("message")) for e in s))
+        return marker, seen[-1].id
+    finally:
+        first.close()
+
+
 def test_rows_another_process_writes_arrive_live(
     live: tuple[Served, dict[str, str]], project: Project
 ) -> None:
@@ -225,14 +238,7 @@ def test_a_reconnect_with_last_event_id_goes_on_from_there(
     live: tuple[Served, dict[str, str]], project: Project
 ) -> None:
     site, agents = live
-    first = Listener(site.base + "/api/stream?run=run001")
-    try:
-        first.connected()
-        before = write_from_another_process(project, agents["run001"])
-        seen = first.wait_for(lambda s: any(before in str(e.data.get("message")) for e in s))
-        resume_from = seen[-1].id
-    finally:
-        first.close()
+    before, resume_from = one_line_then_hang_up(site, project, agents["run001"])
     second = Listener(site.base + "/api/stream?run=run001", headers={"Last-Event-ID": resume_from})
     try:
         second.connected()
@@ -273,14 +279,7 @@ def test_a_line_written_late_while_disconnected_comes_on_reconnect(
     live: tuple[Served, dict[str, str]], project: Project
 ) -> None:
     site, agents = live
-    first = Listener(site.base + "/api/stream?run=run001")
-    try:
-        first.connected()
-        before = write_from_another_process(project, agents["run001"])
-        seen = first.wait_for(lambda s: any(before in str(e.data.get("message")) for e in s))
-        resume_from = seen[-1].id
-    finally:
-        first.close()
+    before, resume_from = one_line_then_hang_up(site, project, agents["run001"])
     late = write_late(project, agents["run001"], seconds=5)  # timed before `before`
     second = Listener(site.base + "/api/stream?run=run001", headers={"Last-Event-ID": resume_from})
     try:
