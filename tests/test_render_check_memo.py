@@ -318,3 +318,19 @@ def test_the_service_reports_what_it_read(tmp_path: Path, new_project: ProjectFa
     assert ".claude/settings.json" in report.read
     assert any(p.startswith(".tac_bootstrap/base/") for p in report.read)  # shared files' bases
     assert set(report.generated) <= set(report.read)
+
+
+def test_old_memos_are_pruned_past_the_limit(tmp_path: Path, new_project: ProjectFactory) -> None:
+    cache = tmp_path / "cache"
+    directory = cache / "tac-bootstrap" / "render-check"
+    directory.mkdir(parents=True)
+    for number in range(render_check_memo.KEEP + 5):
+        stale = directory / f"stale{number:04}.json"
+        stale.write_text("{}")
+        os.utime(stale, ns=(number * 1_000_000_000, number * 1_000_000_000))
+    project = new_project(tmp_path)
+    assert check(project, cache)[0] == 0
+    left = sorted(p.name for p in memo_files(cache))
+    assert len(left) == render_check_memo.KEEP
+    assert "stale0005.json" not in left and "stale0006.json" in left  # the 6 oldest went
+    assert check(project, cache)[0] == 0 and len(memo_files(cache)) == render_check_memo.KEEP

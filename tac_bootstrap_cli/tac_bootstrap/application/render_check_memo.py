@@ -17,6 +17,7 @@ check asks it; any generated path it ignores sends the check down the real path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ from tac_bootstrap import __version__
 from tac_bootstrap.application.ignored_files import git_ignored
 
 FORMAT = 1
+KEEP = 256  # memos kept (one per project checked)
 _LIBRARIES = ("jinja2", "markupsafe", "yaml", "pydantic", "pydantic_core")
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -106,8 +108,21 @@ def record(
         except BaseException:
             os.unlink(temp)
             raise
+        _prune(path.parent)
     except (OSError, _Changed):
         return
+
+
+def _prune(directory: Path, keep: int = KEEP) -> None:
+    """One memo per project; past ``keep`` of them (CI machines check many temporary
+    checkouts), the least recently written go."""
+    memos = [entry for entry in os.scandir(directory) if entry.name.endswith(".json")]
+    if len(memos) <= keep:
+        return
+    memos.sort(key=lambda entry: entry.stat().st_mtime_ns, reverse=True)
+    for entry in memos[keep:]:
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
 
 
 def _memo_path(real_root: str) -> Path:
