@@ -1,8 +1,8 @@
 """The test suite on each supported Python: `nox -s tests-3.10`, ... `tests-3.13`.
 
-`make test` runs the newest (the whole suite) and the oldest (the suite minus the PostgreSQL
-and real Claude Code CLI groups, which exercise servers and a node program, not the Python
-version; see specs/architecture-round-2/test-speed.md). Interpreters are looked up in pyenv's
+`make test` runs the newest (the whole suite) and the oldest (the suite minus the PostgreSQL,
+real Claude Code CLI and browser groups, which exercise a server, a node program and chromium,
+not the Python version; see specs/architecture-round-2/test-speed.md). Interpreters are looked up in pyenv's
 versions directory first: pyenv's shims answer `python3.10` only when that version is
 selected, so nox's own lookup on PATH would find a shim that refuses to run.
 

@@ -264,14 +264,17 @@ def browser(browser_binaries: real_browser.BrowserBinaries) -> Iterator[real_bro
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests that need the PostgreSQL server or the real CLI, whichever way they ask
-    for it, so a run can select or leave out either group (`-m "not postgres"`)."""
+    """Mark the tests that need the PostgreSQL server, the real CLI or the real browser,
+    whichever way they ask for it, so a run can select or leave out a group
+    (`-m "not postgres"`)."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if "pg_server" in fixtures:
             item.add_marker(pytest.mark.postgres)
         if "claude_cli" in fixtures:
             item.add_marker(pytest.mark.real_cli)
+        if "browser_binaries" in fixtures:
+            item.add_marker(pytest.mark.browser)
 
 
 def _banner(config: pytest.Config, prefix: str, what: str, how: str) -> None:
