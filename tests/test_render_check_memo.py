@@ -334,3 +334,19 @@ def test_old_memos_are_pruned_past_the_limit(tmp_path: Path, new_project: Projec
     assert len(left) == render_check_memo.KEEP
     assert "stale0005.json" not in left and "stale0006.json" in left  # the 6 oldest went
     assert check(project, cache)[0] == 0 and len(memo_files(cache)) == render_check_memo.KEEP
+
+
+def test_the_config_warnings_are_replayed_too(tmp_path: Path, new_project: ProjectFactory) -> None:
+    project, cache = new_project(tmp_path), tmp_path / "cache"
+    config = project / "tac_bootstrap.yml"
+    config.write_text(
+        config.read_text().replace('test: "python -m pytest"', 'test: "python -m pytest | tee t"')
+    )
+    subprocess.run(
+        [sys.executable, "-m", "tac_bootstrap", "render", "--force"], cwd=project, check=True,
+        capture_output=True, env={**os.environ, "XDG_CACHE_HOME": str(cache)},
+    )  # fmt: skip
+    first = check(project, cache)
+    assert first[0] == 0 and "commands.test is not a simple command" in first[2]
+    assert memo_files(cache)
+    assert check(project, cache) == first == check(project, cache, memo=False)
