@@ -37,7 +37,7 @@ def fake_python(tmp_path: Path, body: str) -> Path:
 @pytest.fixture
 def another_python(tmp_path: Path) -> Path:
     """Another interpreter than this one: a wrapper around it when no second Python exists."""
-    if OTHER_PYTHON.exists():
+    if OTHER_PYTHON.exists() and not python_probe.is_running_interpreter(str(OTHER_PYTHON)):
         return OTHER_PYTHON
     return fake_python(tmp_path, f'exec "{sys.executable}" "$@"')
 
