@@ -2,9 +2,9 @@
 
 `make test` runs the newest (the whole suite) and the oldest (the suite minus the PostgreSQL,
 real Claude Code CLI and browser groups, which exercise a server, a node program and chromium,
-not the Python version; see specs/architecture-round-2/test-speed.md). Interpreters are looked up in pyenv's
-versions directory first: pyenv's shims answer `python3.10` only when that version is
-selected, so nox's own lookup on PATH would find a shim that refuses to run.
+not the Python version; see specs/architecture-round-2/test-speed.md). Interpreters are
+looked up in pyenv's versions directory first: pyenv's shims answer `python3.10` only when
+that version is selected, so nox's own lookup on PATH would find a shim that refuses to run.
 
 A missing interpreter skips its session under a banner, unless TAC_REQUIRE_PYTHONS names it
 (a comma-separated list of versions, or `all`; .ci/run sets it): then the session fails.
