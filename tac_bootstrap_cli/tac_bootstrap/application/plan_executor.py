@@ -45,6 +45,7 @@ from tac_bootstrap.infrastructure.backups import BACKUP_IGNORE, BackupSet
 from tac_bootstrap.infrastructure.filesystem import (
     atomic_write,
     confined_path,
+    in_the_way,
     is_executable,
     resolved_root,
     sweep_temp_files,
@@ -162,14 +163,9 @@ class PlanExecutor:
                 created = evaluate_shared(op, None, ours, None)
                 return _Evaluated(op, path, ours, Status.CREATE, ours=ours, record=created.entry)
             return _Evaluated(op, path, ours, Status.CREATE, ours=ours, record=whole)
-        if not path.exists():
-            detail = "a dangling symlink is in the way"
-            return _Evaluated(op, path, ours, Status.CONFLICT, detail, ours)
-        if path.is_dir():
-            return _Evaluated(op, path, ours, Status.CONFLICT, "a directory is in the way", ours)
-        if not path.is_file():  # reading a FIFO would wait for a writer forever
-            detail = "a special file (FIFO, socket or device) is in the way"
-            return _Evaluated(op, path, ours, Status.CONFLICT, detail, ours)
+        obstacle = in_the_way(path)
+        if obstacle is not None:
+            return _Evaluated(op, path, ours, Status.CONFLICT, obstacle, ours)
         current = path.read_bytes()
         if op.merge is not MergeKind.WHOLE:
             return self._shared(op, target, path, current, ours, entry, force)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from tac_bootstrap import __version__
 from tac_bootstrap.application.ignored_files import git_ignored
+from tac_bootstrap.infrastructure.filesystem import user_cache_dir
 
 FORMAT = 1
 KEEP = 256  # memos kept (one per project checked)
@@ -126,9 +127,8 @@ def _prune(directory: Path, keep: int = KEEP) -> None:
 
 
 def _memo_path(real_root: str) -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     name = hashlib.sha256(real_root.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    return Path(base, "tac-bootstrap", "render-check", f"{name}.json")
+    return Path(user_cache_dir(), "render-check", f"{name}.json")
 
 
 def _state(real_root: str, relative: str) -> list[str] | None:

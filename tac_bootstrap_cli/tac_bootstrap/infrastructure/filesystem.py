@@ -36,6 +36,24 @@ def real_path(path: Path) -> Path:
         return path.resolve()
 
 
+def user_cache_dir() -> str:
+    """This tool's per-user cache: $XDG_CACHE_HOME/tac-bootstrap, else ~/.cache/tac-bootstrap."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tac-bootstrap")
+
+
+def in_the_way(path: Path) -> str | None:
+    """What stands where a generated file belongs (``path`` exists, at least as a link), or
+    None for a regular file. Reading a FIFO there would wait for a writer forever."""
+    if not path.exists():
+        return "a dangling symlink is in the way"
+    if path.is_dir():
+        return "a directory is in the way"
+    if not path.is_file():
+        return "a special file (FIFO, socket or device) is in the way"
+    return None
+
+
 def resolved_root(root: Path) -> Path | None:
     """``real_path(root)`` once for many confined_path calls; None when it cannot be resolved
     (confined_path then resolves it itself and reports the error)."""

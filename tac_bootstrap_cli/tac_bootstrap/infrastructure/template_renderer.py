@@ -23,6 +23,7 @@ from tac_bootstrap.domain.errors import TemplateError
 from tac_bootstrap.domain.markdown_section import BEGIN as SECTION_BEGIN
 from tac_bootstrap.domain.markdown_section import END as SECTION_END
 from tac_bootstrap.infrastructure.escaping import FILTERS
+from tac_bootstrap.infrastructure.filesystem import user_cache_dir
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -107,9 +108,8 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     Entries are keyed by template name and source checksum, so an edited or upgraded template
     is recompiled; an unusable cache directory just means no cache.
     """
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     # "jinja-f": templates compiled with the finalize check (the cache key ignores settings).
-    directory = os.path.join(base, "tac-bootstrap", "jinja-f")
+    directory = os.path.join(user_cache_dir(), "jinja-f")
     try:
         os.makedirs(directory, exist_ok=True)
         if not os.access(directory, os.W_OK):

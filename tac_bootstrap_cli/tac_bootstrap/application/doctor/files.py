@@ -23,7 +23,7 @@ from tac_bootstrap.domain.manifest import (
     sha256_of,
 )
 from tac_bootstrap.domain.plan import FileOperation, ScaffoldPlan, Status
-from tac_bootstrap.infrastructure.filesystem import confined_path
+from tac_bootstrap.infrastructure.filesystem import confined_path, in_the_way
 from tac_bootstrap.infrastructure.manifest_store import load_manifest
 
 
@@ -44,11 +44,8 @@ def _inspect_files(ctx: _Context, manifest: Manifest | None) -> list[_FileState]
         except TacError as exc:
             states.append(_FileState(op.path, "blocked", exc.message))
             continue
-        if path.is_symlink() and not path.exists():
-            states.append(_FileState(op.path, "blocked", "a dangling symlink is in the way"))
-            continue
         entry = manifest.files.get(op.path) if manifest is not None else None
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             if entry is None or op.required:
                 states.append(_FileState(op.path, "missing"))
             else:
@@ -56,12 +53,9 @@ def _inspect_files(ctx: _Context, manifest: Manifest | None) -> list[_FileState]
                 state = "deleted" if recorded else "deleted-unrecorded"
                 states.append(_FileState(op.path, state, deleted_detail(op.path, recorded)))
             continue
-        if path.is_dir():
-            states.append(_FileState(op.path, "blocked", "a directory is in the way"))
-            continue
-        if not path.is_file():  # reading a FIFO would wait for a writer forever
-            detail = "a special file (FIFO, socket or device) is in the way"
-            states.append(_FileState(op.path, "blocked", detail))
+        obstacle = in_the_way(path)
+        if obstacle is not None:
+            states.append(_FileState(op.path, "blocked", obstacle))
             continue
         try:
             current = path.read_bytes()
