@@ -44,13 +44,26 @@ Reply = tuple[int, dict[str, Any]]
 EVENTS = itertools.count(1)
 
 
+_STAMPS_USED: set[str] = set()
+
+
+def recent_distinct_stamp() -> str:
+    """A signed time near now that no earlier event of this process had: a time older than
+    the replay memory is refused, and two events must not share one whatever the machine's
+    speed between calls (the time has whole seconds)."""
+    moment = datetime.now(timezone.utc)
+    while (stamp := moment.strftime("%Y-%m-%dT%H:%M:%SZ")) in _STAMPS_USED:
+        moment -= timedelta(seconds=1)
+    _STAMPS_USED.add(stamp)
+    return stamp
+
+
 def fixture(name: str, **changes: Any) -> dict[str, Any]:
     """A fixture as a new event: GitHub gives every event its own update time / comment id
     (signed fields the receiver's replay guard reads), so each call gets fresh ones."""
     data: dict[str, Any] = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     n = next(EVENTS)
-    # Recent, distinct times: a signed time older than the replay memory is refused.
-    stamp = (datetime.now(timezone.utc) - timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = recent_distinct_stamp()
     if "issue" in data:
         data["issue"]["updated_at"] = stamp
     if "comment" in data:
@@ -432,9 +445,12 @@ def test_a_label_an_issue_template_applied_for_an_outsider_is_not_the_trigger(
     status, body = deliver(port, "issues", payload)
     assert (status, "without write access" in body["ignored"]) == (202, True)
     assert runs() == []
-    # A maintainer adding the label to that issue afterwards does start it.
+    # A maintainer adding the label to that issue afterwards does start it, even within the
+    # same second (the signed time has whole seconds; the sender tells the events apart).
     maintainer = fixture("issues.labeled.json")
-    maintainer["issue"].update(user=outsider, author_association="NONE")
+    maintainer["issue"].update(
+        user=outsider, author_association="NONE", updated_at=payload["issue"]["updated_at"]
+    )
     assert deliver(port, "issues", maintainer)[0] == 202
     assert len(runs()) == 1
 

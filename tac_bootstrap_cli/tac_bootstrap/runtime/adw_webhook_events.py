@@ -58,7 +58,8 @@ def ignored(reason: str) -> Reply:
 def content_key(event: str, payload: dict[str, Any]) -> str | None:
     """A replay key made of signed fields: X-GitHub-Delivery is a header the signature does not
     cover, so a captured body re-sent under a fresh delivery id is caught by what it says (the
-    comment's id; the issue, action, label and update time of an issues event)."""
+    comment's id; the issue, action, label, sender and update time of an issues event: the
+    time has whole seconds, so two people's labels within one second stay two events)."""
     action = _text(payload.get("action"))
     issue = _mapping(payload.get("issue"))
     if event == "issue_comment":
@@ -67,7 +68,8 @@ def content_key(event: str, payload: dict[str, Any]) -> str | None:
     if event == "issues" and issue.get("id") is not None:
         label = _text(_mapping(payload.get("label")).get("name"))
         stamp = _text(issue.get("updated_at"))
-        return f"signed:issues:{issue.get('id')}:{action}:{label}:{stamp}"[:256]
+        sender = _mapping(payload.get("sender")).get("id")
+        return f"signed:issues:{issue.get('id')}:{action}:{label}:{sender}:{stamp}"[:256]
     return None
 
 
