@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer.main
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,7 +47,7 @@ def _contexts(
     return found
 
 
-ROOT = typer.main.get_command(app)
+ROOT = app.click_command()  # what the installed script runs (cli/lazy_commands.py)
 TREE = _tree(ROOT)
 GROUPS = [(path, cmd) for path, cmd in TREE if getattr(cmd, "commands", None)]
 PATHS = [path for path, _ in TREE]

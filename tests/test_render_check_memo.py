@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from tac_bootstrap.application import render_check_memo
 from tac_bootstrap.application.render_service import apply_render, prepare_render
+from tac_bootstrap.infrastructure import memo_store
 from tests.test_startup_imports import imported_by
 
 ProjectFactory = Callable[..., Path]
@@ -264,14 +265,14 @@ def test_no_memo_is_kept_when_turned_off_or_after_drift(
 
 
 def test_the_installation_fingerprint_follows_the_package_files() -> None:
-    template = next(Path(render_check_memo.__file__).parent.parent.glob("templates/**/*.j2"))
-    before, info = render_check_memo._installation(), template.stat()
+    template = next(Path(memo_store.__file__).parent.parent.glob("templates/**/*.j2"))
+    before, info = memo_store.installation(), template.stat()
     try:
         os.utime(template, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
-        assert render_check_memo._installation() != before
+        assert memo_store.installation() != before
     finally:
         os.utime(template, ns=(info.st_atime_ns, info.st_mtime_ns))
-    assert render_check_memo._installation() == before
+    assert memo_store.installation() == before
 
 
 def test_the_check_reads_no_project_file_the_memo_does_not_record(

@@ -50,6 +50,10 @@ _DB_ON_DEMAND = [
 # What `init` and `add-agentic` need and `render --check` does not.
 _INIT_ONLY = ["tac_bootstrap.application.init_service", "tac_bootstrap.application.layer_setup"]
 
+# The runtime's pydantic row models: loaded by the operations that build a row, not to open a
+# database or read its status (runtime/orch_database_types.py holds what those need).
+_ROW_MODELS = "tac_bootstrap.runtime.orch_database_models"
+
 # typer's pydantic coercion: built only for a parameter given a value (cli/lazy_coercion.py).
 _ADAPTERS = "typer._adapters"
 
@@ -65,6 +69,8 @@ IMPORT_CASES = [
             "psycopg2",
             "jinja2",
             "rich.progress",
+            "tac_bootstrap.domain.plan",
+            _ROW_MODELS,
             *_TRANSCRIPTS,
             *_DB_ON_DEMAND,
             _ADAPTERS,
@@ -72,7 +78,15 @@ IMPORT_CASES = [
     ),
     (
         ["db", "status", "--json"],
-        ["psycopg", "psycopg2", "jinja2", "rich.progress", *_TRANSCRIPTS, *_DB_ON_DEMAND],
+        [
+            "psycopg",
+            "psycopg2",
+            "jinja2",
+            "rich.progress",
+            _ROW_MODELS,
+            *_TRANSCRIPTS,
+            *_DB_ON_DEMAND,
+        ],
     ),
     (
         ["render", "--check"],
@@ -89,7 +103,15 @@ IMPORT_CASES = [
     ),
     (
         ["doctor"],
-        ["psycopg", "psycopg2", "rich.progress", *_TRANSCRIPTS, *_INIT_ONLY, *_DB_ON_DEMAND],
+        [
+            "psycopg",
+            "psycopg2",
+            "rich.progress",
+            _ROW_MODELS,
+            *_TRANSCRIPTS,
+            *_INIT_ONLY,
+            *_DB_ON_DEMAND,
+        ],
     ),
 ]
 
@@ -286,3 +308,13 @@ def test_async_class_is_imported_on_first_use() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "True", "False"]
+
+
+def test_the_report_styles_name_every_plan_status() -> None:
+    """cli/output.py keys its styles by the statuses' values, so that printing a db report
+    does not load the plan's module: the two lists must stay one."""
+    from tac_bootstrap.cli.output import STATUS_STYLE
+    from tac_bootstrap.domain.plan import Status
+
+    assert sorted(STATUS_STYLE) == sorted(status.value for status in Status)
+    assert all(STATUS_STYLE[status] for status in Status)  # a member finds its value's style

@@ -19,7 +19,7 @@ from .adw_project import current_project
 from .adw_run_context import RunContext, section
 from .agent import PromptRequest, resolve_cli, run_prompt
 from .agent_stream import CliOutcome
-from .orch_database_models import FailureKind, OrchestratorError
+from .orch_database_types import FailureKind, OrchestratorError
 
 AgentResult = CliOutcome
 

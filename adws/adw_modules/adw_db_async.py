@@ -45,7 +45,7 @@ from .adw_db_methods import (
 )
 from .adw_db_migrations import Migration, history
 from .adw_db_transfer import server_identity
-from .orch_database_models import OrchestratorError
+from .orch_database_types import OrchestratorError
 
 if TYPE_CHECKING:
     import asyncio

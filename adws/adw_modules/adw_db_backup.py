@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .adw_db_private import atomic_file
-from .orch_database_models import OrchestratorError
+from .orch_database_types import OrchestratorError
 
 Progress = Callable[[int, int], None]  # (pages done, pages in total)
 

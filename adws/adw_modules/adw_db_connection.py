@@ -33,7 +33,7 @@ from .adw_db_private import (
 )
 from .adw_db_private import redact as redact  # re-exported: the one redaction
 from .adw_project import current_project
-from .orch_database_models import OrchestratorError
+from .orch_database_types import OrchestratorError
 
 ENV_VAR = "TAC_ORCHESTRATOR_DB"
 DEFAULT_BUSY_TIMEOUT_MS = 30_000

@@ -34,7 +34,7 @@ from .adw_db_driver import reads, writes
 from .adw_db_hook_events import interactive_agent
 from .adw_db_migrations import AppliedMigration, discover, history, verify_history
 from .adw_project import current_project
-from .orch_database_models import OrchestratorError
+from .orch_database_types import OrchestratorError
 
 Progress = Callable[[int, int], None]  # (done, total)
 Row = Mapping[str, Any]

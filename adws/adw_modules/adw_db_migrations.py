@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .adw_db_dialect import SQLITE, Dialect, first_line
-from .orch_database_models import OrchestratorError, utc_now
+from .orch_database_types import OrchestratorError, utc_now
 
 MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9][a-z0-9_]*)\.sql$")
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from .adw_db_dialect import IntegrityViolation
 from .adw_db_ops_runs import _positive_int
 from .adw_db_ops_shared import Op, _foreign_key, _text
-from .orch_database_models import InvalidInput
-from .orch_run_models import CheckRecord
+from .orch_database_types import InvalidInput
+
+if TYPE_CHECKING:
+    from .orch_run_models import CheckRecord
 
 _last_id = [0, 0]  # (milliseconds, counter) of the last check id this process made
 _id_lock = threading.Lock()
@@ -51,6 +54,8 @@ def record_check(
 ) -> Op[CheckRecord]:
     """Record one run of a project command by a phase (attempt from 1); exit_code None when it
     timed out or could not start; output: the trimmed tail the caller kept."""
+    from .orch_run_models import CheckRecord
+
     _text(phase, "phase")
     _text(name, "name")
     _positive_int(attempt, "attempt")
@@ -79,6 +84,8 @@ def record_check(
 
 def list_checks(adw_id: str) -> Op[list[CheckRecord]]:
     """A run's checks in the order they ran."""
+    from .orch_run_models import CheckRecord
+
     rows = yield (
         "all",
         "SELECT * FROM run_checks WHERE adw_id = ? ORDER BY created_at, id",

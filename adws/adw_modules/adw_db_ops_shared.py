@@ -28,7 +28,7 @@ from functools import cache
 from typing import Any, Literal, TypeVar
 
 from .adw_db_dialect import IntegrityViolation
-from .orch_database_models import InvalidInput, NotFound, to_json
+from .orch_database_types import InvalidInput, NotFound, to_json
 
 T = TypeVar("T")
 Mode = Literal["exec", "many", "one", "all"]

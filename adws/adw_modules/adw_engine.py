@@ -24,7 +24,7 @@ from .adw_phases import STARTING_PHASES, PlanPaused, classify, phase_functions
 from .adw_project import current_project
 from .adw_run_context import RunContext, commit_phase, section
 from .adw_state import ADWState, StateError
-from .orch_database_models import OrchestratorError, RunExists, utc_now
+from .orch_database_types import OrchestratorError, RunExists, utc_now
 
 WORKER_ENV_VAR = "TAC_WORKER_ID"  # set by the queue worker that claimed the run
 

@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .orch_database_models import OrchestratorError
+from .orch_database_types import OrchestratorError
 
 GIT_TIMEOUT_SECONDS = 300
 FALLBACK_NAME = "ADW"

@@ -14,7 +14,7 @@ from .adw_agent_run import AgentSpec, PhaseFailed, run_agent
 from .adw_run_context import RunContext, section
 from .adw_state import ISSUE_TYPES, StateError
 from .agent_stream import CliOutcome
-from .orch_database_models import OrchestratorError
+from .orch_database_types import OrchestratorError
 
 WORKFLOWS: dict[str, tuple[str, ...]] = {
     "plan": ("plan",),

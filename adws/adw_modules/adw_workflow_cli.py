@@ -46,7 +46,7 @@ from .adw_phases import WORKFLOWS, PlanPaused
 from .adw_run_context import OVERRIDES_ENV_VAR, RunContext
 from .adw_state import ISSUE_TYPES, ADWState, StateError, check_adw_id
 from .agent import AgentCLINotFound
-from .orch_database_models import OrchestratorError
+from .orch_database_types import OrchestratorError
 
 
 def parser(script: str, workflow: str) -> argparse.ArgumentParser:

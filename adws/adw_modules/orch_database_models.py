@@ -1,18 +1,19 @@
 """Pydantic models of the orchestrator database (adws/schema/schema_orchestrator.sql).
 
 Shipped unchanged into every generated project as adws/adw_modules/orch_database_models.py
-and used by the tac-bootstrap CLI itself: one implementation, two homes. The enums list
-exactly the values of the schema's CHECK constraints (a test compares them), so every row
-read back validates. Timestamps are timezone-aware UTC datetimes in Python and ISO 8601 text
-with milliseconds (2026-11-26T10:24:19.123Z) in the database; JSON columns are dicts or lists
-in Python and JSON text in the database.
+and used by the tac-bootstrap CLI itself: one implementation, two homes. The errors, enums and
+timestamp helpers live in orch_database_types.py (no pydantic: opening a database does not
+load this module; the operations import it when they build a row) and are re-exported here.
+The enums list exactly the values of the schema's CHECK constraints (a test compares them), so
+every row read back validates. Timestamps are timezone-aware UTC datetimes in Python and ISO
+8601 text with milliseconds (2026-11-26T10:24:19.123Z) in the database; JSON columns are dicts
+or lists in Python and JSON text in the database.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -24,57 +25,26 @@ from pydantic import (
     ValidationError,
 )
 
+# Re-exported: code written against this module before the split imports them from here.
+from .orch_database_types import AGENT_TRANSITIONS as AGENT_TRANSITIONS
+from .orch_database_types import TERMINAL_AGENT_STATUSES as TERMINAL_AGENT_STATUSES
+from .orch_database_types import AgentStatus as AgentStatus
+from .orch_database_types import AgentType as AgentType
+from .orch_database_types import FailureKind as FailureKind
+from .orch_database_types import InvalidInput as InvalidInput
+from .orch_database_types import LogLevel as LogLevel
+from .orch_database_types import LogType as LogType
+from .orch_database_types import NoFreePort as NoFreePort
+from .orch_database_types import NotFound as NotFound
+from .orch_database_types import OrchestratorError as OrchestratorError
+from .orch_database_types import PromptStatus as PromptStatus
+from .orch_database_types import RunExists as RunExists
+from .orch_database_types import format_timestamp as format_timestamp
+from .orch_database_types import parse_timestamp as parse_timestamp
+from .orch_database_types import to_json as to_json
+from .orch_database_types import utc_now as utc_now
 
-class OrchestratorError(Exception):
-    """Base class of every error the runtime raises on purpose."""
-
-
-class InvalidInput(OrchestratorError, ValueError):
-    """Input that the schema would reject; raised before anything is written."""
-
-
-class NotFound(OrchestratorError, LookupError):
-    """A referenced row (agent, prompt, orchestrator agent) does not exist."""
-
-
-class RunExists(OrchestratorError):
-    """create_run refused: the adw_id is taken, or the issue already has an active run
-    (queued, running or paused) on some machine; `existing` is that run's adw_id."""
-
-    def __init__(self, message: str, existing: str | None = None) -> None:
-        super().__init__(message)
-        self.existing = existing
-
-
-class NoFreePort(OrchestratorError):
-    """assign_port found every port slot held by an active (running or paused) run."""
-
-
-# -- timestamps ---------------------------------------------------------------------------
-
-
-def format_timestamp(moment: datetime) -> str:
-    """The one timestamp format of the database, equal to strftime('%Y-%m-%dT%H:%M:%fZ')."""
-    if moment.tzinfo is None:
-        raise InvalidInput(f"timestamp {moment.isoformat()} has no time zone; use UTC")
-    utc = moment.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def utc_now() -> str:
-    return format_timestamp(datetime.now(timezone.utc))
-
-
-def parse_timestamp(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value[:-1] + "+00:00" if value.endswith("Z") else value
-        parsed = datetime.fromisoformat(text)
-        if parsed.tzinfo is None:
-            raise ValueError(f"timestamp {value!r} has no time zone")
-        return parsed.astimezone(timezone.utc)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        raise ValueError(f"timestamp {value.isoformat()} has no time zone; use UTC")
-    return value
+# -- value types --------------------------------------------------------------------------
 
 
 Timestamp = Annotated[
@@ -98,97 +68,6 @@ JsonArray = Annotated[list[Any], BeforeValidator(_json_object)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Text = Annotated[str, Field(min_length=1)]
-
-
-# Built once: json.dumps with non-default options builds a new encoder on every call.
-_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def to_json(value: Any) -> str:
-    return _JSON_ENCODER.encode(value)
-
-
-# -- enums: exactly the schema's CHECK lists ------------------------------------------------
-
-
-class AgentType(str, Enum):
-    PLANNER = "planner"
-    BUILDER = "builder"
-    TESTER = "tester"
-    REVIEWER = "reviewer"
-    DOCUMENTER = "documenter"
-    ORCHESTRATOR = "orchestrator"
-    CUSTOM = "custom"
-
-
-class AgentStatus(str, Enum):
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-TERMINAL_AGENT_STATUSES = frozenset(
-    {AgentStatus.COMPLETED, AgentStatus.FAILED, AgentStatus.CANCELLED}
-)
-
-# Which status may follow which; terminal statuses are final.
-AGENT_TRANSITIONS: dict[AgentStatus, frozenset[AgentStatus]] = {
-    AgentStatus.PENDING: frozenset(
-        {AgentStatus.RUNNING, AgentStatus.FAILED, AgentStatus.CANCELLED}
-    ),
-    AgentStatus.RUNNING: frozenset(
-        {AgentStatus.COMPLETED, AgentStatus.FAILED, AgentStatus.CANCELLED}
-    ),
-    AgentStatus.COMPLETED: frozenset(),
-    AgentStatus.FAILED: frozenset(),
-    AgentStatus.CANCELLED: frozenset(),
-}
-
-
-class PromptStatus(str, Enum):
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-class FailureKind(str, Enum):
-    """Why a prompt failed, decided from the agent CLI's structured result (agent.py)."""
-
-    RATE_LIMIT = "rate_limit"
-    OVERLOADED = "overloaded"
-    SERVER_ERROR = "server_error"
-    CONNECTION = "connection"
-    QUOTA = "quota"
-    AUTH = "auth"
-    INVALID_REQUEST = "invalid_request"
-    PERMISSION_DENIED = "permission_denied"
-    MAX_TURNS = "max_turns"
-    BUDGET = "budget"
-    TIMEOUT = "timeout"
-    CRASH = "crash"
-    FATAL = "fatal"
-
-
-class LogType(str, Enum):
-    LIFECYCLE = "lifecycle"
-    STATE_CHANGE = "state_change"
-    PROMPT = "prompt"
-    RESPONSE = "response"
-    TOOL_CALL = "tool_call"
-    TOOL_RESULT = "tool_result"
-    HOOK = "hook"
-    ERROR = "error"
-
-
-class LogLevel(str, Enum):
-    DEBUG = "DEBUG"
-    INFO = "INFO"
-    WARNING = "WARNING"
-    ERROR = "ERROR"
-    CRITICAL = "CRITICAL"
 
 
 # -- rows ---------------------------------------------------------------------------------

@@ -36,8 +36,8 @@ from pathlib import Path
 from types import FrameType
 
 from .adw_database import OrchestratorDB
-from .orch_database_models import OrchestratorError
-from .orch_run_models import RunRecord, RunStatus
+from .orch_database_types import OrchestratorError, RunStatus
+from .orch_run_models import RunRecord
 
 WORKER_ID_ENV_VAR = "TAC_WORKER_ID"
 CHILD_POLL_SECONDS = 0.1

@@ -32,7 +32,7 @@ from tac_bootstrap.application.dashboard_queries_shared import (
     plain,
 )
 from tac_bootstrap.domain.errors import UsageError
-from tac_bootstrap.runtime.orch_run_models import RunStatus
+from tac_bootstrap.runtime.orch_database_types import RunStatus
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

@@ -31,7 +31,7 @@ from tac_bootstrap.domain.errors import OperationError, UsageError
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_driver import execute_step
 from tac_bootstrap.runtime.adw_db_ops_shared import Step
-from tac_bootstrap.runtime.orch_database_models import format_timestamp
+from tac_bootstrap.runtime.orch_database_types import format_timestamp
 
 T = TypeVar("T")
 Query = Generator[Step, Any, T]

@@ -20,11 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from tac_bootstrap.application.database_settings import DatabaseSettings, database_settings
 from tac_bootstrap.application.project_lookup import find_project as find_project  # re-exported
-from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
+from tac_bootstrap.domain.config_values import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import ConfigError, OperationError, UsageError
-from tac_bootstrap.infrastructure.config_loader import load_config
 from tac_bootstrap.runtime.adw_database import (
     BackupExists,
     DatabaseStatus,
@@ -41,12 +42,15 @@ from tac_bootstrap.runtime.adw_db_connection import (
 )
 from tac_bootstrap.runtime.adw_db_dialect import first_line
 from tac_bootstrap.runtime.adw_db_migrations import Migration, MigrationError, discover
-from tac_bootstrap.runtime.orch_database_models import (
+from tac_bootstrap.runtime.orch_database_types import (
     InvalidInput,
     NotFound,
     OrchestratorError,
     parse_timestamp,
 )
+
+if TYPE_CHECKING:
+    from tac_bootstrap.domain.config import TacConfig
 
 Progress = Callable[[int, int], None]
 
@@ -82,16 +86,17 @@ def locate(project: Path | None) -> DatabaseTarget:
     root = find_project(project if project is not None else Path.cwd())
     if project is not None and root != project.resolve():
         raise ConfigError(f"{project / CONFIG_FILENAME}: no config file found")
-    return target_for(root, load_config(root / CONFIG_FILENAME))
+    # The config's three database values, remembered while its bytes stay the same: no
+    # yaml or pydantic for a config already validated (application/database_settings.py).
+    return target_for(root, database_settings(root))
 
 
-def target_for(root: Path, config: TacConfig) -> DatabaseTarget:
+def target_for(root: Path, config: TacConfig | DatabaseSettings) -> DatabaseTarget:
     """The database of the project at ``root`` whose config is already loaded (doctor)."""
+    settings = config if isinstance(config, DatabaseSettings) else DatabaseSettings.of(config)
     with translated_errors():
-        location = resolve_location(
-            root, adws_dir=config.paths.adws_dir, configured=config.orchestrator.database
-        )
-    return DatabaseTarget(root, location, config.orchestrator.busy_timeout_ms)
+        location = resolve_location(root, adws_dir=settings.adws_dir, configured=settings.database)
+    return DatabaseTarget(root, location, settings.busy_timeout_ms)
 
 
 def _driver_errors() -> tuple[type[Exception], ...]:

@@ -21,7 +21,7 @@ from tac_bootstrap.application.runs_service import FINISHED, STALE, ProjectRuns,
 from tac_bootstrap.domain.errors import UsageError
 from tac_bootstrap.runtime.adw_git import GitError
 from tac_bootstrap.runtime.adw_worktree import discard_worktree, worktree_dirty
-from tac_bootstrap.runtime.orch_database_models import utc_now
+from tac_bootstrap.runtime.orch_database_types import utc_now
 
 
 class CleanAction(str, Enum):

@@ -14,11 +14,13 @@ import typer
 from tac_bootstrap import __version__
 from tac_bootstrap.cli.boundary import BoundaryGroup
 from tac_bootstrap.cli.db_app import db_app
+from tac_bootstrap.cli.lazy_commands import LazyTyper
 from tac_bootstrap.cli.usage import PlainCommand
 from tac_bootstrap.domain.stacks import language_help
 
 # Plain (click) help instead of rich panels: rich's help formatter costs ~70 ms per start.
-app = typer.Typer(
+# LazyTyper: only the command the command line names is built (cli/lazy_commands.py).
+app = LazyTyper(
     name="tac-bootstrap",
     cls=BoundaryGroup,  # one error boundary for every command, parsing included
     help="Give a repository an agentic layer: Claude Code config, ADW workflows and an "

@@ -22,21 +22,24 @@ import typer
 from tac_bootstrap.application.os_errors import as_tac_error
 from tac_bootstrap.cli.boundary import State, command_of_context, current_context, one_line
 from tac_bootstrap.domain.errors import Interrupted, TacError
-from tac_bootstrap.domain.plan import ApplyReport, Status
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from tac_bootstrap.domain.plan import ApplyReport
+
 # Text rich's print would change: an emoji code (`:name:`), or a tab or control character.
 _RICH_WOULD_CHANGE = re.compile(r":[^\s:]*:")
 
+# By the value of plan.Status (a str enum, so its members look these up): the plan's module
+# is loaded only by the commands that print a plan, not by `db status`.
 STATUS_STYLE = {
-    Status.CREATE: "green",
-    Status.IDENTICAL: "dim",
-    Status.CONFLICT: "bold red",
-    Status.OVERWRITE: "yellow",
-    Status.MERGE: "cyan",
-    Status.DELETED: "dim",
+    "create": "green",
+    "identical": "dim",
+    "conflict": "bold red",
+    "overwrite": "yellow",
+    "merge": "cyan",
+    "deleted": "dim",
 }
 
 
@@ -128,6 +131,8 @@ class Output:
         from rich.markup import escape
         from rich.tree import Tree
 
+        from tac_bootstrap.domain.plan import Status
+
         # Paths and details are escaped: a "[b]" in a directory name is text, not markup.
         root = Tree(f"[bold]{escape(str(report.target))}[/]")
         branches: dict[str, Tree] = {"": root}
@@ -156,6 +161,8 @@ class Output:
 
     def summary_table(self, report: ApplyReport) -> None:
         from rich.table import Table
+
+        from tac_bootstrap.domain.plan import Status
 
         table = Table(title="Summary" if not report.dry_run else "Summary (dry run)")
         table.add_column("result")

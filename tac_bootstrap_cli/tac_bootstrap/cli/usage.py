@@ -39,8 +39,12 @@ class PlainCommand(TyperCommand):
 
 class PlainGroup(TyperGroup):
     """A TyperGroup whose own options (--help, completion) build no pydantic coercion unless
-    given a value (lazy_coercion)."""
+    given a value (lazy_coercion), and whose listing names its commands without building them
+    (lazy_commands)."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         defer_coercion(self.get_params(ctx))
         return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # in registration order, as typer lists them

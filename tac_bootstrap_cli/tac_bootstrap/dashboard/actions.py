@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tac_bootstrap.application import database_service as service
-from tac_bootstrap.runtime.orch_database_models import InvalidInput, NotFound
+from tac_bootstrap.runtime.orch_database_types import InvalidInput, NotFound
 
 CANCELLABLE = ("queued", "running")
 

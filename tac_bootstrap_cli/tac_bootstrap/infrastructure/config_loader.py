@@ -40,7 +40,13 @@ _FILE_KINDS = (
 
 def load_config(path: Path) -> TacConfig:
     """Parse and validate a config file; every failure is a ConfigError naming file and line."""
-    return parse_config(read_config_text(path), _source(path))
+    return load_config_and_text(path)[0]
+
+
+def load_config_and_text(path: Path) -> tuple[TacConfig, str]:
+    """The config and the very text it was parsed from (for a memo keyed by that text)."""
+    text = read_config_text(path)
+    return parse_config(text, _source(path)), text
 
 
 def _source(path: Path) -> str:

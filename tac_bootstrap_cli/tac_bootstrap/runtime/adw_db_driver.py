@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, ove
 
 from . import adw_db_operations as ops
 from .adw_db_dialect import Dialect, IntegrityViolation
-from .orch_database_models import InvalidInput, OrchestratorError
+from .orch_database_types import InvalidInput, OrchestratorError
 
 if TYPE_CHECKING:
     from .adw_database import OrchestratorDB

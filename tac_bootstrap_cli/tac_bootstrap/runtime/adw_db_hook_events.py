@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import adw_db_operations as ops
 from .adw_db_connection import DatabaseLocation
 from .adw_project import module_project
-from .orch_database_models import InvalidInput, OrchestratorError
+from .orch_database_types import InvalidInput, OrchestratorError
 
 if TYPE_CHECKING:
     from .adw_database import OrchestratorDB

@@ -5,7 +5,7 @@ Operations are generators of SQL steps (adw_db_ops_shared); adw_db_operations re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .adw_db_dialect import IntegrityViolation
 from .adw_db_ops_shared import (
@@ -21,19 +21,18 @@ from .adw_db_ops_shared import (
     _text,
     new_id,
 )
-from .orch_database_models import (
+from .orch_database_types import (
     AGENT_TRANSITIONS,
     TERMINAL_AGENT_STATUSES,
-    Agent,
     AgentStatus,
     AgentType,
     InvalidInput,
     NotFound,
-    OrchestratorAgent,
-    PromptResult,
     utc_now,
-    validated,
 )
+
+if TYPE_CHECKING:
+    from .orch_database_models import Agent, OrchestratorAgent, PromptResult
 
 # -- orchestrator agents ------------------------------------------------------------------
 
@@ -49,6 +48,8 @@ def register_orchestrator_agent(
     config: dict[str, Any] | str | None = None,
 ) -> Op[OrchestratorAgent]:
     """Insert or update (by unique name) an agent type definition."""
+    from .orch_database_models import OrchestratorAgent
+
     now = utc_now()
     params = (
         new_id(),
@@ -78,12 +79,16 @@ def register_orchestrator_agent(
 
 
 def get_orchestrator_agent(id_or_name: str) -> Op[OrchestratorAgent]:
+    from .orch_database_models import OrchestratorAgent
+
     where, params = _by_id_or_name(id_or_name)
     row = yield ("one", f"SELECT * FROM orchestrator_agents WHERE {where}", params)
     return _row(OrchestratorAgent, row, "orchestrator agent", id_or_name)
 
 
 def list_orchestrator_agents() -> Op[list[OrchestratorAgent]]:
+    from .orch_database_models import OrchestratorAgent
+
     rows = yield ("all", "SELECT * FROM orchestrator_agents ORDER BY name", ())
     return [OrchestratorAgent.model_validate(dict(r)) for r in rows]
 
@@ -137,6 +142,8 @@ def start_agent(
 
 
 def get_agent(agent_id: str) -> Op[Agent]:
+    from .orch_database_models import Agent
+
     key = _existing_key(agent_id, "agent")
     row = yield ("one", "SELECT * FROM agents WHERE id = ?", (key,))
     return _row(Agent, row, "agent", agent_id)
@@ -144,6 +151,8 @@ def get_agent(agent_id: str) -> Op[Agent]:
 
 def _agent_for_update(agent_id: str) -> Op[Agent]:
     """get_agent inside a write: the row stays locked until the transaction ends."""
+    from .orch_database_models import Agent
+
     key = _existing_key(agent_id, "agent")
     row = yield ("one", "SELECT * FROM agents WHERE id = ? {for_update}", (key,))
     return _row(Agent, row, "agent", agent_id)
@@ -156,6 +165,8 @@ def list_agents(
     status: AgentStatus | str | None = None,
     limit: int = 100,
 ) -> Op[list[Agent]]:
+    from .orch_database_models import Agent
+
     clauses, params = [], []
     if session_id is not None:
         clauses.append("session_id = ?")
@@ -237,6 +248,8 @@ def add_agent_usage(
     cache_read_tokens: int = 0,
 ) -> Op[Agent]:
     """Add cost and tokens to an agent; they accumulate and are never reset."""
+    from .orch_database_models import PromptResult, validated
+
     usage = validated(
         PromptResult,
         "usage",

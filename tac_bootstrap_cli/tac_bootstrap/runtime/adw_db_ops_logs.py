@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .adw_db_dialect import IntegrityViolation
 from .adw_db_ops_shared import (
@@ -22,19 +20,10 @@ from .adw_db_ops_shared import (
     new_id,
     uuid_key,
 )
-from .orch_database_models import (
-    AgentLogEntry,
-    LogLevel,
-    LogRecord,
-    LogType,
-    NotFound,
-    SystemLogEntry,
-    format_timestamp,
-    invalid_input,
-    to_json,
-    utc_now,
-    validated,
-)
+from .orch_database_types import LogLevel, LogType, NotFound, format_timestamp, to_json, utc_now
+
+if TYPE_CHECKING:
+    from .orch_database_models import AgentLogEntry, LogRecord, SystemLogEntry
 
 LEVEL_ORDER = [level.value for level in LogLevel]
 
@@ -59,6 +48,8 @@ def log_agent(
     tool_use_id: str | None = None,
 ) -> Op[str]:
     """One agent log line; tool_use_id pairs a tool call with its result or failure."""
+    from .orch_database_models import AgentLogEntry, validated
+
     entry = validated(
         AgentLogEntry,
         "agent log",
@@ -95,6 +86,10 @@ def _agent_log_params(
 
 def log_agent_batch(entries: Iterable[AgentLogEntry | Mapping[str, Any]]) -> Op[int]:
     """Insert many agent log lines in one transaction; one bad entry rejects the batch."""
+    from pydantic import ValidationError
+
+    from .orch_database_models import AgentLogEntry, invalid_input
+
     try:
         batch = _batch_validator(AgentLogEntry).validate_python(list(entries))
     except ValidationError as exc:
@@ -127,6 +122,8 @@ def log_system(
     component: str = "system",
     details: dict[str, Any] | str | None = None,
 ) -> Op[str]:
+    from .orch_database_models import SystemLogEntry, validated
+
     entry = validated(
         SystemLogEntry,
         "system log",
@@ -152,6 +149,10 @@ def _system_log_params(log_id: str, entry: SystemLogEntry, now: str) -> tuple[An
 
 
 def log_system_batch(entries: Iterable[SystemLogEntry | Mapping[str, Any]]) -> Op[int]:
+    from pydantic import ValidationError
+
+    from .orch_database_models import SystemLogEntry, invalid_input
+
     try:
         batch = _batch_validator(SystemLogEntry).validate_python(list(entries))
     except ValidationError as exc:
@@ -211,5 +212,7 @@ def recent_logs(
 
 
 def _log_record(values: dict[str, Any]) -> LogRecord:
+    from .orch_database_models import LogRecord
+
     values.pop("seq")
     return LogRecord.model_validate(values)

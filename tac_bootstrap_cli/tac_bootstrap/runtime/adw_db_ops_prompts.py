@@ -7,7 +7,7 @@ generators of SQL steps (adw_db_ops_shared); adw_db_operations re-exports them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .adw_db_dialect import IntegrityViolation
 from .adw_db_ops_agents import _ADD_AGENT_USAGE, _usage_params
@@ -21,16 +21,10 @@ from .adw_db_ops_shared import (
     new_id,
     uuid_key,
 )
-from .orch_database_models import (
-    InvalidInput,
-    ModelUsage,
-    Prompt,
-    PromptResult,
-    PromptStatus,
-    to_json,
-    utc_now,
-    validated,
-)
+from .orch_database_types import InvalidInput, PromptStatus, to_json, utc_now
+
+if TYPE_CHECKING:
+    from .orch_database_models import ModelUsage, Prompt, PromptResult
 
 
 def start_prompt(agent_id: str, prompt_text: str, *, model: str | None = None) -> Op[Prompt]:
@@ -51,6 +45,8 @@ def start_prompt(agent_id: str, prompt_text: str, *, model: str | None = None) -
 
 
 def get_prompt(prompt_id: str) -> Op[Prompt]:
+    from .orch_database_models import Prompt
+
     key = _existing_key(prompt_id, "prompt")
     row = yield ("one", "SELECT * FROM prompts WHERE id = ?", (key,))
     return _row(Prompt, row, "prompt", prompt_id)
@@ -58,6 +54,8 @@ def get_prompt(prompt_id: str) -> Op[Prompt]:
 
 def _prompt_for_update(prompt_id: str) -> Op[Prompt]:
     """get_prompt inside a write: the row stays locked until the transaction ends."""
+    from .orch_database_models import Prompt
+
     key = _existing_key(prompt_id, "prompt")
     row = yield ("one", "SELECT * FROM prompts WHERE id = ? {for_update}", (key,))
     return _row(Prompt, row, "prompt", prompt_id)
@@ -66,6 +64,8 @@ def _prompt_for_update(prompt_id: str) -> Op[Prompt]:
 def list_prompts(
     *, agent_id: str | None = None, session_id: str | None = None, limit: int = 100
 ) -> Op[list[Prompt]]:
+    from .orch_database_models import Prompt
+
     clauses, params = [], []
     if agent_id is not None:
         key = uuid_key(agent_id)
@@ -146,6 +146,8 @@ def finish_prompt(prompt_id: str, status: PromptStatus, result: PromptResult) ->
 def prompt_model_usage(prompt_id: str) -> Op[list[ModelUsage]]:
     """Each model's share of one prompt, largest cost first (a prompt that used one model:
     the prompt's own usage; none if it never reported a model)."""
+    from .orch_database_models import ModelUsage
+
     key = _existing_key(prompt_id, "prompt")
     rows = yield (
         "all",
@@ -180,6 +182,8 @@ def complete_prompt(
 ) -> Op[Prompt]:
     """Mark a prompt completed with its usage; the agent's totals grow by the same amounts.
     model_usage is each model's share (subagents, a fallback), as the CLI's modelUsage."""
+    from .orch_database_models import PromptResult, validated
+
     outcome = validated(
         PromptResult,
         "prompt result",
@@ -218,6 +222,8 @@ def fail_prompt(
     failure_kind: str | None = None,
 ) -> Op[Prompt]:
     """Mark a prompt failed; usage spent before the failure still counts."""
+    from .orch_database_models import PromptResult, validated
+
     outcome = validated(
         PromptResult,
         "prompt result",

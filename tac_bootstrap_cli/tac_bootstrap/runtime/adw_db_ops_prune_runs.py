@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .adw_db_ops_shared import Op
-from .orch_database_models import format_timestamp
+from .orch_database_types import format_timestamp
 
 DELIVERY_MIN_DAYS = 7.0
 RUN_TABLES = ("runs", "run_checks", "webhook_deliveries")

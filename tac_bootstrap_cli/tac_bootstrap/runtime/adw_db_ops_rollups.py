@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .adw_db_ops_prune_runs import count_runs, delivery_cutoff, prune_runs
 from .adw_db_ops_shared import (
@@ -18,7 +18,10 @@ from .adw_db_ops_shared import (
     schema_level,
     tables_at,
 )
-from .orch_database_models import InvalidInput, RollupRow, format_timestamp
+from .orch_database_types import InvalidInput, format_timestamp
+
+if TYPE_CHECKING:
+    from .orch_database_models import RollupRow
 
 RollupBy = Literal["session", "agent", "model", "day"]
 ROLLUP_KEYS: dict[str, str] = {
@@ -51,6 +54,8 @@ def rollup(by: RollupBy, *, session_id: str | None = None) -> Op[list[RollupRow]
 
     A CLI session that belongs to a workflow prompt is counted once, from the prompt: its
     result line is complete where its transcript is not (COUNTED_USAGE)."""
+    from .orch_database_models import RollupRow
+
     if by not in ROLLUP_KEYS:
         raise InvalidInput(f"invalid rollup: {by!r} is not one of {', '.join(ROLLUP_KEYS)}")
     where, params = ("WHERE a.session_id = ?", (session_id,)) if session_id else ("", ())

@@ -21,19 +21,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .adw_db_dialect import IntegrityViolation
 from .adw_db_ops_shared import Op, _enum, _json, _limit, _text
-from .orch_database_models import InvalidInput, NoFreePort, NotFound, RunExists, to_json
-from .orch_run_models import (
+from .orch_database_types import (
     ACTIVE_RUN_STATUSES,
     TERMINAL_RUN_STATUSES,
+    InvalidInput,
     IssueSource,
     IssueType,
-    RunRecord,
+    NoFreePort,
+    NotFound,
+    RunExists,
     RunStatus,
+    to_json,
 )
+
+if TYPE_CHECKING:
+    from .orch_run_models import RunRecord
 
 _ACTIVE_SQL = "('queued', 'running', 'paused')"
 _HOLDS_PORT_SQL = "('running', 'paused')"
@@ -48,6 +54,8 @@ UPDATABLE_RUN_FIELDS = frozenset(
 
 
 def _run(row: Mapping[str, Any] | None) -> RunRecord | None:
+    from .orch_run_models import RunRecord
+
     return None if row is None else RunRecord.model_validate(dict(row))
 
 
@@ -161,6 +169,8 @@ def list_runs(
     *, status: str | Iterable[str] | None = None, limit: int = 100
 ) -> Op[list[RunRecord]]:
     """Runs newest first; `status` one status or several (e.g. ACTIVE_RUN_STATUSES)."""
+    from .orch_run_models import RunRecord
+
     wanted = [status] if isinstance(status, (str, RunStatus)) else list(status or [])
     values = [_enum(RunStatus, s, "status").value for s in wanted]
     where = f"WHERE status IN ({', '.join('?' * len(values))}) " if values else ""

@@ -42,7 +42,7 @@ from .adw_db_private import (
     redact,
     written_password,
 )
-from .orch_database_models import OrchestratorError, format_timestamp, to_json
+from .orch_database_types import OrchestratorError, format_timestamp, to_json
 
 try:
     import psycopg

@@ -19,7 +19,7 @@ from typing import Any
 from . import adw_db_operations as ops
 from .adw_db_dialect import IntegrityViolation
 from .adw_db_ops_shared import key_column
-from .orch_database_models import InvalidInput, OrchestratorError
+from .orch_database_types import InvalidInput, OrchestratorError
 
 # Columns holding an id (the key, and foreign keys): all must be UUIDs for PostgreSQL.
 ID_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import formatter_boundary
 from .adw_project import current_project
-from .orch_database_models import OrchestratorError, utc_now
+from .orch_database_types import OrchestratorError, utc_now
 
 RUNS_DIR_ENV_VAR = "TAC_ADW_RUNS_DIR"
 PHASES = ("plan", "build", "test", "review")

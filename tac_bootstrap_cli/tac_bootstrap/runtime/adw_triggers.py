@@ -16,7 +16,7 @@ from typing import Any
 
 from .adw_database import OrchestratorDB
 from .adw_state import new_adw_id
-from .orch_database_models import OrchestratorError, RunExists
+from .orch_database_types import OrchestratorError, RunExists
 from .orch_run_models import RunRecord
 
 ACTIVE = ("queued", "running", "paused")

@@ -30,7 +30,7 @@ from . import agent_stream as stream
 from .adw_checks import stop_process_group
 from .adw_database import OrchestratorDB
 from .agent_stream import CliOutcome, parse_stream
-from .orch_database_models import OrchestratorError
+from .orch_database_types import OrchestratorError
 
 CLI_ENV_VAR = "CLAUDE_CODE_PATH"
 RETRY_BASE_ENV_VAR = "ADW_RETRY_BASE_SECONDS"

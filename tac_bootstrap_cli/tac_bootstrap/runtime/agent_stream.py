@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .orch_database_models import FailureKind
+from .orch_database_types import FailureKind
 
 SYNTHETIC_MODEL = "<synthetic>"  # the CLI's placeholder model on failed turns; never stored
 

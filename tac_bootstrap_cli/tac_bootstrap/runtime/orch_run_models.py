@@ -1,45 +1,23 @@
 """Pydantic models of the workflow runs (migration 005): runs, run_checks, webhook deliveries.
 
 A run is one workflow execution (adw_id) from whichever start: a person, a trigger, or a queue
-worker. Kept apart from orch_database_models.py (which holds the errors RunExists and
-NoFreePort with the others) so neither module grows past a screenful of models. The enums list
-exactly the CHECK lists of adws/schema/migrations/005_runs.sql.
+worker. Kept apart from orch_database_models.py so neither module grows past a screenful of
+models. The run enums (the CHECK lists of adws/schema/migrations/005_runs.sql) live in
+orch_database_types.py with the errors RunExists and NoFreePort, and are re-exported here.
 """
 
 from __future__ import annotations
-
-from enum import Enum
 
 from pydantic import Field
 
 from .orch_database_models import JsonObject, NonNegativeInt, Text, Timestamp, _Row
 
-
-class RunStatus(str, Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-# A run in one of these holds its issue (one active run per issue); running and paused runs
-# also hold their port slot. The others are final: finish_run writes them.
-ACTIVE_RUN_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED})
-TERMINAL_RUN_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
-
-
-class IssueSource(str, Enum):
-    TEXT = "text"  # the issue is the text given on the command line
-    GITHUB = "github"  # issue_ref: the issue number, as text
-    LOCAL = "local"  # issue_ref: the Markdown file's path relative to the project
-
-
-class IssueType(str, Enum):
-    FEATURE = "feature"
-    BUG = "bug"
-    CHORE = "chore"
+# Re-exported: code written against this module before the split imports them from here.
+from .orch_database_types import ACTIVE_RUN_STATUSES as ACTIVE_RUN_STATUSES
+from .orch_database_types import TERMINAL_RUN_STATUSES as TERMINAL_RUN_STATUSES
+from .orch_database_types import IssueSource as IssueSource
+from .orch_database_types import IssueType as IssueType
+from .orch_database_types import RunStatus as RunStatus
 
 
 class RunRecord(_Row):
