@@ -15,7 +15,7 @@ kept: a PostgreSQL command also pays for psycopg and a connection, which dwarf t
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,10 +64,7 @@ def _remembered(real_root: str) -> DatabaseSettings | None:
     try:
         if not memo_store.unchanged(real_root, {CONFIG_FILENAME: memo["config"]}):
             return None
-        values = memo["settings"]
-        settings = DatabaseSettings(
-            values["adws_dir"], values["database"], values["busy_timeout_ms"]
-        )
+        settings = DatabaseSettings(**memo["settings"])
     except (KeyError, TypeError):
         return None
     typed = (settings.adws_dir, settings.database, settings.busy_timeout_ms)
@@ -77,14 +74,18 @@ def _remembered(real_root: str) -> DatabaseSettings | None:
 
 
 def _remember(real_root: str, settings: DatabaseSettings, parsed: bytes) -> None:
-    if memo_store.disabled() or "://" in settings.database or "=" in settings.database:
-        return  # a server URL or libpq keyword string: may hold a password
+    if memo_store.disabled() or _names_a_server(settings.database):
+        return  # a server URL or libpq keyword string may hold a password
     body = {
         "config": memo_store.state_of(real_root, CONFIG_FILENAME, parsed),
-        "settings": {
-            "adws_dir": settings.adws_dir,
-            "database": settings.database,
-            "busy_timeout_ms": settings.busy_timeout_ms,
-        },
+        "settings": asdict(settings),
     }
     memo_store.save(KIND, real_root, body)
+
+
+def _names_a_server(database: str) -> bool:
+    """The runtime's own reading of the setting: PostgreSQL (a URL or keyword string)."""
+    from tac_bootstrap.runtime.adw_db_private import is_postgres_url, looks_like_conninfo
+
+    value = database.strip()
+    return is_postgres_url(value) or looks_like_conninfo(value)
