@@ -1,5 +1,6 @@
 """Start-up time of `tac-bootstrap --help` and of the everyday commands (`db status`,
-`render --check`, `doctor` on a freshly initialised project) against the floors they compete
+`render --check`, `doctor` on a freshly initialised project; `db status` again on a project
+whose database exists) against the floors they compete
 with.
 
 Run: .venv/bin/python bench/bench_cli_startup.py [--runs N]
@@ -87,6 +88,11 @@ def main() -> None:
         minimal.write_text(MINIMAL_TYPER_APP)
         subprocess.run([tac, "init", "demo", "-o", tmp, "--yes"], capture_output=True, check=True)
         project = Path(tmp, "demo")
+        # A second project whose database exists (as it does once any workflow or hook ran):
+        # `db status` then opens it, reads its tables and replays the hook spool.
+        subprocess.run([tac, "init", "used", "-o", tmp, "--yes"], capture_output=True, check=True)
+        used = Path(tmp, "used")
+        subprocess.run([tac, "db", "init"], cwd=used, capture_output=True, check=True)
         cases: dict[str, Case] = {
             "python -c pass": ([sys.executable, "-c", "pass"], None, None),
             HELP_BASELINE: ([sys.executable, str(minimal), "--help"], None, None),
@@ -97,6 +103,7 @@ def main() -> None:
         everyday = [["db", "status"], ["render", "--check"], ["doctor"]]
         for words in everyday:
             cases[f"tac-bootstrap {' '.join(words)}"] = ([tac, *words], project, None)
+        cases["tac-bootstrap db status (db)"] = ([tac, "db", "status"], used, None)
         if args.before is not None:
             package = str(args.before.resolve() / "tac_bootstrap_cli")
             env = {**os.environ, "PYTHONPATH": package}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from tac_bootstrap.application.database_settings import KIND, DatabaseSettings, 
 from tac_bootstrap.domain.errors import ConfigError
 from tac_bootstrap.infrastructure import memo_store
 from tac_bootstrap.infrastructure.config_loader import load_config
+from tac_bootstrap.runtime.adw_db_migrations import migrate
 from tests.test_startup_imports import imported_by
 
 ProjectFactory = Callable[..., Path]
@@ -68,6 +70,7 @@ EDITS: dict[str, Callable[[Path], object]] = {
     "timeout": lambda root: set_line(root, "busy_timeout_ms", "1234"),
     "timeout invalid": lambda root: set_line(root, "busy_timeout_ms", "-5"),
     "adws dir": lambda root: set_line(root, "adws_dir", "agents"),
+    "logs dir": lambda root: set_line(root, "logs_dir", '"var/hook-logs"'),
     "broken yaml": lambda root: (root / CONFIG).write_text("project: [\n", encoding="utf-8"),
     "removed": lambda root: (root / CONFIG).unlink(missing_ok=True),
     "a directory": _directory_in_the_way,
@@ -86,14 +89,14 @@ def test_the_memo_answers_like_the_config_and_is_used(
 ) -> None:
     project = new_project(tmp_path)
     first = memo_answer(project)
-    assert first == real_answer(project) == DatabaseSettings("adws", "", 30000)
+    assert first == real_answer(project) == DatabaseSettings("adws", "", 30000, "logs")
     assert len(memos(cache)) == 1
     # The memo, not the config, answered: a memo saying something else is believed as long as
     # the config's bytes are the recorded ones (which is what makes it safe to believe).
     memo = json.loads(memos(cache)[0].read_text())
     memo["settings"]["busy_timeout_ms"] = 777
     memos(cache)[0].write_text(json.dumps(memo))
-    assert memo_answer(project) == DatabaseSettings("adws", "", 777)
+    assert memo_answer(project) == DatabaseSettings("adws", "", 777, "logs")
     (project / CONFIG).write_text((project / CONFIG).read_text() + "\n", encoding="utf-8")
     assert memo_answer(project) == real_answer(project) == first
 
@@ -156,6 +159,44 @@ def test_a_db_status_that_finds_its_memo_loads_neither_yaml_nor_pydantic(
     heavy = ("yaml", "pydantic", "pydantic_core", "tac_bootstrap.domain.config")
     assert "tac_bootstrap.cli.app" in again
     assert sorted(m for m in again if m.split(".")[0] in heavy or m in heavy) == []
+
+
+def test_a_db_status_from_its_memo_still_replays_the_hooks_spool_in_the_configured_logs_dir(
+    tmp_path: Path, new_project: ProjectFactory, cache: Path
+) -> None:
+    """The open replays what the hooks could not write; the CLI names the spool from the memo
+    (paths.logs_dir), so the runtime need not parse the config to find it."""
+    project = new_project(tmp_path)
+    set_line(project, "logs_dir", '"var/hook-logs"')
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "tac_bootstrap", "upgrade", "--yes"],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert upgrade.returncode == 0, upgrade.stderr  # the hooks now spool to the new directory
+    settings_text = (project / ".claude" / "settings.json").read_text(encoding="utf-8")
+    command = json.loads(settings_text)["hooks"]["Stop"][0]["hooks"][0]["command"]
+    payload = {"session_id": "s-memo", "hook_event_name": "Stop", "stop_hook_active": False}
+    hook = subprocess.run(
+        command, shell=True, input=json.dumps(payload), capture_output=True, text=True,
+        env={**os.environ, "CLAUDE_PROJECT_DIR": str(project), "TAC_PYTHON": sys.executable},
+        timeout=60,
+    )  # fmt: skip
+    assert (hook.returncode, hook.stdout) == (0, "")
+    fallback = project / "var" / "hook-logs" / "hooks-fallback.jsonl"
+    assert fallback.is_file()  # no database yet: the event waits
+    # The database made without an OrchestratorDB open (which would replay the event itself).
+    database = project / "adws" / "schema" / "orchestrator.db"
+    with sqlite3.connect(database) as conn:
+        migrate(conn, project / "adws" / "schema" / "migrations")
+    conn.close()
+    assert memo_answer(project) == real_answer(project)  # remembered, logs dir included
+    modules = imported_by(project, ["db", "status"])
+    assert "tac_bootstrap.cli.app" in modules and "yaml" not in modules
+    assert not fallback.exists()
+    with sqlite3.connect(database) as conn:
+        logs = conn.execute("SELECT message FROM agent_logs").fetchall()
+    conn.close()
+    assert logs == [("Stop",)]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ is loaded.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import sys
@@ -42,6 +43,7 @@ from tac_bootstrap.runtime.adw_db_connection import (
 )
 from tac_bootstrap.runtime.adw_db_dialect import first_line
 from tac_bootstrap.runtime.adw_db_migrations import Migration, MigrationError, discover
+from tac_bootstrap.runtime.hook_spool import Spool
 from tac_bootstrap.runtime.orch_database_types import (
     InvalidInput,
     NotFound,
@@ -60,6 +62,7 @@ class DatabaseTarget:
     project_root: Path
     location: DatabaseLocation
     busy_timeout_ms: int
+    logs_dir: str = "logs"  # the project's hooks spool there what they could not write
 
     @property
     def path(self) -> Path | None:
@@ -96,7 +99,7 @@ def target_for(root: Path, config: TacConfig | DatabaseSettings) -> DatabaseTarg
     settings = config if isinstance(config, DatabaseSettings) else DatabaseSettings.of(config)
     with translated_errors():
         location = resolve_location(root, adws_dir=settings.adws_dir, configured=settings.database)
-    return DatabaseTarget(root, location, settings.busy_timeout_ms)
+    return DatabaseTarget(root, location, settings.busy_timeout_ms, settings.logs_dir)
 
 
 def _driver_errors() -> tuple[type[Exception], ...]:
@@ -145,11 +148,24 @@ def translated_errors(location: DatabaseLocation | None = None) -> Iterator[None
         raise OperationError(f"database error{where}: {message}") from None
 
 
+def hook_spool(target: DatabaseTarget) -> Spool:
+    """Where the project's hooks leave what they could not write to this database (replayed
+    on every open). The target was resolved from the project's settings exactly as its hooks
+    resolve theirs, so the spool is this database's: the runtime need not parse the config
+    again to find it."""
+    return Spool.locate(target.project_root, target.logs_dir, os.environ)
+
+
 @contextmanager
 def opened(target: DatabaseTarget, *, migrate: bool) -> Iterator[OrchestratorDB]:
     """Open the database; read-only commands do not migrate an existing one behind its back."""
     with translated_errors(target.location):
-        db = OrchestratorDB.at(target.location, target.busy_timeout_ms, apply_migrations=migrate)
+        db = OrchestratorDB.at(
+            target.location,
+            target.busy_timeout_ms,
+            apply_migrations=migrate,
+            hook_spool=hook_spool(target),
+        )
         try:
             yield db
         finally:
@@ -199,7 +215,7 @@ def opened_existing(target: DatabaseTarget) -> Iterator[OrchestratorDB]:
 def status(target: DatabaseTarget) -> DatabaseStatus:
     """The runtime's status; a SQLite file that does not exist yet is not created."""
     with translated_errors(target.location):
-        return status_of(target.location, target.busy_timeout_ms)
+        return status_of(target.location, target.busy_timeout_ms, hook_spool=hook_spool(target))
 
 
 def pending(target: DatabaseTarget) -> list[Migration]:

@@ -1,7 +1,8 @@
-"""The three config values every `db` command needs, without parsing the config each time.
+"""The config values every `db` command needs, without parsing the config each time.
 
-`db status` and its siblings need `paths.adws_dir`, `orchestrator.database` and
-`orchestrator.busy_timeout_ms`; parsing and validating tac_bootstrap.yml for them (yaml and
+`db status` and its siblings need `paths.adws_dir`, `orchestrator.database`,
+`orchestrator.busy_timeout_ms` and `paths.logs_dir` (where the hooks spool what they could
+not write, replayed on every open); parsing and validating tac_bootstrap.yml for them (yaml and
 pydantic) costs more than the rest of the command. Once a config has been validated, its three
 values are kept in a memo (infrastructure/memo_store.py) with the config's sha256: the same
 bytes, under the same installation, give the same values, so the next command reads the memo.
@@ -35,11 +36,14 @@ class DatabaseSettings:
     adws_dir: str
     database: str  # "" for the zero-config default
     busy_timeout_ms: int
+    logs_dir: str
 
     @classmethod
     def of(cls, config: TacConfig) -> DatabaseSettings:
-        orchestrator = config.orchestrator
-        return cls(config.paths.adws_dir, orchestrator.database, orchestrator.busy_timeout_ms)
+        paths, orchestrator = config.paths, config.orchestrator
+        return cls(
+            paths.adws_dir, orchestrator.database, orchestrator.busy_timeout_ms, paths.logs_dir
+        )
 
 
 def database_settings(root: Path) -> DatabaseSettings:
@@ -67,8 +71,8 @@ def _remembered(real_root: str) -> DatabaseSettings | None:
         settings = DatabaseSettings(**memo["settings"])
     except (KeyError, TypeError):
         return None
-    typed = (settings.adws_dir, settings.database, settings.busy_timeout_ms)
-    if [type(value) for value in typed] != [str, str, int]:
+    typed = (settings.adws_dir, settings.database, settings.busy_timeout_ms, settings.logs_dir)
+    if [type(value) for value in typed] != [str, str, int, str]:
         return None
     return settings
 

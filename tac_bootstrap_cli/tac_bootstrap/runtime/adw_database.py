@@ -138,8 +138,13 @@ class OrchestratorDB(DatabaseMethods):
         busy_timeout_ms: int | None = None,
         *,
         apply_migrations: bool = True,
+        hook_spool: Any = None,
     ) -> OrchestratorDB:
-        """Open a resolved location (see adw_db_connection.resolve_location)."""
+        """Open a resolved location (see adw_db_connection.resolve_location).
+
+        `hook_spool`: the hook_recorder.Spool of the project whose hooks write to this
+        database, when the caller already knows it; without it the open finds the project
+        from the migrations directory and reads its config to locate the spool."""
         timeout = DEFAULT_BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms
         conn, dialect = open_connection(location, timeout)
         try:
@@ -150,7 +155,7 @@ class OrchestratorDB(DatabaseMethods):
             raise
         db = cls(conn, location, dialect, timeout)
         with suppress(Exception):  # best effort: whatever fails here waits for the next open
-            db.replay_hook_events()
+            db.replay_hook_events(hook_spool)
         return db
 
     def close(self) -> None:
@@ -296,11 +301,17 @@ class OrchestratorDB(DatabaseMethods):
         run_plan(plan, self._perform)
 
 
-def status_of(location: DatabaseLocation, busy_timeout_ms: int) -> DatabaseStatus:
-    """The status of a database that may not exist yet (a SQLite file is then not created)."""
+def status_of(
+    location: DatabaseLocation, busy_timeout_ms: int, *, hook_spool: Any = None
+) -> DatabaseStatus:
+    """The status of a database that may not exist yet (a SQLite file is then not created).
+    `hook_spool` as for OrchestratorDB.at."""
     if location.path is not None and not location.path.exists():
         return DatabaseStatus.not_created(location)
-    with OrchestratorDB.at(location, busy_timeout_ms, apply_migrations=False) as db:
+    opened = OrchestratorDB.at(
+        location, busy_timeout_ms, apply_migrations=False, hook_spool=hook_spool
+    )
+    with opened as db:
         return db.status()
 
 
