@@ -23,6 +23,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tac_bootstrap.cli.app import app
+from tac_bootstrap.domain.errors import UnsafePathError
+from tac_bootstrap.infrastructure import filesystem
+from tac_bootstrap.infrastructure.filesystem import confined_path, resolving_once
 
 from .conftest import examples
 
@@ -305,3 +308,52 @@ def test_snapshot_sees_a_write_outside(tmp_path: Path) -> None:
     (tmp_path / "new").write_bytes(b"x")
     assert snapshot(tmp_path) != before
     assert subprocess.run(["true"], check=False).returncode == 0
+
+
+# -- resolving each directory once gives the same answers -----------------------------------
+
+CHECKED = [*PREFIXES, "adws/adw_modules/new.py", "adws/new/deeper/file.md", "missing/x", "inner/x"]
+
+
+def _answer(project: Path, relative: str) -> str:
+    try:
+        return f"ok {confined_path(project, relative)}"
+    except UnsafePathError as exc:
+        return f"refused {exc.message}"
+
+
+@settings(max_examples=examples(100))
+@given(layout=layouts(), order=st.permutations(CHECKED))
+def test_resolving_each_directory_once_answers_as_resolving_every_path(
+    layout: list[tuple[str, str]], order: list[str]
+) -> None:
+    """plan_executor checks and writes a plan inside filesystem.resolving_once(): for any
+    symlink layout, in any order, every path is accepted or refused exactly as a resolution of
+    the whole path accepts or refuses it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        outside = base / "outside"
+        (outside / "dir").mkdir(parents=True)
+        (outside / "file").write_bytes(b"outside\n")
+        project = base / "demo"
+        project.mkdir()
+        for prefix, kind in layout:
+            _place(project, outside, prefix, kind)
+        whole = {relative: _answer(project, relative) for relative in order}
+        with resolving_once():
+            once = {relative: _answer(project, relative) for relative in order}
+            with resolving_once():  # re-entered: the outer block's directories are kept
+                again = {relative: _answer(project, relative) for relative in order}
+        assert once == whole == again, layout
+
+
+_SEGMENTS = st.sampled_from(["a", "ab", "b", "a.b", "x-y", "é"])
+
+
+@given(
+    real=st.lists(_SEGMENTS, max_size=4).map(lambda parts: "/" + "/".join(parts)),
+    root=st.lists(_SEGMENTS, max_size=3).map(lambda parts: "/" + "/".join(parts)),
+)
+def test_the_string_test_of_inside_is_the_path_test(real: str, root: str) -> None:
+    inside = Path(real) == Path(root) or Path(root) in Path(real).parents
+    assert filesystem._within(real, root) is inside

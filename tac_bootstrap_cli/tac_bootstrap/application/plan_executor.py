@@ -48,6 +48,7 @@ from tac_bootstrap.infrastructure.filesystem import (
     in_the_way,
     is_executable,
     resolved_root,
+    resolving_once,
     sweep_temp_files,
 )
 from tac_bootstrap.infrastructure.manifest_store import (
@@ -95,6 +96,18 @@ class PlanExecutor:
         restore: Collection[str] = (),
     ) -> list[_Evaluated]:
         """Render every file and classify it; raises before any write if a path is unsafe."""
+        with resolving_once():  # each directory resolved once for the plan, not once per path
+            return self._evaluate(plan, config, target, force=force, restore=restore)
+
+    def _evaluate(
+        self,
+        plan: ScaffoldPlan,
+        config: TacConfig,
+        target: Path,
+        *,
+        force: bool,
+        restore: Collection[str],
+    ) -> list[_Evaluated]:
         real_root = resolved_root(target)  # once for the plan, not once per path
         for op in plan.directories:
             planned_path(target, op.path, real_root)
@@ -223,6 +236,19 @@ class PlanExecutor:
         ``propose`` writes the layer's version beside each conflicting file."""
         if target.exists() and not target.is_dir():
             raise OperationError(f"{target} exists and is not a directory")
+        with resolving_once():  # the checks' resolved directories serve the writes too
+            return self._apply(plan, config, target, force, git_init, propose, restore)
+
+    def _apply(
+        self,
+        plan: ScaffoldPlan,
+        config: TacConfig,
+        target: Path,
+        force: bool,
+        git_init: bool,
+        propose: bool,
+        restore: Collection[str],
+    ) -> ApplyReport:
         # Render and check everything first: a template error or unsafe path writes nothing.
         evaluated = self.evaluate(plan, config, target, force=force, restore=restore)
         backups = BackupSet(target)

@@ -9,7 +9,8 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path, PurePosixPath
 
 from tac_bootstrap.domain.errors import UnsafePathError
@@ -63,6 +64,54 @@ def resolved_root(root: Path) -> Path | None:
         return None
 
 
+# Directories already resolved by the plan being checked and written (resolving_once).
+_RESOLVED_DIRECTORIES: ContextVar[dict[Path, Path] | None] = ContextVar(
+    "resolved_directories", default=None
+)
+
+
+@contextlib.contextmanager
+def resolving_once() -> Iterator[None]:
+    """Within a plan's checks and writes, resolve each directory once, not once per file.
+
+    Resolving a path costs an lstat per component, twice for a file that does not exist yet
+    (a strict then a lenient resolve); `init` resolved its ~290 paths twice each, ~9,000
+    lstat calls. Inside this block a file that is not a symlink resolves to its directory's
+    remembered resolution plus its name, which is what resolving it whole gives. Re-entered,
+    the outer block's directories are kept."""
+    if _RESOLVED_DIRECTORIES.get() is not None:
+        yield
+        return
+    token = _RESOLVED_DIRECTORIES.set({})
+    try:
+        yield
+    finally:
+        _RESOLVED_DIRECTORIES.reset(token)
+
+
+def _resolved(candidate: Path) -> Path:
+    directories = _RESOLVED_DIRECTORIES.get()
+    if directories is None:
+        return real_path(candidate)
+    try:
+        if stat.S_ISLNK(os.lstat(candidate).st_mode):
+            return real_path(candidate)
+    except FileNotFoundError:
+        pass  # not there yet: its directory's resolution and its name
+    except OSError:  # a file where a directory belongs, a loop: the whole resolution says
+        return real_path(candidate)
+    return _resolved_directory(candidate.parent, directories) / candidate.name
+
+
+def _resolved_directory(directory: Path, directories: dict[Path, Path] | None) -> Path:
+    if directories is None:
+        return real_path(directory)
+    real = directories.get(directory)
+    if real is None:
+        real = directories[directory] = real_path(directory)
+    return real
+
+
 def confined_path(root: Path, relative: str, real_root: Path | None = None) -> Path:
     """Resolve ``relative`` under ``root``, refusing '..', absolute paths and escaping symlinks.
     ``real_root``: ``resolved_root(root)``, when the caller checks many paths under one root."""
@@ -71,20 +120,27 @@ def confined_path(root: Path, relative: str, real_root: Path | None = None) -> P
         raise UnsafePathError(f"refusing to write {relative!r}: it is not inside {root}")
     candidate = root.joinpath(*rel.parts)
     try:
-        real_root = real_path(root) if real_root is None else real_root
-        real = real_path(candidate)
+        if real_root is None:
+            real_root = _resolved_directory(root, _RESOLVED_DIRECTORIES.get())
+        real = _resolved(candidate)
     except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before 3.13)
         raise UnsafePathError(
             f"refusing to write {relative!r}: a symlink loop under {root} ({exc})",
             hint="remove or fix the symlink",
         ) from None
-    if real != real_root and real_root not in real.parents:
+    if not _within(str(real), str(real_root)):
         raise UnsafePathError(
             f"refusing to write {relative!r}: it resolves to {real}, outside {real_root} "
             "(a symlink points out of the project)",
             hint="remove or fix the symlink",
         )
     return candidate
+
+
+def _within(real: str, real_root: str) -> bool:
+    """``real == real_root or real_root in Path(real).parents`` for resolved absolute paths,
+    compared as strings (the Path form cost ~27 us a call, half of a confined_path)."""
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def _umask() -> int:
@@ -113,11 +169,14 @@ def atomic_write(
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _open_temp(path.parent, path.name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        try:
+            view = memoryview(data)
+            while view:  # a plain descriptor: no buffered file object (fstat, ioctl, lseek)
+                view = view[os.write(fd, view) :]
             if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         if path.exists() and not path.is_symlink():
             mode = stat.S_IMODE(path.stat().st_mode)
         else:
