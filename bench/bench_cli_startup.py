@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -107,8 +108,12 @@ def main() -> None:
         if args.before is not None:
             package = str(args.before.resolve() / "tac_bootstrap_cli")
             env = {**os.environ, "PYTHONPATH": package}
+            # A copy of its own: the memos are kept per project, and two installations taking
+            # turns on one project would replace each other's at every round.
+            theirs = Path(tmp, "before-demo")
+            shutil.copytree(project, theirs, symlinks=True)
             for words in everyday:
-                cases[f"before: {' '.join(words)}"] = ([tac, *words], project, env)
+                cases[f"before: {' '.join(words)}"] = ([tac, *words], theirs, env)
         results = medians(cases, args.runs)
     print_table(results, args.runs)
 
