@@ -268,6 +268,14 @@ def _place(project: Path, outside: Path, prefix: str, kind: str) -> None:
     _replace_with_link(path, targets[kind])
 
 
+def _outside_world(base: Path) -> Path:
+    """What symlinks may point at outside the project: a directory and a file."""
+    outside = base / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "file").write_bytes(b"outside\n")
+    return outside
+
+
 @settings(max_examples=examples(60))
 @given(layout=layouts(), command=st.sampled_from(["init", "render", "upgrade"]))
 def test_no_symlink_layout_lets_a_write_escape(
@@ -275,10 +283,7 @@ def test_no_symlink_layout_lets_a_write_escape(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        outside = base / "outside"
-        (outside / "dir").mkdir(parents=True)
-        (outside / "file").write_bytes(b"outside\n")
-        project = base / "demo"
+        outside, project = _outside_world(base), base / "demo"
         if command == "init":
             project.mkdir()
         else:
@@ -332,10 +337,7 @@ def test_resolving_each_directory_once_answers_as_resolving_every_path(
     the whole path accepts or refuses it."""
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        outside = base / "outside"
-        (outside / "dir").mkdir(parents=True)
-        (outside / "file").write_bytes(b"outside\n")
-        project = base / "demo"
+        outside, project = _outside_world(base), base / "demo"
         project.mkdir()
         for prefix, kind in layout:
             _place(project, outside, prefix, kind)
