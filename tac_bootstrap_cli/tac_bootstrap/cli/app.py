@@ -16,7 +16,6 @@ from tac_bootstrap.cli.boundary import BoundaryGroup
 from tac_bootstrap.cli.db_app import db_app
 from tac_bootstrap.cli.lazy_commands import LazyTyper
 from tac_bootstrap.cli.usage import PlainCommand
-from tac_bootstrap.domain.stacks import language_help
 
 # Plain (click) help instead of rich panels: rich's help formatter costs ~70 ms per start.
 # LazyTyper: only the command the command line names is built (cli/lazy_commands.py).
@@ -52,6 +51,14 @@ def _root(
     orchestrator database."""
 
 
+def _language_help() -> str:
+    """The stacks registry, read when typer builds `init` (annotations are evaluated then),
+    not on every command's start-up."""
+    from tac_bootstrap.domain.stacks import language_help
+
+    return language_help()
+
+
 @app.command(cls=PlainCommand)
 def version() -> None:
     """Show the tac-bootstrap version."""
@@ -84,7 +91,7 @@ def init(
     ] = Path("."),
     language: Annotated[
         str | None,
-        typer.Option("--language", "-l", help=language_help()),
+        typer.Option("--language", "-l", help=_language_help()),
     ] = None,
     framework: Annotated[
         str | None,
