@@ -3,7 +3,7 @@
 `db status` and its siblings need `paths.adws_dir`, `orchestrator.database`,
 `orchestrator.busy_timeout_ms` and `paths.logs_dir` (where the hooks spool what they could
 not write, replayed on every open); parsing and validating tac_bootstrap.yml for them (yaml and
-pydantic) costs more than the rest of the command. Once a config has been validated, its three
+pydantic) costs more than the rest of the command. Once a config has been validated, its
 values are kept in a memo (infrastructure/memo_store.py) with the config's sha256: the same
 bytes, under the same installation, give the same values, so the next command reads the memo.
 Any other config, including one that no longer validates, is loaded for real: its errors are
