@@ -1,7 +1,6 @@
 """Start-up time of `tac-bootstrap --help` and of the everyday commands (`db status`,
 `render --check`, `doctor` on a freshly initialised project; `db status` again on a project
-whose database exists) against the floors they compete
-with.
+whose database exists) against the floors they compete with.
 
 Run: .venv/bin/python bench/bench_cli_startup.py [--runs N]
 Prints medians measured side by side in one run (each round runs every case once, so load

@@ -65,6 +65,7 @@ from .adw_project import current_project
 if TYPE_CHECKING:
     from . import transcripts
     from .adw_db_async import AsyncOrchestratorDB as AsyncOrchestratorDB  # re-exported
+    from .hook_spool import Spool
 
 __all__ = [
     "SYNC_ONLY",
@@ -138,11 +139,11 @@ class OrchestratorDB(DatabaseMethods):
         busy_timeout_ms: int | None = None,
         *,
         apply_migrations: bool = True,
-        hook_spool: Any = None,
+        hook_spool: Spool | None = None,
     ) -> OrchestratorDB:
         """Open a resolved location (see adw_db_connection.resolve_location).
 
-        `hook_spool`: the hook_recorder.Spool of the project whose hooks write to this
+        `hook_spool`: the Spool of the project whose hooks write to this
         database, when the caller already knows it; without it the open finds the project
         from the migrations directory and reads its config to locate the spool."""
         timeout = DEFAULT_BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms
@@ -302,7 +303,7 @@ class OrchestratorDB(DatabaseMethods):
 
 
 def status_of(
-    location: DatabaseLocation, busy_timeout_ms: int, *, hook_spool: Any = None
+    location: DatabaseLocation, busy_timeout_ms: int, *, hook_spool: Spool | None = None
 ) -> DatabaseStatus:
     """The status of a database that may not exist yet (a SQLite file is then not created).
     `hook_spool` as for OrchestratorDB.at."""
