@@ -6,11 +6,12 @@ must be the one a probe run at that row gives, and a doctor that stops early lea
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,50 @@ def running(needle: str) -> list[int]:
         if entry.name.isdigit() and needle.encode() in cmdline:
             found.append(int(entry.name))
     return found
+
+
+def test_the_console_script_starts_the_probe_before_typer_loads(
+    another_python: Path, tmp_path: Path, new_project: Callable[..., Path]
+) -> None:
+    """The head start (cli/entry.py): the probe's process is launched before typer is
+    imported, and doctor collects that one probe instead of starting another."""
+    project = new_project(tmp_path)
+    script = f"""
+import json, sys
+launched = []
+def hook(event, args):
+    if event == "subprocess.Popen" and {str(another_python)!r} in str(args[0]):
+        launched.append("typer" in sys.modules)
+sys.addaudithook(hook)
+sys.argv = ["tac-bootstrap", "doctor", "--json"]
+from tac_bootstrap.cli.entry import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(launched))
+"""
+    env = {**os.environ, python_probe.PYTHON_ENV_VAR: str(another_python)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True,
+        check=False, timeout=120,
+    )  # fmt: skip
+    lines = result.stdout.strip().splitlines()
+    assert json.loads(lines[-1]) == [False], result.stderr  # one probe, typer not yet loaded
+    report = json.loads("\n".join(lines[:-1]))
+    python_row = next(row for row in report["checks"] if row["name"] == "python")
+    assert str(another_python) in python_row["message"]
+    assert ", Python 3." in python_row["message"]  # it answered (with or without pydantic)
+
+
+def test_a_head_start_for_a_doctor_that_never_runs_leaves_no_probe(tmp_path: Path) -> None:
+    """A usage error after the head start: typer exits before doctor's body, and the probe
+    started for it is ended at exit."""
+    slow = fake_python(tmp_path, 'sleep 30; echo "{}"')
+    env = {**os.environ, python_probe.PYTHON_ENV_VAR: str(slow)}
+    result = subprocess.run(
+        [sys.executable, "-m", "tac_bootstrap", "doctor", "--no-such-option"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=25,
+    )  # fmt: skip
+    assert result.returncode == 2 and "--no-such-option" in result.stderr
+    assert running(str(slow)) == []

@@ -1,6 +1,6 @@
 """Allow ``python -m tac_bootstrap``."""
 
-from tac_bootstrap.cli.app import main
+from tac_bootstrap.cli.entry import main
 
 if __name__ == "__main__":
     main()

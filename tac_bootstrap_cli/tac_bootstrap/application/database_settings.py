@@ -78,7 +78,7 @@ def _remembered(real_root: str) -> DatabaseSettings | None:
 
 
 def _remember(real_root: str, settings: DatabaseSettings, parsed: bytes) -> None:
-    if memo_store.disabled() or _names_a_server(settings.database):
+    if memo_store.disabled() or names_a_server(settings.database):
         return  # a server URL or libpq keyword string may hold a password
     body = {
         "config": memo_store.state_of(real_root, CONFIG_FILENAME, parsed),
@@ -87,7 +87,7 @@ def _remember(real_root: str, settings: DatabaseSettings, parsed: bytes) -> None
     memo_store.save(KIND, real_root, body)
 
 
-def _names_a_server(database: str) -> bool:
+def names_a_server(database: str) -> bool:
     """The runtime's own reading of the setting: PostgreSQL (a URL or keyword string)."""
     from tac_bootstrap.runtime.adw_db_private import is_postgres_url, looks_like_conninfo
 

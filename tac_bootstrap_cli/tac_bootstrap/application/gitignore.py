@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tac_bootstrap.application.ignored_files import (
     IgnoredPaths,
@@ -24,11 +25,14 @@ from tac_bootstrap.application.ignored_files import (
     negations,
 )
 from tac_bootstrap.application.proposals import PROPOSAL_SUFFIX
-from tac_bootstrap.domain.config import CONFIG_FILENAME, TacConfig
+from tac_bootstrap.domain.config_values import CONFIG_FILENAME
 from tac_bootstrap.domain.manifest import MANIFEST_FILENAME
 from tac_bootstrap.domain.plan import ApplyReport, ScaffoldPlan
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
 from tac_bootstrap.infrastructure.manifest_store import STATE_DIR
+
+if TYPE_CHECKING:
+    from tac_bootstrap.domain.config import TacConfig
 
 GITIGNORE = ".gitignore"
 HEADER = "# tac-bootstrap agentic layer"
@@ -89,8 +93,12 @@ def generated_paths(plan: ScaffoldPlan, report: ApplyReport | None = None) -> li
     git, that is their choice, never undone by us.
     """
     conflicts = {result.path for result in report.conflicts} if report is not None else set()
-    paths = [op.path for op in plan.files if op.path not in conflicts]
-    return sorted({*paths, CONFIG_FILENAME, MANIFEST_FILENAME})
+    return committed_paths(op.path for op in plan.files if op.path not in conflicts)
+
+
+def committed_paths(files: Iterable[str]) -> list[str]:
+    """The given generated files with the config and the manifest, sorted."""
+    return sorted({*files, CONFIG_FILENAME, MANIFEST_FILENAME})
 
 
 def _pattern(line: str) -> str | None:

@@ -19,8 +19,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tac_bootstrap.domain.prettier_json import DEFAULT_STYLE, JsonStyle
 
 # prettier's search order inside one directory; the first that exists is its configuration.
@@ -137,8 +135,15 @@ def _load(path: Path) -> Any:
         return None
     try:
         text = path.read_text(encoding="utf-8")
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+        if path.suffix == ".json":
+            return json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    import yaml  # only a YAML prettier config needs it (most commands read none)
+
+    try:
+        return yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError):
         return None
 
 

@@ -14,13 +14,12 @@ written atomically; a cache that cannot be read or written is never an error.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import stat
 import sys
-import tempfile
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +72,8 @@ def save(kind: str, real_root: str, body: dict[str, Any]) -> None:
         return
     memo = {**body, "format": FORMAT, "installation": installation(), "root": real_root}
     path = memo_path(kind, real_root)
+    import tempfile  # only a command that records pays for it (~3 ms)
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".memo-", suffix=".tmp")
@@ -129,16 +130,20 @@ def state_of(real_root: str, relative: str, data: bytes) -> list[str]:
     return [hashlib.sha256(data).hexdigest(), shown]
 
 
+@functools.cache
 def installation() -> str:
     """A fingerprint of everything besides the project that decides an answer: the version,
     the interpreter, every package file (size and mtime) and the libraries that render and
-    validate."""
+    validate. Taken once per process (a doctor reads three memos): the code that runs is the
+    code that was loaded, whatever happens to the files meanwhile."""
     parts = [__version__, sys.prefix, sys.version]
     for directory, dirs, files in os.walk(_PACKAGE):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
             if not name.endswith((".pyc", ".pyo")):
                 parts.append(_stamp(os.path.join(directory, name)))
+    from importlib.util import find_spec
+
     for library in _LIBRARIES:
         spec = find_spec(library)
         parts.append(f"{library}:{_stamp(spec.origin) if spec and spec.origin else '-'}")

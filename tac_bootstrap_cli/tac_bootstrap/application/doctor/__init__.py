@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tac_bootstrap.application.doctor.config import check_config
 from tac_bootstrap.application.doctor.database import check_database, fix_database
-from tac_bootstrap.application.doctor.files import check_files, fix_files
+from tac_bootstrap.application.doctor.files_memo import check_files, fix_files
 from tac_bootstrap.application.doctor.gitignore import (
     check_gitignore,
     fix_gitignore,
@@ -92,11 +92,11 @@ SECTIONS: tuple[Section, ...] = (
 
 def run_doctor(root: Path, fix: bool = False) -> DoctorReport:
     """Run every check (after fixing what is safe when ``fix``); the report is the end state."""
-    config_row, config, config_error = check_config(root)
+    config_row, loaded, config_error = check_config(root)
     report = DoctorReport(root, [config_row], config_error=config_error)
-    if config is None:
+    if loaded is None:
         return report
-    ctx = _Context(root, config)
+    ctx = _Context(root, *loaded)
     failed_fixes: dict[str, str] = {}
     if fix:
         for section in SECTIONS:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from tac_bootstrap.application import database_service
-from tac_bootstrap.application.doctor.files import _missing_generated
 from tac_bootstrap.application.doctor.report import (
     FAIL,
     OK,
@@ -23,7 +22,7 @@ from tac_bootstrap.application.doctor.report import (
     _listed,
     _plural,
 )
-from tac_bootstrap.domain.config import CONFIG_FILENAME
+from tac_bootstrap.domain.config_values import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import TacError
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_connection import ENV_VAR as DATABASE_ENV_VAR
@@ -43,9 +42,9 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _locate(ctx: _Context) -> database_service.DatabaseTarget:
-    # The config check loaded the config: reading and validating it again per row cost two
-    # more yaml parses per doctor run. Resolved, as database_service.locate resolves it.
-    return database_service.target_for(ctx.root.resolve(), ctx.config)
+    # From the config check's inputs: reading and validating the config again per row cost
+    # two more yaml parses per doctor run. Resolved, as database_service.locate resolves it.
+    return database_service.target_for(ctx.root.resolve(), ctx.inputs.database_settings)
 
 
 def _from(target: database_service.DatabaseTarget) -> str:
@@ -66,7 +65,7 @@ def check_database(ctx: _Context) -> list[Check]:
 
 def _password_in_config(ctx: _Context) -> list[Check]:
     """A warning when the committed config file's database setting holds a password."""
-    setting = ctx.config.orchestrator.database.strip()
+    setting = ctx.inputs.database.strip()
     if looks_like_conninfo(setting):
         try:
             if not SECRET_KEYWORDS & set(parse_conninfo(setting)):
@@ -93,7 +92,7 @@ def _password_in_config(ctx: _Context) -> list[Check]:
 
 def _check_postgres(ctx: _Context, target: database_service.DatabaseTarget) -> list[Check]:
     shown = f"PostgreSQL {target.display}{_from(target)}"
-    missing_migrations = _missing_generated(ctx, f"{ctx.config.schema_dir}/postgres/migrations")
+    missing_migrations = ctx.missing_generated(f"{ctx.inputs.schema_dir}/postgres/migrations")
     try:
         with database_service.opened(target, migrate=False) as db:
             version = db.schema_version()
@@ -123,7 +122,7 @@ def _check_postgres(ctx: _Context, target: database_service.DatabaseTarget) -> l
 def _check_sqlite(ctx: _Context, target: database_service.DatabaseTarget) -> list[Check]:
     assert target.path is not None
     shown = ctx.shown(target.path) + _from(target)
-    missing_migrations = _missing_generated(ctx, f"{ctx.config.schema_dir}/migrations")
+    missing_migrations = ctx.missing_generated(f"{ctx.inputs.schema_dir}/migrations")
     if not target.path.exists() and not target.path.is_symlink():
         return [
             Check("database", OK, f"{shown} not created yet (created on first use)"),

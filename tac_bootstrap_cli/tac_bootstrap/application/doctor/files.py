@@ -36,7 +36,9 @@ class _FileState:
     detail: str = ""
 
 
-def _inspect_files(ctx: _Context, manifest: Manifest | None) -> list[_FileState]:
+def _inspect_files(ctx: _Context, manifest: Manifest | None) -> tuple[list[_FileState], bool]:
+    """Each generated file's state, and whether git was asked (about files deleted but not
+    recorded: committed once, or never?)."""
     states: list[_FileState] = []
     for op in ctx.plan().files:
         try:
@@ -67,11 +69,13 @@ def _inspect_files(ctx: _Context, manifest: Manifest | None) -> list[_FileState]
             continue
         states.append(_FileState(op.path, _classify(ctx, op, current, manifest)))
     unrecorded = [s.path for s in states if s.state == "deleted-unrecorded"]
+    if not unrecorded:
+        return states, False
     lost = never_committed(ctx.root, unrecorded)
     return [
         _FileState(s.path, "missing", lost_detail(lost[s.path])) if s.path in lost else s
         for s in states
-    ]
+    ], True
 
 
 def _shared_state(
@@ -102,16 +106,18 @@ def _classify(ctx: _Context, op: FileOperation, current: bytes, manifest: Manife
     return "untracked"
 
 
-def check_files(ctx: _Context) -> list[Check]:
+def check_files(ctx: _Context) -> tuple[list[Check], bool]:
+    """The section's rows, and whether git decided them (then they are not to be kept)."""
     manifest_error: TacError | None = None
     try:
         manifest = load_manifest(ctx.root)
     except TacError as exc:
         manifest, manifest_error = None, exc
     try:
-        states = _inspect_files(ctx, manifest)
+        states, asked_git = _inspect_files(ctx, manifest)
     except TacError as exc:  # a template that does not render
-        return [Check("files", FAIL, f"cannot render the templates: {exc.message}", exc.hint)]
+        failed = Check("files", FAIL, f"cannot render the templates: {exc.message}", exc.hint)
+        return [failed], False
 
     def having(*names: str) -> list[_FileState]:
         return [s for s in states if s.state in names]
@@ -178,7 +184,7 @@ def check_files(ctx: _Context) -> list[Check]:
             rows.append(Check("outdated", OK, "every unedited file matches the templates"))
 
     rows.append(_manifest_row(manifest, manifest_error, [s.path for s in having("untracked")]))
-    return rows
+    return rows, asked_git
 
 
 def _shared_rows(unmerged: list[_FileState], unmergeable: list[_FileState]) -> list[Check]:
@@ -291,13 +297,3 @@ def fix_files(ctx: _Context) -> list[Fixed]:
         message = f"recorded {_plural(len(recorded), 'deletion')} in {MANIFEST_FILENAME}"
         fixed.append(Fixed("deleted", message, recorded))
     return fixed
-
-
-def _missing_generated(ctx: _Context, under: str) -> list[str]:
-    """Generated files below ``under`` (relative) that do not exist; cheap (nothing rendered)."""
-    prefix = under.rstrip("/") + "/"
-    return [
-        op.path
-        for op in ctx.plan().files
-        if op.path.startswith(prefix) and not (ctx.root / op.path).exists()
-    ]

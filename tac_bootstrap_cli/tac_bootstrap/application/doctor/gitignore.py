@@ -27,7 +27,7 @@ from tac_bootstrap.application.doctor.report import (
 )
 from tac_bootstrap.application.gitignore import (
     GitignoreAction,
-    generated_paths,
+    committed_paths,
     update_layer_gitignore,
 )
 from tac_bootstrap.application.ignored_files import (
@@ -83,7 +83,7 @@ def _ignore_state(ctx: _Context, relative: list[str], found: IgnoredPaths | None
 
 
 def check_gitignore(ctx: _Context) -> list[Check]:
-    generated = generated_paths(ctx.plan())
+    generated = committed_paths(ctx.inputs.generated)
     database, early = _database_relative(ctx)
     found = git_ignored(ctx.root, generated + database)  # one git start answers both
     rows = _generated_rows(generated, found)
@@ -181,7 +181,9 @@ def fix_gitignore(ctx: _Context) -> list[Fixed]:
             state = _ignore_state(ctx, relative, git_ignored(ctx.root, relative))
             lines = ["/" + escape_pattern(p) for p in state.unignored]
     # The same append-only update add-agentic uses: existing bytes are never changed.
-    update = update_layer_gitignore(ctx.root, lines, generated_paths(ctx.plan()), dry_run=False)
+    update = update_layer_gitignore(
+        ctx.root, lines, committed_paths(ctx.inputs.generated), dry_run=False
+    )
     if update.action is GitignoreAction.SKIPPED and update.lines:
         raise OperationError(
             f"{ctx.root / '.gitignore'}: {update.detail}: " + ", ".join(update.lines)

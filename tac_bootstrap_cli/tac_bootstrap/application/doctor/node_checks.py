@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tac_bootstrap.application.doctor.inputs import COMMAND_FIELDS
 from tac_bootstrap.application.doctor.report import OK, WARN, Check, _Context
 
 NAME = "node checks"
@@ -124,13 +125,10 @@ _TOOLS = {"vitest": _vitest, "jest": _jest, "eslint": _eslint, "tsc": _tsc, "bio
 
 
 def check_node_checks(ctx: _Context) -> list[Check]:
-    if not (ctx.root / "package.json").is_file() or ctx.config.workflow.isolation != "worktree":
+    if not (ctx.root / "package.json").is_file() or ctx.inputs.isolation != "worktree":
         return []
-    trees = ctx.config.workflow.worktrees_dir.strip("/")
-    run = " ".join(
-        _scripts_run(ctx.root, getattr(ctx.config.commands, field).strip())
-        for field in ("test", "lint", "typecheck")
-    )
+    trees = ctx.inputs.worktrees_dir.strip("/")
+    run = " ".join(_scripts_run(ctx.root, ctx.inputs.commands[field]) for field in COMMAND_FIELDS)
     used = [tool for tool in _TOOLS if re.search(rf"(?<![\w@/-]){tool}(?![\w-])", run)]
     fixes = [fix for tool in used if (fix := _TOOLS[tool](ctx.root, trees)) is not None]
     if not fixes:

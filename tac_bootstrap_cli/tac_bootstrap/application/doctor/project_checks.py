@@ -22,6 +22,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from tac_bootstrap.application.doctor.inputs import COMMAND_FIELDS
 from tac_bootstrap.application.doctor.report import OK, WARN, Check, _Context
 
 NAME = "project checks"
@@ -214,15 +215,16 @@ def _invocations(command: str) -> list[tuple[str, list[str]]]:
 
 
 def check_project_checks(ctx: _Context) -> list[Check]:
-    paths = ctx.config.paths
-    adws = paths.adws_dir.strip("/")
-    trees = ctx.config.workflow.worktrees_dir.strip("/")
+    adws = ctx.inputs.adws_dir.strip("/")
+    trees = ctx.inputs.worktrees_dir.strip("/")
     warnings = []
-    for field in ("test", "lint", "typecheck"):
-        command = getattr(ctx.config.commands, field).strip()
+    for field in COMMAND_FIELDS:
+        command = ctx.inputs.commands[field]
         for tool, words in _invocations(command):
             reach, kind, fix = _TOOLS[tool]
-            judged = [adws, trees] if kind == "code" else [adws, paths.claude_dir.strip("/"), trees]
+            judged = (
+                [adws, trees] if kind == "code" else [adws, ctx.inputs.claude_dir.strip("/"), trees]
+            )
             reached = reach(ctx.root, words, judged)
             if reached:
                 listed = " and ".join(f"{d}/" for d in reached)

@@ -9,11 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tac_bootstrap.application.scaffold_service import ScaffoldService
-from tac_bootstrap.domain.config import TacConfig
-from tac_bootstrap.domain.errors import ConfigError
-from tac_bootstrap.domain.plan import ScaffoldPlan
+from tac_bootstrap.application.doctor.inputs import DoctorInputs
+from tac_bootstrap.domain.config_values import CONFIG_FILENAME
+
+if TYPE_CHECKING:
+    from tac_bootstrap.application.scaffold_service import ScaffoldService
+    from tac_bootstrap.domain.config import TacConfig
+    from tac_bootstrap.domain.errors import ConfigError
+    from tac_bootstrap.domain.plan import ScaffoldPlan
 
 SUBPROCESS_TIMEOUT = 60
 
@@ -91,12 +96,38 @@ class DoctorReport:
 
 @dataclass
 class _Context:
+    """The project being checked. Most checks read only ``inputs``; the whole config, the
+    scaffold service and the plan (pydantic and jinja2) are loaded when a check needs them."""
+
     root: Path
-    config: TacConfig
-    service: ScaffoldService = field(default_factory=ScaffoldService)
+    inputs: DoctorInputs
+    loaded: TacConfig | None = None  # the validated config, when the inputs came from it
+    _service: ScaffoldService | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> TacConfig:
+        if self.loaded is None:
+            from tac_bootstrap.infrastructure.config_loader import load_config
+
+            self.loaded = load_config(self.root / CONFIG_FILENAME)
+        return self.loaded
+
+    @property
+    def service(self) -> ScaffoldService:
+        if self._service is None:
+            from tac_bootstrap.application.scaffold_service import ScaffoldService
+
+            self._service = ScaffoldService()
+        return self._service
 
     def plan(self) -> ScaffoldPlan:
         return self.service.build_plan(self.config)
+
+    def missing_generated(self, under: str) -> list[str]:
+        """Generated files below ``under`` (relative) that do not exist; nothing rendered."""
+        prefix = under.rstrip("/") + "/"
+        generated = self.inputs.generated
+        return [p for p in generated if p.startswith(prefix) and not (self.root / p).exists()]
 
     def shown(self, path: Path) -> str:
         """A path as people read it: relative to the project when inside it."""

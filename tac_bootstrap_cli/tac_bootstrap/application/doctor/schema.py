@@ -17,7 +17,7 @@ _LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.S)
 
 
 def check_schema(ctx: _Context) -> list[Check]:
-    relative = f"{ctx.config.schema_dir}/schema_orchestrator.sql"
+    relative = f"{ctx.inputs.schema_dir}/schema_orchestrator.sql"
     path = ctx.root / relative
     if not path.exists():
         return [

@@ -94,7 +94,7 @@ def check_python(ctx: _Context) -> list[Check]:
 
 
 def check_agent_cli(ctx: _Context) -> list[Check]:
-    configured = ctx.config.agentic.agent_cli
+    configured = ctx.inputs.agent_cli
     from_env = os.environ.get(CLI_ENV_VAR)
     try:
         found = resolve_cli(configured)
@@ -149,13 +149,13 @@ def check_workspace_trust(ctx: _Context) -> Check:
             "workspace trust",
             OK,
             f"Claude Code trusts {where}: interactive sessions use the permissions in "
-            f"{ctx.config.paths.claude_dir}/settings.json",
+            f"{ctx.inputs.claude_dir}/settings.json",
         )
     return Check(
         "workspace trust",
         WARN,
         f"Claude Code has not trusted this project ({config} has no accepted trust dialog for "
-        f"it): interactive sessions ignore {ctx.config.paths.claude_dir}/settings.json's "
+        f"it): interactive sessions ignore {ctx.inputs.claude_dir}/settings.json's "
         "permissions.allow and ask instead; ADW workflows pass them as --allowedTools and work",
         "run `claude` once in the project and accept the trust dialog",
     )
