@@ -51,7 +51,7 @@ def run_once(cmd: list[str], cwd: Path | None, env: dict[str, str] | None) -> tu
     wall = (time.perf_counter() - start) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     # doctor exits 1 when a tool (e.g. the claude CLI) is missing; it still ran every check.
-    if result.returncode not in (0, 1):
+    if result.returncode not in (0, 1) or b"Traceback (most recent call last)" in result.stderr:
         raise SystemExit(f"error: {' '.join(cmd)} failed: {result.stderr.decode()[-400:]}")
     cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
     return wall, cpu
@@ -111,8 +111,13 @@ def main() -> None:
             # turns on one project would replace each other's at every round.
             theirs = Path(tmp, "before-demo")
             shutil.copytree(project, theirs, symlinks=True)
+            # Through `-m tac_bootstrap`: its console script may name a module the other
+            # checkout lacks (cli/entry.py is new in session 25).
+            # `now:` runs this checkout the same way, so the pairs compare like with like.
+            module = [sys.executable, "-m", "tac_bootstrap"]
             for words in everyday:
-                cases[f"before: {' '.join(words)}"] = ([tac, *words], theirs, env)
+                cases[f"now: {' '.join(words)}"] = ([*module, *words], project, None)
+                cases[f"before: {' '.join(words)}"] = ([*module, *words], theirs, env)
         results = medians(cases, args.runs)
     print_table(results, args.runs)
 
