@@ -62,12 +62,10 @@ def database_settings(root: Path) -> DatabaseSettings:
 
 
 def _remembered(real_root: str) -> DatabaseSettings | None:
-    memo = memo_store.load(KIND, real_root)
+    memo = memo_store.load_for_config(KIND, real_root)
     if memo is None:
         return None
     try:
-        if not memo_store.unchanged(real_root, {CONFIG_FILENAME: memo["config"]}):
-            return None
         settings = DatabaseSettings(**memo["settings"])
     except (KeyError, TypeError):
         return None

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tac_bootstrap import __version__
+from tac_bootstrap.domain.config_values import CONFIG_FILENAME
 from tac_bootstrap.infrastructure.filesystem import user_cache_dir
 
 FORMAT = 1
@@ -54,6 +55,18 @@ def load(kind: str, real_root: str) -> dict[str, Any] | None:
     if not isinstance(memo, dict) or memo.get("format") != FORMAT:
         return None
     if memo.get("installation") != installation() or memo.get("root") != real_root:
+        return None
+    return memo
+
+
+def load_for_config(kind: str, real_root: str) -> dict[str, Any] | None:
+    """The memo of ``kind`` if it was made from the project's config as it is now (its
+    ``config`` entry is that file's state); else None."""
+    memo = load(kind, real_root)
+    if memo is None:
+        return None
+    recorded = memo.get("config")
+    if not unchanged(real_root, {CONFIG_FILENAME: recorded}):
         return None
     return memo
 

@@ -104,12 +104,10 @@ def load_inputs(root: Path) -> tuple[DoctorInputs, TacConfig | None]:
 
 
 def _remembered(real_root: str) -> DoctorInputs | None:
-    memo = memo_store.load(KIND, real_root)
+    memo = memo_store.load_for_config(KIND, real_root)
     if memo is None:
         return None
     try:
-        if not memo_store.unchanged(real_root, {CONFIG_FILENAME: memo["config"]}):
-            return None
         return _from_json(memo["inputs"])
     except (KeyError, TypeError):
         return None
