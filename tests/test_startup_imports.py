@@ -54,6 +54,10 @@ _INIT_ONLY = ["tac_bootstrap.application.init_service", "tac_bootstrap.applicati
 # database or read its status (runtime/orch_database_types.py holds what those need).
 _ROW_MODELS = "tac_bootstrap.runtime.orch_database_models"
 
+# The runtime's operation tables: loaded on a database's first open, so not by `db status`
+# or doctor while the SQLite file does not exist (these projects have none yet).
+_OPERATIONS = ["tac_bootstrap.runtime.adw_database", "tac_bootstrap.runtime.adw_db_methods"]
+
 # typer's pydantic coercion: built only for a parameter given a value (cli/lazy_coercion.py).
 _ADAPTERS = "typer._adapters"
 
@@ -71,6 +75,7 @@ IMPORT_CASES = [
             "rich.progress",
             "tac_bootstrap.domain.plan",
             _ROW_MODELS,
+            *_OPERATIONS,
             *_TRANSCRIPTS,
             *_DB_ON_DEMAND,
             _ADAPTERS,
@@ -108,6 +113,7 @@ IMPORT_CASES = [
             "psycopg2",
             "rich.progress",
             _ROW_MODELS,
+            *_OPERATIONS,
             *_TRANSCRIPTS,
             *_INIT_ONLY,
             *_DB_ON_DEMAND,

@@ -60,6 +60,7 @@ from .adw_db_methods import (
 )
 from .adw_db_methods import dialect_for as dialect_for
 from .adw_db_migrations import Migration, history, migrate
+from .adw_db_status import absent
 from .adw_project import current_project
 
 if TYPE_CHECKING:
@@ -307,7 +308,7 @@ def status_of(
 ) -> DatabaseStatus:
     """The status of a database that may not exist yet (a SQLite file is then not created).
     `hook_spool` as for OrchestratorDB.at."""
-    if location.path is not None and not location.path.exists():
+    if absent(location):
         return DatabaseStatus.not_created(location)
     opened = OrchestratorDB.at(
         location, busy_timeout_ms, apply_migrations=False, hook_spool=hook_spool

@@ -27,14 +27,6 @@ from tac_bootstrap.application.database_settings import DatabaseSettings, databa
 from tac_bootstrap.application.project_lookup import find_project as find_project  # re-exported
 from tac_bootstrap.domain.config_values import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import ConfigError, OperationError, UsageError
-from tac_bootstrap.runtime.adw_database import (
-    BackupExists,
-    DatabaseStatus,
-    OrchestratorDB,
-    backup_location,
-    database_size,
-    status_of,
-)
 from tac_bootstrap.runtime.adw_db_connection import (
     ENV_VAR,
     DatabaseLocation,
@@ -43,7 +35,7 @@ from tac_bootstrap.runtime.adw_db_connection import (
 )
 from tac_bootstrap.runtime.adw_db_dialect import first_line
 from tac_bootstrap.runtime.adw_db_migrations import Migration, MigrationError, discover
-from tac_bootstrap.runtime.hook_spool import Spool
+from tac_bootstrap.runtime.adw_db_status import DatabaseStatus, absent
 from tac_bootstrap.runtime.orch_database_types import (
     InvalidInput,
     NotFound,
@@ -53,6 +45,8 @@ from tac_bootstrap.runtime.orch_database_types import (
 
 if TYPE_CHECKING:
     from tac_bootstrap.domain.config import TacConfig
+    from tac_bootstrap.runtime.adw_database import OrchestratorDB
+    from tac_bootstrap.runtime.hook_spool import Spool
 
 Progress = Callable[[int, int], None]
 
@@ -153,12 +147,18 @@ def hook_spool(target: DatabaseTarget) -> Spool:
     on every open). The target was resolved from the project's settings exactly as its hooks
     resolve theirs, so the spool is this database's: the runtime need not parse the config
     again to find it."""
+    from tac_bootstrap.runtime.hook_spool import Spool
+
     return Spool.locate(target.project_root, target.logs_dir, os.environ)
 
 
 @contextmanager
 def opened(target: DatabaseTarget, *, migrate: bool) -> Iterator[OrchestratorDB]:
     """Open the database; read-only commands do not migrate an existing one behind its back."""
+    # The runtime's operation tables load on the first open: a doctor or `db status` of a
+    # database not created yet needs none of them.
+    from tac_bootstrap.runtime.adw_database import OrchestratorDB
+
     with translated_errors(target.location):
         db = OrchestratorDB.at(
             target.location,
@@ -215,6 +215,10 @@ def opened_existing(target: DatabaseTarget) -> Iterator[OrchestratorDB]:
 def status(target: DatabaseTarget) -> DatabaseStatus:
     """The runtime's status; a SQLite file that does not exist yet is not created."""
     with translated_errors(target.location):
+        if absent(target.location):
+            return DatabaseStatus.not_created(target.location)
+        from tac_bootstrap.runtime.adw_database import status_of
+
         return status_of(target.location, target.busy_timeout_ms, hook_spool=hook_spool(target))
 
 
@@ -261,6 +265,8 @@ def migrate(target: DatabaseTarget) -> MigrationRun:
 def _backup_before_migrating(db: OrchestratorDB, database: Path, version: int) -> Path:
     """A backup under a name no other run takes: microseconds, created exclusively, and a
     -2, -3 ... suffix if another process took the name first (a quick retry, doctor --fix)."""
+    from tac_bootstrap.runtime.adw_database import BackupExists
+
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     stem = f"{database.stem}-v{version}-{stamp}"
     backups = database.parent / "backups"
@@ -308,6 +314,8 @@ def backup(target: DatabaseTarget, destination: Path, progress: Progress | None 
         raise _not_initialised(target)
     if destination.exists():
         raise UsageError(f"{destination} already exists", hint="choose a new file name")
+    from tac_bootstrap.runtime.adw_database import backup_location, database_size
+
     with translated_errors(target.location):
         backup_location(
             target.location,

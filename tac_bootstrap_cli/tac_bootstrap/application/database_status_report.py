@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tac_bootstrap.application import database_service as service
-from tac_bootstrap.runtime.adw_database import DatabaseStatus
+from tac_bootstrap.runtime.adw_db_status import DatabaseStatus
 
 
 def where(target: service.DatabaseTarget) -> dict[str, Any]:

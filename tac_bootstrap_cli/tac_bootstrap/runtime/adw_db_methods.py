@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,30 +33,12 @@ from .adw_db_dialect import SQLITE, Dialect
 from .adw_db_driver import reads, writes
 from .adw_db_hook_events import interactive_agent
 from .adw_db_migrations import AppliedMigration, discover, history, verify_history
+from .adw_db_status import DatabaseStatus as DatabaseStatus  # re-exported
 from .adw_project import current_project
 from .orch_database_types import OrchestratorError
 
 Progress = Callable[[int, int], None]  # (done, total)
 Row = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class DatabaseStatus:
-    path: Path | None  # None on PostgreSQL
-    exists: bool
-    size_bytes: int
-    schema_version: int
-    pending: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-    location: str = ""  # path, or the URL with its password masked
-    backend: str = "sqlite"
-    server_version: str = ""
-
-    @classmethod
-    def not_created(cls, location: DatabaseLocation) -> DatabaseStatus:
-        """A SQLite file that does not exist yet: every migration is pending."""
-        names = [m.filename for m in discover(location.migrations_dir)]
-        return cls(location.path, False, 0, 0, names, {}, location.display, location.backend)
 
 
 def resolve(

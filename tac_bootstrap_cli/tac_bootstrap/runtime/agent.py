@@ -24,13 +24,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import agent_stream as stream
 from .adw_checks import stop_process_group
-from .adw_database import OrchestratorDB
 from .agent_stream import CliOutcome, parse_stream
 from .orch_database_types import OrchestratorError
+
+if TYPE_CHECKING:  # the caller opened it: finding the CLI (doctor) loads no database code
+    from .adw_database import OrchestratorDB
 
 CLI_ENV_VAR = "CLAUDE_CODE_PATH"
 RETRY_BASE_ENV_VAR = "ADW_RETRY_BASE_SECONDS"

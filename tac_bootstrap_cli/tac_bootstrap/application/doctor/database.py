@@ -10,6 +10,7 @@ migration is one transaction). A password in tac_bootstrap.yml, a committed file
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tac_bootstrap.application import database_service
 from tac_bootstrap.application.doctor.report import (
@@ -24,7 +25,6 @@ from tac_bootstrap.application.doctor.report import (
 )
 from tac_bootstrap.domain.config_values import CONFIG_FILENAME
 from tac_bootstrap.domain.errors import TacError
-from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_connection import ENV_VAR as DATABASE_ENV_VAR
 from tac_bootstrap.runtime.adw_db_migrations import MigrationError, discover
 from tac_bootstrap.runtime.adw_db_private import (
@@ -37,6 +37,9 @@ from tac_bootstrap.runtime.adw_db_private import (
     remove_orphans,
     written_password,
 )
+
+if TYPE_CHECKING:
+    from tac_bootstrap.runtime.adw_database import OrchestratorDB
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
