@@ -22,7 +22,9 @@ OTHER_PYTHON = Path("/root/.pyenv/versions/3.10.13/bin/python3")
 
 
 @pytest.fixture(autouse=True)
-def no_probe_left() -> Iterator[None]:
+def no_probe_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # this test's probe memos
+    monkeypatch.delenv("TAC_BOOTSTRAP_NO_CACHE", raising=False)
     python_probe.stop()  # one an in-process doctor of another test started
     yield
     python_probe.stop()
@@ -158,3 +160,108 @@ def test_a_head_start_for_a_doctor_that_never_runs_leaves_no_probe(tmp_path: Pat
     )  # fmt: skip
     assert result.returncode == 2 and "--no-such-option" in result.stderr
     assert running(str(slow)) == []
+
+
+# -- the memo of pydantic's import -----------------------------------------------------------
+
+
+def write_pydantic(site: Path, version: str, log: Path) -> None:
+    """A pydantic (with its core and typing_extensions) that notes each import in ``log``."""
+    (site / "pydantic").mkdir(parents=True)
+    (site / "pydantic_core").mkdir()
+    (site / "pydantic" / "__init__.py").write_text(
+        f"open({str(log)!r}, 'a').write('imported\\n')\n"
+        "import pydantic_core, typing_extensions\n"
+        "from pydantic.version import VERSION\n"
+    )
+    (site / "pydantic" / "version.py").write_text(f"VERSION = {version!r}\n")
+    (site / "pydantic_core" / "__init__.py").write_text("")
+    (site / "pydantic_core" / "_pydantic_core.so").write_bytes(b"not really a library")
+    (site / "typing_extensions.py").write_text("")
+
+
+@pytest.fixture
+def fake_pydantic(tmp_path: Path) -> tuple[Path, Path]:
+    """An interpreter (this one, through a wrapper) that finds a pydantic noting its imports
+    first on its path, and that log."""
+    site = tmp_path / "site"
+    log = tmp_path / "imports.log"
+    write_pydantic(site, "2.99.0", log)
+    wrapper = fake_python(tmp_path, f'PYTHONPATH="{site}" exec "{sys.executable}" "$@"')
+    return wrapper, log
+
+
+def imports(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def test_an_unchanged_pydantic_is_not_imported_again(
+    fake_pydantic: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe runs every time (through whatever PATH finds), but pydantic's import only
+    when what it would read changed; the answer is the same."""
+    python, log = fake_pydantic
+    monkeypatch.setenv(python_probe.PYTHON_ENV_VAR, str(python))
+    first = python_probe.answer(str(python))
+    assert first[1] == "2.99.0" and imports(log) == 1
+    assert python_probe.answer(str(python)) == first and imports(log) == 1
+    python_probe.start()  # the head start reads the memo too
+    assert python_probe.answer(str(python)) == first and imports(log) == 1
+    monkeypatch.setenv("TAC_BOOTSTRAP_NO_CACHE", "1")
+    assert python_probe.answer(str(python)) == first and imports(log) == 2
+
+
+def _new_version(site: Path) -> None:
+    (site / "pydantic" / "version.py").write_text("VERSION = '2.100.1'\n")
+
+
+def _core_rebuilt(site: Path) -> None:
+    core = site / "pydantic_core" / "_pydantic_core.so"
+    core.write_bytes(b"rebuilt, same size!")
+    os.utime(core, ns=(1, 1))
+
+
+def _core_removed(site: Path) -> None:
+    (site / "pydantic_core" / "__init__.py").unlink()
+    (site / "pydantic_core" / "_pydantic_core.so").unlink()
+    (site / "pydantic_core").rmdir()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (_new_version, "2.100.1"),
+        (_core_rebuilt, "2.99.0"),
+        (_core_removed, None),
+    ],
+    ids=["new version", "core rebuilt", "core removed"],
+)
+def test_a_changed_pydantic_is_imported_again(
+    fake_pydantic: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[Path], None],
+    expected: str | None,
+) -> None:
+    python, log = fake_pydantic
+    monkeypatch.setenv(python_probe.PYTHON_ENV_VAR, str(python))
+    assert python_probe.answer(str(python))[1] == "2.99.0"
+    change(python.parent / "site")
+    assert python_probe.answer(str(python))[1] == expected
+    assert imports(log) == 2  # the changed files were imported, not the memo's answer
+    assert python_probe.answer(str(python))[1] == expected  # and remembered as they now are
+
+
+def test_another_interpreter_behind_the_same_name_is_asked_again(
+    fake_pydantic: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pyenv shim picks another version (PYENV_VERSION, a .python-version), or a user site
+    puts another pydantic first: the path it searches differs, so the memo does not answer."""
+    python, log = fake_pydantic
+    monkeypatch.setenv(python_probe.PYTHON_ENV_VAR, str(python))
+    assert python_probe.answer(str(python))[1] == "2.99.0"
+    site, other = python.parent / "site", python.parent / "other"
+    write_pydantic(other, "2.5.0", log)
+    python.write_text(f'#!/bin/sh\nPYTHONPATH="{other}:{site}" exec "{sys.executable}" "$@"\n')
+    assert python_probe.answer(str(python))[1] == "2.5.0"
+    assert imports(log) == 2
+    assert python_probe.answer(str(python))[1] == "2.5.0" and imports(log) == 2

@@ -44,8 +44,9 @@ def disabled() -> bool:
     return os.environ.get("TAC_BOOTSTRAP_NO_CACHE", "") not in ("", "0")
 
 
-def load(kind: str, real_root: str) -> dict[str, Any] | None:
-    """The memo of ``kind`` for the project at ``real_root``, if this installation wrote it."""
+def load(kind: str, real_root: str, *, any_installation: bool = False) -> dict[str, Any] | None:
+    """The memo of ``kind`` for the project at ``real_root``, if this installation wrote it
+    (``any_installation``: whichever did, for an answer our own code cannot change)."""
     if disabled():
         return None
     try:
@@ -54,7 +55,9 @@ def load(kind: str, real_root: str) -> dict[str, Any] | None:
         return None
     if not isinstance(memo, dict) or memo.get("format") != FORMAT:
         return None
-    if memo.get("installation") != installation() or memo.get("root") != real_root:
+    if memo.get("root") != real_root:
+        return None
+    if not any_installation and memo.get("installation") != installation():
         return None
     return memo
 
