@@ -37,6 +37,13 @@ _ON_A_HIT = [
     "tac_bootstrap.domain.config",
     "tac_bootstrap.application.scaffold_service",
     "tac_bootstrap.application.doctor.files",
+    # the manifest's model and store: the memos need only its name (domain/state_files.py)
+    "tac_bootstrap.domain.manifest",
+    "tac_bootstrap.infrastructure.manifest_store",
+    # the agent runner: the agent CLI row only looks the CLI up (runtime/agent_cli.py)
+    "tac_bootstrap.runtime.agent",
+    # the database runtime's operations: this project has no database yet
+    "tac_bootstrap.runtime.adw_database",
 ]
 
 

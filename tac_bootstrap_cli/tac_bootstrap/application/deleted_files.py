@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tac_bootstrap.application.ignored_files import IgnoreRule, git_ignored, ignored_by
-from tac_bootstrap.domain.manifest import MANIFEST_FILENAME
+from tac_bootstrap.domain.state_files import MANIFEST_FILENAME
 
 
 def deleted_detail(path: str, recorded: bool) -> str:

@@ -24,11 +24,9 @@ from tac_bootstrap.application.ignored_files import (
     git_ignored,
     negations,
 )
-from tac_bootstrap.application.proposals import PROPOSAL_SUFFIX
 from tac_bootstrap.domain.config_values import CONFIG_FILENAME
-from tac_bootstrap.domain.manifest import MANIFEST_FILENAME
+from tac_bootstrap.domain.state_files import MANIFEST_FILENAME, PROPOSAL_SUFFIX, STATE_DIR
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
-from tac_bootstrap.infrastructure.manifest_store import STATE_DIR
 
 if TYPE_CHECKING:
     from tac_bootstrap.domain.config import TacConfig

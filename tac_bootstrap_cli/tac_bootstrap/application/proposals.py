@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tac_bootstrap.domain.manifest import sha256_of
+from tac_bootstrap.domain.state_files import PROPOSAL_SUFFIX as PROPOSAL_SUFFIX  # re-exported
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
-
-PROPOSAL_SUFFIX = ".tac-bootstrap"  # the new version of a file we may not write
 
 
 def proposal_name(relative: str) -> str:

@@ -19,8 +19,8 @@ from pathlib import Path, PurePosixPath
 from tac_bootstrap.application.remove_database import RUN_LOGS
 from tac_bootstrap.application.remove_files import Removal, RemoveItem
 from tac_bootstrap.domain.manifest import Manifest, sha256_of
+from tac_bootstrap.domain.state_files import BASE_DIR, ORIGINAL_DIR, STATE_DIR
 from tac_bootstrap.infrastructure.backups import BACKUP_IGNORE, BACKUP_ROOT
-from tac_bootstrap.infrastructure.manifest_store import BASE_DIR, ORIGINAL_DIR, STATE_DIR
 
 GONE = (Removal.DELETE, Removal.MOVE)
 DATABASE_FILES = ("*.db", "*.db-*", "*.sqlite", "*.sqlite-*", "*.sqlite3")  # schema/.gitignore

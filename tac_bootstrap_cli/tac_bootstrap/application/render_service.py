@@ -24,8 +24,8 @@ from tac_bootstrap.domain.errors import UsageError
 from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, MergeKind
 from tac_bootstrap.domain.permissions import command_warnings
 from tac_bootstrap.domain.plan import ApplyReport, FileResult, ScaffoldPlan, Status
+from tac_bootstrap.domain.state_files import base_path
 from tac_bootstrap.infrastructure.config_loader import load_config
-from tac_bootstrap.infrastructure.manifest_store import base_path
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from enum import Enum
 from typing import Any
 
 from tac_bootstrap.domain import prettier_json
+from tac_bootstrap.domain.state_files import MANIFEST_FILENAME as MANIFEST_FILENAME  # re-exported
 
-MANIFEST_FILENAME = "tac_bootstrap.manifest.json"
 MANIFEST_FORMAT = 2
 
 

@@ -11,25 +11,18 @@ import subprocess
 from pathlib import Path
 
 from tac_bootstrap.domain.errors import ConfigError
-from tac_bootstrap.domain.manifest import (
+from tac_bootstrap.domain.manifest import Fingerprint, Manifest, ManifestEntry, sha256_of
+from tac_bootstrap.domain.state_files import (
+    BASE_DIR,
     MANIFEST_FILENAME,
-    Fingerprint,
-    Manifest,
-    ManifestEntry,
-    sha256_of,
+    ORIGINAL_DIR,
+    STATE_DIR,
+    STATE_IGNORE,
+    base_path,
+    original_path,
 )
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
 from tac_bootstrap.infrastructure.formatter_style import json_style
-
-STATE_DIR = ".tac_bootstrap"
-STATE_IGNORE = f"{STATE_DIR}/.gitignore"
-BASE_DIR = f"{STATE_DIR}/base"
-ORIGINAL_DIR = f"{STATE_DIR}/original"  # users' files as they were before our first merge
-
-
-def base_path(relative: str) -> str:
-    """Where the cached base of ``relative`` lives, relative to the project."""
-    return f"{BASE_DIR}/{relative}"
 
 
 def manifest_path(root: Path) -> Path:
@@ -75,11 +68,6 @@ def forget_base(root: Path, relative: str) -> None:
         cached.unlink()
 
 
-def original_path(relative: str) -> str:
-    """Where the user's own version of shared file ``relative`` is kept, relative to the project."""
-    return f"{ORIGINAL_DIR}/{relative}"
-
-
 def remember_original(root: Path, relative: str, content: bytes) -> None:
     """Keep the user's file as it was before we first merged into it (for `remove`)."""
     ignore = confined_path(root, STATE_IGNORE)
@@ -115,7 +103,10 @@ def recover_base(root: Path, relative: str, entry: ManifestEntry) -> bytes | Non
 
 
 __all__ = [
+    "BASE_DIR",
     "MANIFEST_FILENAME",
+    "ORIGINAL_DIR",
+    "STATE_DIR",
     "STATE_IGNORE",
     "base_path",
     "forget_base",

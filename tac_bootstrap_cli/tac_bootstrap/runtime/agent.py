@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import threading
@@ -28,32 +27,17 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import agent_stream as stream
 from .adw_checks import stop_process_group
+from .agent_cli import CLI_ENV_VAR as CLI_ENV_VAR  # re-exported, as the two below
+from .agent_cli import AgentCLINotFound as AgentCLINotFound
+from .agent_cli import resolve_cli as resolve_cli
 from .agent_stream import CliOutcome, parse_stream
-from .orch_database_types import OrchestratorError
 
 if TYPE_CHECKING:  # the caller opened it: finding the CLI (doctor) loads no database code
     from .adw_database import OrchestratorDB
 
-CLI_ENV_VAR = "CLAUDE_CODE_PATH"
 RETRY_BASE_ENV_VAR = "ADW_RETRY_BASE_SECONDS"
 CLI_RETRIES_ENV_VAR = "CLAUDE_CODE_MAX_RETRIES"
 KILL_GRACE_SECONDS = 5.0
-
-
-class AgentCLINotFound(OrchestratorError):
-    """The agent CLI is not installed or CLAUDE_CODE_PATH is wrong."""
-
-
-def resolve_cli(configured: str | None = None) -> str:
-    """The agent CLI executable: CLAUDE_CODE_PATH, then the configured name, then `claude`."""
-    candidate = os.environ.get(CLI_ENV_VAR) or configured or "claude"
-    found = shutil.which(candidate)
-    if found is None:
-        raise AgentCLINotFound(
-            f"agent CLI {candidate!r} not found; install Claude Code "
-            f"(npm install -g @anthropic-ai/claude-code) or set {CLI_ENV_VAR} to its path"
-        )
-    return found
 
 
 @dataclass

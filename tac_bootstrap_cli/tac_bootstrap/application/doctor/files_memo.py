@@ -20,9 +20,8 @@ from typing import Any
 from tac_bootstrap.application.doctor.inputs import DoctorInputs
 from tac_bootstrap.application.doctor.report import Check, CheckStatus, Fixed, _Context
 from tac_bootstrap.domain.config_values import CONFIG_FILENAME
-from tac_bootstrap.domain.manifest import MANIFEST_FILENAME
+from tac_bootstrap.domain.state_files import MANIFEST_FILENAME, base_path
 from tac_bootstrap.infrastructure import memo_store
-from tac_bootstrap.infrastructure.manifest_store import base_path
 
 KIND = "doctor-files"
 FileStates = dict[str, memo_store.FileState]

@@ -12,7 +12,6 @@ says what to add. Reads files only, starts no process.
 
 from __future__ import annotations
 
-import configparser
 import json
 import re
 import shlex
@@ -49,6 +48,10 @@ def _toml_table(root: Path, *keys: str) -> dict[str, Any]:
 def _ini_section(root: Path, names: tuple[str, ...], section: str) -> dict[str, str] | None:
     """The section from the first of `names` that has it (the file the tool itself reads)."""
     for name in names:
+        if not (root / name).is_file():
+            continue
+        import configparser  # only for a project that has such a file
+
         parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read(root / name, encoding="utf-8")

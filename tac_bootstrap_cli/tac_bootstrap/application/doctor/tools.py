@@ -19,7 +19,7 @@ from tac_bootstrap.application.doctor.report import (
     _Context,
 )
 from tac_bootstrap.infrastructure.python_probe import PYTHON_ENV_VAR, answer, hooks_python
-from tac_bootstrap.runtime.agent import CLI_ENV_VAR, AgentCLINotFound, resolve_cli
+from tac_bootstrap.runtime.agent_cli import CLI_ENV_VAR, AgentCLINotFound, resolve_cli
 
 MIN_PYTHON = (3, 10)
 INSTALL_CLAUDE = "npm install -g @anthropic-ai/claude-code"
