@@ -1,6 +1,6 @@
 """Start-up time of `tac-bootstrap --help` and of the everyday commands (`db status`,
-`render --check`, `doctor` on a freshly initialised project; `db status` again on a project
-whose database exists) against the floors they compete with.
+`render --check`, `doctor` on a freshly initialised project; `db status` and `doctor` again
+on a project whose database exists) against the floors they compete with.
 
 Run: .venv/bin/python bench/bench_cli_startup.py [--runs N]
 Prints medians measured side by side in one run (each round runs every case once, so load
@@ -104,6 +104,8 @@ def main() -> None:
         for words in everyday:
             cases[f"tac-bootstrap {' '.join(words)}"] = ([tac, *words], project, None)
         cases["tac-bootstrap db status (db)"] = ([tac, "db", "status"], used, None)
+        # doctor then opens it too (integrity, foreign keys, migrations) and checks its files.
+        cases["tac-bootstrap doctor (db)"] = ([tac, "doctor"], used, None)
         if args.before is not None:
             package = str(args.before.resolve() / "tac_bootstrap_cli")
             env = {**os.environ, "PYTHONPATH": package}
