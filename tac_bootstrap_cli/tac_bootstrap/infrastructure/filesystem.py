@@ -149,13 +149,32 @@ def _umask() -> int:
     return mask
 
 
-def _open_temp(directory: Path, name: str) -> tuple[int, Path]:
+def _open_temp(directory: Path, name: str, mode: int) -> tuple[int, Path]:
     while True:
         tmp = directory / temp_name(name)
         try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), tmp
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), tmp
         except FileExistsError:
             continue  # 32 random bits collided; draw again
+
+
+def _final_mode(path: Path, executable: bool) -> int | None:
+    """The mode the written file gets: the replaced file's, else the umask's default (x added
+    wherever r is set for an executable). None: what creating the temp file with 0o666 under
+    the umask gives already, so no chmod is needed (a new plain file: most of an `init`)."""
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):  # the write itself says what is wrong
+        info = None
+    if info is not None and not stat.S_ISLNK(info.st_mode):
+        mode = stat.S_IMODE(info.st_mode)
+    elif not executable:
+        return None
+    else:
+        mode = 0o666 & ~_umask()
+    if executable:
+        mode |= (mode & 0o444) >> 2  # add x wherever r is set
+    return mode
 
 
 def atomic_write(
@@ -166,8 +185,15 @@ def atomic_write(
     ``durable`` also fsyncs the data before the rename; freshly generated files that can be
     regenerated skip it (an fsync per file made `init` several times slower on slow disks).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _open_temp(path.parent, path.name)
+    mode = _final_mode(path, executable)
+    # A temp file that will be chmod-ed starts private; one created with its final mode
+    # (0o666 under the umask) holds nothing the finished file will not show.
+    initial = 0o600 if mode is not None else 0o666
+    try:
+        fd, tmp = _open_temp(path.parent, path.name, initial)
+    except (FileNotFoundError, NotADirectoryError):
+        path.parent.mkdir(parents=True, exist_ok=True)  # only when missing: one call, not per file
+        fd, tmp = _open_temp(path.parent, path.name, initial)
     try:
         try:
             view = memoryview(data)
@@ -177,13 +203,8 @@ def atomic_write(
                 os.fsync(fd)
         finally:
             os.close(fd)
-        if path.exists() and not path.is_symlink():
-            mode = stat.S_IMODE(path.stat().st_mode)
-        else:
-            mode = 0o666 & ~_umask()
-        if executable:
-            mode |= (mode & 0o444) >> 2  # add x wherever r is set
-        os.chmod(tmp, mode)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
