@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -109,14 +108,17 @@ def main() -> None:
         if args.before is not None:
             package = str(args.before.resolve() / "tac_bootstrap_cli")
             env = {**os.environ, "PYTHONPATH": package}
-            # A copy of its own: the memos are kept per project, and two installations taking
-            # turns on one project would replace each other's at every round.
-            theirs = Path(tmp, "before-demo")
-            shutil.copytree(project, theirs, symlinks=True)
             # Through `-m tac_bootstrap`: its console script may name a module the other
             # checkout lacks (cli/entry.py is new in session 25).
             # `now:` runs this checkout the same way, so the pairs compare like with like.
             module = [sys.executable, "-m", "tac_bootstrap"]
+            # A project of its own, made by that checkout: the memos are kept per project (two
+            # installations taking turns on one would replace each other's at every round),
+            # and a layer made by this checkout would be drift to the other one, whose
+            # `render --check` and doctor would then never answer from a memo.
+            theirs = Path(tmp, "before-demo")
+            made = [*module, "init", theirs.name, "-o", tmp, "--yes"]
+            subprocess.run(made, capture_output=True, check=True, env=env)
             for words in everyday:
                 cases[f"now: {' '.join(words)}"] = ([*module, *words], project, None)
                 cases[f"before: {' '.join(words)}"] = ([*module, *words], theirs, env)
