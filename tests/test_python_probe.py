@@ -19,6 +19,7 @@ import pytest
 from tac_bootstrap.infrastructure import python_probe
 
 OTHER_PYTHON = Path("/root/.pyenv/versions/3.10.13/bin/python3")
+PYTHON_2 = Path("/root/.pyenv/versions/2.7.18/bin/python2.7")
 
 
 @pytest.fixture(autouse=True)
@@ -171,13 +172,14 @@ def write_pydantic(site: Path, version: str, log: Path) -> None:
     (site / "pydantic_core").mkdir()
     (site / "pydantic" / "__init__.py").write_text(
         f"open({str(log)!r}, 'a').write('imported\\n')\n"
-        "import pydantic_core, typing_extensions\n"
+        "import pydantic_core, typing_extensions, probe_dependency\n"
         "from pydantic.version import VERSION\n"
     )
     (site / "pydantic" / "version.py").write_text(f"VERSION = {version!r}\n")
-    (site / "pydantic_core" / "__init__.py").write_text("")
-    (site / "pydantic_core" / "_pydantic_core.so").write_bytes(b"not really a library")
+    (site / "pydantic_core" / "__init__.py").write_text("from . import _pydantic_core\n")
+    (site / "pydantic_core" / "_pydantic_core.py").write_text("CORE = 1\n")  # the compiled core
     (site / "typing_extensions.py").write_text("")
+    (site / "probe_dependency.py").write_text("")  # as typing_inspection: found nowhere else
 
 
 @pytest.fixture
@@ -216,15 +218,24 @@ def _new_version(site: Path) -> None:
 
 
 def _core_rebuilt(site: Path) -> None:
-    core = site / "pydantic_core" / "_pydantic_core.so"
-    core.write_bytes(b"rebuilt, same size!")
-    os.utime(core, ns=(1, 1))
+    """Same size, and an mtime set back as installers do: the inode and ctime still tell."""
+    core = site / "pydantic_core" / "_pydantic_core.py"
+    before = core.stat()
+    replacement = core.with_name("new-core")
+    replacement.write_text("CORE = 2\n")
+    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
+    replacement.replace(core)
 
 
 def _core_removed(site: Path) -> None:
-    (site / "pydantic_core" / "__init__.py").unlink()
-    (site / "pydantic_core" / "_pydantic_core.so").unlink()
+    for name in ("__init__.py", "_pydantic_core.py"):
+        (site / "pydantic_core" / name).unlink()
     (site / "pydantic_core").rmdir()
+
+
+def _dependency_removed(site: Path) -> None:
+    """A package pydantic imports (as typing_inspection) uninstalled."""
+    (site / "probe_dependency.py").unlink()
 
 
 @pytest.mark.parametrize(
@@ -233,8 +244,9 @@ def _core_removed(site: Path) -> None:
         (_new_version, "2.100.1"),
         (_core_rebuilt, "2.99.0"),
         (_core_removed, None),
+        (_dependency_removed, None),
     ],
-    ids=["new version", "core rebuilt", "core removed"],
+    ids=["new version", "core rebuilt", "core removed", "dependency removed"],
 )
 def test_a_changed_pydantic_is_imported_again(
     fake_pydantic: tuple[Path, Path],
@@ -248,7 +260,33 @@ def test_a_changed_pydantic_is_imported_again(
     change(python.parent / "site")
     assert python_probe.answer(str(python))[1] == expected
     assert imports(log) == 2  # the changed files were imported, not the memo's answer
-    assert python_probe.answer(str(python))[1] == expected  # and remembered as they now are
+    assert python_probe.answer(str(python))[1] == expected
+    # A working import is remembered as the files now are; a failed one is tried every time.
+    assert imports(log) == (2 if expected else 3)
+
+
+def test_a_failed_import_is_tried_again_once_fixed(
+    fake_pydantic: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip install` of the missing dependency leaves pydantic's own files as they were:
+    doctor must not keep saying pydantic is missing."""
+    python, log = fake_pydantic
+    monkeypatch.setenv(python_probe.PYTHON_ENV_VAR, str(python))
+    site = python.parent / "site"
+    _dependency_removed(site)
+    assert python_probe.answer(str(python))[1] is None
+    (site / "probe_dependency.py").write_text("")
+    assert python_probe.answer(str(python))[1] == "2.99.0"
+    assert python_probe.answer(str(python))[1] == "2.99.0" and imports(log) == 2
+
+
+@pytest.mark.skipif(not PYTHON_2.exists(), reason="no Python 2 interpreter on this machine")
+def test_a_python_2_is_reported_as_too_old_not_as_no_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(python_probe.PYTHON_ENV_VAR, str(PYTHON_2))
+    version, pydantic = python_probe.answer(str(PYTHON_2))
+    assert version[:2] == (2, 7) and pydantic is None
 
 
 def test_another_interpreter_behind_the_same_name_is_asked_again(

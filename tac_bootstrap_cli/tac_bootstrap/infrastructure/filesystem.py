@@ -160,11 +160,12 @@ def _open_temp(directory: Path, name: str, mode: int) -> tuple[int, Path]:
 
 def _final_mode(path: Path, executable: bool) -> int | None:
     """The mode the written file gets: the replaced file's, else the umask's default (x added
-    wherever r is set for an executable). None: what creating the temp file with 0o666 under
-    the umask gives already, so no chmod is needed (a new plain file: most of an `init`)."""
+    wherever r is set for an executable). None: a new plain file, created with 0o666 and left
+    to the kernel (the umask, or the directory's default ACL where it has one, as for any
+    program's new file), so no chmod is needed (most of an `init`)."""
     try:
         info = os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):  # the write itself says what is wrong
+    except OSError:  # missing, or a parent that is no directory: the write says what is wrong
         info = None
     if info is not None and not stat.S_ISLNK(info.st_mode):
         mode = stat.S_IMODE(info.st_mode)

@@ -51,7 +51,7 @@ def load(kind: str, real_root: str, *, any_installation: bool = False) -> dict[s
         return None
     try:
         memo = json.loads(memo_path(kind, real_root).read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return None
     if not isinstance(memo, dict) or memo.get("format") != FORMAT:
         return None

@@ -8,10 +8,11 @@ row, or runs it then when nothing was started; ``stop()`` ends one nobody collec
 standard library is imported here.
 
 The probe always runs, through whatever PATH finds (a pyenv shim picks its version anew each
-time), but it imports pydantic (~80 ms of its ~130) only when what that import would read
-changed: the interpreter, its search path and finders, and the stat of pydantic's,
-pydantic_core's and typing_extensions' entry files and compiled core. The last answer is kept
-per executable in the memo store with that fingerprint (``MEMO_KIND``).
+time), but it imports pydantic (~80 ms of its ~130) only when something that import depends on
+changed: the interpreter, its search path (and the stat of each directory on it), its finders,
+and the stat of every file its last successful import loaded. That record is kept per
+executable in the memo store (``MEMO_KIND``); a failed import is never kept, so it is tried
+again every time.
 """
 
 from __future__ import annotations
@@ -28,49 +29,65 @@ TIMEOUT = 60
 
 MEMO_KIND = "python-probe"
 
-# Printed by the layer's interpreter: its version, the pydantic it can import (or null), and
-# the fingerprint of what `import pydantic` reads there. Given the fingerprint its last import
-# was made under (argv[1]), an unchanged one skips the import and says so.
+# Printed by the layer's interpreter: its version and the pydantic it can import (or null).
+# It reads on stdin what its last successful import loaded (the files and their fingerprint)
+# and, when the interpreter, its path, its finders and every one of those files (and the path's
+# directories) are as they were, says "unchanged" instead of importing. Otherwise it imports
+# and prints the files that import loaded. Kept runnable by Python 2, so that an old
+# interpreter is reported as too old rather than as no Python at all.
 _PROBE = """
-import hashlib, json, os, sys
-from importlib.machinery import PathFinder
+import json, os, sys
 
 def stamp(path):
     try:
         info = os.stat(path)
     except OSError:
         return [path]
-    return [path, info.st_size, info.st_mtime_ns, info.st_ino]
+    return [path, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
 
-def fingerprint():
+def place():
+    from importlib.machinery import PathFinder
     finders = [type(f).__module__ + "." + type(f).__qualname__ for f in sys.meta_path]
-    seen = [sys.executable, sys.version, sys.path, finders]
-    for name in ("pydantic", "pydantic_core", "typing_extensions"):
-        spec = PathFinder.find_spec(name, sys.path)
-        if spec is None or not spec.origin:
-            return None
-        seen.append(stamp(spec.origin))
-        for directory in spec.submodule_search_locations or ():
-            for entry in sorted(os.listdir(directory)):
-                if entry.endswith((".so", ".pyd")) or entry == "version.py":
-                    seen.append(stamp(os.path.join(directory, entry)))
-    return hashlib.sha256(json.dumps(seen).encode("utf-8", "surrogateescape")).hexdigest()
+    found = [getattr(PathFinder.find_spec(n, sys.path), "origin", None)
+             for n in ("pydantic", "pydantic_core")]
+    return [sys.executable, sys.version, sys.path, finders, found,
+            [stamp(entry or ".") for entry in sys.path]]
+
+def digest(where, files):
+    import hashlib
+    seen = json.dumps([where, [stamp(name) for name in files]])
+    return hashlib.sha256(seen.encode("utf-8", "surrogateescape")).hexdigest()
 
 try:
-    seen = fingerprint()
+    recorded = json.loads(sys.stdin.read() or "null")
 except Exception:
-    seen = None
-unchanged = seen is not None and seen == (sys.argv[1:] or [""])[0]
-version = None
+    recorded = None
+where, unchanged = None, False
+try:
+    where = place()
+    if isinstance(recorded, dict) and isinstance(recorded.get("files"), list):
+        unchanged = digest(where, recorded["files"]) == recorded.get("fingerprint")
+except Exception:
+    where = None
+version = fingerprint = files = None
 if not unchanged:
+    before = set(sys.modules)
     try:
         import pydantic
         version = str(pydantic.VERSION)
     except Exception:
         pass
+    if version is not None and where is not None:
+        try:
+            files = sorted(set(getattr(module, "__file__", None) or "" for name, module
+                               in list(sys.modules.items()) if name not in before) - set([""]))
+            fingerprint = digest(where, files)
+        except Exception:
+            files = fingerprint = None
 print(json.dumps({"python": list(sys.version_info[:3]), "pydantic": version,
-                  "fingerprint": seen, "unchanged": unchanged}))
+                  "unchanged": unchanged, "fingerprint": fingerprint, "files": files}))
 """
+_MAX_MEMO_SENT = 60_000  # bytes: below a pipe's buffer, so writing it never waits for a reader
 
 Answer = tuple[tuple[int, ...], object]  # (version, pydantic version or None)
 
@@ -121,35 +138,58 @@ def answer(executable: str) -> Answer:
 
 
 def _pydantic(executable: str, probe: dict[str, Any], memo: dict[str, Any] | None) -> object:
-    """The pydantic version the probe found, or the one its memo kept when it said unchanged."""
-    fingerprint = probe.get("fingerprint")
+    """The pydantic version the probe found, or the one its memo kept when it said unchanged.
+    Only a successful import is kept: a failed one is tried again every time."""
     if probe.get("unchanged") is True and memo is not None:
         return memo.get("pydantic")
-    if isinstance(fingerprint, str):
+    version, fingerprint, files = (probe.get(key) for key in ("pydantic", "fingerprint", "files"))
+    if isinstance(version, str) and isinstance(fingerprint, str) and isinstance(files, list):
         from tac_bootstrap.infrastructure import memo_store
 
-        body = {"fingerprint": fingerprint, "pydantic": probe.get("pydantic")}
+        body = {"fingerprint": fingerprint, "files": files, "pydantic": version}
         memo_store.save(MEMO_KIND, executable, body)
     return probe.get("pydantic")
 
 
 def _spawn(executable: str) -> tuple[subprocess.Popen[str], dict[str, Any] | None]:
+    """Start the probe, then hand it the memo on its stdin: the memo is read while the
+    interpreter (behind a shim, perhaps) starts."""
+    reader, writer = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [executable, "-c", _PROBE],
+            stdin=reader,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+    except BaseException:
+        os.close(writer)
+        raise
+    finally:
+        os.close(reader)
     memo = _memo(executable)
-    recorded = memo.get("fingerprint") if memo else None
-    process = subprocess.Popen(
-        [executable, "-c", _PROBE, *([recorded] if isinstance(recorded, str) else [])],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    sent = json.dumps({key: memo.get(key) for key in ("fingerprint", "files")}) if memo else ""
+    if len(sent.encode()) > _MAX_MEMO_SENT:
+        memo, sent = None, ""
+    try:
+        with os.fdopen(writer, "w", encoding="utf-8", errors="surrogateescape") as pipe:
+            pipe.write(sent)
+    except BrokenPipeError:
+        pass  # the probe exited already: its answer (or its failure) says why
     return process, memo
 
 
 def _memo(executable: str) -> dict[str, Any] | None:
+    """The last successful import's record for this executable, if well-formed."""
     from tac_bootstrap.infrastructure import memo_store
 
-    return memo_store.load(MEMO_KIND, executable, any_installation=True)
+    memo = memo_store.load(MEMO_KIND, executable, any_installation=True)
+    if memo is None or not isinstance(memo.get("files"), list):
+        return None
+    if not isinstance(memo.get("fingerprint"), str) or not isinstance(memo.get("pydantic"), str):
+        return None
+    return memo
 
 
 def _this_interpreter() -> Answer:
@@ -163,7 +203,7 @@ def _this_interpreter() -> Answer:
 
 def stop() -> None:
     """End the probes nobody collected (a doctor that ended before its python row)."""
-    for process, _memo in _started.values():
+    for process, _given in _started.values():
         if process.poll() is None:
             process.kill()
         process.wait()
