@@ -280,6 +280,26 @@ def test_a_failed_import_is_tried_again_once_fixed(
     assert python_probe.answer(str(python))[1] == "2.99.0" and imports(log) == 2
 
 
+def test_the_directory_doctor_runs_in_changes_nothing(
+    fake_pydantic: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """doctor runs from any directory of the project (and files come and go there): the same
+    interpreter answers from the same memo, and no module there shadows pydantic."""
+    python, log = fake_pydantic
+    monkeypatch.setenv(python_probe.PYTHON_ENV_VAR, str(python))
+    first, second = tmp_path / "one", tmp_path / "two"
+    for directory in (first, second):
+        directory.mkdir()
+        (directory / "pydantic.py").write_text("VERSION = 'shadow'\n")
+    monkeypatch.chdir(first)
+    assert python_probe.answer(str(python))[1] == "2.99.0"
+    (first / "notes.txt").write_text("a new file in the current directory")
+    assert python_probe.answer(str(python))[1] == "2.99.0"
+    monkeypatch.chdir(second)
+    assert python_probe.answer(str(python))[1] == "2.99.0"
+    assert imports(log) == 1
+
+
 @pytest.mark.skipif(not PYTHON_2.exists(), reason="no Python 2 interpreter on this machine")
 def test_a_python_2_is_reported_as_too_old_not_as_no_python(
     monkeypatch: pytest.MonkeyPatch,

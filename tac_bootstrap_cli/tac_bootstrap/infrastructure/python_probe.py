@@ -33,10 +33,13 @@ MEMO_KIND = "python-probe"
 # It reads on stdin what its last successful import loaded (the files and their fingerprint)
 # and, when the interpreter, its path, its finders and every one of those files (and the path's
 # directories) are as they were, says "unchanged" instead of importing. Otherwise it imports
-# and prints the files that import loaded. Kept runnable by Python 2, so that an old
-# interpreter is reported as too old rather than as no Python at all.
+# and prints the files that import loaded. The current directory is not on its path: hooks
+# run as scripts (their own directory first), and doctor may run from anywhere. Kept runnable
+# by Python 2, so that an old interpreter is reported as too old rather than as no Python.
 _PROBE = """
 import json, os, sys
+if sys.path and sys.path[0] == "":
+    del sys.path[0]  # `-c` puts the current directory first; a hook's script is not run so
 
 def stamp(path):
     try:
