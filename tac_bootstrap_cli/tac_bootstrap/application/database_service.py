@@ -76,7 +76,7 @@ class DatabaseTarget:
     def exists(self) -> bool:
         """A SQLite file exists; a PostgreSQL database lives on the server, so it is taken to
         exist and connecting tells (an unreachable or missing one is a one-line error)."""
-        return self.location.path.exists() if self.location.path is not None else True
+        return not absent(self.location)
 
 
 def locate(project: Path | None) -> DatabaseTarget:
@@ -215,7 +215,7 @@ def opened_existing(target: DatabaseTarget) -> Iterator[OrchestratorDB]:
 def status(target: DatabaseTarget) -> DatabaseStatus:
     """The runtime's status; a SQLite file that does not exist yet is not created."""
     with translated_errors(target.location):
-        if absent(target.location):
+        if not target.exists:
             return DatabaseStatus.not_created(target.location)
         from tac_bootstrap.runtime.adw_database import status_of
 
