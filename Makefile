@@ -19,15 +19,27 @@ CLAUDE_CODE_VERSION := 2.1.332
 CLAUDE_DIR := .tools/claude-code
 CLAUDE_STAMP := $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
 
-.PHONY: demo test static lint typecheck unit oldest-python check-base base bench clean claude-cli
+.PHONY: demo test static lint typecheck unit oldest-python check-base base bench clean claude-cli \
+	templates
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml hatch_build.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The install's build hook compiles the templates into Python modules (hatch_build.py); a
+# checkout's later template edits are compiled again here (the renderer would only fall back to
+# compiling them from source, and the test of the installed modules would fail).
+PACKAGE := tac_bootstrap_cli/tac_bootstrap
+COMPILED_INDEX := $(PACKAGE)/_compiled_templates/index.json
+$(COMPILED_INDEX): $(shell find $(PACKAGE)/templates -type f) $(PACKAGE)/infrastructure/jinja_options.py \
+		$(PACKAGE)/infrastructure/escaping.py $(PACKAGE)/infrastructure/precompiled_templates.py | $(STAMP)
+	$(BIN)/python -m tac_bootstrap.infrastructure.precompiled_templates
+
+templates: $(COMPILED_INDEX)
 
 # Without npm the real-CLI tests skip under a banner (or fail where TAC_REQUIRE_CLAUDE=1).
 $(CLAUDE_STAMP):
@@ -42,7 +54,7 @@ $(CLAUDE_STAMP):
 
 claude-cli: $(CLAUDE_STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) $(COMPILED_INDEX)
 	rm -rf $(DEMO_DIR)
 	$(BIN)/tac-bootstrap init demo-app -o $(DEMO_DIR) --yes
 	@# A project has code of its own: one test, so the run's checks have something to judge.
@@ -91,7 +103,7 @@ check-base: $(STAMP)
 static: $(STAMP)
 	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck check-base
 
-unit: $(STAMP) claude-cli
+unit: $(STAMP) $(COMPILED_INDEX) claude-cli
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # The oldest Python: the suite minus the PostgreSQL, real-CLI and browser groups (they test a
@@ -99,7 +111,7 @@ unit: $(STAMP) claude-cli
 # dashboard's Python side runs on it in the HTTP and live-stream tests; the main run has them
 # all). Skips under a banner when that Python is missing, fails then where TAC_REQUIRE_PYTHONS
 # names it (.ci/run).
-oldest-python: $(STAMP)
+oldest-python: $(STAMP) $(COMPILED_INDEX)
 	$(BIN)/nox -s tests-$(OLDEST_PYTHON) -- -q $(PYTEST_PARALLEL) \
 		-m "not postgres and not real_cli and not browser" $(PYTEST_ARGS)
 

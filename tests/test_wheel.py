@@ -39,11 +39,13 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def _run(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+def _run(
+    argv: list[str], cwd: Path, timeout: float, **env: str
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         argv,
         cwd=cwd,
-        env=_clean_env(),
+        env={**_clean_env(), **env},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -99,6 +101,11 @@ def test_wheel_ships_templates_and_installed_cli_works(tmp_path: Path) -> None:
             if archive.read(f"tac_bootstrap/templates/{rel}") != data
         )
         assert not changed, f"template files differ in {wheel.name}: {changed}"
+        # The build hook's modules: one per rendered template, and their index.
+        compiled = {m for m in members if m.startswith("tac_bootstrap/_compiled_templates/")}
+        rendered = [rel for rel in templates if rel.endswith(".j2")]
+        assert "tac_bootstrap/_compiled_templates/index.json" in compiled
+        assert len(compiled) == len(rendered) + 1, sorted(compiled)
         # The dashboard's pages and assets are package data too (no CDN: all in the wheel).
         dashboard = _files_under(PACKAGE_DIR / "dashboard")
         shipped = [rel for rel in dashboard if rel.startswith(("templates/", "static/"))]
@@ -128,11 +135,15 @@ def test_wheel_ships_templates_and_installed_cli_works(tmp_path: Path) -> None:
 
     # -- the installed console script creates a project ---------------------------------------
     out = tmp_path / "out"
+    cache = tmp_path / "cache"  # a first run on this machine: nothing compiled yet
     _run(
         [str(bin_dir / "tac-bootstrap"), "init", "demo", "--yes", "--no-git", "-o", str(out)],
         cwd=workdir,
         timeout=120,
+        XDG_CACHE_HOME=str(cache),
     )
+    # Every template came compiled with the wheel: none was compiled into the user's cache.
+    assert list((cache / "tac-bootstrap" / "jinja-f").iterdir()) == []
     project = out / "demo"
     for rel in EXPECTED_OUTPUT:
         assert (project / rel).is_file(), f"installed CLI did not create demo/{rel}"

@@ -1,0 +1,139 @@
+"""Templates compiled when the package is built: the same output as their sources, used only
+while they match (source, jinja2, options), and errors still name the template and line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from tac_bootstrap.application.scaffold_service import ScaffoldService
+from tac_bootstrap.domain.config import Language, new_config
+from tac_bootstrap.domain.errors import TemplateError
+from tac_bootstrap.infrastructure.jinja_options import compile_key
+from tac_bootstrap.infrastructure.precompiled_templates import (
+    COMPILED_DIR,
+    INDEX,
+    PrecompiledLoader,
+    compile_templates,
+    module_file,
+)
+from tac_bootstrap.infrastructure.template_renderer import TemplateRenderer
+
+from .conftest import TEMPLATES_DIR
+
+
+def _loader(renderer: TemplateRenderer) -> PrecompiledLoader:
+    loader = renderer.env.loader
+    assert isinstance(loader, PrecompiledLoader)
+    return loader
+
+
+def _rendered(renderer: TemplateRenderer) -> dict[str, bytes]:
+    """Every file of the plans of a project in each language, as this renderer renders them."""
+    service = ScaffoldService(renderer)
+    out: dict[str, bytes] = {}
+    for language in Language:
+        config = new_config(f"demo-{language.value}", language)
+        for op in service.build_plan(config, include_config=True).files:
+            out[f"{language.value}:{op.path}"] = service.content_for(op, config)
+    return out
+
+
+def _templates_copy(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(TEMPLATES_DIR, tmp_path / "templates"))
+
+
+def test_compiled_modules_render_what_the_sources_render(tmp_path: Path) -> None:
+    templates = _templates_copy(tmp_path)  # its own root: no template object is shared
+    count = compile_templates(templates, tmp_path / "compiled")
+    assert count == len(list(templates.rglob("*.j2")))
+    precompiled = TemplateRenderer(templates, tmp_path / "compiled")
+    from_source = TemplateRenderer(TEMPLATES_DIR, tmp_path / "none")
+    ours = _rendered(precompiled)
+    assert ours == _rendered(from_source)
+    used = {op.split(":", 1)[1] for op in ours}
+    assert len(used) > 100
+    # Every template the plans render (and those they include) came from its module.
+    assert _loader(precompiled).served >= {"CLAUDE.md.j2", "adws/schema/_tables.sql.j2"}
+    assert _loader(from_source).served == set()
+
+
+def test_an_edited_template_is_compiled_from_its_source(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    (templates / "docs").mkdir(parents=True)
+    (templates / "docs" / "a.md.j2").write_text("first {{ n }}\n")
+    (templates / "b.md.j2").write_text("b {{ n }}\n")
+    compile_templates(templates, tmp_path / "compiled")
+    (templates / "docs" / "a.md.j2").write_text("edited {{ n }}\n")
+    renderer = TemplateRenderer(templates, tmp_path / "compiled")
+    assert renderer.render("docs/a.md.j2", {"n": 1}) == "edited 1\n"
+    assert renderer.render("b.md.j2", {"n": 2}) == "b 2\n"
+    assert _loader(renderer).served == {"b.md.j2"}
+
+
+@pytest.mark.parametrize("damage", ["other jinja2", "no index", "module gone", "broken module"])
+def test_modules_that_cannot_be_trusted_are_not_used(tmp_path: Path, damage: str) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "t.md.j2").write_text("value {{ v }}\n")
+    compiled = tmp_path / "compiled"
+    compile_templates(templates, compiled)
+    index = compiled / INDEX
+    module = compiled / module_file("t.md.j2")
+    if damage == "other jinja2":
+        data = json.loads(index.read_text())
+        data["key"] = data["key"].replace(jinja2.__version__, "2.11.3")
+        index.write_text(json.dumps(data))
+    elif damage == "no index":
+        index.unlink()
+    elif damage == "module gone":
+        module.unlink()
+    else:
+        module.write_text("def root(:\n")
+    renderer = TemplateRenderer(templates, compiled)
+    assert renderer.render("t.md.j2", {"v": 3}) == "value 3\n"
+    assert _loader(renderer).served == set()
+
+
+def test_errors_in_a_compiled_template_name_the_template_and_line(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    (templates / "a").mkdir(parents=True)
+    (templates / "a" / "x.md.j2").write_text("one\n\nhello {{ missing_name }}\n")
+    (templates / "a" / "raw.md.j2").write_text("one\n{{ project }}\n")
+    compile_templates(templates, tmp_path / "compiled")
+    renderer = TemplateRenderer(templates, tmp_path / "compiled")
+    with pytest.raises(TemplateError, match=r"template a/x\.md\.j2:3: 'missing_name' is undefined"):
+        renderer.render("a/x.md.j2", {})
+    with pytest.raises(TemplateError, match=r"template a/raw\.md\.j2:2: config value 'p'"):
+        renderer.render("a/raw.md.j2", {"project": "p"})
+    assert _loader(renderer).served == {"a/x.md.j2", "a/raw.md.j2"}
+
+
+def test_a_recompile_replaces_the_whole_set(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "gone.md.j2").write_text("x\n")
+    compiled = tmp_path / "compiled"
+    compile_templates(templates, compiled)
+    (templates / "gone.md.j2").unlink()
+    (templates / "new.md.j2").write_text("y\n")
+    compile_templates(templates, compiled)
+    assert sorted(p.name for p in compiled.iterdir()) == sorted([INDEX, module_file("new.md.j2")])
+    assert [p.name for p in tmp_path.iterdir() if p.name != "templates"] == ["compiled"]
+    assert oct(compiled.stat().st_mode & 0o777) == oct(0o755)
+
+
+def test_the_installed_package_ships_every_template_compiled() -> None:
+    """The build hook ran for this installation and its modules match today's templates (a
+    checkout's later edits are compiled by `make templates`, which `make test` runs)."""
+    index = json.loads((COMPILED_DIR / INDEX).read_text())
+    assert index["key"] == compile_key()
+    names = {p.relative_to(TEMPLATES_DIR).as_posix() for p in TEMPLATES_DIR.rglob("*.j2")}
+    assert set(index["templates"]) == names
+    renderer = TemplateRenderer()
+    _rendered(renderer)
+    assert _loader(renderer).served >= {"CLAUDE.md.j2", "claude/settings.json.j2"}
