@@ -38,6 +38,7 @@ from pathlib import Path
 
 from tac_bootstrap.runtime import adw_db_operations as ops
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
+from tac_bootstrap.runtime.adw_db_ops_shared import key_column
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = REPO / ".venv" / "bin" / "tac-bootstrap"
@@ -181,11 +182,11 @@ def copy_file(source: Path, dest: Path) -> None:
 
 
 def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
-    """Per table: rows and a SHA-256 of every value (logs in insertion order, others by id)."""
+    """Per table: rows and a SHA-256 of every value (logs in insertion order, others by key)."""
     conn = sqlite3.connect(path)
     found: dict[str, tuple[int, str]] = {}
     for table in ops.TABLES:
-        order = "rowid" if table in ("agent_logs", "system_logs") else "id"
+        order = "rowid" if table in ("agent_logs", "system_logs") else key_column(table)
         digest = hashlib.sha256()
         count = 0
         for row in conn.execute(

@@ -1,13 +1,16 @@
 """The attached copy (SQLite to SQLite) into a DEST that another connection writes meanwhile:
 each batch waits for DEST's write lock (busy timeout) instead of failing with "database is
-locked" when the other writer commits between the batch's first read and its first write."""
+locked" when the other writer commits between the batch's first read and its first write, and
+a connection opened meanwhile outlasts the schema change each batch makes (SQLITE_SCHEMA)."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
+from tac_bootstrap.runtime.adw_db_schema_retry import SQLITE_SCHEMA, schema_changed
 from tac_bootstrap.runtime.adw_db_transfer import AttachedSource, SourceWatch
 
 from .db_helpers import MIGRATIONS, sql
@@ -23,11 +26,17 @@ def test_batches_wait_for_a_busy_dest(tmp_path: Path) -> None:
         for _ in range(PROMPTS):
             source.start_prompt(agent, "step", model="sonnet")
     stop = threading.Event()
+    wrote: list[int] = []
+    failures: list[BaseException] = []
 
     def other_writer() -> None:
-        with OrchestratorDB.open(str(dest_path), migrations_dir=MIGRATIONS) as other:
+        try:  # a new connection each time: opening reads the schema the copy keeps changing
             while not stop.is_set():
-                other.log_system("meanwhile")
+                with OrchestratorDB.open(str(dest_path), migrations_dir=MIGRATIONS) as other:
+                    other.log_system("meanwhile")
+                    wrote.append(1)
+        except BaseException as exc:  # reported below: a thread's exception fails nothing
+            failures.append(exc)
 
     with OrchestratorDB.open(str(dest_path), migrations_dir=MIGRATIONS) as dest:
         watch = SourceWatch(source_path)
@@ -50,6 +59,21 @@ def test_batches_wait_for_a_busy_dest(tmp_path: Path) -> None:
                 writer.join()
             attached.close()
             watch.close()
+        assert failures == []
+        assert wrote, "the other writer never wrote while the copy ran"
         assert copied == PROMPTS
         (totals,) = sql(dest, "SELECT prompts FROM prompt_totals WHERE dimension = 'model'")
         assert totals["prompts"] == PROMPTS
+
+
+def test_only_a_schema_change_is_run_again() -> None:
+    """What the retrying connection takes for SQLITE_SCHEMA, by code (3.11+) or message."""
+    changed = sqlite3.OperationalError("database schema has changed")
+    assert schema_changed(changed)
+    changed.sqlite_errorcode = SQLITE_SCHEMA  # type: ignore[attr-defined]
+    assert schema_changed(changed)
+    busy = sqlite3.OperationalError("database schema has changed")
+    busy.sqlite_errorcode = 5  # type: ignore[attr-defined]  # SQLITE_BUSY: its code decides
+    assert not schema_changed(busy)
+    assert not schema_changed(sqlite3.OperationalError("database is locked"))
+    assert not schema_changed(sqlite3.IntegrityError("database schema has changed"))

@@ -31,6 +31,7 @@ from .adw_db_private import (
     written_password,
 )
 from .adw_db_private import redact as redact  # re-exported: the one redaction
+from .adw_db_schema_retry import factory as retrying_factory
 from .adw_project import current_project
 from .orch_database_types import OrchestratorError
 
@@ -213,7 +214,11 @@ def connect(path: Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> sqlit
     path.parent.mkdir(parents=True, exist_ok=True)
     create_private_file(path)  # before SQLite: its -wal and -shm copy the file's mode
     conn = sqlite3.connect(
-        str(path), isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=False
+        str(path),
+        isolation_level=None,
+        timeout=busy_timeout_ms / 1000,
+        check_same_thread=False,
+        factory=retrying_factory(busy_timeout_ms),  # `db copy` into it changes its schema
     )
     conn.row_factory = sqlite3.Row
     for pragma in connection_pragmas(busy_timeout_ms):

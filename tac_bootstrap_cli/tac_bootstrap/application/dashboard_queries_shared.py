@@ -31,6 +31,7 @@ from tac_bootstrap.domain.errors import OperationError, UsageError
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
 from tac_bootstrap.runtime.adw_db_driver import execute_step
 from tac_bootstrap.runtime.adw_db_ops_shared import Step
+from tac_bootstrap.runtime.adw_db_schema_retry import factory as retrying_factory
 from tac_bootstrap.runtime.orch_database_types import format_timestamp
 
 T = TypeVar("T")
@@ -119,7 +120,12 @@ def _open_read_only(target: service.DatabaseTarget) -> OrchestratorDB:
             )
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         conn = sqlite3.connect(
-            uri, uri=True, isolation_level=None, timeout=timeout / 1000, check_same_thread=False
+            uri,
+            uri=True,
+            isolation_level=None,
+            timeout=timeout / 1000,
+            check_same_thread=False,
+            factory=retrying_factory(timeout),  # pages stay up while `db copy` writes into it
         )
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")

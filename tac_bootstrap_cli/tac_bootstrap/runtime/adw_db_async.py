@@ -44,6 +44,7 @@ from .adw_db_methods import (
     size_in_bytes,
 )
 from .adw_db_migrations import Migration, history
+from .adw_db_schema_retry import factory as retrying_factory
 from .adw_db_transfer import server_identity
 from .orch_database_types import OrchestratorError
 
@@ -204,7 +205,12 @@ async def _connect_sqlite(path: Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOU
         raise OrchestratorError(
             "AsyncOrchestratorDB needs aiosqlite: pip install 'aiosqlite>=0.19'"
         ) from None
-    conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=busy_timeout_ms / 1000)
+    conn = await aiosqlite.connect(
+        str(path),
+        isolation_level=None,
+        timeout=busy_timeout_ms / 1000,
+        factory=retrying_factory(busy_timeout_ms),  # see adw_db_schema_retry
+    )
     conn.row_factory = sqlite3.Row
     for pragma in connection_pragmas(busy_timeout_ms):
         await conn.execute(pragma)
