@@ -21,7 +21,13 @@ from pathlib import Path
 
 from tac_bootstrap import __version__
 from tac_bootstrap.application.deleted_files import deleted_detail, lost_detail, never_committed
-from tac_bootstrap.application.preflight import WriteLog, check_git_dir, planned_path, preflight
+from tac_bootstrap.application.preflight import (
+    PathLimits,
+    WriteLog,
+    check_git_dir,
+    planned_path,
+    preflight,
+)
 from tac_bootstrap.application.proposals import proposal_name, settle_proposal, write_proposal
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.application.shared_files import evaluate_shared, evaluate_shared_in
@@ -57,7 +63,7 @@ from tac_bootstrap.infrastructure.manifest_store import (
     base_path,
     load_manifest,
     original_path,
-    remember_base,
+    remember_bases,
     remember_original,
     save_manifest,
 )
@@ -109,8 +115,9 @@ class PlanExecutor:
         restore: Collection[str],
     ) -> list[_Evaluated]:
         real_root = resolved_root(target)  # once for the plan, not once per path
+        limits = PathLimits()  # each directory's limits once, too: nothing is written here
         for op in plan.directories:
-            planned_path(target, op.path, real_root)
+            planned_path(target, op.path, real_root, limits)
         context = self.service.render_context(config)
         manifest = load_manifest(target) if (target / MANIFEST_FILENAME).exists() else None
         entries = manifest.files if manifest is not None else {}
@@ -119,7 +126,7 @@ class PlanExecutor:
                 op,
                 self.service.content_for(op, config, context),
                 target,
-                planned_path(target, op.path, real_root),
+                planned_path(target, op.path, real_root, limits),
                 entries.get(op.path),
                 force=force,
                 restore=op.path in restore,
@@ -323,15 +330,18 @@ class PlanExecutor:
         """Note what the layer's files now contain as generated (conflicts keep their entry)."""
         manifest = load_manifest(target) or Manifest(tool_version=__version__)
         manifest.tool_version = __version__
+        bases: list[tuple[str, bytes]] = []
         for item in evaluated:
             if item.op.path == CONFIG_FILENAME:
                 continue  # the config belongs to the user from the start
             if item.status in _RECORDED and item.record is not None:
                 manifest.files[item.op.path] = item.record
                 if item.op.merge is MergeKind.WHOLE and item.status in _BASED:
-                    remember_base(target, item.op.path, item.content)
+                    bases.append((item.op.path, item.content))
                 if item.original is not None:
                     remember_original(target, item.op.path, item.original)
+        if bases:
+            remember_bases(target, bases)
         return manifest
 
     @staticmethod

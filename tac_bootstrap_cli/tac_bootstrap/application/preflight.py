@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
 from tac_bootstrap.domain.errors import OperationError, TacError, UnsafePathError, UsageError
@@ -40,9 +40,14 @@ def _limit(directory: Path, name: str, default: int) -> int:
 
 
 def _fits(
-    directory: Path, names: Iterable[str], full: Path, what: str, error: type[TacError]
+    directory: Path,
+    names: Iterable[str],
+    full: Path,
+    what: str,
+    error: type[TacError],
+    limit: Callable[[Path, str, int], int] = _limit,
 ) -> None:
-    name_max = _limit(directory, "PC_NAME_MAX", NAME_MAX_DEFAULT)
+    name_max = limit(directory, "PC_NAME_MAX", NAME_MAX_DEFAULT)
     for name in names:
         size = len(name.encode("utf-8", "surrogateescape"))
         if size > name_max:
@@ -51,7 +56,7 @@ def _fits(
                 f"{name_max} the filesystem allows ({directory})",
                 hint="choose a shorter name; nothing was written",
             )
-    path_max = _limit(directory, "PC_PATH_MAX", PATH_MAX_DEFAULT)
+    path_max = limit(directory, "PC_PATH_MAX", PATH_MAX_DEFAULT)
     size = len(os.fsencode(full.absolute()))
     if size >= path_max:
         raise error(
@@ -81,11 +86,50 @@ def _existing_ancestor(path: Path) -> Path:
     return current
 
 
-def planned_path(root: Path, relative: str, real_root: Path | None = None) -> Path:
+class PathLimits:
+    """For one plan's checks: each directory's nearest existing ancestor and its filesystem's
+    NAME_MAX and PATH_MAX, looked up once, not once per file (a stat per missing level and two
+    statfs calls for each of init's ~150 files). Valid while nothing is written."""
+
+    def __init__(self) -> None:
+        self._ancestors: dict[Path, Path] = {}
+        self._limits: dict[tuple[Path, str], int] = {}
+
+    def ancestor(self, path: Path) -> Path:
+        """``_existing_ancestor(path)``: the path itself when it is a directory, else its
+        parent's (remembered)."""
+        absolute = path.absolute()
+        try:
+            if absolute.is_dir():
+                return absolute
+        except OSError:
+            pass  # as _existing_ancestor: look further up
+        parent = absolute.parent
+        found = self._ancestors.get(parent)
+        if found is None:
+            found = self._ancestors[parent] = _existing_ancestor(parent)
+        return found
+
+    def limit(self, directory: Path, name: str, default: int) -> int:
+        key = (directory, name)
+        value = self._limits.get(key)
+        if value is None:
+            value = self._limits[key] = _limit(directory, name, default)
+        return value
+
+
+def planned_path(
+    root: Path, relative: str, real_root: Path | None = None, limits: PathLimits | None = None
+) -> Path:
     """confined_path, plus the length limits: checked before any stat of the path itself.
-    ``real_root``: ``resolved_root(root)``, resolved once for a whole plan."""
+    ``real_root``: ``resolved_root(root)``, resolved once for a whole plan; ``limits``: the
+    plan's PathLimits, for the same reason."""
     full = root / relative
-    _fits(_existing_ancestor(full), PurePosixPath(relative).parts, full, relative, OperationError)
+    parts = PurePosixPath(relative).parts
+    if limits is None:
+        _fits(_existing_ancestor(full), parts, full, relative, OperationError)
+    else:
+        _fits(limits.ancestor(full), parts, full, relative, OperationError, limits.limit)
     return confined_path(root, relative, real_root)
 
 

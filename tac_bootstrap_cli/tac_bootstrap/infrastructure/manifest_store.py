@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 from tac_bootstrap.domain.errors import ConfigError
@@ -55,11 +56,17 @@ def save_manifest(root: Path, manifest: Manifest) -> None:
 
 def remember_base(root: Path, relative: str, content: bytes) -> None:
     """Keep what was generated, for the next upgrade's three-way merge."""
+    remember_bases(root, [(relative, content)])
+
+
+def remember_bases(root: Path, bases: Iterable[tuple[str, bytes]]) -> None:
+    """remember_base for many files: the state directory's ignore file is checked once."""
     ignore = confined_path(root, STATE_IGNORE)
     if not ignore.exists():
         atomic_write(ignore, b"# tac-bootstrap's local state: never committed.\n*\n")
-    # A cache (git history is the other source): no fsync per file.
-    _write_if_changed(confined_path(root, base_path(relative)), content, durable=False)
+    for relative, content in bases:
+        # A cache (git history is the other source): no fsync per file.
+        _write_if_changed(confined_path(root, base_path(relative)), content, durable=False)
 
 
 def forget_base(root: Path, relative: str) -> None:
@@ -116,6 +123,7 @@ __all__ = [
     "recover_base",
     "recover_original",
     "remember_base",
+    "remember_bases",
     "remember_original",
     "save_manifest",
 ]
