@@ -136,4 +136,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_transcripts.py
 
 clean:
-	rm -rf $(VENV) .nox .tools build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .nox .tools build dist .pytest_cache .mypy_cache .ruff_cache $(PACKAGE)/_compiled_templates
