@@ -31,15 +31,12 @@ $(STAMP): pyproject.toml hatch_build.py | $(BIN)/python
 	touch $(STAMP)
 
 # The install's build hook compiles the templates into Python modules (hatch_build.py); a
-# checkout's later template edits are compiled again here (the renderer would only fall back to
-# compiling them from source, and the test of the installed modules would fail).
+# checkout's later edits (renames and deletions too) are compiled again here, when the index
+# no longer matches the templates (the renderer would fall back to compiling them from source,
+# and the test of the installed modules would fail).
 PACKAGE := tac_bootstrap_cli/tac_bootstrap
-COMPILED_INDEX := $(PACKAGE)/_compiled_templates/index.json
-$(COMPILED_INDEX): $(shell find $(PACKAGE)/templates -type f) $(PACKAGE)/infrastructure/jinja_options.py \
-		$(PACKAGE)/infrastructure/escaping.py $(PACKAGE)/infrastructure/precompiled_templates.py | $(STAMP)
-	$(BIN)/python -m tac_bootstrap.infrastructure.precompiled_templates
-
-templates: $(COMPILED_INDEX)
+templates: | $(STAMP)
+	@$(BIN)/python -m tac_bootstrap.infrastructure.precompiled_templates
 
 # Without npm the real-CLI tests skip under a banner (or fail where TAC_REQUIRE_CLAUDE=1).
 $(CLAUDE_STAMP):
@@ -54,7 +51,7 @@ $(CLAUDE_STAMP):
 
 claude-cli: $(CLAUDE_STAMP)
 
-demo: $(STAMP) $(COMPILED_INDEX)
+demo: $(STAMP) templates
 	rm -rf $(DEMO_DIR)
 	$(BIN)/tac-bootstrap init demo-app -o $(DEMO_DIR) --yes
 	@# A project has code of its own: one test, so the run's checks have something to judge.
@@ -103,7 +100,7 @@ check-base: $(STAMP)
 static: $(STAMP)
 	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck check-base
 
-unit: $(STAMP) $(COMPILED_INDEX) claude-cli
+unit: $(STAMP) templates claude-cli
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # The oldest Python: the suite minus the PostgreSQL, real-CLI and browser groups (they test a
@@ -111,7 +108,7 @@ unit: $(STAMP) $(COMPILED_INDEX) claude-cli
 # dashboard's Python side runs on it in the HTTP and live-stream tests; the main run has them
 # all). Skips under a banner when that Python is missing, fails then where TAC_REQUIRE_PYTHONS
 # names it (.ci/run).
-oldest-python: $(STAMP) $(COMPILED_INDEX)
+oldest-python: $(STAMP) templates
 	$(BIN)/nox -s tests-$(OLDEST_PYTHON) -- -q $(PYTEST_PARALLEL) \
 		-m "not postgres and not real_cli and not browser" $(PYTEST_ARGS)
 

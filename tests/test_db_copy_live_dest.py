@@ -5,12 +5,10 @@ a connection opened meanwhile outlasts the schema change each batch makes (SQLIT
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 
 from tac_bootstrap.runtime.adw_database import OrchestratorDB
-from tac_bootstrap.runtime.adw_db_schema_retry import SQLITE_SCHEMA, schema_changed
 from tac_bootstrap.runtime.adw_db_transfer import AttachedSource, SourceWatch
 
 from .db_helpers import MIGRATIONS, sql
@@ -64,16 +62,3 @@ def test_batches_wait_for_a_busy_dest(tmp_path: Path) -> None:
         assert copied == PROMPTS
         (totals,) = sql(dest, "SELECT prompts FROM prompt_totals WHERE dimension = 'model'")
         assert totals["prompts"] == PROMPTS
-
-
-def test_only_a_schema_change_is_run_again() -> None:
-    """What the retrying connection takes for SQLITE_SCHEMA, by code (3.11+) or message."""
-    changed = sqlite3.OperationalError("database schema has changed")
-    assert schema_changed(changed)
-    changed.sqlite_errorcode = SQLITE_SCHEMA  # type: ignore[attr-defined]
-    assert schema_changed(changed)
-    busy = sqlite3.OperationalError("database schema has changed")
-    busy.sqlite_errorcode = 5  # type: ignore[attr-defined]  # SQLITE_BUSY: its code decides
-    assert not schema_changed(busy)
-    assert not schema_changed(sqlite3.OperationalError("database is locked"))
-    assert not schema_changed(sqlite3.IntegrityError("database schema has changed"))

@@ -4,7 +4,10 @@ while they match (source, jinja2, options), and errors still name the template a
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
+import threading
 from pathlib import Path
 
 import jinja2
@@ -13,13 +16,15 @@ import pytest
 from tac_bootstrap.application.scaffold_service import ScaffoldService
 from tac_bootstrap.domain.config import Language, new_config
 from tac_bootstrap.domain.errors import TemplateError
-from tac_bootstrap.infrastructure.jinja_options import compile_key
+from tac_bootstrap.infrastructure import escaping
+from tac_bootstrap.infrastructure.jinja_options import compile_key, environment
 from tac_bootstrap.infrastructure.precompiled_templates import (
     COMPILED_DIR,
     INDEX,
     PrecompiledLoader,
     compile_templates,
     module_file,
+    up_to_date,
 )
 from tac_bootstrap.infrastructure.template_renderer import TemplateRenderer
 
@@ -75,7 +80,9 @@ def test_an_edited_template_is_compiled_from_its_source(tmp_path: Path) -> None:
     assert _loader(renderer).served == {"b.md.j2"}
 
 
-@pytest.mark.parametrize("damage", ["other jinja2", "no index", "module gone", "broken module"])
+@pytest.mark.parametrize(
+    "damage", ["other jinja2", "no index", "module gone", "not python", "nul bytes", "no template"]
+)
 def test_modules_that_cannot_be_trusted_are_not_used(tmp_path: Path, damage: str) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
@@ -92,8 +99,12 @@ def test_modules_that_cannot_be_trusted_are_not_used(tmp_path: Path, damage: str
         index.unlink()
     elif damage == "module gone":
         module.unlink()
-    else:
+    elif damage == "not python":
         module.write_text("def root(:\n")
+    elif damage == "nul bytes":
+        module.write_bytes(b"x = 1\0\n")
+    else:
+        module.write_text("x = 1\n")  # Python, but none of a template's names
     renderer = TemplateRenderer(templates, compiled)
     assert renderer.render("t.md.j2", {"v": 3}) == "value 3\n"
     assert _loader(renderer).served == set()
@@ -117,14 +128,100 @@ def test_a_recompile_replaces_the_whole_set(tmp_path: Path) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "gone.md.j2").write_text("x\n")
+    (templates / "kept.md.j2").write_text("k\n")
     compiled = tmp_path / "compiled"
     compile_templates(templates, compiled)
+    assert up_to_date(templates, compiled)
     (templates / "gone.md.j2").unlink()
-    (templates / "new.md.j2").write_text("y\n")
+    assert not up_to_date(templates, compiled)  # a deletion keeps every other file's mtime
+    (templates / "kept.md.j2").rename(templates / "renamed.md.j2")
+    assert not up_to_date(templates, compiled)
     compile_templates(templates, compiled)
-    assert sorted(p.name for p in compiled.iterdir()) == sorted([INDEX, module_file("new.md.j2")])
-    assert [p.name for p in tmp_path.iterdir() if p.name != "templates"] == ["compiled"]
-    assert oct(compiled.stat().st_mode & 0o777) == oct(0o755)
+    assert up_to_date(templates, compiled)
+    assert sorted(p.name for p in compiled.iterdir()) == sorted(
+        [INDEX, module_file("renamed.md.j2")]
+    )
+    (templates / "renamed.md.j2").write_text("edited\n")
+    assert not up_to_date(templates, compiled)
+
+
+def test_concurrent_builds_leave_a_whole_set(tmp_path: Path) -> None:
+    """Two builds into one directory (an editable install and a wheel build, say) while a
+    renderer reads it: every answer is right, and the set is whole afterwards."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    for n in range(20):
+        (templates / f"t{n}.md.j2").write_text(f"{n} {{{{ v }}}}\n")
+    compiled = tmp_path / "compiled"
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            for _ in range(15):
+                compile_templates(templates, compiled)
+        except BaseException as exc:
+            errors.append(exc)
+
+    builders = [threading.Thread(target=build) for _ in range(2)]
+    for thread in builders:
+        thread.start()
+    while any(thread.is_alive() for thread in builders):
+        loader = PrecompiledLoader(templates, compiled)
+        env = environment(loader)  # the options the modules were compiled with
+        assert env.get_template("t7.md.j2").render(v=1) == "7 1\n"
+    for thread in builders:
+        thread.join()
+    assert errors == []
+    assert up_to_date(templates, compiled)
+    assert [p.name for p in compiled.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_module_without_bytecode_fills_the_user_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without bytecode Python would compile the module's source on every run: the first run
+    takes the module and fills the per-user cache, the next ones read that."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "t.md.j2").write_text("value {{ v }}\n")
+    compile_templates(templates, tmp_path / "compiled")
+    shutil.copytree(tmp_path / "compiled", tmp_path / "again")  # a new environment, one cache
+    first = TemplateRenderer(templates, tmp_path / "compiled")
+    assert first.render("t.md.j2", {"v": 1}) == "value 1\n"
+    assert _loader(first).served == {"t.md.j2"}
+    cached = list((tmp_path / "cache" / "tac-bootstrap" / "jinja-f").iterdir())
+    assert len(cached) == 1
+    second = TemplateRenderer(templates, tmp_path / "again")
+    assert second.render("t.md.j2", {"v": 2}) == "value 2\n"
+    assert _loader(second).served == set()  # from the cache
+    assert not list((tmp_path / "compiled").glob("__pycache__/*"))
+
+
+def test_a_template_edited_while_loaded_is_loaded_again(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    template = templates / "t.md.j2"
+    template.write_text("old {{ v }}\n")
+    compile_templates(templates, tmp_path / "compiled")
+    renderer = TemplateRenderer(templates, tmp_path / "compiled")
+    assert renderer.render("t.md.j2", {"v": 1}) == "old 1\n"
+    assert _loader(renderer).served == {"t.md.j2"}
+    template.write_text("new {{ v }}\n")
+    os.utime(template, (template.stat().st_mtime + 5,) * 2)  # a later mtime, whatever the clock
+    assert renderer.render("t.md.j2", {"v": 1}) == "new 1\n"
+
+
+def test_the_compile_key_follows_the_filters_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """jinja2 runs a filter applied to a literal at compile time: other filter code, other key."""
+    before = compile_key()
+    copy = tmp_path / "escaping.py"
+    copy.write_bytes(Path(escaping.__file__).read_bytes() + b"\n# changed\n")
+    monkeypatch.setattr(escaping, "__file__", str(copy))
+    assert compile_key() != before
 
 
 def test_the_installed_package_ships_every_template_compiled() -> None:
@@ -134,6 +231,7 @@ def test_the_installed_package_ships_every_template_compiled() -> None:
     assert index["key"] == compile_key()
     names = {p.relative_to(TEMPLATES_DIR).as_posix() for p in TEMPLATES_DIR.rglob("*.j2")}
     assert set(index["templates"]) == names
+    assert up_to_date(TEMPLATES_DIR, COMPILED_DIR)
     renderer = TemplateRenderer()
     _rendered(renderer)
     assert _loader(renderer).served >= {"CLAUDE.md.j2", "claude/settings.json.j2"}

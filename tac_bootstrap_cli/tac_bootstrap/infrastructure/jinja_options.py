@@ -7,10 +7,13 @@ compiled under other options, filters or jinja2 is never used (``compile_key``).
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from tac_bootstrap.infrastructure import escaping
 from tac_bootstrap.infrastructure.escaping import FILTERS
 
 
@@ -49,8 +52,21 @@ def environment(loader: jinja2.BaseLoader, **settings: Any) -> jinja2.Environmen
     return env
 
 
+def _code_digest() -> str:
+    """The filters' and these options' source: jinja2 runs a filter applied to a literal while
+    it compiles, so the module holds that filter's output."""
+    digest = hashlib.sha256()
+    for module_file in (escaping.__file__, __file__):
+        try:
+            digest.update(Path(module_file).read_bytes())
+        except (OSError, TypeError):  # no source at hand: never the build's key
+            return "unknown"
+    return digest.hexdigest()[:16]
+
+
 def compile_key() -> str:
-    """What the generated code depends on: jinja2's version, the options, the filters' names."""
+    """What the generated code depends on: jinja2's version, the options, the filters (their
+    names and their code)."""
 
     def shown(value: Any) -> str:
         if callable(value):  # the function or class itself, by name
@@ -58,4 +74,5 @@ def compile_key() -> str:
         return repr(value)
 
     options = ",".join(f"{key}={shown(value)}" for key, value in sorted(OPTIONS.items()))
-    return f"jinja2 {jinja2.__version__}; {options}; filters={','.join(sorted(FILTERS))}"
+    filters = ",".join(sorted(FILTERS))
+    return f"jinja2 {jinja2.__version__}; {options}; filters={filters}; code={_code_digest()}"

@@ -4,10 +4,11 @@ jinja2 turns a template into Python source by lexing, parsing and generating cod
 template, ~350 ms for all of ours, which every first `init` on a machine paid (the per-user
 cache of compiled templates is empty then). The wheel build (``hatch_build.py``) writes that
 source once, one module per template, into ``_compiled_templates/`` beside an index of each
-template's checksum, the jinja2 version and the options; pip compiles the modules to bytecode
-when it installs the wheel. The renderer takes a module only when its template's checksum and
-the compile key still match, and compiles the template from source otherwise, as before: an
-edited template, an upgraded jinja2 or a missing directory costs time, never a wrong output.
+template's checksum and the compile key (jinja2's version, our options, the filters' code:
+jinja2 folds a filter applied to a literal into the module); pip compiles the modules to
+bytecode when it installs the wheel. The renderer takes a module only while its template's
+checksum and the key still match, and compiles the template from source otherwise, as before:
+an edited template, an upgraded jinja2 or a damaged module costs time, never a wrong output.
 
 Imports only jinja2, the filters and the standard library: the build runs it where nothing else
 is installed.
@@ -16,11 +17,13 @@ is installed.
 from __future__ import annotations
 
 import hashlib
+import importlib.machinery
 import importlib.util
 import json
 import os
 from collections.abc import MutableMapping
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import jinja2
@@ -41,38 +44,50 @@ def source_digest(source: str) -> str:
     return hashlib.sha256(source.encode(_ENCODING)).hexdigest()
 
 
+def _write(path: Path, text: str) -> None:
+    """Whole or not at all (a temp file renamed), so a concurrent build or reader never sees
+    half a module; two builds write the same bytes."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    tmp.write_text(text, encoding=_ENCODING)
+    os.replace(tmp, path)
+
+
 def compile_templates(templates_dir: Path, out_dir: Path) -> int:
-    """Write every ``*.j2`` under ``templates_dir`` as a module in ``out_dir``; returns the count.
-
-    The directory is built beside ``out_dir`` and swapped in whole, so a reader sees the old set
-    or the new one, never a mix.
-    """
-    import shutil  # the build's tools, not a render's
-    import tempfile
-
+    """Write every ``*.j2`` under ``templates_dir`` as a module in ``out_dir``, the index last,
+    then remove the modules of templates that are gone; returns the count."""
     loader = jinja2.FileSystemLoader(templates_dir)
     env = environment(loader)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        digests: dict[str, str] = {}
-        for name in env.list_templates(extensions=["j2"]):  # what is rendered; the rest copied
-            source, filename, _ = loader.get_source(env, name)
-            code = env.compile(source, name, filename, raw=True, defer_init=True)
-            (staging / module_file(name)).write_text(code, encoding=_ENCODING)
-            digests[name] = source_digest(source)
-        index = {"key": compile_key(), "templates": digests}
-        (staging / INDEX).write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
-        os.chmod(staging, 0o755)  # mkdtemp's 0o700 would hide the modules from other users
-        old = out_dir.with_name(f"{staging.name}.old")
-        if out_dir.exists():
-            out_dir.rename(old)
-        staging.rename(out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    out_dir.mkdir(parents=True, exist_ok=True)
+    digests: dict[str, str] = {}
+    for name in env.list_templates(extensions=["j2"]):  # what is rendered; the rest is copied
+        source, filename, _ = loader.get_source(env, name)
+        _write(
+            out_dir / module_file(name),
+            env.compile(source, name, filename, raw=True, defer_init=True),
+        )
+        digests[name] = source_digest(source)
+    index = {"key": compile_key(), "templates": digests}
+    _write(out_dir / INDEX, json.dumps(index, indent=1, sort_keys=True) + "\n")
+    kept = {module_file(name) for name in digests}
+    for path in out_dir.glob("t_*.py"):
+        if path.name not in kept:
+            path.unlink(missing_ok=True)
     return len(digests)
+
+
+def up_to_date(templates_dir: Path, compiled_dir: Path) -> bool:
+    """The index holds exactly today's templates, by checksum, under today's compile key."""
+    digests = load_index(compiled_dir)
+    loader = jinja2.FileSystemLoader(templates_dir)
+    env = environment(loader)
+    names = env.list_templates(extensions=["j2"])
+    if set(names) != set(digests):
+        return False
+    return all(
+        digests[name] == source_digest(loader.get_source(env, name)[0])
+        and (compiled_dir / module_file(name)).is_file()
+        for name in names
+    )
 
 
 def load_index(compiled_dir: Path) -> dict[str, str]:
@@ -89,7 +104,11 @@ def load_index(compiled_dir: Path) -> dict[str, str]:
 
 
 class PrecompiledLoader(jinja2.FileSystemLoader):
-    """A FileSystemLoader that takes a template's build-time module while its source matches."""
+    """A FileSystemLoader that takes a template's build-time module while its source matches.
+
+    Where the module has no bytecode (PYTHONDONTWRITEBYTECODE, an installer that compiles
+    none) Python would compile its source on every run; the per-user cache of compiled
+    templates answers first then, and is filled from the module."""
 
     def __init__(self, templates_dir: Path, compiled_dir: Path = COMPILED_DIR) -> None:
         super().__init__(templates_dir)
@@ -103,41 +122,78 @@ class PrecompiledLoader(jinja2.FileSystemLoader):
         name: str,
         globals: MutableMapping[str, Any] | None = None,
     ) -> jinja2.Template:
-        expected = self.digests.get(name)
-        if expected is None:
-            return super().load(environment, name, globals)
         source, filename, uptodate = self.get_source(environment, name)
-        if filename is None or source_digest(source) != expected:
-            return super().load(environment, name, globals)  # edited since the build
-        namespace = self._module_namespace(name)
-        if namespace is None:
-            return super().load(environment, name, globals)
-        namespace["__file__"] = filename  # error locations name the template, not the module
-        template = environment.template_class.from_module_dict(
-            environment, namespace, globals if globals is not None else {}
-        )
-        # What jinja2's own Template.from_code sets: an edited template is loaded again.
-        template._uptodate = uptodate
-        self.served.add(name)
+        module = self._module(name, source)  # (its code, whether it had bytecode)
+        cache = environment.bytecode_cache
+        bucket = None
+        if module is not None and module[1]:
+            code, origin = module[0], "module"
+        else:
+            if cache is not None:
+                bucket = cache.get_bucket(environment, name, filename, source)
+            if bucket is not None and bucket.code is not None:
+                code, origin = bucket.code, "cache"
+                bucket = None  # already filled
+            elif module is not None:
+                code, origin = module[0], "module"
+            else:
+                code, origin = environment.compile(source, name, filename), "source"
+        try:
+            template = _template(environment, code, filename, globals)
+        except Exception:
+            if origin != "module":
+                raise
+            # A module that compiles but is no template (damaged): its source decides.
+            code, origin = environment.compile(source, name, filename), "source"
+            template = _template(environment, code, filename, globals)
+        if bucket is not None and cache is not None:
+            bucket.code = code  # the next run reads it from the cache, not the module's source
+            cache.set_bucket(bucket)
+        if origin == "module":
+            self.served.add(name)
+        template._uptodate = uptodate  # an edited template is loaded again, as jinja2's are
         return template
 
-    def _module_namespace(self, name: str) -> dict[str, Any] | None:
+    def _module(self, name: str, source: str) -> tuple[CodeType, bool] | None:
+        """The build-time module's code and whether Python had its bytecode; None when the
+        template has none, was edited since, or the module cannot be read."""
+        if self.digests.get(name) != source_digest(source):
+            return None
         path = self.compiled_dir / module_file(name)
         spec = importlib.util.spec_from_file_location(f"_tac_template_{path.stem}", path)
-        if spec is None or spec.loader is None:
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
             return None
-        module = importlib.util.module_from_spec(spec)
+        compiled = os.path.exists(importlib.util.cache_from_source(str(path)))
         try:
-            spec.loader.exec_module(module)  # bytecode from __pycache__, as pip compiled it
-        except (OSError, SyntaxError):
+            code = spec.loader.get_code(spec.name)
+        except Exception:  # unreadable, not Python, NUL bytes: compiled from source instead
             return None
-        return module.__dict__
+        return (code, compiled) if code is not None else None
+
+
+def _template(
+    environment: jinja2.Environment,
+    code: CodeType,
+    filename: str | None,
+    globals: MutableMapping[str, Any] | None,
+) -> jinja2.Template:
+    """What jinja2's Template.from_code does, with the template's own path as the file (not
+    the module's), so an error names the template and its line wherever the code came from."""
+    namespace: dict[str, Any] = {"environment": environment, "__file__": filename}
+    exec(code, namespace)
+    return environment.template_class.from_module_dict(
+        environment, namespace, globals if globals is not None else {}
+    )
 
 
 def main() -> int:
-    """``python -m tac_bootstrap.infrastructure.precompiled_templates``: compile in place (what
-    the build does; for a checkout whose templates changed since its editable install)."""
-    count = compile_templates(COMPILED_DIR.parent / "templates", COMPILED_DIR)
+    """``python -m tac_bootstrap.infrastructure.precompiled_templates``: compile in place when
+    anything changed (what the build does; for a checkout edited since its editable install)."""
+    templates_dir = COMPILED_DIR.parent / "templates"
+    if up_to_date(templates_dir, COMPILED_DIR):
+        print(f"compiled templates up to date in {COMPILED_DIR}")
+        return 0
+    count = compile_templates(templates_dir, COMPILED_DIR)
     print(f"compiled {count} templates into {COMPILED_DIR}")
     return 0
 
