@@ -52,15 +52,25 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _sources(templates_dir: Path) -> tuple[jinja2.Environment, dict[str, tuple[str, str]]]:
+    """Our environment over ``templates_dir`` and every ``*.j2`` in it (what is rendered; the
+    rest is copied): name -> (source, filename)."""
+    loader = jinja2.FileSystemLoader(templates_dir)
+    env = environment(loader)
+    sources = {}
+    for name in env.list_templates(extensions=["j2"]):
+        source, filename, _ = loader.get_source(env, name)
+        sources[name] = (source, str(filename))
+    return env, sources
+
+
 def compile_templates(templates_dir: Path, out_dir: Path) -> int:
     """Write every ``*.j2`` under ``templates_dir`` as a module in ``out_dir``, the index last,
     then remove the modules of templates that are gone; returns the count."""
-    loader = jinja2.FileSystemLoader(templates_dir)
-    env = environment(loader)
+    env, sources = _sources(templates_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     digests: dict[str, str] = {}
-    for name in env.list_templates(extensions=["j2"]):  # what is rendered; the rest is copied
-        source, filename, _ = loader.get_source(env, name)
+    for name, (source, filename) in sources.items():
         _write(
             out_dir / module_file(name),
             env.compile(source, name, filename, raw=True, defer_init=True),
@@ -78,15 +88,12 @@ def compile_templates(templates_dir: Path, out_dir: Path) -> int:
 def up_to_date(templates_dir: Path, compiled_dir: Path) -> bool:
     """The index holds exactly today's templates, by checksum, under today's compile key."""
     digests = load_index(compiled_dir)
-    loader = jinja2.FileSystemLoader(templates_dir)
-    env = environment(loader)
-    names = env.list_templates(extensions=["j2"])
-    if set(names) != set(digests):
+    _, sources = _sources(templates_dir)
+    if set(sources) != set(digests):
         return False
     return all(
-        digests[name] == source_digest(loader.get_source(env, name)[0])
-        and (compiled_dir / module_file(name)).is_file()
-        for name in names
+        digests[name] == source_digest(source) and (compiled_dir / module_file(name)).is_file()
+        for name, (source, _) in sources.items()
     )
 
 
