@@ -4,7 +4,7 @@
 a plain interpreter and ~200 ms behind a pyenv shim. Started here, before typer and the
 command's modules load (~80 ms), it runs alongside them instead of after. Only the standard
 library is imported before the app; a probe nobody collects (a usage error, say) is ended at
-exit.
+exit. The process then ends without the interpreter's teardown (`process_lifecycle`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import sys
 
 
 def main() -> None:
+    from tac_bootstrap.cli import process_lifecycle
+
+    ending = process_lifecycle.begin()  # first, so that its handler runs after every other one
     words = sys.argv[1:]
     if words[:1] == ["doctor"] and not {"-h", "--help"} & set(words):
         import atexit
@@ -23,4 +26,11 @@ def main() -> None:
         atexit.register(python_probe.stop)
     from tac_bootstrap.cli.app import main as run_app
 
-    run_app()
+    try:
+        run_app()
+    except SystemExit as exc:
+        if ending:
+            process_lifecycle.record(exc.code)
+        raise
+    if ending:
+        process_lifecycle.record(0)

@@ -3,7 +3,8 @@
 With --json, stdout carries exactly one JSON document and all human output goes to stderr.
 Rich already honours NO_COLOR and drops colour when the stream is not a terminal. Rich costs
 ~20 ms of start-up, so it is imported on the first tree, table or line that needs it: a plain
-line (`render --check`) is written as rich would print it, without rich.
+line (`render --check`) is written as rich would print it, without rich, and so is the summary
+table wherever rich's bytes are known (`plain_table`).
 """
 
 from __future__ import annotations
@@ -153,6 +154,35 @@ class Output:
         for note in report.notes:
             self.info(note)
 
+    def _table(
+        self,
+        title: str,
+        headers: tuple[str, ...],
+        right: tuple[bool, ...],
+        rows: list[tuple[str, ...]],
+        *,
+        plain_rows: list[tuple[str, ...]],
+    ) -> None:
+        """A rich table of ``rows`` (markup), or where rich's bytes are known, the same bytes
+        from ``plain_rows`` (the text without markup) with no rich import."""
+        from tac_bootstrap.cli import plain_table
+
+        stream = sys.stderr if self.json_mode else sys.stdout
+        if plain_table.plain_stream(stream):
+            text = plain_table.render(title, headers, right, plain_rows)
+            if text is not None:
+                stream.write(text)
+                stream.flush()
+                return
+        from rich.table import Table
+
+        table = Table(title=title)
+        for header, at_right in zip(headers, right, strict=True):
+            table.add_column(header, justify="right" if at_right else "left")
+        for row in rows:
+            table.add_row(*row)
+        self.console.print(table)
+
     def summary_line(self, report: ApplyReport) -> str:
         counts = report.summary()
         parts = [f"{n} {status}" for status, n in counts.items() if n]
@@ -160,13 +190,9 @@ class Output:
         return f"{len(report.results)} files ({verb}): " + ", ".join(parts)
 
     def summary_table(self, report: ApplyReport) -> None:
-        from rich.table import Table
-
         from tac_bootstrap.domain.plan import Status
 
-        table = Table(title="Summary" if not report.dry_run else "Summary (dry run)")
-        table.add_column("result")
-        table.add_column("files", justify="right")
+        title = "Summary" if not report.dry_run else "Summary (dry run)"
         labels = {
             Status.CREATE: "created" if not report.dry_run else "to create",
             Status.IDENTICAL: "identical",
@@ -175,11 +201,18 @@ class Output:
             Status.MERGE: "merged into your file (backup kept)",
             Status.DELETED: "deleted by you (kept deleted)",
         }
-        for status, label in labels.items():
-            count = report.count(status)
-            if count or status in (Status.CREATE, Status.IDENTICAL, Status.CONFLICT):
-                table.add_row(f"[{STATUS_STYLE[status]}]{label}[/]", str(count))
-        self.console.print(table)
+        rows = [
+            (status, label, str(report.count(status)))
+            for status, label in labels.items()
+            if report.count(status) or status in (Status.CREATE, Status.IDENTICAL, Status.CONFLICT)
+        ]
+        self._table(
+            title,
+            ("result", "files"),
+            (False, True),
+            [(f"[{STATUS_STYLE[status]}]{label}[/]", count) for status, label, count in rows],
+            plain_rows=[(label, count) for _, label, count in rows],
+        )
         for result in report.backups:
             self.info(f"backup of {result.path}: {result.backup}")
         for result in report.conflicts:
