@@ -29,6 +29,23 @@ builtins._tac_witness = _Witness()
 """
 
 
+def _handlers_before_startup() -> int:
+    """Exit handlers a fresh interpreter already has (coverage's subprocess support, a
+    sitecustomize): with any, the ending steps aside by design and these cases cannot run."""
+    probe = "import atexit, sys; sys.stdout.write(str(atexit._ncallbacks()))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    return int(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def clean_interpreter() -> None:
+    count = _handlers_before_startup()
+    if count:
+        pytest.skip(f"this interpreter registers {count} exit handler(s) at start-up")
+
+
 def _child(body: str) -> subprocess.CompletedProcess[str]:
     script = TEARDOWN_WITNESS + textwrap.dedent(body)
     return subprocess.run(
@@ -36,6 +53,7 @@ def _child(body: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.usefixtures("clean_interpreter")
 def test_a_recorded_code_ends_the_process_after_every_later_handler_without_teardown() -> None:
     result = _child(
         """
@@ -54,6 +72,7 @@ def test_a_recorded_code_ends_the_process_after_every_later_handler_without_tear
     assert "teardown ran" not in result.stderr
 
 
+@pytest.mark.usefixtures("clean_interpreter")
 @pytest.mark.parametrize(("code", "expected"), [(None, 0), (0, 0), (1, 1), (2, 2), (130, 130)])
 def test_the_recorded_exit_codes_are_the_process_status(code: int | None, expected: int) -> None:
     result = _child(
@@ -145,10 +164,12 @@ def _sitecustomize(directory: Path, *, earlier_handler: bool) -> dict[str, str]:
 
 @pytest.mark.parametrize("earlier_handler", [False, True])
 def test_the_console_script_ends_the_same_with_or_without_teardown(
-    tmp_path: Path, earlier_handler: bool
+    tmp_path: Path, earlier_handler: bool, request: pytest.FixtureRequest
 ) -> None:
     """The real CLI: `init`, a usage error and a failed command keep their output and exit
     codes; the teardown is skipped unless something registered an exit handler before it."""
+    if not earlier_handler:
+        request.getfixturevalue("clean_interpreter")
     site = tmp_path / "site"
     site.mkdir()
     env = _sitecustomize(site, earlier_handler=earlier_handler)
@@ -175,3 +196,39 @@ def test_the_console_script_ends_the_same_with_or_without_teardown(
 
     for result in (made, usage, outside, failed):
         assert ("teardown ran" in result.stderr) == (witness is not None)
+
+
+def test_main_called_as_a_function_leaves_the_callers_process_alone(tmp_path: Path) -> None:
+    """`entry.main` embedded in a caller's program: the caller catches the command's
+    SystemExit, goes on, and its own exit status, collector and teardown stay its own."""
+    result = _child(
+        f"""
+        import gc, os
+        before = gc.get_threshold()
+        os.chdir({str(tmp_path)!r})
+        sys.argv = ["tac-bootstrap", "render", "--check"]  # not a project: exit 2
+        from tac_bootstrap.cli.entry import main
+        try:
+            main()
+        except SystemExit as exc:
+            print("command exited", exc.code)
+        print("threshold unchanged", gc.get_threshold() == before)
+        sys.exit(5)
+        """
+    )
+    assert result.stdout == "command exited 2\nthreshold unchanged True\n"
+    assert result.returncode == 5
+    assert "teardown ran" in result.stderr
+
+
+@pytest.mark.usefixtures("clean_interpreter")
+def test_python_dash_m_is_the_console_script() -> None:
+    """`python -m tac_bootstrap` ends like the installed script: no teardown."""
+    result = subprocess.run(
+        [sys.executable, "-c", TEARDOWN_WITNESS + "import runpy; runpy.run_module("
+         "'tac_bootstrap', run_name='__main__', alter_sys=True)", "--version"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+    assert "teardown ran" not in result.stderr

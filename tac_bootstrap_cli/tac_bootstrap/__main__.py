@@ -1,6 +1,6 @@
 """Allow ``python -m tac_bootstrap``."""
 
-from tac_bootstrap.cli.entry import main
+from tac_bootstrap.cli.entry import console_script
 
 if __name__ == "__main__":
-    main()
+    console_script()

@@ -38,9 +38,15 @@ def plain_stream(stream: TextIO) -> bool:
         return False
 
 
+_MARKUP = frozenset("[]:")  # rich's markup tags and :emoji: codes, in the strings it is given
+
+
 def _simple(text: str) -> bool:
-    """Printable ASCII with no space at either end (rich strips some of those)."""
-    return text.isascii() and text.isprintable() and text == text.strip()
+    """Printable ASCII that rich prints as written: no markup or emoji code (the rich path
+    gets the same words as markup) and no space at either end (rich strips some of those)."""
+    return (
+        text.isascii() and text.isprintable() and text == text.strip() and _MARKUP.isdisjoint(text)
+    )
 
 
 def render(

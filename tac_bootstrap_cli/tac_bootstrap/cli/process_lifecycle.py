@@ -20,7 +20,8 @@ It stays out of the way wherever the teardown could still matter:
 - a command that ended other than with an exit code (an exception the boundary let through,
   which Python reports and picks the status for) ends the usual way;
 - a stream that cannot be flushed is left to Python, which reports it as it always does.
-Only the console script uses this; the Python API never ends its caller's process.
+Only `entry.console_script` uses this; `entry.main` and the Python API never end their
+caller's process.
 """
 
 from __future__ import annotations
