@@ -7,12 +7,13 @@ imports) launches the probe at once; ``answer()`` collects it when doctor reache
 row, or runs it then when nothing was started; ``stop()`` ends one nobody collected. Only the
 standard library is imported here.
 
-The probe always runs, through whatever PATH finds (a pyenv shim picks its version anew each
-time), but it imports pydantic (~80 ms of its ~130) only when something that import depends on
-changed: the interpreter, its search path (and the stat of each directory on it), its finders,
-and the stat of every file its last successful import loaded. That record is kept per
-executable in the memo store (``MEMO_KIND``); a failed import is never kept, so it is tried
-again every time.
+The probe always runs, as whatever PATH finds; behind a pyenv shim, the interpreter the shim
+chose last time is run directly while nothing pyenv reads has changed (`pyenv_shim`). It
+imports pydantic (~80 ms of its ~130) only when something that import depends on changed:
+the interpreter, its search path (and the stat of each directory on it), its finders, and the
+stat of every file its last successful import loaded. That record is kept per executable in
+the memo store (``MEMO_KIND``); a failed import is never kept, so it is tried again every
+time.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import Any
+from typing import Any, NamedTuple
 
 PYTHON_ENV_VAR = "TAC_PYTHON"  # the interpreter the Claude Code hooks run (settings.json)
 TIMEOUT = 60
@@ -88,14 +89,21 @@ if not unchanged:
         except Exception:
             files = fingerprint = None
 print(json.dumps({"python": list(sys.version_info[:3]), "pydantic": version,
+                  "executable": sys.executable, "environ": dict(os.environ),
                   "unchanged": unchanged, "fingerprint": fingerprint, "files": files}))
 """
 _MAX_MEMO_SENT = 60_000  # bytes: below a pipe's buffer, so writing it never waits for a reader
 
 Answer = tuple[tuple[int, ...], object]  # (version, pydantic version or None)
 
-# A started probe, and the memo it was given (None: it imports pydantic whatever it finds).
-_started: dict[str, tuple[subprocess.Popen[str], dict[str, Any] | None]] = {}
+
+class _Probe(NamedTuple):
+    process: subprocess.Popen[str]
+    memo: dict[str, Any] | None  # given to it (None: it imports pydantic whatever it finds)
+    shim_fingerprint: str | None  # ran a pyenv shim: what the shim ran is remembered under it
+
+
+_started: dict[str, _Probe] = {}
 
 
 def hooks_python() -> tuple[str, str | None]:
@@ -126,11 +134,18 @@ def answer(executable: str) -> Answer:
     if is_running_interpreter(executable):  # its answers are known here: no process
         return _this_interpreter()
     try:
-        process, memo = _started.pop(executable) if executable in _started else _spawn(executable)
+        process, memo, shim = (
+            _started.pop(executable) if executable in _started else _spawn(executable)
+        )
         stdout, _ = process.communicate(timeout=TIMEOUT)
         lines = stdout.strip().splitlines()
         probe = json.loads(lines[-1]) if process.returncode == 0 and lines else {}
         version = tuple(int(part) for part in probe["python"])
+        ran, environ = probe.get("executable"), probe.get("environ")
+        if shim is not None and isinstance(ran, str) and isinstance(environ, dict):
+            from tac_bootstrap.infrastructure import pyenv_shim
+
+            pyenv_shim.remember(executable, shim, ran, environ)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
@@ -154,16 +169,21 @@ def _pydantic(executable: str, probe: dict[str, Any], memo: dict[str, Any] | Non
     return probe.get("pydantic")
 
 
-def _spawn(executable: str) -> tuple[subprocess.Popen[str], dict[str, Any] | None]:
+def _spawn(executable: str) -> _Probe:
     """Start the probe, then hand it the memo on its stdin: the memo is read while the
-    interpreter (behind a shim, perhaps) starts."""
+    interpreter starts. Behind a pyenv shim whose choice is known, that interpreter runs
+    directly, in the environment the shim would give it (`pyenv_shim`)."""
+    from tac_bootstrap.infrastructure import pyenv_shim
+
+    command, environ, shim = pyenv_shim.resolve(executable)
     reader, writer = os.pipe()
     try:
         process = subprocess.Popen(
-            [executable, "-c", _PROBE],
+            [command, "-c", _PROBE],
             stdin=reader,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            env=environ,
             text=True,
         )
     except BaseException:
@@ -180,7 +200,7 @@ def _spawn(executable: str) -> tuple[subprocess.Popen[str], dict[str, Any] | Non
             pipe.write(sent)
     except BrokenPipeError:
         pass  # the probe exited already: its answer (or its failure) says why
-    return process, memo
+    return _Probe(process, memo, shim)
 
 
 def _memo(executable: str) -> dict[str, Any] | None:
@@ -206,7 +226,7 @@ def _this_interpreter() -> Answer:
 
 def stop() -> None:
     """End the probes nobody collected (a doctor that ended before its python row)."""
-    for process, _given in _started.values():
+    for process, _given, _shim in _started.values():
         if process.poll() is None:
             process.kill()
         process.wait()
