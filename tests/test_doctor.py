@@ -142,6 +142,19 @@ def test_human_output_is_a_table_with_a_summary(cli: Any, with_db: Path) -> None
     assert "15 checks: 15 ok, 0 warnings, 0 failed; the agentic layer is healthy" in result.stdout
 
 
+def test_the_table_prints_paths_as_written_not_as_markup(project: Path, tmp_path: Path) -> None:
+    """A project path with rich markup or an emoji code in it is shown character for
+    character (it once printed "[red]" as colour and ":fire:" as an emoji)."""
+    odd = tmp_path / "[red]x[/] :fire:"
+    shutil.copytree(project, odd, symlinks=True)
+    (odd / "adws" / "adw_modules" / "adw_db_dialect.py").unlink()  # a failed row, with a hint
+    result = run_cli("doctor", odd, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert f"tac-bootstrap doctor: {odd}" in result.stdout
+    assert "🔥" not in result.stdout
+    assert "✖ fail" in result.stdout and "--fix" in result.stdout
+
+
 def test_database_not_created_yet_is_fine(cli: Any, project: Path) -> None:
     code, document = _doctor(cli, project)
     assert code == 0

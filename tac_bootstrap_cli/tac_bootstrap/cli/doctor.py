@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from tac_bootstrap.application.doctor import CheckStatus, DoctorReport
 from tac_bootstrap.application.doctor_service import doctor_project
 from tac_bootstrap.cli.output import Output
 
 GLYPH = {
-    CheckStatus.OK: "[green]✔ ok[/]",
-    CheckStatus.WARN: "[yellow]! warn[/]",
-    CheckStatus.FAIL: "[bold red]✖ fail[/]",
+    CheckStatus.OK: ("✔ ok", "green"),
+    CheckStatus.WARN: ("! warn", "yellow"),
+    CheckStatus.FAIL: ("✖ fail", "bold red"),
 }
 DETAIL_LINES = 8  # paths shown under a message; --json has them all
 
@@ -38,20 +38,21 @@ def _show(out: Output, report: DoctorReport, fix: bool) -> None:
             out.info(f"  {fixed_path}")
         if len(item.paths) > DETAIL_LINES:
             out.info(f"  … and {len(item.paths) - DETAIL_LINES} more")
-    table = Table(title=f"tac-bootstrap doctor: {report.root}", title_justify="left")
+    # Text, not markup: a path or message is printed as written ("[x]" or ":fire:" included).
+    table = Table(title=Text(f"tac-bootstrap doctor: {report.root}"), title_justify="left")
     table.add_column("check", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("message", overflow="fold")
     table.add_column("how to fix", overflow="fold")
     for check in report.checks:
-        message = escape(check.message)
+        message = check.message
         extra = [d for d in check.details if d not in check.message]
         for detail in extra[:DETAIL_LINES]:
-            message += f"\n  {escape(detail)}"
+            message += f"\n  {detail}"
         if len(extra) > DETAIL_LINES:
             message += f"\n  … and {len(extra) - DETAIL_LINES} more (--json lists all)"
-        hint = escape(check.hint) if check.status is not CheckStatus.OK else ""
-        table.add_row(escape(check.name), GLYPH[check.status], message, hint)
+        hint = check.hint if check.status is not CheckStatus.OK else ""
+        table.add_row(Text(check.name), Text(*GLYPH[check.status]), Text(message), Text(hint))
     out.console.print(table)
     out.info(_summary(report, fix))
 
