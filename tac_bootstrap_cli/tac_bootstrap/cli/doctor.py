@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from tac_bootstrap.application.doctor import CheckStatus, DoctorReport
 from tac_bootstrap.application.doctor_service import doctor_project
 from tac_bootstrap.cli.output import Output
+from tac_bootstrap.cli.plain_table import Column
 
 GLYPH = {
     CheckStatus.OK: ("✔ ok", "green"),
@@ -38,12 +37,14 @@ def _show(out: Output, report: DoctorReport, fix: bool) -> None:
             out.info(f"  {fixed_path}")
         if len(item.paths) > DETAIL_LINES:
             out.info(f"  … and {len(item.paths) - DETAIL_LINES} more")
-    # Text, not markup: a path or message is printed as written ("[x]" or ":fire:" included).
-    table = Table(title=Text(f"tac-bootstrap doctor: {report.root}"), title_justify="left")
-    table.add_column("check", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("message", overflow="fold")
-    table.add_column("how to fix", overflow="fold")
+    columns = (
+        Column("check", wrap=False),
+        Column("status", wrap=False),
+        Column("message", fold=True),
+        Column("how to fix", fold=True),
+    )
+    rows: list[tuple[str, ...]] = []
+    styles: list[tuple[str, ...]] = []
     for check in report.checks:
         message = check.message
         extra = [d for d in check.details if d not in check.message]
@@ -52,8 +53,11 @@ def _show(out: Output, report: DoctorReport, fix: bool) -> None:
         if len(extra) > DETAIL_LINES:
             message += f"\n  … and {len(extra) - DETAIL_LINES} more (--json lists all)"
         hint = check.hint if check.status is not CheckStatus.OK else ""
-        table.add_row(Text(check.name), Text(*GLYPH[check.status]), Text(message), Text(hint))
-    out.console.print(table)
+        glyph, style = GLYPH[check.status]
+        rows.append((check.name, glyph, message, hint))
+        styles.append(("", style, "", ""))
+    title = f"tac-bootstrap doctor: {report.root}"
+    out.table(title, columns, rows, styles, title_left=True)
     out.info(_summary(report, fix))
 
 

@@ -3,8 +3,8 @@
 With --json, stdout carries exactly one JSON document and all human output goes to stderr.
 Rich already honours NO_COLOR and drops colour when the stream is not a terminal. Rich costs
 ~20 ms of start-up, so it is imported on the first tree, table or line that needs it: a plain
-line (`render --check`) is written as rich would print it, without rich, and so is the summary
-table wherever rich's bytes are known (`plain_table`).
+line (`render --check`) is written as rich would print it, without rich, and so are tables
+wherever rich's bytes are known (`plain_table`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +22,7 @@ import typer
 
 from tac_bootstrap.application.os_errors import as_tac_error
 from tac_bootstrap.cli.boundary import State, command_of_context, current_context, one_line
+from tac_bootstrap.cli.plain_table import Column
 from tac_bootstrap.domain.errors import Interrupted, TacError
 
 if TYPE_CHECKING:
@@ -154,33 +155,40 @@ class Output:
         for note in report.notes:
             self.info(note)
 
-    def _table(
+    def table(
         self,
         title: str,
-        headers: tuple[str, ...],
-        right: tuple[bool, ...],
-        rows: list[tuple[str, ...]],
+        columns: Sequence[Column],
+        rows: Sequence[Sequence[str]],
+        styles: Sequence[Sequence[str]],
         *,
-        plain_rows: list[tuple[str, ...]],
+        title_left: bool = False,
     ) -> None:
-        """A rich table of ``rows`` (markup), or where rich's bytes are known, the same bytes
-        from ``plain_rows`` (the text without markup) with no rich import."""
+        """A table of plain text (``styles``: each cell's rich style, "" for none): where
+        rich's bytes are known (`plain_table`), those bytes without importing rich; otherwise
+        rich's table, every cell a ``Text`` so that no value is read as markup."""
         from tac_bootstrap.cli import plain_table
 
         stream = sys.stderr if self.json_mode else sys.stdout
         if plain_table.plain_stream(stream):
-            text = plain_table.render(title, headers, right, plain_rows)
+            text = plain_table.render(title, columns, rows)
             if text is not None:
                 stream.write(text)
                 stream.flush()
                 return
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=title)
-        for header, at_right in zip(headers, right, strict=True):
-            table.add_column(header, justify="right" if at_right else "left")
-        for row in rows:
-            table.add_row(*row)
+        table = Table(title=Text(title), title_justify="left" if title_left else "center")
+        for column in columns:
+            table.add_column(
+                column.header,
+                justify="right" if column.right else "left",
+                no_wrap=not column.wrap,
+                overflow="fold" if column.fold else "ellipsis",
+            )
+        for row, row_styles in zip(rows, styles, strict=True):
+            table.add_row(*(Text(c, style=st) for c, st in zip(row, row_styles, strict=True)))
         self.console.print(table)
 
     def summary_line(self, report: ApplyReport) -> str:
@@ -206,12 +214,11 @@ class Output:
             for status, label in labels.items()
             if report.count(status) or status in (Status.CREATE, Status.IDENTICAL, Status.CONFLICT)
         ]
-        self._table(
+        self.table(
             title,
-            ("result", "files"),
-            (False, True),
-            [(f"[{STATUS_STYLE[status]}]{label}[/]", count) for status, label, count in rows],
-            plain_rows=[(label, count) for _, label, count in rows],
+            (Column("result"), Column("files", right=True)),
+            [(label, count) for _, label, count in rows],
+            [(STATUS_STYLE[status], "") for status, _, _ in rows],
         )
         for result in report.backups:
             self.info(f"backup of {result.path}: {result.backup}")
