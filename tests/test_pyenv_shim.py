@@ -313,6 +313,35 @@ def test_two_directories_in_turn_each_keep_their_answer(
         assert pyenv_shim.resolve(shim).command == python
 
 
+def test_two_environments_in_turn_each_keep_their_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One directory, two environments (a PYTHONPATH set or not) taking turns."""
+    root = _synthetic_root(tmp_path)
+    shim = _shim(root)
+    python = str(root / "versions" / "3.12.1" / "bin" / "python3")
+    _enter(tmp_path, monkeypatch)
+    settings: list[str | None] = [None, str(tmp_path)]
+    for setting in settings:
+        _set_or_unset(monkeypatch, "PYTHONPATH", setting)
+        taken = pyenv_shim.resolve(shim).fingerprint
+        assert taken is not None
+        pyenv_shim.remember(shim, taken, python, dict(os.environ))
+    for setting in settings * 2:
+        _set_or_unset(monkeypatch, "PYTHONPATH", setting)
+        resolved = pyenv_shim.resolve(shim)
+        assert resolved.command == python
+        assert resolved.environ is not None
+        assert resolved.environ.get("PYTHONPATH") == setting
+
+
+def _set_or_unset(monkeypatch: pytest.MonkeyPatch, name: str, value: str | None) -> None:
+    if value is None:
+        monkeypatch.delenv(name, raising=False)
+    else:
+        monkeypatch.setenv(name, value)
+
+
 def test_anything_but_a_readable_shim_and_memo_runs_as_it_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -132,8 +132,7 @@ def _hook_dirs(prefix: str) -> list[str]:
 def fingerprint(executable: str, shim: Shim) -> str:
     """A digest of everything the shim's choice depends on."""
     root, prefix = shim
-    environ = sorted((k, v) for k, v in os.environ.items() if k not in _VOLATILE)
-    seen: list[object] = [executable, _stat(executable), environ, os.getcwd()]
+    seen: list[object] = [executable, _stat(executable), _environment(), os.getcwd()]
     for start in _search_starts():
         seen.extend(_version_files(start))
     versions = os.path.join(root, "versions")
@@ -156,10 +155,16 @@ def fingerprint(executable: str, shim: Shim) -> str:
     return hashlib.sha256(encoded).hexdigest()
 
 
+def _environment() -> list[tuple[str, str]]:
+    return sorted((k, v) for k, v in os.environ.items() if k not in _VOLATILE)
+
+
 def _memo_key(executable: str) -> str:
-    """One memo per shim and directory: doctor run in two projects in turn would otherwise
-    replace one answer with the other at every run (the directory is in the fingerprint)."""
-    return f"{executable}\0{_logical_cwd()}"
+    """One memo per shim, directory and environment (by digest): doctor run in two projects,
+    or with two environments, in turn would otherwise replace one answer with the other at
+    every run (both are in the fingerprint)."""
+    encoded = json.dumps(_environment()).encode("utf-8", "surrogateescape")
+    return f"{executable}\0{_logical_cwd()}\0{hashlib.sha256(encoded).hexdigest()}"
 
 
 def resolve(executable: str) -> Resolution:
