@@ -300,6 +300,28 @@ def test_the_directory_doctor_runs_in_changes_nothing(
     assert imports(log) == 1
 
 
+def test_two_environments_taking_turns_each_keep_their_memo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """doctor run in turn from two shells, one with an extra directory on PYTHONPATH: each
+    imports once, then both answer from their own memo (one memo per executable would be
+    replaced at every turn)."""
+    site, log, extra = tmp_path / "site", tmp_path / "imports.log", tmp_path / "extra"
+    write_pydantic(site, "2.99.0", log)
+    extra.mkdir()
+    python = fake_python(
+        tmp_path, f'PYTHONPATH="{site}${{EXTRA_PATH:+:$EXTRA_PATH}}" exec "{sys.executable}" "$@"'
+    )
+    monkeypatch.setenv(python_probe.PYTHON_ENV_VAR, str(python))
+    for setting in (None, str(extra), None, str(extra), None):
+        if setting is None:
+            monkeypatch.delenv("EXTRA_PATH", raising=False)
+        else:
+            monkeypatch.setenv("EXTRA_PATH", setting)
+        assert python_probe.answer(str(python))[1] == "2.99.0"
+    assert imports(log) == 2
+
+
 @pytest.mark.skipif(not PYTHON_2.exists(), reason="no Python 2 interpreter on this machine")
 def test_a_python_2_is_reported_as_too_old_not_as_no_python(
     monkeypatch: pytest.MonkeyPatch,

@@ -116,6 +116,22 @@ def prune(directory: Path, keep: int = KEEP) -> None:
             os.unlink(entry.path)
 
 
+# Set by the shell for each command, not by the user.
+_VOLATILE_VARIABLES = frozenset({"_", "OLDPWD"})
+
+
+def environment() -> list[tuple[str, str]]:
+    """The environment, less what the shell changes per command, for fingerprints."""
+    return sorted((k, v) for k, v in os.environ.items() if k not in _VOLATILE_VARIABLES)
+
+
+def environment_digest() -> str:
+    """A key part for memos of answers that depend on the environment: one memo per
+    environment, so that two taking turns do not replace each other's memo every time."""
+    encoded = json.dumps(environment()).encode("utf-8", "surrogateescape")
+    return hashlib.sha256(encoded).hexdigest()
+
+
 def memo_path(kind: str, real_root: str) -> Path:
     name = hashlib.sha256(real_root.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return Path(user_cache_dir(), kind, f"{name}.json")

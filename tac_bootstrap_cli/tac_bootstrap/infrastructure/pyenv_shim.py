@@ -34,8 +34,6 @@ _EXEC_LINE = re.compile(
 # read too, so a pyenv that adds others is followed.
 _SYSTEM_HOOK_DIRS = ("/usr/etc/pyenv.d", "/usr/local/etc/pyenv.d", "/etc/pyenv.d")
 _HOOK_LINE = re.compile(r'^\s*PYENV_HOOK_PATH="\$\{PYENV_HOOK_PATH\}:(?P<dirs>/[^"$`\\]*)"$', re.M)
-# Set by the shell per command, not by the user: never an input to pyenv's choice.
-_VOLATILE = frozenset({"_", "OLDPWD"})
 
 
 class Shim(NamedTuple):
@@ -132,7 +130,10 @@ def _hook_dirs(prefix: str) -> list[str]:
 def fingerprint(executable: str, shim: Shim) -> str:
     """A digest of everything the shim's choice depends on."""
     root, prefix = shim
-    seen: list[object] = [executable, _stat(executable), _environment(), os.getcwd()]
+    from tac_bootstrap.infrastructure import memo_store
+
+    environ = memo_store.environment()  # all of it: bash and pyenv read more than PYENV_*
+    seen: list[object] = [executable, _stat(executable), environ, os.getcwd()]
     for start in _search_starts():
         seen.extend(_version_files(start))
     versions = os.path.join(root, "versions")
@@ -155,16 +156,13 @@ def fingerprint(executable: str, shim: Shim) -> str:
     return hashlib.sha256(encoded).hexdigest()
 
 
-def _environment() -> list[tuple[str, str]]:
-    return sorted((k, v) for k, v in os.environ.items() if k not in _VOLATILE)
-
-
 def _memo_key(executable: str) -> str:
     """One memo per shim, directory and environment (by digest): doctor run in two projects,
     or with two environments, in turn would otherwise replace one answer with the other at
     every run (both are in the fingerprint)."""
-    encoded = json.dumps(_environment()).encode("utf-8", "surrogateescape")
-    return f"{executable}\0{_logical_cwd()}\0{hashlib.sha256(encoded).hexdigest()}"
+    from tac_bootstrap.infrastructure import memo_store
+
+    return f"{executable}\0{_logical_cwd()}\0{memo_store.environment_digest()}"
 
 
 def resolve(executable: str) -> Resolution:

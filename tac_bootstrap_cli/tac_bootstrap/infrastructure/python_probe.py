@@ -11,9 +11,9 @@ The probe always runs, as whatever PATH finds; behind a pyenv shim, the interpre
 chose last time is run directly while nothing pyenv reads has changed (`pyenv_shim`). It
 imports pydantic (~80 ms of its ~130) only when something that import depends on changed:
 the interpreter, its search path (and the stat of each directory on it), its finders, and the
-stat of every file its last successful import loaded. That record is kept per executable in
-the memo store (``MEMO_KIND``); a failed import is never kept, so it is tried again every
-time.
+stat of every file its last successful import loaded. That record is kept per executable and
+environment in the memo store (``MEMO_KIND``); a failed import is never kept, so it is tried
+again every time.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def _pydantic(executable: str, probe: dict[str, Any], memo: dict[str, Any] | Non
         from tac_bootstrap.infrastructure import memo_store
 
         body = {"fingerprint": fingerprint, "files": files, "pydantic": version}
-        memo_store.save(MEMO_KIND, executable, body)
+        memo_store.save(MEMO_KIND, _memo_key(executable), body)
     return probe.get("pydantic")
 
 
@@ -207,12 +207,20 @@ def _memo(executable: str) -> dict[str, Any] | None:
     """The last successful import's record for this executable, if well-formed."""
     from tac_bootstrap.infrastructure import memo_store
 
-    memo = memo_store.load(MEMO_KIND, executable, any_installation=True)
+    memo = memo_store.load(MEMO_KIND, _memo_key(executable), any_installation=True)
     if memo is None or not isinstance(memo.get("files"), list):
         return None
     if not isinstance(memo.get("fingerprint"), str) or not isinstance(memo.get("pydantic"), str):
         return None
     return memo
+
+
+def _memo_key(executable: str) -> str:
+    """One memo per executable and environment: PYTHONPATH and the like change what the
+    import loads, and two environments taking turns would otherwise never find their own."""
+    from tac_bootstrap.infrastructure import memo_store
+
+    return f"{executable}\0{memo_store.environment_digest()}"
 
 
 def _this_interpreter() -> Answer:
