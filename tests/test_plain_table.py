@@ -26,7 +26,7 @@ Column = plain_table.Column
 # Words short and long (folded), spaces (runs of them too) and line breaks; non-ASCII
 # characters our tables print ("…" too, in the doctor-shaped case: here it marks rich's cuts).
 CELL = st.text(alphabet=string.ascii_letters + string.punctuation + "  ✔✖\n", max_size=90)
-SHORT = st.text(alphabet=string.ascii_letters + string.digits + " ", max_size=12)
+SHORT = st.text(alphabet=string.ascii_letters + string.digits + " [:]", max_size=12)
 # Prose: enough words to make rich narrow the table to 80 columns and wrap.
 WORD = st.text(alphabet=string.ascii_letters + "./_-'", min_size=1, max_size=18)
 PROSE = st.lists(WORD, min_size=3, max_size=25).map(" ".join)
@@ -37,10 +37,12 @@ def _rich(title: str, columns: list[Column], rows: list[list[str]], *, left: boo
     the table `Output.table` builds: every cell a ``Text``."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=80, highlight=False, soft_wrap=True)
-    table = Table(title=Text(title), title_justify="left" if left else "center")
+    table = Table(
+        title=Text(title, style="table.title"), title_justify="left" if left else "center"
+    )
     for column in columns:
         table.add_column(
-            column.header,
+            Text(column.header),
             justify="right" if column.right else "left",
             no_wrap=not column.wrap,
             overflow="fold" if column.fold else "ellipsis",
@@ -245,3 +247,38 @@ def test_doctors_table_is_the_same_down_either_path(tmp_path: Path, env: dict[st
     healthy, broken = reports[0][0], reports[1][0]
     assert "┃ check " in healthy and "✔ ok" in healthy
     assert "✖ fail" in broken and "db_dialect.py" in broken and "missing" in broken
+
+
+def _on_a_terminal(*args: str, cwd: Path) -> str:
+    """The real CLI with its output on a terminal (a pty), as a person sees it."""
+    leader, follower = pty.openpty()
+    env = {**_without_rich_settings(), "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    with subprocess.Popen(
+        [sys.executable, "-m", "tac_bootstrap", *args],
+        cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower,
+    ) as process:  # fmt: skip
+        os.close(follower)
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(timeout=120)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_on_a_terminal_rich_prints_the_tables_with_their_styles(tmp_path: Path) -> None:
+    """The rich path keeps rich's table styles: an italic title, a bold header, coloured
+    statuses; the text itself is never read as markup."""
+    made = _on_a_terminal("init", "demo", "--no-git", "--yes", cwd=tmp_path)
+    assert "\x1b[3mSummary" in made  # italic: rich's table.title style
+    assert "\x1b[1m" in made  # bold headers
+    doctor = _on_a_terminal("doctor", cwd=tmp_path / "demo")
+    assert "\x1b[3mtac-bootstrap doctor: " in doctor
+    assert "\x1b[32m✔ ok" in doctor  # green

@@ -165,6 +165,26 @@ def test_the_logical_directory_is_searched_as_pyenv_does(
 
 
 @needs_pyenv
+def test_the_first_listed_version_with_the_command_is_followed(
+    tmp_path: Path, pyenv_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`PYENV_VERSION=a:b`: pyenv runs the first version whose command is executable; making
+    a's executable switches the answer, with no directory changed."""
+    first, second, _third = _installed()[:3]
+    shim = _shim(pyenv_root)
+    _enter(tmp_path, monkeypatch)
+    (pyenv_root / "versions" / "a" / "bin").mkdir(parents=True)
+    wrapper = pyenv_root / "versions" / "a" / "bin" / "python3"
+    wrapper.write_text(f'#!/bin/sh\nexec "{MACHINE_ROOT}/versions/{second}/bin/python3" "$@"\n')
+    wrapper.chmod(0o644)
+    monkeypatch.setenv("PYENV_VERSION", f"a:{first}")
+    _check(shim, first)
+    wrapper.chmod(0o755)
+    assert _truth(shim) == _version(second)
+    assert python_probe.answer(shim)[0] == _version(second)
+
+
+@needs_pyenv
 def test_the_system_python_is_never_remembered(
     tmp_path: Path, pyenv_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -248,6 +268,10 @@ def test_the_fingerprint_follows_every_input_pyenv_reads(
         lambda: (root / "versions" / "3.13.0" / "bin").mkdir(),  # ... and its commands
         lambda: (root / "versions" / "venv").symlink_to(root / "versions" / "3.12.1"),
         lambda: _retarget(root / "versions" / "venv", root / "versions" / "3.13.0"),
+        lambda: (root / "versions" / "3.12.1" / "bin" / "python3").chmod(0o644),  # `-x` fails
+        lambda: (root / "versions" / "3.13.0" / "bin" / "python3").symlink_to(tmp_path / "py"),
+        lambda: (tmp_path / "py").write_text("#!/bin/sh\n"),  # the dangling link resolves
+        lambda: (root / "versions" / "3.13.0" / "pyvenv.cfg").write_text("home = /x\n"),
         lambda: (work / ".python-version").write_text("3.12.1\n"),
         lambda: (tmp_path / ".python-version").write_text("3.10\n"),
         lambda: (root / "pyenv.d" / "which" / "hook.bash").write_text("x\n"),
@@ -271,6 +295,46 @@ def test_the_fingerprint_follows_every_input_pyenv_reads(
     monkeypatch.setenv("OLDPWD", "/elsewhere")  # set by the shell on every cd
     monkeypatch.setenv("_", "/usr/bin/env")
     assert pyenv_shim.fingerprint(shim, parsed) in seen  # and it is stable otherwise
+
+
+def test_link_loops_anywhere_pyenv_looks_are_read_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `.python-version` or an installed version that is a symbolic-link loop: the
+    fingerprint records it (and sees it change) instead of recursing."""
+    root = _synthetic_root(tmp_path)
+    shim = _shim(root)
+    work = tmp_path / "work"
+    work.mkdir()
+    _enter(work, monkeypatch)
+    (work / ".python-version").symlink_to(work / ".python-version")
+    (root / "versions" / "a").symlink_to(root / "versions" / "b")
+    (root / "versions" / "b").symlink_to(root / "versions" / "a")
+    looped = pyenv_shim.resolve(shim)
+    assert looped.command == shim and looped.fingerprint is not None
+    (work / ".python-version").unlink()
+    (work / ".python-version").write_text("3.12.1\n")
+    assert pyenv_shim.resolve(shim).fingerprint not in (None, looped.fingerprint)
+
+
+def test_an_environment_a_hook_added_to_is_never_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only what `pyenv exec` sets itself is replayed; a hook's export (a token, say) means
+    nothing is remembered, so nothing of it reaches the cache."""
+    root = _synthetic_root(tmp_path)
+    shim = _shim(root)
+    python = str(root / "versions" / "3.12.1" / "bin" / "python3")
+    _enter(tmp_path, monkeypatch)
+    taken = pyenv_shim.resolve(shim).fingerprint
+    assert taken is not None
+    exported = {**os.environ, "PYENV_VERSION": "3.12.1", "API_TOKEN": "s3cret-value"}
+    pyenv_shim.remember(shim, taken, python, exported)
+    assert pyenv_shim.resolve(shim).command == shim
+    cache = tmp_path / "cache"
+    assert not any("s3cret-value" in f.read_text() for f in cache.rglob("*.json"))
+    pyenv_shim.remember(shim, taken, python, {**os.environ, "PYENV_VERSION": "3.12.1"})
+    assert pyenv_shim.resolve(shim).command == python
 
 
 def test_a_remembered_interpreter_that_changed_is_not_run(
@@ -355,7 +419,8 @@ def test_anything_but_a_readable_shim_and_memo_runs_as_it_is(
     _enter(tmp_path, monkeypatch)
     taken = pyenv_shim.resolve(shim).fingerprint
     assert taken is not None
-    pyenv_shim.remember(shim, taken, str(root / "versions" / "3.12.1" / "bin" / "python3"), {})
+    python = str(root / "versions" / "3.12.1" / "bin" / "python3")
+    pyenv_shim.remember(shim, taken, python, dict(os.environ))
     memo = next((tmp_path / "cache").rglob(f"{pyenv_shim.MEMO_KIND}/*.json"))
     body = json.loads(memo.read_text())
     damages: list[dict[str, object]] = [

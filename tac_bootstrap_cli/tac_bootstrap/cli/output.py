@@ -179,10 +179,13 @@ class Output:
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(title=Text(title), title_justify="left" if title_left else "center")
+        table = Table(
+            title=Text(title, style="table.title"),
+            title_justify="left" if title_left else "center",
+        )
         for column in columns:
             table.add_column(
-                column.header,
+                Text(column.header),
                 justify="right" if column.right else "left",
                 no_wrap=not column.wrap,
                 overflow="fold" if column.fold else "ellipsis",

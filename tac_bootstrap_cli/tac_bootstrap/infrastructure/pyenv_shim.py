@@ -10,7 +10,9 @@ while a fingerprint of all of those and the state of the interpreter's file are 
 otherwise the caller runs the shim and `remember()`s what ran.
 
 Only a version installed under ``$PYENV_ROOT/versions`` is remembered: pyenv finds the
-``system`` Python on PATH, whose directories' contents are not fingerprinted. Anything this
+``system`` Python on PATH, whose directories' contents are not fingerprinted. Only the
+variables `pyenv exec` sets itself (PATH, ``PYENV_*``) are kept for the direct run: when a
+hook exported anything else, nothing is remembered. Anything this
 module cannot read or parse means "run the shim". Only the standard library is imported here.
 """
 
@@ -61,13 +63,17 @@ def read_shim(executable: str) -> Shim | None:
 
 
 def _stat(path: str) -> list[object]:
-    """The state of ``path`` and, for a symbolic link, of what it points to."""
+    """The state of ``path`` and, for a symbolic link, its target's name and what it points
+    to at last (a dangling link or a loop: nothing, which changes once it resolves)."""
     seen: list[object] = [path]
     try:
         info = os.lstat(path)
         seen += [info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
         if os.path.islink(path):
-            seen += [os.readlink(path), *_stat(os.path.realpath(path))[1:]]
+            seen.append(os.readlink(path))
+            final = os.stat(path)
+            seen += [final.st_mode, final.st_size, final.st_mtime_ns, final.st_ctime_ns]
+            seen.append(final.st_ino)
     except OSError:
         pass
     return seen
@@ -138,8 +144,13 @@ def fingerprint(executable: str, shim: Shim) -> str:
         seen.extend(_version_files(start))
     versions = os.path.join(root, "versions")
     seen += [_stat(os.path.join(root, "version")), _stat(versions)]
+    program = os.path.basename(executable)
     for name in sorted(os.listdir(versions)) if os.path.isdir(versions) else []:
-        seen += [_stat(os.path.join(versions, name)), _stat(os.path.join(versions, name, "bin"))]
+        # pyenv-which takes the first listed version whose command is executable; the
+        # virtualenv plugin's hooks read pyvenv.cfg and conda's metadata.
+        version = os.path.join(versions, name)
+        for inside in ("", "bin", os.path.join("bin", program), "pyvenv.cfg", "conda-meta"):
+            seen.append(_stat(os.path.join(version, inside)))
     trees = [os.path.join(prefix, "libexec"), os.path.join(root, "pyenv.d")]
     trees += [os.path.join(prefix, "pyenv.d")]
     trees += os.environ.get("PYENV_HOOK_PATH", "").split(":") + _hook_dirs(prefix)
@@ -175,7 +186,7 @@ def resolve(executable: str) -> Resolution:
             return unknown
         now = fingerprint(executable, shim)
         remembered = _remembered(executable, shim, now)
-    except (OSError, ValueError, TypeError):  # unreadable or odd: the shim decides
+    except Exception:  # anything unreadable or odd (a link loop, say): the shim decides
         return unknown
     return remembered or Resolution(executable, None, now)
 
@@ -203,6 +214,15 @@ def _installed_version(shim: Shim, target: str) -> bool:
     return os.path.isabs(target) and target.startswith(versions) and os.path.isfile(target)
 
 
+# bash sets its working directory, level and, after a command on a terminal, its size.
+_SET_BY_BASH = frozenset({"PATH", "PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES"})
+
+
+def _pyenv_variable(name: str) -> bool:
+    """What `pyenv exec` and the bash running it set themselves."""
+    return name in _SET_BY_BASH or name.startswith(("PYENV_", "_PYENV_"))
+
+
 def remember(executable: str, taken: str, ran: str, environ: Mapping[str, str]) -> None:
     """Record that the shim at ``executable``, under fingerprint ``taken``, ran ``ran`` (the
     interpreter's ``sys.executable``) with ``environ`` (its ``os.environ``)."""
@@ -213,5 +233,7 @@ def remember(executable: str, taken: str, ran: str, environ: Mapping[str, str]) 
 
     changes = {k: v for k, v in environ.items() if os.environ.get(k) != v}
     removed = sorted(k for k in os.environ if k not in environ)
+    if not all(_pyenv_variable(name) for name in [*changes, *removed]):
+        return  # a hook exported something else (perhaps a secret): not kept on disk
     body = {"fingerprint": taken, "target": ran, "target_state": _stat(ran)}
     memo_store.save(MEMO_KIND, _memo_key(executable), {**body, "set": changes, "unset": removed})
