@@ -17,10 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from tac_bootstrap.cli import plain_table
+from tac_bootstrap.cli.output import rich_table
 
 Column = plain_table.Column
 # Words short and long (folded), spaces (runs of them too) and line breaks; non-ASCII
@@ -34,22 +33,11 @@ PROSE = st.lists(WORD, min_size=3, max_size=25).map(" ".join)
 
 def _rich(title: str, columns: list[Column], rows: list[list[str]], *, left: bool) -> str:
     """What the CLI's console (soft_wrap, no highlighting) prints to a file, 80 columns, for
-    the table `Output.table` builds: every cell a ``Text``."""
+    the table `Output.table` gives rich."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=80, highlight=False, soft_wrap=True)
-    table = Table(
-        title=Text(title, style="table.title"), title_justify="left" if left else "center"
-    )
-    for column in columns:
-        table.add_column(
-            Text(column.header),
-            justify="right" if column.right else "left",
-            no_wrap=not column.wrap,
-            overflow="fold" if column.fold else "ellipsis",
-        )
-    for row in rows:
-        table.add_row(*map(Text, row))
-    console.print(table)
+    plain_styles = [[""] * len(columns) for _ in rows]
+    console.print(rich_table(title, columns, rows, plain_styles, title_left=left))
     return buffer.getvalue()
 
 

@@ -358,6 +358,13 @@ def test_a_remembered_interpreter_that_changed_is_not_run(
         assert pyenv_shim.resolve(shim).command == shim
 
 
+def _remember_as_it_is(shim: str, python: str) -> None:
+    """What a probe through the shim records: it ran ``python`` in this environment."""
+    taken = pyenv_shim.resolve(shim).fingerprint
+    assert taken is not None
+    pyenv_shim.remember(shim, taken, python, dict(os.environ))
+
+
 def test_two_directories_in_turn_each_keep_their_answer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -369,9 +376,7 @@ def test_two_directories_in_turn_each_keep_their_answer(
     for project in projects:
         project.mkdir()
         _enter(project, monkeypatch)
-        taken = pyenv_shim.resolve(shim).fingerprint
-        assert taken is not None
-        pyenv_shim.remember(shim, taken, python, dict(os.environ))
+        _remember_as_it_is(shim, python)
     for project in projects * 2:
         _enter(project, monkeypatch)
         assert pyenv_shim.resolve(shim).command == python
@@ -388,9 +393,7 @@ def test_two_environments_in_turn_each_keep_their_answer(
     settings: list[str | None] = [None, str(tmp_path)]
     for setting in settings:
         _set_or_unset(monkeypatch, "PYTHONPATH", setting)
-        taken = pyenv_shim.resolve(shim).fingerprint
-        assert taken is not None
-        pyenv_shim.remember(shim, taken, python, dict(os.environ))
+        _remember_as_it_is(shim, python)
     for setting in settings * 2:
         _set_or_unset(monkeypatch, "PYTHONPATH", setting)
         resolved = pyenv_shim.resolve(shim)

@@ -27,6 +27,7 @@ from tac_bootstrap.domain.errors import Interrupted, TacError
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from tac_bootstrap.domain.plan import ApplyReport
 
@@ -43,6 +44,35 @@ STATUS_STYLE = {
     "merge": "cyan",
     "deleted": "dim",
 }
+
+
+def rich_table(
+    title: str,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    styles: Sequence[Sequence[str]],
+    *,
+    title_left: bool = False,
+) -> Table:
+    """Rich's table of plain text: every cell a ``Text``, so that no value is read as
+    markup; `plain_table.render` writes the same bytes where it can."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=Text(title, style="table.title"),
+        title_justify="left" if title_left else "center",
+    )
+    for column in columns:
+        table.add_column(
+            Text(column.header),
+            justify="right" if column.right else "left",
+            no_wrap=not column.wrap,
+            overflow="fold" if column.fold else "ellipsis",
+        )
+    for row, row_styles in zip(rows, styles, strict=True):
+        table.add_row(*(Text(c, style=st) for c, st in zip(row, row_styles, strict=True)))
+    return table
 
 
 def command_name() -> str:
@@ -176,23 +206,7 @@ class Output:
                 stream.write(text)
                 stream.flush()
                 return
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table(
-            title=Text(title, style="table.title"),
-            title_justify="left" if title_left else "center",
-        )
-        for column in columns:
-            table.add_column(
-                Text(column.header),
-                justify="right" if column.right else "left",
-                no_wrap=not column.wrap,
-                overflow="fold" if column.fold else "ellipsis",
-            )
-        for row, row_styles in zip(rows, styles, strict=True):
-            table.add_row(*(Text(c, style=st) for c, st in zip(row, row_styles, strict=True)))
-        self.console.print(table)
+        self.console.print(rich_table(title, columns, rows, styles, title_left=title_left))
 
     def summary_line(self, report: ApplyReport) -> str:
         counts = report.summary()
