@@ -57,6 +57,12 @@ WRITER = textwrap.dedent(
                 db.complete_prompt(prompt.id, input_tokens=step["input"],
                                    output_tokens=step["output"], cost_usd=step["cost"],
                                    latency_ms=step.get("latency_ms", 1200))
+            elif kind == "prompt_start":  # a prompt still waiting for its answer
+                ids["prompt"] = db.start_prompt(ids[step["agent"]], step["text"],
+                                                model=step["model"]).id
+            elif kind == "prompt_done":
+                db.complete_prompt(step["prompt_id"], response_text=step["response"],
+                                   input_tokens=5, output_tokens=7, cost_usd=0.002)
             elif kind == "log":
                 db.log_agent(ids[step["agent"]], step.get("type", "hook"), step["message"],
                              level=step.get("level", "INFO"), details=step.get("details"),

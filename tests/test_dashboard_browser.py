@@ -267,6 +267,39 @@ def test_events_written_by_another_process_appear_live(
     screenshot(browser, "run-live")
 
 
+def test_an_open_prompt_keeps_its_elements_when_its_answer_arrives(
+    browser: Driver, project: Path, db_env: dict[str, str], dashboard: Dashboard
+) -> None:
+    """A reader who opened a prompt's text (to read, select or scroll it) holds the same
+    elements, still open, when the stream brings the prompt's answer."""
+    adw_id = "o" + uuid.uuid4().hex[:7]
+    seeded_run(project, db_env, adw_id, "Open prompt")
+    browser.get(dashboard.url(f"/runs/{adw_id}"))
+    wait_until(browser, present('#live-status[data-state="open"]'), "stream closed")
+    agent = {"do": "agent", "adw_id": adw_id, "name": "review", "model": "sonnet"}
+    start = {"do": "prompt_start", "agent": "review", "text": f"/review {XSS}", "model": "sonnet"}
+    prompt_id = write(project, [agent, start], db_env)["prompt"]
+    selector = f'#prompts tr[data-prompt-text-for="{prompt_id}"]'
+    row = wait_until(browser, present(selector), "the prompt did not arrive")[0]
+    row.find_element("css selector", "summary").click()
+    held = row.find_element("css selector", "pre")
+    assert held.text == f"/review {XSS}"  # visible: the details are open
+    write(project, [{"do": "prompt_done", "prompt_id": prompt_id, "response": f"ok {XSS}"}], db_env)
+
+    def answered(driver: Driver) -> list[str]:
+        texts = [pre.text for pre in row.find_elements("css selector", "pre")]
+        return texts if len(texts) == 2 else []
+
+    assert wait_until(browser, answered, "the answer did not reach the open row") == [
+        f"/review {XSS}", f"ok {XSS}"
+    ]  # fmt: skip
+    # The elements the reader held are the page's own still (a stale one raises), still open.
+    assert held.text == f"/review {XSS}"
+    assert row.find_element("css selector", "details").get_attribute("open") is not None
+    assert len(by_css(browser, selector)) == 1
+    assert_page_clean(browser)
+
+
 def live_steps(adw_id: str, marker: str) -> list[dict[str, Any]]:
     """A review phase: hook events, a tool call with its result, and a prompt."""
     review = {"agent": "review"}

@@ -164,6 +164,23 @@
     ]);
   }
 
+  /* A text row already on the page is brought up to date in place, element by element: a
+     reader who opened it, selected its text or scrolled it keeps the elements they hold. */
+  function updateTextRow(row, fresh) {
+    var details = $("details", row);
+    var wanted = $("details", fresh);
+    if (!details || !wanted) { row.replaceWith(fresh); return; }
+    var have = Array.prototype.slice.call(details.children);
+    var nodes = Array.prototype.slice.call(wanted.children); // moving one out shortens wanted's
+    nodes.forEach(function (node, i) {
+      var old = have[i];
+      if (!old) details.appendChild(node);
+      else if (old.tagName !== node.tagName) details.replaceChild(node, old);
+      else if (old.textContent !== node.textContent) old.textContent = node.textContent;
+    });
+    have.slice(nodes.length).forEach(function (node) { node.remove(); });
+  }
+
   function refreshCells(node, data, skip) {
     $$("[data-field]", node).forEach(function (cell) {
       var field = cell.getAttribute("data-field");
@@ -314,11 +331,7 @@
     }
     var texts = $('tr[data-prompt-text-for="' + CSS.escape(id) + '"]', table);
     var fresh = promptTextRow(table, data);
-    if (texts && fresh) {
-      var open = $("details", texts);
-      if (open && open.open) $("details", fresh).open = true; // a reader's open prompt stays open
-      texts.replaceWith(fresh);
-    }
+    if (texts && fresh) updateTextRow(texts, fresh);
     else if (fresh) bodyOf(table).appendChild(fresh);
     if (window.TacTimeline) window.TacTimeline.refresh();
   }
