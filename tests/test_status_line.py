@@ -161,6 +161,24 @@ def test_a_run_shows_its_own_totals_status_and_model(project: Path, tmp_path: Pa
     assert line == "tac run adw0run1 running $0.2500 | 1.0k tok | claude-sonnet-5"
 
 
+@pytest.mark.parametrize("models", [("opus", "haiku"), ("haiku", "opus")])
+def test_of_two_agents_started_in_one_millisecond_the_last_ones_model_is_shown(
+    project: Path, tmp_path: Path, models: tuple[str, str]
+) -> None:
+    database = tmp_path / "orch.db"
+    with migrated(database) as db:
+        builder = db.register_orchestrator_agent("builder", "builder")
+        for phase, model in zip(("plan", "build"), models, strict=True):
+            db.start_agent(builder.id, SESSION, adw_id="adw0tie1", model=model, name=phase)
+    conn = sqlite3.connect(database)
+    with conn:  # the timestamps have a millisecond's resolution: a tie is one update away
+        conn.execute("UPDATE agents SET created_at = '2026-12-01T10:00:00.000Z'")
+    conn.close()
+    for env in ({"TAC_ADW_ID": "adw0tie1"}, {}):  # a run's line, and a session's
+        line = line_of(run_line(project, TAC_ORCHESTRATOR_DB=str(database), **env))
+        assert line.endswith(f" | 0 tok | {models[1]}"), line
+
+
 def test_an_empty_database_shows_zero_and_the_cli_model(project: Path, tmp_path: Path) -> None:
     database = tmp_path / "orch.db"
     migrated(database).close()

@@ -216,9 +216,10 @@ def run_totals(conn: sqlite3.Connection, adw_id: str) -> tuple[list[float], str,
 
 
 def _agent_model(conn: sqlite3.Connection, column: str, value: str) -> str:
+    """The latest agent's model; of two started in the same millisecond, the one inserted last."""
     row = conn.execute(
         f"SELECT model FROM agents WHERE {column} = ? AND model IS NOT NULL "
-        "ORDER BY created_at DESC LIMIT 1",
+        "ORDER BY created_at DESC, rowid DESC LIMIT 1",
         (value,),
     ).fetchone()
     return str(row[0]) if row else ""
