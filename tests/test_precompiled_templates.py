@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 
 import jinja2
@@ -143,6 +144,31 @@ def test_a_recompile_replaces_the_whole_set(tmp_path: Path) -> None:
     )
     (templates / "renamed.md.j2").write_text("edited\n")
     assert not up_to_date(templates, compiled)
+
+
+def test_a_rebuild_leaves_unchanged_modules_as_they_were(tmp_path: Path) -> None:
+    """A module's mtime is in the installation's fingerprint: a rebuild of the same templates
+    (a wheel built from the checkout) must not make every memo look stale."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "same.md.j2").write_text("s {{ v }}\n")
+    (templates / "edited.md.j2").write_text("e\n")
+    compiled = tmp_path / "compiled"
+    compile_templates(templates, compiled)
+    before = {p.name: p.stat().st_mtime_ns for p in compiled.iterdir()}
+    old = time.time() - 3600  # an hour ago, so that any rewrite shows whatever the clock's grain
+    for path in compiled.iterdir():
+        os.utime(path, (old, old))
+    aged = {p.name: p.stat().st_mtime_ns for p in compiled.iterdir()}
+    assert aged != before
+    (templates / "edited.md.j2").write_text("edited {{ v }}\n")
+    compile_templates(templates, compiled)
+    after = {p.name: p.stat().st_mtime_ns for p in compiled.iterdir()}
+    changed = sorted(name for name in after if after[name] != aged[name])
+    assert changed == sorted([INDEX, module_file("edited.md.j2")])
+    assert up_to_date(templates, compiled)
+    compile_templates(templates, compiled)
+    assert {p.name: p.stat().st_mtime_ns for p in compiled.iterdir()} == after
 
 
 def test_concurrent_builds_leave_a_whole_set(tmp_path: Path) -> None:

@@ -173,7 +173,8 @@ def installation() -> str:
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
             if not name.endswith((".pyc", ".pyo")):
-                parts.append(_stamp(os.path.join(directory, name)))
+                with contextlib.suppress(FileNotFoundError):  # a build's temp file, renamed
+                    parts.append(_stamp(os.path.join(directory, name)))
     from importlib.util import find_spec
 
     for library in _LIBRARIES:

@@ -46,7 +46,14 @@ def source_digest(source: str) -> str:
 
 def _write(path: Path, text: str) -> None:
     """Whole or not at all (a temp file renamed), so a concurrent build or reader never sees
-    half a module; two builds write the same bytes."""
+    half a module; two builds write the same bytes. A module that already holds them is left
+    alone: its mtime is part of the installation's fingerprint (memo_store), so a rebuild
+    (a wheel built from a checkout, `pip install -e .` again) keeps every memo valid."""
+    try:
+        if path.read_text(encoding=_ENCODING) == text:
+            return
+    except (OSError, UnicodeError):
+        pass  # missing or unreadable: written below
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
     tmp.write_text(text, encoding=_ENCODING)
     os.replace(tmp, path)
