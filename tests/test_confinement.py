@@ -123,7 +123,7 @@ def _pretend_generated(project: Path, relative: str) -> None:
 
 
 def _base_out(project: Path, outside: Path) -> None:
-    _replace_with_link(project / ".tac_bootstrap/base", outside / "dir")
+    _replace_with_link(project / ".tac_bootstrap/bases.pack", outside / "file")
 
 
 def _manifest_out(project: Path, outside: Path) -> None:
@@ -220,8 +220,8 @@ def test_a_git_symlink_inside_the_project_is_allowed(world: tuple[Path, Path]) -
 
 PREFIXES = [
     ".tac_bootstrap",
-    ".tac_bootstrap/base",
-    ".tac_bootstrap/base/adws",
+    ".tac_bootstrap/bases.pack",
+    ".tac_bootstrap/base",  # an older project's bases, still read
     ".tac_bootstrap/backups",
     ".git",
     "tac_bootstrap.manifest.json",

@@ -88,11 +88,19 @@ def _deep_target(tmp_path: Path) -> Path:
     return deep
 
 
+def _dir_instead_of_file(relative: str) -> Callable[[Path], None]:
+    def setup(project: Path) -> None:
+        (project / relative).unlink(missing_ok=True)
+        (project / relative).mkdir(parents=True)
+
+    return setup
+
+
 PREFLIGHT = {
     "adws is a file": _file_instead_of_dir("adws"),
     ".claude/hooks is a file": _file_instead_of_dir(".claude/hooks"),
     ".tac_bootstrap is a file": _file_instead_of_dir(".tac_bootstrap"),
-    "a base dir is a file": _file_instead_of_dir(".tac_bootstrap/base/adws"),
+    "the base pack is a directory": _dir_instead_of_file(".tac_bootstrap/bases.pack"),
 }
 
 
@@ -109,19 +117,9 @@ def test_init_that_cannot_complete_writes_nothing(tmp_path: Path, case: str) -> 
     assert tree_snapshot(tmp_path) == before
 
 
-def _dir_instead_of_file(relative: str) -> Callable[[Path], None]:
-    def setup(project: Path) -> None:
-        (project / relative).unlink(missing_ok=True)
-        (project / relative).mkdir(parents=True)
-
-    return setup
-
-
 RENDER_PREFLIGHT = {
     "manifest is a directory": _dir_instead_of_file(MANIFEST),
-    "a base is a directory": _dir_instead_of_file(
-        ".tac_bootstrap/base/adws/schema/schema_orchestrator.sql"
-    ),
+    "the base pack is a directory": _dir_instead_of_file(".tac_bootstrap/bases.pack"),
     "state .gitignore is a directory": _dir_instead_of_file(".tac_bootstrap/.gitignore"),
     "backups is a file": _file_instead_of_dir(".tac_bootstrap/backups"),
 }
@@ -297,6 +295,8 @@ def test_render_sweeps_what_a_killed_run_left(template_project: Path, tmp_path: 
         stale = [
             project / f"adws/.README.md.tac-tmp-{dead}-0123abcd",
             project / f".{MANIFEST}.tac-tmp-{dead}-deadbeef",
+            project / f".tac_bootstrap/.bases.pack.tac-tmp-{dead}-00000000",
+            # In an older project's one-file-per-base cache, which is still read.
             project / f".tac_bootstrap/base/adws/.README.md.tac-tmp-{dead}-00000000",
             project / ".claude/.settings.json.a1b2c3d4.tmp",  # an older version's name
         ]
@@ -305,6 +305,7 @@ def test_render_sweeps_what_a_killed_run_left(template_project: Path, tmp_path: 
             project / "adws/.mine.tac-tmp-notes",
         ]
         for path in stale + kept:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(b"half")
         code, _, stderr = run("render", project)
         assert code == 0, stderr

@@ -58,14 +58,14 @@ from tac_bootstrap.infrastructure.filesystem import (
     sweep_temp_files,
 )
 from tac_bootstrap.infrastructure.manifest_store import (
+    BASE_PACK,
     STATE_DIR,
     STATE_IGNORE,
-    base_path,
     load_manifest,
     original_path,
-    remember_bases,
     remember_original,
     save_manifest,
+    update_bases,
 )
 
 _WRITTEN = (Status.CREATE, Status.OVERWRITE, Status.MERGE)
@@ -313,7 +313,7 @@ class PlanExecutor:
                 files += [STATE_IGNORE, original_path(relative)]
             whole = item.op.merge is MergeKind.WHOLE and relative != CONFIG_FILENAME
             if whole and item.status in _BASED:
-                files += [STATE_IGNORE, base_path(relative)]
+                files += [STATE_IGNORE, BASE_PACK]
             if propose and item.status is Status.CONFLICT:
                 files.append(proposal_name(relative))
         return [*files, MANIFEST_FILENAME]
@@ -330,18 +330,17 @@ class PlanExecutor:
         """Note what the layer's files now contain as generated (conflicts keep their entry)."""
         manifest = load_manifest(target) or Manifest(tool_version=__version__)
         manifest.tool_version = __version__
-        bases: list[tuple[str, bytes]] = []
+        bases: dict[str, bytes | None] = {}
         for item in evaluated:
             if item.op.path == CONFIG_FILENAME:
                 continue  # the config belongs to the user from the start
             if item.status in _RECORDED and item.record is not None:
                 manifest.files[item.op.path] = item.record
                 if item.op.merge is MergeKind.WHOLE and item.status in _BASED:
-                    bases.append((item.op.path, item.content))
+                    bases[item.op.path] = item.content
                 if item.original is not None:
                     remember_original(target, item.op.path, item.original)
-        if bases:
-            remember_bases(target, bases)
+        update_bases(target, bases)
         return manifest
 
     @staticmethod

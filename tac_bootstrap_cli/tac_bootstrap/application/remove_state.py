@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from tac_bootstrap.application.remove_database import RUN_LOGS
 from tac_bootstrap.application.remove_files import Removal, RemoveItem
 from tac_bootstrap.domain.manifest import Manifest, sha256_of
-from tac_bootstrap.domain.state_files import BASE_DIR, ORIGINAL_DIR, STATE_DIR
+from tac_bootstrap.domain.state_files import BASE_PACK, LEGACY_BASE_DIR, ORIGINAL_DIR, STATE_DIR
 from tac_bootstrap.infrastructure.backups import BACKUP_IGNORE, BACKUP_ROOT
 
 GONE = (Removal.DELETE, Removal.MOVE)
@@ -70,7 +70,13 @@ def plan_state(
     state = root / STATE_DIR
     if state.is_symlink() or not state.is_dir():
         return []
-    known = {f"{STATE_DIR}/.gitignore", f"{BASE_DIR}/", f"{ORIGINAL_DIR}/", f"{BACKUP_ROOT}/"}
+    known = {
+        f"{STATE_DIR}/.gitignore",
+        BASE_PACK,
+        f"{LEGACY_BASE_DIR}/",
+        f"{ORIGINAL_DIR}/",
+        f"{BACKUP_ROOT}/",
+    }
     planned: list[RemoveItem] = []
     for entry in sorted(state.iterdir()):
         relative = f"{STATE_DIR}/{entry.name}" + ("/" if entry.is_dir() else "")

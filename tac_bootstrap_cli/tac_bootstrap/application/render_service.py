@@ -24,7 +24,7 @@ from tac_bootstrap.domain.errors import UsageError
 from tac_bootstrap.domain.manifest import MANIFEST_FILENAME, MergeKind
 from tac_bootstrap.domain.permissions import command_warnings
 from tac_bootstrap.domain.plan import ApplyReport, FileResult, ScaffoldPlan, Status
-from tac_bootstrap.domain.state_files import base_path
+from tac_bootstrap.domain.state_files import base_sources
 from tac_bootstrap.infrastructure.config_loader import load_config
 
 
@@ -158,6 +158,6 @@ def apply_render(
 
 def _read_by_check(plan: ScaffoldPlan) -> tuple[str, ...]:
     """Every project file whose bytes (or absence) decide what a check says."""
-    bases = [base_path(op.path) for op in plan.files if op.merge is not MergeKind.WHOLE]
+    bases = base_sources(op.path for op in plan.files if op.merge is not MergeKind.WHOLE)
     planned = [op.path for op in plan.files]
     return tuple(sorted({*planned, *bases, CONFIG_FILENAME, MANIFEST_FILENAME}))

@@ -54,16 +54,15 @@ from tac_bootstrap.infrastructure.backups import BACKUP_IGNORE, BackupSet
 from tac_bootstrap.infrastructure.config_loader import load_config
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path, sweep_temp_files
 from tac_bootstrap.infrastructure.manifest_store import (
+    BASE_PACK,
     STATE_DIR,
     STATE_IGNORE,
-    base_path,
-    forget_base,
     load_manifest,
     original_path,
     recover_base,
-    remember_base,
     remember_original,
     save_manifest,
+    update_bases,
 )
 from tac_bootstrap.infrastructure.merge import git_available, merge3, shallow_repository
 
@@ -218,11 +217,14 @@ class UpgradeService:
             legacy_names=names | {MANIFEST_FILENAME, ".gitignore"},
         )
         log = WriteLog()
+        bases: dict[str, bytes | None] = {}  # written once, after the files
         current = MANIFEST_FILENAME
         try:
             for item in plan.items:
                 current = item.path
-                UpgradeService._apply_item(root, item, manifest, backups, log)
+                UpgradeService._apply_item(root, item, manifest, backups, log, bases)
+            current = BASE_PACK
+            update_bases(root, bases)
             current = MANIFEST_FILENAME
             manifest.tool_version = __version__
             save_manifest(root, manifest)
@@ -232,7 +234,12 @@ class UpgradeService:
 
     @staticmethod
     def _apply_item(
-        root: Path, item: UpgradeItem, manifest: Manifest, backups: BackupSet, log: WriteLog
+        root: Path,
+        item: UpgradeItem,
+        manifest: Manifest,
+        backups: BackupSet,
+        log: WriteLog,
+        bases: dict[str, bytes | None],
     ) -> None:
         path = confined_path(root, item.path)
         if _changes_file(item) and item.current is not None:
@@ -244,7 +251,7 @@ class UpgradeService:
             path.unlink()
             log.note(f"{item.path} (removed)")
             manifest.files.pop(item.path, None)
-            forget_base(root, item.path)
+            bases[item.path] = None
         elif item.change is Change.DELETED:
             entry = manifest.files.get(item.path)
             if entry is not None:
@@ -265,7 +272,7 @@ class UpgradeService:
                         manifest.proposals[written] = sha256_of(item.generated)
                 return
             manifest.files[item.path] = ManifestEntry.of(item.generated, item.source)
-            remember_base(root, item.path, item.generated)
+            bases[item.path] = item.generated
             UpgradeService._settle(root, item, manifest, log)
 
     @staticmethod
@@ -320,7 +327,7 @@ def _upgrade_writes(plan: UpgradePlan, backups: BackupSet) -> list[str]:
         elif item.original is not None:
             files += [STATE_IGNORE, original_path(item.path)]
         elif item.generated is not None and item.change in _RECORDED and item.record is None:
-            files += [STATE_IGNORE, base_path(item.path)]
+            files += [STATE_IGNORE, BASE_PACK]
     return [*files, MANIFEST_FILENAME]
 
 

@@ -1,27 +1,29 @@
 """Reading and writing the manifest, and recovering the base content of a generated file.
 
-Base content comes from a local cache (.tac_bootstrap/base/, ignored by git, so upgrades work
-before anything is committed) or, failing that, from git history by the recorded blob id.
+Base content comes from a local cache (.tac_bootstrap/bases.pack, ignored by git, so upgrades
+work before anything is committed; an older project's .tac_bootstrap/base/ too) or, failing
+that, from git history by the recorded blob id.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
 
 from tac_bootstrap.domain.errors import ConfigError
 from tac_bootstrap.domain.manifest import Fingerprint, Manifest, ManifestEntry, sha256_of
 from tac_bootstrap.domain.state_files import (
-    BASE_DIR,
+    BASE_PACK,
     MANIFEST_FILENAME,
     ORIGINAL_DIR,
     STATE_DIR,
     STATE_IGNORE,
-    base_path,
+    legacy_base_path,
     original_path,
 )
+from tac_bootstrap.infrastructure import base_pack
 from tac_bootstrap.infrastructure.filesystem import atomic_write, confined_path
 from tac_bootstrap.infrastructure.formatter_style import json_style
 
@@ -54,32 +56,24 @@ def save_manifest(root: Path, manifest: Manifest) -> None:
     _write_if_changed(path, manifest.to_json(style).encode("utf-8"))
 
 
-def remember_base(root: Path, relative: str, content: bytes) -> None:
-    """Keep what was generated, for the next upgrade's three-way merge."""
-    remember_bases(root, [(relative, content)])
+def update_bases(root: Path, changes: Mapping[str, bytes | None]) -> None:
+    """Keep what was generated (bytes) for the next upgrade's three-way merge, or forget a
+    file's base (None): one rewrite of the pack for a whole run."""
+    if not changes:
+        return
+    _ensure_state_ignore(root)
+    base_pack.update(root, changes)
 
 
-def remember_bases(root: Path, bases: Iterable[tuple[str, bytes]]) -> None:
-    """remember_base for many files: the state directory's ignore file is checked once."""
+def _ensure_state_ignore(root: Path) -> None:
     ignore = confined_path(root, STATE_IGNORE)
     if not ignore.exists():
         atomic_write(ignore, b"# tac-bootstrap's local state: never committed.\n*\n")
-    for relative, content in bases:
-        # A cache (git history is the other source): no fsync per file.
-        _write_if_changed(confined_path(root, base_path(relative)), content, durable=False)
-
-
-def forget_base(root: Path, relative: str) -> None:
-    cached = confined_path(root, base_path(relative))
-    if cached.is_file():
-        cached.unlink()
 
 
 def remember_original(root: Path, relative: str, content: bytes) -> None:
     """Keep the user's file as it was before we first merged into it (for `remove`)."""
-    ignore = confined_path(root, STATE_IGNORE)
-    if not ignore.exists():
-        atomic_write(ignore, b"# tac-bootstrap's local state: never committed.\n*\n")
+    _ensure_state_ignore(root)
     _write_if_changed(confined_path(root, original_path(relative)), content)
 
 
@@ -106,24 +100,24 @@ def _recover(root: Path, cached_at: str, sha256: str, blob: str) -> bytes | None
 
 def recover_base(root: Path, relative: str, entry: ManifestEntry) -> bytes | None:
     """The content generated last time, or None when neither the cache nor git has it."""
-    return _recover(root, base_path(relative), entry.sha256, entry.blob)
+    packed = base_pack.get(root, relative)
+    if packed is not None and sha256_of(packed) == entry.sha256:
+        return packed
+    return _recover(root, legacy_base_path(relative), entry.sha256, entry.blob)
 
 
 __all__ = [
-    "BASE_DIR",
+    "BASE_PACK",
     "MANIFEST_FILENAME",
     "ORIGINAL_DIR",
     "STATE_DIR",
     "STATE_IGNORE",
-    "base_path",
-    "forget_base",
     "load_manifest",
     "manifest_path",
     "original_path",
     "recover_base",
     "recover_original",
-    "remember_base",
-    "remember_bases",
     "remember_original",
     "save_manifest",
+    "update_bases",
 ]

@@ -20,7 +20,7 @@ from typing import Any
 from tac_bootstrap.application.doctor.inputs import DoctorInputs
 from tac_bootstrap.application.doctor.report import Check, CheckStatus, Fixed, _Context
 from tac_bootstrap.domain.config_values import CONFIG_FILENAME
-from tac_bootstrap.domain.state_files import MANIFEST_FILENAME, base_path
+from tac_bootstrap.domain.state_files import MANIFEST_FILENAME, base_sources
 from tac_bootstrap.infrastructure import memo_store
 
 KIND = "doctor-files"
@@ -49,7 +49,7 @@ def fix_files(ctx: _Context) -> list[Fixed]:
 
 def read_by_check(inputs: DoctorInputs) -> list[str]:
     """Every project file the files check reads (tests/test_doctor_memo.py watches it)."""
-    bases = [base_path(path) for path in inputs.shared]
+    bases = base_sources(inputs.shared)
     return sorted({*inputs.generated, *bases, CONFIG_FILENAME, MANIFEST_FILENAME})
 
 
